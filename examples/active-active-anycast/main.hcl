@@ -1,0 +1,68 @@
+# Active-active, fully distributed: a ledger that cannot serve a dirty read under failover.
+#
+# Global Accelerator's anycast addresses sit in front of three regions, so failover waits for
+# no DNS TTL: the accelerator stops sending new connections to a region after 10 s x 3 = 30 s.
+# The database is multi-master with strong consistency (Spanner / CockroachDB style): nothing
+# to promote and no data lost, paid for with a cross-region quorum on every write.
+
+objectives {
+  rto = "45s"
+  rpo = "0s"
+}
+
+service "ledger" {
+  zone    = "example.com"
+  domain  = "ledger.example.com"
+  routing = "latency"
+
+  health_check {
+    type              = "HTTPS_STR_MATCH"
+    path              = "/healthz"
+    search_string     = "ok"
+    interval          = 10
+    failure_threshold = 3
+  }
+
+  anycast {
+    interval  = 10
+    threshold = 3
+  }
+
+  region "us-east-1" {
+    alias {
+      name                   = "ledger-use1-0123456789.elb.us-east-1.amazonaws.com"
+      zone_id                = "Z26RNL4JYFTOTI"
+      evaluate_target_health = true
+    }
+  }
+
+  region "eu-west-1" {
+    alias {
+      name                   = "ledger-euw1-0123456789.elb.eu-west-1.amazonaws.com"
+      zone_id                = "Z2IFOLAFXWLO4F"
+      evaluate_target_health = true
+    }
+  }
+
+  region "ap-southeast-1" {
+    ips = ["203.0.113.10", "203.0.113.11"]
+  }
+
+  data {
+    pattern         = "multi-master"
+    consistency     = "strong"
+    replication_lag = "0s"
+  }
+
+  cost {
+    compute_per_region  = 15000
+    queries_per_month   = 100000000
+    replicated_gb_month = 2000
+  }
+}
+
+registry "ledger-images" {
+  source       = "us-east-1"
+  destinations = ["eu-west-1", "ap-southeast-1"]
+  repositories = ["ledger"]
+}

@@ -1,0 +1,126 @@
+//! `meridian fmt`: rewrite topology files in the canonical layout.
+
+use super::{exit, Ctx};
+use crate::format::format;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Rewrite .hcl files in the canonical layout, keeping every comment.
+///
+/// Directories are searched recursively. `-` reads standard input and writes the result to
+/// standard output.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  meridian fmt examples/\n  meridian fmt --check .   # exit 1 if a file would change\n  meridian fmt - < main.hcl"
+)]
+pub struct Args {
+    /// Files or directories (default: the current directory).
+    #[arg(default_value = ".")]
+    paths: Vec<PathBuf>,
+    /// Change nothing; list the files that are not formatted and exit 1 if there are any.
+    #[arg(long)]
+    check: bool,
+}
+
+fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if path.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<Result<_, _>>()?;
+        entries.sort();
+        for p in entries {
+            let hidden = p
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+            if p.is_dir() && !hidden && !p.ends_with("target") {
+                collect(&p, out)?;
+            } else if p.extension().is_some_and(|e| e == "hcl") {
+                out.push(p);
+            }
+        }
+    } else {
+        out.push(path.to_path_buf());
+    }
+    Ok(())
+}
+
+pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
+    if args.paths.len() == 1 && args.paths[0] == Path::new("-") {
+        let mut text = String::new();
+        if let Err(e) = std::io::stdin().read_to_string(&mut text) {
+            ctx.err(&format!("error: cannot read standard input: {e}\n"));
+            return exit::ERROR;
+        }
+        return match format("<stdin>", &text) {
+            Ok(out) => {
+                ctx.out(&out);
+                if args.check && out != text {
+                    exit::ERROR
+                } else {
+                    exit::OK
+                }
+            }
+            Err(e) => {
+                ctx.report(e);
+                exit::ERROR
+            }
+        };
+    }
+    let mut files = Vec::new();
+    for p in &args.paths {
+        if let Err(e) = collect(p, &mut files) {
+            ctx.err(&format!("error: cannot read {}: {e}\n", p.display()));
+            return exit::ERROR;
+        }
+    }
+    let mut failed = false;
+    let mut unformatted = 0;
+    for f in files {
+        let text = match std::fs::read_to_string(&f) {
+            Ok(t) => t,
+            Err(e) => {
+                ctx.err(&format!("error: cannot read {}: {e}\n", f.display()));
+                failed = true;
+                continue;
+            }
+        };
+        let name = f.display().to_string();
+        match format(&name, &text) {
+            Ok(out) if out == text => {}
+            Ok(out) => {
+                unformatted += 1;
+                if args.check {
+                    ctx.out(&format!("{name}\n"));
+                } else if let Err(e) = write_atomically(&f, &out) {
+                    ctx.err(&format!("error: cannot write {name}: {e}\n"));
+                    failed = true;
+                } else {
+                    ctx.out(&format!("{name}\n"));
+                }
+            }
+            Err(e) => {
+                ctx.report(e);
+                failed = true;
+            }
+        }
+    }
+    if args.check && unformatted > 0 {
+        ctx.err(&format!(
+            "{unformatted} file(s) would be reformatted; run `meridian fmt`\n"
+        ));
+    }
+    if failed || (args.check && unformatted > 0) {
+        exit::ERROR
+    } else {
+        exit::OK
+    }
+}
+
+/// Writes through a temporary file and a rename, so an interrupted run never leaves half a file.
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension("hcl.meridian-fmt.tmp");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}

@@ -1,0 +1,67 @@
+//! `meridian graph`: the resources a topology implies and their dependencies.
+
+use super::{exit, Ctx};
+use crate::graph::ResourceGraph;
+use crate::render;
+use crate::source::Sources;
+use clap::ValueEnum;
+use std::path::PathBuf;
+
+/// Print the resource graph: health checks, records, ECR repositories and replication, with
+/// an edge from each resource to what must exist before it.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  meridian graph examples/active-passive | dot -Tsvg > graph.svg\n  meridian graph examples/active-passive --format json | jq '.apply_order'"
+)]
+pub struct Args {
+    /// A topology file or a directory of .hcl files.
+    #[arg(default_value = ".")]
+    path: PathBuf,
+    /// Output: dot (Graphviz) or json (resources, edges and apply order).
+    #[arg(long, value_enum, default_value_t = Format::Dot)]
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Dot,
+    Json,
+}
+
+pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
+    let sources = match Sources::load(&args.path) {
+        Ok(s) => s,
+        Err(e) => {
+            ctx.report(e);
+            return exit::ERROR;
+        }
+    };
+    let checked = crate::check(&sources);
+    ctx.err(&render::diagnostics::human(
+        &checked.diagnostics,
+        &sources,
+        ctx.color,
+    ));
+    let Some(topology) = checked.valid() else {
+        ctx.err(&format!(
+            "error: {} is invalid ({}); no graph printed\n",
+            args.path.display(),
+            render::diagnostics::summary(&checked.diagnostics)
+        ));
+        return exit::ERROR;
+    };
+    let graph = ResourceGraph::build(topology);
+    let cycles = graph.cycles();
+    if !cycles.is_empty() {
+        ctx.err(&render::diagnostics::human(&cycles, &sources, ctx.color));
+        return exit::ERROR;
+    }
+    match args.format {
+        Format::Dot => ctx.out(&render::graph::dot(&graph)),
+        Format::Json => ctx.out(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&render::graph::json(&graph)).unwrap_or_default()
+        )),
+    }
+    exit::OK
+}

@@ -1,0 +1,126 @@
+//! The command line: arguments in, exit codes out. The only layer that prints.
+//!
+//! One file per command (`validate`, `graph`, `fmt`, `schema`), each an `Args` struct whose
+//! doc comments are its `--help`, plus a `run` function returning the exit code.
+
+mod fmt;
+mod graph;
+mod schema;
+mod validate;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+/// Exit codes, a public contract (documented in README.md).
+pub mod exit {
+    /// Success: valid, formatted, no changes.
+    pub const OK: u8 = 0;
+    /// Invalid input or any error (usage errors included).
+    pub const ERROR: u8 = 1;
+}
+
+const AFTER_HELP: &str = "\
+Examples:
+  meridian validate examples/active-passive
+  meridian validate examples/ --format json
+  meridian graph examples/active-active-partitioned | dot -Tsvg > graph.svg
+  meridian fmt --check examples/
+
+Exit codes: 0 success, 1 invalid topology or error.";
+
+/// Meridian plans multi-region infrastructure from one declarative HCL topology.
+#[derive(Debug, Parser)]
+#[command(name = "meridian", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// When to colour output: auto (a terminal without NO_COLOR), always, never.
+    #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
+    color: Color,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Validate(validate::Args),
+    Graph(graph::Args),
+    Fmt(fmt::Args),
+    Schema(schema::Args),
+}
+
+/// Output streams and settings shared by every command.
+pub struct Ctx {
+    pub color: bool,
+    out: std::io::Stdout,
+    err: std::io::Stderr,
+}
+
+impl Ctx {
+    /// Writes data (what a pipeline consumes) to stdout.
+    pub fn out(&mut self, s: &str) {
+        // A closed pipe (`meridian graph | head`) is not an error worth reporting.
+        let _ = self.out.write_all(s.as_bytes());
+    }
+
+    /// Writes messages and diagnostics to stderr.
+    pub fn err(&mut self, s: &str) {
+        let _ = self.err.write_all(s.as_bytes());
+    }
+
+    /// Prints an error from outside the topology (a file that cannot be read, say).
+    pub fn report(&mut self, e: impl miette::Diagnostic + Send + Sync + 'static) {
+        let report = miette::Report::new(e);
+        let theme = if self.color {
+            miette::GraphicalTheme::unicode()
+        } else {
+            miette::GraphicalTheme::unicode_nocolor()
+        };
+        let mut s = String::new();
+        let _ = miette::GraphicalReportHandler::new_themed(theme)
+            .render_report(&mut s, report.as_ref());
+        self.err(&s);
+    }
+}
+
+/// Parses arguments, runs the command, and returns its exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::ERROR
+            } else {
+                exit::OK
+            });
+        }
+    };
+    let color = match cli.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stderr().is_terminal()
+        }
+    };
+    let mut ctx = Ctx {
+        color,
+        out: std::io::stdout(),
+        err: std::io::stderr(),
+    };
+    let code = match cli.command {
+        Command::Validate(a) => validate::run(a, &mut ctx),
+        Command::Graph(a) => graph::run(a, &mut ctx),
+        Command::Fmt(a) => fmt::run(a, &mut ctx),
+        Command::Schema(a) => schema::run(a, &mut ctx),
+    };
+    let _ = std::io::stdout().flush();
+    ExitCode::from(code)
+}

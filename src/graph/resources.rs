@@ -1,0 +1,283 @@
+//! Lowering a topology into the cloud resources it implies.
+
+use crate::model::{Endpoint, HealthCheckType, Role, Routing, Service, Topology};
+use crate::source::Loc;
+use serde::Serialize;
+use std::fmt;
+
+/// Resource types, in the order addresses sort.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    EcrReplication,
+    EcrRepository,
+    HealthCheck,
+    Record,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::EcrReplication => "ecr_replication",
+            Kind::EcrRepository => "ecr_repository",
+            Kind::HealthCheck => "health_check",
+            Kind::Record => "record",
+        }
+    }
+}
+
+/// A stable resource address: `record.api["us-east-1"]`, `ecr_replication.images`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Address {
+    pub kind: Kind,
+    /// The service or registry the resource belongs to.
+    pub name: String,
+    /// The region (or region/location, or repository) within it.
+    pub key: Option<String>,
+}
+
+impl Address {
+    pub fn new(kind: Kind, name: &str, key: Option<&str>) -> Address {
+        Address {
+            kind,
+            name: name.to_string(),
+            key: key.map(str::to_string),
+        }
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.kind.as_str(), self.name)?;
+        if let Some(k) = &self.key {
+            write!(f, "[\"{k}\"]")?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Address {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// One resource: its address, the block that declared it, and its desired settings.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub address: Address,
+    pub loc: Loc,
+    pub spec: ResourceSpec,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ResourceSpec {
+    HealthCheck(HealthCheckSpec),
+    Record(RecordSpec),
+    EcrRepository(EcrRepositorySpec),
+    EcrReplication(EcrReplicationSpec),
+}
+
+impl ResourceSpec {
+    /// The addresses this resource must exist after.
+    pub fn depends_on(&self) -> Vec<Address> {
+        match self {
+            ResourceSpec::Record(r) => r.health_check.iter().cloned().collect(),
+            ResourceSpec::EcrReplication(r) => r.repositories.clone(),
+            ResourceSpec::HealthCheck(_) | ResourceSpec::EcrRepository(_) => Vec::new(),
+        }
+    }
+}
+
+/// A Route 53 health check probing one region's endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HealthCheckSpec {
+    #[serde(rename = "type")]
+    pub kind: HealthCheckType,
+    /// Host probed (and sent as the Host header / SNI).
+    pub fqdn: Option<String>,
+    /// Address probed, for regions declared with `ips`.
+    pub ip_address: Option<String>,
+    pub port: u16,
+    pub resource_path: Option<String>,
+    pub request_interval: u32,
+    pub failure_threshold: u32,
+    pub regions: Vec<String>,
+    pub search_string: Option<String>,
+}
+
+/// A Route 53 alias target.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AliasTarget {
+    pub dns_name: String,
+    pub hosted_zone_id: String,
+    pub evaluate_target_health: bool,
+}
+
+/// A Route 53 record set: one routing-policy member of a name.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecordSpec {
+    pub zone: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub record_type: String,
+    pub set_identifier: String,
+    /// None for alias records, which carry no TTL.
+    pub ttl: Option<u32>,
+    /// Record values (CNAME target or addresses); empty for alias records.
+    pub values: Vec<String>,
+    pub alias: Option<AliasTarget>,
+    /// Latency routing: the AWS region.
+    pub region: Option<String>,
+    pub weight: Option<u8>,
+    /// Failover routing: PRIMARY or SECONDARY.
+    pub failover: Option<String>,
+    /// Geolocation routing: the location code (`*`, continent, country or US-XX).
+    pub geolocation: Option<String>,
+    pub health_check: Option<Address>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EcrRepositorySpec {
+    pub region: String,
+    pub name: String,
+}
+
+/// The replication rule of one `registry` block in its source region's configuration.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EcrReplicationSpec {
+    pub region: String,
+    pub destinations: Vec<String>,
+    /// Repository prefixes (PREFIX_MATCH filters).
+    pub filters: Vec<String>,
+    pub repositories: Vec<Address>,
+}
+
+/// Every resource of a topology, in address order.
+pub fn lower(t: &Topology) -> Vec<Resource> {
+    let mut out = Vec::new();
+    for s in t.services.values() {
+        service(s, &mut out);
+    }
+    for r in t.registries.values() {
+        let mut repos = Vec::new();
+        for name in &r.repositories {
+            let address = Address::new(Kind::EcrRepository, &r.name, Some(name));
+            repos.push(address.clone());
+            out.push(Resource {
+                address,
+                loc: r.loc.clone(),
+                spec: ResourceSpec::EcrRepository(EcrRepositorySpec {
+                    region: r.source.clone(),
+                    name: name.clone(),
+                }),
+            });
+        }
+        out.push(Resource {
+            address: Address::new(Kind::EcrReplication, &r.name, None),
+            loc: r.loc.clone(),
+            spec: ResourceSpec::EcrReplication(EcrReplicationSpec {
+                region: r.source.clone(),
+                destinations: r.destinations.clone(),
+                filters: r.repositories.clone(),
+                repositories: repos,
+            }),
+        });
+    }
+    out.sort_by(|a, b| a.address.cmp(&b.address));
+    out
+}
+
+fn service(s: &Service, out: &mut Vec<Resource>) {
+    for r in s.regions.values() {
+        let check = s.health_check.as_ref().map(|h| {
+            let (fqdn, ip) = match &r.endpoint {
+                Endpoint::Target(t) => (Some(t.clone()), None),
+                Endpoint::Ips(ips) => (Some(s.domain.clone()), ips.first().map(|i| i.to_string())),
+                Endpoint::Alias(a) => (Some(a.name.clone()), None),
+            };
+            let address = Address::new(Kind::HealthCheck, &s.name, Some(&r.name));
+            out.push(Resource {
+                address: address.clone(),
+                loc: r.loc.clone(),
+                spec: ResourceSpec::HealthCheck(HealthCheckSpec {
+                    kind: h.kind,
+                    fqdn,
+                    ip_address: ip,
+                    port: h.port,
+                    resource_path: h.path.clone(),
+                    request_interval: h.interval,
+                    failure_threshold: h.failure_threshold,
+                    regions: h.regions.clone(),
+                    search_string: h.search_string.clone(),
+                }),
+            });
+            address
+        });
+        let (record_type, values, alias) = match &r.endpoint {
+            Endpoint::Target(t) => ("CNAME", vec![t.clone()], None),
+            Endpoint::Ips(ips) => {
+                let v6 = ips.first().is_some_and(|i| i.is_ipv6());
+                let mut v: Vec<String> = ips.iter().map(|i| i.to_string()).collect();
+                v.sort();
+                v.dedup();
+                (if v6 { "AAAA" } else { "A" }, v, None)
+            }
+            Endpoint::Alias(a) => (
+                "A",
+                Vec::new(),
+                Some(AliasTarget {
+                    dns_name: a.name.clone(),
+                    hosted_zone_id: a.zone_id.clone(),
+                    evaluate_target_health: a.evaluate_target_health,
+                }),
+            ),
+        };
+        // Geolocation: one record set per location; every other policy: one per region.
+        let locations: Vec<Option<&str>> = if s.routing == Routing::Geolocation {
+            r.locations.iter().map(|l| Some(l.as_str())).collect()
+        } else {
+            vec![None]
+        };
+        for location in locations {
+            let (key, set_identifier) = match location {
+                Some(l) => {
+                    let tag = if l == "*" { "default" } else { l };
+                    (
+                        format!("{}/{l}", r.name),
+                        format!("{}-{}-{tag}", s.name, r.name),
+                    )
+                }
+                None => (r.name.clone(), format!("{}-{}", s.name, r.name)),
+            };
+            out.push(Resource {
+                address: Address::new(Kind::Record, &s.name, Some(&key)),
+                loc: r.loc.clone(),
+                spec: ResourceSpec::Record(RecordSpec {
+                    zone: s.zone.clone(),
+                    name: s.domain.clone(),
+                    record_type: record_type.to_string(),
+                    set_identifier,
+                    ttl: alias.is_none().then_some(s.ttl),
+                    values: values.clone(),
+                    alias: alias.clone(),
+                    region: (s.routing == Routing::Latency).then(|| r.aws_region.clone()),
+                    weight: r.weight.filter(|_| s.routing == Routing::Weighted),
+                    failover: r
+                        .role
+                        .filter(|_| s.routing == Routing::Failover)
+                        .map(|role| {
+                            match role {
+                                Role::Primary => "PRIMARY",
+                                Role::Secondary => "SECONDARY",
+                            }
+                            .to_string()
+                        }),
+                    geolocation: location.map(str::to_string),
+                    health_check: check.clone(),
+                }),
+            });
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! Meridian: plan multi-region infrastructure from one declarative HCL file.
+//!
+//! The core is a pipeline of pure stages, each in its own module:
+//! [`source`] (read files) -> [`parse`] (HCL syntax trees with spans) -> [`model`] (decode,
+//! validate, typed topology) -> [`graph`] (cloud resources and their dependencies). [`render`]
+//! turns results into text, JSON or DOT; [`format`] is the canonical formatter; [`cli`] is the
+//! thin command-line edge, the only place that prints or picks exit codes.
+
+pub mod cli;
+pub mod diagnostics;
+pub mod duration;
+pub mod format;
+pub mod graph;
+pub mod model;
+pub mod parse;
+pub mod render;
+pub mod source;
+
+use diagnostics::Diagnostics;
+use model::Topology;
+use source::Sources;
+
+/// The result of reading a topology: the model (meaningful only without errors) and every
+/// diagnostic, sorted by position.
+#[derive(Debug)]
+pub struct Checked {
+    pub topology: Topology,
+    pub diagnostics: Diagnostics,
+}
+
+impl Checked {
+    /// The topology, when no diagnostic is an error.
+    pub fn valid(&self) -> Option<&Topology> {
+        (!self.diagnostics.has_errors()).then_some(&self.topology)
+    }
+}
+
+/// Parses, decodes and validates a topology: parse -> decode -> lower.
+pub fn check(sources: &Sources) -> Checked {
+    let mut diagnostics = Diagnostics::default();
+    let bodies = parse::parse(sources, &mut diagnostics);
+    let refs: Vec<_> = bodies.iter().map(|(id, b)| (*id, b)).collect();
+    let root = model::decode::decode_root(&refs, &mut diagnostics);
+    let topology = model::lower::lower(&root, &mut diagnostics);
+    diagnostics.sort();
+    Checked {
+        topology,
+        diagnostics,
+    }
+}

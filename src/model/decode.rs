@@ -1,0 +1,630 @@
+//! Structural decoding: hcl-edit syntax trees -> [`Block`] trees checked against the format.
+//!
+//! Consumes the parsed bodies of every file of a topology; produces one root [`Block`] whose
+//! attributes hold only well-typed, in-range values, and diagnostics for everything else
+//! (unknown names with "did you mean", wrong types, expressions, duplicates, missing required
+//! attributes, range and allowed-value checks from [`super::schema`]). Meaning (routing rules,
+//! regions, cross references) is checked afterwards, in [`super::lower`].
+
+use super::schema::{AttrSpec, BlockSpec, Check, Kind};
+use crate::diagnostics::{suggest, Code, Diagnostic, Diagnostics};
+use crate::duration::Duration;
+use crate::source::{FileId, Loc};
+use hcl_edit::expr::{Expression, UnaryOperator};
+use hcl_edit::structure::{Attribute, Body, Structure};
+use hcl_edit::Span;
+use std::collections::BTreeMap;
+
+/// A decoded attribute value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Str(String),
+    Int(i64),
+    Num(f64),
+    Bool(bool),
+    Dur(Duration),
+    List(Vec<(String, Loc)>),
+}
+
+/// A well-typed attribute: its value, where the value is, and where the key is.
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub value: Value,
+    pub loc: Loc,
+    pub key: Loc,
+}
+
+/// A decoded block.
+#[derive(Debug, Clone)]
+pub struct Block {
+    pub spec: &'static BlockSpec,
+    /// The block type and its labels: where "missing attribute" diagnostics point.
+    pub header: Loc,
+    pub labels: Vec<(String, Loc)>,
+    /// Attributes whose values passed the structural checks.
+    pub fields: BTreeMap<&'static str, Field>,
+    /// Every known attribute written, valid or not (key location).
+    pub written: BTreeMap<&'static str, Loc>,
+    pub children: BTreeMap<&'static str, Vec<Block>>,
+}
+
+impl Block {
+    fn new(spec: &'static BlockSpec, header: Loc, labels: Vec<(String, Loc)>) -> Block {
+        Block {
+            spec,
+            header,
+            labels,
+            fields: BTreeMap::new(),
+            written: BTreeMap::new(),
+            children: BTreeMap::new(),
+        }
+    }
+
+    /// The first label (`"api"` in `service "api"`), or "" for unlabeled blocks.
+    pub fn label(&self) -> &str {
+        self.labels.first().map_or("", |(l, _)| l.as_str())
+    }
+
+    pub fn label_loc(&self) -> Loc {
+        self.labels
+            .first()
+            .map_or_else(|| self.header.clone(), |(_, l)| l.clone())
+    }
+
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.fields.get(name)
+    }
+
+    pub fn is_written(&self, name: &str) -> bool {
+        self.written.contains_key(name)
+    }
+
+    /// Where to point about an attribute: its key when written, else the block header.
+    pub fn loc_of(&self, name: &str) -> Loc {
+        self.written
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| self.header.clone())
+    }
+
+    /// Where an attribute's value is, or the block header.
+    pub fn value_loc(&self, name: &str) -> Loc {
+        self.fields
+            .get(name)
+            .map(|f| f.loc.clone())
+            .unwrap_or_else(|| self.loc_of(name))
+    }
+
+    pub fn str(&self, name: &str) -> Option<&str> {
+        match self.fields.get(name)?.value {
+            Value::Str(ref s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn int(&self, name: &str) -> Option<i64> {
+        match self.fields.get(name)?.value {
+            Value::Int(i) => Some(i),
+            _ => None,
+        }
+    }
+
+    pub fn num(&self, name: &str) -> Option<f64> {
+        match self.fields.get(name)?.value {
+            Value::Num(n) => Some(n),
+            Value::Int(i) => Some(i as f64),
+            _ => None,
+        }
+    }
+
+    pub fn bool(&self, name: &str) -> Option<bool> {
+        match self.fields.get(name)?.value {
+            Value::Bool(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    pub fn dur(&self, name: &str) -> Option<Duration> {
+        match self.fields.get(name)?.value {
+            Value::Dur(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    pub fn list(&self, name: &str) -> Option<&[(String, Loc)]> {
+        match self.fields.get(name)?.value {
+            Value::List(ref l) => Some(l),
+            _ => None,
+        }
+    }
+
+    pub fn blocks(&self, name: &str) -> &[Block] {
+        self.children.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    pub fn block(&self, name: &str) -> Option<&Block> {
+        self.blocks(name).first()
+    }
+}
+
+/// Decodes the top-level bodies of all files of a topology as one root block.
+pub fn decode_root(files: &[(FileId, &Body)], diags: &mut Diagnostics) -> Block {
+    let header = Loc::new(files.first().map_or(FileId(0), |f| f.0), 0..0);
+    let mut root = Block::new(&super::schema::ROOT, header, Vec::new());
+    for (file, body) in files {
+        decode_body(*file, body, &mut root, diags);
+    }
+    check_required(&root, diags);
+    root
+}
+
+fn loc(file: FileId, s: &impl Span) -> Loc {
+    Loc::new(file, s.span().unwrap_or(0..0))
+}
+
+fn decode_body(file: FileId, body: &Body, into: &mut Block, diags: &mut Diagnostics) {
+    let spec = into.spec;
+    for structure in body.iter() {
+        match structure {
+            Structure::Attribute(a) => decode_attr(file, a, into, diags),
+            Structure::Block(b) => {
+                let name = b.ident.as_str();
+                let ident_loc = loc(file, &b.ident);
+                let Some(child) = spec.child(name) else {
+                    diags.push(unknown(
+                        Code::UnknownBlock,
+                        "block",
+                        name,
+                        spec,
+                        ident_loc.clone(),
+                        spec.attr(name).is_some(),
+                    ));
+                    continue;
+                };
+                let labels: Vec<(String, Loc)> = b
+                    .labels
+                    .iter()
+                    .map(|l| (l.as_str().to_string(), loc(file, l)))
+                    .collect();
+                let end = labels
+                    .last()
+                    .map_or(ident_loc.span.end, |(_, l)| l.span.end);
+                let header = Loc::new(file, ident_loc.span.start..end);
+                let want = child.block.labels.len();
+                if labels.len() != want {
+                    let d = Diagnostic::error(
+                        Code::Labels,
+                        header,
+                        match want {
+                            0 => format!("`{name}` blocks take no label"),
+                            _ => format!(
+                                "`{name}` blocks take {want} label ({}), found {}",
+                                child.block.labels.join(", "),
+                                labels.len()
+                            ),
+                        },
+                    )
+                    .label("here")
+                    .help(match want {
+                        0 => format!("write `{name} {{ ... }}`"),
+                        _ => format!("write `{name} \"{}\" {{ ... }}`", child.block.labels[0]),
+                    });
+                    diags.push(d);
+                    continue;
+                }
+                let siblings = into.children.entry(child.block.name).or_default();
+                if !child.multiple {
+                    if let Some(first) = siblings.first() {
+                        diags.push(
+                            Diagnostic::error(
+                                Code::DuplicateBlock,
+                                header,
+                                format!("`{name}` may appear only once here"),
+                            )
+                            .label("second definition")
+                            .with_secondary(first.header.clone(), "first defined here"),
+                        );
+                        continue;
+                    }
+                } else if let Some(first) = siblings.iter().find(|s| {
+                    s.labels
+                        .iter()
+                        .map(|l| &l.0)
+                        .eq(labels.iter().map(|l| &l.0))
+                }) {
+                    let what = labels[0].0.clone();
+                    diags.push(
+                        Diagnostic::error(
+                            Code::DuplicateLabel,
+                            labels[0].1.clone(),
+                            format!("{name} \"{what}\" is defined twice"),
+                        )
+                        .label("second definition")
+                        .with_secondary(first.label_loc(), "first defined here")
+                        .help(format!("each {name} needs a unique label")),
+                    );
+                    continue;
+                }
+                let mut decoded = Block::new(child.block, header, labels);
+                decode_body(file, &b.body, &mut decoded, diags);
+                check_required(&decoded, diags);
+                into.children
+                    .entry(child.block.name)
+                    .or_default()
+                    .push(decoded);
+            }
+        }
+    }
+}
+
+fn unknown(
+    code: Code,
+    what: &str,
+    name: &str,
+    spec: &BlockSpec,
+    at: Loc,
+    other_kind_exists: bool,
+) -> Diagnostic {
+    let within = if spec.name.is_empty() {
+        "at the top level".to_string()
+    } else {
+        format!("in `{}`", spec.name)
+    };
+    let mut d = Diagnostic::error(code, at, format!("unknown {what} `{name}` {within}"));
+    if other_kind_exists {
+        return match what {
+            "block" => d
+                .label("an attribute, not a block")
+                .help(format!("write `{name} = ...`")),
+            _ => d
+                .label("a block, not an attribute")
+                .help(format!("write `{name} {{ ... }}`")),
+        };
+    }
+    let names = spec
+        .attrs
+        .iter()
+        .map(|a| a.name)
+        .chain(spec.blocks.iter().map(|c| c.block.name));
+    d = d.label(format!("unknown {what}"));
+    match suggest(name, names.clone()) {
+        Some(s) => d.help(format!("did you mean `{s}`?")),
+        None => d.help(format!(
+            "expected one of: {}",
+            names.collect::<Vec<_>>().join(", ")
+        )),
+    }
+}
+
+fn decode_attr(file: FileId, a: &Attribute, into: &mut Block, diags: &mut Diagnostics) {
+    let spec = into.spec;
+    let name = a.key.as_str();
+    let key = loc(file, &a.key);
+    let Some(attr) = spec.attr(name) else {
+        diags.push(unknown(
+            Code::UnknownAttribute,
+            "attribute",
+            name,
+            spec,
+            key,
+            spec.child(name).is_some(),
+        ));
+        return;
+    };
+    if let Some(first) = into.written.get(attr.name) {
+        diags.push(
+            Diagnostic::error(
+                Code::DuplicateAttribute,
+                key,
+                format!("`{name}` is set twice"),
+            )
+            .label("second definition")
+            .with_secondary(first.clone(), "first set here"),
+        );
+        return;
+    }
+    into.written.insert(attr.name, key.clone());
+    let value_loc = loc(file, &a.value);
+    if let Some(value) = decode_value(file, attr, &a.value, value_loc.clone(), diags) {
+        if check(attr, &value, &value_loc, diags) {
+            into.fields.insert(
+                attr.name,
+                Field {
+                    value,
+                    loc: value_loc,
+                    key,
+                },
+            );
+        }
+    }
+}
+
+fn type_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::String | Kind::Enum(_) => "a string",
+        Kind::Integer => "a whole number",
+        Kind::Number => "a number",
+        Kind::Bool => "true or false",
+        Kind::Duration => "a duration string such as \"45s\"",
+        Kind::StringList => "a list of strings",
+    }
+}
+
+fn found_name(e: &Expression) -> &'static str {
+    match e {
+        Expression::Null(_) => "null",
+        Expression::Bool(_) => "a boolean",
+        Expression::Number(_) => "a number",
+        Expression::String(_) => "a string",
+        Expression::Array(_) => "a list",
+        Expression::Object(_) => "an object",
+        Expression::UnaryOp(_) => "a number",
+        _ => "an expression",
+    }
+}
+
+/// A literal number, negative ones included (`-1` parses as a unary operation).
+fn literal_number(e: &Expression) -> Option<f64> {
+    match e {
+        Expression::Number(n) => n.value().as_f64(),
+        Expression::UnaryOp(op) if *op.operator.value() == UnaryOperator::Neg => {
+            literal_number(&op.expr).map(|n| -n)
+        }
+        Expression::Parenthesis(p) => literal_number(p.inner()),
+        _ => None,
+    }
+}
+
+fn is_literal(e: &Expression) -> bool {
+    matches!(
+        e,
+        Expression::Null(_)
+            | Expression::Bool(_)
+            | Expression::Number(_)
+            | Expression::String(_)
+            | Expression::Array(_)
+            | Expression::Object(_)
+    ) || literal_number(e).is_some()
+}
+
+fn decode_value(
+    file: FileId,
+    attr: &AttrSpec,
+    e: &Expression,
+    at: Loc,
+    diags: &mut Diagnostics,
+) -> Option<Value> {
+    if !is_literal(e) {
+        let what = match e {
+            Expression::StringTemplate(_) | Expression::HeredocTemplate(_) => {
+                "a template (`${...}` or heredoc)"
+            }
+            Expression::Variable(_) | Expression::Traversal(_) => "a variable reference",
+            Expression::FuncCall(_) => "a function call",
+            _ => "an expression",
+        };
+        diags.push(
+            Diagnostic::error(
+                Code::Expression,
+                at,
+                format!("`{}` must be a literal value, not {what}", attr.name),
+            )
+            .label(format!("expected {}", type_name(attr.kind)))
+            .help("Meridian reads plain values only: no variables, functions or interpolation"),
+        );
+        return None;
+    }
+    let wrong = |diags: &mut Diagnostics, extra: Option<String>| {
+        let mut d = Diagnostic::error(
+            Code::WrongType,
+            at.clone(),
+            format!(
+                "`{}` must be {}, found {}",
+                attr.name,
+                type_name(attr.kind),
+                found_name(e)
+            ),
+        )
+        .label(format!("expected {}", type_name(attr.kind)));
+        if let Some(h) = extra {
+            d = d.help(h);
+        }
+        diags.push(d);
+        None
+    };
+    match attr.kind {
+        Kind::String | Kind::Enum(_) | Kind::Duration => {
+            let Expression::String(s) = e else {
+                let hint = literal_number(e).map(|n| format!("quote it: \"{n}\""));
+                return wrong(diags, hint);
+            };
+            let s = s.value().to_string();
+            match attr.kind {
+                Kind::Enum(values) if !values.contains(&s.as_str()) => {
+                    let mut d = Diagnostic::error(
+                        Code::EnumValue,
+                        at,
+                        format!("`{}` cannot be \"{s}\"", attr.name),
+                    )
+                    .label(format!("expected one of: {}", values.join(", ")));
+                    let exact_case = values.iter().find(|v| v.eq_ignore_ascii_case(&s)).copied();
+                    if let Some(m) = exact_case.or_else(|| suggest(&s, values.iter().copied())) {
+                        d = d.help(format!("did you mean \"{m}\"?"));
+                    }
+                    diags.push(d);
+                    None
+                }
+                Kind::Duration => match Duration::parse(&s) {
+                    Ok(d) => Some(Value::Dur(d)),
+                    Err(why) => {
+                        diags.push(
+                            Diagnostic::error(
+                                Code::Duration,
+                                at,
+                                format!("`{}` is not a duration: {why}", attr.name),
+                            )
+                            .label("not a duration")
+                            .help("write a duration such as \"500ms\", \"45s\", \"8m\", \"1h\" or \"1m30s\""),
+                        );
+                        None
+                    }
+                },
+                _ => Some(Value::Str(s)),
+            }
+        }
+        Kind::Integer | Kind::Number => {
+            let Some(n) = literal_number(e) else {
+                let hint = match e {
+                    Expression::String(s) if s.value().trim().parse::<f64>().is_ok() => {
+                        Some(format!("remove the quotes: {}", s.value().trim()))
+                    }
+                    _ => None,
+                };
+                return wrong(diags, hint);
+            };
+            if attr.kind == Kind::Integer {
+                if n.fract() != 0.0 || n.abs() > 9.0e15 {
+                    return wrong(diags, None);
+                }
+                Some(Value::Int(n as i64))
+            } else {
+                Some(Value::Num(n))
+            }
+        }
+        Kind::Bool => match e {
+            Expression::Bool(b) => Some(Value::Bool(*b.value())),
+            _ => wrong(diags, None),
+        },
+        Kind::StringList => {
+            let Expression::Array(items) = e else {
+                let hint = matches!(e, Expression::String(_))
+                    .then(|| "wrap it in a list: [\"...\"]".to_string());
+                return wrong(diags, hint);
+            };
+            let mut out = Vec::new();
+            let mut ok = true;
+            for item in items.iter() {
+                let item_loc = loc(file, item);
+                match item {
+                    Expression::String(s) => out.push((s.value().to_string(), item_loc)),
+                    other => {
+                        ok = false;
+                        diags.push(
+                            Diagnostic::error(
+                                Code::WrongType,
+                                item_loc,
+                                format!(
+                                    "`{}` must be a list of strings; this element is {}",
+                                    attr.name,
+                                    found_name(other)
+                                ),
+                            )
+                            .label("expected a string"),
+                        );
+                    }
+                }
+            }
+            ok.then_some(Value::List(out))
+        }
+    }
+}
+
+/// Range, allowed-number and length checks; false when the value is rejected.
+fn check(attr: &AttrSpec, v: &Value, at: &Loc, diags: &mut Diagnostics) -> bool {
+    match (attr.check, v) {
+        (Check::Range { min, max, code }, Value::Int(_) | Value::Num(_)) => {
+            let n = match v {
+                Value::Int(i) => *i as f64,
+                Value::Num(n) => *n,
+                _ => unreachable!(),
+            };
+            if n < min || n > max {
+                let range = if max == f64::MAX {
+                    format!("at least {min}")
+                } else {
+                    format!("between {min} and {max}")
+                };
+                diags.push(
+                    Diagnostic::error(
+                        code,
+                        at.clone(),
+                        format!("`{}` must be {range}, found {n}", attr.name),
+                    )
+                    .label("out of range"),
+                );
+                return false;
+            }
+        }
+        (Check::OneOf { values, code }, Value::Int(i)) if !values.contains(i) => {
+            let allowed: Vec<String> = values.iter().map(i64::to_string).collect();
+            diags.push(
+                Diagnostic::error(
+                    code,
+                    at.clone(),
+                    format!(
+                        "`{}` must be {}, found {i}",
+                        attr.name,
+                        allowed.join(" or ")
+                    ),
+                )
+                .label("not allowed")
+                .help(format!("Route 53 accepts only {}", allowed.join(" or "))),
+            );
+            return false;
+        }
+        (Check::MaxLen { max, code }, Value::Str(s)) if s.chars().count() > max => {
+            diags.push(
+                Diagnostic::error(
+                    code,
+                    at.clone(),
+                    format!(
+                        "`{}` is {} characters long; Route 53 accepts at most {max}",
+                        attr.name,
+                        s.chars().count()
+                    ),
+                )
+                .label("too long"),
+            );
+            return false;
+        }
+        _ => {}
+    }
+    true
+}
+
+fn check_required(block: &Block, diags: &mut Diagnostics) {
+    let spec = block.spec;
+    let what = if spec.name.is_empty() {
+        "the topology".to_string()
+    } else if block.labels.is_empty() {
+        format!("`{}`", spec.name)
+    } else {
+        format!("{} \"{}\"", spec.name, block.label())
+    };
+    for a in spec.attrs.iter().filter(|a| a.required) {
+        if !block.is_written(a.name) {
+            diags.push(
+                Diagnostic::error(
+                    Code::MissingAttribute,
+                    block.header.clone(),
+                    format!("{what} is missing `{}`", a.name),
+                )
+                .label(format!("`{}` required here", a.name))
+                .help(format!("add `{} = ...`: {}", a.name, a.doc)),
+            );
+        }
+    }
+    for c in spec.blocks.iter().filter(|c| c.required) {
+        if block.blocks(c.block.name).is_empty() {
+            diags.push(
+                Diagnostic::error(
+                    Code::MissingBlock,
+                    block.header.clone(),
+                    format!("{what} has no `{}` block", c.block.name),
+                )
+                .label(format!("needs at least one `{}`", c.block.name))
+                .help(c.block.doc),
+            );
+        }
+    }
+}

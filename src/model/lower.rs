@@ -1,0 +1,984 @@
+//! Semantic checks and lowering: decoded [`Block`]s -> the typed [`Topology`].
+//!
+//! Every rule that needs more than one value at a time lives here: routing-policy rules,
+//! region names, endpoints, data placement, registries, and the warnings for what AWS allows
+//! but users regret. It builds as much of the model as is valid, so one run reports all
+//! problems; callers must not use the model when the diagnostics hold errors.
+
+use super::catalog::{self, CLOUDFRONT_ZONE_ID};
+use super::decode::Block;
+use super::*;
+use crate::diagnostics::{suggest, Code, Diagnostic, Diagnostics};
+use std::collections::BTreeMap;
+
+/// Route 53's limit on replication rules per registry (one per `registry` block).
+pub const MAX_REPLICATION_RULES: usize = 10;
+/// ECR's limit on repository filters per rule.
+pub const MAX_REPOSITORY_FILTERS: usize = 100;
+/// TTL above which a health-checked record fails over slowly.
+pub const HIGH_TTL: u32 = 120;
+
+pub fn lower(root: &Block, diags: &mut Diagnostics) -> Topology {
+    let mut t = Topology {
+        objectives: root.block("objectives").map(|o| Objectives {
+            rto: o.dur("rto"),
+            rpo: o.dur("rpo"),
+            monthly_cost: o.num("monthly_cost"),
+            loc: Some(o.header.clone()),
+        }),
+        ..Topology::default()
+    };
+    let mut domains: BTreeMap<String, Loc> = BTreeMap::new();
+    for b in root.blocks("service") {
+        if let Some(s) = service(b, diags) {
+            if let Some(first) = domains.get(&s.domain) {
+                diags.push(
+                    Diagnostic::error(
+                        Code::DuplicateDomain,
+                        b.value_loc("domain"),
+                        format!(
+                            "service \"{}\" resolves {}, which another service already declares",
+                            s.name, s.domain
+                        ),
+                    )
+                    .label("declared again here")
+                    .with_secondary(first.clone(), "first declared here")
+                    .help(
+                        "one service owns each DNS name; merge the two or give one another domain",
+                    ),
+                );
+            } else {
+                domains.insert(s.domain.clone(), b.value_loc("domain"));
+            }
+            t.services.insert(s.name.clone(), s);
+        }
+    }
+    registries(root.blocks("registry"), &mut t, diags);
+    t
+}
+
+/// A DNS name: lower-cased, trailing dot removed; `None` (and a diagnostic) when malformed.
+fn dns_name(b: &Block, attr: &str, diags: &mut Diagnostics) -> Option<String> {
+    let raw = b.str(attr)?;
+    let name = raw.strip_suffix('.').unwrap_or(raw).to_ascii_lowercase();
+    let problem = if name.is_empty() {
+        Some("it is empty".to_string())
+    } else if name.len() > 253 {
+        Some(format!(
+            "it is {} characters long (at most 253)",
+            name.len()
+        ))
+    } else {
+        name.split('.').find_map(|label| {
+            if label.is_empty() {
+                Some("it has an empty label (two dots in a row)".to_string())
+            } else if label.len() > 63 {
+                Some(format!("label \"{label}\" is longer than 63 characters"))
+            } else {
+                label
+                    .chars()
+                    .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_' || *c == '*'))
+                    .map(|c| format!("it contains '{c}'"))
+            }
+        })
+    };
+    match problem {
+        Some(p) => {
+            diags.push(
+                Diagnostic::error(
+                    Code::DnsName,
+                    b.value_loc(attr),
+                    format!("`{attr}` \"{raw}\" is not a valid DNS name: {p}"),
+                )
+                .label("not a DNS name"),
+            );
+            None
+        }
+        None => Some(name),
+    }
+}
+
+fn region_name(value: &str, at: Loc, what: &str) -> Result<String, Box<Diagnostic>> {
+    if catalog::is_aws_region(value) {
+        return Ok(value.to_string());
+    }
+    let mut d = Diagnostic::error(
+        Code::UnknownRegion,
+        at,
+        format!("{what} \"{value}\" is not an AWS region"),
+    )
+    .label("unknown region");
+    if let Some(s) = suggest(value, catalog::AWS_REGIONS.iter().copied()) {
+        d = d.help(format!("did you mean \"{s}\"?"));
+    }
+    Err(Box::new(d))
+}
+
+fn service(b: &Block, diags: &mut Diagnostics) -> Option<Service> {
+    let name = b.label().to_string();
+    let zone = dns_name(b, "zone", diags);
+    let domain = dns_name(b, "domain", diags);
+    if let (Some(z), Some(d)) = (&zone, &domain) {
+        if d != z && !d.ends_with(&format!(".{z}")) {
+            diags.push(
+                Diagnostic::error(
+                    Code::DomainOutsideZone,
+                    b.value_loc("domain"),
+                    format!("domain {d} is not inside zone {z}"),
+                )
+                .label(format!("not under {z}"))
+                .with_secondary(b.value_loc("zone"), "the hosted zone")
+                .help(format!(
+                    "a record in zone {z} must be named {z} or end with .{z}"
+                )),
+            );
+        }
+    }
+    let routing = b.str("routing").and_then(Routing::parse);
+    let health_check = b.block("health_check").and_then(|h| health_check(h, diags));
+    let anycast = b.block("anycast").map(|a| Anycast {
+        interval: a.int("interval").unwrap_or(30) as u32,
+        threshold: a.int("threshold").unwrap_or(3) as u32,
+    });
+
+    let mut regions = BTreeMap::new();
+    for r in b.blocks("region") {
+        if let Some(region) = region(r, routing, diags) {
+            regions.insert(region.name.clone(), (region, r));
+        }
+    }
+    if let Some(routing) = routing {
+        routing_rules(b, routing, &regions, diags);
+    }
+    record_types(b, zone.as_deref(), domain.as_deref(), &regions, diags);
+
+    let ttl_written = b.is_written("ttl");
+    let ttl = b.int("ttl").unwrap_or(60) as u32;
+    let all_alias = !regions.is_empty()
+        && regions
+            .values()
+            .all(|(r, _)| matches!(r.endpoint, Endpoint::Alias(_)));
+    if ttl_written && all_alias {
+        diags.push(
+            Diagnostic::warning(
+                Code::TtlOnAlias,
+                b.loc_of("ttl"),
+                format!(
+                    "`ttl` has no effect: every region of service \"{name}\" is an alias record"
+                ),
+            )
+            .label("ignored")
+            .help("alias records to a load balancer use a fixed 60 s TTL; remove `ttl`"),
+        );
+    }
+    let checked = health_check.is_some()
+        || regions
+            .values()
+            .any(|(r, _)| matches!(&r.endpoint, Endpoint::Alias(a) if a.evaluate_target_health));
+    if ttl > HIGH_TTL && checked && !all_alias {
+        diags.push(
+            Diagnostic::warning(
+                Code::TtlHigh,
+                b.value_loc("ttl"),
+                format!(
+                    "a TTL of {ttl} s on a health-checked record delays failover by up to {ttl} s"
+                ),
+            )
+            .label("slow failover")
+            .help("AWS recommends 60 s or less with health checks; 60-120 s is the common range"),
+        );
+    }
+    if health_check.is_none() && anycast.is_none() {
+        for (r, rb) in regions.values() {
+            let eth = matches!(&r.endpoint, Endpoint::Alias(a) if a.evaluate_target_health);
+            if !eth {
+                diags.push(
+                    Diagnostic::warning(
+                        Code::Unchecked,
+                        rb.label_loc(),
+                        format!("region \"{}\" has no health check: Route 53 will keep sending it traffic when it fails", r.name),
+                    )
+                    .label("never marked unhealthy")
+                    .help("add a `health_check` block to the service, or an alias with evaluate_target_health = true"),
+                );
+            }
+        }
+    }
+    let regions: BTreeMap<String, Region> = regions.into_iter().map(|(k, (r, _))| (k, r)).collect();
+    let data = b.block("data").and_then(|d| data(d, &regions, diags));
+    let cost = b.block("cost").map_or_else(Cost::default, |c| Cost {
+        compute_per_region: c.num("compute_per_region"),
+        queries_per_month: c.num("queries_per_month"),
+        replicated_gb_month: c.num("replicated_gb_month"),
+    });
+    Some(Service {
+        name,
+        zone: zone?,
+        domain: domain?,
+        routing: routing?,
+        ttl,
+        ttl_written,
+        health_check,
+        anycast,
+        regions,
+        data,
+        cost,
+        loc: b.header.clone(),
+    })
+}
+
+fn health_check(h: &Block, diags: &mut Diagnostics) -> Option<HealthCheck> {
+    let kind = h.str("type").and_then(HealthCheckType::parse);
+    let mut ok = kind.is_some();
+    if let Some(kind) = kind {
+        if kind == HealthCheckType::Tcp {
+            if h.is_written("path") {
+                ok = false;
+                diags.push(
+                    Diagnostic::error(
+                        Code::HealthCheckPath,
+                        h.loc_of("path"),
+                        "a TCP health check has no path",
+                    )
+                    .label("not used by TCP checks")
+                    .help("remove `path`, or use an HTTP or HTTPS check"),
+                );
+            }
+            if !h.is_written("port") {
+                ok = false;
+                diags.push(
+                    Diagnostic::error(
+                        Code::MissingAttribute,
+                        h.header.clone(),
+                        "a TCP health check needs a `port`",
+                    )
+                    .label("`port` required here"),
+                );
+            }
+        }
+        if let Some(path) = h.str("path") {
+            if !path.starts_with('/') {
+                ok = false;
+                diags.push(
+                    Diagnostic::error(
+                        Code::HealthCheckPath,
+                        h.value_loc("path"),
+                        format!("health-check path \"{path}\" must start with /"),
+                    )
+                    .label("missing leading /")
+                    .help(format!("write \"/{path}\"")),
+                );
+            }
+        }
+        match (kind.is_string_match(), h.is_written("search_string")) {
+            (true, false) => {
+                ok = false;
+                diags.push(
+                    Diagnostic::error(
+                        Code::SearchString,
+                        h.value_loc("type"),
+                        format!("a {} check needs a `search_string`", kind.as_str()),
+                    )
+                    .label("string-match check")
+                    .help("add `search_string = \"...\"`: the text the response body must contain"),
+                );
+            }
+            (false, true) => {
+                ok = false;
+                diags.push(
+                    Diagnostic::error(
+                        Code::SearchString,
+                        h.loc_of("search_string"),
+                        format!(
+                            "`search_string` needs a *_STR_MATCH check type, not {}",
+                            kind.as_str()
+                        ),
+                    )
+                    .label("ignored by this type")
+                    .help(format!(
+                        "use type = \"{}_STR_MATCH\", or remove `search_string`",
+                        if kind.is_https() { "HTTPS" } else { "HTTP" }
+                    )),
+                );
+            }
+            _ => {}
+        }
+    }
+    let mut regions = Vec::new();
+    if let Some(list) = h.list("regions") {
+        let mut seen: BTreeMap<&str, &Loc> = BTreeMap::new();
+        for (r, at) in list {
+            if !catalog::is_checker_region(r) {
+                ok = false;
+                let mut d = Diagnostic::error(
+                    Code::CheckerRegions,
+                    at.clone(),
+                    format!("\"{r}\" is not a Route 53 health-checker region"),
+                )
+                .label("not a checker region");
+                d = match suggest(r, catalog::CHECKER_REGIONS.iter().copied()) {
+                    Some(s) => d.help(format!("did you mean \"{s}\"?")),
+                    None => d.help(format!(
+                        "checker regions: {}",
+                        catalog::CHECKER_REGIONS.join(", ")
+                    )),
+                };
+                diags.push(d);
+            } else if let Some(first) = seen.get(r.as_str()) {
+                ok = false;
+                diags.push(
+                    Diagnostic::error(
+                        Code::CheckerRegions,
+                        at.clone(),
+                        format!("checker region \"{r}\" is listed twice"),
+                    )
+                    .label("repeated")
+                    .with_secondary((*first).clone(), "first listed here"),
+                );
+            } else {
+                seen.insert(r, at);
+                regions.push(r.clone());
+            }
+        }
+        if list.len() < 3 {
+            ok = false;
+            diags.push(
+                Diagnostic::error(
+                    Code::CheckerRegions,
+                    h.value_loc("regions"),
+                    format!("health checks need at least 3 checker regions, found {}", list.len()),
+                )
+                .label("fewer than 3")
+                .help("list 3 or more of Route 53's 8 checker regions, or remove `regions` to use all"),
+            );
+        }
+        regions.sort();
+    }
+    let kind = kind?;
+    let port = h.int("port").map(|p| p as u16).or(kind.default_port());
+    if !ok || (h.is_written("port") && h.int("port").is_none()) {
+        return None;
+    }
+    Some(HealthCheck {
+        kind,
+        port: port?,
+        path: h.str("path").map(str::to_string),
+        interval: h.int("interval").unwrap_or(30) as u32,
+        failure_threshold: h.int("failure_threshold").unwrap_or(3) as u32,
+        regions,
+        search_string: h.str("search_string").map(str::to_string),
+    })
+}
+
+fn routing_field(
+    r: &Block,
+    attr: &str,
+    routing: Option<Routing>,
+    needed_under: Routing,
+    diags: &mut Diagnostics,
+) {
+    let Some(routing) = routing else { return };
+    let written = r.is_written(attr);
+    if routing == needed_under && !written {
+        diags.push(
+            Diagnostic::error(
+                Code::RoutingField,
+                r.header.clone(),
+                format!(
+                    "region \"{}\" needs `{attr}` under {} routing",
+                    r.label(),
+                    routing.as_str()
+                ),
+            )
+            .label(format!("`{attr}` required here")),
+        );
+    } else if routing != needed_under && written {
+        diags.push(
+            Diagnostic::error(
+                Code::RoutingField,
+                r.loc_of(attr),
+                format!(
+                    "`{attr}` applies only to {} routing; this service uses {} routing",
+                    needed_under.as_str(),
+                    routing.as_str()
+                ),
+            )
+            .label(format!("not used by {} routing", routing.as_str()))
+            .help(format!(
+                "remove `{attr}`, or set routing = \"{}\"",
+                needed_under.as_str()
+            )),
+        );
+    }
+}
+
+fn region(r: &Block, routing: Option<Routing>, diags: &mut Diagnostics) -> Option<Region> {
+    let name = r.label().to_string();
+    let aws_region = match r.str("aws_region") {
+        Some(v) => region_name(v, r.value_loc("aws_region"), "aws_region"),
+        None if r.is_written("aws_region") => return None,
+        None => region_name(&name, r.label_loc(), "region").map_err(|d| {
+            Box::new(d.help(match suggest(&name, catalog::AWS_REGIONS.iter().copied()) {
+                Some(s) => format!("did you mean \"{s}\"? (a label that is not a region needs `aws_region = \"...\"`)"),
+                None => "a label that is not a region needs `aws_region = \"...\"`".to_string(),
+            }))
+        }),
+    };
+    let aws_region = match aws_region {
+        Ok(a) => Some(a),
+        Err(d) => {
+            diags.push(*d);
+            None
+        }
+    };
+
+    routing_field(r, "weight", routing, Routing::Weighted, diags);
+    routing_field(r, "role", routing, Routing::Failover, diags);
+    routing_field(r, "locations", routing, Routing::Geolocation, diags);
+    let mut locations = Vec::new();
+    for (l, at) in r.list("locations").unwrap_or(&[]) {
+        if catalog::is_geo_location(l) {
+            locations.push(l.clone());
+        } else {
+            let upper = l.to_ascii_uppercase();
+            let mut d = Diagnostic::error(Code::GeoLocation, at.clone(), format!("\"{l}\" is not a geolocation code"))
+                .label("unknown location")
+                .help("use a continent (AF AN AS EU NA OC SA), an ISO country code (DE), a US state (US-CA) or \"*\"");
+            if upper != *l && catalog::is_geo_location(&upper) {
+                d = d.help(format!("codes are upper case: did you mean \"{upper}\"?"));
+            }
+            diags.push(d);
+        }
+    }
+    if routing == Some(Routing::Geolocation) && r.list("locations").is_some_and(<[_]>::is_empty) {
+        diags.push(
+            Diagnostic::error(
+                Code::RoutingField,
+                r.value_loc("locations"),
+                "`locations` is empty",
+            )
+            .label("needs at least one location"),
+        );
+    }
+
+    let written: Vec<&str> = ["target", "ips"]
+        .into_iter()
+        .filter(|a| r.is_written(a))
+        .chain(r.block("alias").map(|_| "alias"))
+        .collect();
+    if written.len() != 1 {
+        let (at, msg) = match written.len() {
+            0 => (
+                r.header.clone(),
+                format!("region \"{name}\" has no endpoint"),
+            ),
+            _ => (
+                r.loc_of(written[1]),
+                format!(
+                    "region \"{name}\" sets {}; exactly one is allowed",
+                    written.join(" and ")
+                ),
+            ),
+        };
+        diags.push(
+            Diagnostic::error(Code::Endpoint, at, msg)
+                .label("one of target, ips, alias")
+                .help("give each region exactly one of `target = \"host\"`, `ips = [...]` or an `alias { ... }` block"),
+        );
+        return None;
+    }
+    let endpoint = match written[0] {
+        "target" => Endpoint::Target(dns_name(r, "target", diags)?),
+        "ips" => Endpoint::Ips(ips(r, diags)?),
+        _ => Endpoint::Alias(alias(r.block("alias")?, diags)?),
+    };
+
+    let capacity = r.num("capacity").unwrap_or(1.0);
+    let scale_up = r.dur("scale_up");
+    if capacity < 1.0 && !r.is_written("scale_up") && r.is_written("capacity") {
+        diags.push(
+            Diagnostic::error(
+                Code::Capacity,
+                r.value_loc("capacity"),
+                format!("region \"{name}\" runs at {capacity} of full capacity but has no `scale_up`"),
+            )
+            .label("warm standby")
+            .help("add `scale_up = \"...\"`: the time to reach full capacity, which bounds its recovery time"),
+        );
+    }
+    if capacity >= 1.0 && r.is_written("scale_up") {
+        diags.push(
+            Diagnostic::warning(
+                Code::ScaleUpUnused,
+                r.loc_of("scale_up"),
+                format!(
+                    "region \"{name}\" already runs at full capacity: `scale_up` has no effect"
+                ),
+            )
+            .label("unused")
+            .help("set `capacity` below 1 for a warm standby, or remove `scale_up`"),
+        );
+    }
+    Some(Region {
+        name,
+        aws_region: aws_region?,
+        endpoint,
+        capacity,
+        scale_up,
+        weight: r.int("weight").map(|w| w as u8),
+        role: r.str("role").map(|s| {
+            if s == "primary" {
+                Role::Primary
+            } else {
+                Role::Secondary
+            }
+        }),
+        locations,
+        loc: r.header.clone(),
+    })
+}
+
+fn ips(r: &Block, diags: &mut Diagnostics) -> Option<Vec<std::net::IpAddr>> {
+    let list = r.list("ips")?;
+    if list.is_empty() {
+        diags.push(
+            Diagnostic::error(Code::InvalidIp, r.value_loc("ips"), "`ips` is empty")
+                .label("needs at least one address"),
+        );
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (s, at) in list {
+        match s.parse::<std::net::IpAddr>() {
+            Ok(ip) => out.push(ip),
+            Err(_) => {
+                ok = false;
+                diags.push(
+                    Diagnostic::error(
+                        Code::InvalidIp,
+                        at.clone(),
+                        format!("\"{s}\" is not an IP address"),
+                    )
+                    .label("not an IPv4 or IPv6 address"),
+                );
+            }
+        }
+    }
+    if ok && out.iter().any(|i| i.is_ipv4()) && out.iter().any(|i| i.is_ipv6()) {
+        diags.push(
+            Diagnostic::error(Code::RecordType, r.value_loc("ips"), "`ips` mixes IPv4 and IPv6 addresses")
+                .label("A and AAAA in one record")
+                .help("one region's record holds one family; use IPv4 here, or an alias to a dual-stack load balancer"),
+        );
+        return None;
+    }
+    ok.then_some(out)
+}
+
+fn alias(a: &Block, diags: &mut Diagnostics) -> Option<Alias> {
+    let name = dns_name(a, "name", diags)?;
+    let zone_id = a.str("zone_id")?.to_string();
+    let eth = a.bool("evaluate_target_health").unwrap_or(false);
+    if zone_id.is_empty() || !zone_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        diags.push(
+            Diagnostic::error(
+                Code::DnsName,
+                a.value_loc("zone_id"),
+                format!("\"{zone_id}\" is not a hosted zone id"),
+            )
+            .label("expected letters and digits, e.g. Z32O12XQLNTSW2"),
+        );
+        return None;
+    }
+    if zone_id == CLOUDFRONT_ZONE_ID && eth {
+        diags.push(
+            Diagnostic::error(
+                Code::CloudFrontHealth,
+                a.value_loc("evaluate_target_health"),
+                "evaluate_target_health must be false for a CloudFront alias",
+            )
+            .label("not allowed for CloudFront")
+            .with_secondary(a.value_loc("zone_id"), "CloudFront's hosted zone")
+            .help("Route 53 rejects it; use a health check on the record instead"),
+        );
+        return None;
+    }
+    Some(Alias {
+        name,
+        zone_id,
+        evaluate_target_health: eth,
+    })
+}
+
+fn routing_rules(
+    b: &Block,
+    routing: Routing,
+    regions: &BTreeMap<String, (Region, &Block)>,
+    diags: &mut Diagnostics,
+) {
+    match routing {
+        Routing::Latency => {
+            let mut by_region: BTreeMap<&str, &Block> = BTreeMap::new();
+            // In source order, so the second one written is the one reported.
+            let mut ordered: Vec<_> = regions.values().collect();
+            ordered.sort_by_key(|(_, rb)| rb.header.clone());
+            for (r, rb) in ordered {
+                if let Some(first) = by_region.get(r.aws_region.as_str()) {
+                    diags.push(
+                        Diagnostic::error(
+                            Code::LatencyRegion,
+                            rb.label_loc(),
+                            format!("latency routing allows one record per region; {} has two", r.aws_region),
+                        )
+                        .label(format!("second record in {}", r.aws_region))
+                        .with_secondary(first.label_loc(), "first record in that region")
+                        .help("Route 53 picks a region, not a record; use weighted routing to split one region's traffic"),
+                    );
+                } else {
+                    by_region.insert(&r.aws_region, rb);
+                }
+            }
+        }
+        Routing::Failover => {
+            let roles: Vec<_> = regions.values().filter_map(|(r, _)| r.role).collect();
+            let primaries = roles.iter().filter(|r| **r == Role::Primary).count();
+            let secondaries = roles.len() - primaries;
+            let missing_role = regions.values().any(|(r, _)| r.role.is_none());
+            if !missing_role && (primaries != 1 || secondaries != 1 || regions.len() != 2) {
+                diags.push(
+                    Diagnostic::error(
+                        Code::FailoverRoles,
+                        b.value_loc("routing"),
+                        format!(
+                            "failover routing needs exactly one primary and one secondary region; found {primaries} primary and {secondaries} secondary"
+                        ),
+                    )
+                    .label("failover routing")
+                    .help("set role = \"primary\" on one region and role = \"secondary\" on one other"),
+                );
+            }
+        }
+        Routing::Geolocation => {
+            let mut seen: BTreeMap<&str, Loc> = BTreeMap::new();
+            let mut ordered: Vec<_> = regions.values().collect();
+            ordered.sort_by_key(|(_, rb)| rb.header.clone());
+            for (_, rb) in &ordered {
+                for (l, at) in rb.list("locations").unwrap_or(&[]) {
+                    if let Some(first) = seen.get(l.as_str()) {
+                        diags.push(
+                            Diagnostic::error(
+                                Code::GeoLocation,
+                                at.clone(),
+                                format!("location \"{l}\" is routed twice"),
+                            )
+                            .label("repeated")
+                            .with_secondary(first.clone(), "first routed here")
+                            .help("each location may appear in one region only"),
+                        );
+                    } else {
+                        seen.insert(l, at.clone());
+                    }
+                }
+            }
+            if !seen.contains_key("*") && !regions.is_empty() {
+                diags.push(
+                    Diagnostic::warning(
+                        Code::GeoDefault,
+                        b.value_loc("routing"),
+                        "geolocation routing without a \"*\" default: resolvers outside every listed location get no answer",
+                    )
+                    .label("no default location")
+                    .help("add \"*\" to the locations of one region"),
+                );
+            }
+        }
+        Routing::Weighted => {}
+    }
+}
+
+fn record_types(
+    b: &Block,
+    zone: Option<&str>,
+    domain: Option<&str>,
+    regions: &BTreeMap<String, (Region, &Block)>,
+    diags: &mut Diagnostics,
+) {
+    let cname: Vec<_> = regions
+        .values()
+        .filter(|(r, _)| matches!(r.endpoint, Endpoint::Target(_)))
+        .collect();
+    let other = regions
+        .values()
+        .find(|(r, _)| !matches!(r.endpoint, Endpoint::Target(_)));
+    if let (Some((_, c)), Some((o, ob))) = (cname.first(), other) {
+        let kind = match o.endpoint {
+            Endpoint::Alias(_) => "an alias",
+            _ => "an IP",
+        };
+        diags.push(
+            Diagnostic::error(
+                Code::RecordType,
+                c.loc_of("target"),
+                format!("region \"{}\" is a CNAME, but region \"{}\" is {kind} record at the same name", c.label(), o.name),
+            )
+            .label("CNAME")
+            .with_secondary(ob.header.clone(), "not a CNAME")
+            .help("DNS allows no other record beside a CNAME; make every region a CNAME (`target`), or none"),
+        );
+    }
+    if let (Some(z), Some(d), Some((_, c))) = (zone, domain, cname.first()) {
+        if z == d {
+            diags.push(
+                Diagnostic::error(
+                    Code::CnameApex,
+                    c.loc_of("target"),
+                    format!("a CNAME cannot sit at the zone apex {z}"),
+                )
+                .label("CNAME at the apex")
+                .with_secondary(b.value_loc("domain"), "domain equals the zone")
+                .help("use an alias record (`alias { ... }`) or `ips` at the apex"),
+            );
+        }
+    }
+}
+
+fn data(d: &Block, regions: &BTreeMap<String, Region>, diags: &mut Diagnostics) -> Option<Data> {
+    let pattern = match d.str("pattern")? {
+        "primary-replica" => DataPattern::PrimaryReplica,
+        "partitioned" => DataPattern::Partitioned,
+        _ => DataPattern::MultiMaster,
+    };
+    let mut ok = true;
+    if pattern == DataPattern::PrimaryReplica {
+        match d.str("primary") {
+            None if !d.is_written("primary") => {
+                ok = false;
+                diags.push(
+                    Diagnostic::error(
+                        Code::DataPrimary,
+                        d.value_loc("pattern"),
+                        "primary-replica data needs a `primary` region",
+                    )
+                    .label("which region takes writes?")
+                    .help("add `primary = \"<region label>\"`"),
+                );
+            }
+            Some(p) if !regions.contains_key(p) && !regions.is_empty() => {
+                ok = false;
+                let names: Vec<&str> = regions.keys().map(String::as_str).collect();
+                let mut diag = Diagnostic::error(
+                    Code::DataPrimary,
+                    d.value_loc("primary"),
+                    format!("data.primary \"{p}\" is not one of the service's regions"),
+                )
+                .label("not a region of this service");
+                diag = match suggest(p, names.iter().copied()) {
+                    Some(s) => diag.help(format!("did you mean \"{s}\"?")),
+                    None => diag.help(format!("regions: {}", names.join(", "))),
+                };
+                diags.push(diag);
+            }
+            _ => {}
+        }
+    } else if d.is_written("primary") {
+        ok = false;
+        diags.push(
+            Diagnostic::error(
+                Code::DataPrimary,
+                d.loc_of("primary"),
+                format!(
+                    "`primary` applies only to primary-replica data; this pattern is {}",
+                    d.str("pattern")?
+                ),
+            )
+            .label("not used by this pattern"),
+        );
+    }
+    if pattern != DataPattern::MultiMaster && d.is_written("consistency") {
+        ok = false;
+        diags.push(
+            Diagnostic::error(
+                Code::DataField,
+                d.loc_of("consistency"),
+                "`consistency` applies only to multi-master data",
+            )
+            .label("not used by this pattern")
+            .help("remove it: primary-replica and partitioned data replicate asynchronously"),
+        );
+    }
+    if !ok {
+        return None;
+    }
+    Some(Data {
+        pattern,
+        primary: d.str("primary").map(str::to_string),
+        replication_lag: d.dur("replication_lag"),
+        promotion: d.dur("promotion"),
+        consistency: match d.str("consistency") {
+            Some("strong") => Consistency::Strong,
+            _ => Consistency::Eventual,
+        },
+    })
+}
+
+/// ECR repository names: lower-case path components of letters and digits separated by
+/// `.`, `_` or `-`, joined by `/`, 2 to 256 characters.
+fn valid_repository(name: &str) -> bool {
+    (2..=256).contains(&name.len())
+        && name.split('/').all(|part| {
+            !part.is_empty()
+                && part.split(['.', '_', '-']).all(|w| {
+                    !w.is_empty()
+                        && w.chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+                })
+        })
+}
+
+fn registries(blocks: &[Block], t: &mut Topology, diags: &mut Diagnostics) {
+    let mut per_source: BTreeMap<String, Vec<&Block>> = BTreeMap::new();
+    let mut repos: BTreeMap<(String, String), Loc> = BTreeMap::new();
+    for b in blocks {
+        let name = b.label().to_string();
+        let source = b.str("source").and_then(|s| {
+            region_name(s, b.value_loc("source"), "source")
+                .map_err(|d| diags.push(*d))
+                .ok()
+        });
+        let mut ok = source.is_some();
+        let mut destinations: Vec<String> = Vec::new();
+        if let Some(list) = b.list("destinations") {
+            if list.is_empty() {
+                ok = false;
+                diags.push(
+                    Diagnostic::error(
+                        Code::RegistryDestination,
+                        b.value_loc("destinations"),
+                        "`destinations` is empty",
+                    )
+                    .label("needs at least one region"),
+                );
+            }
+            for (d, at) in list {
+                match region_name(d, at.clone(), "destination") {
+                    Err(diag) => {
+                        ok = false;
+                        diags.push(*diag);
+                    }
+                    Ok(d) if Some(&d) == source.as_ref() => {
+                        ok = false;
+                        diags.push(
+                            Diagnostic::error(Code::RegistryDestination, at.clone(), format!("destination {d} is the source region"))
+                                .label("same as source")
+                                .with_secondary(b.value_loc("source"), "source")
+                                .help("images already live in the source region; remove it from destinations"),
+                        );
+                    }
+                    Ok(d) if destinations.contains(&d) => {
+                        ok = false;
+                        diags.push(
+                            Diagnostic::error(
+                                Code::RegistryDestination,
+                                at.clone(),
+                                format!("destination {d} is listed twice"),
+                            )
+                            .label("repeated"),
+                        );
+                    }
+                    Ok(d) => destinations.push(d),
+                }
+            }
+        }
+        let mut repositories: Vec<String> = Vec::new();
+        if let Some(list) = b.list("repositories") {
+            if list.is_empty() {
+                ok = false;
+                diags.push(
+                    Diagnostic::error(
+                        Code::RepositoryName,
+                        b.value_loc("repositories"),
+                        "`repositories` is empty",
+                    )
+                    .label("needs at least one repository"),
+                );
+            }
+            if list.len() > MAX_REPOSITORY_FILTERS {
+                ok = false;
+                diags.push(
+                    Diagnostic::error(
+                        Code::RepositoryFilters,
+                        b.value_loc("repositories"),
+                        format!("{} repositories in one registry; an ECR replication rule takes at most {MAX_REPOSITORY_FILTERS} filters", list.len()),
+                    )
+                    .label("too many filters")
+                    .help("split the repositories over several registry blocks, or share a common prefix"),
+                );
+            }
+            for (r, at) in list {
+                if !valid_repository(r) {
+                    ok = false;
+                    diags.push(
+                        Diagnostic::error(
+                            Code::RepositoryName,
+                            at.clone(),
+                            format!("\"{r}\" is not a valid ECR repository name"),
+                        )
+                        .label("invalid name")
+                        .help(
+                            "use 2-256 lower-case letters, digits and . _ - /, e.g. \"team/api\"",
+                        ),
+                    );
+                    continue;
+                }
+                let key = (source.clone().unwrap_or_default(), r.clone());
+                if let Some(first) = repos.get(&key) {
+                    ok = false;
+                    diags.push(
+                        Diagnostic::error(
+                            Code::DuplicateRepository,
+                            at.clone(),
+                            format!("repository \"{r}\" is declared twice in {}", key.0),
+                        )
+                        .label("again")
+                        .with_secondary(first.clone(), "first declared here"),
+                    );
+                } else {
+                    repos.insert(key, at.clone());
+                    repositories.push(r.clone());
+                }
+            }
+        }
+        if let Some(src) = &source {
+            let rules = per_source.entry(src.clone()).or_default();
+            rules.push(b);
+            if rules.len() == MAX_REPLICATION_RULES + 1 {
+                ok = false;
+                diags.push(
+                    Diagnostic::error(
+                        Code::ReplicationRules,
+                        b.header.clone(),
+                        format!("more than {MAX_REPLICATION_RULES} registry blocks replicate from {src}; ECR allows {MAX_REPLICATION_RULES} rules per region"),
+                    )
+                    .label("rule 11")
+                    .with_secondary(rules[0].header.clone(), "first rule for this region")
+                    .help("merge registries that share destinations"),
+                );
+            }
+        }
+        if ok && b.is_written("destinations") && b.is_written("repositories") {
+            destinations.sort();
+            repositories.sort();
+            t.registries.insert(
+                name.clone(),
+                Registry {
+                    name,
+                    source: source.unwrap_or_default(),
+                    destinations,
+                    repositories,
+                    loc: b.header.clone(),
+                },
+            );
+        }
+    }
+}

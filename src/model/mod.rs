@@ -1,0 +1,251 @@
+//! The topology model: what a user declared, typed and validated.
+//!
+//! Consumes the parsed files ([`crate::parse`]); produces a [`Topology`] plus every diagnostic,
+//! in two steps: [`decode`] checks structure against the format table in [`schema`], then
+//! [`lower`] checks meaning (routing rules, regions, references) and builds the typed model.
+//! All maps are `BTreeMap`s so anything rendered from the model is in a stable order.
+
+pub mod catalog;
+pub mod decode;
+pub mod lower;
+pub mod schema;
+
+use crate::duration::Duration;
+use crate::source::Loc;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// A whole topology: every file of a directory together.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Topology {
+    pub objectives: Option<Objectives>,
+    pub services: BTreeMap<String, Service>,
+    pub registries: BTreeMap<String, Registry>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Objectives {
+    pub rto: Option<Duration>,
+    pub rpo: Option<Duration>,
+    pub monthly_cost: Option<f64>,
+    #[serde(skip)]
+    pub loc: Option<Loc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Routing {
+    Latency,
+    Geolocation,
+    Weighted,
+    Failover,
+}
+
+impl Routing {
+    pub fn parse(s: &str) -> Option<Routing> {
+        Some(match s {
+            "latency" => Routing::Latency,
+            "geolocation" => Routing::Geolocation,
+            "weighted" => Routing::Weighted,
+            "failover" => Routing::Failover,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Routing::Latency => "latency",
+            Routing::Geolocation => "geolocation",
+            Routing::Weighted => "weighted",
+            Routing::Failover => "failover",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Service {
+    pub name: String,
+    /// Hosted zone name, lower case, without the trailing dot.
+    pub zone: String,
+    /// The name clients resolve, lower case, without the trailing dot.
+    pub domain: String,
+    pub routing: Routing,
+    /// Record TTL in seconds (60 unless written).
+    pub ttl: u32,
+    /// Whether `ttl` was written (alias-only services warn about it).
+    pub ttl_written: bool,
+    pub health_check: Option<HealthCheck>,
+    pub anycast: Option<Anycast>,
+    /// Regions by label.
+    pub regions: BTreeMap<String, Region>,
+    pub data: Option<Data>,
+    pub cost: Cost,
+    #[serde(skip)]
+    pub loc: Loc,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum HealthCheckType {
+    #[serde(rename = "HTTP")]
+    Http,
+    #[serde(rename = "HTTPS")]
+    Https,
+    #[serde(rename = "HTTP_STR_MATCH")]
+    HttpStrMatch,
+    #[serde(rename = "HTTPS_STR_MATCH")]
+    HttpsStrMatch,
+    #[serde(rename = "TCP")]
+    Tcp,
+}
+
+impl HealthCheckType {
+    pub fn parse(s: &str) -> Option<HealthCheckType> {
+        Some(match s {
+            "HTTP" => HealthCheckType::Http,
+            "HTTPS" => HealthCheckType::Https,
+            "HTTP_STR_MATCH" => HealthCheckType::HttpStrMatch,
+            "HTTPS_STR_MATCH" => HealthCheckType::HttpsStrMatch,
+            "TCP" => HealthCheckType::Tcp,
+            _ => return None,
+        })
+    }
+
+    /// The name Route 53 uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealthCheckType::Http => "HTTP",
+            HealthCheckType::Https => "HTTPS",
+            HealthCheckType::HttpStrMatch => "HTTP_STR_MATCH",
+            HealthCheckType::HttpsStrMatch => "HTTPS_STR_MATCH",
+            HealthCheckType::Tcp => "TCP",
+        }
+    }
+
+    pub fn is_string_match(self) -> bool {
+        matches!(
+            self,
+            HealthCheckType::HttpStrMatch | HealthCheckType::HttpsStrMatch
+        )
+    }
+
+    pub fn is_https(self) -> bool {
+        matches!(
+            self,
+            HealthCheckType::Https | HealthCheckType::HttpsStrMatch
+        )
+    }
+
+    pub fn default_port(self) -> Option<u16> {
+        match self {
+            HealthCheckType::Http | HealthCheckType::HttpStrMatch => Some(80),
+            HealthCheckType::Https | HealthCheckType::HttpsStrMatch => Some(443),
+            HealthCheckType::Tcp => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HealthCheck {
+    #[serde(rename = "type")]
+    pub kind: HealthCheckType,
+    pub port: u16,
+    pub path: Option<String>,
+    /// Seconds between probes: 10 or 30.
+    pub interval: u32,
+    pub failure_threshold: u32,
+    /// Checker regions, sorted; empty means all of them.
+    pub regions: Vec<String>,
+    pub search_string: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Anycast {
+    pub interval: u32,
+    pub threshold: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Primary,
+    Secondary,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Endpoint {
+    /// A CNAME record.
+    Target(String),
+    /// An A or AAAA record (one family per region).
+    Ips(Vec<IpAddr>),
+    Alias(Alias),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alias {
+    pub name: String,
+    pub zone_id: String,
+    pub evaluate_target_health: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Region {
+    /// The block label: the key of this region's resources.
+    pub name: String,
+    /// The AWS region (the label unless `aws_region` is written).
+    pub aws_region: String,
+    pub endpoint: Endpoint,
+    pub capacity: f64,
+    pub scale_up: Option<Duration>,
+    pub weight: Option<u8>,
+    pub role: Option<Role>,
+    /// Geolocation codes, in the order written.
+    pub locations: Vec<String>,
+    #[serde(skip)]
+    pub loc: Loc,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DataPattern {
+    PrimaryReplica,
+    Partitioned,
+    MultiMaster,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Consistency {
+    Eventual,
+    Strong,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Data {
+    pub pattern: DataPattern,
+    /// primary-replica: the region label that takes writes.
+    pub primary: Option<String>,
+    pub replication_lag: Option<Duration>,
+    pub promotion: Option<Duration>,
+    pub consistency: Consistency,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Cost {
+    pub compute_per_region: Option<f64>,
+    pub queries_per_month: Option<f64>,
+    pub replicated_gb_month: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Registry {
+    pub name: String,
+    pub source: String,
+    /// Sorted.
+    pub destinations: Vec<String>,
+    /// Sorted.
+    pub repositories: Vec<String>,
+    #[serde(skip)]
+    pub loc: Loc,
+}

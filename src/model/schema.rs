@@ -1,0 +1,565 @@
+//! The file format as data: every block, label and attribute, with its type, its default and a
+//! line of documentation.
+//!
+//! One table drives three things, so they cannot drift apart: the structural checks of
+//! [`super::decode`] (unknown names, types, ranges, allowed values), the JSON Schema in
+//! `schemas/topology.schema.json` ([`json_schema`]), and the "did you mean" hints.
+
+use crate::diagnostics::Code;
+use serde_json::{json, Map, Value};
+
+/// The type of an attribute value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind {
+    String,
+    /// One of a fixed set of strings.
+    Enum(&'static [&'static str]),
+    /// A whole number.
+    Integer,
+    /// Any number.
+    Number,
+    Bool,
+    /// A string such as "45s"; see [`crate::duration::Duration::parse`].
+    Duration,
+    StringList,
+}
+
+/// A value check beyond the type, reported under its own code.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Check {
+    None,
+    /// Inclusive bounds.
+    Range {
+        min: f64,
+        max: f64,
+        code: Code,
+    },
+    /// One of these whole numbers.
+    OneOf {
+        values: &'static [i64],
+        code: Code,
+    },
+    /// A string (or every string of a list) at most this many characters.
+    MaxLen {
+        max: usize,
+        code: Code,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct AttrSpec {
+    pub name: &'static str,
+    pub kind: Kind,
+    /// Required in every use of the block. Attributes required only in some contexts (for
+    /// example `weight` under weighted routing) are checked by the model.
+    pub required: bool,
+    pub check: Check,
+    /// The default, as the documentation shows it.
+    pub default: Option<&'static str>,
+    pub doc: &'static str,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ChildSpec {
+    pub block: &'static BlockSpec,
+    /// May appear more than once (then it must carry a label that is unique among siblings).
+    pub multiple: bool,
+    pub required: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct BlockSpec {
+    pub name: &'static str,
+    /// Names of the labels, e.g. `["name"]` for `service "api"`; empty for unlabeled blocks.
+    pub labels: &'static [&'static str],
+    pub doc: &'static str,
+    pub attrs: &'static [AttrSpec],
+    pub blocks: &'static [ChildSpec],
+}
+
+impl BlockSpec {
+    pub fn attr(&self, name: &str) -> Option<&'static AttrSpec> {
+        self.attrs.iter().find(|a| a.name == name)
+    }
+
+    pub fn child(&self, name: &str) -> Option<&'static ChildSpec> {
+        self.blocks.iter().find(|c| c.block.name == name)
+    }
+}
+
+const fn attr(name: &'static str, kind: Kind, doc: &'static str) -> AttrSpec {
+    AttrSpec {
+        name,
+        kind,
+        required: false,
+        check: Check::None,
+        default: None,
+        doc,
+    }
+}
+
+const fn req(a: AttrSpec) -> AttrSpec {
+    AttrSpec {
+        required: true,
+        ..a
+    }
+}
+
+const fn checked(a: AttrSpec, check: Check) -> AttrSpec {
+    AttrSpec { check, ..a }
+}
+
+const fn default(a: AttrSpec, d: &'static str) -> AttrSpec {
+    AttrSpec {
+        default: Some(d),
+        ..a
+    }
+}
+
+const fn one(block: &'static BlockSpec) -> ChildSpec {
+    ChildSpec {
+        block,
+        multiple: false,
+        required: false,
+    }
+}
+
+const fn many(block: &'static BlockSpec) -> ChildSpec {
+    ChildSpec {
+        block,
+        multiple: true,
+        required: false,
+    }
+}
+
+pub const ROUTING: &[&str] = &["latency", "geolocation", "weighted", "failover"];
+pub const HEALTH_CHECK_TYPES: &[&str] =
+    &["HTTP", "HTTPS", "HTTP_STR_MATCH", "HTTPS_STR_MATCH", "TCP"];
+pub const ROLES: &[&str] = &["primary", "secondary"];
+pub const DATA_PATTERNS: &[&str] = &["primary-replica", "partitioned", "multi-master"];
+pub const CONSISTENCY: &[&str] = &["eventual", "strong"];
+const MAX_TTL: f64 = 2_147_483_647.0;
+
+pub static OBJECTIVES: BlockSpec = BlockSpec {
+    name: "objectives",
+    labels: &[],
+    doc: "Budgets the design must meet; `meridian check` reports each as met or breached.",
+    attrs: &[
+        attr(
+            "rto",
+            Kind::Duration,
+            "Recovery-time budget for losing any one region.",
+        ),
+        attr("rpo", Kind::Duration, "Data-loss budget."),
+        checked(
+            attr("monthly_cost", Kind::Number, "Monthly cost budget in USD."),
+            Check::Range {
+                min: 0.0,
+                max: f64::MAX,
+                code: Code::Negative,
+            },
+        ),
+    ],
+    blocks: &[],
+};
+
+pub static HEALTH_CHECK: BlockSpec = BlockSpec {
+    name: "health_check",
+    labels: &[],
+    doc: "A Route 53 health check created for every region of the service, probing the region's endpoint.",
+    attrs: &[
+        req(attr("type", Kind::Enum(HEALTH_CHECK_TYPES), "Probe type; immutable once created.")),
+        default(
+            checked(
+                attr("port", Kind::Integer, "Port probed. Required for TCP."),
+                Check::Range { min: 1.0, max: 65535.0, code: Code::Port },
+            ),
+            "80 for HTTP*, 443 for HTTPS*",
+        ),
+        checked(
+            attr("path", Kind::String, "HTTP(S) path requested, starting with /."),
+            Check::MaxLen { max: 255, code: Code::TooLong },
+        ),
+        default(
+            checked(
+                attr("interval", Kind::Integer, "Seconds between probes: 10 (fast) or 30; immutable."),
+                Check::OneOf { values: &[10, 30], code: Code::Interval },
+            ),
+            "30",
+        ),
+        default(
+            checked(
+                attr("failure_threshold", Kind::Integer, "Consecutive failures before unhealthy."),
+                Check::Range { min: 1.0, max: 10.0, code: Code::FailureThreshold },
+            ),
+            "3",
+        ),
+        attr(
+            "regions",
+            Kind::StringList,
+            "Checker regions, at least 3 of Route 53's 8; all when omitted.",
+        ),
+        checked(
+            attr("search_string", Kind::String, "Text the response must contain (*_STR_MATCH only)."),
+            Check::MaxLen { max: 255, code: Code::TooLong },
+        ),
+    ],
+    blocks: &[],
+};
+
+pub static ANYCAST: BlockSpec = BlockSpec {
+    name: "anycast",
+    labels: &[],
+    doc: "An anycast layer (AWS Global Accelerator) in front of the regions: failover without a DNS TTL.",
+    attrs: &[
+        default(
+            checked(
+                attr("interval", Kind::Integer, "Seconds between endpoint health probes: 10 or 30."),
+                Check::OneOf { values: &[10, 30], code: Code::Interval },
+            ),
+            "30",
+        ),
+        default(
+            checked(
+                attr("threshold", Kind::Integer, "Consecutive failures before an endpoint is unhealthy."),
+                Check::Range { min: 1.0, max: 10.0, code: Code::FailureThreshold },
+            ),
+            "3",
+        ),
+    ],
+    blocks: &[],
+};
+
+pub static ALIAS: BlockSpec = BlockSpec {
+    name: "alias",
+    labels: &[],
+    doc: "An alias record to an AWS resource (load balancer, CloudFront, Global Accelerator, ...).",
+    attrs: &[
+        req(attr(
+            "name",
+            Kind::String,
+            "DNS name of the target resource.",
+        )),
+        req(attr(
+            "zone_id",
+            Kind::String,
+            "Hosted zone id of the target resource.",
+        )),
+        default(
+            attr(
+                "evaluate_target_health",
+                Kind::Bool,
+                "Let the target's health decide whether this record is served.",
+            ),
+            "false",
+        ),
+    ],
+    blocks: &[],
+};
+
+pub static REGION: BlockSpec = BlockSpec {
+    name: "region",
+    labels: &["name"],
+    doc: "One regional endpoint of the service: one Route 53 record set (one per location under geolocation).",
+    attrs: &[
+        attr(
+            "aws_region",
+            Kind::String,
+            "The AWS region, when the label is not one (two weighted records in one region, say). Defaults to the label.",
+        ),
+        attr("target", Kind::String, "CNAME target host name."),
+        attr("ips", Kind::StringList, "IP addresses (A or AAAA record)."),
+        default(
+            checked(
+                attr("capacity", Kind::Number, "Fraction of full capacity running now; below 1 is a warm standby."),
+                Check::Range { min: 0.0, max: 1.0, code: Code::Capacity },
+            ),
+            "1.0",
+        ),
+        attr("scale_up", Kind::Duration, "Time to reach full capacity; required when capacity < 1."),
+        checked(
+            attr("weight", Kind::Integer, "Weighted routing only: relative weight."),
+            Check::Range { min: 0.0, max: 255.0, code: Code::Weight },
+        ),
+        attr("role", Kind::Enum(ROLES), "Failover routing only."),
+        attr(
+            "locations",
+            Kind::StringList,
+            "Geolocation routing only: continent, country, US-state (US-CA) codes, or \"*\" for the default.",
+        ),
+    ],
+    blocks: &[one(&ALIAS)],
+};
+
+pub static DATA: BlockSpec = BlockSpec {
+    name: "data",
+    labels: &[],
+    doc: "Where the service's data lives and how it fails over.",
+    attrs: &[
+        req(attr(
+            "pattern",
+            Kind::Enum(DATA_PATTERNS),
+            "Data placement pattern.",
+        )),
+        attr(
+            "primary",
+            Kind::String,
+            "primary-replica only: the region that takes writes.",
+        ),
+        attr(
+            "replication_lag",
+            Kind::Duration,
+            "Typical asynchronous replication lag.",
+        ),
+        attr(
+            "promotion",
+            Kind::Duration,
+            "Time to promote a replica to writer.",
+        ),
+        default(
+            attr("consistency", Kind::Enum(CONSISTENCY), "multi-master only."),
+            "eventual",
+        ),
+    ],
+    blocks: &[],
+};
+
+pub static COST: BlockSpec = BlockSpec {
+    name: "cost",
+    labels: &[],
+    doc: "Inputs for the cost model; all optional.",
+    attrs: &[
+        checked(
+            attr(
+                "compute_per_region",
+                Kind::Number,
+                "USD per month for one region at full capacity.",
+            ),
+            Check::Range {
+                min: 0.0,
+                max: f64::MAX,
+                code: Code::Negative,
+            },
+        ),
+        checked(
+            attr("queries_per_month", Kind::Number, "DNS queries per month."),
+            Check::Range {
+                min: 0.0,
+                max: f64::MAX,
+                code: Code::Negative,
+            },
+        ),
+        checked(
+            attr(
+                "replicated_gb_month",
+                Kind::Number,
+                "Cross-region replication volume, GB per month.",
+            ),
+            Check::Range {
+                min: 0.0,
+                max: f64::MAX,
+                code: Code::Negative,
+            },
+        ),
+    ],
+    blocks: &[],
+};
+
+pub static SERVICE: BlockSpec = BlockSpec {
+    name: "service",
+    labels: &["name"],
+    doc: "A service reachable at one DNS name, served from several regions.",
+    attrs: &[
+        req(attr("zone", Kind::String, "Route 53 hosted zone, by name.")),
+        req(attr(
+            "domain",
+            Kind::String,
+            "The name clients resolve; inside zone.",
+        )),
+        req(attr(
+            "routing",
+            Kind::Enum(ROUTING),
+            "Route 53 routing policy.",
+        )),
+        default(
+            checked(
+                attr(
+                    "ttl",
+                    Kind::Integer,
+                    "Record TTL in seconds (alias records ignore it).",
+                ),
+                Check::Range {
+                    min: 0.0,
+                    max: MAX_TTL,
+                    code: Code::Ttl,
+                },
+            ),
+            "60",
+        ),
+    ],
+    blocks: &[
+        one(&HEALTH_CHECK),
+        one(&ANYCAST),
+        ChildSpec {
+            block: &REGION,
+            multiple: true,
+            required: true,
+        },
+        one(&DATA),
+        one(&COST),
+    ],
+};
+
+pub static REGISTRY: BlockSpec = BlockSpec {
+    name: "registry",
+    labels: &["name"],
+    doc: "Container images replicated from one source region to others (one ECR replication rule).",
+    attrs: &[
+        req(attr(
+            "source",
+            Kind::String,
+            "Region whose registry holds the repositories.",
+        )),
+        req(attr(
+            "destinations",
+            Kind::StringList,
+            "Regions images are replicated to.",
+        )),
+        req(attr(
+            "repositories",
+            Kind::StringList,
+            "Repositories kept in the source region; also the prefix filters of the rule.",
+        )),
+    ],
+    blocks: &[],
+};
+
+/// The top level of a topology (all files together).
+pub static ROOT: BlockSpec = BlockSpec {
+    name: "",
+    labels: &[],
+    doc: "A Meridian topology.",
+    attrs: &[],
+    blocks: &[one(&OBJECTIVES), many(&SERVICE), many(&REGISTRY)],
+};
+
+/// The JSON Schema of a topology written in HCL's JSON syntax (`.hcl.json`): labelled blocks
+/// become objects keyed by label. Editors use it for completion; `schemas/topology.schema.json`
+/// is this value, kept in sync by a test.
+pub fn json_schema() -> Value {
+    let mut root = block_schema(&ROOT);
+    let obj = root.as_object_mut().expect("object schema");
+    let mut head = Map::new();
+    head.insert(
+        "$schema".into(),
+        json!("https://json-schema.org/draft/2020-12/schema"),
+    );
+    head.insert(
+        "$id".into(),
+        json!("https://meridian.dev/schemas/topology.schema.json"),
+    );
+    head.insert("title".into(), json!("Meridian topology"));
+    head.extend(std::mem::take(obj));
+    Value::Object(head)
+}
+
+fn block_schema(spec: &BlockSpec) -> Value {
+    let mut props = Map::new();
+    let mut required = Vec::new();
+    for a in spec.attrs {
+        props.insert(a.name.into(), attr_schema(a));
+        if a.required {
+            required.push(a.name);
+        }
+    }
+    for c in spec.blocks {
+        let body = block_schema(c.block);
+        let s = if c.block.labels.is_empty() {
+            body
+        } else {
+            json!({
+                "type": "object",
+                "description": c.block.doc,
+                "additionalProperties": body,
+            })
+        };
+        props.insert(c.block.name.into(), s);
+        if c.required {
+            required.push(c.block.name);
+        }
+    }
+    let mut s = json!({
+        "type": "object",
+        "description": spec.doc,
+        "properties": props,
+        "additionalProperties": false,
+    });
+    if !required.is_empty() {
+        s["required"] = json!(required);
+    }
+    s
+}
+
+fn attr_schema(a: &AttrSpec) -> Value {
+    let mut s = match a.kind {
+        Kind::String => json!({"type": "string"}),
+        Kind::Enum(values) => json!({"type": "string", "enum": values}),
+        Kind::Integer => json!({"type": "integer"}),
+        Kind::Number => json!({"type": "number"}),
+        Kind::Bool => json!({"type": "boolean"}),
+        Kind::Duration => json!({
+            "type": "string",
+            "pattern": "^([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?$",
+            "minLength": 2,
+        }),
+        Kind::StringList => json!({"type": "array", "items": {"type": "string"}}),
+    };
+    match a.check {
+        Check::None => {}
+        Check::Range { min, max, .. } => {
+            s["minimum"] = num(min);
+            if max < f64::MAX {
+                s["maximum"] = num(max);
+            }
+        }
+        Check::OneOf { values, .. } => s["enum"] = json!(values),
+        Check::MaxLen { max, .. } => s["maxLength"] = json!(max),
+    }
+    let mut doc = a.doc.to_string();
+    if let Some(d) = a.default {
+        doc.push_str(&format!(" Default: {d}."));
+    }
+    s["description"] = json!(doc);
+    s
+}
+
+fn num(f: f64) -> Value {
+    if f.fract() == 0.0 && f.abs() < 1e15 {
+        json!(f as i64)
+    } else {
+        json!(f)
+    }
+}
+
+/// Every attribute and block name of the format, for documentation checks.
+pub fn all_names() -> Vec<(&'static str, &'static str)> {
+    fn walk(spec: &'static BlockSpec, out: &mut Vec<(&'static str, &'static str)>) {
+        for a in spec.attrs {
+            out.push((spec.name, a.name));
+        }
+        for c in spec.blocks {
+            out.push((spec.name, c.block.name));
+            walk(c.block, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(&ROOT, &mut out);
+    out
+}
+
+/// [`json_schema`] as the pretty-printed text stored in `schemas/topology.schema.json`.
+pub fn json_schema_text() -> String {
+    let mut s = serde_json::to_string_pretty(&json_schema()).unwrap_or_default();
+    s.push('\n');
+    s
+}

@@ -1,0 +1,6 @@
+//! Rendering: results -> text for people (miette snippets), JSON for machines, DOT for graphs.
+//!
+//! Pure functions returning strings or `serde_json::Value`s; the CLI decides where they go.
+
+pub mod diagnostics;
+pub mod graph;

@@ -1,0 +1,222 @@
+//! Source files: reading a topology from a file or a directory of `.hcl` files.
+//!
+//! Consumes a path given on the command line; produces [`Sources`], the texts with stable
+//! [`FileId`]s that every later stage uses to point back at a line. This is the only place the
+//! core reads the file system for topologies.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Index of a file in [`Sources`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FileId(pub usize);
+
+/// A place in the sources: a file and a byte range in it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Loc {
+    pub file: FileId,
+    pub span: Range<usize>,
+}
+
+impl Ord for Loc {
+    fn cmp(&self, o: &Loc) -> std::cmp::Ordering {
+        (self.file, self.span.start, self.span.end).cmp(&(o.file, o.span.start, o.span.end))
+    }
+}
+
+impl PartialOrd for Loc {
+    fn partial_cmp(&self, o: &Loc) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl Loc {
+    pub fn new(file: FileId, span: Range<usize>) -> Loc {
+        Loc { file, span }
+    }
+}
+
+/// One source file: the name it is shown under and its text.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub name: String,
+    pub text: Arc<str>,
+}
+
+impl SourceFile {
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
+        let before = &self.text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let col = before[line_start..].chars().count() + 1;
+        (line, col)
+    }
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// All files of one topology, in a stable order (sorted by name).
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    files: Vec<SourceFile>,
+}
+
+/// Why a topology could not be read at all.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum LoadError {
+    #[error("cannot read {path}: {source}")]
+    #[diagnostic(code(meridian::io))]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} holds no .hcl files")]
+    #[diagnostic(
+        code(meridian::no_files),
+        help(
+            "a topology is one .hcl file, a directory of them, or a directory of such directories"
+        )
+    )]
+    NoFiles { path: PathBuf },
+}
+
+/// What a path names: one topology, or a collection of them.
+///
+/// A file, or a directory holding `.hcl` files, is one topology. A directory with no `.hcl`
+/// files of its own is a collection: each subdirectory that holds `.hcl` files is a topology
+/// (so `meridian validate examples/` checks every example).
+pub fn discover(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    let io = |source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_dir() || has_hcl(path).map_err(io)? {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(path).map_err(io)? {
+        let p = entry.map_err(io)?.path();
+        if p.is_dir() && has_hcl(&p).map_err(io)? {
+            out.push(p);
+        }
+    }
+    out.sort();
+    if out.is_empty() {
+        return Err(LoadError::NoFiles {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(out)
+}
+
+fn has_hcl(dir: &Path) -> std::io::Result<bool> {
+    for entry in std::fs::read_dir(dir)? {
+        let p = entry?.path();
+        if p.extension().is_some_and(|e| e == "hcl") && p.is_file() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+impl Sources {
+    /// Sources from in-memory texts (tests, fuzzing, stdin).
+    pub fn from_texts<I, N, T>(files: I) -> Sources
+    where
+        I: IntoIterator<Item = (N, T)>,
+        N: Into<String>,
+        T: Into<Arc<str>>,
+    {
+        Sources {
+            files: files
+                .into_iter()
+                .map(|(name, text)| SourceFile {
+                    name: name.into(),
+                    text: text.into(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Reads `path`: one file, or every `*.hcl` file directly inside a directory (sorted by
+    /// name, like a Terraform module; subdirectories are not read).
+    pub fn load(path: &Path) -> Result<Sources, LoadError> {
+        let io = |source| LoadError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let meta = std::fs::metadata(path).map_err(io)?;
+        let mut paths = Vec::new();
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(path).map_err(io)? {
+                let entry = entry.map_err(io)?;
+                let p = entry.path();
+                if p.extension().is_some_and(|e| e == "hcl") && p.is_file() {
+                    paths.push(p);
+                }
+            }
+            paths.sort();
+            if paths.is_empty() {
+                return Err(LoadError::NoFiles {
+                    path: path.to_path_buf(),
+                });
+            }
+        } else {
+            paths.push(path.to_path_buf());
+        }
+        let mut files = Vec::with_capacity(paths.len());
+        for p in paths {
+            let text = std::fs::read_to_string(&p).map_err(|source| LoadError::Io {
+                path: p.clone(),
+                source,
+            })?;
+            files.push(SourceFile {
+                name: p.display().to_string(),
+                text: text.into(),
+            });
+        }
+        Ok(Sources { files })
+    }
+
+    pub fn get(&self, id: FileId) -> &SourceFile {
+        &self.files[id.0]
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
+        self.files.iter().enumerate().map(|(i, f)| (FileId(i), f))
+    }
+
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_lines_and_chars() {
+        let s = Sources::from_texts([("a.hcl", "ab\ncdé\nx")]);
+        let f = s.get(FileId(0));
+        assert_eq!(f.line_col(0), (1, 1));
+        assert_eq!(f.line_col(3), (2, 1));
+        assert_eq!(f.line_col(7), (2, 4));
+        assert_eq!(f.line_col(8), (3, 1));
+        assert_eq!(f.line_col(999), (3, 2));
+    }
+}

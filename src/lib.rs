@@ -36,6 +36,26 @@ impl Checked {
 }
 
 /// Parses, decodes and validates a topology: parse -> decode -> lower.
+///
+/// ```
+/// use meridian::source::Sources;
+///
+/// let text = r#"
+/// service "api" {
+///   zone    = "example.com"
+///   domain  = "api.example.com"
+///   routing = "latency"
+///   tll     = 60
+///   region "us-east-1" {
+///     target = "use1.example.com"
+///   }
+/// }
+/// "#;
+/// let checked = meridian::check(&Sources::from_texts([("main.hcl", text)]));
+/// assert!(checked.valid().is_none());
+/// let codes: Vec<&str> = checked.diagnostics.iter().map(|d| d.code.as_str()).collect();
+/// assert_eq!(codes, ["meridian::unknown_attribute", "meridian::unchecked_region"]);
+/// ```
 pub fn check(sources: &Sources) -> Checked {
     let mut diagnostics = Diagnostics::default();
     let bodies = parse::parse(sources, &mut diagnostics);

@@ -28,6 +28,20 @@ fn syntax_error(file: FileId, text: &str, e: &hcl_edit::parser::Error) -> Diagno
         .map_or(start, |c| start + c.len_utf8());
     // hcl-edit's messages read "invalid expression; expected ..." or "unexpected ...".
     let message = e.message().trim();
+    if message.contains("redefined attribute") {
+        // hcl-edit refuses a repeated attribute key while parsing; report it under its own code.
+        let key_len = text[start..]
+            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
+            .unwrap_or(text.len() - start);
+        let key = &text[start..start + key_len];
+        return Diagnostic::error(
+            Code::DuplicateAttribute,
+            Loc::new(file, start..start + key_len.max(1)),
+            format!("`{key}` is set twice in one block"),
+        )
+        .label("second definition")
+        .help("remove one of them (the rest of this file is checked once it parses)");
+    }
     Diagnostic::error(
         Code::Syntax,
         Loc::new(file, start..end),

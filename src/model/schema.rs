@@ -143,7 +143,7 @@ const MAX_TTL: f64 = 2_147_483_647.0;
 pub static OBJECTIVES: BlockSpec = BlockSpec {
     name: "objectives",
     labels: &[],
-    doc: "Budgets the design must meet; `meridian check` reports each as met or breached.",
+    doc: "Budgets the design must meet: recovery time, data loss and monthly cost.",
     attrs: &[
         attr(
             "rto",

@@ -1,0 +1,416 @@
+//! End-to-end tests of the `meridian` binary: exit codes, streams and outputs users rely on.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn meridian(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_meridian"))
+        .args(args)
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const EXAMPLES: &[&str] = &[
+    "examples/active-passive",
+    "examples/active-active-partitioned",
+    "examples/active-active-anycast",
+];
+
+#[test]
+fn every_example_is_valid() {
+    let o = meridian(&["validate", "examples/"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for e in EXAMPLES {
+        assert!(
+            stdout(&o).contains(&format!("{e}: valid")),
+            "{}",
+            stdout(&o)
+        );
+    }
+    // No warnings either: the examples are what users copy.
+    let o = meridian(&["validate", "examples/", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["valid"], true);
+    assert_eq!(doc["warnings"], 0, "{doc:#}");
+}
+
+#[test]
+fn invalid_input_exits_1_with_json_diagnostics() {
+    let o = meridian(&[
+        "validate",
+        "tests/fixtures/invalid/interval.hcl",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["format_version"], 1);
+    assert_eq!(doc["valid"], false);
+    let d = &doc["diagnostics"][0];
+    assert_eq!(d["code"], "meridian::interval");
+    assert_eq!(d["severity"], "error");
+    assert_eq!(d["file"], "tests/fixtures/invalid/interval.hcl");
+    assert_eq!(d["line"], 8);
+    assert_eq!(d["column"], 16);
+    assert!(d["message"].as_str().unwrap().contains("10 or 30"));
+}
+
+#[test]
+fn human_diagnostics_go_to_stderr_with_file_line_col() {
+    let o = meridian(&["validate", "tests/fixtures/invalid/unknown_attribute.hcl"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("unknown_attribute.hcl:5:3"), "{err}");
+    assert!(err.contains("did you mean `ttl`?"), "{err}");
+    assert!(
+        !err.contains('\u{1b}'),
+        "no colour when not a terminal: {err}"
+    );
+    assert!(stdout(&o).contains("invalid (1 service"), "{}", stdout(&o));
+    let o = meridian(&[
+        "--color",
+        "always",
+        "validate",
+        "tests/fixtures/invalid/unknown_attribute.hcl",
+    ]);
+    assert!(stderr(&o).contains('\u{1b}'), "--color always colours");
+}
+
+#[test]
+fn missing_path_and_usage_errors_exit_1() {
+    let o = meridian(&["validate", "no/such/file.hcl"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("cannot read no/such/file.hcl"),
+        "{}",
+        stderr(&o)
+    );
+    let o = meridian(&["validate", "--format", "yaml"]);
+    assert_eq!(o.status.code(), Some(1));
+    let o = meridian(&["frobnicate"]);
+    assert_eq!(o.status.code(), Some(1));
+    let o = meridian(&["--version"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).starts_with("meridian "));
+}
+
+/// (example, its resource addresses, its (dependent, dependency) edges)
+type Expected = (
+    &'static str,
+    &'static [&'static str],
+    &'static [(&'static str, &'static str)],
+);
+
+#[test]
+fn graph_prints_the_expected_nodes_and_edges() {
+    let want: &[Expected] = &[
+        (
+            "examples/active-passive",
+            &[
+                r#"ecr_replication.billing-images"#,
+                r#"ecr_repository.billing-images["billing/api"]"#,
+                r#"ecr_repository.billing-images["billing/worker"]"#,
+                r#"health_check.billing["eu-west-1"]"#,
+                r#"health_check.billing["us-east-1"]"#,
+                r#"record.billing["eu-west-1"]"#,
+                r#"record.billing["us-east-1"]"#,
+            ],
+            &[
+                (
+                    r#"ecr_replication.billing-images"#,
+                    r#"ecr_repository.billing-images["billing/api"]"#,
+                ),
+                (
+                    r#"ecr_replication.billing-images"#,
+                    r#"ecr_repository.billing-images["billing/worker"]"#,
+                ),
+                (
+                    r#"record.billing["eu-west-1"]"#,
+                    r#"health_check.billing["eu-west-1"]"#,
+                ),
+                (
+                    r#"record.billing["us-east-1"]"#,
+                    r#"health_check.billing["us-east-1"]"#,
+                ),
+            ],
+        ),
+        (
+            "examples/active-active-partitioned",
+            &[
+                r#"ecr_replication.images"#,
+                r#"ecr_repository.images["api"]"#,
+                r#"ecr_repository.images["worker"]"#,
+                r#"health_check.api["ap-southeast-1"]"#,
+                r#"health_check.api["eu-west-1"]"#,
+                r#"health_check.api["us-east-1"]"#,
+                r#"record.api["ap-southeast-1"]"#,
+                r#"record.api["eu-west-1"]"#,
+                r#"record.api["us-east-1"]"#,
+            ],
+            &[
+                (
+                    r#"ecr_replication.images"#,
+                    r#"ecr_repository.images["api"]"#,
+                ),
+                (
+                    r#"ecr_replication.images"#,
+                    r#"ecr_repository.images["worker"]"#,
+                ),
+                (
+                    r#"record.api["ap-southeast-1"]"#,
+                    r#"health_check.api["ap-southeast-1"]"#,
+                ),
+                (
+                    r#"record.api["eu-west-1"]"#,
+                    r#"health_check.api["eu-west-1"]"#,
+                ),
+                (
+                    r#"record.api["us-east-1"]"#,
+                    r#"health_check.api["us-east-1"]"#,
+                ),
+            ],
+        ),
+        (
+            "examples/active-active-anycast",
+            &[
+                r#"ecr_replication.ledger-images"#,
+                r#"ecr_repository.ledger-images["ledger"]"#,
+                r#"health_check.ledger["ap-southeast-1"]"#,
+                r#"health_check.ledger["eu-west-1"]"#,
+                r#"health_check.ledger["us-east-1"]"#,
+                r#"record.ledger["ap-southeast-1"]"#,
+                r#"record.ledger["eu-west-1"]"#,
+                r#"record.ledger["us-east-1"]"#,
+            ],
+            &[
+                (
+                    r#"ecr_replication.ledger-images"#,
+                    r#"ecr_repository.ledger-images["ledger"]"#,
+                ),
+                (
+                    r#"record.ledger["ap-southeast-1"]"#,
+                    r#"health_check.ledger["ap-southeast-1"]"#,
+                ),
+                (
+                    r#"record.ledger["eu-west-1"]"#,
+                    r#"health_check.ledger["eu-west-1"]"#,
+                ),
+                (
+                    r#"record.ledger["us-east-1"]"#,
+                    r#"health_check.ledger["us-east-1"]"#,
+                ),
+            ],
+        ),
+    ];
+    for (path, nodes, edges) in want {
+        let o = meridian(&["graph", path, "--format", "json"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let got: Vec<&str> = doc["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["address"].as_str().unwrap())
+            .collect();
+        assert_eq!(&got, nodes, "{path}");
+        let got: Vec<(&str, &str)> = doc["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["from"].as_str().unwrap(), e["to"].as_str().unwrap()))
+            .collect();
+        assert_eq!(&got, edges, "{path}");
+        // Apply order: every dependency before its dependents.
+        let order: Vec<&str> = doc["apply_order"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        assert_eq!(order.len(), nodes.len());
+        for (from, to) in *edges {
+            let pos = |a: &str| order.iter().position(|x| *x == a).unwrap();
+            assert!(pos(to) < pos(from), "{to} must come before {from}");
+        }
+        // DOT names the same nodes and edges.
+        let o = meridian(&["graph", path]);
+        let dot = stdout(&o);
+        assert!(dot.starts_with("digraph meridian {"));
+        for (from, to) in *edges {
+            let line = format!(
+                "\"{}\" -> \"{}\";",
+                from.replace('"', "\\\""),
+                to.replace('"', "\\\"")
+            );
+            assert!(dot.contains(&line), "{line} missing from\n{dot}");
+        }
+        insta::with_settings!({
+            snapshot_path => "../snapshots",
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+        }, {
+            let name = Path::new(path).file_name().unwrap().to_string_lossy().to_string();
+            insta::assert_snapshot!(format!("graph__{name}"), dot);
+        });
+    }
+}
+
+#[test]
+fn graph_refuses_an_invalid_topology() {
+    let o = meridian(&["graph", "tests/fixtures/invalid/endpoint.hcl"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty());
+    assert!(stderr(&o).contains("no graph printed"));
+}
+
+#[test]
+fn geolocation_records_one_per_location() {
+    let dir = tempdir("geo");
+    let file = dir.join("main.hcl");
+    std::fs::write(
+        &file,
+        r#"service "web" {
+  zone    = "example.com"
+  domain  = "www.example.com"
+  routing = "geolocation"
+  health_check {
+    type = "HTTP"
+  }
+  region "eu-west-1" {
+    target    = "eu.example.com"
+    locations = ["EU", "*"]
+  }
+  region "us-east-1" {
+    target    = "us.example.com"
+    locations = ["NA"]
+  }
+}
+"#,
+    )
+    .unwrap();
+    let o = meridian(&["graph", file.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let records: Vec<(&str, &str)> = doc["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["type"] == "record")
+        .map(|r| {
+            (
+                r["address"].as_str().unwrap(),
+                r["values"]["set_identifier"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        records,
+        [
+            (r#"record.web["eu-west-1/*"]"#, "web-eu-west-1-default"),
+            (r#"record.web["eu-west-1/EU"]"#, "web-eu-west-1-EU"),
+            (r#"record.web["us-east-1/NA"]"#, "web-us-east-1-NA"),
+        ]
+    );
+}
+
+fn tempdir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("meridian-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn fmt_rewrites_keeps_comments_and_is_idempotent() {
+    let dir = tempdir("fmt");
+    let file = dir.join("main.hcl");
+    let messy = "# keep me\nservice \"api\" {\nzone=\"example.com\" # and me\n      domain = \"api.example.com\"\n\n\n\n  routing = \"latency\"\n  /* block\n     comment */\n  region \"us-east-1\" {\n  target = \"a.example.com\"\n  }\n}\n";
+    std::fs::write(&file, messy).unwrap();
+    let o = meridian(&["fmt", "--check", dir.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "--check fails on an unformatted file"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        messy,
+        "--check writes nothing"
+    );
+    let o = meridian(&["fmt", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let once = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        once,
+        "# keep me\nservice \"api\" {\n  zone   = \"example.com\" # and me\n  domain = \"api.example.com\"\n\n  routing = \"latency\"\n  /* block\n     comment */\n  region \"us-east-1\" {\n    target = \"a.example.com\"\n  }\n}\n"
+    );
+    let o = meridian(&["fmt", "--check", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "formatting twice changes nothing");
+    let o = meridian(&["fmt", "--check", "examples/"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "examples are formatted: {}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn fmt_refuses_invalid_hcl_and_leaves_it() {
+    let dir = tempdir("fmt-bad");
+    let file = dir.join("bad.hcl");
+    std::fs::write(&file, "service \"api\" {\n  zone = \n").unwrap();
+    let o = meridian(&["fmt", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("is not valid HCL"), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "service \"api\" {\n  zone = \n"
+    );
+}
+
+/// `schemas/topology.schema.json` is generated from the format table; this keeps it in sync.
+/// Regenerate with `meridian schema > schemas/topology.schema.json`.
+#[test]
+fn topology_schema_file_is_in_sync() {
+    let want = meridian::model::schema::json_schema_text();
+    let have = std::fs::read_to_string("schemas/topology.schema.json").unwrap_or_default();
+    assert!(
+        have == want,
+        "schemas/topology.schema.json is stale: run `cargo run -- schema > schemas/topology.schema.json`"
+    );
+    let o = meridian(&["schema"]);
+    assert_eq!(stdout(&o), want);
+}
+
+/// The README documents every block and attribute of the format.
+#[test]
+fn readme_documents_every_attribute() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let reference = readme
+        .split("## File format")
+        .nth(1)
+        .expect("README has a '## File format' section");
+    for (block, name) in meridian::model::schema::all_names() {
+        assert!(
+            reference.contains(&format!("`{name}`"))
+                || reference.contains(&format!("`{name} \"NAME\"`")),
+            "README's file format section does not document `{name}` (in `{block}`)"
+        );
+    }
+    for code in meridian::diagnostics::Code::ALL {
+        assert!(
+            readme.contains(code.as_str()),
+            "README does not list diagnostic {code}"
+        );
+    }
+}

@@ -1,0 +1,150 @@
+//! Every diagnostic code has a hand-written failing fixture under `tests/fixtures/invalid/`,
+//! named after the code; each fixture must produce its code, and its rendered diagnostics are
+//! kept as insta snapshots under `snapshots/`.
+
+use meridian::diagnostics::{Code, Severity};
+use meridian::render::diagnostics::{human, json};
+use meridian::source::Sources;
+use std::path::Path;
+
+const FIXTURES: &str = "tests/fixtures/invalid";
+
+/// Codes that no topology file can trigger on its own (covered by unit tests instead).
+const NOT_FROM_FILES: &[Code] = &[Code::Cycle];
+
+fn render(path: &Path) -> (meridian::Checked, String) {
+    let sources = Sources::load(path).expect("fixture readable");
+    let checked = meridian::check(&sources);
+    let text = human(&checked.diagnostics, &sources, false);
+    (checked, text)
+}
+
+#[test]
+fn every_code_has_a_fixture_that_produces_it() {
+    let mut missing = Vec::new();
+    for code in Code::ALL {
+        if NOT_FROM_FILES.contains(code) {
+            continue;
+        }
+        let name = code.as_str().trim_start_matches("meridian::");
+        let path = Path::new(FIXTURES).join(format!("{name}.hcl"));
+        if !path.exists() {
+            missing.push(name);
+            continue;
+        }
+        let (checked, text) = render(&path);
+        assert!(
+            checked.diagnostics.iter().any(|d| d.code == *code),
+            "{} does not produce {code}; it produced:\n{text}",
+            path.display()
+        );
+        let warning_only = checked
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == *code)
+            .all(|d| d.severity == Severity::Warning);
+        if warning_only {
+            assert!(
+                !checked.diagnostics.has_errors(),
+                "{} should hold only its warning:\n{text}",
+                path.display()
+            );
+        }
+        insta::with_settings!({
+            snapshot_path => "../snapshots",
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!(format!("diagnostic__{name}"), text);
+        });
+    }
+    assert!(missing.is_empty(), "codes without a fixture: {missing:?}");
+}
+
+#[test]
+fn every_fixture_is_named_after_a_code() {
+    for entry in std::fs::read_dir(FIXTURES).unwrap() {
+        let path = entry.unwrap().path();
+        let stem = path.file_stem().unwrap().to_string_lossy().to_string();
+        assert!(
+            Code::ALL
+                .iter()
+                .any(|c| c.as_str() == format!("meridian::{stem}")),
+            "{} is not named after a code",
+            path.display()
+        );
+    }
+}
+
+/// One file, five different mistakes: all five reported, each at its own line.
+#[test]
+fn five_mistakes_are_all_reported_with_their_lines() {
+    let text = r#"service "api" {
+  zone    = "example.com"
+  domain  = "api.example.org"
+  routing = "latency"
+  tll     = 60
+
+  health_check {
+    type     = "HTTPS"
+    interval = 15
+  }
+
+  region "us-east-1" {
+    target = "use1.example.com"
+  }
+
+  region "eu-wets-1" {
+    target = "euw1.example.com"
+    weight = 10
+  }
+}
+"#;
+    let sources = Sources::from_texts([("five.hcl", text)]);
+    let checked = meridian::check(&sources);
+    let doc = json(&checked.diagnostics, &sources);
+    let found: Vec<(String, u64)> = doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap().to_string(),
+                d["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, u64)> = [
+        ("meridian::domain_outside_zone", 3),
+        ("meridian::unknown_attribute", 5),
+        ("meridian::interval", 9),
+        ("meridian::unknown_region", 16),
+        ("meridian::routing_field", 18),
+    ]
+    .iter()
+    .map(|(c, l)| (c.to_string(), *l))
+    .collect();
+    assert_eq!(found, want);
+    assert_eq!(doc["errors"], 5);
+}
+
+/// Two files of one directory form one topology: a duplicate across files is reported with
+/// both places.
+#[test]
+fn duplicates_across_files_point_at_both() {
+    let a = "service \"api\" {\n  zone = \"example.com\"\n  domain = \"api.example.com\"\n  routing = \"latency\"\n  region \"us-east-1\" {\n    target = \"a.example.com\"\n  }\n}\n";
+    let b = a.replace("api.example.com", "api2.example.com");
+    let sources = Sources::from_texts([("a.hcl", a.to_string()), ("b.hcl", b)]);
+    let checked = meridian::check(&sources);
+    let dup: Vec<_> = checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::DuplicateLabel)
+        .collect();
+    assert_eq!(dup.len(), 1);
+    assert_eq!(dup[0].primary.loc.file.0, 1);
+    assert_eq!(dup[0].secondary[0].loc.file.0, 0);
+    let text = human(&checked.diagnostics, &sources, false);
+    assert!(text.contains("b.hcl:1:9"), "{text}");
+    assert!(text.contains("a.hcl:1:9"), "{text}");
+}

@@ -12,11 +12,11 @@ pub struct Duration {
 impl Duration {
     pub const ZERO: Duration = Duration { millis: 0 };
 
-    pub fn from_millis(millis: u64) -> Duration {
+    pub const fn from_millis(millis: u64) -> Duration {
         Duration { millis }
     }
 
-    pub fn from_secs(secs: u64) -> Duration {
+    pub const fn from_secs(secs: u64) -> Duration {
         Duration {
             millis: secs.saturating_mul(1000),
         }

@@ -6,6 +6,7 @@
 //! turns results into text, JSON or DOT; [`format`] is the canonical formatter; [`cli`] is the
 //! thin command-line edge, the only place that prints or picks exit codes.
 
+pub mod analysis;
 pub mod cli;
 pub mod diagnostics;
 pub mod duration;

@@ -1,0 +1,209 @@
+//! Recovery analysis: the RTO floor of each service as a critical path, its RPO, and the
+//! verdict on the topology's objectives.
+//!
+//! Consumes a validated [`Topology`]; produces an [`Analysis`]. Pure functions, no I/O. The
+//! figures and acceptance cases come from `../shared/reference/multi-region-patterns.md`: DNS
+//! failover with 10 s x 3 checks and a 60 s TTL has a 90 s floor, anycast with 10 s x 3 a 30 s
+//! floor, and a warm standby is bounded by its promotion and scale-up times.
+
+mod rto;
+
+pub use rto::{RegionLoss, Step, StepKind};
+
+use crate::duration::Duration;
+use crate::model::{Consistency, DataPattern, Topology};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Version of the JSON document `meridian analyze --format json` prints.
+pub const JSON_FORMAT_VERSION: u32 = 1;
+
+/// Alias records to a load balancer are answered with this fixed TTL.
+pub const ALIAS_TTL: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis {
+    pub format_version: u32,
+    pub services: BTreeMap<String, ServiceAnalysis>,
+    /// The worst RTO floor over every service, when every one could be computed.
+    pub rto_floor_seconds: Option<Duration>,
+    pub rpo_seconds: Option<Duration>,
+    pub objectives: Vec<ObjectiveResult>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceAnalysis {
+    pub routing: &'static str,
+    pub data_pattern: Option<DataPattern>,
+    /// The worst region loss; `None` when a loss has no automatic recovery or lacks an input.
+    pub rto_floor_seconds: Option<Duration>,
+    /// The region whose loss sets the floor.
+    pub worst_region: Option<String>,
+    /// One timeline per region lost, by region label.
+    pub region_losses: Vec<RegionLoss>,
+    pub rpo_seconds: Option<Duration>,
+    /// How the RPO follows from the data block.
+    pub rpo_basis: String,
+    /// Risks not folded into the figures.
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Met,
+    Breached,
+    /// The figure could not be computed (missing input, no automatic failover).
+    Unknown,
+    /// The analysis does not compute this figure yet.
+    NotEvaluated,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectiveResult {
+    /// `rto`, `rpo` or `monthly_cost`.
+    pub objective: &'static str,
+    pub target: f64,
+    pub actual: Option<f64>,
+    /// target - actual: positive is headroom, negative the overrun.
+    pub margin: Option<f64>,
+    pub unit: &'static str,
+    pub verdict: Verdict,
+    pub reason: Option<String>,
+}
+
+impl Analysis {
+    /// True when an objective is breached or cannot be shown to hold (the CI gate fails closed).
+    pub fn objectives_breached(&self) -> bool {
+        self.objectives
+            .iter()
+            .any(|o| matches!(o.verdict, Verdict::Breached | Verdict::Unknown))
+    }
+}
+
+pub fn analyze(t: &Topology) -> Analysis {
+    let mut services = BTreeMap::new();
+    for (name, s) in &t.services {
+        let region_losses = rto::region_losses(s);
+        let worst = region_losses
+            .iter()
+            .filter(|l| l.carries_traffic)
+            .max_by(|a, b| {
+                // A loss with no floor (no recovery or missing input) is the worst of all.
+                let key = |l: &RegionLoss| (l.floor_seconds.is_none(), l.floor_seconds);
+                key(a).cmp(&key(b)).then_with(|| b.region.cmp(&a.region))
+            });
+        let rto_floor = match worst {
+            Some(w) => w.floor_seconds,
+            None => Some(Duration::ZERO),
+        };
+        let (rpo, rpo_basis) = rpo(s);
+        services.insert(
+            name.clone(),
+            ServiceAnalysis {
+                routing: s.routing.as_str(),
+                data_pattern: s.data.as_ref().map(|d| d.pattern),
+                rto_floor_seconds: rto_floor,
+                worst_region: worst.map(|w| w.region.clone()),
+                notes: rto::notes(s),
+                region_losses,
+                rpo_seconds: rpo,
+                rpo_basis,
+            },
+        );
+    }
+    let worst_of = |f: fn(&ServiceAnalysis) -> Option<Duration>| -> Option<Duration> {
+        services
+            .values()
+            .map(f)
+            .try_fold(Duration::ZERO, |acc, d| d.map(|d| acc.max(d)))
+    };
+    let rto_floor = worst_of(|s| s.rto_floor_seconds);
+    let rpo = worst_of(|s| s.rpo_seconds);
+    let mut objectives = Vec::new();
+    if let Some(o) = &t.objectives {
+        if let Some(target) = o.rto {
+            objectives.push(duration_objective(
+                "rto",
+                target,
+                rto_floor,
+                "a service has no computable RTO floor",
+            ));
+        }
+        if let Some(target) = o.rpo {
+            objectives.push(duration_objective(
+                "rpo",
+                target,
+                rpo,
+                "a service has no computable RPO",
+            ));
+        }
+        if let Some(target) = o.monthly_cost {
+            objectives.push(ObjectiveResult {
+                objective: "monthly_cost",
+                target,
+                actual: None,
+                margin: None,
+                unit: "USD",
+                verdict: Verdict::NotEvaluated,
+                reason: Some("the cost model is not implemented yet".into()),
+            });
+        }
+    }
+    Analysis {
+        format_version: JSON_FORMAT_VERSION,
+        services,
+        rto_floor_seconds: rto_floor,
+        rpo_seconds: rpo,
+        objectives,
+    }
+}
+
+fn duration_objective(
+    name: &'static str,
+    target: Duration,
+    actual: Option<Duration>,
+    why_unknown: &str,
+) -> ObjectiveResult {
+    let t = target.as_secs_f64();
+    let a = actual.map(Duration::as_secs_f64);
+    ObjectiveResult {
+        objective: name,
+        target: t,
+        actual: a,
+        margin: a.map(|a| t - a),
+        unit: "seconds",
+        verdict: match actual {
+            None => Verdict::Unknown,
+            Some(a) if a <= target => Verdict::Met,
+            Some(_) => Verdict::Breached,
+        },
+        reason: actual.is_none().then(|| why_unknown.to_string()),
+    }
+}
+
+fn rpo(s: &crate::model::Service) -> (Option<Duration>, String) {
+    let Some(d) = &s.data else {
+        return (None, "no data block: the RPO is unknown".into());
+    };
+    match (d.pattern, d.consistency) {
+        (DataPattern::MultiMaster, Consistency::Strong) => (
+            Some(Duration::ZERO),
+            "multi-master, strong consistency: every acknowledged write is on a quorum of regions".into(),
+        ),
+        (pattern, _) => match d.replication_lag {
+            Some(lag) => (
+                Some(lag),
+                format!(
+                    "{}: asynchronous replication, writes within the replication lag ({lag}) may be lost",
+                    match pattern {
+                        DataPattern::PrimaryReplica => "primary-replica",
+                        DataPattern::Partitioned => "partitioned",
+                        DataPattern::MultiMaster => "multi-master, eventual consistency",
+                    }
+                ),
+            ),
+            None => (None, "replication_lag is not declared: the RPO is unknown".into()),
+        },
+    }
+}

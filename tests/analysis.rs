@@ -1,0 +1,182 @@
+//! Acceptance cases of the recovery analysis, from the domain reference
+//! (`multi-region-patterns.md`): 90 s DNS failover floor, 30 s with anycast, 630 s warm standby.
+
+use meridian::analysis::{analyze, Analysis, StepKind, Verdict};
+use meridian::source::Sources;
+
+fn analysis(text: &str) -> Analysis {
+    let sources = Sources::from_texts([("t.hcl", text.to_string())]);
+    let checked = meridian::check(&sources);
+    let t = checked
+        .valid()
+        .unwrap_or_else(|| panic!("invalid: {:?}", checked.diagnostics));
+    analyze(t)
+}
+
+fn service(routing: &str, extra: &str, regions: &str) -> String {
+    format!(
+        r#"service "api" {{
+  zone    = "example.com"
+  domain  = "api.example.com"
+  routing = "{routing}"
+{extra}
+{regions}
+}}"#
+    )
+}
+
+const HC_10X3: &str =
+    "health_check {\n type = \"HTTPS\"\n interval = 10\n failure_threshold = 3\n}\n";
+const TWO_LATENCY: &str = "region \"us-east-1\" {\n target = \"a.example.com\"\n}\nregion \"eu-west-1\" {\n target = \"b.example.com\"\n}\n";
+
+fn secs(d: Option<meridian::duration::Duration>) -> Option<f64> {
+    d.map(|d| d.as_secs_f64())
+}
+
+#[test]
+fn dns_failover_floor_is_90_seconds() {
+    let a = analysis(&service(
+        "latency",
+        &format!("ttl = 60\n{HC_10X3}"),
+        TWO_LATENCY,
+    ));
+    let s = &a.services["api"];
+    assert_eq!(secs(s.rto_floor_seconds), Some(90.0));
+    let loss = &s.region_losses[0];
+    assert_eq!(
+        loss.formula,
+        "detect 10 s x 3 = 30 s -> DNS TTL 60 s => 90 s"
+    );
+    assert_eq!(
+        loss.critical_path,
+        [StepKind::Detection, StepKind::TrafficShift]
+    );
+}
+
+#[test]
+fn anycast_floor_is_30_seconds() {
+    let extra = format!("{HC_10X3}anycast {{\n interval = 10\n threshold = 3\n}}\n");
+    let a = analysis(&service("latency", &extra, TWO_LATENCY));
+    assert_eq!(secs(a.services["api"].rto_floor_seconds), Some(30.0));
+    assert!(a.services["api"]
+        .notes
+        .iter()
+        .any(|n| n.contains("idle timeout")));
+}
+
+#[test]
+fn warm_standby_floor_is_630_seconds_and_the_secondary_costs_nothing() {
+    let regions = r#"
+region "us-east-1" {
+  role   = "primary"
+  target = "a.example.com"
+}
+region "eu-west-1" {
+  role     = "secondary"
+  target   = "b.example.com"
+  capacity = 0.4
+  scale_up = "10m"
+}
+data {
+  pattern         = "primary-replica"
+  primary         = "us-east-1"
+  replication_lag = "200ms"
+  promotion       = "60s"
+}
+"#;
+    let a = analysis(&service(
+        "failover",
+        &format!("ttl = 60\n{HC_10X3}"),
+        regions,
+    ));
+    let s = &a.services["api"];
+    assert_eq!(secs(s.rto_floor_seconds), Some(630.0));
+    assert_eq!(s.worst_region.as_deref(), Some("us-east-1"));
+    let primary = s
+        .region_losses
+        .iter()
+        .find(|l| l.region == "us-east-1")
+        .unwrap();
+    assert_eq!(
+        primary.formula,
+        "detect 10 s x 3 = 30 s -> max(DNS TTL 60 s, promote replica 60 s, scale up eu-west-1 600 s) = 600 s => 630 s"
+    );
+    assert_eq!(
+        primary.critical_path,
+        [StepKind::Detection, StepKind::ScaleUp]
+    );
+    // Inside the 5-15 minute band of an active-passive warm standby.
+    assert!((300.0..=900.0).contains(&secs(s.rto_floor_seconds).unwrap()));
+    let secondary = s
+        .region_losses
+        .iter()
+        .find(|l| l.region == "eu-west-1")
+        .unwrap();
+    assert!(!secondary.carries_traffic);
+    assert_eq!(secs(secondary.floor_seconds), Some(0.0));
+    assert_eq!(secs(s.rpo_seconds), Some(0.2));
+}
+
+#[test]
+fn promotion_dominates_when_slower_than_the_ttl() {
+    let regions = format!("{TWO_LATENCY}data {{\n pattern = \"partitioned\"\n replication_lag = \"1s\"\n promotion = \"2m\"\n}}\n");
+    let a = analysis(&service(
+        "latency",
+        &format!("ttl = 30\n{HC_10X3}"),
+        &regions,
+    ));
+    let s = &a.services["api"];
+    assert_eq!(secs(s.rto_floor_seconds), Some(150.0));
+    assert_eq!(
+        s.region_losses[0].critical_path,
+        [StepKind::Detection, StepKind::Promotion]
+    );
+}
+
+#[test]
+fn alias_records_use_a_fixed_60_second_ttl() {
+    let regions = "region \"us-east-1\" {\n alias {\n name = \"x.us-east-1.elb.amazonaws.com\"\n zone_id = \"Z35SXDOTRQ7X7K\"\n evaluate_target_health = true\n }\n}\n";
+    let hc30 = "health_check {\n type = \"HTTP\"\n interval = 30\n failure_threshold = 2\n}\n";
+    let a = analysis(&service("latency", hc30, regions));
+    assert_eq!(secs(a.services["api"].rto_floor_seconds), Some(120.0));
+    assert_eq!(
+        a.services["api"].region_losses[0].formula,
+        "detect 30 s x 2 = 60 s -> alias TTL 60 s => 120 s"
+    );
+}
+
+#[test]
+fn no_health_check_means_no_floor_and_an_unknown_objective() {
+    let text = format!(
+        "objectives {{\n rto = \"2m\"\n}}\n{}",
+        service("latency", "", TWO_LATENCY)
+    );
+    let a = analysis(&text);
+    assert_eq!(a.services["api"].rto_floor_seconds, None);
+    assert!(!a.services["api"].region_losses[0].missing.is_empty());
+    assert_eq!(a.objectives[0].verdict, Verdict::Unknown);
+    assert!(
+        a.objectives_breached(),
+        "an unknown RTO fails the gate closed"
+    );
+}
+
+#[test]
+fn objectives_report_met_and_breached_with_margins() {
+    let text = format!(
+        "objectives {{\n rto = \"60s\"\n rpo = \"5s\"\n}}\n{}",
+        service(
+            "latency",
+            &format!("ttl = 60\n{HC_10X3}"),
+            &format!("{TWO_LATENCY}data {{\n pattern = \"multi-master\"\n consistency = \"strong\"\n}}\n")
+        )
+    );
+    let a = analysis(&text);
+    let rto = &a.objectives[0];
+    assert_eq!((rto.objective, rto.verdict), ("rto", Verdict::Breached));
+    assert_eq!(rto.margin, Some(-30.0));
+    let rpo = &a.objectives[1];
+    assert_eq!((rpo.objective, rpo.verdict), ("rpo", Verdict::Met));
+    assert_eq!(rpo.margin, Some(5.0));
+    assert!(a.objectives_breached());
+}

@@ -414,3 +414,71 @@ fn readme_documents_every_attribute() {
         );
     }
 }
+
+#[test]
+fn analyze_snapshots_in_three_formats() {
+    for e in EXAMPLES {
+        let name = Path::new(e)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        for format in ["human", "json", "markdown"] {
+            let o = meridian(&["analyze", e, "--format", format]);
+            assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+            if format == "json" {
+                let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+                assert_eq!(doc["format_version"], 1);
+                assert!(doc["rto_floor_seconds"].is_number());
+            }
+            insta::with_settings!({
+                snapshot_path => "../snapshots",
+                prepend_module_to_snapshot => false,
+                omit_expression => true,
+            }, {
+                insta::assert_snapshot!(format!("analyze__{name}__{format}"), stdout(&o));
+            });
+        }
+    }
+    let floors: Vec<f64> = EXAMPLES
+        .iter()
+        .map(|e| {
+            let o = meridian(&["analyze", e, "--format", "json"]);
+            let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+            doc["rto_floor_seconds"].as_f64().unwrap()
+        })
+        .collect();
+    // active-passive 630 s, partitioned 90 s, anycast 30 s.
+    assert_eq!(floors, [630.0, 90.0, 30.0]);
+}
+
+#[test]
+fn check_exits_3_on_a_breached_objective_and_0_when_met() {
+    for e in EXAMPLES {
+        let o = meridian(&["check", e]);
+        assert_eq!(o.status.code(), Some(0), "{e}: {}", stdout(&o));
+    }
+    let dir = tempdir("check");
+    let text = std::fs::read_to_string("examples/active-passive/main.hcl")
+        .unwrap()
+        .replace("rto          = \"15m\"", "rto          = \"5m\"");
+    std::fs::write(dir.join("main.hcl"), text).unwrap();
+    let o = meridian(&["check", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("rto 300 s: BREACHED (actual 630 s, margin -330 s)"),
+        "{}",
+        stdout(&o)
+    );
+    let o = meridian(&["check", dir.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(3));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["breached"], true);
+    assert_eq!(doc["objectives"][0]["verdict"], "breached");
+    let o = meridian(&["check", "tests/fixtures/invalid/interval.hcl"]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "an invalid topology is an error, not a breach"
+    );
+}

@@ -113,7 +113,7 @@ fn shift(s: &Service, r: &Region) -> Step {
     if s.anycast.is_some() {
         return Step {
             kind: StepKind::TrafficShift,
-            formula: "anycast: no DNS TTL 0 s".into(),
+            formula: "no DNS TTL (anycast) 0 s".into(),
             seconds: Some(Duration::ZERO),
         };
     }

@@ -1,8 +1,9 @@
 //! The command line: arguments in, exit codes out. The only layer that prints.
 //!
-//! One file per command (`validate`, `graph`, `fmt`, `schema`), each an `Args` struct whose
+//! One file per command (`validate`, `graph`, `analyze`/`check`, `fmt`, `schema`), each an `Args` struct whose
 //! doc comments are its `--help`, plus a `run` function returning the exit code.
 
+mod analyze;
 mod fmt;
 mod graph;
 mod schema;
@@ -18,6 +19,8 @@ pub mod exit {
     pub const OK: u8 = 0;
     /// Invalid input or any error (usage errors included).
     pub const ERROR: u8 = 1;
+    /// `check`: an objective is breached, or cannot be shown to hold.
+    pub const OBJECTIVES_BREACHED: u8 = 3;
 }
 
 const AFTER_HELP: &str = "\
@@ -25,9 +28,11 @@ Examples:
   meridian validate examples/active-passive
   meridian validate examples/ --format json
   meridian graph examples/active-active-partitioned | dot -Tsvg > graph.svg
+  meridian analyze examples/active-passive
+  meridian check examples/active-passive   # exit 3 if an objective is breached
   meridian fmt --check examples/
 
-Exit codes: 0 success, 1 invalid topology or error.";
+Exit codes: 0 success, 1 invalid topology or error, 3 objectives breached (check).";
 
 /// Meridian plans multi-region infrastructure from one declarative HCL topology.
 #[derive(Debug, Parser)]
@@ -51,6 +56,8 @@ enum Color {
 enum Command {
     Validate(validate::Args),
     Graph(graph::Args),
+    Analyze(analyze::Args),
+    Check(analyze::CheckArgs),
     Fmt(fmt::Args),
     Schema(schema::Args),
 }
@@ -118,6 +125,8 @@ pub fn main() -> ExitCode {
     let code = match cli.command {
         Command::Validate(a) => validate::run(a, &mut ctx),
         Command::Graph(a) => graph::run(a, &mut ctx),
+        Command::Analyze(a) => analyze::run(a, &mut ctx),
+        Command::Check(a) => analyze::run_check(a, &mut ctx),
         Command::Fmt(a) => fmt::run(a, &mut ctx),
         Command::Schema(a) => schema::run(a, &mut ctx),
     };

@@ -118,7 +118,7 @@ impl Scan {
                         };
                         let ident: String = rest
                             .chars()
-                            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                            .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-')
                             .collect();
                         if !ident.is_empty() {
                             self.heredoc = Some((ident, indented));
@@ -165,7 +165,7 @@ fn reformat(text: &str) -> String {
             continue;
         }
         if scan.in_block_comment {
-            lines.push(Line::Verbatim(raw.trim_end().to_string()));
+            lines.push(Line::Verbatim(raw.to_string()));
             scan.line(raw);
             continue;
         }
@@ -291,6 +291,16 @@ mod tests {
         let out = format("t.hcl", input).unwrap();
         assert_eq!(out, "a = [\n  \"x\",\n  \"y\",\n]\nlonger_name = 1\nh           = <<EOT\n  keep   me\nEOT\n");
         assert_eq!(format("t.hcl", &out).unwrap(), out);
+    }
+
+    #[test]
+    fn block_comments_and_dashed_heredocs_are_kept_byte_for_byte() {
+        let input = "/* a   \n b   */\nx = <<END-X\nEND\n  keep\nEND-X\ny   = 1\n";
+        let out = format("t.hcl", input).unwrap();
+        assert_eq!(
+            out,
+            "/* a\n b   */\nx = <<END-X\nEND\n  keep\nEND-X\ny = 1\n"
+        );
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub fn parse(sources: &Sources, diags: &mut Diagnostics) -> Vec<(FileId, Body)> 
 }
 
 fn syntax_error(file: FileId, text: &str, e: &hcl_edit::parser::Error) -> Diagnostic {
-    let start = e.location().offset().min(text.len());
+    let start = crate::source::floor_char_boundary(text, e.location().offset().min(text.len()));
     let end = text[start..]
         .chars()
         .next()

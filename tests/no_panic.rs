@@ -184,3 +184,11 @@ fn examples_survive_the_same_checks() {
         check_all(&text);
     }
 }
+
+/// A multi-byte character where the parser gives up used to be sliced mid-character.
+#[test]
+fn syntax_error_next_to_a_multibyte_character() {
+    check_all("x {\n# é");
+    check_all("é");
+    check_all("a = \"é");
+}

@@ -213,7 +213,9 @@ fn loss(s: &Service, r: &Region) -> RegionLoss {
             _ => Some((d, p)),
         });
     let floor = match (detect.seconds, slowest, missing.is_empty()) {
-        (Some(d), Some((p, _)), true) => Some(Duration::from_millis(d.as_millis() + p.as_millis())),
+        (Some(d), Some((p, _)), true) => Some(Duration::from_millis(
+            d.as_millis().saturating_add(p.as_millis()),
+        )),
         _ => None,
     };
     let mut critical_path = vec![StepKind::Detection];

@@ -32,7 +32,8 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
             let hidden = p
                 .file_name()
                 .is_some_and(|n| n.to_string_lossy().starts_with('.'));
-            if p.is_dir() && !hidden && !p.ends_with("target") {
+            let is_link = std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink());
+            if p.is_dir() && !hidden && !is_link && !p.ends_with("target") {
                 collect(&p, out)?;
             } else if p.extension().is_some_and(|e| e == "hcl") {
                 out.push(p);
@@ -53,7 +54,9 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
         }
         return match format("<stdin>", &text) {
             Ok(out) => {
-                ctx.out(&out);
+                if !args.check {
+                    ctx.out(&out);
+                }
                 if args.check && out != text {
                     exit::ERROR
                 } else {

@@ -507,6 +507,18 @@ fn decode_value(
                 let item_loc = loc(file, item);
                 match item {
                     Expression::String(s) => out.push((s.value().to_string(), item_loc)),
+                    other if !is_literal(other) => {
+                        ok = false;
+                        diags.push(
+                            Diagnostic::error(
+                                Code::Expression,
+                                item_loc,
+                                format!("`{}` must hold literal strings, not expressions", attr.name),
+                            )
+                            .label("expected a string")
+                            .help("Meridian reads plain values only: no variables, functions or interpolation"),
+                        );
+                    }
                     other => {
                         ok = false;
                         diags.push(

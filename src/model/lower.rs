@@ -171,7 +171,8 @@ fn service(b: &Block, diags: &mut Diagnostics) -> Option<Service> {
             .help("alias records to a load balancer use a fixed 60 s TTL; remove `ttl`"),
         );
     }
-    let checked = health_check.is_some()
+    let has_health_check = b.block("health_check").is_some();
+    let checked = has_health_check
         || regions
             .values()
             .any(|(r, _)| matches!(&r.endpoint, Endpoint::Alias(a) if a.evaluate_target_health));
@@ -188,7 +189,7 @@ fn service(b: &Block, diags: &mut Diagnostics) -> Option<Service> {
             .help("AWS recommends 60 s or less with health checks; 60-120 s is the common range"),
         );
     }
-    if health_check.is_none() && anycast.is_none() {
+    if !has_health_check && anycast.is_none() {
         for (r, rb) in regions.values() {
             let eth = matches!(&r.endpoint, Endpoint::Alias(a) if a.evaluate_target_health);
             if !eth {
@@ -506,7 +507,8 @@ fn region(r: &Block, routing: Option<Routing>, diags: &mut Diagnostics) -> Optio
             .help("add `scale_up = \"...\"`: the time to reach full capacity, which bounds its recovery time"),
         );
     }
-    if capacity >= 1.0 && r.is_written("scale_up") {
+    let capacity_valid = !r.is_written("capacity") || r.num("capacity").is_some();
+    if capacity >= 1.0 && capacity_valid && r.is_written("scale_up") {
         diags.push(
             Diagnostic::warning(
                 Code::ScaleUpUnused,
@@ -931,7 +933,10 @@ fn registries(blocks: &[Block], t: &mut Topology, diags: &mut Diagnostics) {
                     );
                     continue;
                 }
-                let key = (source.clone().unwrap_or_default(), r.clone());
+                let Some(src) = source.clone() else {
+                    continue;
+                };
+                let key = (src, r.clone());
                 if let Some(first) = repos.get(&key) {
                     ok = false;
                     diags.push(

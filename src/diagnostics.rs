@@ -64,6 +64,8 @@ codes! {
     DomainOutsideZone => "domain_outside_zone", "a domain that is not inside its zone";
     DnsName => "dns_name", "a malformed DNS name";
     Endpoint => "endpoint", "a region without exactly one of target, ips and alias";
+    ZoneId => "zone_id", "an alias zone_id that is not a hosted zone id";
+    SetIdentifier => "set_identifier", "a record set identifier that is too long or not unique";
     InvalidIp => "invalid_ip", "an IP address that cannot be read";
     RecordType => "record_type", "regions of one service that resolve to conflicting record types";
     Ttl => "ttl", "a TTL outside 0..2147483647";

@@ -8,16 +8,81 @@ use crate::diagnostics::{Code, Diagnostic, Diagnostics};
 use crate::source::{FileId, Loc, Sources};
 use hcl_edit::structure::Body;
 
+/// How many repeated attributes one file may have before the rest of it goes unchecked.
+const MAX_DUPLICATES: usize = 32;
+
 /// Parses every file; a file with a syntax error yields a diagnostic instead of a body.
+///
+/// hcl-edit refuses a repeated attribute key as a syntax error. So that one slip does not hide
+/// every other problem of the file, the repeated attribute is blanked out (same byte offsets,
+/// so every span still points into the original text) and the file parsed again.
 pub fn parse(sources: &Sources, diags: &mut Diagnostics) -> Vec<(FileId, Body)> {
     let mut out = Vec::with_capacity(sources.len());
     for (id, file) in sources.iter() {
-        match hcl_edit::parser::parse_body(&file.text) {
-            Ok(body) => out.push((id, body)),
-            Err(e) => diags.push(syntax_error(id, &file.text, &e)),
+        let mut text = file.text.to_string();
+        for _ in 0..=MAX_DUPLICATES {
+            match hcl_edit::parser::parse_body(&text) {
+                Ok(body) => {
+                    out.push((id, body));
+                    break;
+                }
+                Err(e) => {
+                    let d = syntax_error(id, &text, &e);
+                    let retry = d.code == Code::DuplicateAttribute;
+                    let start = d.primary.loc.span.start;
+                    diags.push(d);
+                    if !retry {
+                        break;
+                    }
+                    blank_attribute(&mut text, start);
+                }
+            }
         }
     }
     out
+}
+
+/// Replaces the attribute starting at `start` (up to the end of the line on which its
+/// brackets close) with spaces, keeping newlines and byte offsets.
+fn blank_attribute(text: &mut String, start: usize) {
+    let bytes = text.as_bytes();
+    let mut depth = 0i32;
+    let mut in_str = false;
+    let mut end = bytes.len();
+    let mut i = start;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if in_str {
+            match c {
+                b'\\' => i += 1,
+                b'"' => in_str = false,
+                _ => {}
+            }
+        } else {
+            match c {
+                b'"' => in_str = true,
+                b'{' | b'[' | b'(' => depth += 1,
+                b'}' | b']' | b')' => depth -= 1,
+                b'\n' if depth <= 0 => {
+                    end = i;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    let blanked: String = text[start..end.min(text.len())]
+        .chars()
+        .map(|c| {
+            if c == '\n' {
+                "\n".to_string()
+            } else {
+                " ".repeat(c.len_utf8())
+            }
+        })
+        .collect();
+    text.replace_range(start..end.min(text.len()), &blanked);
 }
 
 fn syntax_error(file: FileId, text: &str, e: &hcl_edit::parser::Error) -> Diagnostic {
@@ -40,7 +105,7 @@ fn syntax_error(file: FileId, text: &str, e: &hcl_edit::parser::Error) -> Diagno
             format!("`{key}` is set twice in one block"),
         )
         .label("second definition")
-        .help("remove one of them (the rest of this file is checked once it parses)");
+        .help("remove one of them");
     }
     Diagnostic::error(
         Code::Syntax,

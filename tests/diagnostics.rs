@@ -148,3 +148,73 @@ fn duplicates_across_files_point_at_both() {
     assert!(text.contains("b.hcl:1:9"), "{text}");
     assert!(text.contains("a.hcl:1:9"), "{text}");
 }
+
+/// A repeated attribute is reported, and the rest of the file is still checked.
+#[test]
+fn a_duplicate_attribute_does_not_hide_the_rest_of_the_file() {
+    let text = "service \"api\" {\n  zone = \"example.com\"\n  zone = [\n    \"x\",\n  ]\n  domain = \"api.example.com\"\n  routing = \"latency\"\n  health_check {\n    type = \"HTTPS\"\n    interval = 15\n  }\n  region \"us-east-1\" {\n    target = \"a.example.com\"\n  }\n}\n";
+    let sources = Sources::from_texts([("dup.hcl", text)]);
+    let checked = meridian::check(&sources);
+    let codes: Vec<(&str, usize)> = checked
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let (line, _) = sources.get(d.file()).line_col(d.primary.loc.span.start);
+            (d.code.as_str(), line)
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("meridian::duplicate_attribute", 3),
+            ("meridian::interval", 10)
+        ]
+    );
+}
+
+/// Errors inside a rejected block (a duplicate, a wrong label count) are still reported, and a
+/// region dropped for one error does not cause false errors elsewhere.
+#[test]
+fn errors_do_not_hide_or_invent_others() {
+    let text = r#"service "api" {
+  zone    = "example.com"
+  domain  = "api.example.com"
+  routing = "failover"
+  health_check {
+    type = "HTTPS"
+  }
+  health_check {
+    type = "HTTPX"
+  }
+  region "us-east-1" {
+    role     = "primary"
+    target   = "a..example.com"
+    capacity = 0.5
+  }
+  region "eu-west-1" {
+    role   = "secondary"
+    target = "b.example.com"
+  }
+  data {
+    pattern = "primary-replica"
+    primary = "us-east-1"
+  }
+}
+"#;
+    let sources = Sources::from_texts([("t.hcl", text)]);
+    let checked = meridian::check(&sources);
+    let codes: Vec<&str> = checked
+        .diagnostics
+        .iter()
+        .map(|d| d.code.as_str())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "meridian::duplicate_block",
+            "meridian::enum_value",
+            "meridian::dns_name",
+            "meridian::capacity"
+        ]
+    );
+}

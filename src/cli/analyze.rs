@@ -3,7 +3,6 @@
 use super::{exit, Ctx};
 use crate::analysis::analyze;
 use crate::render;
-use crate::source::Sources;
 use clap::ValueEnum;
 use std::path::PathBuf;
 
@@ -45,25 +44,8 @@ enum Format {
 }
 
 fn load(path: &std::path::Path, ctx: &mut Ctx) -> Result<crate::analysis::Analysis, u8> {
-    let sources = Sources::load(path).map_err(|e| {
-        ctx.report(e);
-        exit::ERROR
-    })?;
-    let checked = crate::check(&sources);
-    ctx.err(&render::diagnostics::human(
-        &checked.diagnostics,
-        &sources,
-        ctx.color,
-    ));
-    let Some(t) = checked.valid() else {
-        ctx.err(&format!(
-            "error: {} is invalid ({}); nothing analysed\n",
-            path.display(),
-            render::diagnostics::summary(&checked.diagnostics)
-        ));
-        return Err(exit::ERROR);
-    };
-    Ok(analyze(t))
+    let (_, topology) = super::load_valid(path, "nothing analysed", ctx)?;
+    Ok(analyze(&topology))
 }
 
 fn print(a: &crate::analysis::Analysis, format: Format, ctx: &mut Ctx) {

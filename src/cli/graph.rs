@@ -3,7 +3,6 @@
 use super::{exit, Ctx};
 use crate::graph::ResourceGraph;
 use crate::render;
-use crate::source::Sources;
 use clap::ValueEnum;
 use std::path::PathBuf;
 
@@ -29,28 +28,11 @@ enum Format {
 }
 
 pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
-    let sources = match Sources::load(&args.path) {
-        Ok(s) => s,
-        Err(e) => {
-            ctx.report(e);
-            return exit::ERROR;
-        }
+    let (sources, topology) = match super::load_valid(&args.path, "no graph printed", ctx) {
+        Ok(v) => v,
+        Err(code) => return code,
     };
-    let checked = crate::check(&sources);
-    ctx.err(&render::diagnostics::human(
-        &checked.diagnostics,
-        &sources,
-        ctx.color,
-    ));
-    let Some(topology) = checked.valid() else {
-        ctx.err(&format!(
-            "error: {} is invalid ({}); no graph printed\n",
-            args.path.display(),
-            render::diagnostics::summary(&checked.diagnostics)
-        ));
-        return exit::ERROR;
-    };
-    let graph = ResourceGraph::build(topology);
+    let graph = ResourceGraph::build(&topology);
     let cycles = graph.cycles();
     if !cycles.is_empty() {
         ctx.err(&render::diagnostics::human(&cycles, &sources, ctx.color));

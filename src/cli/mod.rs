@@ -96,6 +96,34 @@ impl Ctx {
     }
 }
 
+/// Reads and validates one topology for a command that needs a valid one: prints its
+/// diagnostics (warnings included) and returns the sources and the model, or the exit code.
+pub fn load_valid(
+    path: &std::path::Path,
+    what: &str,
+    ctx: &mut Ctx,
+) -> Result<(crate::source::Sources, crate::model::Topology), u8> {
+    let sources = crate::source::Sources::load(path).map_err(|e| {
+        ctx.report(e);
+        exit::ERROR
+    })?;
+    let checked = crate::check(&sources);
+    ctx.err(&crate::render::diagnostics::human(
+        &checked.diagnostics,
+        &sources,
+        ctx.color,
+    ));
+    if checked.diagnostics.has_errors() {
+        ctx.err(&format!(
+            "error: {} is invalid ({}); {what}\n",
+            path.display(),
+            crate::render::diagnostics::summary(&checked.diagnostics)
+        ));
+        return Err(exit::ERROR);
+    }
+    Ok((sources, checked.topology))
+}
+
 /// Parses arguments, runs the command, and returns its exit code.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {

@@ -40,12 +40,15 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
     };
     let mut json_items = Vec::new();
     let mut all = Diagnostics::default();
+    let mut unreadable = false;
     for path in topologies {
+        // One unreadable topology of a collection does not stop the others.
         let sources = match Sources::load(&path) {
             Ok(s) => s,
             Err(e) => {
                 ctx.report(e);
-                return exit::ERROR;
+                unreadable = true;
+                continue;
             }
         };
         let checked = crate::check(&sources);
@@ -78,7 +81,7 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
     if args.format == Format::Json {
         let doc = serde_json::json!({
             "format_version": render::JSON_FORMAT_VERSION,
-            "valid": !all.has_errors(),
+            "valid": !all.has_errors() && !unreadable,
             "errors": all.errors(),
             "warnings": all.warnings(),
             "diagnostics": json_items,
@@ -88,7 +91,7 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
             serde_json::to_string_pretty(&doc).unwrap_or_default()
         ));
     }
-    if all.has_errors() {
+    if all.has_errors() || unreadable {
         exit::ERROR
     } else {
         exit::OK

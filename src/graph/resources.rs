@@ -241,16 +241,11 @@ fn service(s: &Service, out: &mut Vec<Resource>) {
             vec![None]
         };
         for location in locations {
-            let (key, set_identifier) = match location {
-                Some(l) => {
-                    let tag = if l == "*" { "default" } else { l };
-                    (
-                        format!("{}/{l}", r.name),
-                        format!("{}-{}-{tag}", s.name, r.name),
-                    )
-                }
-                None => (r.name.clone(), format!("{}-{}", s.name, r.name)),
+            let key = match location {
+                Some(l) => format!("{}/{l}", r.name),
+                None => r.name.clone(),
             };
+            let set_identifier = crate::model::set_identifier(&s.name, &r.name, location);
             out.push(Resource {
                 address: Address::new(Kind::Record, &s.name, Some(&key)),
                 loc: r.loc.clone(),

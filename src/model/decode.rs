@@ -210,6 +210,7 @@ fn decode_body(file: FileId, body: &Body, into: &mut Block, diags: &mut Diagnost
                         _ => format!("write `{name} \"{}\" {{ ... }}`", child.block.labels[0]),
                     });
                     diags.push(d);
+                    rejected(file, b, child.block, diags);
                     continue;
                 }
                 let siblings = into.children.entry(child.block.name).or_default();
@@ -224,6 +225,7 @@ fn decode_body(file: FileId, body: &Body, into: &mut Block, diags: &mut Diagnost
                             .label("second definition")
                             .with_secondary(first.header.clone(), "first defined here"),
                         );
+                        rejected(file, b, child.block, diags);
                         continue;
                     }
                 } else if let Some(first) = siblings.iter().find(|s| {
@@ -243,6 +245,7 @@ fn decode_body(file: FileId, body: &Body, into: &mut Block, diags: &mut Diagnost
                         .with_secondary(first.label_loc(), "first defined here")
                         .help(format!("each {name} needs a unique label")),
                     );
+                    rejected(file, b, child.block, diags);
                     continue;
                 }
                 let mut decoded = Block::new(child.block, header, labels);
@@ -255,6 +258,18 @@ fn decode_body(file: FileId, body: &Body, into: &mut Block, diags: &mut Diagnost
             }
         }
     }
+}
+
+/// Decodes the body of a block that was rejected (wrong labels, a duplicate), so the problems
+/// inside it are still reported; the result is dropped.
+fn rejected(
+    file: FileId,
+    b: &hcl_edit::structure::Block,
+    spec: &'static BlockSpec,
+    diags: &mut Diagnostics,
+) {
+    let mut scratch = Block::new(spec, Loc::new(file, 0..0), Vec::new());
+    decode_body(file, &b.body, &mut scratch, diags);
 }
 
 fn unknown(
@@ -483,7 +498,15 @@ fn decode_value(
                 return wrong(diags, hint);
             };
             if attr.kind == Kind::Integer {
-                if n.fract() != 0.0 || n.abs() > 9.0e15 {
+                if n.fract() != 0.0 {
+                    return wrong(diags, None);
+                }
+                if n.abs() > 9.0e15 {
+                    // Out of every range the format has; report it under the range's code.
+                    let value = Value::Num(n);
+                    if !check(attr, &value, &at, diags) {
+                        return None;
+                    }
                     return wrong(diags, None);
                 }
                 Some(Value::Int(n as i64))

@@ -9,6 +9,7 @@ use super::catalog::{self, CLOUDFRONT_ZONE_ID};
 use super::decode::Block;
 use super::*;
 use crate::diagnostics::{suggest, Code, Diagnostic, Diagnostics};
+use crate::model::set_identifier;
 use std::collections::BTreeMap;
 
 /// Route 53's limit on replication rules per registry (one per `registry` block).
@@ -17,6 +18,8 @@ pub const MAX_REPLICATION_RULES: usize = 10;
 pub const MAX_REPOSITORY_FILTERS: usize = 100;
 /// TTL above which a health-checked record fails over slowly.
 pub const HIGH_TTL: u32 = 120;
+/// Route 53's limit on a record's set identifier.
+pub const MAX_SET_IDENTIFIER: usize = 128;
 
 pub fn lower(root: &Block, diags: &mut Diagnostics) -> Topology {
     let mut t = Topology {
@@ -69,16 +72,25 @@ fn dns_name(b: &Block, attr: &str, diags: &mut Diagnostics) -> Option<String> {
             name.len()
         ))
     } else {
-        name.split('.').find_map(|label| {
-            if label.is_empty() {
+        name.split('.').enumerate().find_map(|(i, label)| {
+            if label == "*" && i == 0 {
+                None
+            } else if label.is_empty() {
                 Some("it has an empty label (two dots in a row)".to_string())
             } else if label.len() > 63 {
                 Some(format!("label \"{label}\" is longer than 63 characters"))
             } else {
-                label
+                match label
                     .chars()
-                    .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_' || *c == '*'))
-                    .map(|c| format!("it contains '{c}'"))
+                    .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+                {
+                    Some('*') => Some("'*' may only stand alone as the first label".to_string()),
+                    Some(c) => Some(format!("it contains '{c}'")),
+                    None if label.starts_with('-') || label.ends_with('-') => {
+                        Some(format!("label \"{label}\" starts or ends with '-'"))
+                    }
+                    None => None,
+                }
             }
         })
     };
@@ -151,6 +163,7 @@ fn service(b: &Block, diags: &mut Diagnostics) -> Option<Service> {
         routing_rules(b, routing, &regions, diags);
     }
     record_types(b, zone.as_deref(), domain.as_deref(), &regions, diags);
+    set_identifiers(&name, routing, b, diags);
 
     let ttl_written = b.is_written("ttl");
     let ttl = b.int("ttl").unwrap_or(60) as u32;
@@ -206,7 +219,8 @@ fn service(b: &Block, diags: &mut Diagnostics) -> Option<Service> {
         }
     }
     let regions: BTreeMap<String, Region> = regions.into_iter().map(|(k, (r, _))| (k, r)).collect();
-    let data = b.block("data").and_then(|d| data(d, &regions, diags));
+    let labels: Vec<&str> = b.blocks("region").iter().map(Block::label).collect();
+    let data = b.block("data").and_then(|d| data(d, &labels, diags));
     let cost = b.block("cost").map_or_else(Cost::default, |c| Cost {
         compute_per_region: c.num("compute_per_region"),
         queries_per_month: c.num("queries_per_month"),
@@ -226,6 +240,46 @@ fn service(b: &Block, diags: &mut Diagnostics) -> Option<Service> {
         cost,
         loc: b.header.clone(),
     })
+}
+
+/// Route 53 set identifiers: at most 128 characters, unique within the service's name.
+fn set_identifiers(service: &str, routing: Option<Routing>, b: &Block, diags: &mut Diagnostics) {
+    let mut seen: BTreeMap<String, Loc> = BTreeMap::new();
+    for r in b.blocks("region") {
+        let locations: Vec<Option<&str>> = match (routing, r.list("locations")) {
+            (Some(Routing::Geolocation), Some(l)) => {
+                l.iter().map(|(s, _)| Some(s.as_str())).collect()
+            }
+            _ => vec![None],
+        };
+        for location in locations {
+            let id = set_identifier(service, r.label(), location);
+            if id.len() > MAX_SET_IDENTIFIER {
+                diags.push(
+                    Diagnostic::error(
+                        Code::SetIdentifier,
+                        r.label_loc(),
+                        format!("set identifier \"{id}\" is {} characters; Route 53 accepts at most {MAX_SET_IDENTIFIER}", id.len()),
+                    )
+                    .label("label too long")
+                    .help("Meridian names records <service>-<region>[-<location>]; shorten the service or region label"),
+                );
+            } else if let Some(first) = seen.get(&id) {
+                diags.push(
+                    Diagnostic::error(
+                        Code::SetIdentifier,
+                        r.label_loc(),
+                        format!("two records of service \"{service}\" would share the set identifier \"{id}\""),
+                    )
+                    .label("collides")
+                    .with_secondary(first.clone(), "with this one")
+                    .help("rename one region label"),
+                );
+            } else {
+                seen.insert(id, r.label_loc());
+            }
+        }
+    }
 }
 
 fn health_check(h: &Block, diags: &mut Diagnostics) -> Option<HealthCheck> {
@@ -462,38 +516,6 @@ fn region(r: &Block, routing: Option<Routing>, diags: &mut Diagnostics) -> Optio
         );
     }
 
-    let written: Vec<&str> = ["target", "ips"]
-        .into_iter()
-        .filter(|a| r.is_written(a))
-        .chain(r.block("alias").map(|_| "alias"))
-        .collect();
-    if written.len() != 1 {
-        let (at, msg) = match written.len() {
-            0 => (
-                r.header.clone(),
-                format!("region \"{name}\" has no endpoint"),
-            ),
-            _ => (
-                r.loc_of(written[1]),
-                format!(
-                    "region \"{name}\" sets {}; exactly one is allowed",
-                    written.join(" and ")
-                ),
-            ),
-        };
-        diags.push(
-            Diagnostic::error(Code::Endpoint, at, msg)
-                .label("one of target, ips, alias")
-                .help("give each region exactly one of `target = \"host\"`, `ips = [...]` or an `alias { ... }` block"),
-        );
-        return None;
-    }
-    let endpoint = match written[0] {
-        "target" => Endpoint::Target(dns_name(r, "target", diags)?),
-        "ips" => Endpoint::Ips(ips(r, diags)?),
-        _ => Endpoint::Alias(alias(r.block("alias")?, diags)?),
-    };
-
     let capacity = r.num("capacity").unwrap_or(1.0);
     let scale_up = r.dur("scale_up");
     if capacity < 1.0 && !r.is_written("scale_up") && r.is_written("capacity") {
@@ -521,6 +543,43 @@ fn region(r: &Block, routing: Option<Routing>, diags: &mut Diagnostics) -> Optio
             .help("set `capacity` below 1 for a warm standby, or remove `scale_up`"),
         );
     }
+    let written: Vec<&str> = ["target", "ips"]
+        .into_iter()
+        .filter(|a| r.is_written(a))
+        .chain(r.block("alias").map(|_| "alias"))
+        .collect();
+    if written.len() != 1 {
+        let (at, msg) = match written.len() {
+            0 => (
+                r.header.clone(),
+                format!("region \"{name}\" has no endpoint"),
+            ),
+            _ => (
+                match written[1] {
+                    "alias" => r
+                        .block("alias")
+                        .map_or_else(|| r.header.clone(), |a| a.header.clone()),
+                    other => r.loc_of(other),
+                },
+                format!(
+                    "region \"{name}\" sets {}; exactly one is allowed",
+                    written.join(" and ")
+                ),
+            ),
+        };
+        diags.push(
+            Diagnostic::error(Code::Endpoint, at, msg)
+                .label("one of target, ips, alias")
+                .help("give each region exactly one of `target = \"host\"`, `ips = [...]` or an `alias { ... }` block"),
+        );
+        return None;
+    }
+    let endpoint = match written[0] {
+        "target" => Endpoint::Target(dns_name(r, "target", diags)?),
+        "ips" => Endpoint::Ips(ips(r, diags)?),
+        _ => Endpoint::Alias(alias(r.block("alias")?, diags)?),
+    };
+
     Some(Region {
         name,
         aws_region: aws_region?,
@@ -579,13 +638,13 @@ fn ips(r: &Block, diags: &mut Diagnostics) -> Option<Vec<std::net::IpAddr>> {
 }
 
 fn alias(a: &Block, diags: &mut Diagnostics) -> Option<Alias> {
-    let name = dns_name(a, "name", diags)?;
+    let name = dns_name(a, "name", diags);
     let zone_id = a.str("zone_id")?.to_string();
     let eth = a.bool("evaluate_target_health").unwrap_or(false);
     if zone_id.is_empty() || !zone_id.chars().all(|c| c.is_ascii_alphanumeric()) {
         diags.push(
             Diagnostic::error(
-                Code::DnsName,
+                Code::ZoneId,
                 a.value_loc("zone_id"),
                 format!("\"{zone_id}\" is not a hosted zone id"),
             )
@@ -607,7 +666,7 @@ fn alias(a: &Block, diags: &mut Diagnostics) -> Option<Alias> {
         return None;
     }
     Some(Alias {
-        name,
+        name: name?,
         zone_id,
         evaluate_target_health: eth,
     })
@@ -643,11 +702,14 @@ fn routing_rules(
             }
         }
         Routing::Failover => {
-            let roles: Vec<_> = regions.values().filter_map(|(r, _)| r.role).collect();
-            let primaries = roles.iter().filter(|r| **r == Role::Primary).count();
+            // Read the blocks, not the lowered regions: a region dropped for another error
+            // must not turn into a missing role here.
+            let blocks = b.blocks("region");
+            let roles: Vec<&str> = blocks.iter().filter_map(|r| r.str("role")).collect();
+            let primaries = roles.iter().filter(|r| **r == "primary").count();
             let secondaries = roles.len() - primaries;
-            let missing_role = regions.values().any(|(r, _)| r.role.is_none());
-            if !missing_role && (primaries != 1 || secondaries != 1 || regions.len() != 2) {
+            let missing_role = blocks.iter().any(|r| r.str("role").is_none());
+            if !missing_role && (primaries != 1 || secondaries != 1 || blocks.len() != 2) {
                 diags.push(
                     Diagnostic::error(
                         Code::FailoverRoles,
@@ -745,7 +807,7 @@ fn record_types(
     }
 }
 
-fn data(d: &Block, regions: &BTreeMap<String, Region>, diags: &mut Diagnostics) -> Option<Data> {
+fn data(d: &Block, regions: &[&str], diags: &mut Diagnostics) -> Option<Data> {
     let pattern = match d.str("pattern")? {
         "primary-replica" => DataPattern::PrimaryReplica,
         "partitioned" => DataPattern::Partitioned,
@@ -766,9 +828,10 @@ fn data(d: &Block, regions: &BTreeMap<String, Region>, diags: &mut Diagnostics) 
                     .help("add `primary = \"<region label>\"`"),
                 );
             }
-            Some(p) if !regions.contains_key(p) && !regions.is_empty() => {
+            Some(p) if !regions.contains(&p) && !regions.is_empty() => {
                 ok = false;
-                let names: Vec<&str> = regions.keys().map(String::as_str).collect();
+                let mut names = regions.to_vec();
+                names.sort();
                 let mut diag = Diagnostic::error(
                     Code::DataPrimary,
                     d.value_loc("primary"),

@@ -16,6 +16,16 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+/// The Route 53 set identifier of a service's record in one region (and, under geolocation,
+/// one location): `api-us-east-1`, `web-eu-west-1-EU`, `web-eu-west-1-default` for `*`.
+pub fn set_identifier(service: &str, region: &str, location: Option<&str>) -> String {
+    match location {
+        Some("*") => format!("{service}-{region}-default"),
+        Some(l) => format!("{service}-{region}-{l}"),
+        None => format!("{service}-{region}"),
+    }
+}
+
 /// A whole topology: every file of a directory together.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Topology {

@@ -180,3 +180,87 @@ fn objectives_report_met_and_breached_with_margins() {
     assert_eq!(rpo.margin, Some(5.0));
     assert!(a.objectives_breached());
 }
+
+fn cost_of(a: &Analysis, scope: &str, item: &str) -> Option<f64> {
+    a.cost
+        .items
+        .iter()
+        .find(|i| i.scope == scope && i.item == item)
+        .and_then(|i| i.monthly_usd)
+}
+
+/// The reference: a warm standby at 0.3-0.5 of active capacity costs 30-50 % extra.
+#[test]
+fn warm_standby_compute_costs_its_capacity_fraction_extra() {
+    for capacity in ["0.3", "0.4", "0.5"] {
+        let regions = format!(
+            "region \"us-east-1\" {{\n role = \"primary\"\n target = \"a.example.com\"\n}}\nregion \"eu-west-1\" {{\n role = \"secondary\"\n target = \"b.example.com\"\n capacity = {capacity}\n scale_up = \"5m\"\n}}\ncost {{\n compute_per_region = 10000\n}}\n"
+        );
+        let a = analysis(&service("failover", HC_10X3, &regions));
+        let compute = cost_of(&a, "service \"api\"", "compute").unwrap();
+        let extra = compute / 10000.0 - 1.0;
+        assert!((0.3..=0.5).contains(&extra), "{capacity}: {extra}");
+        assert!((extra - capacity.parse::<f64>().unwrap()).abs() < 1e-9);
+    }
+}
+
+#[test]
+fn line_items_follow_the_price_table() {
+    // 2 non-AWS endpoints, HTTPS + fast interval: 2 x (0.75 + 2 x 2.00) = 9.50.
+    let regions = format!(
+        "{TWO_LATENCY}cost {{\n queries_per_month = 100000000\n compute_per_region = 1000\n}}\n"
+    );
+    let a = analysis(&service("latency", HC_10X3, &regions));
+    assert_eq!(cost_of(&a, "service \"api\"", "health checks"), Some(9.5));
+    // Latency queries: 100 M x 0.60.
+    assert_eq!(cost_of(&a, "service \"api\"", "DNS queries"), Some(60.0));
+    assert_eq!(cost_of(&a, "topology", "hosted zones"), Some(0.5));
+    assert_eq!(cost_of(&a, "service \"api\"", "compute"), Some(2000.0));
+    assert!(a.cost.complete);
+    assert_eq!(a.cost.monthly_usd, 2070.0);
+}
+
+#[test]
+fn a_prices_block_overrides_the_built_in_table() {
+    let regions = format!(
+        "{TWO_LATENCY}cost {{\n queries_per_month = 100000000\n compute_per_region = 0\n}}\n"
+    );
+    let text = format!(
+        "prices {{\n queries_latency_per_million = 1\n}}\n{}",
+        service("latency", HC_10X3, &regions)
+    );
+    let a = analysis(&text);
+    assert_eq!(cost_of(&a, "service \"api\"", "DNS queries"), Some(100.0));
+    assert_eq!(a.cost.overridden_prices, ["queries_latency_per_million"]);
+}
+
+#[test]
+fn missing_cost_inputs_are_named_and_fail_a_cost_objective_closed() {
+    let text = format!(
+        "objectives {{\n monthly_cost = 100000\n}}\n{}",
+        service("latency", HC_10X3, TWO_LATENCY)
+    );
+    let a = analysis(&text);
+    assert!(!a.cost.complete);
+    let missing: Vec<&str> = a
+        .cost
+        .items
+        .iter()
+        .filter_map(|i| i.missing_input.as_deref())
+        .collect();
+    assert_eq!(
+        missing,
+        ["cost.queries_per_month", "cost.compute_per_region"]
+    );
+    assert_eq!(a.objectives[0].verdict, Verdict::Unknown);
+    // Over budget is a breach even with inputs missing: they only add cost.
+    let text = format!(
+        "objectives {{\n monthly_cost = 100\n}}\n{}",
+        service(
+            "latency",
+            HC_10X3,
+            &format!("{TWO_LATENCY}cost {{\n compute_per_region = 1000\n}}\n")
+        )
+    );
+    assert_eq!(analysis(&text).objectives[0].verdict, Verdict::Breached);
+}

@@ -482,3 +482,109 @@ fn check_exits_3_on_a_breached_objective_and_0_when_met() {
         "an invalid topology is an error, not a breach"
     );
 }
+
+#[test]
+fn compare_ranks_the_examples_as_the_reference_does() {
+    let mut args = vec!["compare"];
+    args.extend_from_slice(EXAMPLES);
+    let with = |format: &str| {
+        let mut a = args.clone();
+        a.extend_from_slice(&["--format", format]);
+        let o = meridian(&a);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        stdout(&o)
+    };
+    let doc: serde_json::Value = serde_json::from_str(&with("json")).unwrap();
+    let designs = doc["designs"].as_array().unwrap();
+    let get = |name: &str, field: &str| {
+        designs.iter().find(|d| d["name"] == name).unwrap()[field]
+            .as_f64()
+            .unwrap()
+    };
+    // Active-passive: cheapest and slowest; fully distributed: fastest and dearest.
+    assert_eq!(doc["cheapest"], "active-passive");
+    assert_eq!(doc["fastest"], "active-active-anycast");
+    assert!(
+        get("active-passive", "rto_floor_seconds")
+            > get("active-active-partitioned", "rto_floor_seconds")
+    );
+    assert!(
+        get("active-active-partitioned", "rto_floor_seconds")
+            > get("active-active-anycast", "rto_floor_seconds")
+    );
+    assert!(get("active-passive", "monthly_usd") < get("active-active-partitioned", "monthly_usd"));
+    assert!(
+        get("active-active-partitioned", "monthly_usd")
+            < get("active-active-anycast", "monthly_usd")
+    );
+    assert_eq!(get("active-passive", "cost_ratio"), 1.0);
+    let svg = with("svg");
+    assert!(svg.starts_with("<svg"), "{svg}");
+    for e in [
+        "active-passive",
+        "active-active-partitioned",
+        "active-active-anycast",
+    ] {
+        assert!(svg.contains(e), "{e} missing from the chart");
+    }
+    for format in ["human", "json", "markdown", "svg"] {
+        insta::with_settings!({
+            snapshot_path => "../snapshots",
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!(format!("compare__examples__{format}"), with(format));
+        });
+    }
+}
+
+#[test]
+fn compare_needs_two_designs_and_valid_ones() {
+    let o = meridian(&["compare", "examples/active-passive"]);
+    assert_eq!(o.status.code(), Some(1));
+    let o = meridian(&[
+        "compare",
+        "examples/active-passive",
+        "tests/fixtures/invalid/port.hcl",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("port.hcl is invalid"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_price_file_overrides_prices_and_a_bad_one_is_an_error() {
+    let dir = tempdir("prices");
+    let good = dir.join("prices.json");
+    std::fs::write(&good, r#"{"replication_transfer_per_gb": 0.1}"#).unwrap();
+    let o = meridian(&[
+        "analyze",
+        "examples/active-passive",
+        "--format",
+        "json",
+        "--prices",
+        good.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let item = doc["cost"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["item"] == "cross-region replication")
+        .unwrap();
+    assert_eq!(item["monthly_usd"], 30.0, "300 GB x 0.10");
+    assert_eq!(
+        doc["cost"]["overridden_prices"][0],
+        "replication_transfer_per_gb"
+    );
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, r#"{"replication_per_gb": 0.1}"#).unwrap();
+    let o = meridian(&[
+        "analyze",
+        "examples/active-passive",
+        "--prices",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("unknown field"), "{}", stderr(&o));
+}

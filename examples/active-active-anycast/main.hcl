@@ -6,8 +6,9 @@
 # to promote and no data lost, paid for with a cross-region quorum on every write.
 
 objectives {
-  rto = "45s"
-  rpo = "0s"
+  rto          = "45s"
+  rpo          = "0s"
+  monthly_cost = 60000
 }
 
 service "ledger" {
@@ -58,6 +59,7 @@ service "ledger" {
     compute_per_region  = 15000
     queries_per_month   = 100000000
     replicated_gb_month = 2000
+    anycast_gb_month    = 5000
   }
 }
 
@@ -65,4 +67,5 @@ registry "ledger-images" {
   source       = "us-east-1"
   destinations = ["eu-west-1", "ap-southeast-1"]
   repositories = ["ledger"]
+  storage_gb   = 25
 }

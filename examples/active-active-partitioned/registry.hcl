@@ -5,4 +5,5 @@ registry "images" {
   source       = "us-east-1"
   destinations = ["eu-west-1", "ap-southeast-1"]
   repositories = ["api", "worker"]
+  storage_gb   = 60
 }

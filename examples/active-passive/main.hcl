@@ -58,4 +58,5 @@ registry "billing-images" {
   source       = "us-east-1"
   destinations = ["eu-west-1"]
   repositories = ["billing/api", "billing/worker"]
+  storage_gb   = 40
 }

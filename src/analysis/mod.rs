@@ -6,8 +6,11 @@
 //! failover with 10 s x 3 checks and a 60 s TTL has a 90 s floor, anycast with 10 s x 3 a 30 s
 //! floor, and a warm standby is bounded by its promotion and scale-up times.
 
+pub mod compare;
+pub mod cost;
 mod rto;
 
+pub use cost::{CostItem, CostReport, Prices};
 pub use rto::{RegionLoss, Step, StepKind};
 
 use crate::duration::Duration;
@@ -28,6 +31,7 @@ pub struct Analysis {
     /// The worst RTO floor over every service, when every one could be computed.
     pub rto_floor_seconds: Option<Duration>,
     pub rpo_seconds: Option<Duration>,
+    pub cost: CostReport,
     pub objectives: Vec<ObjectiveResult>,
 }
 
@@ -35,6 +39,8 @@ pub struct Analysis {
 pub struct ServiceAnalysis {
     pub routing: &'static str,
     pub data_pattern: Option<DataPattern>,
+    /// multi-master only.
+    pub consistency: Option<Consistency>,
     /// The worst region loss; `None` when a loss has no automatic recovery or lacks an input.
     pub rto_floor_seconds: Option<Duration>,
     /// The region whose loss sets the floor.
@@ -55,8 +61,6 @@ pub enum Verdict {
     Breached,
     /// The figure could not be computed (missing input, no automatic failover).
     Unknown,
-    /// The analysis does not compute this figure yet.
-    NotEvaluated,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -81,7 +85,14 @@ impl Analysis {
     }
 }
 
+/// The analysis with the built-in prices (and the topology's `prices` block).
 pub fn analyze(t: &Topology) -> Analysis {
+    analyze_with_prices(t, &BTreeMap::new())
+}
+
+/// The analysis with extra price overrides (a `--prices` file), applied after the topology's.
+pub fn analyze_with_prices(t: &Topology, price_overrides: &BTreeMap<String, f64>) -> Analysis {
+    let cost = cost::cost(t, price_overrides);
     let mut services = BTreeMap::new();
     for (name, s) in &t.services {
         let region_losses = rto::region_losses(s);
@@ -103,6 +114,11 @@ pub fn analyze(t: &Topology) -> Analysis {
             ServiceAnalysis {
                 routing: s.routing.as_str(),
                 data_pattern: s.data.as_ref().map(|d| d.pattern),
+                consistency: s
+                    .data
+                    .as_ref()
+                    .filter(|d| d.pattern == DataPattern::MultiMaster)
+                    .map(|d| d.consistency),
                 rto_floor_seconds: rto_floor,
                 worst_region: worst.map(|w| w.region.clone()),
                 notes: rto::notes(s),
@@ -139,14 +155,30 @@ pub fn analyze(t: &Topology) -> Analysis {
             ));
         }
         if let Some(target) = o.monthly_cost {
+            let actual = cost.monthly_usd;
+            // Missing inputs only add cost: over budget is a breach even when incomplete.
+            let verdict = if actual > target {
+                Verdict::Breached
+            } else if cost.complete {
+                Verdict::Met
+            } else {
+                Verdict::Unknown
+            };
             objectives.push(ObjectiveResult {
                 objective: "monthly_cost",
                 target,
-                actual: None,
-                margin: None,
+                actual: Some(actual),
+                margin: Some(round2(target - actual)),
                 unit: "USD",
-                verdict: Verdict::NotEvaluated,
-                reason: Some("the cost model is not implemented yet".into()),
+                verdict,
+                reason: (!cost.complete).then(|| {
+                    let missing: Vec<&str> = cost
+                        .items
+                        .iter()
+                        .filter_map(|i| i.missing_input.as_deref())
+                        .collect();
+                    format!("cost inputs missing: {}", missing.join(", "))
+                }),
             });
         }
     }
@@ -155,8 +187,13 @@ pub fn analyze(t: &Topology) -> Analysis {
         services,
         rto_floor_seconds: rto_floor,
         rpo_seconds: rpo,
+        cost,
         objectives,
     }
+}
+
+fn round2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
 }
 
 fn duration_objective(

@@ -1,9 +1,11 @@
 //! `meridian analyze` and `meridian check`: the recovery analysis, and the objectives gate.
 
 use super::{exit, Ctx};
-use crate::analysis::analyze;
+use crate::analysis::cost::PricesError;
+use crate::analysis::{analyze_with_prices, Prices};
 use crate::render;
 use clap::ValueEnum;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Compute each service's RTO floor (as a visible formula and critical path), its RPO, and
@@ -19,6 +21,9 @@ pub struct Args {
     /// Output: human, json (versioned, durations in seconds) or markdown.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
+    /// Price overrides: a JSON object of price names to USD, applied after a `prices` block.
+    #[arg(long, value_name = "FILE.json")]
+    prices: Option<PathBuf>,
 }
 
 /// Check the topology's objectives (rto, rpo) against its analysis: exit 3 when one is
@@ -34,6 +39,35 @@ pub struct CheckArgs {
     /// Output: human, json or markdown.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
+    /// Price overrides: a JSON object of price names to USD, applied after a `prices` block.
+    #[arg(long, value_name = "FILE.json")]
+    prices: Option<PathBuf>,
+}
+
+/// Compare designs side by side: routing, data, regions, RTO floor and critical path, RPO,
+/// monthly cost and its ratio to the cheapest, objectives.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  meridian compare examples/active-passive examples/active-active-partitioned examples/active-active-anycast\n  meridian compare a.hcl b.hcl --format svg > rto-vs-cost.svg\n  meridian compare a.hcl b.hcl --format markdown >> pr-comment.md"
+)]
+pub struct CompareArgs {
+    /// Two or more topologies (files or directories).
+    #[arg(required = true, num_args = 2..)]
+    paths: Vec<PathBuf>,
+    /// Output: human, json, markdown, or svg (an RTO-versus-cost chart).
+    #[arg(long, value_enum, default_value_t = CompareFormat::Human)]
+    format: CompareFormat,
+    /// Price overrides for every design: a JSON object of price names to USD.
+    #[arg(long, value_name = "FILE.json")]
+    prices: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CompareFormat {
+    Human,
+    Json,
+    Markdown,
+    Svg,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -43,9 +77,33 @@ enum Format {
     Markdown,
 }
 
-fn load(path: &std::path::Path, ctx: &mut Ctx) -> Result<crate::analysis::Analysis, u8> {
+fn price_file(path: Option<&std::path::Path>, ctx: &mut Ctx) -> Result<BTreeMap<String, f64>, u8> {
+    let Some(path) = path else {
+        return Ok(BTreeMap::new());
+    };
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ctx.report(PricesError::Invalid {
+            path: name.clone(),
+            message: e.to_string(),
+        });
+        exit::ERROR
+    })?;
+    Prices::overrides_from_json(&name, &text).map_err(|e| {
+        ctx.report(e);
+        exit::ERROR
+    })
+}
+
+fn load(
+    path: &std::path::Path,
+    prices: Option<&std::path::Path>,
+    ctx: &mut Ctx,
+) -> Result<(crate::model::Topology, crate::analysis::Analysis), u8> {
+    let overrides = price_file(prices, ctx)?;
     let (_, topology) = super::load_valid(path, "nothing analysed", ctx)?;
-    Ok(analyze(&topology))
+    let analysis = analyze_with_prices(&topology, &overrides);
+    Ok((topology, analysis))
 }
 
 fn print(a: &crate::analysis::Analysis, format: Format, ctx: &mut Ctx) {
@@ -60,8 +118,8 @@ fn print(a: &crate::analysis::Analysis, format: Format, ctx: &mut Ctx) {
 }
 
 pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
-    match load(&args.path, ctx) {
-        Ok(a) => {
+    match load(&args.path, args.prices.as_deref(), ctx) {
+        Ok((_, a)) => {
             print(&a, args.format, ctx);
             exit::OK
         }
@@ -70,8 +128,8 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
 }
 
 pub fn run_check(args: CheckArgs, ctx: &mut Ctx) -> u8 {
-    let a = match load(&args.path, ctx) {
-        Ok(a) => a,
+    let a = match load(&args.path, args.prices.as_deref(), ctx) {
+        Ok((_, a)) => a,
         Err(code) => return code,
     };
     match args.format {
@@ -99,4 +157,47 @@ pub fn run_check(args: CheckArgs, ctx: &mut Ctx) -> u8 {
     } else {
         exit::OK
     }
+}
+
+fn design_name(path: &std::path::Path) -> String {
+    let stem = if path.is_dir() {
+        path.file_name()
+    } else {
+        path.file_stem()
+    };
+    stem.map_or_else(
+        || path.display().to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    )
+}
+
+pub fn run_compare(args: CompareArgs, ctx: &mut Ctx) -> u8 {
+    let mut loaded = Vec::new();
+    for path in &args.paths {
+        match load(path, args.prices.as_deref(), ctx) {
+            Ok((t, a)) => loaded.push((design_name(path), path.display().to_string(), t, a)),
+            Err(code) => return code,
+        }
+    }
+    let refs: Vec<_> = loaded
+        .iter()
+        .map(|(n, p, t, a)| (n.clone(), p.clone(), t, a))
+        .collect();
+    let c = crate::analysis::compare::compare(&refs);
+    match args.format {
+        CompareFormat::Human => ctx.out(&render::compare::human(&c)),
+        CompareFormat::Markdown => ctx.out(&render::compare::markdown(&c)),
+        CompareFormat::Json => ctx.out(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&c).unwrap_or_default()
+        )),
+        CompareFormat::Svg => match render::compare::svg(&c) {
+            Ok(svg) => ctx.out(&svg),
+            Err(e) => {
+                ctx.err(&format!("error: cannot draw the chart: {e}\n"));
+                return exit::ERROR;
+            }
+        },
+    }
+    exit::OK
 }

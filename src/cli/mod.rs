@@ -30,6 +30,7 @@ Examples:
   meridian graph examples/active-active-partitioned | dot -Tsvg > graph.svg
   meridian analyze examples/active-passive
   meridian check examples/active-passive   # exit 3 if an objective is breached
+  meridian compare examples/active-passive examples/active-active-anycast
   meridian fmt --check examples/
 
 Exit codes: 0 success, 1 invalid topology or error, 3 objectives breached (check).";
@@ -58,6 +59,7 @@ enum Command {
     Graph(graph::Args),
     Analyze(analyze::Args),
     Check(analyze::CheckArgs),
+    Compare(analyze::CompareArgs),
     Fmt(fmt::Args),
     Schema(schema::Args),
 }
@@ -155,6 +157,7 @@ pub fn main() -> ExitCode {
         Command::Graph(a) => graph::run(a, &mut ctx),
         Command::Analyze(a) => analyze::run(a, &mut ctx),
         Command::Check(a) => analyze::run_check(a, &mut ctx),
+        Command::Compare(a) => analyze::run_compare(a, &mut ctx),
         Command::Fmt(a) => fmt::run(a, &mut ctx),
         Command::Schema(a) => schema::run(a, &mut ctx),
     };

@@ -31,6 +31,13 @@ pub fn lower(root: &Block, diags: &mut Diagnostics) -> Topology {
         }),
         ..Topology::default()
     };
+    if let Some(p) = root.block("prices") {
+        t.prices = p
+            .fields
+            .keys()
+            .filter_map(|k| p.num(k).map(|v| (k.to_string(), v)))
+            .collect();
+    }
     let mut domains: BTreeMap<String, Loc> = BTreeMap::new();
     for b in root.blocks("service") {
         if let Some(s) = service(b, diags) {
@@ -225,6 +232,7 @@ fn service(b: &Block, diags: &mut Diagnostics) -> Option<Service> {
         compute_per_region: c.num("compute_per_region"),
         queries_per_month: c.num("queries_per_month"),
         replicated_gb_month: c.num("replicated_gb_month"),
+        anycast_gb_month: c.num("anycast_gb_month"),
     });
     Some(Service {
         name,
@@ -1044,6 +1052,7 @@ fn registries(blocks: &[Block], t: &mut Topology, diags: &mut Diagnostics) {
                     source: source.unwrap_or_default(),
                     destinations,
                     repositories,
+                    storage_gb: b.num("storage_gb"),
                     loc: b.header.clone(),
                 },
             );

@@ -32,6 +32,8 @@ pub struct Topology {
     pub objectives: Option<Objectives>,
     pub services: BTreeMap<String, Service>,
     pub registries: BTreeMap<String, Registry>,
+    /// Price overrides from a `prices` block, by price name.
+    pub prices: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -246,6 +248,7 @@ pub struct Cost {
     pub compute_per_region: Option<f64>,
     pub queries_per_month: Option<f64>,
     pub replicated_gb_month: Option<f64>,
+    pub anycast_gb_month: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -256,6 +259,8 @@ pub struct Registry {
     pub destinations: Vec<String>,
     /// Sorted.
     pub repositories: Vec<String>,
+    /// Image storage, GB.
+    pub storage_gb: Option<f64>,
     #[serde(skip)]
     pub loc: Loc,
 }

@@ -361,6 +361,10 @@ pub static COST: BlockSpec = BlockSpec {
                 code: Code::Negative,
             },
         ),
+        price(
+            "anycast_gb_month",
+            "Traffic through the anycast layer, GB per month (its data-transfer premium).",
+        ),
     ],
     blocks: &[],
 };
@@ -430,6 +434,79 @@ pub static REGISTRY: BlockSpec = BlockSpec {
             Kind::StringList,
             "Repositories kept in the source region; also the prefix filters of the rule.",
         )),
+        price(
+            "storage_gb",
+            "Image storage of these repositories, GB (stored again in each destination).",
+        ),
+    ],
+    blocks: &[],
+};
+
+/// A non-negative number (prices, volumes).
+const fn price(name: &'static str, doc: &'static str) -> AttrSpec {
+    checked(
+        attr(name, Kind::Number, doc),
+        Check::Range {
+            min: 0.0,
+            max: f64::MAX,
+            code: Code::Negative,
+        },
+    )
+}
+
+/// Overrides of the built-in price table (USD); see `analysis::cost::Prices` for the defaults.
+pub static PRICES: BlockSpec = BlockSpec {
+    name: "prices",
+    labels: &[],
+    doc: "Overrides of the built-in price table (USD); unset prices keep their defaults.",
+    attrs: &[
+        price("hosted_zone", "Per hosted zone per month, first 25 zones."),
+        price(
+            "hosted_zone_after_25",
+            "Per hosted zone per month beyond 25.",
+        ),
+        price(
+            "queries_standard_per_million",
+            "Per million standard queries (weighted, failover).",
+        ),
+        price(
+            "queries_latency_per_million",
+            "Per million latency-routed queries.",
+        ),
+        price(
+            "queries_geo_per_million",
+            "Per million geolocation queries.",
+        ),
+        price(
+            "health_check_aws",
+            "Per health check per month on an AWS endpoint.",
+        ),
+        price(
+            "health_check_other",
+            "Per health check per month on another endpoint.",
+        ),
+        price(
+            "health_check_feature_aws",
+            "Per optional feature (HTTPS, string match, fast interval) per month, AWS endpoint.",
+        ),
+        price(
+            "health_check_feature_other",
+            "Per optional feature per month, other endpoint.",
+        ),
+        price(
+            "accelerator_hour",
+            "Global Accelerator, per accelerator-hour.",
+        ),
+        price(
+            "accelerator_premium_per_gb",
+            "Global Accelerator data-transfer premium per GB.",
+        ),
+        price(
+            "replication_transfer_per_gb",
+            "Cross-region data transfer per GB.",
+        ),
+        price("ecr_storage_per_gb_month", "ECR storage per GB-month."),
+        price("hours_per_month", "Hours in a billing month."),
     ],
     blocks: &[],
 };
@@ -440,7 +517,12 @@ pub static ROOT: BlockSpec = BlockSpec {
     labels: &[],
     doc: "A Meridian topology.",
     attrs: &[],
-    blocks: &[one(&OBJECTIVES), many(&SERVICE), many(&REGISTRY)],
+    blocks: &[
+        one(&OBJECTIVES),
+        one(&PRICES),
+        many(&SERVICE),
+        many(&REGISTRY),
+    ],
 };
 
 /// The JSON Schema of a topology written in HCL's JSON syntax (`.hcl.json`): labelled blocks

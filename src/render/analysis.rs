@@ -1,6 +1,6 @@
 //! The recovery analysis as text for a terminal, Markdown for a pull request, or JSON.
 
-use crate::analysis::{Analysis, ObjectiveResult, Verdict};
+use crate::analysis::{Analysis, CostReport, ObjectiveResult, Verdict};
 use crate::duration::Duration;
 use std::fmt::Write;
 
@@ -36,28 +36,85 @@ fn num(v: f64) -> String {
 
 /// One line per objective: `rto 900 s: met (floor 630 s, margin 270 s)`.
 pub fn objective_line(o: &ObjectiveResult) -> String {
-    let unit = if o.unit == "seconds" { " s" } else { " USD" };
-    let target = format!("{} {}{unit}", o.objective, num(o.target));
+    let amount = |v: f64| {
+        if o.unit == "seconds" {
+            format!("{} s", num(v))
+        } else {
+            format!("USD {}", money(v))
+        }
+    };
+    let target = format!("{} {}", o.objective, amount(o.target));
     match o.verdict {
         Verdict::Met | Verdict::Breached => format!(
-            "{target}: {} (actual {}{unit}, margin {}{unit})",
+            "{target}: {} (actual {}, margin {})",
             if o.verdict == Verdict::Met {
                 "met"
             } else {
                 "BREACHED"
             },
-            num(o.actual.unwrap_or_default()),
-            num(o.margin.unwrap_or_default()),
+            amount(o.actual.unwrap_or_default()),
+            amount(o.margin.unwrap_or_default()),
         ),
         Verdict::Unknown => format!(
             "{target}: UNKNOWN ({})",
             o.reason.as_deref().unwrap_or("cannot be computed")
         ),
-        Verdict::NotEvaluated => format!(
-            "{target}: not evaluated ({})",
-            o.reason.as_deref().unwrap_or("not computed")
-        ),
     }
+}
+
+/// `12,345.67`.
+pub fn money(v: f64) -> String {
+    let cents = (v * 100.0).round() as i64;
+    let (whole, frac) = (cents / 100, (cents % 100).abs());
+    let digits = whole.abs().to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let sign = if whole < 0 || (whole == 0 && cents < 0) {
+        "-"
+    } else {
+        ""
+    };
+    format!("{sign}{grouped}.{frac:02}")
+}
+
+pub fn cost_headline(c: &CostReport) -> String {
+    if c.complete {
+        format!("monthly cost USD {}", money(c.monthly_usd))
+    } else {
+        let missing: Vec<&str> = c
+            .items
+            .iter()
+            .filter_map(|i| i.missing_input.as_deref())
+            .collect();
+        format!(
+            "monthly cost at least USD {} (missing inputs: {})",
+            money(c.monthly_usd),
+            missing.join(", ")
+        )
+    }
+}
+
+fn cost_text(c: &CostReport) -> String {
+    let mut s = format!("{}\n", cost_headline(c));
+    let scope_w = c.items.iter().map(|i| i.scope.len()).max().unwrap_or(0);
+    let item_w = c.items.iter().map(|i| i.item.len()).max().unwrap_or(0);
+    for i in &c.items {
+        let amount = i.monthly_usd.map_or("missing".to_string(), money);
+        let _ = writeln!(
+            s,
+            "  {:<scope_w$}  {:<item_w$}  {:>12}  {}",
+            i.scope, i.item, amount, i.detail
+        );
+    }
+    if !c.overridden_prices.is_empty() {
+        let _ = writeln!(s, "  prices overridden: {}", c.overridden_prices.join(", "));
+    }
+    s
 }
 
 pub fn human(a: &Analysis) -> String {
@@ -93,6 +150,8 @@ pub fn human(a: &Analysis) -> String {
         }
         s.push('\n');
     }
+    s.push_str(&cost_text(&a.cost));
+    s.push('\n');
     if !a.objectives.is_empty() {
         s.push_str("objectives\n");
         for o in &a.objectives {
@@ -130,6 +189,19 @@ pub fn markdown(a: &Analysis) -> String {
             let _ = writeln!(s, "- note: {n}");
         }
     }
+    s.push_str("\n### Monthly cost\n\n");
+    s.push_str(&format!("{}\n\n", cost_headline(&a.cost)));
+    s.push_str("| scope | item | computation | USD/month |\n| --- | --- | --- | ---: |\n");
+    for i in &a.cost.items {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            i.scope.replace('"', "`"),
+            i.item,
+            i.detail,
+            i.monthly_usd.map_or("missing input".to_string(), money)
+        );
+    }
     if !a.objectives.is_empty() {
         s.push_str("\n### Objectives\n\n");
         for o in &a.objectives {
@@ -137,7 +209,6 @@ pub fn markdown(a: &Analysis) -> String {
                 Verdict::Met => "✅",
                 Verdict::Breached => "❌",
                 Verdict::Unknown => "❓",
-                Verdict::NotEvaluated => "➖",
             };
             let _ = writeln!(s, "- {mark} {}", objective_line(o));
         }

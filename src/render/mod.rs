@@ -3,5 +3,6 @@
 //! Pure functions returning strings or `serde_json::Value`s; the CLI decides where they go.
 
 pub mod analysis;
+pub mod compare;
 pub mod diagnostics;
 pub mod graph;

@@ -1,0 +1,134 @@
+//! Designs side by side: the figures an architect weighs, one row per topology.
+
+use super::{Analysis, Verdict};
+use crate::duration::Duration;
+use crate::model::Topology;
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+/// Version of the JSON document `meridian compare --format json` prints.
+pub const JSON_FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Design {
+    /// File stem or directory name.
+    pub name: String,
+    pub path: String,
+    pub routing: Vec<&'static str>,
+    pub data_patterns: Vec<String>,
+    /// Distinct AWS regions serving traffic.
+    pub regions: Vec<String>,
+    pub rto_floor_seconds: Option<Duration>,
+    /// The worst loss of the worst service, as its formula.
+    pub critical_path: Option<String>,
+    pub rpo_seconds: Option<Duration>,
+    pub monthly_usd: f64,
+    pub cost_complete: bool,
+    /// Monthly cost over the cheapest design's.
+    pub cost_ratio: f64,
+    /// `met`, `breached`, `unknown` or `none` (no objectives declared).
+    pub objectives: &'static str,
+    /// Objectives not met, by name.
+    pub objectives_not_met: Vec<&'static str>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub format_version: u32,
+    pub designs: Vec<Design>,
+    /// Name of the design with the lowest RTO floor (ties: first given).
+    pub fastest: Option<String>,
+    /// Name of the cheapest design (ties: first given).
+    pub cheapest: Option<String>,
+}
+
+pub fn compare(designs: &[(String, String, &Topology, &Analysis)]) -> Comparison {
+    let cheapest = designs
+        .iter()
+        .map(|(_, _, _, a)| a.cost.monthly_usd)
+        .fold(f64::INFINITY, f64::min);
+    let rows: Vec<Design> = designs
+        .iter()
+        .map(|(name, path, t, a)| {
+            let routing: BTreeSet<&'static str> = a.services.values().map(|s| s.routing).collect();
+            let name_of = |v: serde_json::Result<serde_json::Value>| {
+                v.ok().and_then(|v| v.as_str().map(String::from))
+            };
+            let data: BTreeSet<String> = a
+                .services
+                .values()
+                .filter_map(|s| {
+                    let pattern = name_of(serde_json::to_value(s.data_pattern?))?;
+                    Some(match s.consistency {
+                        Some(c) => format!("{pattern} ({})", name_of(serde_json::to_value(c))?),
+                        None => pattern,
+                    })
+                })
+                .collect();
+            let regions: BTreeSet<String> = t
+                .services
+                .values()
+                .flat_map(|s| s.regions.values().map(|r| r.aws_region.clone()))
+                .collect();
+            let worst = a
+                .services
+                .values()
+                .filter(|s| s.rto_floor_seconds == a.rto_floor_seconds)
+                .find_map(|s| {
+                    s.region_losses
+                        .iter()
+                        .find(|l| Some(&l.region) == s.worst_region.as_ref())
+                        .map(|l| l.formula.clone())
+                });
+            let not_met: Vec<&'static str> = a
+                .objectives
+                .iter()
+                .filter(|o| o.verdict != Verdict::Met)
+                .map(|o| o.objective)
+                .collect();
+            let objectives = if a.objectives.is_empty() {
+                "none"
+            } else if a.objectives.iter().any(|o| o.verdict == Verdict::Breached) {
+                "breached"
+            } else if not_met.is_empty() {
+                "met"
+            } else {
+                "unknown"
+            };
+            Design {
+                name: name.clone(),
+                path: path.clone(),
+                routing: routing.into_iter().collect(),
+                data_patterns: data.into_iter().collect(),
+                regions: regions.into_iter().collect(),
+                rto_floor_seconds: a.rto_floor_seconds,
+                critical_path: worst,
+                rpo_seconds: a.rpo_seconds,
+                monthly_usd: a.cost.monthly_usd,
+                cost_complete: a.cost.complete,
+                cost_ratio: if cheapest > 0.0 && cheapest.is_finite() {
+                    (a.cost.monthly_usd / cheapest * 100.0).round() / 100.0
+                } else {
+                    1.0
+                },
+                objectives,
+                objectives_not_met: not_met,
+            }
+        })
+        .collect();
+    let pick = |key: &dyn Fn(&Design) -> Option<f64>| {
+        rows.iter()
+            .filter_map(|d| key(d).map(|k| (k, d)))
+            .fold(None::<(f64, &Design)>, |best, (k, d)| match best {
+                Some((bk, _)) if bk <= k => best,
+                _ => Some((k, d)),
+            })
+            .map(|(_, d)| d.name.clone())
+    };
+    Comparison {
+        format_version: JSON_FORMAT_VERSION,
+        fastest: pick(&|d| d.rto_floor_seconds.map(Duration::as_secs_f64)),
+        cheapest: pick(&|d| Some(d.monthly_usd)),
+        designs: rows,
+    }
+}

@@ -1,0 +1,157 @@
+//! The JSON documents Meridian prints match the schemas published in `schemas/`.
+//!
+//! A small validator for the subset of JSON Schema those files use ($ref, type, const, enum,
+//! properties, required, additionalProperties, items, minimum), so the schemas cannot drift
+//! from the output without a test failing.
+
+use serde_json::Value;
+use std::process::Command;
+
+fn validate(schema: &Value, root: &Value, v: &Value, path: &str, errors: &mut Vec<String>) {
+    if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+        let name = r.trim_start_matches("#/$defs/");
+        return validate(&root["$defs"][name], root, v, path, errors);
+    }
+    if let Some(c) = schema.get("const") {
+        if c != v {
+            errors.push(format!("{path}: {v} is not {c}"));
+        }
+    }
+    if let Some(e) = schema.get("enum").and_then(Value::as_array) {
+        if !e.contains(v) {
+            errors.push(format!("{path}: {v} not in {e:?}"));
+        }
+    }
+    if let Some(t) = schema.get("type") {
+        let types: Vec<&str> = match t {
+            Value::String(s) => vec![s.as_str()],
+            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        let ok = types.iter().any(|t| match *t {
+            "string" => v.is_string(),
+            "number" => v.is_number(),
+            "integer" => v.is_i64() || v.is_u64(),
+            "boolean" => v.is_boolean(),
+            "object" => v.is_object(),
+            "array" => v.is_array(),
+            "null" => v.is_null(),
+            _ => false,
+        });
+        if !ok {
+            errors.push(format!("{path}: {v} is not of type {types:?}"));
+            return;
+        }
+    }
+    if let (Some(min), Some(n)) = (schema.get("minimum").and_then(Value::as_f64), v.as_f64()) {
+        if n < min {
+            errors.push(format!("{path}: {n} < {min}"));
+        }
+    }
+    if let Some(obj) = v.as_object() {
+        let props = schema.get("properties").and_then(Value::as_object);
+        for r in schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let r = r.as_str().unwrap_or_default();
+            if !obj.contains_key(r) {
+                errors.push(format!("{path}: missing required `{r}`"));
+            }
+        }
+        for (k, x) in obj {
+            let p = format!("{path}.{k}");
+            match props.and_then(|p| p.get(k)) {
+                Some(s) => validate(s, root, x, &p, errors),
+                None => match schema.get("additionalProperties") {
+                    Some(Value::Bool(false)) => errors.push(format!("{p}: not in the schema")),
+                    Some(s @ Value::Object(_)) => validate(s, root, x, &p, errors),
+                    _ => {}
+                },
+            }
+        }
+    }
+    if let (Some(items), Some(arr)) = (schema.get("items"), v.as_array()) {
+        for (i, x) in arr.iter().enumerate() {
+            validate(items, root, x, &format!("{path}[{i}]"), errors);
+        }
+    }
+}
+
+fn check(schema_file: &str, args: &[&str]) {
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_file).unwrap()).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_meridian"))
+        .args(args)
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&o.stderr)));
+    let mut errors = Vec::new();
+    validate(&schema, &schema, &doc, "$", &mut errors);
+    assert!(
+        errors.is_empty(),
+        "{args:?} does not match {schema_file}:\n{}",
+        errors.join("\n")
+    );
+}
+
+#[test]
+fn analysis_json_matches_its_schema() {
+    for e in [
+        "active-passive",
+        "active-active-partitioned",
+        "active-active-anycast",
+    ] {
+        check(
+            "schemas/analysis.schema.json",
+            &["analyze", &format!("examples/{e}"), "--format", "json"],
+        );
+    }
+    // Unknown floors, missing cost inputs and warnings take the other branches.
+    check(
+        "schemas/analysis.schema.json",
+        &[
+            "analyze",
+            "tests/fixtures/invalid/unchecked_region.hcl",
+            "--format",
+            "json",
+        ],
+    );
+}
+
+#[test]
+fn compare_json_matches_its_schema() {
+    check(
+        "schemas/compare.schema.json",
+        &[
+            "compare",
+            "examples/active-passive",
+            "examples/active-active-partitioned",
+            "examples/active-active-anycast",
+            "tests/fixtures/invalid/unchecked_region.hcl",
+            "--format",
+            "json",
+        ],
+    );
+}
+
+/// The validator itself rejects what it should, so the tests above can fail.
+#[test]
+fn the_validator_rejects_mismatches() {
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string("schemas/compare.schema.json").unwrap())
+            .unwrap();
+    for bad in [
+        serde_json::json!({"format_version": 2, "designs": [], "fastest": null, "cheapest": null}),
+        serde_json::json!({"format_version": 1, "designs": [], "fastest": null}),
+        serde_json::json!({"format_version": 1, "designs": [{}], "fastest": null, "cheapest": null}),
+        serde_json::json!({"format_version": 1, "designs": [], "fastest": 3, "cheapest": null, "x": 1}),
+    ] {
+        let mut errors = Vec::new();
+        validate(&schema, &schema, &bad, "$", &mut errors);
+        assert!(!errors.is_empty(), "{bad} passed");
+    }
+}

@@ -264,3 +264,83 @@ fn missing_cost_inputs_are_named_and_fail_a_cost_objective_closed() {
     );
     assert_eq!(analysis(&text).objectives[0].verdict, Verdict::Breached);
 }
+
+#[test]
+fn weight_zero_regions_cost_nothing_to_lose_and_multi_master_promotes_nothing() {
+    let regions = "region \"us-east-1\" {\n weight = 100\n target = \"a.example.com\"\n}\nregion \"eu-west-1\" {\n weight = 0\n target = \"b.example.com\"\n}\ndata {\n pattern = \"multi-master\"\n replication_lag = \"1s\"\n promotion = \"5m\"\n}\n";
+    let a = analysis(&service(
+        "weighted",
+        &format!("ttl = 20\n{HC_10X3}"),
+        regions,
+    ));
+    let s = &a.services["api"];
+    let standby = s
+        .region_losses
+        .iter()
+        .find(|l| l.region == "eu-west-1")
+        .unwrap();
+    assert!(!standby.carries_traffic);
+    let active = s
+        .region_losses
+        .iter()
+        .find(|l| l.region == "us-east-1")
+        .unwrap();
+    // Multi-master: no promotion step even though one is declared.
+    assert!(active.steps.iter().all(|st| st.kind != StepKind::Promotion));
+    assert_eq!(secs(s.rto_floor_seconds), Some(50.0));
+    // Multi-master, eventual: the RPO is the lag.
+    assert_eq!(secs(s.rpo_seconds), Some(1.0));
+}
+
+#[test]
+fn a_missing_promotion_leaves_the_floor_unknown_and_names_the_input() {
+    let regions = format!("{TWO_LATENCY}data {{\n pattern = \"partitioned\"\n}}\n");
+    let a = analysis(&service("latency", HC_10X3, &regions));
+    let s = &a.services["api"];
+    assert_eq!(s.rto_floor_seconds, None);
+    assert!(s.region_losses[0].missing[0].contains("data.promotion"));
+    assert_eq!(s.rpo_seconds, None, "no replication_lag, no RPO");
+    assert!(
+        s.region_losses[0].formula.ends_with("=> unknown"),
+        "{}",
+        s.region_losses[0].formula
+    );
+}
+
+#[test]
+fn the_slowest_standby_sets_the_scale_up_step() {
+    let regions = "region \"us-east-1\" {\n target = \"a.example.com\"\n}\nregion \"eu-west-1\" {\n target = \"b.example.com\"\n capacity = 0.5\n scale_up = \"3m\"\n}\nregion \"ap-southeast-1\" {\n target = \"c.example.com\"\n capacity = 0.2\n scale_up = \"7m\"\n}\n";
+    let a = analysis(&service("latency", HC_10X3, regions));
+    let s = &a.services["api"];
+    let loss = s
+        .region_losses
+        .iter()
+        .find(|l| l.region == "us-east-1")
+        .unwrap();
+    assert_eq!(secs(loss.floor_seconds), Some(450.0));
+    assert!(
+        loss.formula.contains("scale up ap-southeast-1 420 s"),
+        "{}",
+        loss.formula
+    );
+    // Losing the slow standby leaves only the faster one to scale.
+    let loss = s
+        .region_losses
+        .iter()
+        .find(|l| l.region == "ap-southeast-1")
+        .unwrap();
+    assert_eq!(secs(loss.floor_seconds), Some(210.0));
+}
+
+#[test]
+fn hosted_zones_beyond_25_use_the_lower_price() {
+    let mut text = String::new();
+    for i in 0..27 {
+        text.push_str(&format!(
+            "service \"s{i}\" {{\n zone = \"z{i}.example.com\"\n domain = \"z{i}.example.com\"\n routing = \"latency\"\n {HC_10X3} region \"us-east-1\" {{\n ips = [\"192.0.2.1\"]\n }}\n}}\n"
+        ));
+    }
+    let a = analysis(&text);
+    // 25 x 0.50 + 2 x 0.10
+    assert_eq!(cost_of(&a, "topology", "hosted zones"), Some(12.7));
+}

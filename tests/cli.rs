@@ -450,6 +450,11 @@ fn analyze_snapshots_in_three_formats() {
         .collect();
     // active-passive 630 s, partitioned 90 s, anycast 30 s.
     assert_eq!(floors, [630.0, 90.0, 30.0]);
+    let o = meridian(&["analyze", "examples/active-passive", "--format", "svg"]);
+    assert_eq!(o.status.code(), Some(0));
+    let svg = stdout(&o);
+    assert!(svg.starts_with("<svg"));
+    assert!(svg.contains("scale up eu-west-1 600 s"), "{svg}");
 }
 
 #[test]

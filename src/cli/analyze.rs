@@ -18,7 +18,8 @@ pub struct Args {
     /// A topology file or a directory of .hcl files.
     #[arg(default_value = ".")]
     path: PathBuf,
-    /// Output: human, json (versioned, durations in seconds) or markdown.
+    /// Output: human, json (versioned, durations in seconds), markdown, or svg (a timeline of
+    /// each service's worst region loss).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
     /// Price overrides: a JSON object of price names to USD, applied after a `prices` block.
@@ -37,11 +38,18 @@ pub struct CheckArgs {
     #[arg(default_value = ".")]
     path: PathBuf,
     /// Output: human, json or markdown.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    format: Format,
+    #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+    format: CheckFormat,
     /// Price overrides: a JSON object of price names to USD, applied after a `prices` block.
     #[arg(long, value_name = "FILE.json")]
     prices: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CheckFormat {
+    Human,
+    Json,
+    Markdown,
 }
 
 /// Compare designs side by side: routing, data, regions, RTO floor and critical path, RPO,
@@ -75,6 +83,7 @@ enum Format {
     Human,
     Json,
     Markdown,
+    Svg,
 }
 
 fn price_file(path: Option<&std::path::Path>, ctx: &mut Ctx) -> Result<BTreeMap<String, f64>, u8> {
@@ -106,7 +115,8 @@ fn load(
     Ok((topology, analysis))
 }
 
-fn print(a: &crate::analysis::Analysis, format: Format, ctx: &mut Ctx) {
+/// Prints the analysis; false when the chart could not be drawn.
+fn print(a: &crate::analysis::Analysis, format: Format, ctx: &mut Ctx) -> bool {
     match format {
         Format::Human => ctx.out(&render::analysis::human(a)),
         Format::Markdown => ctx.out(&render::analysis::markdown(a)),
@@ -114,15 +124,21 @@ fn print(a: &crate::analysis::Analysis, format: Format, ctx: &mut Ctx) {
             "{}\n",
             serde_json::to_string_pretty(a).unwrap_or_default()
         )),
+        Format::Svg => match render::analysis::timeline_svg(a) {
+            Ok(svg) => ctx.out(&svg),
+            Err(e) => {
+                ctx.err(&format!("error: cannot draw the timeline: {e}\n"));
+                return false;
+            }
+        },
     }
+    true
 }
 
 pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
     match load(&args.path, args.prices.as_deref(), ctx) {
-        Ok((_, a)) => {
-            print(&a, args.format, ctx);
-            exit::OK
-        }
+        Ok((_, a)) if print(&a, args.format, ctx) => exit::OK,
+        Ok(_) => exit::ERROR,
         Err(code) => code,
     }
 }
@@ -133,7 +149,7 @@ pub fn run_check(args: CheckArgs, ctx: &mut Ctx) -> u8 {
         Err(code) => return code,
     };
     match args.format {
-        Format::Human => {
+        CheckFormat::Human => {
             if a.objectives.is_empty() {
                 ctx.out("no objectives declared: nothing to check\n");
             }
@@ -141,7 +157,7 @@ pub fn run_check(args: CheckArgs, ctx: &mut Ctx) -> u8 {
                 ctx.out(&format!("{}\n", render::analysis::objective_line(o)));
             }
         }
-        Format::Json => ctx.out(&format!(
+        CheckFormat::Json => ctx.out(&format!(
             "{}\n",
             serde_json::to_string_pretty(&serde_json::json!({
                 "format_version": crate::analysis::JSON_FORMAT_VERSION,
@@ -150,7 +166,9 @@ pub fn run_check(args: CheckArgs, ctx: &mut Ctx) -> u8 {
             }))
             .unwrap_or_default()
         )),
-        Format::Markdown => print(&a, Format::Markdown, ctx),
+        CheckFormat::Markdown => {
+            print(&a, Format::Markdown, ctx);
+        }
     }
     if a.objectives_breached() {
         exit::OBJECTIVES_BREACHED

@@ -215,3 +215,100 @@ pub fn markdown(a: &Analysis) -> String {
     }
     s
 }
+
+/// The critical path of each service's worst region loss as a timeline (SVG): detection, then
+/// the parallel steps, the longest one marked.
+pub fn timeline_svg(a: &Analysis) -> Result<String, String> {
+    use plotters::prelude::*;
+    struct Bar {
+        label: String,
+        start: f64,
+        end: f64,
+        critical: bool,
+    }
+    let mut bars = Vec::new();
+    for (name, sa) in &a.services {
+        let Some(loss) = sa
+            .region_losses
+            .iter()
+            .find(|l| Some(&l.region) == sa.worst_region.as_ref())
+        else {
+            continue;
+        };
+        let detect = loss
+            .steps
+            .first()
+            .and_then(|s| s.seconds)
+            .map_or(0.0, Duration::as_secs_f64);
+        for (i, step) in loss.steps.iter().enumerate() {
+            let Some(d) = step.seconds else { continue };
+            let (start, end) = if i == 0 {
+                (0.0, detect)
+            } else {
+                (detect, detect + d.as_secs_f64())
+            };
+            bars.push(Bar {
+                label: format!("{name} (lose {}): {}", loss.region, step.formula),
+                start,
+                end,
+                critical: loss.critical_path.contains(&step.kind),
+            });
+        }
+    }
+    let max_x = bars.iter().map(|b| b.end).fold(10.0, f64::max) * 1.1;
+    let rows = bars.len().max(1);
+    let height = 120 + 40 * rows as u32;
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, (900, height)).into_drawing_area();
+        let err = |e: DrawingAreaErrorKind<_>| e.to_string();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                "Recovery timeline of the worst region loss",
+                ("sans-serif", 20),
+            )
+            .margin(20)
+            .x_label_area_size(40)
+            .build_cartesian_2d(0f64..max_x, 0f64..rows as f64)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .disable_y_axis()
+            .light_line_style(WHITE)
+            .x_desc("seconds after the region fails")
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .draw()
+            .map_err(err)?;
+        chart
+            .draw_series(bars.iter().enumerate().map(|(i, b)| {
+                let y = (rows - i) as f64;
+                let color = if b.critical {
+                    RED.mix(0.7)
+                } else {
+                    BLUE.mix(0.35)
+                };
+                Rectangle::new(
+                    [
+                        (b.start, y - 0.8),
+                        (b.end.max(b.start + max_x / 400.0), y - 0.2),
+                    ],
+                    color.filled(),
+                )
+            }))
+            .map_err(err)?;
+        chart
+            .draw_series(bars.iter().enumerate().map(|(i, b)| {
+                let y = (rows - i) as f64;
+                Text::new(
+                    b.label.clone(),
+                    (0.0, y - 0.1),
+                    ("sans-serif", 12).into_font(),
+                )
+            }))
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(out)
+}

@@ -13,7 +13,10 @@ pub mod duration;
 pub mod format;
 pub mod graph;
 pub mod model;
+pub mod hash;
 pub mod parse;
+pub mod plan;
+pub mod provider;
 pub mod render;
 pub mod source;
 

@@ -6,6 +6,7 @@
 mod analyze;
 mod fmt;
 mod graph;
+mod plan;
 mod schema;
 mod validate;
 
@@ -19,6 +20,8 @@ pub mod exit {
     pub const OK: u8 = 0;
     /// Invalid input or any error (usage errors included).
     pub const ERROR: u8 = 1;
+    /// `plan --detailed-exitcode`: changes are present.
+    pub const CHANGES: u8 = 2;
     /// `check`: an objective is breached, or cannot be shown to hold.
     pub const OBJECTIVES_BREACHED: u8 = 3;
 }
@@ -31,9 +34,12 @@ Examples:
   meridian analyze examples/active-passive
   meridian check examples/active-passive   # exit 3 if an objective is breached
   meridian compare examples/active-passive examples/active-active-anycast
+  meridian plan examples/active-passive --out plan.json
+  meridian apply plan.json
   meridian fmt --check examples/
 
-Exit codes: 0 success, 1 invalid topology or error, 3 objectives breached (check).";
+Exit codes: 0 success, 1 invalid topology or error, 2 changes present (plan --detailed-exitcode),
+3 objectives breached (check, plan --detailed-exitcode).";
 
 /// Meridian plans multi-region infrastructure from one declarative HCL topology.
 #[derive(Debug, Parser)]
@@ -60,6 +66,8 @@ enum Command {
     Analyze(analyze::Args),
     Check(analyze::CheckArgs),
     Compare(analyze::CompareArgs),
+    Plan(plan::PlanArgs),
+    Apply(plan::ApplyArgs),
     Fmt(fmt::Args),
     Schema(schema::Args),
 }
@@ -158,6 +166,8 @@ pub fn main() -> ExitCode {
         Command::Analyze(a) => analyze::run(a, &mut ctx),
         Command::Check(a) => analyze::run_check(a, &mut ctx),
         Command::Compare(a) => analyze::run_compare(a, &mut ctx),
+        Command::Plan(a) => plan::run_plan(a, &mut ctx),
+        Command::Apply(a) => plan::run_apply(a, &mut ctx),
         Command::Fmt(a) => fmt::run(a, &mut ctx),
         Command::Schema(a) => schema::run(a, &mut ctx),
     };

@@ -12,6 +12,7 @@ pub enum Kind {
     EcrReplication,
     EcrRepository,
     HealthCheck,
+    Owner,
     Record,
 }
 
@@ -21,6 +22,7 @@ impl Kind {
             Kind::EcrReplication => "ecr_replication",
             Kind::EcrRepository => "ecr_repository",
             Kind::HealthCheck => "health_check",
+            Kind::Owner => "owner",
             Kind::Record => "record",
         }
     }
@@ -73,6 +75,7 @@ pub struct Resource {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum ResourceSpec {
+    Owner(OwnerSpec),
     HealthCheck(HealthCheckSpec),
     Record(RecordSpec),
     EcrRepository(EcrRepositorySpec),
@@ -83,15 +86,15 @@ impl ResourceSpec {
     /// The addresses this resource must exist after.
     pub fn depends_on(&self) -> Vec<Address> {
         match self {
-            ResourceSpec::Record(r) => r.health_check.iter().cloned().collect(),
+            ResourceSpec::Record(r) => r.health_check.iter().cloned().chain([r.owner.clone()]).collect(),
             ResourceSpec::EcrReplication(r) => r.repositories.clone(),
-            ResourceSpec::HealthCheck(_) | ResourceSpec::EcrRepository(_) => Vec::new(),
+            ResourceSpec::Owner(_) | ResourceSpec::HealthCheck(_) | ResourceSpec::EcrRepository(_) => Vec::new(),
         }
     }
 }
 
 /// A Route 53 health check probing one region's endpoint.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 pub struct HealthCheckSpec {
     #[serde(rename = "type")]
     pub kind: HealthCheckType,
@@ -108,7 +111,7 @@ pub struct HealthCheckSpec {
 }
 
 /// A Route 53 alias target.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
 pub struct AliasTarget {
     pub dns_name: String,
     pub hosted_zone_id: String,
@@ -136,6 +139,46 @@ pub struct RecordSpec {
     /// Geolocation routing: the location code (`*`, continent, country or US-XX).
     pub geolocation: Option<String>,
     pub health_check: Option<Address>,
+    /// The ownership marker of the service; created before, deleted after its records.
+    pub owner: Address,
+}
+
+/// The ownership marker of a service: a TXT record beside its name saying which topology
+/// and service own the name, so Meridian never touches records it did not create.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OwnerSpec {
+    pub zone: String,
+    /// `_meridian.<domain>`.
+    pub name: String,
+    pub topology: String,
+    pub service: String,
+}
+
+impl OwnerSpec {
+    /// The TXT value, quoted as Route 53 stores it.
+    pub fn value(&self) -> String {
+        format!("\"meridian topology={} service={}\"", self.topology, self.service)
+    }
+
+    /// Reads a marker value back: (topology, service).
+    pub fn parse(value: &str) -> Option<(String, String)> {
+        let v = value.trim_matches('"').strip_prefix("meridian ")?;
+        let mut topology = None;
+        let mut service = None;
+        for part in v.split(' ') {
+            if let Some(t) = part.strip_prefix("topology=") {
+                topology = Some(t.to_string());
+            } else if let Some(s) = part.strip_prefix("service=") {
+                service = Some(s.to_string());
+            }
+        }
+        Some((topology?, service?))
+    }
+}
+
+/// The name of a service's ownership marker.
+pub fn owner_name(domain: &str) -> String {
+    format!("_meridian.{domain}")
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -157,7 +200,18 @@ pub struct EcrReplicationSpec {
 /// Every resource of a topology, in address order.
 pub fn lower(t: &Topology) -> Vec<Resource> {
     let mut out = Vec::new();
+    let topology = t.name.as_deref().unwrap_or("topology");
     for s in t.services.values() {
+        out.push(Resource {
+            address: Address::new(Kind::Owner, &s.name, None),
+            loc: s.loc.clone(),
+            spec: ResourceSpec::Owner(OwnerSpec {
+                zone: s.zone.clone(),
+                name: owner_name(&s.domain),
+                topology: topology.to_string(),
+                service: s.name.clone(),
+            }),
+        });
         service(s, &mut out);
     }
     for r in t.registries.values() {
@@ -271,6 +325,7 @@ fn service(s: &Service, out: &mut Vec<Resource>) {
                         }),
                     geolocation: location.map(str::to_string),
                     health_check: check.clone(),
+                    owner: Address::new(Kind::Owner, &s.name, None),
                 }),
             });
         }

@@ -23,6 +23,18 @@ pub const MAX_SET_IDENTIFIER: usize = 128;
 
 pub fn lower(root: &Block, diags: &mut Diagnostics) -> Topology {
     let mut t = Topology {
+        name: root.str("name").and_then(|n| {
+            let ok = (1..=40).contains(&n.len())
+                && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !ok {
+                diags.push(
+                    Diagnostic::error(Code::TopologyName, root.value_loc("name"), format!("topology name \"{n}\" is not usable"))
+                        .label("1-40 letters, digits, - or _")
+                        .help("the name is written into ownership markers in the cloud; keep it short and plain"),
+                );
+            }
+            ok.then(|| n.to_string())
+        }),
         objectives: root.block("objectives").map(|o| Objectives {
             rto: o.dur("rto"),
             rpo: o.dur("rpo"),

@@ -29,6 +29,8 @@ pub fn set_identifier(service: &str, region: &str, location: Option<&str>) -> St
 /// A whole topology: every file of a directory together.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Topology {
+    /// The `name` attribute; commands fill in the file or directory name when it is unset.
+    pub name: Option<String>,
     pub objectives: Option<Objectives>,
     pub services: BTreeMap<String, Service>,
     pub registries: BTreeMap<String, Registry>,
@@ -97,7 +99,7 @@ pub struct Service {
     pub loc: Loc,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 pub enum HealthCheckType {
     #[serde(rename = "HTTP")]
     Http,

@@ -516,7 +516,11 @@ pub static ROOT: BlockSpec = BlockSpec {
     name: "",
     labels: &[],
     doc: "A Meridian topology.",
-    attrs: &[],
+    attrs: &[attr(
+        "name",
+        Kind::String,
+        "Topology name, written into the ownership markers of what it manages. Default: the file stem or directory name.",
+    )],
     blocks: &[
         one(&OBJECTIVES),
         one(&PRICES),

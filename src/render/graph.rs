@@ -18,7 +18,7 @@ pub fn dot(g: &ResourceGraph) -> String {
     for r in g.resources() {
         let group = match r.address.kind {
             Kind::EcrReplication | Kind::EcrRepository => "registry",
-            Kind::HealthCheck | Kind::Record => "service",
+            Kind::HealthCheck | Kind::Owner | Kind::Record => "service",
         };
         groups.entry((group, &r.address.name)).or_default().push(r);
     }
@@ -37,6 +37,7 @@ pub fn dot(g: &ResourceGraph) -> String {
         for r in members {
             let shape = match r.address.kind {
                 Kind::HealthCheck => "ellipse",
+                Kind::Owner => "note",
                 Kind::Record => "box",
                 Kind::EcrRepository => "cylinder",
                 Kind::EcrReplication => "component",

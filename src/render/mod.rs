@@ -6,3 +6,4 @@ pub mod analysis;
 pub mod compare;
 pub mod diagnostics;
 pub mod graph;
+pub mod plan;

@@ -1,0 +1,27 @@
+//! A small stable hash (FNV-1a, 64 bit) for fingerprints and ownership markers: unlike std's
+//! hasher, its output never changes between Rust releases, so saved plans stay comparable.
+
+pub fn fnv64(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// The first `len` hex digits (at most 16) of the hash of `s`.
+pub fn hex(s: &str, len: usize) -> String {
+    let full = format!("{:016x}", fnv64(s.as_bytes()));
+    full[..len.min(16)].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn known_values() {
+        assert_eq!(super::fnv64(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(super::fnv64(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(super::hex("a", 8), "af63dc4c");
+    }
+}

@@ -1,0 +1,651 @@
+//! Diff: desired resources (the graph) against live state -> one change per address.
+//!
+//! Matching: health checks by Meridian's ownership marker in their caller reference
+//! (`m-<topology hash>-<address hash>-<plan>`); records by zone, name and set identifier, at
+//! names the topology owns (a `_meridian.<name>` TXT marker); ECR repositories by region and
+//! name; replication rules by the repositories they filter. What the topology does not manage
+//! is never changed: it is listed in [`Diff::untouched`] instead.
+
+use super::{Action, Change, ResourceChange};
+use crate::graph::{
+    owner_name, Address, HealthCheckSpec, Kind, OwnerSpec, RecordSpec, ResourceGraph, ResourceSpec,
+};
+use crate::hash;
+use crate::provider::{LiveHealthCheck, LiveState, RecordSet, ReplicationRule};
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The typed detail of a change, for the apply engine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Detail {
+    HealthCheck {
+        desired: Option<HealthCheckSpec>,
+        /// The live check updated in place or kept.
+        keep: Option<LiveHealthCheck>,
+        /// Live checks to delete (replaced, duplicated, or no longer declared).
+        delete: Vec<LiveHealthCheck>,
+    },
+    /// A record set or an ownership marker (a TXT record set).
+    Record {
+        desired: Option<RecordSet>,
+        /// The health check the desired record uses, resolved at apply time.
+        check: Option<Address>,
+        /// Live record sets to remove before `desired` is written.
+        delete: Vec<RecordSet>,
+        /// UPSERT (in place) rather than DELETE + CREATE.
+        in_place: bool,
+    },
+    Repository {
+        region: String,
+        name: String,
+    },
+    /// The whole replication configuration of `region` after the change.
+    Replication {
+        region: String,
+        rules: Vec<ReplicationRule>,
+    },
+    None,
+}
+
+/// A name holding records that Meridian did not create.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Foreign {
+    pub service: String,
+    pub name: String,
+    /// `TYPE set-identifier` of each record found there.
+    pub records: Vec<String>,
+    /// The topology and service of another owner's marker, when there is one.
+    pub owner: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Diff {
+    pub changes: Vec<(ResourceChange, Detail)>,
+    /// Declared names already holding records Meridian did not create (needs `--adopt`).
+    pub foreign: Vec<Foreign>,
+    /// Things left alone, said in the plan.
+    pub untouched: Vec<String>,
+}
+
+/// The caller-reference prefix that marks a health check as this topology's.
+pub fn owner_prefix(topology: &str) -> String {
+    format!("m-{}-", hash::hex(topology, 8))
+}
+
+/// The caller reference of a health check Meridian creates: fixed for one plan and address
+/// (a retried apply gets the same check back), fresh for another plan (AWS never reuses the
+/// reference of a deleted check). 32 characters.
+pub fn caller_reference(topology: &str, address: &str, plan_id: &str) -> String {
+    let plan: String = plan_id.chars().take(8).collect();
+    format!("{}{}-{plan}", owner_prefix(topology), hash::hex(address, 12))
+}
+
+fn address_hash(caller_reference: &str, topology: &str) -> Option<String> {
+    let rest = caller_reference.strip_prefix(&owner_prefix(topology))?;
+    rest.split('-').next().map(str::to_string)
+}
+
+pub fn health_check_json(h: &HealthCheckSpec) -> Value {
+    serde_json::to_value(h).unwrap_or(Value::Null)
+}
+
+/// A live check as a plan shows it: its settings and its id.
+fn live_check_json(h: &LiveHealthCheck) -> Value {
+    let mut v = health_check_json(&h.config);
+    if let Some(o) = v.as_object_mut() {
+        o.insert("id".into(), json!(h.id));
+    }
+    v
+}
+
+fn record_json(r: &RecordSet, check: Option<&Address>) -> Value {
+    let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
+    if let (Some(obj), Some(a)) = (v.as_object_mut(), check) {
+        obj.insert("health_check".into(), json!(a.to_string()));
+    }
+    if let Some(obj) = v.as_object_mut() {
+        obj.retain(|_, x| !x.is_null());
+    }
+    v
+}
+
+fn change(
+    address: &Address,
+    actions: Vec<Action>,
+    before: Option<Value>,
+    after: Option<Value>,
+    unknown: &[&str],
+    reason: Option<&str>,
+    replace_paths: Vec<String>,
+) -> ResourceChange {
+    let mut after_unknown = Map::new();
+    for u in unknown {
+        after_unknown.insert((*u).to_string(), Value::Bool(true));
+    }
+    ResourceChange {
+        address: address.to_string(),
+        kind: address.kind.as_str().to_string(),
+        name: address.name.clone(),
+        key: address.key.clone(),
+        change: Change {
+            actions,
+            before,
+            after,
+            after_unknown: Value::Object(after_unknown),
+        },
+        action_reason: reason.map(str::to_string),
+        replace_paths,
+    }
+}
+
+/// Computes every change. `adopt` takes over names that hold foreign records.
+pub fn diff(graph: &ResourceGraph, live: &LiveState, topology: &str, adopt: bool) -> Diff {
+    let mut d = Diff::default();
+
+    // Health checks: ours by caller reference, grouped by address hash.
+    let mut live_checks: BTreeMap<String, Vec<&LiveHealthCheck>> = BTreeMap::new();
+    for h in &live.health_checks {
+        if let Some(a) = address_hash(&h.caller_reference, topology) {
+            live_checks.entry(a).or_default().push(h);
+        }
+    }
+    // Which live check each declared health check keeps (None: created by this apply).
+    let mut kept_check_ids: BTreeMap<Address, String> = BTreeMap::new();
+    let mut replaced_checks: BTreeSet<Address> = BTreeSet::new();
+
+    for r in graph.resources() {
+        let ResourceSpec::HealthCheck(spec) = &r.spec else { continue };
+        let key = hash::hex(&r.address.to_string(), 12);
+        let mut found: Vec<&LiveHealthCheck> = live_checks.remove(&key).unwrap_or_default();
+        found.sort_by(|a, b| a.id.cmp(&b.id));
+        // Prefer a live check that already has the desired settings, then one that can be
+        // updated in place (same type and interval).
+        let keep_pos = found
+            .iter()
+            .position(|h| &h.config == spec)
+            .or_else(|| {
+                found.iter().position(|h| {
+                    h.config.kind == spec.kind && h.config.request_interval == spec.request_interval
+                })
+            });
+        let keep = keep_pos.map(|p| found.remove(p).clone());
+        let delete: Vec<LiveHealthCheck> = found.into_iter().cloned().collect();
+        let after = health_check_json(spec);
+        let (actions, before, reason, paths, unknown): (Vec<Action>, Option<Value>, Option<&str>, Vec<String>, Vec<&str>) =
+            match (&keep, delete.first()) {
+                (Some(k), None) if &k.config == spec => {
+                    (vec![Action::NoOp], Some(live_check_json(k)), None, vec![], vec![])
+                }
+                (Some(k), _) if &k.config == spec => (
+                    vec![Action::Delete],
+                    Some(live_check_json(&delete[0])),
+                    Some("delete_because_duplicate"),
+                    vec![],
+                    vec![],
+                ),
+                (Some(k), _) => (
+                    vec![Action::Update],
+                    Some(live_check_json(k)),
+                    None,
+                    vec![],
+                    vec![],
+                ),
+                (None, Some(old)) => {
+                    let mut paths = Vec::new();
+                    if old.config.kind != spec.kind {
+                        paths.push("type".to_string());
+                    }
+                    if old.config.request_interval != spec.request_interval {
+                        paths.push("request_interval".to_string());
+                    }
+                    (
+                        vec![Action::Delete, Action::Create],
+                        Some(live_check_json(old)),
+                        Some("replace_because_cannot_update"),
+                        paths,
+                        vec!["id"],
+                    )
+                }
+                (None, None) => (vec![Action::Create], None, None, vec![], vec!["id"]),
+            };
+        match &keep {
+            Some(k) => {
+                kept_check_ids.insert(r.address.clone(), k.id.clone());
+            }
+            None => {
+                replaced_checks.insert(r.address.clone());
+            }
+        }
+        let mut c = change(&r.address, actions, before, Some(after), &unknown, reason, paths);
+        if let (Some(obj), Some(k)) = (c.change.after.as_mut().and_then(Value::as_object_mut), &keep) {
+            obj.insert("id".into(), json!(k.id));
+        }
+        d.changes.push((
+            c,
+            Detail::HealthCheck {
+                desired: Some(spec.clone()),
+                keep,
+                delete,
+            },
+        ));
+    }
+    // Our checks no declared address claims: delete.
+    for (_, checks) in live_checks {
+        for h in checks {
+            let label = h
+                .tags
+                .get("meridian:address")
+                .cloned()
+                .unwrap_or_else(|| format!("health_check._orphan[\"{}\"]", h.id));
+            let address = Address {
+                kind: Kind::HealthCheck,
+                name: label.clone(),
+                key: None,
+            };
+            let mut c = change(
+                &address,
+                vec![Action::Delete],
+                Some(live_check_json(h)),
+                None,
+                &[],
+                Some("delete_because_no_resource_config"),
+                vec![],
+            );
+            c.address = label;
+            d.changes.push((
+                c,
+                Detail::HealthCheck {
+                    desired: None,
+                    keep: None,
+                    delete: vec![h.clone()],
+                },
+            ));
+        }
+    }
+
+    records(graph, live, topology, adopt, &kept_check_ids, &mut d);
+    ecr(graph, live, &mut d);
+    d.changes.sort_by(|a, b| a.0.address.cmp(&b.0.address));
+    d
+}
+
+fn owner_record(o: &OwnerSpec) -> RecordSet {
+    RecordSet {
+        zone: o.zone.clone(),
+        name: o.name.clone(),
+        record_type: "TXT".into(),
+        set_identifier: None,
+        ttl: Some(300),
+        values: vec![o.value()],
+        alias: None,
+        region: None,
+        weight: None,
+        failover: None,
+        geolocation: None,
+        health_check_id: None,
+    }
+}
+
+fn desired_record(r: &RecordSpec, check_id: Option<String>) -> RecordSet {
+    RecordSet {
+        zone: r.zone.clone(),
+        name: r.name.clone(),
+        record_type: r.record_type.clone(),
+        set_identifier: Some(r.set_identifier.clone()),
+        ttl: r.ttl,
+        values: r.values.clone(),
+        alias: r.alias.clone(),
+        region: r.region.clone(),
+        weight: r.weight,
+        failover: r.failover.clone(),
+        geolocation: r.geolocation.clone(),
+        health_check_id: check_id,
+    }
+}
+
+fn policy(r: &RecordSet) -> (bool, bool, bool, bool) {
+    (r.region.is_some(), r.weight.is_some(), r.failover.is_some(), r.geolocation.is_some())
+}
+
+fn describe(r: &RecordSet) -> String {
+    match &r.set_identifier {
+        Some(s) => format!("{} {s}", r.record_type),
+        None => r.record_type.clone(),
+    }
+}
+
+fn records(
+    graph: &ResourceGraph,
+    live: &LiveState,
+    topology: &str,
+    adopt: bool,
+    kept_check_ids: &BTreeMap<Address, String>,
+    d: &mut Diff,
+) {
+    // Live records by (zone, name).
+    let mut at_name: BTreeMap<(String, String), Vec<&RecordSet>> = BTreeMap::new();
+    for r in &live.records {
+        at_name.entry((r.zone.clone(), r.name.clone())).or_default().push(r);
+    }
+    let owners: Vec<(&Address, &OwnerSpec)> = graph
+        .resources()
+        .iter()
+        .filter_map(|r| match &r.spec {
+            ResourceSpec::Owner(o) => Some((&r.address, o)),
+            _ => None,
+        })
+        .collect();
+    let mut declared_names: BTreeSet<(String, String)> = BTreeSet::new();
+    for (owner_address, o) in &owners {
+        let domain = o.name.trim_start_matches("_meridian.").to_string();
+        declared_names.insert((o.zone.clone(), domain.clone()));
+        declared_names.insert((o.zone.clone(), o.name.clone()));
+        let live_marker: Option<&RecordSet> = at_name
+            .get(&(o.zone.clone(), o.name.clone()))
+            .and_then(|v| v.iter().find(|r| r.record_type == "TXT").copied());
+        let marker_owner = live_marker.and_then(|m| m.values.first()).and_then(|v| OwnerSpec::parse(v));
+        let owned = marker_owner.as_ref() == Some(&(topology.to_string(), o.service.clone()));
+        let live_here: Vec<&RecordSet> = at_name.get(&(o.zone.clone(), domain.clone())).cloned().unwrap_or_default();
+        if !owned && (!live_here.is_empty() || live_marker.is_some()) && !adopt {
+            d.foreign.push(Foreign {
+                service: o.service.clone(),
+                name: domain.clone(),
+                records: live_here.iter().map(|r| describe(r)).collect(),
+                owner: marker_owner.map(|(t, s)| format!("topology {t}, service {s}")),
+            });
+            continue;
+        }
+        // The marker itself.
+        let want = owner_record(o);
+        let (actions, before, in_place, delete) = match live_marker {
+            Some(m) if *m == want => (vec![Action::NoOp], Some(record_json(m, None)), true, vec![]),
+            Some(m) => (vec![Action::Update], Some(record_json(m, None)), true, vec![m.clone()]),
+            None => (vec![Action::Create], None, true, vec![]),
+        };
+        d.changes.push((
+            change(owner_address, actions, before, Some(record_json(&want, None)), &[], adopt.then_some("adopt").filter(|_| !owned), vec![]),
+            Detail::Record {
+                desired: Some(want),
+                check: None,
+                delete,
+                in_place,
+            },
+        ));
+        // The service's records at its name, by set identifier.
+        let mut live_by_set: BTreeMap<Option<String>, Vec<&RecordSet>> = BTreeMap::new();
+        for r in &live_here {
+            live_by_set.entry(r.set_identifier.clone()).or_default().push(r);
+        }
+        for res in graph.resources() {
+            let ResourceSpec::Record(spec) = &res.spec else { continue };
+            if spec.owner != **owner_address {
+                continue;
+            }
+            let check_id = spec.health_check.as_ref().and_then(|a| kept_check_ids.get(a).cloned());
+            let unknown_check = spec.health_check.is_some() && check_id.is_none();
+            let want = desired_record(spec, check_id);
+            let live_same: Vec<&RecordSet> = live_by_set.remove(&Some(spec.set_identifier.clone())).unwrap_or_default();
+            let unknown: Vec<&str> = if unknown_check { vec!["health_check_id"] } else { vec![] };
+            let after = record_json(&want, spec.health_check.as_ref());
+            let (actions, before, reason, paths, in_place, delete) = match live_same.as_slice() {
+                [] => (vec![Action::Create], None, None, vec![], false, vec![]),
+                [one] if **one == want && !unknown_check => {
+                    (vec![Action::NoOp], Some(record_json(one, spec.health_check.as_ref())), None, vec![], true, vec![])
+                }
+                [one] if one.record_type == want.record_type && policy(one) == policy(&want) => (
+                    vec![Action::Update],
+                    Some(record_json(one, spec.health_check.as_ref())),
+                    None,
+                    vec![],
+                    true,
+                    vec![(*one).clone()],
+                ),
+                many => {
+                    let first = many[0];
+                    let mut paths = Vec::new();
+                    if first.record_type != want.record_type {
+                        paths.push("type".to_string());
+                    }
+                    if policy(first) != policy(&want) {
+                        paths.push("routing_policy".to_string());
+                    }
+                    (
+                        vec![Action::Delete, Action::Create],
+                        Some(record_json(first, None)),
+                        Some("replace_because_cannot_update"),
+                        paths,
+                        false,
+                        many.iter().map(|r| (*r).clone()).collect(),
+                    )
+                }
+            };
+            d.changes.push((
+                change(&res.address, actions, before, Some(after), &unknown, reason, paths),
+                Detail::Record {
+                    desired: Some(want),
+                    check: spec.health_check.clone(),
+                    delete,
+                    in_place,
+                },
+            ));
+        }
+        // Records at an owned name that no region declares any more.
+        for (set, recs) in live_by_set {
+            for r in recs {
+                let key = set
+                    .as_deref()
+                    .map(|s| s.strip_prefix(&format!("{}-", o.service)).unwrap_or(s).to_string())
+                    .unwrap_or_else(|| r.record_type.clone());
+                let address = Address::new(Kind::Record, &o.service, Some(&key));
+                d.changes.push((
+                    change(
+                        &address,
+                        vec![Action::Delete],
+                        Some(record_json(r, None)),
+                        None,
+                        &[],
+                        Some(if owned { "delete_because_no_resource_config" } else { "delete_because_adopted_name" }),
+                        vec![],
+                    ),
+                    Detail::Record {
+                        desired: None,
+                        check: None,
+                        delete: vec![r.clone()],
+                        in_place: false,
+                    },
+                ));
+            }
+        }
+    }
+    // Markers of this topology for services it no longer declares: delete the service's
+    // records and the marker.
+    for ((zone, name), recs) in &at_name {
+        if declared_names.contains(&(zone.clone(), name.clone())) {
+            continue;
+        }
+        let Some(marker) = recs.iter().find(|r| r.record_type == "TXT") else { continue };
+        let Some((t, service)) = marker.values.first().and_then(|v| OwnerSpec::parse(v)) else { continue };
+        if t != topology || !name.starts_with("_meridian.") {
+            continue;
+        }
+        let domain = name.trim_start_matches("_meridian.").to_string();
+        for r in at_name.get(&(zone.clone(), domain.clone())).into_iter().flatten() {
+            let key = r
+                .set_identifier
+                .as_deref()
+                .map(|s| s.strip_prefix(&format!("{service}-")).unwrap_or(s).to_string())
+                .unwrap_or_else(|| r.record_type.clone());
+            d.changes.push((
+                change(
+                    &Address::new(Kind::Record, &service, Some(&key)),
+                    vec![Action::Delete],
+                    Some(record_json(r, None)),
+                    None,
+                    &[],
+                    Some("delete_because_no_resource_config"),
+                    vec![],
+                ),
+                Detail::Record {
+                    desired: None,
+                    check: None,
+                    delete: vec![(*r).clone()],
+                    in_place: false,
+                },
+            ));
+        }
+        d.changes.push((
+            change(
+                &Address::new(Kind::Owner, &service, None),
+                vec![Action::Delete],
+                Some(record_json(marker, None)),
+                None,
+                &[],
+                Some("delete_because_no_resource_config"),
+                vec![],
+            ),
+            Detail::Record {
+                desired: None,
+                check: None,
+                delete: vec![(*marker).clone()],
+                in_place: false,
+            },
+        ));
+    }
+    // Names nobody declares are never touched.
+    let foreign_names = at_name
+        .keys()
+        .filter(|(z, n)| !declared_names.contains(&(z.clone(), n.clone())) && !n.starts_with("_meridian."))
+        .count();
+    if foreign_names > 0 {
+        d.untouched.push(format!(
+            "{foreign_names} record name(s) in the managed zones are not declared by this topology and are left alone"
+        ));
+    }
+}
+
+fn ecr(graph: &ResourceGraph, live: &LiveState, d: &mut Diff) {
+    // Repositories.
+    let mut declared: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for r in graph.resources() {
+        let ResourceSpec::EcrRepository(spec) = &r.spec else { continue };
+        declared.entry(spec.region.clone()).or_default().insert(spec.name.clone());
+        let exists = live
+            .repositories
+            .get(&spec.region)
+            .is_some_and(|v| v.contains(&spec.name));
+        let after = json!({"region": spec.region, "name": spec.name});
+        d.changes.push((
+            change(
+                &r.address,
+                vec![if exists { Action::NoOp } else { Action::Create }],
+                exists.then(|| after.clone()),
+                Some(after),
+                &[],
+                None,
+                vec![],
+            ),
+            Detail::Repository {
+                region: spec.region.clone(),
+                name: spec.name.clone(),
+            },
+        ));
+    }
+    // Replication: per source region, the managed rules are those filtering a declared
+    // repository; every other rule is kept as it is.
+    let mut by_region: BTreeMap<String, Vec<(&Address, ReplicationRule)>> = BTreeMap::new();
+    for r in graph.resources() {
+        let ResourceSpec::EcrReplication(spec) = &r.spec else { continue };
+        by_region.entry(spec.region.clone()).or_default().push((
+            &r.address,
+            ReplicationRule {
+                destinations: spec.destinations.clone(),
+                filters: spec.filters.clone(),
+            },
+        ));
+    }
+    for (region, wanted) in by_region {
+        let ours = declared.get(&region).cloned().unwrap_or_default();
+        let live_rules = live.replication.get(&region).cloned().unwrap_or_default();
+        let (managed, foreign): (Vec<ReplicationRule>, Vec<ReplicationRule>) = live_rules
+            .iter()
+            .cloned()
+            .partition(|rule| rule.filters.iter().any(|f| ours.contains(f)));
+        let mut config: Vec<ReplicationRule> = foreign.clone();
+        config.extend(wanted.iter().map(|(_, r)| r.clone()));
+        if !foreign.is_empty() {
+            d.untouched.push(format!(
+                "{} replication rule(s) in {region} not managed by this topology are kept as they are",
+                foreign.len()
+            ));
+        }
+        for (address, rule) in &wanted {
+            let before = managed
+                .iter()
+                .find(|m| *m == rule)
+                .or_else(|| managed.iter().find(|m| m.filters.iter().any(|f| rule.filters.contains(f))));
+            let after = json!({"region": region, "destinations": rule.destinations, "filters": rule.filters});
+            let actions = match before {
+                Some(b) if b == rule => vec![Action::NoOp],
+                Some(_) => vec![Action::Update],
+                None => vec![Action::Create],
+            };
+            d.changes.push((
+                change(
+                    address,
+                    actions,
+                    before.map(|b| json!({"region": region, "destinations": b.destinations, "filters": b.filters})),
+                    Some(after),
+                    &[],
+                    None,
+                    vec![],
+                ),
+                Detail::Replication {
+                    region: region.clone(),
+                    rules: config.clone(),
+                },
+            ));
+        }
+        // Managed rules that no registry declares any more are dropped from the configuration.
+        for m in managed.iter().filter(|m| !wanted.iter().any(|(_, w)| w == *m || w.filters.iter().any(|f| m.filters.contains(f)))) {
+            let address = Address::new(Kind::EcrReplication, &format!("_removed_{region}"), Some(&m.filters.join(",")));
+            d.changes.push((
+                change(
+                    &address,
+                    vec![Action::Delete],
+                    Some(json!({"region": region, "destinations": m.destinations, "filters": m.filters})),
+                    None,
+                    &[],
+                    Some("delete_because_no_resource_config"),
+                    vec![],
+                ),
+                Detail::Replication {
+                    region: region.clone(),
+                    rules: config.clone(),
+                },
+            ));
+        }
+    }
+    for (region, repos) in &live.repositories {
+        let undeclared = repos
+            .iter()
+            .filter(|r| !declared.get(region).is_some_and(|d| d.contains(*r)))
+            .count();
+        if undeclared > 0 {
+            d.untouched.push(format!(
+                "{undeclared} ECR repositor{} in {region} not declared here {} left alone (Meridian never deletes repositories: they hold images)",
+                if undeclared == 1 { "y" } else { "ies" },
+                if undeclared == 1 { "is" } else { "are" }
+            ));
+        }
+    }
+}
+
+/// The live record a name's marker would have; for tests and providers.
+pub fn marker_for(zone: &str, domain: &str, topology: &str, service: &str) -> RecordSet {
+    owner_record(&OwnerSpec {
+        zone: zone.to_string(),
+        name: owner_name(domain),
+        topology: topology.to_string(),
+        service: service.to_string(),
+    })
+}

@@ -1,0 +1,184 @@
+//! The provider seam: where live state comes from and where changes go.
+//!
+//! The engine (diff, plan, apply ordering) only sees this trait and the plain data below.
+//! [`local::LocalStore`] is the embedded default, a strict cloud in a JSON file; the AWS
+//! provider implements the same trait against Route 53 and ECR.
+
+pub mod local;
+
+use crate::graph::{AliasTarget, HealthCheckSpec};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A Route 53 record set as the cloud holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RecordSet {
+    /// Hosted zone name.
+    pub zone: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub record_type: String,
+    pub set_identifier: Option<String>,
+    pub ttl: Option<u32>,
+    /// Values; for TXT, each value with its quotes.
+    pub values: Vec<String>,
+    pub alias: Option<AliasTarget>,
+    pub region: Option<String>,
+    pub weight: Option<u8>,
+    pub failover: Option<String>,
+    pub geolocation: Option<String>,
+    pub health_check_id: Option<String>,
+}
+
+impl RecordSet {
+    /// Zone, name, type and set identifier: what identifies a record set in Route 53.
+    pub fn key(&self) -> (String, String, String, Option<String>) {
+        (
+            self.zone.clone(),
+            self.name.clone(),
+            self.record_type.clone(),
+            self.set_identifier.clone(),
+        )
+    }
+}
+
+/// A Route 53 health check as the cloud holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveHealthCheck {
+    pub id: String,
+    pub caller_reference: String,
+    /// Incremented by every update (Route 53's `HealthCheckVersion`).
+    pub version: u64,
+    pub config: HealthCheckSpec,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// One ECR replication rule.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ReplicationRule {
+    /// Destination regions, sorted.
+    pub destinations: Vec<String>,
+    /// PREFIX_MATCH repository filters, sorted.
+    pub filters: Vec<String>,
+}
+
+/// What a plan needs to know about the cloud, read in one call.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LiveState {
+    /// Hosted zone name -> id, for the zones asked for that exist.
+    pub zones: BTreeMap<String, String>,
+    /// Every record set of those zones.
+    pub records: Vec<RecordSet>,
+    /// Every health check of the account.
+    pub health_checks: Vec<LiveHealthCheck>,
+    /// Region -> repository names, for the regions asked for.
+    pub repositories: BTreeMap<String, Vec<String>>,
+    /// Region -> the whole replication configuration of that region's registry.
+    pub replication: BTreeMap<String, Vec<ReplicationRule>>,
+}
+
+/// What to read: the zones and registry regions a topology uses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    pub zones: Vec<String>,
+    pub regions: Vec<String>,
+}
+
+/// One change to a record set inside a zone's batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordChange {
+    /// CREATE, DELETE or UPSERT, as Route 53 names them.
+    pub action: String,
+    pub record: RecordSet,
+}
+
+/// One provider operation. The engine orders them; a provider executes each as given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    CreateHealthCheck {
+        caller_reference: String,
+        config: HealthCheckSpec,
+        tags: BTreeMap<String, String>,
+    },
+    UpdateHealthCheck {
+        id: String,
+        /// The version the plan saw; a different live version is a conflict.
+        version: u64,
+        config: HealthCheckSpec,
+    },
+    DeleteHealthCheck {
+        id: String,
+    },
+    /// One atomic batch of record changes in one zone.
+    ChangeRecords {
+        zone: String,
+        changes: Vec<RecordChange>,
+    },
+    CreateRepository {
+        region: String,
+        name: String,
+    },
+    DeleteRepository {
+        region: String,
+        name: String,
+    },
+    /// Replaces the whole replication configuration of a region.
+    PutReplication {
+        region: String,
+        rules: Vec<ReplicationRule>,
+    },
+}
+
+/// What an operation produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Done {
+    /// A health check id (new, or the existing one for a repeated caller reference).
+    HealthCheck(String),
+    Other,
+}
+
+/// A provider failure, in words a user can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
+pub enum ProviderError {
+    #[error("{what} does not exist")]
+    #[diagnostic(code(meridian::provider::not_found))]
+    NotFound { what: String },
+    #[error("{what} already exists")]
+    #[diagnostic(code(meridian::provider::exists))]
+    AlreadyExists { what: String },
+    #[error("{what} changed since the plan (version {expected} planned, {actual} live)")]
+    #[diagnostic(
+        code(meridian::provider::conflict),
+        help("someone else changed it; run `meridian plan` again")
+    )]
+    Conflict {
+        what: String,
+        expected: u64,
+        actual: u64,
+    },
+    #[error("invalid request: {0}")]
+    #[diagnostic(code(meridian::provider::invalid))]
+    Invalid(String),
+    #[error("{0}")]
+    #[diagnostic(code(meridian::provider::io))]
+    Io(String),
+    #[error("{0}")]
+    #[diagnostic(code(meridian::provider::locked))]
+    Locked(String),
+}
+
+/// Live state read and change apply, in bulk.
+pub trait Provider: Sync {
+    /// Says where live state comes from, for the header of every plan: "local state store
+    /// .meridian/state.json", "AWS account 1234 (us-east-1)".
+    fn describe(&self) -> String;
+
+    /// Reads everything a plan of `scope` needs, in as few calls as the backend allows.
+    fn read(&self, scope: &Scope) -> Result<LiveState, ProviderError>;
+
+    /// Applies operations in the order given, up to `parallelism` at once when the backend
+    /// can; returns one result per operation, in order. The engine only passes operations
+    /// that do not depend on each other in one call.
+    fn apply(&self, ops: &[Op], parallelism: usize) -> Vec<Result<Done, ProviderError>>;
+}

@@ -1,0 +1,241 @@
+//! Plans in the Terraform style people know (`+ create`, `~ update in-place`, `-/+ replace`,
+//! `- destroy`, attribute-level before -> after, a summary line), readable without colour;
+//! Markdown for a pull-request comment; and the outcome of an apply.
+
+use crate::plan::apply::{Outcome, Status};
+use crate::plan::{Action, Plan, ResourceChange};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+fn value(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("{s:?}"),
+        Value::Array(items) => format!("[{}]", items.iter().map(value).collect::<Vec<_>>().join(", ")),
+        Value::Object(o) => format!(
+            "{{ {} }}",
+            o.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| format!("{k} = {}", value(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => other.to_string(),
+    }
+}
+
+fn symbol(c: &ResourceChange) -> &'static str {
+    if c.is_replace() {
+        "-/+"
+    } else {
+        match c.change.actions.first() {
+            Some(Action::Create) => "  +",
+            Some(Action::Update) => "  ~",
+            Some(Action::Delete) => "  -",
+            _ => "   ",
+        }
+    }
+}
+
+fn headline(c: &ResourceChange) -> String {
+    let what = if c.is_replace() {
+        "must be replaced"
+    } else {
+        match c.change.actions.first() {
+            Some(Action::Create) => "will be created",
+            Some(Action::Update) => "will be updated in-place",
+            Some(Action::Delete) => "will be destroyed",
+            _ => "is unchanged",
+        }
+    };
+    let why = match c.action_reason.as_deref() {
+        Some("delete_because_no_resource_config") => "\n  # (because it is no longer declared)",
+        Some("delete_because_duplicate") => "\n  # (a duplicate of the declared health check)",
+        Some("delete_because_adopted_name") => "\n  # (at an adopted name, and not declared)",
+        Some("adopt") => "\n  # (adopting a name that holds records Meridian did not create)",
+        _ => "",
+    };
+    format!("  # {} {what}{why}", c.address)
+}
+
+fn attributes(c: &ResourceChange, out: &mut String) {
+    let empty = serde_json::Map::new();
+    let before = c.change.before.as_ref().and_then(Value::as_object).unwrap_or(&empty);
+    let after = c.change.after.as_ref().and_then(Value::as_object).unwrap_or(&empty);
+    let unknown = c.change.after_unknown.as_object().cloned().unwrap_or_default();
+    let mut keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    let unknown_keys: Vec<String> = unknown.keys().cloned().collect();
+    keys.extend(unknown_keys.iter());
+    let width = keys.iter().map(|k| k.len()).max().unwrap_or(0);
+    let deleting = c.change.actions == [Action::Delete];
+    let creating = c.change.actions == [Action::Create];
+    let mut hidden = 0;
+    for k in keys {
+        let b = before.get(k.as_str()).filter(|v| !v.is_null());
+        let a = after.get(k.as_str()).filter(|v| !v.is_null());
+        let is_unknown = unknown.contains_key(k.as_str());
+        let forces = if c.replace_paths.iter().any(|p| p == k) { " # forces replacement" } else { "" };
+        let line = match (b, a, is_unknown) {
+            (_, _, true) if deleting => continue,
+            (None, _, true) => format!("      + {k:<width$} = (known after apply)"),
+            (Some(b), _, true) => format!("      ~ {k:<width$} = {} -> (known after apply)", value(b)),
+            (None, Some(a), _) => format!("      + {k:<width$} = {}", value(a)),
+            (Some(b), None, _) => format!("      - {k:<width$} = {}", value(b)),
+            (Some(b), Some(a), _) if b == a => {
+                if creating || deleting {
+                    format!("        {k:<width$} = {}", value(a))
+                } else {
+                    hidden += 1;
+                    continue;
+                }
+            }
+            (Some(b), Some(a), _) => format!("      ~ {k:<width$} = {} -> {}{forces}", value(b), value(a)),
+            (None, None, false) => continue,
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    if hidden > 0 {
+        let _ = writeln!(out, "        # ({hidden} unchanged attribute{} hidden)", if hidden == 1 { "" } else { "s" });
+    }
+}
+
+fn summary_line(p: &Plan) -> String {
+    let s = &p.summary;
+    if !p.has_changes() {
+        return "No changes. The live state matches the topology.".to_string();
+    }
+    let replace = if s.replace > 0 { format!(" ({} replaced)", s.replace) } else { String::new() };
+    format!("Plan: {} to add, {} to change, {} to destroy{replace}.", s.add, s.change, s.destroy)
+}
+
+fn seconds(v: Option<f64>) -> String {
+    v.map_or("unknown".into(), |s| format!("{s} s"))
+}
+
+fn recovery_line(p: &Plan) -> Option<String> {
+    let r = p.recovery.as_ref()?;
+    let verdict = if r.objectives_breached { "objectives BREACHED" } else { "objectives met" };
+    let has_objectives = r.objectives.as_array().is_some_and(|a| !a.is_empty());
+    Some(format!(
+        "Recovery: RTO floor {} -> {}{}",
+        r.rto_floor_before_seconds.map_or("(nothing live)".into(), |s| format!("{s} s")),
+        seconds(r.rto_floor_after_seconds),
+        if has_objectives { format!("; {verdict}") } else { String::new() }
+    ))
+}
+
+pub fn human(p: &Plan) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "Live state: {}", p.live_source);
+    let _ = writeln!(s, "Topology: {} (plan {})", p.topology, p.plan_id);
+    if !p.targets.is_empty() {
+        let _ = writeln!(s, "Targets: {} (and what they depend on)", p.targets.join(", "));
+    }
+    s.push('\n');
+    let changed: Vec<&ResourceChange> = p.resource_changes.iter().filter(|c| !c.is_no_op()).collect();
+    if !changed.is_empty() {
+        s.push_str("Meridian will perform the following actions:\n\n");
+    }
+    for c in &changed {
+        let _ = writeln!(s, "{}", headline(c));
+        let _ = writeln!(s, "{} {} {{", symbol(c), c.address);
+        attributes(c, &mut s);
+        s.push_str("    }\n\n");
+    }
+    for u in &p.untouched {
+        let _ = writeln!(s, "Left alone: {u}");
+    }
+    if !p.untouched.is_empty() {
+        s.push('\n');
+    }
+    if let Some(r) = recovery_line(p) {
+        let _ = writeln!(s, "{r}");
+    }
+    let _ = writeln!(s, "{}", summary_line(p));
+    s
+}
+
+pub fn markdown(p: &Plan) -> String {
+    let mut s = String::from("## Meridian plan\n\n");
+    let _ = writeln!(s, "Live state: **{}** · topology `{}`\n", p.live_source, p.topology);
+    let _ = writeln!(s, "**{}**\n", summary_line(p));
+    if let Some(r) = recovery_line(p) {
+        let _ = writeln!(s, "{r}\n");
+    }
+    let changed: Vec<&ResourceChange> = p.resource_changes.iter().filter(|c| !c.is_no_op()).collect();
+    if !changed.is_empty() {
+        s.push_str("| action | address | reason |\n| --- | --- | --- |\n");
+        for c in &changed {
+            let action = if c.is_replace() {
+                "replace".to_string()
+            } else {
+                serde_json::to_value(c.change.actions[0]).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+            };
+            let reason = if c.replace_paths.is_empty() {
+                c.action_reason.clone().unwrap_or_default()
+            } else {
+                format!("{} forces replacement", c.replace_paths.join(", "))
+            };
+            let _ = writeln!(s, "| {action} | `{}` | {reason} |", c.address);
+        }
+        s.push_str("\n<details><summary>Details</summary>\n\n```diff\n");
+        for c in &changed {
+            let _ = writeln!(s, "{}", headline(c));
+            let _ = writeln!(s, "{} {} {{", symbol(c).trim_start(), c.address);
+            attributes(c, &mut s);
+            s.push_str("    }\n");
+        }
+        s.push_str("```\n\n</details>\n");
+    }
+    for u in &p.untouched {
+        let _ = writeln!(s, "- left alone: {u}");
+    }
+    s
+}
+
+/// The outcome of an apply, one line per change, then a summary.
+pub fn outcome(o: &Outcome) -> String {
+    let mut s = String::new();
+    let (mut done, mut failed, mut skipped) = (0, 0, 0);
+    for c in &o.changes {
+        let verb = if c.actions == [Action::Delete, Action::Create] {
+            "replace"
+        } else {
+            match c.actions.first() {
+                Some(Action::Create) => "create",
+                Some(Action::Update) => "update",
+                Some(Action::Delete) => "destroy",
+                _ => "no-op",
+            }
+        };
+        let ids = if c.ids.is_empty() { String::new() } else { format!(" [id={}]", c.ids.join(", ")) };
+        match &c.status {
+            Status::Done => {
+                done += 1;
+                let _ = writeln!(s, "{}: {verb} complete{ids}", c.address);
+            }
+            Status::Failed { error } => {
+                failed += 1;
+                let _ = writeln!(s, "{}: {verb} FAILED: {error}", c.address);
+            }
+            Status::Partial { error } => {
+                failed += 1;
+                let _ = writeln!(s, "{}: {verb} PARTIAL{ids}: {error}", c.address);
+            }
+            Status::Skipped { because } => {
+                skipped += 1;
+                let _ = writeln!(s, "{}: {verb} not attempted: {because}", c.address);
+            }
+        }
+    }
+    if failed + skipped == 0 {
+        let _ = writeln!(s, "\nApply complete: {done} change(s) applied in {} operation(s).", o.operations);
+    } else {
+        let _ = writeln!(
+            s,
+            "\nApply incomplete: {done} applied, {failed} failed, {skipped} not attempted. Everything applied is recorded; run `meridian plan` to see what remains, or run apply again."
+        );
+    }
+    s
+}

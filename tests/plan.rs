@@ -21,7 +21,10 @@ fn tempdir(name: &str) -> PathBuf {
 fn graph(text: &str) -> ResourceGraph {
     let sources = Sources::from_texts([("t.hcl", text.to_string())]);
     let checked = meridian::check(&sources);
-    let mut t = checked.valid().unwrap_or_else(|| panic!("{:?}", checked.diagnostics)).clone();
+    let mut t = checked
+        .valid()
+        .unwrap_or_else(|| panic!("{:?}", checked.diagnostics))
+        .clone();
     t.name = Some("t".into());
     ResourceGraph::build(&t)
 }
@@ -29,9 +32,15 @@ fn graph(text: &str) -> ResourceGraph {
 fn example(name: &str) -> String {
     let dir = Path::new("examples").join(name);
     let mut text = String::new();
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
-    for f in files.iter().filter(|f| f.extension().is_some_and(|e| e == "hcl")) {
+    for f in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "hcl"))
+    {
         text.push_str(&std::fs::read_to_string(f).unwrap());
     }
     text
@@ -46,7 +55,13 @@ fn actions(p: &Planned) -> Vec<(String, Vec<Action>, Option<String>)> {
         .resource_changes
         .iter()
         .filter(|c| !c.is_no_op())
-        .map(|c| (c.address.clone(), c.change.actions.clone(), c.action_reason.clone()))
+        .map(|c| {
+            (
+                c.address.clone(),
+                c.change.actions.clone(),
+                c.action_reason.clone(),
+            )
+        })
         .collect()
 }
 
@@ -56,12 +71,23 @@ fn store(dir: &Path) -> LocalStore {
 
 #[test]
 fn round_trip_on_every_example() {
-    for e in ["active-passive", "active-active-partitioned", "active-active-anycast"] {
+    for e in [
+        "active-passive",
+        "active-active-partitioned",
+        "active-active-anycast",
+    ] {
         let dir = tempdir(e);
         let s = store(&dir);
         let g = graph(&example(e));
         let first = plan_of(&g, &s);
-        assert!(first.plan.resource_changes.iter().all(|c| c.change.actions == [Action::Create]), "{e}");
+        assert!(
+            first
+                .plan
+                .resource_changes
+                .iter()
+                .all(|c| c.change.actions == [Action::Create]),
+            "{e}"
+        );
         assert_eq!(first.plan.summary.add, g.resources().len());
         let out = apply(&first, &s, 10);
         assert!(out.succeeded(), "{e}: {out:?}");
@@ -78,19 +104,29 @@ fn edits_produce_update_delete_and_replace_with_reasons() {
     let dir = tempdir("edits");
     let s = store(&dir);
     let base = example("active-active-partitioned");
-    let base = base.replace("  routing = \"latency\"\n", "  routing = \"latency\"\n");
     assert!(apply(&plan_of(&graph(&base), &s), &s, 10).succeeded());
 
     // Health-check interval: immutable, so replace; the records then point at new checks.
     let edited = base.replace("    interval          = 10", "    interval          = 30");
     let p = plan_of(&graph(&edited), &s);
     let a = actions(&p);
-    let check = a.iter().find(|(addr, ..)| addr == r#"health_check.api["eu-west-1"]"#).unwrap();
+    let check = a
+        .iter()
+        .find(|(addr, ..)| addr == r#"health_check.api["eu-west-1"]"#)
+        .unwrap();
     assert_eq!(check.1, [Action::Delete, Action::Create]);
     assert_eq!(check.2.as_deref(), Some("replace_because_cannot_update"));
-    let c = p.plan.resource_changes.iter().find(|c| c.address == check.0).unwrap();
+    let c = p
+        .plan
+        .resource_changes
+        .iter()
+        .find(|c| c.address == check.0)
+        .unwrap();
     assert_eq!(c.replace_paths, ["request_interval"]);
-    let rec = a.iter().find(|(addr, ..)| addr == r#"record.api["eu-west-1"]"#).unwrap();
+    let rec = a
+        .iter()
+        .find(|(addr, ..)| addr == r#"record.api["eu-west-1"]"#)
+        .unwrap();
     assert_eq!(rec.1, [Action::Update]);
 
     // A region removed: its record and health check are deleted.
@@ -103,8 +139,16 @@ fn edits_produce_update_delete_and_replace_with_reasons() {
     assert_eq!(
         a,
         [
-            (r#"health_check.api["ap-southeast-1"]"#.to_string(), vec![Action::Delete], Some("delete_because_no_resource_config".to_string())),
-            (r#"record.api["ap-southeast-1"]"#.to_string(), vec![Action::Delete], Some("delete_because_no_resource_config".to_string())),
+            (
+                r#"health_check.api["ap-southeast-1"]"#.to_string(),
+                vec![Action::Delete],
+                Some("delete_because_no_resource_config".to_string())
+            ),
+            (
+                r#"record.api["ap-southeast-1"]"#.to_string(),
+                vec![Action::Delete],
+                Some("delete_because_no_resource_config".to_string())
+            ),
         ]
     );
     assert!(apply(&p, &s, 10).succeeded());
@@ -118,8 +162,16 @@ fn edits_produce_update_delete_and_replace_with_reasons() {
     let p = plan_of(&graph(&ap.replace("  ttl     = 60", "  ttl     = 30")), &s);
     let a = actions(&p);
     assert_eq!(a.len(), 2);
-    assert!(a.iter().all(|(addr, act, _)| addr.starts_with("record.billing") && act == &[Action::Update]));
-    let c = &p.plan.resource_changes.iter().find(|c| c.address == r#"record.billing["us-east-1"]"#).unwrap().change;
+    assert!(a
+        .iter()
+        .all(|(addr, act, _)| addr.starts_with("record.billing") && act == &[Action::Update]));
+    let c = &p
+        .plan
+        .resource_changes
+        .iter()
+        .find(|c| c.address == r#"record.billing["us-east-1"]"#)
+        .unwrap()
+        .change;
     assert_eq!(c.before.as_ref().unwrap()["ttl"], 60);
     assert_eq!(c.after.as_ref().unwrap()["ttl"], 30);
 }
@@ -160,12 +212,21 @@ fn an_interrupted_apply_resumes_without_duplicates_or_losses() {
         let dir = tempdir(&format!("fail{ok}"));
         let s = store(&dir);
         let p = plan_of(&g, &s);
-        let failing = Failing { inner: &s, ok, seen: AtomicUsize::new(0) };
+        let failing = Failing {
+            inner: &s,
+            ok,
+            seen: AtomicUsize::new(0),
+        };
         let out = apply(&p, &failing, 10);
         assert!(!out.succeeded(), "ok={ok}");
         // Work that depends on a failed step was not attempted.
         if ok < 3 {
-            assert!(out.changes.iter().any(|c| matches!(c.status, Status::Skipped { .. })), "ok={ok}: {out:?}");
+            assert!(
+                out.changes
+                    .iter()
+                    .any(|c| matches!(c.status, Status::Skipped { .. })),
+                "ok={ok}: {out:?}"
+            );
         }
         // The next plan shows only what remains...
         let remaining = plan_of(&g, &s);
@@ -175,15 +236,28 @@ fn an_interrupted_apply_resumes_without_duplicates_or_losses() {
             .filter(|c| c.status == Status::Done)
             .map(|c| c.address.as_str())
             .collect();
-        for c in remaining.plan.resource_changes.iter().filter(|c| !c.is_no_op()) {
-            assert!(!done.contains(&c.address.as_str()), "ok={ok}: {} done but planned again", c.address);
+        for c in remaining
+            .plan
+            .resource_changes
+            .iter()
+            .filter(|c| !c.is_no_op())
+        {
+            assert!(
+                !done.contains(&c.address.as_str()),
+                "ok={ok}: {} done but planned again",
+                c.address
+            );
         }
         // ...and applying it converges with exactly one health check per region.
         assert!(apply(&remaining, &s, 10).succeeded(), "ok={ok}");
         assert!(!plan_of(&g, &s).plan.has_changes(), "ok={ok}");
         let live = s.read(&plan::scope(&g)).unwrap();
         assert_eq!(live.health_checks.len(), 3, "ok={ok}");
-        assert_eq!(live.records.len(), 4, "ok={ok}: 3 regions + the ownership marker");
+        assert_eq!(
+            live.records.len(),
+            4,
+            "ok={ok}: 3 regions + the ownership marker"
+        );
     }
 }
 
@@ -194,7 +268,11 @@ fn retrying_the_same_plan_gets_the_same_health_checks_back() {
     let g = graph(&example("active-passive"));
     let p = plan_of(&g, &s);
     // First attempt: only the health checks are created, then everything fails.
-    let failing = Failing { inner: &s, ok: 2, seen: AtomicUsize::new(0) };
+    let failing = Failing {
+        inner: &s,
+        ok: 2,
+        seen: AtomicUsize::new(0),
+    };
     assert!(!apply(&p, &failing, 10).succeeded());
     // The same plan again (a retried apply): same caller references, no duplicates.
     assert!(apply(&p, &s, 10).succeeded());
@@ -218,7 +296,13 @@ fn seed(s: &LocalStore, zone: &str, name: &str, set: Option<&str>) {
         health_check_id: None,
     };
     let r = s.apply(
-        &[Op::ChangeRecords { zone: zone.into(), changes: vec![RecordChange { action: "CREATE".into(), record }] }],
+        &[Op::ChangeRecords {
+            zone: zone.into(),
+            changes: vec![RecordChange {
+                action: "CREATE".into(),
+                record,
+            }],
+        }],
         1,
     );
     r.into_iter().for_each(|x| {
@@ -254,13 +338,25 @@ fn what_meridian_does_not_own_is_never_touched() {
     .unwrap();
     let g = graph(&example("active-active-partitioned"));
     let p = plan_of(&g, &s);
-    assert!(p.plan.untouched.iter().any(|u| u.contains("left alone")), "{:?}", p.plan.untouched);
+    assert!(
+        p.plan.untouched.iter().any(|u| u.contains("left alone")),
+        "{:?}",
+        p.plan.untouched
+    );
     assert!(apply(&p, &s, 10).succeeded());
     // Remove every service: Meridian deletes its own records and checks, nothing else.
     let empty = graph("registry \"images\" {\n source = \"us-east-1\"\n destinations = [\"eu-west-1\"]\n repositories = [\"api\"]\n}\n");
     let mut scope = plan::scope(&g);
     scope.regions.push("us-east-1".into());
-    let p = plan::plan_against(&empty, "t", &s.read(&scope).unwrap(), s.describe(), &Options::default(), "x".into()).unwrap();
+    let p = plan::plan_against(
+        &empty,
+        "t",
+        &s.read(&scope).unwrap(),
+        s.describe(),
+        &Options::default(),
+        "x".into(),
+    )
+    .unwrap();
     assert!(apply(&p, &s, 10).succeeded());
     let live = s.read(&scope).unwrap();
     assert_eq!(live.records.len(), 1, "{:?}", live.records);
@@ -277,11 +373,22 @@ fn a_declared_name_holding_foreign_records_needs_adopt() {
     let g = graph(&example("active-active-partitioned"));
     let err = plan::plan(&g, "t", &s, &Options::default(), "x".into()).unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("api.example.com") && msg.contains("A legacy"), "{msg}");
+    assert!(
+        msg.contains("api.example.com") && msg.contains("A legacy"),
+        "{msg}"
+    );
     // With --adopt the foreign record is replaced by the declared ones.
-    let opts = Options { adopt: true, targets: vec![] };
+    let opts = Options {
+        adopt: true,
+        targets: vec![],
+    };
     let p = plan::plan(&g, "t", &s, &opts, "x".into()).unwrap();
-    let legacy = p.plan.resource_changes.iter().find(|c| c.address == r#"record.api["legacy"]"#).unwrap();
+    let legacy = p
+        .plan
+        .resource_changes
+        .iter()
+        .find(|c| c.address == r#"record.api["legacy"]"#)
+        .unwrap();
     assert_eq!(legacy.change.actions, [Action::Delete]);
     assert!(apply(&p, &s, 10).succeeded());
     assert!(!plan_of(&g, &s).plan.has_changes());
@@ -292,13 +399,31 @@ fn target_limits_the_plan_to_a_resource_and_its_dependencies() {
     let dir = tempdir("target");
     let s = store(&dir);
     let g = graph(&example("active-active-partitioned"));
-    let opts = Options { adopt: false, targets: vec![r#"record.api["eu-west-1"]"#.into()] };
+    let opts = Options {
+        adopt: false,
+        targets: vec![r#"record.api["eu-west-1"]"#.into()],
+    };
     let p = plan::plan(&g, "t", &s, &opts, "x".into()).unwrap();
-    let mut addrs: Vec<&str> = p.plan.resource_changes.iter().map(|c| c.address.as_str()).collect();
+    let mut addrs: Vec<&str> = p
+        .plan
+        .resource_changes
+        .iter()
+        .map(|c| c.address.as_str())
+        .collect();
     addrs.sort();
-    assert_eq!(addrs, [r#"health_check.api["eu-west-1"]"#, "owner.api", r#"record.api["eu-west-1"]"#]);
+    assert_eq!(
+        addrs,
+        [
+            r#"health_check.api["eu-west-1"]"#,
+            "owner.api",
+            r#"record.api["eu-west-1"]"#
+        ]
+    );
     assert!(apply(&p, &s, 10).succeeded());
-    let bad = Options { adopt: false, targets: vec!["record.nope".into()] };
+    let bad = Options {
+        adopt: false,
+        targets: vec!["record.nope".into()],
+    };
     assert!(plan::plan(&g, "t", &s, &bad, "x".into()).is_err());
 }
 
@@ -307,31 +432,63 @@ fn the_local_store_is_strict() {
     let dir = tempdir("strict");
     let s = store(&dir);
     seed(&s, "example.com", "a.example.com", None);
-    let live = s.read(&Scope { zones: vec!["example.com".into()], regions: vec![] }).unwrap();
+    let live = s
+        .read(&Scope {
+            zones: vec!["example.com".into()],
+            regions: vec![],
+        })
+        .unwrap();
     let mut wrong = live.records[0].clone();
     wrong.values = vec!["192.0.2.99".into()];
-    let batch = |changes: Vec<RecordChange>| Op::ChangeRecords { zone: "example.com".into(), changes };
+    let batch = |changes: Vec<RecordChange>| Op::ChangeRecords {
+        zone: "example.com".into(),
+        changes,
+    };
     // A DELETE must carry the exact live values.
-    let r = s.apply(&[batch(vec![RecordChange { action: "DELETE".into(), record: wrong.clone() }])], 1);
+    let r = s.apply(
+        &[batch(vec![RecordChange {
+            action: "DELETE".into(),
+            record: wrong.clone(),
+        }])],
+        1,
+    );
     assert!(matches!(r[0], Err(ProviderError::Invalid(_))), "{r:?}");
     // A batch is all or nothing: a valid CREATE next to a failing one is not kept.
     let mut fresh = live.records[0].clone();
     fresh.name = "b.example.com".into();
     let r = s.apply(
         &[batch(vec![
-            RecordChange { action: "CREATE".into(), record: fresh.clone() },
-            RecordChange { action: "CREATE".into(), record: live.records[0].clone() },
+            RecordChange {
+                action: "CREATE".into(),
+                record: fresh.clone(),
+            },
+            RecordChange {
+                action: "CREATE".into(),
+                record: live.records[0].clone(),
+            },
         ])],
         1,
     );
     assert!(matches!(r[0], Err(ProviderError::AlreadyExists { .. })));
-    let after = s.read(&Scope { zones: vec!["example.com".into()], regions: vec![] }).unwrap();
+    let after = s
+        .read(&Scope {
+            zones: vec!["example.com".into()],
+            regions: vec![],
+        })
+        .unwrap();
     assert_eq!(after.records.len(), 1);
     // A CNAME beside another record is refused.
     let mut cname = live.records[0].clone();
     cname.record_type = "CNAME".into();
     cname.values = vec!["x.example.com".into()];
-    assert!(s.apply(&[batch(vec![RecordChange { action: "CREATE".into(), record: cname }])], 1)[0].is_err());
+    assert!(s.apply(
+        &[batch(vec![RecordChange {
+            action: "CREATE".into(),
+            record: cname
+        }])],
+        1
+    )[0]
+    .is_err());
     // Health checks: a stale version conflicts, a used check cannot be deleted, a deleted
     // check's caller reference is never reused.
     let spec = meridian::graph::HealthCheckSpec {
@@ -345,22 +502,78 @@ fn the_local_store_is_strict() {
         regions: vec![],
         search_string: None,
     };
-    let create = Op::CreateHealthCheck { caller_reference: "ref-1".into(), config: spec.clone(), tags: Default::default() };
-    let Ok(Done::HealthCheck(id)) = s.apply(&[create.clone()], 1).remove(0) else { panic!() };
-    let Ok(Done::HealthCheck(again)) = s.apply(&[create.clone()], 1).remove(0) else { panic!() };
-    assert_eq!(id, again, "the same caller reference returns the same check");
+    let create = Op::CreateHealthCheck {
+        caller_reference: "ref-1".into(),
+        config: spec.clone(),
+        tags: Default::default(),
+    };
+    let Ok(Done::HealthCheck(id)) = s.apply(std::slice::from_ref(&create), 1).remove(0) else {
+        panic!()
+    };
+    let Ok(Done::HealthCheck(again)) = s.apply(std::slice::from_ref(&create), 1).remove(0) else {
+        panic!()
+    };
+    assert_eq!(
+        id, again,
+        "the same caller reference returns the same check"
+    );
     let mut changed = spec.clone();
     changed.failure_threshold = 5;
-    assert!(s.apply(&[Op::UpdateHealthCheck { id: id.clone(), version: 1, config: changed.clone() }], 1)[0].is_ok());
-    let r = s.apply(&[Op::UpdateHealthCheck { id: id.clone(), version: 1, config: changed }], 1);
-    assert!(matches!(r[0], Err(ProviderError::Conflict { expected: 1, actual: 2, .. })), "{r:?}");
+    assert!(s.apply(
+        &[Op::UpdateHealthCheck {
+            id: id.clone(),
+            version: 1,
+            config: changed.clone()
+        }],
+        1
+    )[0]
+    .is_ok());
+    let r = s.apply(
+        &[Op::UpdateHealthCheck {
+            id: id.clone(),
+            version: 1,
+            config: changed,
+        }],
+        1,
+    );
+    assert!(
+        matches!(
+            r[0],
+            Err(ProviderError::Conflict {
+                expected: 1,
+                actual: 2,
+                ..
+            })
+        ),
+        "{r:?}"
+    );
     let mut user = live.records[0].clone();
     user.health_check_id = Some(id.clone());
-    assert!(s.apply(&[batch(vec![RecordChange { action: "UPSERT".into(), record: user.clone() }])], 1)[0].is_ok());
-    assert!(s.apply(&[Op::DeleteHealthCheck { id: id.clone() }], 1)[0].is_err(), "in use");
-    assert!(s.apply(&[batch(vec![RecordChange { action: "DELETE".into(), record: user }])], 1)[0].is_ok());
+    assert!(s.apply(
+        &[batch(vec![RecordChange {
+            action: "UPSERT".into(),
+            record: user.clone()
+        }])],
+        1
+    )[0]
+    .is_ok());
+    assert!(
+        s.apply(&[Op::DeleteHealthCheck { id: id.clone() }], 1)[0].is_err(),
+        "in use"
+    );
+    assert!(s.apply(
+        &[batch(vec![RecordChange {
+            action: "DELETE".into(),
+            record: user
+        }])],
+        1
+    )[0]
+    .is_ok());
     assert!(s.apply(&[Op::DeleteHealthCheck { id }], 1)[0].is_ok());
-    assert!(s.apply(&[create], 1)[0].is_err(), "a deleted check's caller reference is refused");
+    assert!(
+        s.apply(&[create], 1)[0].is_err(),
+        "a deleted check's caller reference is refused"
+    );
 }
 
 fn meridian(dir: &Path, args: &[&str]) -> Output {
@@ -386,28 +599,52 @@ fn cli_round_trip_exit_codes_and_stale_plans() {
     let dir = tempdir("cli");
     copy_example("active-passive", &dir);
     let o = meridian(&dir, &["plan", "active-passive", "--detailed-exitcode"]);
-    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let text = String::from_utf8_lossy(&o.stdout);
-    assert!(text.starts_with("Live state: local state store active-passive/.meridian/state.json"), "{text}");
-    assert!(text.contains("Plan: 8 to add, 0 to change, 0 to destroy."), "{text}");
+    assert!(
+        text.starts_with("Live state: local state store active-passive/.meridian/state.json"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Plan: 8 to add, 0 to change, 0 to destroy."),
+        "{text}"
+    );
     // Without a terminal, apply needs --auto-approve and changes nothing.
     let o = meridian(&dir, &["apply", "active-passive"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--auto-approve"));
     assert!(!dir.join("active-passive/.meridian/state.json").exists());
     let o = meridian(&dir, &["apply", "active-passive", "--auto-approve"]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
     let o = meridian(&dir, &["plan", "active-passive", "--detailed-exitcode"]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
 
     // A saved plan goes stale when another client changes a record it touches.
     let main = dir.join("active-passive/main.hcl");
-    let hcl = std::fs::read_to_string(&main).unwrap().replace("  ttl     = 60", "  ttl     = 30");
+    let hcl = std::fs::read_to_string(&main)
+        .unwrap()
+        .replace("  ttl     = 60", "  ttl     = 30");
     std::fs::write(&main, hcl).unwrap();
     let o = meridian(&dir, &["plan", "active-passive", "--out", "plan.json"]);
     assert_eq!(o.status.code(), Some(0));
     let state = dir.join("active-passive/.meridian/state.json");
-    let mut live: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    let mut live: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
     for r in live["records"].as_array_mut().unwrap() {
         if r["set_identifier"] == "billing-us-east-1" {
             r["ttl"] = serde_json::json!(99);
@@ -417,12 +654,20 @@ fn cli_round_trip_exit_codes_and_stale_plans() {
     let o = meridian(&dir, &["apply", "plan.json"]);
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("stale") && err.contains(r#"record.billing["us-east-1"]"#), "{err}");
+    assert!(
+        err.contains("stale") && err.contains(r#"record.billing["us-east-1"]"#),
+        "{err}"
+    );
     // A fresh saved plan applies, and applying it twice is harmless.
     let o = meridian(&dir, &["plan", "active-passive", "--out", "plan.json"]);
     assert_eq!(o.status.code(), Some(0));
     let o = meridian(&dir, &["apply", "plan.json"]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let o = meridian(&dir, &["apply", "plan.json"]);
     assert_eq!(o.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&o.stdout).contains("already applied"));
@@ -439,7 +684,10 @@ fn a_second_apply_waits_for_or_fails_on_the_lock() {
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("locked") && err.contains("4242"), "{err}");
-    assert!(!dir.join("active-passive/.meridian/state.json").exists(), "nothing applied");
+    assert!(
+        !dir.join("active-passive/.meridian/state.json").exists(),
+        "nothing applied"
+    );
     std::fs::remove_file(&lock).unwrap();
     let o = meridian(&dir, &["apply", "active-passive", "--auto-approve"]);
     assert_eq!(o.status.code(), Some(0));
@@ -450,7 +698,15 @@ fn a_second_apply_waits_for_or_fails_on_the_lock() {
 fn plan_snapshots_in_three_formats() {
     let dir = tempdir("snap");
     copy_example("active-active-partitioned", &dir);
-    assert_eq!(meridian(&dir, &["apply", "active-active-partitioned", "--auto-approve"]).status.code(), Some(0));
+    assert_eq!(
+        meridian(
+            &dir,
+            &["apply", "active-active-partitioned", "--auto-approve"]
+        )
+        .status
+        .code(),
+        Some(0)
+    );
     let main = dir.join("active-active-partitioned/main.hcl");
     let text = std::fs::read_to_string(&main).unwrap();
     let start = text.find("  region \"ap-southeast-1\"").unwrap();
@@ -473,7 +729,16 @@ fn plan_snapshots_in_three_formats() {
         out
     };
     for format in ["human", "json", "markdown"] {
-        let o = meridian(&dir, &["plan", "active-active-partitioned", "--format", format, "--detailed-exitcode"]);
+        let o = meridian(
+            &dir,
+            &[
+                "plan",
+                "active-active-partitioned",
+                "--format",
+                format,
+                "--detailed-exitcode",
+            ],
+        );
         assert_eq!(o.status.code(), Some(2));
         let mut text = redact(String::from_utf8_lossy(&o.stdout).into_owned());
         if format == "json" {

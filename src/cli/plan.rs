@@ -18,7 +18,9 @@ use std::path::{Path, PathBuf};
 /// Live state comes from the local state store (default `.meridian/state.json` beside the
 /// topology) unless another provider is chosen. Never changes anything.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  meridian plan examples/active-passive\n  meridian plan examples/active-passive --out plan.json && meridian apply plan.json\n  meridian plan infra/ --detailed-exitcode --format json > plan.json; echo $?\n  meridian plan infra/ --target 'record.api[\"us-east-1\"]'")]
+#[command(
+    after_help = "Examples:\n  meridian plan examples/active-passive\n  meridian plan examples/active-passive --out plan.json && meridian apply plan.json\n  meridian plan infra/ --detailed-exitcode --format json > plan.json; echo $?\n  meridian plan infra/ --target 'record.api[\"us-east-1\"]'"
+)]
 pub struct PlanArgs {
     /// A topology file or a directory of .hcl files.
     #[arg(default_value = ".")]
@@ -39,7 +41,9 @@ pub struct PlanArgs {
 /// Apply a topology (plan, confirm, apply) or a saved plan (exactly it, or refuse it if the
 /// live state changed since).
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  meridian apply examples/active-passive            # asks for \"yes\" on a terminal\n  meridian apply examples/active-passive --auto-approve\n  meridian apply plan.json                          # a saved plan, no prompt")]
+#[command(
+    after_help = "Examples:\n  meridian apply examples/active-passive            # asks for \"yes\" on a terminal\n  meridian apply examples/active-passive --auto-approve\n  meridian apply plan.json                          # a saved plan, no prompt"
+)]
 pub struct ApplyArgs {
     /// A topology (file or directory), or a plan saved with `meridian plan --out`.
     #[arg(default_value = ".")]
@@ -109,10 +113,19 @@ pub fn topology_name(path: &Path, declared: Option<&str>) -> String {
         return n.to_string();
     }
     let p = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let stem = if p.is_dir() { p.file_name() } else { p.file_stem() };
-    stem.map(|s| s.to_string_lossy().chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect())
-        .filter(|s: &String| !s.is_empty())
-        .unwrap_or_else(|| "topology".into())
+    let stem = if p.is_dir() {
+        p.file_name()
+    } else {
+        p.file_stem()
+    };
+    stem.map(|s| {
+        s.to_string_lossy()
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect()
+    })
+    .filter(|s: &String| !s.is_empty())
+    .unwrap_or_else(|| "topology".into())
 }
 
 struct Loaded {
@@ -141,7 +154,9 @@ fn load(path: &Path, ctx: &mut Ctx) -> Result<Loaded, u8> {
 }
 
 fn prices(path: Option<&Path>, ctx: &mut Ctx) -> Result<BTreeMap<String, f64>, u8> {
-    let Some(path) = path else { return Ok(BTreeMap::new()) };
+    let Some(path) = path else {
+        return Ok(BTreeMap::new());
+    };
     let text = std::fs::read_to_string(path).map_err(|e| {
         ctx.err(&format!("error: cannot read {}: {e}\n", path.display()));
         exit::ERROR
@@ -169,7 +184,11 @@ fn make_plan(
         exit::ERROR
     })?;
     let analysis = analyze_with_prices(&l.topology, &overrides);
-    planned.plan.recovery = Some(plan::recovery(&l.topology, &analysis, &planned.plan.prior_state));
+    planned.plan.recovery = Some(plan::recovery(
+        &l.topology,
+        &analysis,
+        &planned.plan.prior_state,
+    ));
     planned.plan.sources = l
         .sources
         .iter()
@@ -185,11 +204,19 @@ fn print_plan(p: &Plan, format: Format, ctx: &mut Ctx) {
     match format {
         Format::Human => ctx.out(&render::plan::human(p)),
         Format::Markdown => ctx.out(&render::plan::markdown(p)),
-        Format::Json => ctx.out(&format!("{}\n", serde_json::to_string_pretty(p).unwrap_or_default())),
+        Format::Json => ctx.out(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(p).unwrap_or_default()
+        )),
     }
 }
 
-fn open_store(path: &Path, lock: bool, timeout: std::time::Duration, ctx: &mut Ctx) -> Result<LocalStore, u8> {
+fn open_store(
+    path: &Path,
+    lock: bool,
+    timeout: std::time::Duration,
+    ctx: &mut Ctx,
+) -> Result<LocalStore, u8> {
     LocalStore::open(path, lock, timeout).map_err(|e| {
         ctx.report(e);
         exit::ERROR
@@ -207,7 +234,11 @@ pub fn run_plan(args: PlanArgs, ctx: &mut Ctx) -> u8 {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let state = args.common.state.clone().unwrap_or_else(|| default_state(&args.path));
+    let state = args
+        .common
+        .state
+        .clone()
+        .unwrap_or_else(|| default_state(&args.path));
     let store = match open_store(&state, false, std::time::Duration::ZERO, ctx) {
         Ok(s) => s,
         Err(code) => return code,
@@ -242,7 +273,9 @@ pub fn run_plan(args: PlanArgs, ctx: &mut Ctx) -> u8 {
 }
 
 fn confirm(ctx: &mut Ctx) -> bool {
-    ctx.out("\nDo you want to perform these actions? Only 'yes' will be accepted.\n  Enter a value: ");
+    ctx.out(
+        "\nDo you want to perform these actions? Only 'yes' will be accepted.\n  Enter a value: ",
+    );
     let _ = std::io::Write::flush(&mut std::io::stdout());
     let mut line = String::new();
     let _ = std::io::stdin().lock().read_line(&mut line);
@@ -252,7 +285,10 @@ fn confirm(ctx: &mut Ctx) -> bool {
 fn finish(outcome: &plan::apply::Outcome, format: ApplyFormat, ctx: &mut Ctx) -> u8 {
     match format {
         ApplyFormat::Human => ctx.out(&render::plan::outcome(outcome)),
-        ApplyFormat::Json => ctx.out(&format!("{}\n", serde_json::to_string_pretty(outcome).unwrap_or_default())),
+        ApplyFormat::Json => ctx.out(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(outcome).unwrap_or_default()
+        )),
     }
     if outcome.succeeded() {
         exit::OK
@@ -274,7 +310,11 @@ pub fn run_apply(args: ApplyArgs, ctx: &mut Ctx) -> u8 {
         ctx.err("error: apply asks for confirmation, and standard input is not a terminal; pass --auto-approve to apply without asking\n");
         return exit::ERROR;
     }
-    let state = args.common.state.clone().unwrap_or_else(|| default_state(&args.path));
+    let state = args
+        .common
+        .state
+        .clone()
+        .unwrap_or_else(|| default_state(&args.path));
     let timeout = std::time::Duration::from_millis(args.lock_timeout.as_millis());
     let store = match open_store(&state, true, timeout, ctx) {
         Ok(s) => s,
@@ -315,14 +355,20 @@ fn apply_saved(args: ApplyArgs, ctx: &mut Ctx) -> u8 {
     let text = match std::fs::read_to_string(&args.path) {
         Ok(t) => t,
         Err(e) => {
-            ctx.err(&format!("error: cannot read {}: {e}\n", args.path.display()));
+            ctx.err(&format!(
+                "error: cannot read {}: {e}\n",
+                args.path.display()
+            ));
             return exit::ERROR;
         }
     };
     let saved: Plan = match serde_json::from_str(&text) {
         Ok(p) => p,
         Err(e) => {
-            ctx.err(&format!("error: {} is not a Meridian plan: {e}\n", args.path.display()));
+            ctx.err(&format!(
+                "error: {} is not a Meridian plan: {e}\n",
+                args.path.display()
+            ));
             return exit::ERROR;
         }
     };
@@ -336,10 +382,19 @@ fn apply_saved(args: ApplyArgs, ctx: &mut Ctx) -> u8 {
         return exit::ERROR;
     }
     // Rebuild the desired state from the sources the plan carries.
-    let sources = Sources::from_texts(saved.sources.iter().map(|s| (s.name.clone(), s.text.clone())));
+    let sources = Sources::from_texts(
+        saved
+            .sources
+            .iter()
+            .map(|s| (s.name.clone(), s.text.clone())),
+    );
     let checked = crate::check(&sources);
     let Some(topology) = checked.valid() else {
-        ctx.err(&render::diagnostics::human(&checked.diagnostics, &sources, ctx.color));
+        ctx.err(&render::diagnostics::human(
+            &checked.diagnostics,
+            &sources,
+            ctx.color,
+        ));
         ctx.err("error: the plan's topology does not validate with this Meridian\n");
         return exit::ERROR;
     };
@@ -386,19 +441,28 @@ fn apply_saved(args: ApplyArgs, ctx: &mut Ctx) -> u8 {
     };
     // Exactly the saved plan: every change still to make must be one the plan holds. A change
     // already made (a resumed apply) shows as no-op now and is skipped.
-    let planned: BTreeMap<&str, &plan::ResourceChange> =
-        saved.resource_changes.iter().map(|c| (c.address.as_str(), c)).collect();
+    let planned: BTreeMap<&str, &plan::ResourceChange> = saved
+        .resource_changes
+        .iter()
+        .map(|c| (c.address.as_str(), c))
+        .collect();
     let mut stale = Vec::new();
     for c in now.plan.resource_changes.iter().filter(|c| !c.is_no_op()) {
         match planned.get(c.address.as_str()) {
-            None => stale.push(format!("{}: not in the plan, but would now be {:?}", c.address, c.change.actions)),
+            None => stale.push(format!(
+                "{}: not in the plan, but would now be {:?}",
+                c.address, c.change.actions
+            )),
             Some(p) => {
                 let (now_actions, now_after) = comparable(c);
                 let (plan_actions, plan_after) = comparable(p);
                 let subset = now_actions.iter().all(|a| plan_actions.contains(a));
                 let before_moved = c.change.before != p.change.before;
                 if !subset || before_moved || (now_after.is_some() && now_after != plan_after) {
-                    stale.push(format!("{}: changed in the live state since the plan", c.address));
+                    stale.push(format!(
+                        "{}: changed in the live state since the plan",
+                        c.address
+                    ));
                 }
             }
         }

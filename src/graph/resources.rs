@@ -77,7 +77,7 @@ pub struct Resource {
 pub enum ResourceSpec {
     Owner(OwnerSpec),
     HealthCheck(HealthCheckSpec),
-    Record(RecordSpec),
+    Record(Box<RecordSpec>),
     EcrRepository(EcrRepositorySpec),
     EcrReplication(EcrReplicationSpec),
 }
@@ -86,9 +86,16 @@ impl ResourceSpec {
     /// The addresses this resource must exist after.
     pub fn depends_on(&self) -> Vec<Address> {
         match self {
-            ResourceSpec::Record(r) => r.health_check.iter().cloned().chain([r.owner.clone()]).collect(),
+            ResourceSpec::Record(r) => r
+                .health_check
+                .iter()
+                .cloned()
+                .chain([r.owner.clone()])
+                .collect(),
             ResourceSpec::EcrReplication(r) => r.repositories.clone(),
-            ResourceSpec::Owner(_) | ResourceSpec::HealthCheck(_) | ResourceSpec::EcrRepository(_) => Vec::new(),
+            ResourceSpec::Owner(_)
+            | ResourceSpec::HealthCheck(_)
+            | ResourceSpec::EcrRepository(_) => Vec::new(),
         }
     }
 }
@@ -157,7 +164,10 @@ pub struct OwnerSpec {
 impl OwnerSpec {
     /// The TXT value, quoted as Route 53 stores it.
     pub fn value(&self) -> String {
-        format!("\"meridian topology={} service={}\"", self.topology, self.service)
+        format!(
+            "\"meridian topology={} service={}\"",
+            self.topology, self.service
+        )
     }
 
     /// Reads a marker value back: (topology, service).
@@ -303,7 +313,7 @@ fn service(s: &Service, out: &mut Vec<Resource>) {
             out.push(Resource {
                 address: Address::new(Kind::Record, &s.name, Some(&key)),
                 loc: r.loc.clone(),
-                spec: ResourceSpec::Record(RecordSpec {
+                spec: ResourceSpec::Record(Box::new(RecordSpec {
                     zone: s.zone.clone(),
                     name: s.domain.clone(),
                     record_type: record_type.to_string(),
@@ -326,7 +336,7 @@ fn service(s: &Service, out: &mut Vec<Resource>) {
                     geolocation: location.map(str::to_string),
                     health_check: check.clone(),
                     owner: Address::new(Kind::Owner, &s.name, None),
-                }),
+                })),
             });
         }
     }

@@ -99,7 +99,9 @@ pub struct Service {
     pub loc: Loc,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 pub enum HealthCheckType {
     #[serde(rename = "HTTP")]
     Http,

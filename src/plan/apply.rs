@@ -18,11 +18,17 @@ use std::collections::{BTreeMap, BTreeSet};
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Status {
     Done,
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
     /// Not attempted because work it depends on failed.
-    Skipped { because: String },
+    Skipped {
+        because: String,
+    },
     /// Some of its operations ran (a replacement whose old object was not deleted).
-    Partial { error: String },
+    Partial {
+        error: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -71,9 +77,15 @@ impl Ledger {
 
     fn skip(&mut self, i: usize, because: &str) {
         match self.status[i] {
-            None => self.status[i] = Some(Status::Skipped { because: because.into() }),
+            None => {
+                self.status[i] = Some(Status::Skipped {
+                    because: because.into(),
+                })
+            }
             Some(Status::Done) => {
-                self.status[i] = Some(Status::Partial { error: because.into() })
+                self.status[i] = Some(Status::Partial {
+                    error: because.into(),
+                })
             }
             _ => {}
         }
@@ -138,7 +150,14 @@ pub fn apply(planned: &Planned, provider: &dyn Provider, parallelism: usize) -> 
     let mut ops = Vec::new();
     let mut owners = Vec::new();
     for (i, c, d) in &changes {
-        let Detail::HealthCheck { desired: Some(spec), keep, .. } = d else { continue };
+        let Detail::HealthCheck {
+            desired: Some(spec),
+            keep,
+            ..
+        } = d
+        else {
+            continue;
+        };
         match keep {
             None => {
                 let mut tags = BTreeMap::new();
@@ -163,13 +182,24 @@ pub fn apply(planned: &Planned, provider: &dyn Provider, parallelism: usize) -> 
         }
     }
     let mut new_ids: BTreeMap<String, String> = BTreeMap::new();
-    let wave1 = run(provider, ops, owners, parallelism, &mut ledger, |i, done| {
-        if let Done::HealthCheck(id) = done {
-            new_ids.insert(plan.resource_changes[i].address.clone(), id.clone());
-        }
-    });
+    let wave1 = run(
+        provider,
+        ops,
+        owners,
+        parallelism,
+        &mut ledger,
+        |i, done| {
+            if let Done::HealthCheck(id) = done {
+                new_ids.insert(plan.resource_changes[i].address.clone(), id.clone());
+            }
+        },
+    );
     for (addr, id) in &new_ids {
-        if let Some(i) = plan.resource_changes.iter().position(|c| &c.address == addr) {
+        if let Some(i) = plan
+            .resource_changes
+            .iter()
+            .position(|c| &c.address == addr)
+        {
             ledger.ids[i].push(id.clone());
         }
     }
@@ -180,7 +210,12 @@ pub fn apply(planned: &Planned, provider: &dyn Provider, parallelism: usize) -> 
     }
     // Updates that succeeded.
     for (i, _, d) in &changes {
-        if let Detail::HealthCheck { desired: Some(spec), keep: Some(k), .. } = d {
+        if let Detail::HealthCheck {
+            desired: Some(spec),
+            keep: Some(k),
+            ..
+        } = d
+        {
             if &k.config != spec && ledger.status[*i].is_none() {
                 ledger.done(*i);
             }
@@ -192,7 +227,15 @@ pub fn apply(planned: &Planned, provider: &dyn Provider, parallelism: usize) -> 
     if wave1 {
         let mut batches: BTreeMap<String, (Vec<RecordChange>, Vec<usize>)> = BTreeMap::new();
         for (i, _, d) in &changes {
-            let Detail::Record { desired, check, delete, in_place } = d else { continue };
+            let Detail::Record {
+                desired,
+                check,
+                delete,
+                in_place,
+            } = d
+            else {
+                continue;
+            };
             let zone = desired
                 .as_ref()
                 .map(|r| r.zone.clone())
@@ -210,7 +253,12 @@ pub fn apply(planned: &Planned, provider: &dyn Provider, parallelism: usize) -> 
             });
             match (desired, *in_place) {
                 (Some(r), true) => entry.0.push(RecordChange {
-                    action: if delete.is_empty() { "CREATE" } else { "UPSERT" }.into(),
+                    action: if delete.is_empty() {
+                        "CREATE"
+                    } else {
+                        "UPSERT"
+                    }
+                    .into(),
                     record: r,
                 }),
                 (desired, _) => {
@@ -234,11 +282,16 @@ pub fn apply(planned: &Planned, provider: &dyn Provider, parallelism: usize) -> 
         for (zone, (mut batch, who)) in batches {
             // Deletes first, so a type change frees its name before the new type arrives.
             batch.sort_by_key(|c| c.action != "DELETE");
-            ops.push(Op::ChangeRecords { zone, changes: batch });
+            ops.push(Op::ChangeRecords {
+                zone,
+                changes: batch,
+            });
             owners.push(who);
         }
         let mut finished = Vec::new();
-        wave2 = run(provider, ops, owners, parallelism, &mut ledger, |i, _| finished.push(i));
+        wave2 = run(provider, ops, owners, parallelism, &mut ledger, |i, _| {
+            finished.push(i)
+        });
         for i in finished {
             ledger.done(i);
         }
@@ -254,7 +307,9 @@ pub fn apply(planned: &Planned, provider: &dyn Provider, parallelism: usize) -> 
     let mut ops = Vec::new();
     let mut owners = Vec::new();
     for (i, _, d) in &changes {
-        let Detail::HealthCheck { delete, .. } = d else { continue };
+        let Detail::HealthCheck { delete, .. } = d else {
+            continue;
+        };
         for h in delete {
             ops.push(Op::DeleteHealthCheck { id: h.id.clone() });
             owners.push(vec![*i]);
@@ -262,7 +317,9 @@ pub fn apply(planned: &Planned, provider: &dyn Provider, parallelism: usize) -> 
     }
     if wave1 && wave2 {
         let mut finished = Vec::new();
-        run(provider, ops, owners, parallelism, &mut ledger, |i, _| finished.push(i));
+        run(provider, ops, owners, parallelism, &mut ledger, |i, _| {
+            finished.push(i)
+        });
         for i in finished {
             ledger.done(i);
         }
@@ -290,7 +347,9 @@ pub fn apply(planned: &Planned, provider: &dyn Provider, parallelism: usize) -> 
         }
     }
     let mut finished = Vec::new();
-    let results_ok = run(provider, ops, owners, parallelism, &mut ledger, |i, _| finished.push(i));
+    let results_ok = run(provider, ops, owners, parallelism, &mut ledger, |i, _| {
+        finished.push(i)
+    });
     for i in finished {
         ledger.done(i);
     }
@@ -303,7 +362,8 @@ pub fn apply(planned: &Planned, provider: &dyn Provider, parallelism: usize) -> 
             }
         }
     }
-    let mut per_region: BTreeMap<String, (Vec<crate::provider::ReplicationRule>, Vec<usize>)> = BTreeMap::new();
+    let mut per_region: BTreeMap<String, (Vec<crate::provider::ReplicationRule>, Vec<usize>)> =
+        BTreeMap::new();
     for (i, _, d) in &changes {
         if let Detail::Replication { region, rules } = d {
             let e = per_region.entry(region.clone()).or_default();
@@ -324,7 +384,9 @@ pub fn apply(planned: &Planned, provider: &dyn Provider, parallelism: usize) -> 
         owners.push(who);
     }
     let mut finished = Vec::new();
-    run(provider, ops, owners, parallelism, &mut ledger, |i, _| finished.push(i));
+    run(provider, ops, owners, parallelism, &mut ledger, |i, _| {
+        finished.push(i)
+    });
     for i in finished {
         ledger.done(i);
     }

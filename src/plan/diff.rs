@@ -15,6 +15,15 @@ use crate::provider::{LiveHealthCheck, LiveState, RecordSet, ReplicationRule};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// Actions, before, reason, replace paths and unknown attributes of a health-check change.
+type CheckShape<'a> = (
+    Vec<Action>,
+    Option<Value>,
+    Option<&'a str>,
+    Vec<String>,
+    Vec<&'a str>,
+);
+
 /// The typed detail of a change, for the apply engine.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Detail {
@@ -77,7 +86,11 @@ pub fn owner_prefix(topology: &str) -> String {
 /// reference of a deleted check). 32 characters.
 pub fn caller_reference(topology: &str, address: &str, plan_id: &str) -> String {
     let plan: String = plan_id.chars().take(8).collect();
-    format!("{}{}-{plan}", owner_prefix(topology), hash::hex(address, 12))
+    format!(
+        "{}{}-{plan}",
+        owner_prefix(topology),
+        hash::hex(address, 12)
+    )
 }
 
 fn address_hash(caller_reference: &str, topology: &str) -> Option<String> {
@@ -154,60 +167,62 @@ pub fn diff(graph: &ResourceGraph, live: &LiveState, topology: &str, adopt: bool
     let mut replaced_checks: BTreeSet<Address> = BTreeSet::new();
 
     for r in graph.resources() {
-        let ResourceSpec::HealthCheck(spec) = &r.spec else { continue };
+        let ResourceSpec::HealthCheck(spec) = &r.spec else {
+            continue;
+        };
         let key = hash::hex(&r.address.to_string(), 12);
         let mut found: Vec<&LiveHealthCheck> = live_checks.remove(&key).unwrap_or_default();
         found.sort_by(|a, b| a.id.cmp(&b.id));
         // Prefer a live check that already has the desired settings, then one that can be
         // updated in place (same type and interval).
-        let keep_pos = found
-            .iter()
-            .position(|h| &h.config == spec)
-            .or_else(|| {
-                found.iter().position(|h| {
-                    h.config.kind == spec.kind && h.config.request_interval == spec.request_interval
-                })
-            });
+        let keep_pos = found.iter().position(|h| &h.config == spec).or_else(|| {
+            found.iter().position(|h| {
+                h.config.kind == spec.kind && h.config.request_interval == spec.request_interval
+            })
+        });
         let keep = keep_pos.map(|p| found.remove(p).clone());
         let delete: Vec<LiveHealthCheck> = found.into_iter().cloned().collect();
         let after = health_check_json(spec);
-        let (actions, before, reason, paths, unknown): (Vec<Action>, Option<Value>, Option<&str>, Vec<String>, Vec<&str>) =
-            match (&keep, delete.first()) {
-                (Some(k), None) if &k.config == spec => {
-                    (vec![Action::NoOp], Some(live_check_json(k)), None, vec![], vec![])
+        let (actions, before, reason, paths, unknown): CheckShape = match (&keep, delete.first()) {
+            (Some(k), None) if &k.config == spec => (
+                vec![Action::NoOp],
+                Some(live_check_json(k)),
+                None,
+                vec![],
+                vec![],
+            ),
+            (Some(k), _) if &k.config == spec => (
+                vec![Action::Delete],
+                Some(live_check_json(&delete[0])),
+                Some("delete_because_duplicate"),
+                vec![],
+                vec![],
+            ),
+            (Some(k), _) => (
+                vec![Action::Update],
+                Some(live_check_json(k)),
+                None,
+                vec![],
+                vec![],
+            ),
+            (None, Some(old)) => {
+                let mut paths = Vec::new();
+                if old.config.kind != spec.kind {
+                    paths.push("type".to_string());
                 }
-                (Some(k), _) if &k.config == spec => (
-                    vec![Action::Delete],
-                    Some(live_check_json(&delete[0])),
-                    Some("delete_because_duplicate"),
-                    vec![],
-                    vec![],
-                ),
-                (Some(k), _) => (
-                    vec![Action::Update],
-                    Some(live_check_json(k)),
-                    None,
-                    vec![],
-                    vec![],
-                ),
-                (None, Some(old)) => {
-                    let mut paths = Vec::new();
-                    if old.config.kind != spec.kind {
-                        paths.push("type".to_string());
-                    }
-                    if old.config.request_interval != spec.request_interval {
-                        paths.push("request_interval".to_string());
-                    }
-                    (
-                        vec![Action::Delete, Action::Create],
-                        Some(live_check_json(old)),
-                        Some("replace_because_cannot_update"),
-                        paths,
-                        vec!["id"],
-                    )
+                if old.config.request_interval != spec.request_interval {
+                    paths.push("request_interval".to_string());
                 }
-                (None, None) => (vec![Action::Create], None, None, vec![], vec!["id"]),
-            };
+                (
+                    vec![Action::Delete, Action::Create],
+                    Some(live_check_json(old)),
+                    Some("replace_because_cannot_update"),
+                    paths,
+                    vec!["id"],
+                )
+            }
+            (None, None) => (vec![Action::Create], None, None, vec![], vec!["id"]),
+        };
         match &keep {
             Some(k) => {
                 kept_check_ids.insert(r.address.clone(), k.id.clone());
@@ -216,8 +231,19 @@ pub fn diff(graph: &ResourceGraph, live: &LiveState, topology: &str, adopt: bool
                 replaced_checks.insert(r.address.clone());
             }
         }
-        let mut c = change(&r.address, actions, before, Some(after), &unknown, reason, paths);
-        if let (Some(obj), Some(k)) = (c.change.after.as_mut().and_then(Value::as_object_mut), &keep) {
+        let mut c = change(
+            &r.address,
+            actions,
+            before,
+            Some(after),
+            &unknown,
+            reason,
+            paths,
+        );
+        if let (Some(obj), Some(k)) = (
+            c.change.after.as_mut().and_then(Value::as_object_mut),
+            &keep,
+        ) {
             obj.insert("id".into(), json!(k.id));
         }
         d.changes.push((
@@ -304,7 +330,12 @@ fn desired_record(r: &RecordSpec, check_id: Option<String>) -> RecordSet {
 }
 
 fn policy(r: &RecordSet) -> (bool, bool, bool, bool) {
-    (r.region.is_some(), r.weight.is_some(), r.failover.is_some(), r.geolocation.is_some())
+    (
+        r.region.is_some(),
+        r.weight.is_some(),
+        r.failover.is_some(),
+        r.geolocation.is_some(),
+    )
 }
 
 fn describe(r: &RecordSet) -> String {
@@ -325,7 +356,10 @@ fn records(
     // Live records by (zone, name).
     let mut at_name: BTreeMap<(String, String), Vec<&RecordSet>> = BTreeMap::new();
     for r in &live.records {
-        at_name.entry((r.zone.clone(), r.name.clone())).or_default().push(r);
+        at_name
+            .entry((r.zone.clone(), r.name.clone()))
+            .or_default()
+            .push(r);
     }
     let owners: Vec<(&Address, &OwnerSpec)> = graph
         .resources()
@@ -343,9 +377,14 @@ fn records(
         let live_marker: Option<&RecordSet> = at_name
             .get(&(o.zone.clone(), o.name.clone()))
             .and_then(|v| v.iter().find(|r| r.record_type == "TXT").copied());
-        let marker_owner = live_marker.and_then(|m| m.values.first()).and_then(|v| OwnerSpec::parse(v));
+        let marker_owner = live_marker
+            .and_then(|m| m.values.first())
+            .and_then(|v| OwnerSpec::parse(v));
         let owned = marker_owner.as_ref() == Some(&(topology.to_string(), o.service.clone()));
-        let live_here: Vec<&RecordSet> = at_name.get(&(o.zone.clone(), domain.clone())).cloned().unwrap_or_default();
+        let live_here: Vec<&RecordSet> = at_name
+            .get(&(o.zone.clone(), domain.clone()))
+            .cloned()
+            .unwrap_or_default();
         if !owned && (!live_here.is_empty() || live_marker.is_some()) && !adopt {
             d.foreign.push(Foreign {
                 service: o.service.clone(),
@@ -359,11 +398,24 @@ fn records(
         let want = owner_record(o);
         let (actions, before, in_place, delete) = match live_marker {
             Some(m) if *m == want => (vec![Action::NoOp], Some(record_json(m, None)), true, vec![]),
-            Some(m) => (vec![Action::Update], Some(record_json(m, None)), true, vec![m.clone()]),
+            Some(m) => (
+                vec![Action::Update],
+                Some(record_json(m, None)),
+                true,
+                vec![m.clone()],
+            ),
             None => (vec![Action::Create], None, true, vec![]),
         };
         d.changes.push((
-            change(owner_address, actions, before, Some(record_json(&want, None)), &[], adopt.then_some("adopt").filter(|_| !owned), vec![]),
+            change(
+                owner_address,
+                actions,
+                before,
+                Some(record_json(&want, None)),
+                &[],
+                adopt.then_some("adopt").filter(|_| !owned),
+                vec![],
+            ),
             Detail::Record {
                 desired: Some(want),
                 check: None,
@@ -374,24 +426,43 @@ fn records(
         // The service's records at its name, by set identifier.
         let mut live_by_set: BTreeMap<Option<String>, Vec<&RecordSet>> = BTreeMap::new();
         for r in &live_here {
-            live_by_set.entry(r.set_identifier.clone()).or_default().push(r);
+            live_by_set
+                .entry(r.set_identifier.clone())
+                .or_default()
+                .push(r);
         }
         for res in graph.resources() {
-            let ResourceSpec::Record(spec) = &res.spec else { continue };
+            let ResourceSpec::Record(spec) = &res.spec else {
+                continue;
+            };
             if spec.owner != **owner_address {
                 continue;
             }
-            let check_id = spec.health_check.as_ref().and_then(|a| kept_check_ids.get(a).cloned());
+            let check_id = spec
+                .health_check
+                .as_ref()
+                .and_then(|a| kept_check_ids.get(a).cloned());
             let unknown_check = spec.health_check.is_some() && check_id.is_none();
             let want = desired_record(spec, check_id);
-            let live_same: Vec<&RecordSet> = live_by_set.remove(&Some(spec.set_identifier.clone())).unwrap_or_default();
-            let unknown: Vec<&str> = if unknown_check { vec!["health_check_id"] } else { vec![] };
+            let live_same: Vec<&RecordSet> = live_by_set
+                .remove(&Some(spec.set_identifier.clone()))
+                .unwrap_or_default();
+            let unknown: Vec<&str> = if unknown_check {
+                vec!["health_check_id"]
+            } else {
+                vec![]
+            };
             let after = record_json(&want, spec.health_check.as_ref());
             let (actions, before, reason, paths, in_place, delete) = match live_same.as_slice() {
                 [] => (vec![Action::Create], None, None, vec![], false, vec![]),
-                [one] if **one == want && !unknown_check => {
-                    (vec![Action::NoOp], Some(record_json(one, spec.health_check.as_ref())), None, vec![], true, vec![])
-                }
+                [one] if **one == want && !unknown_check => (
+                    vec![Action::NoOp],
+                    Some(record_json(one, spec.health_check.as_ref())),
+                    None,
+                    vec![],
+                    true,
+                    vec![],
+                ),
                 [one] if one.record_type == want.record_type && policy(one) == policy(&want) => (
                     vec![Action::Update],
                     Some(record_json(one, spec.health_check.as_ref())),
@@ -420,7 +491,15 @@ fn records(
                 }
             };
             d.changes.push((
-                change(&res.address, actions, before, Some(after), &unknown, reason, paths),
+                change(
+                    &res.address,
+                    actions,
+                    before,
+                    Some(after),
+                    &unknown,
+                    reason,
+                    paths,
+                ),
                 Detail::Record {
                     desired: Some(want),
                     check: spec.health_check.clone(),
@@ -434,7 +513,11 @@ fn records(
             for r in recs {
                 let key = set
                     .as_deref()
-                    .map(|s| s.strip_prefix(&format!("{}-", o.service)).unwrap_or(s).to_string())
+                    .map(|s| {
+                        s.strip_prefix(&format!("{}-", o.service))
+                            .unwrap_or(s)
+                            .to_string()
+                    })
                     .unwrap_or_else(|| r.record_type.clone());
                 let address = Address::new(Kind::Record, &o.service, Some(&key));
                 d.changes.push((
@@ -444,7 +527,11 @@ fn records(
                         Some(record_json(r, None)),
                         None,
                         &[],
-                        Some(if owned { "delete_because_no_resource_config" } else { "delete_because_adopted_name" }),
+                        Some(if owned {
+                            "delete_because_no_resource_config"
+                        } else {
+                            "delete_because_adopted_name"
+                        }),
                         vec![],
                     ),
                     Detail::Record {
@@ -463,17 +550,29 @@ fn records(
         if declared_names.contains(&(zone.clone(), name.clone())) {
             continue;
         }
-        let Some(marker) = recs.iter().find(|r| r.record_type == "TXT") else { continue };
-        let Some((t, service)) = marker.values.first().and_then(|v| OwnerSpec::parse(v)) else { continue };
+        let Some(marker) = recs.iter().find(|r| r.record_type == "TXT") else {
+            continue;
+        };
+        let Some((t, service)) = marker.values.first().and_then(|v| OwnerSpec::parse(v)) else {
+            continue;
+        };
         if t != topology || !name.starts_with("_meridian.") {
             continue;
         }
         let domain = name.trim_start_matches("_meridian.").to_string();
-        for r in at_name.get(&(zone.clone(), domain.clone())).into_iter().flatten() {
+        for r in at_name
+            .get(&(zone.clone(), domain.clone()))
+            .into_iter()
+            .flatten()
+        {
             let key = r
                 .set_identifier
                 .as_deref()
-                .map(|s| s.strip_prefix(&format!("{service}-")).unwrap_or(s).to_string())
+                .map(|s| {
+                    s.strip_prefix(&format!("{service}-"))
+                        .unwrap_or(s)
+                        .to_string()
+                })
                 .unwrap_or_else(|| r.record_type.clone());
             d.changes.push((
                 change(
@@ -514,7 +613,9 @@ fn records(
     // Names nobody declares are never touched.
     let foreign_names = at_name
         .keys()
-        .filter(|(z, n)| !declared_names.contains(&(z.clone(), n.clone())) && !n.starts_with("_meridian."))
+        .filter(|(z, n)| {
+            !declared_names.contains(&(z.clone(), n.clone())) && !n.starts_with("_meridian.")
+        })
         .count();
     if foreign_names > 0 {
         d.untouched.push(format!(
@@ -527,8 +628,13 @@ fn ecr(graph: &ResourceGraph, live: &LiveState, d: &mut Diff) {
     // Repositories.
     let mut declared: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for r in graph.resources() {
-        let ResourceSpec::EcrRepository(spec) = &r.spec else { continue };
-        declared.entry(spec.region.clone()).or_default().insert(spec.name.clone());
+        let ResourceSpec::EcrRepository(spec) = &r.spec else {
+            continue;
+        };
+        declared
+            .entry(spec.region.clone())
+            .or_default()
+            .insert(spec.name.clone());
         let exists = live
             .repositories
             .get(&spec.region)
@@ -554,7 +660,9 @@ fn ecr(graph: &ResourceGraph, live: &LiveState, d: &mut Diff) {
     // repository; every other rule is kept as it is.
     let mut by_region: BTreeMap<String, Vec<(&Address, ReplicationRule)>> = BTreeMap::new();
     for r in graph.resources() {
-        let ResourceSpec::EcrReplication(spec) = &r.spec else { continue };
+        let ResourceSpec::EcrReplication(spec) = &r.spec else {
+            continue;
+        };
         by_region.entry(spec.region.clone()).or_default().push((
             &r.address,
             ReplicationRule {
@@ -579,10 +687,11 @@ fn ecr(graph: &ResourceGraph, live: &LiveState, d: &mut Diff) {
             ));
         }
         for (address, rule) in &wanted {
-            let before = managed
-                .iter()
-                .find(|m| *m == rule)
-                .or_else(|| managed.iter().find(|m| m.filters.iter().any(|f| rule.filters.contains(f))));
+            let before = managed.iter().find(|m| *m == rule).or_else(|| {
+                managed
+                    .iter()
+                    .find(|m| m.filters.iter().any(|f| rule.filters.contains(f)))
+            });
             let after = json!({"region": region, "destinations": rule.destinations, "filters": rule.filters});
             let actions = match before {
                 Some(b) if b == rule => vec![Action::NoOp],
@@ -606,8 +715,16 @@ fn ecr(graph: &ResourceGraph, live: &LiveState, d: &mut Diff) {
             ));
         }
         // Managed rules that no registry declares any more are dropped from the configuration.
-        for m in managed.iter().filter(|m| !wanted.iter().any(|(_, w)| w == *m || w.filters.iter().any(|f| m.filters.contains(f)))) {
-            let address = Address::new(Kind::EcrReplication, &format!("_removed_{region}"), Some(&m.filters.join(",")));
+        for m in managed.iter().filter(|m| {
+            !wanted
+                .iter()
+                .any(|(_, w)| w == *m || w.filters.iter().any(|f| m.filters.contains(f)))
+        }) {
+            let address = Address::new(
+                Kind::EcrReplication,
+                &format!("_removed_{region}"),
+                Some(&m.filters.join(",")),
+            );
             d.changes.push((
                 change(
                     &address,

@@ -135,7 +135,10 @@ pub enum PlanError {
     )]
     Foreign(Vec<diff::Foreign>),
     #[error("no resource matches --target {0}")]
-    #[diagnostic(code(meridian::plan::target), help("use an address from `meridian graph --format json`, e.g. record.api[\"us-east-1\"]"))]
+    #[diagnostic(
+        code(meridian::plan::target),
+        help("use an address from `meridian graph --format json`, e.g. record.api[\"us-east-1\"]")
+    )]
     UnknownTarget(String),
 }
 
@@ -143,8 +146,17 @@ fn foreign_message(f: &[diff::Foreign]) -> String {
     let parts: Vec<String> = f
         .iter()
         .map(|x| {
-            let who = x.owner.as_ref().map(|o| format!(", marked as owned by {o}")).unwrap_or_default();
-            format!("{} (service {}) already holds records Meridian did not create: {}{who}", x.name, x.service, x.records.join(", "))
+            let who = x
+                .owner
+                .as_ref()
+                .map(|o| format!(", marked as owned by {o}"))
+                .unwrap_or_default();
+            format!(
+                "{} (service {}) already holds records Meridian did not create: {}{who}",
+                x.name,
+                x.service,
+                x.records.join(", ")
+            )
         })
         .collect();
     parts.join("; ")
@@ -216,7 +228,14 @@ pub fn plan(
     plan_id: String,
 ) -> Result<Planned, PlanError> {
     let live = provider.read(&scope(graph))?;
-    plan_against(graph, topology_name, &live, provider.describe(), opts, plan_id)
+    plan_against(
+        graph,
+        topology_name,
+        &live,
+        provider.describe(),
+        opts,
+        plan_id,
+    )
 }
 
 /// The diff of `graph` against a given live state.
@@ -236,14 +255,18 @@ pub fn plan_against(
     if !opts.targets.is_empty() {
         let mut keep: BTreeSet<String> = BTreeSet::new();
         for t in &opts.targets {
-            let matched: Vec<&crate::graph::Resource> =
-                graph.resources().iter().filter(|r| r.address.to_string() == *t).collect();
+            let matched: Vec<&crate::graph::Resource> = graph
+                .resources()
+                .iter()
+                .filter(|r| r.address.to_string() == *t)
+                .collect();
             if matched.is_empty() && !changes.iter().any(|(c, _)| c.address == *t) {
                 return Err(PlanError::UnknownTarget(t.clone()));
             }
             keep.insert(t.clone());
             // What it depends on, transitively.
-            let mut stack: Vec<&crate::graph::Address> = matched.iter().map(|r| &r.address).collect();
+            let mut stack: Vec<&crate::graph::Address> =
+                matched.iter().map(|r| &r.address).collect();
             while let Some(a) = stack.pop() {
                 for dep in graph.dependencies(a) {
                     if keep.insert(dep.to_string()) {
@@ -269,7 +292,8 @@ pub fn plan_against(
             summary.destroy += 1;
         }
     }
-    let (resource_changes, details): (Vec<ResourceChange>, Vec<diff::Detail>) = changes.into_iter().unzip();
+    let (resource_changes, details): (Vec<ResourceChange>, Vec<diff::Detail>) =
+        changes.into_iter().unzip();
     Ok(Planned {
         plan: Plan {
             format_version: FORMAT_VERSION,
@@ -323,16 +347,26 @@ fn live_view(t: &crate::model::Topology, live: &LiveState) -> crate::model::Topo
             live.records.iter().any(|r| {
                 r.zone == s.zone
                     && r.name == s.domain
-                    && r.set_identifier.as_deref().is_some_and(|x| x == set || x.starts_with(&format!("{set}-")))
+                    && r.set_identifier
+                        .as_deref()
+                        .is_some_and(|x| x == set || x.starts_with(&format!("{set}-")))
             })
         });
-        if let Some(r) = live.records.iter().find(|r| r.zone == s.zone && r.name == s.domain && r.ttl.is_some()) {
+        if let Some(r) = live
+            .records
+            .iter()
+            .find(|r| r.zone == s.zone && r.name == s.domain && r.ttl.is_some())
+        {
             s.ttl = r.ttl.unwrap_or(s.ttl);
         }
-        let check = live.records.iter().filter(|r| r.zone == s.zone && r.name == s.domain).find_map(|r| {
-            let id = r.health_check_id.as_ref()?;
-            live.health_checks.iter().find(|h| &h.id == id)
-        });
+        let check = live
+            .records
+            .iter()
+            .filter(|r| r.zone == s.zone && r.name == s.domain)
+            .find_map(|r| {
+                let id = r.health_check_id.as_ref()?;
+                live.health_checks.iter().find(|h| &h.id == id)
+            });
         match (check, s.health_check.as_mut()) {
             (Some(live_check), Some(h)) => {
                 h.interval = live_check.config.request_interval;

@@ -61,13 +61,28 @@ fn io(path: &Path, e: impl std::fmt::Display) -> ProviderError {
 impl LocalStore {
     /// Opens (or starts) the store at `path`. With `lock`, takes the apply lock, waiting up to
     /// `lock_timeout` for another holder.
-    pub fn open(path: &Path, lock: bool, lock_timeout: std::time::Duration) -> Result<LocalStore, ProviderError> {
-        let lock = if lock { Some(take_lock(path, lock_timeout)?) } else { None };
+    pub fn open(
+        path: &Path,
+        lock: bool,
+        lock_timeout: std::time::Duration,
+    ) -> Result<LocalStore, ProviderError> {
+        let lock = if lock {
+            Some(take_lock(path, lock_timeout)?)
+        } else {
+            None
+        };
         let store = match std::fs::read_to_string(path) {
             Ok(text) => {
-                let s: Store = serde_json::from_str(&text).map_err(|e| io(path, format!("unreadable: {e}")))?;
+                let s: Store = serde_json::from_str(&text)
+                    .map_err(|e| io(path, format!("unreadable: {e}")))?;
                 if s.format_version != FORMAT_VERSION {
-                    return Err(io(path, format!("format version {} is not {FORMAT_VERSION}", s.format_version)));
+                    return Err(io(
+                        path,
+                        format!(
+                            "format version {} is not {FORMAT_VERSION}",
+                            s.format_version
+                        ),
+                    ));
                 }
                 s
             }
@@ -94,7 +109,9 @@ impl LocalStore {
             std::fs::create_dir_all(dir).map_err(|e| io(&self.path, e))?;
         }
         let text = serde_json::to_string_pretty(s).map_err(|e| io(&self.path, e))?;
-        let tmp = self.path.with_extension(format!("tmp.{}", std::process::id()));
+        let tmp = self
+            .path
+            .with_extension(format!("tmp.{}", std::process::id()));
         let write = || -> std::io::Result<()> {
             let mut f = std::fs::File::create(&tmp)?;
             f.write_all(text.as_bytes())?;
@@ -109,10 +126,9 @@ impl LocalStore {
     }
 
     fn op(&self, op: &Op) -> Result<Done, ProviderError> {
-        let mut guard = self
-            .store
-            .lock()
-            .map_err(|_| ProviderError::Io("local state store: a previous operation panicked".into()))?;
+        let mut guard = self.store.lock().map_err(|_| {
+            ProviderError::Io("local state store: a previous operation panicked".into())
+        })?;
         let mut next = guard.clone();
         let done = execute(&mut next, op)?;
         next.records.sort();
@@ -129,12 +145,20 @@ fn take_lock(path: &Path, timeout: std::time::Duration) -> Result<Lock, Provider
     }
     let start = std::time::Instant::now();
     loop {
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&lock_path) {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&lock_path)
+        {
             Ok(mut f) => {
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_secs());
-                let _ = writeln!(f, "{{\"pid\": {}, \"since_unix\": {now}}}", std::process::id());
+                let _ = writeln!(
+                    f,
+                    "{{\"pid\": {}, \"since_unix\": {now}}}",
+                    std::process::id()
+                );
                 return Ok(Lock { path: lock_path });
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -162,9 +186,15 @@ fn execute(s: &mut Store, op: &Op) -> Result<Done, ProviderError> {
             tags,
         } => {
             if caller_reference.is_empty() || caller_reference.len() > 64 {
-                return Err(ProviderError::Invalid("CallerReference must be 1-64 characters".into()));
+                return Err(ProviderError::Invalid(
+                    "CallerReference must be 1-64 characters".into(),
+                ));
             }
-            if let Some(h) = s.health_checks.iter().find(|h| &h.caller_reference == caller_reference) {
+            if let Some(h) = s
+                .health_checks
+                .iter()
+                .find(|h| &h.caller_reference == caller_reference)
+            {
                 return if &h.config == config {
                     Ok(Done::HealthCheck(h.id.clone()))
                 } else {
@@ -175,7 +205,9 @@ fn execute(s: &mut Store, op: &Op) -> Result<Done, ProviderError> {
             }
             if s.deleted_caller_references.contains(caller_reference) {
                 return Err(ProviderError::AlreadyExists {
-                    what: format!("caller reference {caller_reference} (used by a deleted health check)"),
+                    what: format!(
+                        "caller reference {caller_reference} (used by a deleted health check)"
+                    ),
                 });
             }
             let id = format!("hc-{:08}", s.next_id);
@@ -189,12 +221,18 @@ fn execute(s: &mut Store, op: &Op) -> Result<Done, ProviderError> {
             });
             Ok(Done::HealthCheck(id))
         }
-        Op::UpdateHealthCheck { id, version, config } => {
+        Op::UpdateHealthCheck {
+            id,
+            version,
+            config,
+        } => {
             let h = s
                 .health_checks
                 .iter_mut()
                 .find(|h| &h.id == id)
-                .ok_or_else(|| ProviderError::NotFound { what: format!("health check {id}") })?;
+                .ok_or_else(|| ProviderError::NotFound {
+                    what: format!("health check {id}"),
+                })?;
             if h.version != *version {
                 return Err(ProviderError::Conflict {
                     what: format!("health check {id}"),
@@ -202,7 +240,8 @@ fn execute(s: &mut Store, op: &Op) -> Result<Done, ProviderError> {
                     actual: h.version,
                 });
             }
-            if h.config.kind != config.kind || h.config.request_interval != config.request_interval {
+            if h.config.kind != config.kind || h.config.request_interval != config.request_interval
+            {
                 return Err(ProviderError::Invalid(format!(
                     "health check {id}: type and request interval cannot be changed"
                 )));
@@ -216,8 +255,14 @@ fn execute(s: &mut Store, op: &Op) -> Result<Done, ProviderError> {
                 .health_checks
                 .iter()
                 .position(|h| &h.id == id)
-                .ok_or_else(|| ProviderError::NotFound { what: format!("health check {id}") })?;
-            if let Some(r) = s.records.iter().find(|r| r.health_check_id.as_deref() == Some(id)) {
+                .ok_or_else(|| ProviderError::NotFound {
+                    what: format!("health check {id}"),
+                })?;
+            if let Some(r) = s
+                .records
+                .iter()
+                .find(|r| r.health_check_id.as_deref() == Some(id))
+            {
                 return Err(ProviderError::Invalid(format!(
                     "HealthCheckInUse: health check {id} is used by record {} {}",
                     r.name, r.record_type
@@ -243,11 +288,17 @@ fn execute(s: &mut Store, op: &Op) -> Result<Done, ProviderError> {
                         "record {} {}{}",
                         c.record.name,
                         c.record.record_type,
-                        c.record.set_identifier.as_deref().map(|s| format!(" ({s})")).unwrap_or_default()
+                        c.record
+                            .set_identifier
+                            .as_deref()
+                            .map(|s| format!(" ({s})"))
+                            .unwrap_or_default()
                     )
                 };
                 match (c.action.as_str(), pos) {
-                    ("CREATE", Some(_)) => return Err(ProviderError::AlreadyExists { what: what() }),
+                    ("CREATE", Some(_)) => {
+                        return Err(ProviderError::AlreadyExists { what: what() })
+                    }
                     ("DELETE", None) => return Err(ProviderError::NotFound { what: what() }),
                     ("DELETE", Some(p)) => {
                         if records[p] != c.record {
@@ -266,7 +317,9 @@ fn execute(s: &mut Store, op: &Op) -> Result<Done, ProviderError> {
                         records.push(c.record.clone());
                     }
                     (other, _) => {
-                        return Err(ProviderError::Invalid(format!("unknown change action {other}")))
+                        return Err(ProviderError::Invalid(format!(
+                            "unknown change action {other}"
+                        )))
                     }
                 }
             }
@@ -283,7 +336,10 @@ fn execute(s: &mut Store, op: &Op) -> Result<Done, ProviderError> {
             Ok(Done::Other)
         }
         Op::DeleteRepository { region, name } => {
-            let removed = s.repositories.get_mut(region).is_some_and(|r| r.remove(name));
+            let removed = s
+                .repositories
+                .get_mut(region)
+                .is_some_and(|r| r.remove(name));
             if !removed {
                 return Err(ProviderError::NotFound {
                     what: format!("repository {name} in {region}"),
@@ -293,11 +349,18 @@ fn execute(s: &mut Store, op: &Op) -> Result<Done, ProviderError> {
         }
         Op::PutReplication { region, rules } => {
             if rules.len() > MAX_RULES {
-                return Err(ProviderError::Invalid(format!("{region}: more than {MAX_RULES} replication rules")));
+                return Err(ProviderError::Invalid(format!(
+                    "{region}: more than {MAX_RULES} replication rules"
+                )));
             }
             for r in rules {
-                if r.filters.len() > MAX_FILTERS || r.destinations.iter().any(|d| d == region) || r.destinations.is_empty() {
-                    return Err(ProviderError::Invalid(format!("{region}: invalid replication rule {r:?}")));
+                if r.filters.len() > MAX_FILTERS
+                    || r.destinations.iter().any(|d| d == region)
+                    || r.destinations.is_empty()
+                {
+                    return Err(ProviderError::Invalid(format!(
+                        "{region}: invalid replication rule {r:?}"
+                    )));
                 }
             }
             if rules.is_empty() {
@@ -311,16 +374,34 @@ fn execute(s: &mut Store, op: &Op) -> Result<Done, ProviderError> {
 }
 
 /// The rules Route 53 enforces on a record joining a zone.
-fn check_record(records: &[RecordSet], r: &RecordSet, checks: &[LiveHealthCheck]) -> Result<(), ProviderError> {
-    let same_name: Vec<&RecordSet> = records.iter().filter(|o| o.zone == r.zone && o.name == r.name).collect();
+fn check_record(
+    records: &[RecordSet],
+    r: &RecordSet,
+    checks: &[LiveHealthCheck],
+) -> Result<(), ProviderError> {
+    let same_name: Vec<&RecordSet> = records
+        .iter()
+        .filter(|o| o.zone == r.zone && o.name == r.name)
+        .collect();
     if r.record_type == "CNAME" && same_name.iter().any(|o| o.record_type != "CNAME") {
-        return Err(ProviderError::Invalid(format!("{}: a CNAME cannot coexist with other records", r.name)));
+        return Err(ProviderError::Invalid(format!(
+            "{}: a CNAME cannot coexist with other records",
+            r.name
+        )));
     }
     if r.record_type != "CNAME" && same_name.iter().any(|o| o.record_type == "CNAME") {
-        return Err(ProviderError::Invalid(format!("{}: the name holds a CNAME", r.name)));
+        return Err(ProviderError::Invalid(format!(
+            "{}: the name holds a CNAME",
+            r.name
+        )));
     }
     let policy = |x: &RecordSet| {
-        (x.region.is_some(), x.weight.is_some(), x.failover.is_some(), x.geolocation.is_some())
+        (
+            x.region.is_some(),
+            x.weight.is_some(),
+            x.failover.is_some(),
+            x.geolocation.is_some(),
+        )
     };
     if same_name
         .iter()
@@ -332,11 +413,16 @@ fn check_record(records: &[RecordSet], r: &RecordSet, checks: &[LiveHealthCheck]
         )));
     }
     if (r.ttl.is_some()) == r.alias.is_some() {
-        return Err(ProviderError::Invalid(format!("{}: a record has either a TTL or an alias target", r.name)));
+        return Err(ProviderError::Invalid(format!(
+            "{}: a record has either a TTL or an alias target",
+            r.name
+        )));
     }
     if let Some(id) = &r.health_check_id {
         if !checks.iter().any(|h| &h.id == id) {
-            return Err(ProviderError::NotFound { what: format!("health check {id}") });
+            return Err(ProviderError::NotFound {
+                what: format!("health check {id}"),
+            });
         }
     }
     Ok(())
@@ -348,19 +434,35 @@ impl Provider for LocalStore {
     }
 
     fn read(&self, scope: &Scope) -> Result<LiveState, ProviderError> {
-        let s = self
-            .store
-            .lock()
-            .map_err(|_| ProviderError::Io("local state store: a previous operation panicked".into()))?;
-        let zones: BTreeMap<String, String> = scope.zones.iter().map(|z| (z.clone(), zone_id(z))).collect();
+        let s = self.store.lock().map_err(|_| {
+            ProviderError::Io("local state store: a previous operation panicked".into())
+        })?;
+        let zones: BTreeMap<String, String> = scope
+            .zones
+            .iter()
+            .map(|z| (z.clone(), zone_id(z)))
+            .collect();
         Ok(LiveState {
-            records: s.records.iter().filter(|r| zones.contains_key(&r.zone)).cloned().collect(),
+            records: s
+                .records
+                .iter()
+                .filter(|r| zones.contains_key(&r.zone))
+                .cloned()
+                .collect(),
             zones,
             health_checks: s.health_checks.clone(),
             repositories: scope
                 .regions
                 .iter()
-                .map(|r| (r.clone(), s.repositories.get(r).map(|x| x.iter().cloned().collect()).unwrap_or_default()))
+                .map(|r| {
+                    (
+                        r.clone(),
+                        s.repositories
+                            .get(r)
+                            .map(|x| x.iter().cloned().collect())
+                            .unwrap_or_default(),
+                    )
+                })
                 .collect(),
             replication: scope
                 .regions

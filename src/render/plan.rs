@@ -11,7 +11,10 @@ use std::fmt::Write;
 fn value(v: &Value) -> String {
     match v {
         Value::String(s) => format!("{s:?}"),
-        Value::Array(items) => format!("[{}]", items.iter().map(value).collect::<Vec<_>>().join(", ")),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(value).collect::<Vec<_>>().join(", ")
+        ),
         Value::Object(o) => format!(
             "{{ {} }}",
             o.iter()
@@ -60,9 +63,24 @@ fn headline(c: &ResourceChange) -> String {
 
 fn attributes(c: &ResourceChange, out: &mut String) {
     let empty = serde_json::Map::new();
-    let before = c.change.before.as_ref().and_then(Value::as_object).unwrap_or(&empty);
-    let after = c.change.after.as_ref().and_then(Value::as_object).unwrap_or(&empty);
-    let unknown = c.change.after_unknown.as_object().cloned().unwrap_or_default();
+    let before = c
+        .change
+        .before
+        .as_ref()
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let after = c
+        .change
+        .after
+        .as_ref()
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let unknown = c
+        .change
+        .after_unknown
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
     let mut keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
     let unknown_keys: Vec<String> = unknown.keys().cloned().collect();
     keys.extend(unknown_keys.iter());
@@ -74,11 +92,17 @@ fn attributes(c: &ResourceChange, out: &mut String) {
         let b = before.get(k.as_str()).filter(|v| !v.is_null());
         let a = after.get(k.as_str()).filter(|v| !v.is_null());
         let is_unknown = unknown.contains_key(k.as_str());
-        let forces = if c.replace_paths.iter().any(|p| p == k) { " # forces replacement" } else { "" };
+        let forces = if c.replace_paths.iter().any(|p| p == k) {
+            " # forces replacement"
+        } else {
+            ""
+        };
         let line = match (b, a, is_unknown) {
             (_, _, true) if deleting => continue,
             (None, _, true) => format!("      + {k:<width$} = (known after apply)"),
-            (Some(b), _, true) => format!("      ~ {k:<width$} = {} -> (known after apply)", value(b)),
+            (Some(b), _, true) => {
+                format!("      ~ {k:<width$} = {} -> (known after apply)", value(b))
+            }
             (None, Some(a), _) => format!("      + {k:<width$} = {}", value(a)),
             (Some(b), None, _) => format!("      - {k:<width$} = {}", value(b)),
             (Some(b), Some(a), _) if b == a => {
@@ -89,14 +113,20 @@ fn attributes(c: &ResourceChange, out: &mut String) {
                     continue;
                 }
             }
-            (Some(b), Some(a), _) => format!("      ~ {k:<width$} = {} -> {}{forces}", value(b), value(a)),
+            (Some(b), Some(a), _) => {
+                format!("      ~ {k:<width$} = {} -> {}{forces}", value(b), value(a))
+            }
             (None, None, false) => continue,
         };
         out.push_str(&line);
         out.push('\n');
     }
     if hidden > 0 {
-        let _ = writeln!(out, "        # ({hidden} unchanged attribute{} hidden)", if hidden == 1 { "" } else { "s" });
+        let _ = writeln!(
+            out,
+            "        # ({hidden} unchanged attribute{} hidden)",
+            if hidden == 1 { "" } else { "s" }
+        );
     }
 }
 
@@ -105,8 +135,15 @@ fn summary_line(p: &Plan) -> String {
     if !p.has_changes() {
         return "No changes. The live state matches the topology.".to_string();
     }
-    let replace = if s.replace > 0 { format!(" ({} replaced)", s.replace) } else { String::new() };
-    format!("Plan: {} to add, {} to change, {} to destroy{replace}.", s.add, s.change, s.destroy)
+    let replace = if s.replace > 0 {
+        format!(" ({} replaced)", s.replace)
+    } else {
+        String::new()
+    };
+    format!(
+        "Plan: {} to add, {} to change, {} to destroy{replace}.",
+        s.add, s.change, s.destroy
+    )
 }
 
 fn seconds(v: Option<f64>) -> String {
@@ -115,13 +152,22 @@ fn seconds(v: Option<f64>) -> String {
 
 fn recovery_line(p: &Plan) -> Option<String> {
     let r = p.recovery.as_ref()?;
-    let verdict = if r.objectives_breached { "objectives BREACHED" } else { "objectives met" };
+    let verdict = if r.objectives_breached {
+        "objectives BREACHED"
+    } else {
+        "objectives met"
+    };
     let has_objectives = r.objectives.as_array().is_some_and(|a| !a.is_empty());
     Some(format!(
         "Recovery: RTO floor {} -> {}{}",
-        r.rto_floor_before_seconds.map_or("(nothing live)".into(), |s| format!("{s} s")),
+        r.rto_floor_before_seconds
+            .map_or("(nothing live)".into(), |s| format!("{s} s")),
         seconds(r.rto_floor_after_seconds),
-        if has_objectives { format!("; {verdict}") } else { String::new() }
+        if has_objectives {
+            format!("; {verdict}")
+        } else {
+            String::new()
+        }
     ))
 }
 
@@ -130,10 +176,18 @@ pub fn human(p: &Plan) -> String {
     let _ = writeln!(s, "Live state: {}", p.live_source);
     let _ = writeln!(s, "Topology: {} (plan {})", p.topology, p.plan_id);
     if !p.targets.is_empty() {
-        let _ = writeln!(s, "Targets: {} (and what they depend on)", p.targets.join(", "));
+        let _ = writeln!(
+            s,
+            "Targets: {} (and what they depend on)",
+            p.targets.join(", ")
+        );
     }
     s.push('\n');
-    let changed: Vec<&ResourceChange> = p.resource_changes.iter().filter(|c| !c.is_no_op()).collect();
+    let changed: Vec<&ResourceChange> = p
+        .resource_changes
+        .iter()
+        .filter(|c| !c.is_no_op())
+        .collect();
     if !changed.is_empty() {
         s.push_str("Meridian will perform the following actions:\n\n");
     }
@@ -158,19 +212,30 @@ pub fn human(p: &Plan) -> String {
 
 pub fn markdown(p: &Plan) -> String {
     let mut s = String::from("## Meridian plan\n\n");
-    let _ = writeln!(s, "Live state: **{}** · topology `{}`\n", p.live_source, p.topology);
+    let _ = writeln!(
+        s,
+        "Live state: **{}** · topology `{}`\n",
+        p.live_source, p.topology
+    );
     let _ = writeln!(s, "**{}**\n", summary_line(p));
     if let Some(r) = recovery_line(p) {
         let _ = writeln!(s, "{r}\n");
     }
-    let changed: Vec<&ResourceChange> = p.resource_changes.iter().filter(|c| !c.is_no_op()).collect();
+    let changed: Vec<&ResourceChange> = p
+        .resource_changes
+        .iter()
+        .filter(|c| !c.is_no_op())
+        .collect();
     if !changed.is_empty() {
         s.push_str("| action | address | reason |\n| --- | --- | --- |\n");
         for c in &changed {
             let action = if c.is_replace() {
                 "replace".to_string()
             } else {
-                serde_json::to_value(c.change.actions[0]).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+                serde_json::to_value(c.change.actions[0])
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default()
             };
             let reason = if c.replace_paths.is_empty() {
                 c.action_reason.clone().unwrap_or_default()
@@ -209,7 +274,11 @@ pub fn outcome(o: &Outcome) -> String {
                 _ => "no-op",
             }
         };
-        let ids = if c.ids.is_empty() { String::new() } else { format!(" [id={}]", c.ids.join(", ")) };
+        let ids = if c.ids.is_empty() {
+            String::new()
+        } else {
+            format!(" [id={}]", c.ids.join(", "))
+        };
         match &c.status {
             Status::Done => {
                 done += 1;
@@ -230,7 +299,11 @@ pub fn outcome(o: &Outcome) -> String {
         }
     }
     if failed + skipped == 0 {
-        let _ = writeln!(s, "\nApply complete: {done} change(s) applied in {} operation(s).", o.operations);
+        let _ = writeln!(
+            s,
+            "\nApply complete: {done} change(s) applied in {} operation(s).",
+            o.operations
+        );
     } else {
         let _ = writeln!(
             s,

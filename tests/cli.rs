@@ -121,6 +121,7 @@ fn graph_prints_the_expected_nodes_and_edges() {
                 r#"ecr_repository.billing-images["billing/worker"]"#,
                 r#"health_check.billing["eu-west-1"]"#,
                 r#"health_check.billing["us-east-1"]"#,
+                r#"owner.billing"#,
                 r#"record.billing["eu-west-1"]"#,
                 r#"record.billing["us-east-1"]"#,
             ],
@@ -137,10 +138,12 @@ fn graph_prints_the_expected_nodes_and_edges() {
                     r#"record.billing["eu-west-1"]"#,
                     r#"health_check.billing["eu-west-1"]"#,
                 ),
+                (r#"record.billing["eu-west-1"]"#, r#"owner.billing"#),
                 (
                     r#"record.billing["us-east-1"]"#,
                     r#"health_check.billing["us-east-1"]"#,
                 ),
+                (r#"record.billing["us-east-1"]"#, r#"owner.billing"#),
             ],
         ),
         (
@@ -152,6 +155,7 @@ fn graph_prints_the_expected_nodes_and_edges() {
                 r#"health_check.api["ap-southeast-1"]"#,
                 r#"health_check.api["eu-west-1"]"#,
                 r#"health_check.api["us-east-1"]"#,
+                r#"owner.api"#,
                 r#"record.api["ap-southeast-1"]"#,
                 r#"record.api["eu-west-1"]"#,
                 r#"record.api["us-east-1"]"#,
@@ -169,14 +173,17 @@ fn graph_prints_the_expected_nodes_and_edges() {
                     r#"record.api["ap-southeast-1"]"#,
                     r#"health_check.api["ap-southeast-1"]"#,
                 ),
+                (r#"record.api["ap-southeast-1"]"#, r#"owner.api"#),
                 (
                     r#"record.api["eu-west-1"]"#,
                     r#"health_check.api["eu-west-1"]"#,
                 ),
+                (r#"record.api["eu-west-1"]"#, r#"owner.api"#),
                 (
                     r#"record.api["us-east-1"]"#,
                     r#"health_check.api["us-east-1"]"#,
                 ),
+                (r#"record.api["us-east-1"]"#, r#"owner.api"#),
             ],
         ),
         (
@@ -187,6 +194,7 @@ fn graph_prints_the_expected_nodes_and_edges() {
                 r#"health_check.ledger["ap-southeast-1"]"#,
                 r#"health_check.ledger["eu-west-1"]"#,
                 r#"health_check.ledger["us-east-1"]"#,
+                r#"owner.ledger"#,
                 r#"record.ledger["ap-southeast-1"]"#,
                 r#"record.ledger["eu-west-1"]"#,
                 r#"record.ledger["us-east-1"]"#,
@@ -200,14 +208,17 @@ fn graph_prints_the_expected_nodes_and_edges() {
                     r#"record.ledger["ap-southeast-1"]"#,
                     r#"health_check.ledger["ap-southeast-1"]"#,
                 ),
+                (r#"record.ledger["ap-southeast-1"]"#, r#"owner.ledger"#),
                 (
                     r#"record.ledger["eu-west-1"]"#,
                     r#"health_check.ledger["eu-west-1"]"#,
                 ),
+                (r#"record.ledger["eu-west-1"]"#, r#"owner.ledger"#),
                 (
                     r#"record.ledger["us-east-1"]"#,
                     r#"health_check.ledger["us-east-1"]"#,
                 ),
+                (r#"record.ledger["us-east-1"]"#, r#"owner.ledger"#),
             ],
         ),
     ];

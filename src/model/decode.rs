@@ -46,6 +46,8 @@ pub struct Block {
     /// Every known attribute written, valid or not (key location).
     pub written: BTreeMap<&'static str, Loc>,
     pub children: BTreeMap<&'static str, Vec<Block>>,
+    /// Index into `children` by block type and labels, for duplicate checks.
+    by_label: BTreeMap<(&'static str, Vec<String>), usize>,
 }
 
 impl Block {
@@ -57,6 +59,7 @@ impl Block {
             fields: BTreeMap::new(),
             written: BTreeMap::new(),
             children: BTreeMap::new(),
+            by_label: BTreeMap::new(),
         }
     }
 
@@ -228,12 +231,14 @@ fn decode_body(file: FileId, body: &Body, into: &mut Block, diags: &mut Diagnost
                         rejected(file, b, child.block, diags);
                         continue;
                     }
-                } else if let Some(first) = siblings.iter().find(|s| {
-                    s.labels
-                        .iter()
-                        .map(|l| &l.0)
-                        .eq(labels.iter().map(|l| &l.0))
-                }) {
+                } else if let Some(first) = into
+                    .by_label
+                    .get(&(
+                        child.block.name,
+                        labels.iter().map(|l| l.0.clone()).collect(),
+                    ))
+                    .and_then(|i| siblings.get(*i))
+                {
                     let what = labels[0].0.clone();
                     diags.push(
                         Diagnostic::error(
@@ -248,13 +253,16 @@ fn decode_body(file: FileId, body: &Body, into: &mut Block, diags: &mut Diagnost
                     rejected(file, b, child.block, diags);
                     continue;
                 }
+                let key = (
+                    child.block.name,
+                    labels.iter().map(|l| l.0.clone()).collect(),
+                );
                 let mut decoded = Block::new(child.block, header, labels);
                 decode_body(file, &b.body, &mut decoded, diags);
                 check_required(&decoded, diags);
-                into.children
-                    .entry(child.block.name)
-                    .or_default()
-                    .push(decoded);
+                let siblings = into.children.entry(child.block.name).or_default();
+                into.by_label.insert(key, siblings.len());
+                siblings.push(decoded);
             }
         }
     }

@@ -140,11 +140,6 @@ pub fn apply(planned: &Planned, provider: &dyn Provider, parallelism: usize) -> 
         .map(|(i, (c, d))| (i, c, d))
         .filter(|(_, c, _)| !c.is_no_op())
         .collect();
-    let route53: BTreeSet<usize> = changes
-        .iter()
-        .filter(|(_, _, d)| matches!(d, Detail::HealthCheck { .. } | Detail::Record { .. }))
-        .map(|(i, _, _)| *i)
-        .collect();
 
     // Wave 1: create and update health checks.
     let mut ops = Vec::new();
@@ -194,18 +189,12 @@ pub fn apply(planned: &Planned, provider: &dyn Provider, parallelism: usize) -> 
             }
         },
     );
-    for (addr, id) in &new_ids {
-        if let Some(i) = plan
-            .resource_changes
-            .iter()
-            .position(|c| &c.address == addr)
-        {
+    for (i, c) in plan.resource_changes.iter().enumerate() {
+        if let Some(id) = new_ids.get(&c.address) {
             ledger.ids[i].push(id.clone());
-        }
-    }
-    for i in 0..n {
-        if ledger.status[i].is_none() && new_ids.contains_key(&plan.resource_changes[i].address) {
-            ledger.done(i);
+            if ledger.status[i].is_none() {
+                ledger.done(i);
+            }
         }
     }
     // Updates that succeeded.
@@ -391,7 +380,6 @@ pub fn apply(planned: &Planned, provider: &dyn Provider, parallelism: usize) -> 
         ledger.done(i);
     }
 
-    let _ = route53;
     let outcomes = changes
         .iter()
         .map(|(i, c, _)| ChangeOutcome {

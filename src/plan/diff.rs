@@ -369,6 +369,15 @@ fn records(
             _ => None,
         })
         .collect();
+    let mut by_owner: BTreeMap<&Address, Vec<(&Address, &RecordSpec)>> = BTreeMap::new();
+    for res in graph.resources() {
+        if let ResourceSpec::Record(spec) = &res.spec {
+            by_owner
+                .entry(&spec.owner)
+                .or_default()
+                .push((&res.address, spec));
+        }
+    }
     let mut declared_names: BTreeSet<(String, String)> = BTreeSet::new();
     for (owner_address, o) in &owners {
         let domain = o.name.trim_start_matches("_meridian.").to_string();
@@ -431,13 +440,7 @@ fn records(
                 .or_default()
                 .push(r);
         }
-        for res in graph.resources() {
-            let ResourceSpec::Record(spec) = &res.spec else {
-                continue;
-            };
-            if spec.owner != **owner_address {
-                continue;
-            }
+        for (res_address, spec) in by_owner.get(*owner_address).cloned().unwrap_or_default() {
             let check_id = spec
                 .health_check
                 .as_ref()
@@ -492,7 +495,7 @@ fn records(
             };
             d.changes.push((
                 change(
-                    &res.address,
+                    res_address,
                     actions,
                     before,
                     Some(after),

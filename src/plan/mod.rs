@@ -228,17 +228,21 @@ pub fn plan(
     plan_id: String,
 ) -> Result<Planned, PlanError> {
     let live = provider.read(&scope(graph))?;
-    plan_against(
+    let mut planned = plan_against(
         graph,
         topology_name,
         &live,
         provider.describe(),
         opts,
         plan_id,
-    )
+    )?;
+    // The plan keeps the state it was made from; move it rather than hold two copies.
+    planned.plan.prior_state = live;
+    Ok(planned)
 }
 
-/// The diff of `graph` against a given live state.
+/// The diff of `graph` against a given live state. The plan's `prior_state` is left empty;
+/// [`plan`] fills it.
 pub fn plan_against(
     graph: &ResourceGraph,
     topology_name: &str,
@@ -308,7 +312,7 @@ pub fn plan_against(
             targets: opts.targets.clone(),
             adopt: opts.adopt,
             sources: Vec::new(),
-            prior_state: live.clone(),
+            prior_state: LiveState::default(),
         },
         details,
     })
@@ -340,33 +344,36 @@ pub fn recovery(
 /// The topology as the cloud runs it today: services and regions that have live records, with
 /// their live TTL and health-check timing.
 fn live_view(t: &crate::model::Topology, live: &LiveState) -> crate::model::Topology {
+    use std::collections::BTreeMap;
+    let mut at_name: BTreeMap<(&str, &str), Vec<&crate::provider::RecordSet>> = BTreeMap::new();
+    for r in &live.records {
+        at_name.entry((&r.zone, &r.name)).or_default().push(r);
+    }
+    let checks: BTreeMap<&str, &crate::provider::LiveHealthCheck> = live
+        .health_checks
+        .iter()
+        .map(|h| (h.id.as_str(), h))
+        .collect();
     let mut v = t.clone();
     v.services.retain(|_, s| {
+        let here = at_name
+            .get(&(s.zone.as_str(), s.domain.as_str()))
+            .cloned()
+            .unwrap_or_default();
         s.regions.retain(|name, _| {
             let set = crate::model::set_identifier(&s.name, name, None);
-            live.records.iter().any(|r| {
-                r.zone == s.zone
-                    && r.name == s.domain
-                    && r.set_identifier
-                        .as_deref()
-                        .is_some_and(|x| x == set || x.starts_with(&format!("{set}-")))
+            here.iter().any(|r| {
+                r.set_identifier
+                    .as_deref()
+                    .is_some_and(|x| x == set || x.starts_with(&format!("{set}-")))
             })
         });
-        if let Some(r) = live
-            .records
-            .iter()
-            .find(|r| r.zone == s.zone && r.name == s.domain && r.ttl.is_some())
-        {
-            s.ttl = r.ttl.unwrap_or(s.ttl);
+        if let Some(ttl) = here.iter().find_map(|r| r.ttl) {
+            s.ttl = ttl;
         }
-        let check = live
-            .records
+        let check = here
             .iter()
-            .filter(|r| r.zone == s.zone && r.name == s.domain)
-            .find_map(|r| {
-                let id = r.health_check_id.as_ref()?;
-                live.health_checks.iter().find(|h| &h.id == id)
-            });
+            .find_map(|r| checks.get(r.health_check_id.as_deref()?).copied());
         match (check, s.health_check.as_mut()) {
             (Some(live_check), Some(h)) => {
                 h.interval = live_check.config.request_interval;

@@ -18,8 +18,9 @@ const FORMAT_VERSION: u32 = 1;
 const MAX_RULES: usize = 10;
 const MAX_FILTERS: usize = 100;
 
+/// The file: plain lists, sorted, so it diffs well.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct Store {
+struct StoreFile {
     format_version: u32,
     next_id: u64,
     records: Vec<RecordSet>,
@@ -28,6 +29,85 @@ struct Store {
     deleted_caller_references: BTreeSet<String>,
     repositories: BTreeMap<String, BTreeSet<String>>,
     replication: BTreeMap<String, Vec<ReplicationRule>>,
+}
+
+type RecordKey = (String, String, String, Option<String>);
+
+/// The same, indexed in memory.
+#[derive(Debug, Clone, Default)]
+struct Store {
+    next_id: u64,
+    records: BTreeMap<RecordKey, RecordSet>,
+    health_checks: BTreeMap<String, LiveHealthCheck>,
+    /// Caller reference -> health check id.
+    callers: BTreeMap<String, String>,
+    /// Health check id -> how many records use it.
+    users: BTreeMap<String, usize>,
+    deleted_caller_references: BTreeSet<String>,
+    repositories: BTreeMap<String, BTreeSet<String>>,
+    replication: BTreeMap<String, Vec<ReplicationRule>>,
+}
+
+impl Store {
+    fn from_file(f: StoreFile) -> Store {
+        let mut s = Store {
+            next_id: f.next_id,
+            deleted_caller_references: f.deleted_caller_references,
+            repositories: f.repositories,
+            replication: f.replication,
+            ..Store::default()
+        };
+        for r in f.records {
+            s.add_record(r);
+        }
+        for h in f.health_checks {
+            s.callers.insert(h.caller_reference.clone(), h.id.clone());
+            s.health_checks.insert(h.id.clone(), h);
+        }
+        s
+    }
+
+    fn to_file(&self) -> StoreFile {
+        StoreFile {
+            format_version: FORMAT_VERSION,
+            next_id: self.next_id,
+            records: self.records.values().cloned().collect(),
+            health_checks: self.health_checks.values().cloned().collect(),
+            deleted_caller_references: self.deleted_caller_references.clone(),
+            repositories: self.repositories.clone(),
+            replication: self.replication.clone(),
+        }
+    }
+
+    fn add_record(&mut self, r: RecordSet) {
+        if let Some(id) = &r.health_check_id {
+            *self.users.entry(id.clone()).or_default() += 1;
+        }
+        self.records.insert(r.key(), r);
+    }
+
+    fn remove_record(&mut self, key: &RecordKey) -> Option<RecordSet> {
+        let r = self.records.remove(key)?;
+        if let Some(id) = &r.health_check_id {
+            if let Some(n) = self.users.get_mut(id) {
+                *n -= 1;
+                if *n == 0 {
+                    self.users.remove(id);
+                }
+            }
+        }
+        Some(r)
+    }
+
+    /// Record sets at one name of one zone.
+    fn at_name<'a>(&'a self, zone: &str, name: &str) -> impl Iterator<Item = &'a RecordSet> + 'a {
+        let start: RecordKey = (zone.to_string(), name.to_string(), String::new(), None);
+        let (zone, name) = (zone.to_string(), name.to_string());
+        self.records
+            .range(start..)
+            .take_while(move |(k, _)| k.0 == zone && k.1 == name)
+            .map(|(_, r)| r)
+    }
 }
 
 /// The lock an apply holds; removed when dropped.
@@ -73,21 +153,20 @@ impl LocalStore {
         };
         let store = match std::fs::read_to_string(path) {
             Ok(text) => {
-                let s: Store = serde_json::from_str(&text)
+                let f: StoreFile = serde_json::from_str(&text)
                     .map_err(|e| io(path, format!("unreadable: {e}")))?;
-                if s.format_version != FORMAT_VERSION {
+                if f.format_version != FORMAT_VERSION {
                     return Err(io(
                         path,
                         format!(
                             "format version {} is not {FORMAT_VERSION}",
-                            s.format_version
+                            f.format_version
                         ),
                     ));
                 }
-                s
+                Store::from_file(f)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Store {
-                format_version: FORMAT_VERSION,
                 next_id: 1,
                 ..Store::default()
             },
@@ -108,7 +187,7 @@ impl LocalStore {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| io(&self.path, e))?;
         }
-        let text = serde_json::to_string_pretty(s).map_err(|e| io(&self.path, e))?;
+        let text = serde_json::to_string_pretty(&s.to_file()).map_err(|e| io(&self.path, e))?;
         let tmp = self
             .path
             .with_extension(format!("tmp.{}", std::process::id()));
@@ -125,16 +204,28 @@ impl LocalStore {
         })
     }
 
-    fn op(&self, op: &Op) -> Result<Done, ProviderError> {
-        let mut guard = self.store.lock().map_err(|_| {
-            ProviderError::Io("local state store: a previous operation panicked".into())
-        })?;
+    /// Runs `ops` one after another against the in-memory store (each all or nothing), then
+    /// writes the file once. If the write fails, none of them happened.
+    fn run(&self, ops: &[Op]) -> Vec<Result<Done, ProviderError>> {
+        let Ok(mut guard) = self.store.lock() else {
+            return ops
+                .iter()
+                .map(|_| {
+                    Err(ProviderError::Io(
+                        "local state store: a previous operation panicked".into(),
+                    ))
+                })
+                .collect();
+        };
         let mut next = guard.clone();
-        let done = execute(&mut next, op)?;
-        next.records.sort();
-        self.save(&next)?;
-        *guard = next;
-        Ok(done)
+        let results: Vec<_> = ops.iter().map(|op| execute(&mut next, op)).collect();
+        if results.iter().any(Result::is_ok) {
+            if let Err(e) = self.save(&next) {
+                return ops.iter().map(|_| Err(e.clone())).collect();
+            }
+            *guard = next;
+        }
+        results
     }
 }
 
@@ -191,9 +282,9 @@ fn execute(s: &mut Store, op: &Op) -> Result<Done, ProviderError> {
                 ));
             }
             if let Some(h) = s
-                .health_checks
-                .iter()
-                .find(|h| &h.caller_reference == caller_reference)
+                .callers
+                .get(caller_reference)
+                .and_then(|id| s.health_checks.get(id))
             {
                 return if &h.config == config {
                     Ok(Done::HealthCheck(h.id.clone()))
@@ -212,13 +303,17 @@ fn execute(s: &mut Store, op: &Op) -> Result<Done, ProviderError> {
             }
             let id = format!("hc-{:08}", s.next_id);
             s.next_id += 1;
-            s.health_checks.push(LiveHealthCheck {
-                id: id.clone(),
-                caller_reference: caller_reference.clone(),
-                version: 1,
-                config: config.clone(),
-                tags: tags.clone(),
-            });
+            s.callers.insert(caller_reference.clone(), id.clone());
+            s.health_checks.insert(
+                id.clone(),
+                LiveHealthCheck {
+                    id: id.clone(),
+                    caller_reference: caller_reference.clone(),
+                    version: 1,
+                    config: config.clone(),
+                    tags: tags.clone(),
+                },
+            );
             Ok(Done::HealthCheck(id))
         }
         Op::UpdateHealthCheck {
@@ -228,8 +323,7 @@ fn execute(s: &mut Store, op: &Op) -> Result<Done, ProviderError> {
         } => {
             let h = s
                 .health_checks
-                .iter_mut()
-                .find(|h| &h.id == id)
+                .get_mut(id)
                 .ok_or_else(|| ProviderError::NotFound {
                     what: format!("health check {id}"),
                 })?;
@@ -251,30 +345,31 @@ fn execute(s: &mut Store, op: &Op) -> Result<Done, ProviderError> {
             Ok(Done::Other)
         }
         Op::DeleteHealthCheck { id } => {
-            let pos = s
-                .health_checks
-                .iter()
-                .position(|h| &h.id == id)
-                .ok_or_else(|| ProviderError::NotFound {
+            if !s.health_checks.contains_key(id) {
+                return Err(ProviderError::NotFound {
                     what: format!("health check {id}"),
-                })?;
-            if let Some(r) = s
-                .records
-                .iter()
-                .find(|r| r.health_check_id.as_deref() == Some(id))
-            {
+                });
+            }
+            if s.users.contains_key(id) {
+                let user = s
+                    .records
+                    .values()
+                    .find(|r| r.health_check_id.as_deref() == Some(id));
                 return Err(ProviderError::Invalid(format!(
-                    "HealthCheckInUse: health check {id} is used by record {} {}",
-                    r.name, r.record_type
+                    "HealthCheckInUse: health check {id} is used by record {}",
+                    user.map_or(String::new(), |r| format!("{} {}", r.name, r.record_type))
                 )));
             }
-            let h = s.health_checks.remove(pos);
-            s.deleted_caller_references.insert(h.caller_reference);
+            if let Some(h) = s.health_checks.remove(id) {
+                s.callers.remove(&h.caller_reference);
+                s.deleted_caller_references.insert(h.caller_reference);
+            }
             Ok(Done::Other)
         }
         Op::ChangeRecords { zone, changes } => {
-            // All or nothing: apply to a copy, keep it only if every change is valid.
-            let mut records = s.records.clone();
+            // All or nothing: the changes go to a copy that replaces the store only if every
+            // one is valid.
+            let mut next = s.clone();
             for c in changes {
                 if &c.record.zone != zone {
                     return Err(ProviderError::Invalid(format!(
@@ -282,7 +377,8 @@ fn execute(s: &mut Store, op: &Op) -> Result<Done, ProviderError> {
                         c.record.name
                     )));
                 }
-                let pos = records.iter().position(|r| r.key() == c.record.key());
+                let key = c.record.key();
+                let exists = next.records.contains_key(&key);
                 let what = || {
                     format!(
                         "record {} {}{}",
@@ -295,26 +391,22 @@ fn execute(s: &mut Store, op: &Op) -> Result<Done, ProviderError> {
                             .unwrap_or_default()
                     )
                 };
-                match (c.action.as_str(), pos) {
-                    ("CREATE", Some(_)) => {
-                        return Err(ProviderError::AlreadyExists { what: what() })
-                    }
-                    ("DELETE", None) => return Err(ProviderError::NotFound { what: what() }),
-                    ("DELETE", Some(p)) => {
-                        if records[p] != c.record {
+                match (c.action.as_str(), exists) {
+                    ("CREATE", true) => return Err(ProviderError::AlreadyExists { what: what() }),
+                    ("DELETE", false) => return Err(ProviderError::NotFound { what: what() }),
+                    ("DELETE", true) => {
+                        if next.records.get(&key) != Some(&c.record) {
                             return Err(ProviderError::Invalid(format!(
                                 "{}: a DELETE must carry the exact live values",
                                 what()
                             )));
                         }
-                        records.remove(p);
+                        next.remove_record(&key);
                     }
-                    ("CREATE" | "UPSERT", pos) => {
-                        if let Some(p) = pos {
-                            records.remove(p);
-                        }
-                        check_record(&records, &c.record, &s.health_checks)?;
-                        records.push(c.record.clone());
+                    ("CREATE" | "UPSERT", _) => {
+                        next.remove_record(&key);
+                        check_record(&next, &c.record)?;
+                        next.add_record(c.record.clone());
                     }
                     (other, _) => {
                         return Err(ProviderError::Invalid(format!(
@@ -323,7 +415,7 @@ fn execute(s: &mut Store, op: &Op) -> Result<Done, ProviderError> {
                     }
                 }
             }
-            s.records = records;
+            *s = next;
             Ok(Done::Other)
         }
         Op::CreateRepository { region, name } => {
@@ -374,27 +466,7 @@ fn execute(s: &mut Store, op: &Op) -> Result<Done, ProviderError> {
 }
 
 /// The rules Route 53 enforces on a record joining a zone.
-fn check_record(
-    records: &[RecordSet],
-    r: &RecordSet,
-    checks: &[LiveHealthCheck],
-) -> Result<(), ProviderError> {
-    let same_name: Vec<&RecordSet> = records
-        .iter()
-        .filter(|o| o.zone == r.zone && o.name == r.name)
-        .collect();
-    if r.record_type == "CNAME" && same_name.iter().any(|o| o.record_type != "CNAME") {
-        return Err(ProviderError::Invalid(format!(
-            "{}: a CNAME cannot coexist with other records",
-            r.name
-        )));
-    }
-    if r.record_type != "CNAME" && same_name.iter().any(|o| o.record_type == "CNAME") {
-        return Err(ProviderError::Invalid(format!(
-            "{}: the name holds a CNAME",
-            r.name
-        )));
-    }
+fn check_record(s: &Store, r: &RecordSet) -> Result<(), ProviderError> {
     let policy = |x: &RecordSet| {
         (
             x.region.is_some(),
@@ -403,23 +475,34 @@ fn check_record(
             x.geolocation.is_some(),
         )
     };
-    if same_name
-        .iter()
-        .any(|o| o.record_type == r.record_type && policy(o) != policy(r))
-    {
-        return Err(ProviderError::Invalid(format!(
-            "{} {}: routing policies cannot be mixed under one name and type",
-            r.name, r.record_type
-        )));
+    for o in s.at_name(&r.zone, &r.name) {
+        if r.record_type == "CNAME" && o.record_type != "CNAME" {
+            return Err(ProviderError::Invalid(format!(
+                "{}: a CNAME cannot coexist with other records",
+                r.name
+            )));
+        }
+        if r.record_type != "CNAME" && o.record_type == "CNAME" {
+            return Err(ProviderError::Invalid(format!(
+                "{}: the name holds a CNAME",
+                r.name
+            )));
+        }
+        if o.record_type == r.record_type && policy(o) != policy(r) {
+            return Err(ProviderError::Invalid(format!(
+                "{} {}: routing policies cannot be mixed under one name and type",
+                r.name, r.record_type
+            )));
+        }
     }
-    if (r.ttl.is_some()) == r.alias.is_some() {
+    if r.ttl.is_some() == r.alias.is_some() {
         return Err(ProviderError::Invalid(format!(
             "{}: a record has either a TTL or an alias target",
             r.name
         )));
     }
     if let Some(id) = &r.health_check_id {
-        if !checks.iter().any(|h| &h.id == id) {
+        if !s.health_checks.contains_key(id) {
             return Err(ProviderError::NotFound {
                 what: format!("health check {id}"),
             });
@@ -445,12 +528,12 @@ impl Provider for LocalStore {
         Ok(LiveState {
             records: s
                 .records
-                .iter()
+                .values()
                 .filter(|r| zones.contains_key(&r.zone))
                 .cloned()
                 .collect(),
             zones,
-            health_checks: s.health_checks.clone(),
+            health_checks: s.health_checks.values().cloned().collect(),
             repositories: scope
                 .regions
                 .iter()
@@ -473,7 +556,7 @@ impl Provider for LocalStore {
     }
 
     fn apply(&self, ops: &[Op], _parallelism: usize) -> Vec<Result<Done, ProviderError>> {
-        // One file: operations run one after another, each saved before the next.
-        ops.iter().map(|op| self.op(op)).collect()
+        // One file: the operations run one after another, and the file is written once.
+        self.run(ops)
     }
 }

@@ -381,6 +381,7 @@ fn a_declared_name_holding_foreign_records_needs_adopt() {
     let opts = Options {
         adopt: true,
         targets: vec![],
+        zones: vec![],
     };
     let p = plan::plan(&g, "t", &s, &opts, "x".into()).unwrap();
     let legacy = p
@@ -402,6 +403,7 @@ fn target_limits_the_plan_to_a_resource_and_its_dependencies() {
     let opts = Options {
         adopt: false,
         targets: vec![r#"record.api["eu-west-1"]"#.into()],
+        zones: vec![],
     };
     let p = plan::plan(&g, "t", &s, &opts, "x".into()).unwrap();
     let mut addrs: Vec<&str> = p
@@ -423,6 +425,7 @@ fn target_limits_the_plan_to_a_resource_and_its_dependencies() {
     let bad = Options {
         adopt: false,
         targets: vec!["record.nope".into()],
+        zones: vec![],
     };
     assert!(plan::plan(&g, "t", &s, &bad, "x".into()).is_err());
 }
@@ -671,6 +674,32 @@ fn cli_round_trip_exit_codes_and_stale_plans() {
     let o = meridian(&dir, &["apply", "plan.json"]);
     assert_eq!(o.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&o.stdout).contains("already applied"));
+    // A saved plan names its store by absolute path: it applies from any directory.
+    let hcl = std::fs::read_to_string(&main)
+        .unwrap()
+        .replace("  ttl     = 30", "  ttl     = 40");
+    std::fs::write(&main, hcl).unwrap();
+    assert_eq!(
+        meridian(&dir, &["plan", "active-passive", "--out", "plan.json"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let elsewhere = dir.join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let o = meridian(&elsewhere, &["apply", "../plan.json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        !elsewhere.join(".meridian").exists(),
+        "no second store was started"
+    );
+    let o = meridian(&dir, &["plan", "active-passive", "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0));
 }
 
 #[test]
@@ -758,4 +787,234 @@ fn plan_snapshots_in_three_formats() {
             insta::assert_snapshot!(format!("plan__edit__{format}"), text);
         });
     }
+}
+
+fn zone_scope(g: &ResourceGraph) -> Scope {
+    plan::scope(g)
+}
+
+#[test]
+fn a_duplicate_health_check_is_its_own_delete_and_the_plan_converges() {
+    let dir = tempdir("dup");
+    let s = store(&dir);
+    let g = graph(&example("active-passive"));
+    assert!(apply(&plan_of(&g, &s), &s, 10).succeeded());
+    // A second check for one address, as an interrupted apply of another plan would leave.
+    let live = s.read(&zone_scope(&g)).unwrap();
+    let original = &live.health_checks[0];
+    let address = original.tags["meridian:address"].clone();
+    let dup_ref = meridian::plan::diff::caller_reference("t", &address, "example.com", "otherpln");
+    s.apply(
+        &[Op::CreateHealthCheck {
+            caller_reference: dup_ref,
+            config: original.config.clone(),
+            tags: Default::default(),
+        }],
+        1,
+    )
+    .remove(0)
+    .unwrap();
+    let p = plan_of(&g, &s);
+    let a = actions(&p);
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert!(
+        a[0].0.contains("duplicate") && a[0].1 == [Action::Delete],
+        "{a:?}"
+    );
+    assert_eq!(a[0].2.as_deref(), Some("delete_because_duplicate"));
+    assert!(apply(&p, &s, 10).succeeded());
+    assert!(!plan_of(&g, &s).plan.has_changes());
+    assert_eq!(s.read(&zone_scope(&g)).unwrap().health_checks.len(), 2);
+}
+
+#[test]
+fn a_changed_domain_moves_the_records_with_distinct_addresses() {
+    let dir = tempdir("rename");
+    let s = store(&dir);
+    let text = example("active-active-partitioned");
+    assert!(apply(&plan_of(&graph(&text), &s), &s, 10).succeeded());
+    let moved = text.replace(
+        "domain  = \"api.example.com\"",
+        "domain  = \"edge.example.com\"",
+    );
+    let g = graph(&moved);
+    let p = plan_of(&g, &s);
+    let addresses: Vec<&str> = p
+        .plan
+        .resource_changes
+        .iter()
+        .map(|c| c.address.as_str())
+        .collect();
+    let unique: std::collections::BTreeSet<&str> = addresses.iter().copied().collect();
+    assert_eq!(
+        unique.len(),
+        addresses.len(),
+        "addresses are unique: {addresses:?}"
+    );
+    assert!(
+        addresses.contains(&r#"record.api["eu-west-1@api.example.com"]"#),
+        "{addresses:?}"
+    );
+    assert!(
+        addresses.contains(&r#"owner.api["api.example.com"]"#),
+        "{addresses:?}"
+    );
+    assert!(apply(&p, &s, 10).succeeded());
+    assert!(!plan_of(&g, &s).plan.has_changes());
+    let live = s.read(&zone_scope(&g)).unwrap();
+    assert!(
+        live.records
+            .iter()
+            .all(|r| !r.name.contains("api.example.com")),
+        "{:?}",
+        live.records
+    );
+}
+
+#[test]
+fn records_added_by_someone_else_at_an_owned_name_stop_the_plan() {
+    let dir = tempdir("added");
+    let s = store(&dir);
+    let g = graph(&example("active-active-partitioned"));
+    assert!(apply(&plan_of(&g, &s), &s, 10).succeeded());
+    // Someone adds a TXT record at the service's name.
+    let txt = meridian::provider::RecordSet {
+        zone: "example.com".into(),
+        name: "api.example.com".into(),
+        record_type: "TXT".into(),
+        set_identifier: None,
+        ttl: Some(300),
+        values: vec!["\"site-verification=abc\"".into()],
+        alias: None,
+        region: None,
+        weight: None,
+        failover: None,
+        geolocation: None,
+        health_check_id: None,
+    };
+    s.apply(
+        &[Op::ChangeRecords {
+            zone: "example.com".into(),
+            changes: vec![RecordChange {
+                action: "CREATE".into(),
+                record: txt,
+            }],
+        }],
+        1,
+    )
+    .remove(0)
+    .unwrap();
+    let err = plan::plan(&g, "t", &s, &Options::default(), "x".into())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("TXT"), "{err}");
+}
+
+#[test]
+fn health_checks_of_a_removed_zone_wait_until_the_zone_is_read() {
+    let dir = tempdir("zones");
+    let s = store(&dir);
+    let text = example("active-active-partitioned");
+    assert!(apply(&plan_of(&graph(&text), &s), &s, 10).succeeded());
+    let start = text.find("service \"api\"").unwrap();
+    let end = start + text[start..].find("\n}\n").unwrap() + 3;
+    let without = format!("{}{}", &text[..start], &text[end..]);
+    // The zone is no longer read: the checks stay, and the plan says why.
+    let p = plan_of(&graph(&without), &s);
+    assert!(
+        !p.plan
+            .resource_changes
+            .iter()
+            .any(|c| c.kind == "health_check"),
+        "{:?}",
+        actions(&p)
+    );
+    assert!(
+        p.plan.untouched.iter().any(|u| u.contains("`zones`")),
+        "{:?}",
+        p.plan.untouched
+    );
+    // Listed in `zones`, the records, the marker and then the checks are deleted.
+    let g = graph(&without);
+    let opts = Options {
+        adopt: false,
+        targets: vec![],
+        zones: vec!["example.com".into()],
+    };
+    let p = plan::plan(&g, "t", &s, &opts, "x".into()).unwrap();
+    let deleted = p
+        .plan
+        .resource_changes
+        .iter()
+        .filter(|c| c.change.actions == [Action::Delete])
+        .count();
+    assert_eq!(deleted, 3 + 3 + 1, "{:?}", actions(&p));
+    assert!(apply(&p, &s, 10).succeeded());
+    let live = s
+        .read(&Scope {
+            zones: vec!["example.com".into()],
+            regions: vec![],
+        })
+        .unwrap();
+    assert!(
+        live.records.is_empty() && live.health_checks.is_empty(),
+        "{live:?}"
+    );
+}
+
+#[test]
+fn an_unpaired_managed_replication_rule_is_shown_as_deleted() {
+    let dir = tempdir("repl");
+    let s = store(&dir);
+    let g = graph(&example("active-active-partitioned"));
+    assert!(apply(&plan_of(&g, &s), &s, 10).succeeded());
+    let live = s.read(&zone_scope(&g)).unwrap();
+    let mut rules = live.replication["us-east-1"].clone();
+    rules.push(meridian::provider::ReplicationRule {
+        destinations: vec!["eu-central-1".into()],
+        filters: vec!["api".into()],
+    });
+    s.apply(
+        &[Op::PutReplication {
+            region: "us-east-1".into(),
+            rules,
+        }],
+        1,
+    )
+    .remove(0)
+    .unwrap();
+    let p = plan_of(&g, &s);
+    let a = actions(&p);
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert!(
+        a[0].0.starts_with("ecr_replication._removed_us-east-1") && a[0].1 == [Action::Delete],
+        "{a:?}"
+    );
+    assert!(apply(&p, &s, 10).succeeded());
+    assert!(!plan_of(&g, &s).plan.has_changes());
+}
+
+#[test]
+fn apply_json_output_is_only_json() {
+    let dir = tempdir("json");
+    copy_example("active-passive", &dir);
+    let o = meridian(
+        &dir,
+        &[
+            "apply",
+            "active-passive",
+            "--auto-approve",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let doc: serde_json::Value =
+        serde_json::from_slice(&o.stdout).expect("stdout is one JSON document");
+    assert_eq!(doc["changes"].as_array().unwrap().len(), 8);
+    assert!(doc["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["status"] == "done"));
 }

@@ -4,6 +4,7 @@ use super::{exit, Ctx};
 use crate::analysis::{analyze_with_prices, Prices};
 use crate::graph::ResourceGraph;
 use crate::plan::{self, apply::apply, Options, Plan, Planned, SourceText};
+use crate::provider::aws::{AwsProvider, AwsSettings};
 use crate::provider::local::LocalStore;
 use crate::provider::Provider;
 use crate::render;
@@ -66,6 +67,19 @@ pub struct ApplyArgs {
 
 #[derive(Debug, clap::Args)]
 struct Common {
+    /// Where live state comes from: local (the state store) or aws. Default: aws when the
+    /// topology has a `provider "aws"` block, else local.
+    #[arg(long, value_enum)]
+    live: Option<Live>,
+    /// AWS: an AWS-compatible endpoint (also AWS_ENDPOINT_URL), e.g. http://127.0.0.1:5000.
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
+    /// AWS: the region for ECR and request signing (also AWS_REGION).
+    #[arg(long)]
+    region: Option<String>,
+    /// AWS: the profile to use (also AWS_PROFILE; SSO profiles included).
+    #[arg(long)]
+    profile: Option<String>,
     /// The local state store (default: .meridian/state.json beside the topology).
     #[arg(long, value_name = "PATH")]
     state: Option<PathBuf>,
@@ -88,6 +102,12 @@ enum Format {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Live {
+    Local,
+    Aws,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum ApplyFormat {
     Human,
     Json,
@@ -95,6 +115,21 @@ enum ApplyFormat {
 
 fn parse_duration(s: &str) -> Result<crate::duration::Duration, String> {
     crate::duration::Duration::parse(s)
+}
+
+/// An absolute form of a path that may not exist yet (a store before its first apply).
+fn absolute(p: &Path) -> String {
+    let abs = match (
+        p.parent().filter(|d| !d.as_os_str().is_empty()),
+        p.file_name(),
+    ) {
+        (Some(dir), Some(name)) => std::fs::canonicalize(dir).map(|d| d.join(name)),
+        (None, Some(name)) => std::env::current_dir().map(|d| d.join(name)),
+        _ => Err(std::io::Error::other("no file name")),
+    };
+    abs.unwrap_or_else(|_| p.to_path_buf())
+        .display()
+        .to_string()
 }
 
 /// `.meridian/state.json` beside the topology.
@@ -178,11 +213,13 @@ fn make_plan(
     let opts = Options {
         adopt: common.adopt,
         targets: common.target.clone(),
+        zones: l.topology.zones.clone(),
     };
     let mut planned = plan::plan(&l.graph, &l.name, provider, &opts, plan_id).map_err(|e| {
         ctx.report(e);
         exit::ERROR
     })?;
+    planned.plan.api_calls = provider.stats();
     let analysis = analyze_with_prices(&l.topology, &overrides);
     planned.plan.recovery = Some(plan::recovery(
         &l.topology,
@@ -211,13 +248,45 @@ fn print_plan(p: &Plan, format: Format, ctx: &mut Ctx) {
     }
 }
 
-fn open_store(
-    path: &Path,
+/// The provider a command reads and applies through: the `--live` flag, else the topology's
+/// `provider "aws"` block, else the local state store.
+fn open_provider(
+    common: &Common,
+    topology: &crate::model::Topology,
+    state: &Path,
     lock: bool,
     timeout: std::time::Duration,
     ctx: &mut Ctx,
-) -> Result<LocalStore, u8> {
-    LocalStore::open(path, lock, timeout).map_err(|e| {
+) -> Result<Box<dyn Provider>, u8> {
+    let block = topology.provider.as_ref();
+    let live = common.live.unwrap_or(if block.is_some() {
+        Live::Aws
+    } else {
+        Live::Local
+    });
+    let result: Result<Box<dyn Provider>, crate::provider::ProviderError> = match live {
+        Live::Local => {
+            LocalStore::open(state, lock, timeout).map(|s| Box::new(s) as Box<dyn Provider>)
+        }
+        Live::Aws => {
+            let settings = AwsSettings {
+                region: common
+                    .region
+                    .clone()
+                    .or_else(|| block.and_then(|b| b.region.clone())),
+                profile: common
+                    .profile
+                    .clone()
+                    .or_else(|| block.and_then(|b| b.profile.clone())),
+                endpoint_url: common
+                    .endpoint_url
+                    .clone()
+                    .or_else(|| block.and_then(|b| b.endpoint_url.clone())),
+            };
+            AwsProvider::new(&settings).map(|p| Box::new(p) as Box<dyn Provider>)
+        }
+    };
+    result.map_err(|e| {
         ctx.report(e);
         exit::ERROR
     })
@@ -239,14 +308,36 @@ pub fn run_plan(args: PlanArgs, ctx: &mut Ctx) -> u8 {
         .state
         .clone()
         .unwrap_or_else(|| default_state(&args.path));
-    let store = match open_store(&state, false, std::time::Duration::ZERO, ctx) {
+    let store = match open_provider(
+        &args.common,
+        &l.topology,
+        &state,
+        false,
+        std::time::Duration::ZERO,
+        ctx,
+    ) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let planned = match make_plan(&l, &store, &args.common, plan::new_plan_id(&l.name), ctx) {
+    let planned = match make_plan(
+        &l,
+        store.as_ref(),
+        &args.common,
+        plan::new_plan_id(&l.name),
+        ctx,
+    ) {
         Ok(p) => p,
         Err(code) => return code,
     };
+    let mut planned = planned;
+    let local = match args.common.live {
+        Some(Live::Local) => true,
+        Some(Live::Aws) => false,
+        None => l.topology.provider.is_none(),
+    };
+    if local && args.out.is_some() {
+        planned.plan.state_path = Some(absolute(&state));
+    }
     let p = &planned.plan;
     print_plan(p, args.format, ctx);
     if let Some(out) = &args.out {
@@ -273,18 +364,29 @@ pub fn run_plan(args: PlanArgs, ctx: &mut Ctx) -> u8 {
 }
 
 fn confirm(ctx: &mut Ctx) -> bool {
-    ctx.out(
+    ctx.err(
         "\nDo you want to perform these actions? Only 'yes' will be accepted.\n  Enter a value: ",
     );
-    let _ = std::io::Write::flush(&mut std::io::stdout());
+    let _ = std::io::Write::flush(&mut std::io::stderr());
     let mut line = String::new();
     let _ = std::io::stdin().lock().read_line(&mut line);
     line.trim() == "yes"
 }
 
-fn finish(outcome: &plan::apply::Outcome, format: ApplyFormat, ctx: &mut Ctx) -> u8 {
+fn finish(
+    outcome: &plan::apply::Outcome,
+    provider: &dyn Provider,
+    format: ApplyFormat,
+    ctx: &mut Ctx,
+) -> u8 {
     match format {
-        ApplyFormat::Human => ctx.out(&render::plan::outcome(outcome)),
+        ApplyFormat::Human => {
+            ctx.out(&render::plan::outcome(outcome));
+            let stats = provider.stats();
+            if !stats.is_empty() {
+                ctx.out(&format!("{}\n", render::plan::calls_line(&stats)));
+            }
+        }
         ApplyFormat::Json => ctx.out(&format!(
             "{}\n",
             serde_json::to_string_pretty(outcome).unwrap_or_default()
@@ -316,15 +418,27 @@ pub fn run_apply(args: ApplyArgs, ctx: &mut Ctx) -> u8 {
         .clone()
         .unwrap_or_else(|| default_state(&args.path));
     let timeout = std::time::Duration::from_millis(args.lock_timeout.as_millis());
-    let store = match open_store(&state, true, timeout, ctx) {
+    let store = match open_provider(&args.common, &l.topology, &state, true, timeout, ctx) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let planned = match make_plan(&l, &store, &args.common, plan::new_plan_id(&l.name), ctx) {
+    let planned = match make_plan(
+        &l,
+        store.as_ref(),
+        &args.common,
+        plan::new_plan_id(&l.name),
+        ctx,
+    ) {
         Ok(p) => p,
         Err(code) => return code,
     };
-    ctx.out(&render::plan::human(&planned.plan));
+    // With --format json, stdout carries only the outcome document.
+    let shown = render::plan::human(&planned.plan);
+    if args.format == ApplyFormat::Json {
+        ctx.err(&shown);
+    } else {
+        ctx.out(&shown);
+    }
     if !planned.plan.has_changes() {
         return exit::OK;
     }
@@ -333,8 +447,8 @@ pub fn run_apply(args: ApplyArgs, ctx: &mut Ctx) -> u8 {
         return exit::ERROR;
     }
     ctx.out("\n");
-    let outcome = apply(&planned, &store, usize::from(args.parallelism));
-    finish(&outcome, args.format, ctx)
+    let outcome = apply(&planned, store.as_ref(), usize::from(args.parallelism));
+    finish(&outcome, store.as_ref(), args.format, ctx)
 }
 
 /// Values that only the cloud knows (ids) are left out when comparing two plans.
@@ -406,22 +520,36 @@ fn apply_saved(args: ApplyArgs, ctx: &mut Ctx) -> u8 {
         topology,
         name: saved.topology.clone(),
     };
-    let state = match &args.common.state {
-        Some(s) => s.clone(),
-        None => {
-            // The store the plan read, when it was a local one.
-            match saved.live_source.strip_prefix("local state store ") {
-                Some(p) => PathBuf::from(p),
-                None => default_state(&args.path),
-            }
-        }
+    // The store the plan read, when it was a local one: by its absolute path, so the plan
+    // applies from any directory.
+    let state = match (&args.common.state, &saved.state_path) {
+        (Some(s), _) => s.clone(),
+        (None, Some(p)) => PathBuf::from(p),
+        (None, None) => default_state(&args.path),
     };
     let timeout = std::time::Duration::from_millis(args.lock_timeout.as_millis());
-    let store = match open_store(&state, true, timeout, ctx) {
+    let common = Common {
+        live: args
+            .common
+            .live
+            .or_else(|| (!saved.live_source.starts_with("local state store")).then_some(Live::Aws)),
+        endpoint_url: args.common.endpoint_url.clone(),
+        region: args.common.region.clone(),
+        profile: args.common.profile.clone(),
+        state: None,
+        target: saved.targets.clone(),
+        adopt: saved.adopt,
+        prices: args.common.prices.clone(),
+    };
+    let store = match open_provider(&common, &l.topology, &state, true, timeout, ctx) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    if store.describe() != saved.live_source {
+    let same = match &saved.state_path {
+        Some(p) => absolute(&state) == *p,
+        None => store.describe() == saved.live_source,
+    };
+    if !same {
         ctx.err(&format!(
             "error: the plan was made against {}, but this apply reads {}; pass --state to choose the same store\n",
             saved.live_source,
@@ -429,13 +557,7 @@ fn apply_saved(args: ApplyArgs, ctx: &mut Ctx) -> u8 {
         ));
         return exit::ERROR;
     }
-    let common = Common {
-        state: None,
-        target: saved.targets.clone(),
-        adopt: saved.adopt,
-        prices: args.common.prices.clone(),
-    };
-    let now = match make_plan(&l, &store, &common, saved.plan_id.clone(), ctx) {
+    let now = match make_plan(&l, store.as_ref(), &common, saved.plan_id.clone(), ctx) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -478,6 +600,6 @@ fn apply_saved(args: ApplyArgs, ctx: &mut Ctx) -> u8 {
         ctx.out("No changes: the saved plan is already applied.\n");
         return exit::OK;
     }
-    let outcome = apply(&now, &store, usize::from(args.parallelism));
-    finish(&outcome, args.format, ctx)
+    let outcome = apply(&now, store.as_ref(), usize::from(args.parallelism));
+    finish(&outcome, store.as_ref(), args.format, ctx)
 }

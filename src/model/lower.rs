@@ -50,6 +50,41 @@ pub fn lower(root: &Block, diags: &mut Diagnostics) -> Topology {
             .filter_map(|k| p.num(k).map(|v| (k.to_string(), v)))
             .collect();
     }
+    for (z, at) in root.list("zones").unwrap_or(&[]) {
+        let name = z.strip_suffix('.').unwrap_or(z).to_ascii_lowercase();
+        if name.is_empty() || name.split('.').any(str::is_empty) {
+            diags.push(
+                Diagnostic::error(
+                    Code::DnsName,
+                    at.clone(),
+                    format!("\"{z}\" is not a zone name"),
+                )
+                .label("not a DNS name"),
+            );
+        } else if !t.zones.contains(&name) {
+            t.zones.push(name);
+        }
+    }
+    for p in root.blocks("provider") {
+        if p.label() != "aws" {
+            diags.push(
+                Diagnostic::error(Code::Provider, p.label_loc(), format!("unknown provider \"{}\"", p.label()))
+                    .label("not a provider")
+                    .help("the only provider is \"aws\"; without one, Meridian uses its local state store"),
+            );
+            continue;
+        }
+        if let Some(r) = p.str("region") {
+            if let Err(d) = region_name(r, p.value_loc("region"), "region") {
+                diags.push(*d);
+            }
+        }
+        t.provider = Some(AwsProviderConfig {
+            region: p.str("region").map(String::from),
+            profile: p.str("profile").map(String::from),
+            endpoint_url: p.str("endpoint_url").map(String::from),
+        });
+    }
     let mut domains: BTreeMap<String, Loc> = BTreeMap::new();
     for b in root.blocks("service") {
         if let Some(s) = service(b, diags) {

@@ -36,6 +36,17 @@ pub struct Topology {
     pub registries: BTreeMap<String, Registry>,
     /// Price overrides from a `prices` block, by price name.
     pub prices: BTreeMap<String, f64>,
+    /// Zones read by every plan, besides those of the services (`zones` attribute).
+    pub zones: Vec<String>,
+    /// A `provider "aws"` block: plan and apply against AWS.
+    pub provider: Option<AwsProviderConfig>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AwsProviderConfig {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

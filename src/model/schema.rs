@@ -442,6 +442,18 @@ pub static REGISTRY: BlockSpec = BlockSpec {
     blocks: &[],
 };
 
+pub static PROVIDER: BlockSpec = BlockSpec {
+    name: "provider",
+    labels: &["name"],
+    doc: "Where live state comes from: `provider \"aws\"` plans and applies against AWS (the --live flag wins).",
+    attrs: &[
+        attr("region", Kind::String, "Region for ECR and request signing; default from the AWS configuration chain."),
+        attr("profile", Kind::String, "AWS profile; default from AWS_PROFILE."),
+        attr("endpoint_url", Kind::String, "An AWS-compatible endpoint (a test server); default from AWS_ENDPOINT_URL."),
+    ],
+    blocks: &[],
+};
+
 /// A non-negative number (prices, volumes).
 const fn price(name: &'static str, doc: &'static str) -> AttrSpec {
     checked(
@@ -516,14 +528,22 @@ pub static ROOT: BlockSpec = BlockSpec {
     name: "",
     labels: &[],
     doc: "A Meridian topology.",
-    attrs: &[attr(
-        "name",
-        Kind::String,
-        "Topology name, written into the ownership markers of what it manages. Default: the file stem or directory name.",
-    )],
+    attrs: &[
+        attr(
+            "name",
+            Kind::String,
+            "Topology name, written into the ownership markers of what it manages. Default: the file stem or directory name.",
+        ),
+        attr(
+            "zones",
+            Kind::StringList,
+            "Hosted zones to read even with no service in them, so the records of removed services are deleted.",
+        ),
+    ],
     blocks: &[
         one(&OBJECTIVES),
         one(&PRICES),
+        many(&PROVIDER),
         many(&SERVICE),
         many(&REGISTRY),
     ],

@@ -105,14 +105,18 @@ fn run(
         return true;
     }
     ledger.operations += ops.len();
-    let results = provider.apply(&ops, parallelism.max(1));
+    let mut results = provider.apply(&ops, parallelism.max(1)).into_iter();
     let mut ok = true;
-    for (k, result) in results.into_iter().enumerate() {
-        for &i in &owners[k] {
+    for who in &owners {
+        // A provider that returns fewer results than operations failed the rest.
+        let result = results.next().unwrap_or_else(|| {
+            Err(crate::provider::ProviderError::Io(
+                "the provider returned no result for this operation".into(),
+            ))
+        });
+        for &i in who {
             match &result {
-                Ok(done) => {
-                    on_done(i, done);
-                }
+                Ok(done) => on_done(i, done),
                 Err(e) => {
                     ok = false;
                     ledger.fail(i, e.to_string());
@@ -148,6 +152,7 @@ pub fn apply(planned: &Planned, provider: &dyn Provider, parallelism: usize) -> 
         let Detail::HealthCheck {
             desired: Some(spec),
             keep,
+            zone,
             ..
         } = d
         else {
@@ -159,7 +164,12 @@ pub fn apply(planned: &Planned, provider: &dyn Provider, parallelism: usize) -> 
                 tags.insert("meridian:topology".to_string(), plan.topology.clone());
                 tags.insert("meridian:address".to_string(), c.address.clone());
                 ops.push(Op::CreateHealthCheck {
-                    caller_reference: caller_reference(&plan.topology, &c.address, &plan.plan_id),
+                    caller_reference: caller_reference(
+                        &plan.topology,
+                        &c.address,
+                        zone,
+                        &plan.plan_id,
+                    ),
                     config: spec.clone(),
                     tags,
                 });
@@ -177,7 +187,7 @@ pub fn apply(planned: &Planned, provider: &dyn Provider, parallelism: usize) -> 
         }
     }
     let mut new_ids: BTreeMap<String, String> = BTreeMap::new();
-    let wave1 = run(
+    run(
         provider,
         ops,
         owners,
@@ -189,133 +199,152 @@ pub fn apply(planned: &Planned, provider: &dyn Provider, parallelism: usize) -> 
             }
         },
     );
+    // Health checks that could not be created or updated.
+    let mut failed_checks: BTreeSet<String> = BTreeSet::new();
     for (i, c) in plan.resource_changes.iter().enumerate() {
         if let Some(id) = new_ids.get(&c.address) {
             ledger.ids[i].push(id.clone());
-            if ledger.status[i].is_none() {
-                ledger.done(i);
-            }
+        }
+        if matches!(ledger.status[i], Some(Status::Failed { .. })) {
+            failed_checks.insert(c.address.clone());
         }
     }
-    // Updates that succeeded.
     for (i, _, d) in &changes {
         if let Detail::HealthCheck {
-            desired: Some(spec),
-            keep: Some(k),
-            ..
+            desired: Some(_), ..
         } = d
         {
-            if &k.config != spec && ledger.status[*i].is_none() {
+            if ledger.status[*i].is_none()
+                && !failed_checks.contains(&plan.resource_changes[*i].address)
+            {
                 ledger.done(*i);
             }
         }
     }
 
-    // Wave 2: one atomic record batch per zone.
-    let mut wave2 = true;
-    if wave1 {
-        let mut batches: BTreeMap<String, (Vec<RecordChange>, Vec<usize>)> = BTreeMap::new();
-        for (i, _, d) in &changes {
-            let Detail::Record {
-                desired,
-                check,
-                delete,
-                in_place,
-            } = d
-            else {
-                continue;
-            };
-            let zone = desired
-                .as_ref()
-                .map(|r| r.zone.clone())
-                .or_else(|| delete.first().map(|r| r.zone.clone()))
-                .unwrap_or_default();
-            let entry = batches.entry(zone).or_default();
-            entry.1.push(*i);
-            let desired: Option<RecordSet> = desired.clone().map(|mut r| {
-                if let Some(a) = check {
-                    if let Some(id) = new_ids.get(&a.to_string()) {
-                        r.health_check_id = Some(id.clone());
-                    }
-                }
-                r
-            });
-            match (desired, *in_place) {
-                (Some(r), true) => entry.0.push(RecordChange {
-                    action: if delete.is_empty() {
-                        "CREATE"
-                    } else {
-                        "UPSERT"
-                    }
-                    .into(),
-                    record: r,
-                }),
-                (desired, _) => {
-                    for old in delete {
-                        entry.0.push(RecordChange {
-                            action: "DELETE".into(),
-                            record: old.clone(),
-                        });
-                    }
-                    if let Some(r) = desired {
-                        entry.0.push(RecordChange {
-                            action: "CREATE".into(),
-                            record: r,
-                        });
-                    }
+    // Wave 2: one atomic record batch per zone. A record whose new health check failed is
+    // left as it is (and reported); the rest of its zone goes ahead.
+    let mut batches: BTreeMap<String, (Vec<RecordChange>, Vec<usize>)> = BTreeMap::new();
+    let mut held_zones: BTreeSet<String> = BTreeSet::new();
+    for (i, _, d) in &changes {
+        let Detail::Record {
+            desired,
+            check,
+            delete,
+            in_place,
+        } = d
+        else {
+            continue;
+        };
+        let zone = desired
+            .as_ref()
+            .map(|r| r.zone.clone())
+            .or_else(|| delete.first().map(|r| r.zone.clone()))
+            .unwrap_or_default();
+        if check
+            .as_ref()
+            .is_some_and(|a| failed_checks.contains(&a.to_string()))
+        {
+            ledger.skip(*i, "the health check it needs was not created or updated");
+            held_zones.insert(zone);
+            continue;
+        }
+        let entry = batches.entry(zone).or_default();
+        entry.1.push(*i);
+        let desired: Option<RecordSet> = desired.clone().map(|mut r| {
+            if let Some(a) = check {
+                if let Some(id) = new_ids.get(&a.to_string()) {
+                    r.health_check_id = Some(id.clone());
                 }
             }
-        }
-        let mut ops = Vec::new();
-        let mut owners = Vec::new();
-        for (zone, (mut batch, who)) in batches {
-            // Deletes first, so a type change frees its name before the new type arrives.
-            batch.sort_by_key(|c| c.action != "DELETE");
-            ops.push(Op::ChangeRecords {
-                zone,
-                changes: batch,
-            });
-            owners.push(who);
-        }
-        let mut finished = Vec::new();
-        wave2 = run(provider, ops, owners, parallelism, &mut ledger, |i, _| {
-            finished.push(i)
+            r
         });
-        for i in finished {
-            ledger.done(i);
-        }
-    } else {
-        for (i, _, d) in &changes {
-            if matches!(d, Detail::Record { .. }) {
-                ledger.skip(*i, "a health check it needs was not created or updated");
+        match (desired, *in_place) {
+            (Some(r), true) => entry.0.push(RecordChange {
+                action: if delete.is_empty() {
+                    "CREATE"
+                } else {
+                    "UPSERT"
+                }
+                .into(),
+                record: r,
+            }),
+            (desired, _) => {
+                for old in delete {
+                    entry.0.push(RecordChange {
+                        action: "DELETE".into(),
+                        record: old.clone(),
+                    });
+                }
+                if let Some(r) = desired {
+                    entry.0.push(RecordChange {
+                        action: "CREATE".into(),
+                        record: r,
+                    });
+                }
             }
         }
     }
+    let mut ops = Vec::new();
+    let mut owners = Vec::new();
+    let mut op_zones = Vec::new();
+    for (zone, (mut batch, who)) in batches {
+        // Deletes first, so a type change frees its name before the new type arrives.
+        batch.sort_by_key(|c| c.action != "DELETE");
+        op_zones.push(zone.clone());
+        ops.push(Op::ChangeRecords {
+            zone,
+            changes: batch,
+        });
+        owners.push(who);
+    }
+    let mut finished = Vec::new();
+    run(
+        provider,
+        ops,
+        owners.clone(),
+        parallelism,
+        &mut ledger,
+        |i, _| finished.push(i),
+    );
+    for i in finished {
+        ledger.done(i);
+    }
+    for (zone, who) in op_zones.iter().zip(&owners) {
+        if who
+            .iter()
+            .any(|i| matches!(ledger.status[*i], Some(Status::Failed { .. })))
+        {
+            held_zones.insert(zone.clone());
+        }
+    }
 
-    // Wave 3: delete health checks no record uses any more.
+    // Wave 3: delete health checks no record uses any more, zone by zone: only where that
+    // zone's records were changed.
     let mut ops = Vec::new();
     let mut owners = Vec::new();
     for (i, _, d) in &changes {
-        let Detail::HealthCheck { delete, .. } = d else {
+        let Detail::HealthCheck { delete, zone, .. } = d else {
             continue;
         };
+        if delete.is_empty() {
+            continue;
+        }
+        if held_zones.contains(zone) || failed_checks.contains(&plan.resource_changes[*i].address) {
+            ledger.skip(*i, "the records using it were not changed");
+            continue;
+        }
         for h in delete {
             ops.push(Op::DeleteHealthCheck { id: h.id.clone() });
             owners.push(vec![*i]);
         }
     }
-    if wave1 && wave2 {
-        let mut finished = Vec::new();
-        run(provider, ops, owners, parallelism, &mut ledger, |i, _| {
-            finished.push(i)
-        });
-        for i in finished {
-            ledger.done(i);
-        }
-    } else {
-        for who in owners.into_iter().flatten() {
-            ledger.skip(who, "the records using it were not changed");
-        }
+    let mut finished = Vec::new();
+    run(provider, ops, owners, parallelism, &mut ledger, |i, _| {
+        finished.push(i)
+    });
+    for i in finished {
+        ledger.done(i);
     }
 
     // ECR: repositories, then each region's replication configuration.

@@ -22,6 +22,7 @@ type CheckShape<'a> = (
     Option<&'a str>,
     Vec<String>,
     Vec<&'a str>,
+    Vec<LiveHealthCheck>,
 );
 
 /// The typed detail of a change, for the apply engine.
@@ -29,6 +30,8 @@ type CheckShape<'a> = (
 pub enum Detail {
     HealthCheck {
         desired: Option<HealthCheckSpec>,
+        /// The zone of the records that use the check (part of its caller reference).
+        zone: String,
         /// The live check updated in place or kept.
         keep: Option<LiveHealthCheck>,
         /// Live checks to delete (replaced, duplicated, or no longer declared).
@@ -83,19 +86,25 @@ pub fn owner_prefix(topology: &str) -> String {
 
 /// The caller reference of a health check Meridian creates: fixed for one plan and address
 /// (a retried apply gets the same check back), fresh for another plan (AWS never reuses the
-/// reference of a deleted check). 32 characters.
-pub fn caller_reference(topology: &str, address: &str, plan_id: &str) -> String {
+/// reference of a deleted check). `m-<topology 8>-<address 12>-<zone 6>-<plan 8>`: 39
+/// characters, read back without any extra call per check.
+pub fn caller_reference(topology: &str, address: &str, zone: &str, plan_id: &str) -> String {
     let plan: String = plan_id.chars().take(8).collect();
     format!(
-        "{}{}-{plan}",
+        "{}{}-{}-{plan}",
         owner_prefix(topology),
-        hash::hex(address, 12)
+        hash::hex(address, 12),
+        hash::hex(zone, 6)
     )
 }
 
-fn address_hash(caller_reference: &str, topology: &str) -> Option<String> {
+/// The address and zone hashes of one of this topology's caller references.
+fn reference_parts(caller_reference: &str, topology: &str) -> Option<(String, Option<String>)> {
     let rest = caller_reference.strip_prefix(&owner_prefix(topology))?;
-    rest.split('-').next().map(str::to_string)
+    let mut parts = rest.split('-');
+    let address = parts.next()?.to_string();
+    let zone = parts.next().filter(|z| z.len() == 6).map(str::to_string);
+    Some((address, zone))
 }
 
 pub fn health_check_json(h: &HealthCheckSpec) -> Value {
@@ -157,79 +166,94 @@ pub fn diff(graph: &ResourceGraph, live: &LiveState, topology: &str, adopt: bool
 
     // Health checks: ours by caller reference, grouped by address hash.
     let mut live_checks: BTreeMap<String, Vec<&LiveHealthCheck>> = BTreeMap::new();
+    let mut zone_of_check: BTreeMap<&str, Option<String>> = BTreeMap::new();
     for h in &live.health_checks {
-        if let Some(a) = address_hash(&h.caller_reference, topology) {
+        if let Some((a, zone)) = reference_parts(&h.caller_reference, topology) {
             live_checks.entry(a).or_default().push(h);
+            zone_of_check.insert(&h.id, zone);
         }
     }
     // Which live check each declared health check keeps (None: created by this apply).
     let mut kept_check_ids: BTreeMap<Address, String> = BTreeMap::new();
-    let mut replaced_checks: BTreeSet<Address> = BTreeSet::new();
+    // The zone each declared check's records live in.
+    let mut check_zone: BTreeMap<&Address, &str> = BTreeMap::new();
+    for r in graph.resources() {
+        if let ResourceSpec::Record(spec) = &r.spec {
+            if let Some(a) = &spec.health_check {
+                check_zone.insert(a, &spec.zone);
+            }
+        }
+    }
 
     for r in graph.resources() {
         let ResourceSpec::HealthCheck(spec) = &r.spec else {
             continue;
         };
+        let zone = check_zone
+            .get(&r.address)
+            .copied()
+            .unwrap_or_default()
+            .to_string();
         let key = hash::hex(&r.address.to_string(), 12);
         let mut found: Vec<&LiveHealthCheck> = live_checks.remove(&key).unwrap_or_default();
         found.sort_by(|a, b| a.id.cmp(&b.id));
-        // Prefer a live check that already has the desired settings, then one that can be
-        // updated in place (same type and interval).
-        let keep_pos = found.iter().position(|h| &h.config == spec).or_else(|| {
-            found.iter().position(|h| {
-                h.config.kind == spec.kind && h.config.request_interval == spec.request_interval
-            })
-        });
-        let keep = keep_pos.map(|p| found.remove(p).clone());
-        let delete: Vec<LiveHealthCheck> = found.into_iter().cloned().collect();
-        let after = health_check_json(spec);
-        let (actions, before, reason, paths, unknown): CheckShape = match (&keep, delete.first()) {
-            (Some(k), None) if &k.config == spec => (
-                vec![Action::NoOp],
-                Some(live_check_json(k)),
-                None,
-                vec![],
-                vec![],
-            ),
-            (Some(k), _) if &k.config == spec => (
-                vec![Action::Delete],
-                Some(live_check_json(&delete[0])),
-                Some("delete_because_duplicate"),
-                vec![],
-                vec![],
-            ),
-            (Some(k), _) => (
-                vec![Action::Update],
-                Some(live_check_json(k)),
-                None,
-                vec![],
-                vec![],
-            ),
-            (None, Some(old)) => {
-                let mut paths = Vec::new();
-                if old.config.kind != spec.kind {
-                    paths.push("type".to_string());
-                }
-                if old.config.request_interval != spec.request_interval {
-                    paths.push("request_interval".to_string());
-                }
-                (
-                    vec![Action::Delete, Action::Create],
-                    Some(live_check_json(old)),
-                    Some("replace_because_cannot_update"),
-                    paths,
-                    vec!["id"],
-                )
-            }
-            (None, None) => (vec![Action::Create], None, None, vec![], vec!["id"]),
+        // Updatable in place: same type and interval, and no IP address to clear (Route 53
+        // cannot unset one).
+        let updatable = |h: &LiveHealthCheck| {
+            h.config.kind == spec.kind
+                && h.config.request_interval == spec.request_interval
+                && !(h.config.ip_address.is_some() && spec.ip_address.is_none())
         };
-        match &keep {
-            Some(k) => {
-                kept_check_ids.insert(r.address.clone(), k.id.clone());
-            }
-            None => {
-                replaced_checks.insert(r.address.clone());
-            }
+        // Prefer a live check that already has the desired settings, then an updatable one.
+        let keep_pos = found
+            .iter()
+            .position(|h| &h.config == spec)
+            .or_else(|| found.iter().position(|h| updatable(h)));
+        let keep = keep_pos.map(|p| found.remove(p).clone());
+        let rest: Vec<LiveHealthCheck> = found.into_iter().cloned().collect();
+        let after = health_check_json(spec);
+        let (actions, before, reason, paths, unknown, delete): CheckShape =
+            match (&keep, rest.first()) {
+                (Some(k), _) if &k.config == spec => (
+                    vec![Action::NoOp],
+                    Some(live_check_json(k)),
+                    None,
+                    vec![],
+                    vec![],
+                    vec![],
+                ),
+                (Some(k), _) => (
+                    vec![Action::Update],
+                    Some(live_check_json(k)),
+                    None,
+                    vec![],
+                    vec![],
+                    vec![],
+                ),
+                (None, Some(old)) => {
+                    let mut paths = Vec::new();
+                    if old.config.kind != spec.kind {
+                        paths.push("type".to_string());
+                    }
+                    if old.config.request_interval != spec.request_interval {
+                        paths.push("request_interval".to_string());
+                    }
+                    if old.config.ip_address.is_some() && spec.ip_address.is_none() {
+                        paths.push("ip_address".to_string());
+                    }
+                    (
+                        vec![Action::Delete, Action::Create],
+                        Some(live_check_json(old)),
+                        Some("replace_because_cannot_update"),
+                        paths,
+                        vec!["id"],
+                        vec![old.clone()],
+                    )
+                }
+                (None, None) => (vec![Action::Create], None, None, vec![], vec!["id"], vec![]),
+            };
+        if let Some(k) = &keep {
+            kept_check_ids.insert(r.address.clone(), k.id.clone());
         }
         let mut c = change(
             &r.address,
@@ -246,18 +270,81 @@ pub fn diff(graph: &ResourceGraph, live: &LiveState, topology: &str, adopt: bool
         ) {
             obj.insert("id".into(), json!(k.id));
         }
+        let replaced_id = delete.first().map(|h| h.id.clone());
         d.changes.push((
             c,
             Detail::HealthCheck {
                 desired: Some(spec.clone()),
+                zone: zone.clone(),
                 keep,
                 delete,
             },
         ));
+        // Any other copy (a duplicate left by an interrupted apply elsewhere) is deleted as a
+        // change of its own, so the plan shows it.
+        for extra in rest.iter().filter(|h| Some(&h.id) != replaced_id.as_ref()) {
+            let dup = Address {
+                kind: Kind::HealthCheck,
+                name: r.address.name.clone(),
+                key: Some(format!(
+                    "{} duplicate {}",
+                    r.address.key.as_deref().unwrap_or(""),
+                    extra.id
+                )),
+            };
+            d.changes.push((
+                change(
+                    &dup,
+                    vec![Action::Delete],
+                    Some(live_check_json(extra)),
+                    None,
+                    &[],
+                    Some("delete_because_duplicate"),
+                    vec![],
+                ),
+                Detail::HealthCheck {
+                    desired: None,
+                    zone: zone.clone(),
+                    keep: None,
+                    delete: vec![extra.clone()],
+                },
+            ));
+        }
     }
-    // Our checks no declared address claims: delete.
+    records(graph, live, topology, adopt, &kept_check_ids, &mut d);
+    ecr(graph, live, &mut d);
+    // Our checks no declared address claims: delete them once no record uses them: every
+    // live record using one must be deleted or rewritten by this plan, and its zone read.
+    let released: BTreeSet<(String, String, String, Option<String>)> = d
+        .changes
+        .iter()
+        .filter_map(|(_, detail)| match detail {
+            Detail::Record { delete, .. } => Some(delete.iter().map(RecordSet::key)),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let zones_read: BTreeMap<String, &str> = live
+        .zones
+        .keys()
+        .map(|z| (hash::hex(z, 6), z.as_str()))
+        .collect();
+    let mut left = 0;
     for (_, checks) in live_checks {
         for h in checks {
+            let zone = zone_of_check.get(h.id.as_str()).cloned().flatten();
+            let zone_name = zone
+                .as_ref()
+                .and_then(|z| zones_read.get(z))
+                .map(|z| z.to_string());
+            let zone_read = zone.is_none() || zone_name.is_some();
+            let still_used = live.records.iter().any(|r| {
+                r.health_check_id.as_deref() == Some(h.id.as_str()) && !released.contains(&r.key())
+            });
+            if !zone_read || still_used {
+                left += 1;
+                continue;
+            }
             let label = h
                 .tags
                 .get("meridian:address")
@@ -282,15 +369,18 @@ pub fn diff(graph: &ResourceGraph, live: &LiveState, topology: &str, adopt: bool
                 c,
                 Detail::HealthCheck {
                     desired: None,
+                    zone: zone_name.unwrap_or_default(),
                     keep: None,
                     delete: vec![h.clone()],
                 },
             ));
         }
     }
-
-    records(graph, live, topology, adopt, &kept_check_ids, &mut d);
-    ecr(graph, live, &mut d);
+    if left > 0 {
+        d.untouched.push(format!(
+            "{left} health check(s) of this topology that no service declares are kept: records this plan does not change, or in zones it does not read, use them (list such zones in `zones` to delete both)"
+        ));
+    }
     d.changes.sort_by(|a, b| a.0.address.cmp(&b.0.address));
     d
 }
@@ -329,6 +419,25 @@ fn desired_record(r: &RecordSpec, check_id: Option<String>) -> RecordSet {
     }
 }
 
+/// The address key of a live record of `service`: its region label, `region/location` under
+/// geolocation (as the graph names it), or its type when it has no set identifier.
+fn live_key(service: &str, r: &RecordSet) -> String {
+    let Some(set) = r.set_identifier.as_deref() else {
+        return r.record_type.clone();
+    };
+    let key = set.strip_prefix(&format!("{service}-")).unwrap_or(set);
+    match &r.geolocation {
+        Some(loc) => {
+            let tag = if loc == "*" { "default" } else { loc.as_str() };
+            match key.strip_suffix(&format!("-{tag}")) {
+                Some(region) => format!("{region}/{loc}"),
+                None => key.to_string(),
+            }
+        }
+        None => key.to_string(),
+    }
+}
+
 fn policy(r: &RecordSet) -> (bool, bool, bool, bool) {
     (
         r.region.is_some(),
@@ -355,7 +464,12 @@ fn records(
 ) {
     // Live records by (zone, name).
     let mut at_name: BTreeMap<(String, String), Vec<&RecordSet>> = BTreeMap::new();
-    for r in &live.records {
+    // The zone's own SOA and NS records at its apex belong to the zone, never to a service.
+    for r in live
+        .records
+        .iter()
+        .filter(|r| !(r.name == r.zone && (r.record_type == "SOA" || r.record_type == "NS")))
+    {
         at_name
             .entry((r.zone.clone(), r.name.clone()))
             .or_default()
@@ -394,11 +508,25 @@ fn records(
             .get(&(o.zone.clone(), domain.clone()))
             .cloned()
             .unwrap_or_default();
-        if !owned && (!live_here.is_empty() || live_marker.is_some()) && !adopt {
+        // At a name it owns, Meridian's own records are the A, AAAA and CNAME record sets
+        // named after the service; anything else was added by someone else.
+        let prefix = format!("{}-", o.service);
+        let foreign_here: Vec<&&RecordSet> = live_here
+            .iter()
+            .filter(|r| {
+                !owned
+                    || !matches!(r.record_type.as_str(), "A" | "AAAA" | "CNAME")
+                    || !r
+                        .set_identifier
+                        .as_deref()
+                        .is_some_and(|s| s.starts_with(&prefix))
+            })
+            .collect();
+        if (!foreign_here.is_empty() || (!owned && live_marker.is_some())) && !adopt {
             d.foreign.push(Foreign {
                 service: o.service.clone(),
                 name: domain.clone(),
-                records: live_here.iter().map(|r| describe(r)).collect(),
+                records: foreign_here.iter().map(|r| describe(r)).collect(),
                 owner: marker_owner.map(|(t, s)| format!("topology {t}, service {s}")),
             });
             continue;
@@ -513,16 +641,10 @@ fn records(
         }
         // Records at an owned name that no region declares any more.
         for (set, recs) in live_by_set {
+            let _ = set;
             for r in recs {
-                let key = set
-                    .as_deref()
-                    .map(|s| {
-                        s.strip_prefix(&format!("{}-", o.service))
-                            .unwrap_or(s)
-                            .to_string()
-                    })
-                    .unwrap_or_else(|| r.record_type.clone());
-                let address = Address::new(Kind::Record, &o.service, Some(&key));
+                let address =
+                    Address::new(Kind::Record, &o.service, Some(&live_key(&o.service, r)));
                 d.changes.push((
                     change(
                         &address,
@@ -563,20 +685,25 @@ fn records(
             continue;
         }
         let domain = name.trim_start_matches("_meridian.").to_string();
+        // A service still declared under another name (its domain changed) keeps its
+        // addresses for the new name; the old name's resources are told apart by it.
+        let renamed = owners.iter().any(|(_, o)| o.service == service);
+        let prefix = format!("{service}-");
         for r in at_name
             .get(&(zone.clone(), domain.clone()))
             .into_iter()
             .flatten()
+            .filter(|r| {
+                matches!(r.record_type.as_str(), "A" | "AAAA" | "CNAME")
+                    && r.set_identifier
+                        .as_deref()
+                        .is_some_and(|s| s.starts_with(&prefix))
+            })
         {
-            let key = r
-                .set_identifier
-                .as_deref()
-                .map(|s| {
-                    s.strip_prefix(&format!("{service}-"))
-                        .unwrap_or(s)
-                        .to_string()
-                })
-                .unwrap_or_else(|| r.record_type.clone());
+            let mut key = live_key(&service, r);
+            if renamed {
+                key = format!("{key}@{domain}");
+            }
             d.changes.push((
                 change(
                     &Address::new(Kind::Record, &service, Some(&key)),
@@ -597,7 +724,7 @@ fn records(
         }
         d.changes.push((
             change(
-                &Address::new(Kind::Owner, &service, None),
+                &Address::new(Kind::Owner, &service, renamed.then_some(domain.as_str())),
                 vec![Action::Delete],
                 Some(record_json(marker, None)),
                 None,
@@ -677,7 +804,7 @@ fn ecr(graph: &ResourceGraph, live: &LiveState, d: &mut Diff) {
     for (region, wanted) in by_region {
         let ours = declared.get(&region).cloned().unwrap_or_default();
         let live_rules = live.replication.get(&region).cloned().unwrap_or_default();
-        let (managed, foreign): (Vec<ReplicationRule>, Vec<ReplicationRule>) = live_rules
+        let (mut managed, foreign): (Vec<ReplicationRule>, Vec<ReplicationRule>) = live_rules
             .iter()
             .cloned()
             .partition(|rule| rule.filters.iter().any(|f| ours.contains(f)));
@@ -689,14 +816,27 @@ fn ecr(graph: &ResourceGraph, live: &LiveState, d: &mut Diff) {
                 foreign.len()
             ));
         }
-        for (address, rule) in &wanted {
-            let before = managed.iter().find(|m| *m == rule).or_else(|| {
-                managed
+        let rule_json = |r: &ReplicationRule| json!({"region": region, "destinations": r.destinations, "filters": r.filters});
+        // Pair live rules with declared ones one to one: exact matches first, then rules that
+        // share a repository filter.
+        let mut paired: Vec<Option<ReplicationRule>> = vec![None; wanted.len()];
+        for (k, (_, rule)) in wanted.iter().enumerate() {
+            if let Some(p) = managed.iter().position(|m| m == rule) {
+                paired[k] = Some(managed.remove(p));
+            }
+        }
+        for (k, (_, rule)) in wanted.iter().enumerate() {
+            if paired[k].is_none() {
+                if let Some(p) = managed
                     .iter()
-                    .find(|m| m.filters.iter().any(|f| rule.filters.contains(f)))
-            });
-            let after = json!({"region": region, "destinations": rule.destinations, "filters": rule.filters});
-            let actions = match before {
+                    .position(|m| m.filters.iter().any(|f| rule.filters.contains(f)))
+                {
+                    paired[k] = Some(managed.remove(p));
+                }
+            }
+        }
+        for ((address, rule), before) in wanted.iter().zip(paired) {
+            let actions = match &before {
                 Some(b) if b == rule => vec![Action::NoOp],
                 Some(_) => vec![Action::Update],
                 None => vec![Action::Create],
@@ -705,8 +845,8 @@ fn ecr(graph: &ResourceGraph, live: &LiveState, d: &mut Diff) {
                 change(
                     address,
                     actions,
-                    before.map(|b| json!({"region": region, "destinations": b.destinations, "filters": b.filters})),
-                    Some(after),
+                    before.as_ref().map(rule_json),
+                    Some(rule_json(rule)),
                     &[],
                     None,
                     vec![],
@@ -717,12 +857,8 @@ fn ecr(graph: &ResourceGraph, live: &LiveState, d: &mut Diff) {
                 },
             ));
         }
-        // Managed rules that no registry declares any more are dropped from the configuration.
-        for m in managed.iter().filter(|m| {
-            !wanted
-                .iter()
-                .any(|(_, w)| w == *m || w.filters.iter().any(|f| m.filters.contains(f)))
-        }) {
+        // Managed rules left unpaired are dropped from the region's configuration.
+        for m in managed {
             let address = Address::new(
                 Kind::EcrReplication,
                 &format!("_removed_{region}"),
@@ -732,7 +868,7 @@ fn ecr(graph: &ResourceGraph, live: &LiveState, d: &mut Diff) {
                 change(
                     &address,
                     vec![Action::Delete],
-                    Some(json!({"region": region, "destinations": m.destinations, "filters": m.filters})),
+                    Some(rule_json(&m)),
                     None,
                     &[],
                     Some("delete_because_no_resource_config"),

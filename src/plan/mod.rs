@@ -114,6 +114,12 @@ pub struct Plan {
     pub sources: Vec<SourceText>,
     /// The live state the plan was computed from.
     pub prior_state: LiveState,
+    /// API calls the read took, by operation (empty for the local store).
+    #[serde(default)]
+    pub api_calls: std::collections::BTreeMap<String, usize>,
+    /// The absolute path of the local state store read, for `apply plan.json` from anywhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_path: Option<String>,
 }
 
 impl Plan {
@@ -164,7 +170,12 @@ fn foreign_message(f: &[diff::Foreign]) -> String {
 
 /// The zones and regions a graph touches.
 pub fn scope(graph: &ResourceGraph) -> Scope {
-    let mut zones = BTreeSet::new();
+    scope_with(graph, &[])
+}
+
+/// The zones and regions a graph touches, plus `extra_zones` (a topology's `zones`).
+pub fn scope_with(graph: &ResourceGraph, extra_zones: &[String]) -> Scope {
+    let mut zones: BTreeSet<String> = extra_zones.iter().cloned().collect();
     let mut regions = BTreeSet::new();
     for r in graph.resources() {
         match &r.spec {
@@ -209,6 +220,8 @@ pub struct Options {
     pub adopt: bool,
     /// Limit to these addresses and what they depend on.
     pub targets: Vec<String>,
+    /// Zones to read besides those of the graph (the topology's `zones`).
+    pub zones: Vec<String>,
 }
 
 /// Everything `plan` computes: the plan document and the typed changes the apply engine
@@ -227,7 +240,7 @@ pub fn plan(
     opts: &Options,
     plan_id: String,
 ) -> Result<Planned, PlanError> {
-    let live = provider.read(&scope(graph))?;
+    let live = provider.read(&scope_with(graph, &opts.zones))?;
     let mut planned = plan_against(
         graph,
         topology_name,
@@ -279,6 +292,52 @@ pub fn plan_against(
                 }
             }
         }
+        // A replacement or deletion also needs what uses the old object: the records using a
+        // health check, the records at a removed marker's name.
+        let removing: Vec<(String, String, String)> = changes
+            .iter()
+            .filter(|(c, _)| {
+                keep.contains(&c.address) && c.change.actions.contains(&Action::Delete)
+            })
+            .map(|(c, _)| (c.address.clone(), c.kind.clone(), c.name.clone()))
+            .collect();
+        for (address, kind, name) in removing {
+            if kind == "health_check" {
+                if let Some(r) = graph
+                    .resources()
+                    .iter()
+                    .find(|r| r.address.to_string() == address)
+                {
+                    for dep in graph.dependents(&r.address) {
+                        keep.insert(dep.to_string());
+                    }
+                }
+            }
+            if kind == "owner" {
+                for (c, _) in &changes {
+                    if c.kind == "record" && c.name == name && c.change.actions == [Action::Delete]
+                    {
+                        keep.insert(c.address.clone());
+                    }
+                }
+            }
+        }
+        // A region's replication configuration is written whole: its changes go together.
+        let regions: BTreeSet<String> = changes
+            .iter()
+            .filter(|(c, _)| keep.contains(&c.address))
+            .filter_map(|(_, d)| match d {
+                diff::Detail::Replication { region, .. } => Some(region.clone()),
+                _ => None,
+            })
+            .collect();
+        for (c, d) in &changes {
+            if let diff::Detail::Replication { region, .. } = d {
+                if regions.contains(region) {
+                    keep.insert(c.address.clone());
+                }
+            }
+        }
         changes.retain(|(c, _)| keep.contains(&c.address));
     }
     let mut summary = Summary::default();
@@ -313,6 +372,8 @@ pub fn plan_against(
             adopt: opts.adopt,
             sources: Vec::new(),
             prior_state: LiveState::default(),
+            api_calls: Default::default(),
+            state_path: None,
         },
         details,
     })

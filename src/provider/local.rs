@@ -61,9 +61,14 @@ impl Store {
             s.add_record(r);
         }
         for h in f.health_checks {
+            // Never hand out an id the file already holds, whatever its counter says.
+            if let Some(n) = h.id.strip_prefix("hc-").and_then(|n| n.parse::<u64>().ok()) {
+                s.next_id = s.next_id.max(n.saturating_add(1));
+            }
             s.callers.insert(h.caller_reference.clone(), h.id.clone());
             s.health_checks.insert(h.id.clone(), h);
         }
+        s.next_id = s.next_id.max(1);
         s
     }
 
@@ -297,12 +302,14 @@ fn execute(s: &mut Store, op: &Op) -> Result<Done, ProviderError> {
             if s.deleted_caller_references.contains(caller_reference) {
                 return Err(ProviderError::AlreadyExists {
                     what: format!(
-                        "caller reference {caller_reference} (used by a deleted health check)"
+                        "caller reference {caller_reference} (used by a health check deleted since; this plan cannot create it again: run `meridian plan`)"
                     ),
                 });
             }
             let id = format!("hc-{:08}", s.next_id);
-            s.next_id += 1;
+            s.next_id = s.next_id.checked_add(1).ok_or_else(|| {
+                ProviderError::Invalid("the local store ran out of health-check ids".into())
+            })?;
             s.callers.insert(caller_reference.clone(), id.clone());
             s.health_checks.insert(
                 id.clone(),
@@ -491,6 +498,40 @@ fn check_record(s: &Store, r: &RecordSet) -> Result<(), ProviderError> {
         if o.record_type == r.record_type && policy(o) != policy(r) {
             return Err(ProviderError::Invalid(format!(
                 "{} {}: routing policies cannot be mixed under one name and type",
+                r.name, r.record_type
+            )));
+        }
+    }
+    if r.name != r.zone && !r.name.ends_with(&format!(".{}", r.zone)) {
+        return Err(ProviderError::Invalid(format!(
+            "{} is not in zone {}",
+            r.name, r.zone
+        )));
+    }
+    if r.record_type == "CNAME" && r.values.len() > 1 {
+        return Err(ProviderError::Invalid(format!(
+            "{}: a CNAME holds one value",
+            r.name
+        )));
+    }
+    let routed =
+        r.region.is_some() || r.weight.is_some() || r.failover.is_some() || r.geolocation.is_some();
+    if routed != r.set_identifier.is_some() {
+        return Err(ProviderError::Invalid(format!(
+            "{}: a set identifier goes with a routing policy, and a routing policy needs one",
+            r.name
+        )));
+    }
+    for o in s
+        .at_name(&r.zone, &r.name)
+        .filter(|o| o.record_type == r.record_type && o.set_identifier != r.set_identifier)
+    {
+        let clash = (r.failover.is_some() && o.failover == r.failover)
+            || (r.geolocation.is_some() && o.geolocation == r.geolocation)
+            || (r.region.is_some() && o.region == r.region);
+        if clash {
+            return Err(ProviderError::Invalid(format!(
+                "{} {}: two records of one routing group claim the same failover role, location or region",
                 r.name, r.record_type
             )));
         }

@@ -4,6 +4,7 @@
 //! [`local::LocalStore`] is the embedded default, a strict cloud in a JSON file; the AWS
 //! provider implements the same trait against Route 53 and ECR.
 
+pub mod aws;
 pub mod local;
 
 use crate::graph::{AliasTarget, HealthCheckSpec};
@@ -181,4 +182,9 @@ pub trait Provider: Sync {
     /// can; returns one result per operation, in order. The engine only passes operations
     /// that do not depend on each other in one call.
     fn apply(&self, ops: &[Op], parallelism: usize) -> Vec<Result<Done, ProviderError>>;
+
+    /// API calls made so far, by operation (empty where calls cost nothing).
+    fn stats(&self) -> BTreeMap<String, usize> {
+        BTreeMap::new()
+    }
 }

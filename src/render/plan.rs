@@ -206,6 +206,9 @@ pub fn human(p: &Plan) -> String {
     if let Some(r) = recovery_line(p) {
         let _ = writeln!(s, "{r}");
     }
+    if !p.api_calls.is_empty() {
+        let _ = writeln!(s, "{}", calls_line(&p.api_calls));
+    }
     let _ = writeln!(s, "{}", summary_line(p));
     s
 }
@@ -257,6 +260,13 @@ pub fn markdown(p: &Plan) -> String {
         let _ = writeln!(s, "- left alone: {u}");
     }
     s
+}
+
+/// `API calls: 16 (ListHealthChecks 1, ListHostedZonesByName 1, ListResourceRecordSets 14)`.
+pub fn calls_line(calls: &std::collections::BTreeMap<String, usize>) -> String {
+    let total: usize = calls.values().sum();
+    let parts: Vec<String> = calls.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    format!("API calls: {total} ({})", parts.join(", "))
 }
 
 /// The outcome of an apply, one line per change, then a summary.

@@ -1,0 +1,960 @@
+//! The AWS provider: Route 53 records and health checks, ECR repositories and replication,
+//! through the official SDK, with the fewest calls that can be correct.
+//!
+//! Reading a plan's scope costs one `ListHostedZonesByName` per zone, `ceil(N/300)`
+//! `ListResourceRecordSets` per zone, `ListHealthChecks` pages of 1,000, and per ECR region one
+//! `DescribeRegistry` and `DescribeRepositories` pages: never a call per record or per check
+//! (Meridian's health checks are recognised by their caller reference). Every Route 53 call
+//! passes one client-side rate limiter (5 per second, Route 53's account limit; set
+//! `MERIDIAN_ROUTE53_RPS` to change it, e.g. against a local test server); the SDK retries
+//! `Throttling` and `PriorRequestNotComplete` with backoff, within a bounded total time.
+
+use super::*;
+use aws_config::BehaviorVersion;
+use aws_sdk_ecr as ecr;
+use aws_sdk_route53 as r53;
+use aws_sdk_route53::error::ProvideErrorMetadata;
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Route 53's account-wide request limit.
+const ROUTE53_RPS: f64 = 5.0;
+/// Route 53's limits on one change batch.
+const MAX_BATCH_ELEMENTS: usize = 1000;
+const MAX_BATCH_CHARS: usize = 32_000;
+/// How long to wait for a change batch to reach INSYNC.
+const INSYNC_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Settings of the AWS provider; anything unset comes from the standard AWS configuration
+/// chain (profiles, SSO, environment, `AWS_REGION`, `AWS_ENDPOINT_URL`).
+#[derive(Debug, Clone, Default)]
+pub struct AwsSettings {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+pub struct AwsProvider {
+    rt: tokio::runtime::Runtime,
+    config: aws_config::SdkConfig,
+    route53: r53::Client,
+    ecr: Mutex<BTreeMap<String, ecr::Client>>,
+    /// The account's registry id, per region, read by DescribeRegistry.
+    registry_ids: Mutex<BTreeMap<String, String>>,
+    /// Zone name -> id, from the last read.
+    zone_ids: Mutex<BTreeMap<String, String>>,
+    limiter: tokio::sync::Mutex<Instant>,
+    interval: Duration,
+    calls: Mutex<BTreeMap<&'static str, usize>>,
+    describe: String,
+}
+
+fn sdk_error<E, R>(
+    what: &str,
+    e: aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> ProviderError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_smithy_runtime_api::client::result::SdkError;
+    match &e {
+        SdkError::DispatchFailure(d) => {
+            let why = if d.is_timeout() { "timed out" } else if d.is_io() { "connection failed" } else { "request failed" };
+            ProviderError::Io(format!("{what}: cannot reach the AWS endpoint ({why}); check AWS_ENDPOINT_URL / --endpoint-url and the network"))
+        }
+        SdkError::TimeoutError(_) => ProviderError::Io(format!("{what}: timed out (Route 53 throttling or an unreachable endpoint)")),
+        SdkError::ConstructionFailure(_) => ProviderError::Io(format!(
+            "{what}: cannot build the request (missing credentials or region?): set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, and AWS_REGION"
+        )),
+        _ => {
+            let code = e.code().unwrap_or("Unknown").to_string();
+            let message = e.message().unwrap_or("").to_string();
+            let text = format!("{what}: {code}: {message}");
+            match code.as_str() {
+                "NoSuchHealthCheck" | "NoSuchHostedZone" | "RepositoryNotFoundException" => ProviderError::NotFound { what: text },
+                "HealthCheckAlreadyExists" | "RepositoryAlreadyExistsException" => ProviderError::AlreadyExists { what: text },
+                "HealthCheckVersionMismatch" => ProviderError::Conflict { what: text, expected: 0, actual: 0 },
+                "InvalidClientTokenId" | "UnrecognizedClientException" | "SignatureDoesNotMatch" | "AccessDenied" | "AccessDeniedException" | "ExpiredToken" => {
+                    ProviderError::Io(format!("{text} (check the AWS credentials and their permissions)"))
+                }
+                _ => ProviderError::Invalid(text),
+            }
+        }
+    }
+}
+
+fn trim_dot(s: &str) -> String {
+    s.strip_suffix('.').unwrap_or(s).to_ascii_lowercase()
+}
+
+/// Route 53 escapes some characters in names as `\ooo` octal codes (`\052` is `*`).
+fn unescape(name: &str) -> String {
+    let b = name.as_bytes();
+    let mut out = String::with_capacity(name.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(u8::is_ascii_digit) {
+            if let Ok(code) = u8::from_str_radix(&name[i + 1..i + 4], 8) {
+                out.push(code as char);
+                i += 4;
+                continue;
+            }
+        }
+        out.push(b[i] as char);
+        i += 1;
+    }
+    out
+}
+
+impl AwsProvider {
+    pub fn new(settings: &AwsSettings) -> Result<AwsProvider, ProviderError> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| ProviderError::Io(format!("cannot start the async runtime: {e}")))?;
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(8))
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(10))
+                    .operation_timeout(Duration::from_secs(180))
+                    .build(),
+            );
+        if let Some(r) = &settings.region {
+            loader = loader.region(aws_config::Region::new(r.clone()));
+        }
+        if let Some(p) = &settings.profile {
+            loader = loader.profile_name(p);
+        }
+        if let Some(e) = &settings.endpoint_url {
+            loader = loader.endpoint_url(e);
+        }
+        let config = rt.block_on(loader.load());
+        // Fail early, with one clear message, when there are no credentials at all.
+        let creds = config.credentials_provider().ok_or_else(|| {
+            ProviderError::Io("no AWS credentials provider: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".into())
+        })?;
+        rt.block_on(async {
+            use aws_credential_types::provider::ProvideCredentials;
+            creds.provide_credentials().await
+        })
+        .map_err(|e| {
+            ProviderError::Io(format!(
+                "no usable AWS credentials ({e}): set AWS_PROFILE (SSO profiles included), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            ))
+        })?;
+        let region = config
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "us-east-1".into());
+        let describe = match config.endpoint_url() {
+            Some(e) => format!("AWS API at {e} (region {region})"),
+            None => format!(
+                "AWS (region {region}{})",
+                settings
+                    .profile
+                    .as_ref()
+                    .map(|p| format!(", profile {p}"))
+                    .unwrap_or_default()
+            ),
+        };
+        let rps: f64 = std::env::var("MERIDIAN_ROUTE53_RPS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|v: &f64| *v > 0.0)
+            .unwrap_or(ROUTE53_RPS);
+        let route53 = r53::Client::new(&config);
+        Ok(AwsProvider {
+            rt,
+            route53,
+            config,
+            ecr: Mutex::new(BTreeMap::new()),
+            registry_ids: Mutex::new(BTreeMap::new()),
+            zone_ids: Mutex::new(BTreeMap::new()),
+            limiter: tokio::sync::Mutex::new(Instant::now()),
+            interval: Duration::from_secs_f64(1.0 / rps),
+            calls: Mutex::new(BTreeMap::new()),
+            describe,
+        })
+    }
+
+    /// API calls made so far, by operation.
+    pub fn calls(&self) -> BTreeMap<&'static str, usize> {
+        self.calls.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    fn count(&self, op: &'static str) {
+        if let Ok(mut c) = self.calls.lock() {
+            *c.entry(op).or_default() += 1;
+        }
+    }
+
+    /// Waits for a Route 53 request slot.
+    async fn route53_slot(&self, op: &'static str) {
+        let mut next = self.limiter.lock().await;
+        let now = Instant::now();
+        if *next > now {
+            tokio::time::sleep(*next - now).await;
+        }
+        *next = Instant::now().max(*next) + self.interval;
+        drop(next);
+        self.count(op);
+    }
+
+    fn ecr_client(&self, region: &str) -> ecr::Client {
+        let mut clients = self.ecr.lock().unwrap_or_else(|p| p.into_inner());
+        clients
+            .entry(region.to_string())
+            .or_insert_with(|| {
+                let conf = ecr::config::Builder::from(&self.config)
+                    .region(aws_config::Region::new(region.to_string()))
+                    .build();
+                ecr::Client::from_conf(conf)
+            })
+            .clone()
+    }
+
+    async fn zone_id(&self, zone: &str) -> Result<String, ProviderError> {
+        self.route53_slot("ListHostedZonesByName").await;
+        let out = self
+            .route53
+            .list_hosted_zones_by_name()
+            .dns_name(format!("{zone}."))
+            .max_items(1)
+            .send()
+            .await
+            .map_err(|e| sdk_error("ListHostedZonesByName", e))?;
+        let found = out
+            .hosted_zones()
+            .iter()
+            .find(|z| trim_dot(z.name()) == zone && !z.config().is_some_and(|c| c.private_zone()));
+        match found {
+            Some(z) => Ok(z.id().trim_start_matches("/hostedzone/").to_string()),
+            None => Err(ProviderError::NotFound {
+                what: format!("hosted zone {zone} (Meridian looks zones up and never creates them: create it first)"),
+            }),
+        }
+    }
+
+    async fn records(&self, zone: &str, zone_id: &str) -> Result<Vec<RecordSet>, ProviderError> {
+        let mut out = Vec::new();
+        let mut seen: BTreeSet<(String, String, Option<String>)> = BTreeSet::new();
+        let mut start: Option<(String, r53::types::RrType, Option<String>)> = None;
+        let mut pages = 0usize;
+        loop {
+            self.route53_slot("ListResourceRecordSets").await;
+            let mut req = self
+                .route53
+                .list_resource_record_sets()
+                .hosted_zone_id(zone_id)
+                .max_items(300);
+            if let Some((name, ty, id)) = &start {
+                req = req.start_record_name(name).start_record_type(ty.clone());
+                if let Some(id) = id {
+                    req = req.start_record_identifier(id);
+                }
+            }
+            let page = req
+                .send()
+                .await
+                .map_err(|e| sdk_error("ListResourceRecordSets", e))?;
+            pages += 1;
+            let mut progress = false;
+            for r in page.resource_record_sets() {
+                let name = trim_dot(&unescape(r.name()));
+                let key = (
+                    name.clone(),
+                    r.r#type().as_str().to_string(),
+                    r.set_identifier().map(String::from),
+                );
+                // Servers that ignore StartRecordIdentifier repeat records across pages.
+                if !seen.insert(key) {
+                    continue;
+                }
+                progress = true;
+                out.push(convert_record(zone, &name, r));
+            }
+            let next = match (
+                page.is_truncated(),
+                page.next_record_name(),
+                page.next_record_type(),
+            ) {
+                (true, Some(n), Some(t)) => Some((
+                    n.to_string(),
+                    t.clone(),
+                    page.next_record_identifier().map(String::from),
+                )),
+                _ => None,
+            };
+            // Stop at the end, or when a page brought nothing new (a server looping).
+            if next.is_none() || !progress || next == start || pages > 100_000 {
+                break;
+            }
+            start = next;
+        }
+        Ok(out)
+    }
+
+    async fn health_checks(&self) -> Result<Vec<LiveHealthCheck>, ProviderError> {
+        let mut out = Vec::new();
+        let mut seen = BTreeSet::new();
+        let mut marker: Option<String> = None;
+        loop {
+            self.route53_slot("ListHealthChecks").await;
+            let mut req = self.route53.list_health_checks().max_items(1000);
+            if let Some(m) = &marker {
+                req = req.marker(m);
+            }
+            let page = req
+                .send()
+                .await
+                .map_err(|e| sdk_error("ListHealthChecks", e))?;
+            let mut progress = false;
+            for h in page.health_checks() {
+                if !seen.insert(h.id().to_string()) {
+                    continue;
+                }
+                progress = true;
+                if let Some(c) = h.health_check_config().and_then(convert_check) {
+                    out.push(LiveHealthCheck {
+                        id: h.id().to_string(),
+                        caller_reference: h.caller_reference().to_string(),
+                        version: u64::try_from(h.health_check_version()).unwrap_or(0),
+                        config: c,
+                        tags: BTreeMap::new(),
+                    });
+                }
+            }
+            match page.next_marker() {
+                Some(m) if page.is_truncated() && progress && marker.as_deref() != Some(m) => {
+                    marker = Some(m.to_string())
+                }
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    async fn registry(
+        &self,
+        region: &str,
+    ) -> Result<(Vec<String>, Vec<ReplicationRule>), ProviderError> {
+        let client = self.ecr_client(region);
+        self.count("DescribeRegistry");
+        let reg = client
+            .describe_registry()
+            .send()
+            .await
+            .map_err(|e| sdk_error("DescribeRegistry", e))?;
+        if let Some(id) = reg.registry_id() {
+            if let Ok(mut ids) = self.registry_ids.lock() {
+                ids.insert(region.to_string(), id.to_string());
+            }
+        }
+        let rules = reg
+            .replication_configuration()
+            .map(|c| {
+                c.rules()
+                    .iter()
+                    .map(|r| {
+                        let mut destinations: Vec<String> = r
+                            .destinations()
+                            .iter()
+                            .map(|d| d.region().to_string())
+                            .collect();
+                        destinations.sort();
+                        let mut filters: Vec<String> = r
+                            .repository_filters()
+                            .iter()
+                            .map(|f| f.filter().to_string())
+                            .collect();
+                        filters.sort();
+                        ReplicationRule {
+                            destinations,
+                            filters,
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut repos = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            self.count("DescribeRepositories");
+            let mut req = client.describe_repositories().max_results(1000);
+            if let Some(t) = &token {
+                req = req.next_token(t);
+            }
+            let page = req
+                .send()
+                .await
+                .map_err(|e| sdk_error("DescribeRepositories", e))?;
+            repos.extend(
+                page.repositories()
+                    .iter()
+                    .filter_map(|r| r.repository_name().map(String::from)),
+            );
+            match page.next_token() {
+                Some(t) if token.as_deref() != Some(t) => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        repos.sort();
+        repos.dedup();
+        Ok((repos, rules))
+    }
+
+    async fn read_all(&self, scope: &Scope) -> Result<LiveState, ProviderError> {
+        let mut live = LiveState::default();
+        for zone in &scope.zones {
+            let id = self.zone_id(zone).await?;
+            live.records.extend(self.records(zone, &id).await?);
+            live.zones.insert(zone.clone(), id);
+        }
+        if let Ok(mut z) = self.zone_ids.lock() {
+            z.extend(live.zones.clone());
+        }
+        live.health_checks = self.health_checks().await?;
+        for region in &scope.regions {
+            let (repos, rules) = self.registry(region).await?;
+            live.repositories.insert(region.clone(), repos);
+            live.replication.insert(region.clone(), rules);
+        }
+        Ok(live)
+    }
+
+    async fn run(&self, op: &Op) -> Result<Done, ProviderError> {
+        match op {
+            Op::CreateHealthCheck {
+                caller_reference,
+                config,
+                tags,
+            } => {
+                self.route53_slot("CreateHealthCheck").await;
+                let out = self
+                    .route53
+                    .create_health_check()
+                    .caller_reference(caller_reference)
+                    .health_check_config(check_config(config)?)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("CreateHealthCheck", e))?;
+                let id = out
+                    .health_check()
+                    .map(|h| h.id().to_string())
+                    .unwrap_or_default();
+                if !tags.is_empty() {
+                    self.route53_slot("ChangeTagsForResource").await;
+                    let mut req = self
+                        .route53
+                        .change_tags_for_resource()
+                        .resource_type(r53::types::TagResourceType::Healthcheck)
+                        .resource_id(&id);
+                    for (k, v) in tags {
+                        req = req.add_tags(r53::types::Tag::builder().key(k).value(v).build());
+                    }
+                    req.send()
+                        .await
+                        .map_err(|e| sdk_error("ChangeTagsForResource", e))?;
+                }
+                Ok(Done::HealthCheck(id))
+            }
+            Op::UpdateHealthCheck {
+                id,
+                version,
+                config,
+            } => {
+                self.route53_slot("UpdateHealthCheck").await;
+                let mut req = self
+                    .route53
+                    .update_health_check()
+                    .health_check_id(id)
+                    .health_check_version(i64::try_from(*version).unwrap_or(i64::MAX))
+                    .port(i32::from(config.port))
+                    .failure_threshold(i32::try_from(config.failure_threshold).unwrap_or(3))
+                    .set_fully_qualified_domain_name(config.fqdn.clone())
+                    .set_ip_address(config.ip_address.clone())
+                    .set_resource_path(config.resource_path.clone())
+                    .set_search_string(config.search_string.clone());
+                for r in &config.regions {
+                    req = req.regions(r53::types::HealthCheckRegion::from(r.as_str()));
+                }
+                req.send()
+                    .await
+                    .map_err(|e| match sdk_error("UpdateHealthCheck", e) {
+                        ProviderError::Conflict { what, .. } => ProviderError::Conflict {
+                            what,
+                            expected: *version,
+                            actual: 0,
+                        },
+                        other => other,
+                    })?;
+                Ok(Done::Other)
+            }
+            Op::DeleteHealthCheck { id } => {
+                self.route53_slot("DeleteHealthCheck").await;
+                self.route53
+                    .delete_health_check()
+                    .health_check_id(id)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("DeleteHealthCheck", e))?;
+                Ok(Done::Other)
+            }
+            Op::ChangeRecords { zone, changes } => {
+                let zone_id = match self.zone_ids.lock().ok().and_then(|z| z.get(zone).cloned()) {
+                    Some(id) => id,
+                    None => self.zone_id(zone).await?,
+                };
+                for batch in split_batches(changes) {
+                    let mut cb = Vec::new();
+                    for c in batch {
+                        let action = r53::types::ChangeAction::from(c.action.as_str());
+                        cb.push(
+                            r53::types::Change::builder()
+                                .action(action)
+                                .resource_record_set(record_set(&c.record)?)
+                                .build()
+                                .map_err(|e| ProviderError::Invalid(e.to_string()))?,
+                        );
+                    }
+                    let batch = r53::types::ChangeBatch::builder()
+                        .set_changes(Some(cb))
+                        .build()
+                        .map_err(|e| ProviderError::Invalid(e.to_string()))?;
+                    self.route53_slot("ChangeResourceRecordSets").await;
+                    let out = self
+                        .route53
+                        .change_resource_record_sets()
+                        .hosted_zone_id(&zone_id)
+                        .change_batch(batch)
+                        .send()
+                        .await
+                        .map_err(|e| sdk_error("ChangeResourceRecordSets", e))?;
+                    if let Some(info) = out.change_info() {
+                        self.wait_insync(info.id(), info.status()).await?;
+                    }
+                }
+                Ok(Done::Other)
+            }
+            Op::CreateRepository { region, name } => {
+                self.count("CreateRepository");
+                self.ecr_client(region)
+                    .create_repository()
+                    .repository_name(name)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("CreateRepository", e))?;
+                Ok(Done::Other)
+            }
+            Op::DeleteRepository { region, name } => {
+                self.count("DeleteRepository");
+                self.ecr_client(region)
+                    .delete_repository()
+                    .repository_name(name)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("DeleteRepository", e))?;
+                Ok(Done::Other)
+            }
+            Op::PutReplication { region, rules } => {
+                let registry = self
+                    .registry_ids
+                    .lock()
+                    .ok()
+                    .and_then(|r| r.get(region).cloned());
+                let registry = match registry {
+                    Some(r) => r,
+                    None => {
+                        self.registry(region).await?;
+                        self.registry_ids
+                            .lock()
+                            .ok()
+                            .and_then(|r| r.get(region).cloned())
+                            .unwrap_or_default()
+                    }
+                };
+                let mut built = Vec::new();
+                for rule in rules {
+                    let mut b = ecr::types::ReplicationRule::builder();
+                    for d in &rule.destinations {
+                        b = b.destinations(
+                            ecr::types::ReplicationDestination::builder()
+                                .region(d)
+                                .registry_id(&registry)
+                                .build()
+                                .map_err(|e| ProviderError::Invalid(e.to_string()))?,
+                        );
+                    }
+                    for f in &rule.filters {
+                        b = b.repository_filters(
+                            ecr::types::RepositoryFilter::builder()
+                                .filter(f)
+                                .filter_type(ecr::types::RepositoryFilterType::PrefixMatch)
+                                .build()
+                                .map_err(|e| ProviderError::Invalid(e.to_string()))?,
+                        );
+                    }
+                    built.push(
+                        b.build()
+                            .map_err(|e| ProviderError::Invalid(e.to_string()))?,
+                    );
+                }
+                let conf = ecr::types::ReplicationConfiguration::builder()
+                    .set_rules(Some(built))
+                    .build()
+                    .map_err(|e| ProviderError::Invalid(e.to_string()))?;
+                self.count("PutReplicationConfiguration");
+                self.ecr_client(region)
+                    .put_replication_configuration()
+                    .replication_configuration(conf)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("PutReplicationConfiguration", e))?;
+                Ok(Done::Other)
+            }
+        }
+    }
+
+    /// Polls GetChange until INSYNC, with growing pauses, at most [`INSYNC_TIMEOUT`].
+    async fn wait_insync(
+        &self,
+        change_id: &str,
+        status: &r53::types::ChangeStatus,
+    ) -> Result<(), ProviderError> {
+        if *status == r53::types::ChangeStatus::Insync {
+            return Ok(());
+        }
+        let start = Instant::now();
+        let mut pause = Duration::from_millis(500);
+        let id = change_id.trim_start_matches("/change/").to_string();
+        loop {
+            tokio::time::sleep(pause).await;
+            self.route53_slot("GetChange").await;
+            let out = self
+                .route53
+                .get_change()
+                .id(&id)
+                .send()
+                .await
+                .map_err(|e| sdk_error("GetChange", e))?;
+            if out
+                .change_info()
+                .is_some_and(|c| *c.status() == r53::types::ChangeStatus::Insync)
+            {
+                return Ok(());
+            }
+            if start.elapsed() > INSYNC_TIMEOUT {
+                return Err(ProviderError::Io(format!(
+                    "change {id} was accepted but did not reach INSYNC within {} s; it will complete on its own, run `meridian plan` later",
+                    INSYNC_TIMEOUT.as_secs()
+                )));
+            }
+            pause = (pause * 2).min(Duration::from_secs(5));
+        }
+    }
+}
+
+/// Splits a zone's changes into batches within Route 53's limits (1,000 ResourceRecord
+/// elements and 32,000 value characters, UPSERTs counted twice), keeping the DELETE and CREATE
+/// of one record set together so a name never goes unanswered between batches.
+pub fn split_batches(changes: &[RecordChange]) -> Vec<Vec<&RecordChange>> {
+    // Keep the DELETE and CREATE of one record set (same name and set identifier; a type
+    // change also changes the type) together.
+    let mut groups: Vec<Vec<&RecordChange>> = Vec::new();
+    let mut by_key: BTreeMap<(String, Option<String>), usize> = BTreeMap::new();
+    for c in changes {
+        let key = (c.record.name.clone(), c.record.set_identifier.clone());
+        match by_key.get(&key) {
+            Some(&g) if c.action != "UPSERT" => groups[g].push(c),
+            _ => {
+                by_key.insert(key, groups.len());
+                groups.push(vec![c]);
+            }
+        }
+    }
+    let cost = |c: &RecordChange| {
+        let factor = if c.action == "UPSERT" { 2 } else { 1 };
+        let elements = c.record.values.len().max(1) * factor;
+        let chars: usize = c.record.values.iter().map(String::len).sum::<usize>() * factor;
+        (elements, chars)
+    };
+    let mut out: Vec<Vec<&RecordChange>> = Vec::new();
+    let (mut elements, mut chars) = (0, 0);
+    for g in groups {
+        let (ge, gc) = g
+            .iter()
+            .map(|c| cost(c))
+            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+        if out.is_empty() || elements + ge > MAX_BATCH_ELEMENTS || chars + gc > MAX_BATCH_CHARS {
+            out.push(Vec::new());
+            elements = 0;
+            chars = 0;
+        }
+        elements += ge;
+        chars += gc;
+        if let Some(last) = out.last_mut() {
+            last.extend(g);
+        }
+    }
+    out
+}
+
+fn convert_record(zone: &str, name: &str, r: &r53::types::ResourceRecordSet) -> RecordSet {
+    let geo = r.geo_location().map(|g| {
+        match (g.continent_code(), g.country_code(), g.subdivision_code()) {
+            (Some(c), _, _) => c.to_string(),
+            (None, Some(country), Some(sub)) => format!("{country}-{sub}"),
+            (None, Some(country), None) => country.to_string(),
+            _ => "*".to_string(),
+        }
+    });
+    RecordSet {
+        zone: zone.to_string(),
+        name: name.to_string(),
+        record_type: r.r#type().as_str().to_string(),
+        set_identifier: r.set_identifier().map(String::from),
+        ttl: r.ttl().and_then(|t| u32::try_from(t).ok()),
+        values: r
+            .resource_records()
+            .iter()
+            .map(|v| v.value().trim_end_matches('.').to_string())
+            .collect(),
+        alias: r.alias_target().map(|a| crate::graph::AliasTarget {
+            dns_name: trim_dot(a.dns_name()),
+            hosted_zone_id: a.hosted_zone_id().to_string(),
+            evaluate_target_health: a.evaluate_target_health(),
+        }),
+        region: r.region().map(|x| x.as_str().to_string()),
+        weight: r.weight().and_then(|w| u8::try_from(w).ok()),
+        failover: r.failover().map(|f| f.as_str().to_string()),
+        geolocation: geo,
+        health_check_id: r.health_check_id().map(String::from),
+    }
+}
+
+fn record_set(r: &RecordSet) -> Result<r53::types::ResourceRecordSet, ProviderError> {
+    let mut b = r53::types::ResourceRecordSet::builder()
+        .name(&r.name)
+        .r#type(r53::types::RrType::from(r.record_type.as_str()))
+        .set_set_identifier(r.set_identifier.clone())
+        .set_ttl(r.ttl.map(i64::from))
+        .set_health_check_id(r.health_check_id.clone())
+        .set_weight(r.weight.map(i64::from))
+        .set_region(
+            r.region
+                .as_deref()
+                .map(r53::types::ResourceRecordSetRegion::from),
+        )
+        .set_failover(
+            r.failover
+                .as_deref()
+                .map(r53::types::ResourceRecordSetFailover::from),
+        );
+    for v in &r.values {
+        b = b.resource_records(
+            r53::types::ResourceRecord::builder()
+                .value(v)
+                .build()
+                .map_err(|e| ProviderError::Invalid(e.to_string()))?,
+        );
+    }
+    if let Some(a) = &r.alias {
+        b = b.alias_target(
+            r53::types::AliasTarget::builder()
+                .dns_name(&a.dns_name)
+                .hosted_zone_id(&a.hosted_zone_id)
+                .evaluate_target_health(a.evaluate_target_health)
+                .build()
+                .map_err(|e| ProviderError::Invalid(e.to_string()))?,
+        );
+    }
+    if let Some(g) = &r.geolocation {
+        let geo = r53::types::GeoLocation::builder();
+        let geo = if g == "*" {
+            geo.country_code("*")
+        } else if crate::model::catalog::CONTINENTS.contains(&g.as_str()) {
+            geo.continent_code(g)
+        } else if let Some((country, sub)) = g.split_once('-') {
+            geo.country_code(country).subdivision_code(sub)
+        } else {
+            geo.country_code(g)
+        };
+        b = b.geo_location(geo.build());
+    }
+    b.build().map_err(|e| ProviderError::Invalid(e.to_string()))
+}
+
+fn convert_check(c: &r53::types::HealthCheckConfig) -> Option<crate::graph::HealthCheckSpec> {
+    let kind = crate::model::HealthCheckType::parse(c.r#type().as_str())?;
+    let mut regions: Vec<String> = c.regions().iter().map(|r| r.as_str().to_string()).collect();
+    regions.sort();
+    Some(crate::graph::HealthCheckSpec {
+        kind,
+        fqdn: c.fully_qualified_domain_name().map(trim_dot),
+        ip_address: c.ip_address().map(String::from),
+        port: c
+            .port()
+            .and_then(|p| u16::try_from(p).ok())
+            .or(kind.default_port())
+            .unwrap_or(0),
+        resource_path: c.resource_path().map(String::from),
+        request_interval: c
+            .request_interval()
+            .and_then(|i| u32::try_from(i).ok())
+            .unwrap_or(30),
+        failure_threshold: c
+            .failure_threshold()
+            .and_then(|i| u32::try_from(i).ok())
+            .unwrap_or(3),
+        regions,
+        search_string: c.search_string().map(String::from),
+    })
+}
+
+fn check_config(
+    h: &crate::graph::HealthCheckSpec,
+) -> Result<r53::types::HealthCheckConfig, ProviderError> {
+    let mut b = r53::types::HealthCheckConfig::builder()
+        .r#type(r53::types::HealthCheckType::from(h.kind.as_str()))
+        .port(i32::from(h.port))
+        .request_interval(i32::try_from(h.request_interval).unwrap_or(30))
+        .failure_threshold(i32::try_from(h.failure_threshold).unwrap_or(3))
+        .set_fully_qualified_domain_name(h.fqdn.clone())
+        .set_ip_address(h.ip_address.clone())
+        .set_resource_path(h.resource_path.clone())
+        .set_search_string(h.search_string.clone());
+    if h.kind.is_https() {
+        b = b.enable_sni(true);
+    }
+    for r in &h.regions {
+        b = b.regions(r53::types::HealthCheckRegion::from(r.as_str()));
+    }
+    b.build().map_err(|e| ProviderError::Invalid(e.to_string()))
+}
+
+impl Provider for AwsProvider {
+    fn describe(&self) -> String {
+        self.describe.clone()
+    }
+
+    fn read(&self, scope: &Scope) -> Result<LiveState, ProviderError> {
+        self.rt.block_on(self.read_all(scope))
+    }
+
+    fn apply(&self, ops: &[Op], parallelism: usize) -> Vec<Result<Done, ProviderError>> {
+        // Independent operations run concurrently, at most `parallelism` at once; the Route 53
+        // rate limiter still spaces its calls.
+        self.rt.block_on(async {
+            let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(parallelism.max(1)));
+            let futures = ops.iter().map(|op| {
+                let sem = sem.clone();
+                async move {
+                    let _permit = sem.acquire().await;
+                    self.run(op).await
+                }
+            });
+            futures_join_all(futures).await
+        })
+    }
+
+    fn stats(&self) -> BTreeMap<String, usize> {
+        self.calls()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect()
+    }
+}
+
+/// Runs futures concurrently on the current task and collects their outputs in order.
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut set: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = (0..set.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in set.iter_mut().enumerate() {
+            if out[i].is_some() {
+                continue;
+            }
+            match f.as_mut().poll(cx) {
+                std::task::Poll::Ready(v) => out[i] = Some(v),
+                std::task::Poll::Pending => pending = true,
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().flatten().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(action: &str, name: &str, values: usize) -> RecordChange {
+        RecordChange {
+            action: action.into(),
+            record: RecordSet {
+                zone: "z".into(),
+                name: name.into(),
+                record_type: "A".into(),
+                set_identifier: None,
+                ttl: Some(60),
+                values: (0..values).map(|i| format!("192.0.2.{i}")).collect(),
+                alias: None,
+                region: None,
+                weight: None,
+                failover: None,
+                geolocation: None,
+                health_check_id: None,
+            },
+        }
+    }
+
+    #[test]
+    fn batches_respect_the_element_limit_and_count_upserts_twice() {
+        let creates: Vec<_> = (0..2500)
+            .map(|i| change("CREATE", &format!("n{i}"), 1))
+            .collect();
+        let b = split_batches(&creates);
+        assert_eq!(
+            b.iter().map(Vec::len).collect::<Vec<_>>(),
+            [1000, 1000, 500]
+        );
+        let upserts: Vec<_> = (0..600)
+            .map(|i| change("UPSERT", &format!("n{i}"), 1))
+            .collect();
+        assert_eq!(split_batches(&upserts).len(), 2);
+    }
+
+    #[test]
+    fn a_delete_and_create_of_one_name_stay_in_one_batch() {
+        let mut c: Vec<_> = (0..999)
+            .map(|i| change("CREATE", &format!("n{i}"), 1))
+            .collect();
+        c.push(change("DELETE", "x", 1));
+        c.push(change("CREATE", "x", 1));
+        let b = split_batches(&c);
+        let last = b.last().unwrap();
+        assert!(
+            last.iter().any(|c| c.action == "DELETE")
+                && last
+                    .iter()
+                    .any(|c| c.record.name == "x" && c.action == "CREATE")
+        );
+    }
+
+    #[test]
+    fn octal_escapes_are_decoded() {
+        assert_eq!(unescape("\\052.example.com."), "*.example.com.");
+        assert_eq!(unescape("plain"), "plain");
+    }
+}

@@ -544,7 +544,7 @@ fn the_local_store_is_strict() {
             r[0],
             Err(ProviderError::Conflict {
                 expected: 1,
-                actual: 2,
+                actual: Some(2),
                 ..
             })
         ),

@@ -75,7 +75,7 @@ where
             match code.as_str() {
                 "NoSuchHealthCheck" | "NoSuchHostedZone" | "RepositoryNotFoundException" => ProviderError::NotFound { what: text },
                 "HealthCheckAlreadyExists" | "RepositoryAlreadyExistsException" => ProviderError::AlreadyExists { what: text },
-                "HealthCheckVersionMismatch" => ProviderError::Conflict { what: text, expected: 0, actual: 0 },
+                "HealthCheckVersionMismatch" => ProviderError::Conflict { what: text, expected: 0, actual: None },
                 "InvalidClientTokenId" | "UnrecognizedClientException" | "SignatureDoesNotMatch" | "AccessDenied" | "AccessDeniedException" | "ExpiredToken" => {
                     ProviderError::Io(format!("{text} (check the AWS credentials and their permissions)"))
                 }
@@ -487,7 +487,7 @@ impl AwsProvider {
                         ProviderError::Conflict { what, .. } => ProviderError::Conflict {
                             what,
                             expected: *version,
-                            actual: 0,
+                            actual: None,
                         },
                         other => other,
                     })?;

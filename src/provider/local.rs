@@ -338,7 +338,7 @@ fn execute(s: &mut Store, op: &Op) -> Result<Done, ProviderError> {
                 return Err(ProviderError::Conflict {
                     what: format!("health check {id}"),
                     expected: *version,
-                    actual: h.version,
+                    actual: Some(h.version),
                 });
             }
             if h.config.kind != config.kind || h.config.request_interval != config.request_interval

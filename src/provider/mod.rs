@@ -148,7 +148,7 @@ pub enum ProviderError {
     #[error("{what} already exists")]
     #[diagnostic(code(meridian::provider::exists))]
     AlreadyExists { what: String },
-    #[error("{what} changed since the plan (version {expected} planned, {actual} live)")]
+    #[error("{what} changed since the plan (version {expected} planned{})", .actual.map(|a| format!(", {a} live")).unwrap_or_default())]
     #[diagnostic(
         code(meridian::provider::conflict),
         help("someone else changed it; run `meridian plan` again")
@@ -156,7 +156,8 @@ pub enum ProviderError {
     Conflict {
         what: String,
         expected: u64,
-        actual: u64,
+        /// The live version, when the backend says.
+        actual: Option<u64>,
     },
     #[error("invalid request: {0}")]
     #[diagnostic(code(meridian::provider::invalid))]

@@ -419,6 +419,27 @@ fn desired_record(r: &RecordSpec, check_id: Option<String>) -> RecordSet {
     }
 }
 
+/// Plans the deletion of one live record set (a record or an ownership marker).
+fn delete_record(d: &mut Diff, address: &Address, record: RecordSet, reason: &str) {
+    d.changes.push((
+        change(
+            address,
+            vec![Action::Delete],
+            Some(record_json(&record, None)),
+            None,
+            &[],
+            Some(reason),
+            vec![],
+        ),
+        Detail::Record {
+            desired: None,
+            check: None,
+            delete: vec![record],
+            in_place: false,
+        },
+    ));
+}
+
 /// The address key of a live record of `service`: its region label, `region/location` under
 /// geolocation (as the graph names it), or its type when it has no set identifier.
 fn live_key(service: &str, r: &RecordSet) -> String {
@@ -640,32 +661,20 @@ fn records(
             ));
         }
         // Records at an owned name that no region declares any more.
-        for (set, recs) in live_by_set {
-            let _ = set;
+        for recs in live_by_set.into_values() {
             for r in recs {
                 let address =
                     Address::new(Kind::Record, &o.service, Some(&live_key(&o.service, r)));
-                d.changes.push((
-                    change(
-                        &address,
-                        vec![Action::Delete],
-                        Some(record_json(r, None)),
-                        None,
-                        &[],
-                        Some(if owned {
-                            "delete_because_no_resource_config"
-                        } else {
-                            "delete_because_adopted_name"
-                        }),
-                        vec![],
-                    ),
-                    Detail::Record {
-                        desired: None,
-                        check: None,
-                        delete: vec![r.clone()],
-                        in_place: false,
+                delete_record(
+                    d,
+                    &address,
+                    r.clone(),
+                    if owned {
+                        "delete_because_no_resource_config"
+                    } else {
+                        "delete_because_adopted_name"
                     },
-                ));
+                );
             }
         }
     }
@@ -704,41 +713,19 @@ fn records(
             if renamed {
                 key = format!("{key}@{domain}");
             }
-            d.changes.push((
-                change(
-                    &Address::new(Kind::Record, &service, Some(&key)),
-                    vec![Action::Delete],
-                    Some(record_json(r, None)),
-                    None,
-                    &[],
-                    Some("delete_because_no_resource_config"),
-                    vec![],
-                ),
-                Detail::Record {
-                    desired: None,
-                    check: None,
-                    delete: vec![(*r).clone()],
-                    in_place: false,
-                },
-            ));
+            delete_record(
+                d,
+                &Address::new(Kind::Record, &service, Some(&key)),
+                (*r).clone(),
+                "delete_because_no_resource_config",
+            );
         }
-        d.changes.push((
-            change(
-                &Address::new(Kind::Owner, &service, renamed.then_some(domain.as_str())),
-                vec![Action::Delete],
-                Some(record_json(marker, None)),
-                None,
-                &[],
-                Some("delete_because_no_resource_config"),
-                vec![],
-            ),
-            Detail::Record {
-                desired: None,
-                check: None,
-                delete: vec![(*marker).clone()],
-                in_place: false,
-            },
-        ));
+        delete_record(
+            d,
+            &Address::new(Kind::Owner, &service, renamed.then_some(domain.as_str())),
+            (*marker).clone(),
+            "delete_because_no_resource_config",
+        );
     }
     // Names nobody declares are never touched.
     let foreign_names = at_name

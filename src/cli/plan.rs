@@ -282,6 +282,7 @@ fn open_provider(
                     .endpoint_url
                     .clone()
                     .or_else(|| block.and_then(|b| b.endpoint_url.clone())),
+                progress: std::io::stderr().is_terminal(),
             };
             AwsProvider::new(&settings).map(|p| Box::new(p) as Box<dyn Provider>)
         }

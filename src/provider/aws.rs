@@ -33,6 +33,8 @@ pub struct AwsSettings {
     pub region: Option<String>,
     pub profile: Option<String>,
     pub endpoint_url: Option<String>,
+    /// Show progress on stderr while a change batch propagates (set when it is a terminal).
+    pub progress: bool,
 }
 
 pub struct AwsProvider {
@@ -48,6 +50,7 @@ pub struct AwsProvider {
     interval: Duration,
     calls: Mutex<BTreeMap<&'static str, usize>>,
     describe: String,
+    progress: bool,
 }
 
 fn sdk_error<E, R>(
@@ -177,6 +180,7 @@ impl AwsProvider {
             interval: Duration::from_secs_f64(1.0 / rps),
             calls: Mutex::new(BTreeMap::new()),
             describe,
+            progress: settings.progress,
         })
     }
 
@@ -631,6 +635,13 @@ impl AwsProvider {
         let mut pause = Duration::from_millis(500);
         let id = change_id.trim_start_matches("/change/").to_string();
         loop {
+            if self.progress {
+                // This provider is the program's edge to AWS; a terminal user sees the wait.
+                eprint!(
+                    "\r  waiting for Route 53 change {id} to reach INSYNC ({} s)",
+                    start.elapsed().as_secs()
+                );
+            }
             tokio::time::sleep(pause).await;
             self.route53_slot("GetChange").await;
             let out = self
@@ -644,6 +655,12 @@ impl AwsProvider {
                 .change_info()
                 .is_some_and(|c| *c.status() == r53::types::ChangeStatus::Insync)
             {
+                if self.progress {
+                    eprintln!(
+                        "\r  Route 53 change {id} is INSYNC after {} s                ",
+                        start.elapsed().as_secs()
+                    );
+                }
                 return Ok(());
             }
             if start.elapsed() > INSYNC_TIMEOUT {

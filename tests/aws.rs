@@ -600,3 +600,118 @@ fn clear_errors_for_a_missing_zone_missing_credentials_and_an_unreachable_endpoi
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("cannot reach"), "{}", text(&o));
 }
+
+/// Every routing policy and record kind survives a round trip: read back, it plans no change.
+#[test]
+fn routing_policies_and_record_kinds_round_trip() {
+    let Some((port, _g)) = moto() else { return };
+    let dir = tempdir("policies");
+    create_zone(port, "example.com");
+    let text = r#"
+name = "policies"
+
+service "geo" {
+  zone    = "example.com"
+  domain  = "geo.example.com"
+  routing = "geolocation"
+  health_check {
+    type = "HTTP"
+    path = "/up"
+  }
+  region "eu-west-1" {
+    target    = "eu.example.net"
+    locations = ["EU", "*"]
+  }
+  region "us-west-1" {
+    target    = "usw.example.net"
+    locations = ["US-CA", "country:SA"]
+  }
+}
+
+service "canary" {
+  zone    = "example.com"
+  domain  = "canary.example.com"
+  routing = "weighted"
+  health_check {
+    type = "TCP"
+    port = 443
+  }
+  region "us-east-1" {
+    ips    = ["192.0.2.10", "192.0.2.11"]
+    weight = 90
+  }
+  region "use1-canary" {
+    aws_region = "us-east-1"
+    ips        = ["192.0.2.20"]
+    weight     = 10
+  }
+}
+
+service "pay" {
+  zone    = "example.com"
+  domain  = "pay.example.com"
+  routing = "failover"
+  region "us-east-1" {
+    role = "primary"
+    alias {
+      name                   = "dualstack.pay-use1.us-east-1.elb.amazonaws.com"
+      zone_id                = "Z35SXDOTRQ7X7K"
+      evaluate_target_health = true
+    }
+  }
+  region "eu-west-1" {
+    role = "secondary"
+    alias {
+      name                   = "dualstack.pay-euw1.eu-west-1.elb.amazonaws.com"
+      zone_id                = "Z32O12XQLNTSW2"
+      evaluate_target_health = true
+    }
+  }
+}
+"#;
+    std::fs::write(dir.join("main.hcl"), text).unwrap();
+    let o = meridian(
+        port,
+        &dir,
+        &["apply", "main.hcl", "--live", "aws", "--auto-approve"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let (code, doc) = plan_json(port, &dir, "main.hcl");
+    assert_eq!(code, Some(0), "{:?}", actions(&doc));
+
+    // Changing the weighted service from IPs to a CNAME target changes every record's type
+    // in one batch. (Clearing a check's path sends ResetElements, which moto ignores: that is
+    // covered against the local store, in tests/plan.rs.)
+    let edited = text
+        .replace(
+            "    ips    = [\"192.0.2.10\", \"192.0.2.11\"]\n",
+            "    target = \"a.example.net\"\n",
+        )
+        .replace(
+            "    ips        = [\"192.0.2.20\"]\n",
+            "    target     = \"b.example.net\"\n",
+        );
+    std::fs::write(dir.join("main.hcl"), &edited).unwrap();
+    let (code, doc) = plan_json(port, &dir, "main.hcl");
+    assert_eq!(code, Some(2));
+    let a = actions(&doc);
+    assert!(
+        a.contains(&(
+            r#"record.canary["us-east-1"]"#.to_string(),
+            r#"["delete","create"]"#.to_string()
+        )),
+        "{a:?}"
+    );
+    let o = meridian(
+        port,
+        &dir,
+        &["apply", "main.hcl", "--live", "aws", "--auto-approve"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let (code, doc) = plan_json(port, &dir, "main.hcl");
+    assert_eq!(code, Some(0), "{:?}", actions(&doc));
+}
+
+fn text_of(o: &Output) -> String {
+    text(o)
+}

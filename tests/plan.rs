@@ -526,7 +526,8 @@ fn the_local_store_is_strict() {
         &[Op::UpdateHealthCheck {
             id: id.clone(),
             version: 1,
-            config: changed.clone()
+            config: changed.clone(),
+            reset: vec![],
         }],
         1
     )[0]
@@ -536,6 +537,7 @@ fn the_local_store_is_strict() {
             id: id.clone(),
             version: 1,
             config: changed,
+            reset: vec![],
         }],
         1,
     );
@@ -1017,4 +1019,74 @@ fn apply_json_output_is_only_json() {
         .unwrap()
         .iter()
         .all(|c| c["status"] == "done"));
+}
+
+/// A provider that records the operations it is given, then passes them on.
+struct Recording<'a> {
+    inner: &'a LocalStore,
+    ops: std::sync::Mutex<Vec<Op>>,
+}
+
+impl Provider for Recording<'_> {
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+    fn read(&self, scope: &Scope) -> Result<LiveState, ProviderError> {
+        self.inner.read(scope)
+    }
+    fn apply(&self, ops: &[Op], p: usize) -> Vec<Result<Done, ProviderError>> {
+        self.ops.lock().unwrap().extend(ops.iter().cloned());
+        self.inner.apply(ops, p)
+    }
+}
+
+#[test]
+fn clearing_a_health_check_setting_resets_it_and_clearing_a_search_string_replaces() {
+    let dir = tempdir("reset");
+    let s = store(&dir);
+    let base = example("active-active-anycast");
+    assert!(apply(&plan_of(&graph(&base), &s), &s, 10).succeeded());
+    // No path any more: an update that resets ResourcePath.
+    let no_path = base.replace("    path              = \"/healthz\"\n", "");
+    let p = plan_of(&graph(&no_path), &s);
+    assert!(
+        actions(&p)
+            .iter()
+            .all(|(a, act, _)| !a.starts_with("health_check") || act == &[Action::Update]),
+        "{:?}",
+        actions(&p)
+    );
+    let rec = Recording {
+        inner: &s,
+        ops: Default::default(),
+    };
+    assert!(apply(&p, &rec, 10).succeeded());
+    let ops = rec.ops.into_inner().unwrap();
+    let resets: Vec<&Vec<String>> = ops
+        .iter()
+        .filter_map(|o| match o {
+            Op::UpdateHealthCheck { reset, .. } => Some(reset),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(resets.len(), 3);
+    assert!(
+        resets
+            .iter()
+            .all(|r| r == &&vec!["ResourcePath".to_string()]),
+        "{resets:?}"
+    );
+    // From a string-match check to a plain one: Route 53 cannot unset a search string.
+    let plain = no_path
+        .replace("HTTPS_STR_MATCH", "HTTPS")
+        .replace("    search_string     = \"ok\"\n", "");
+    let p = plan_of(&graph(&plain), &s);
+    let c = p
+        .plan
+        .resource_changes
+        .iter()
+        .find(|c| c.kind == "health_check")
+        .unwrap();
+    assert_eq!(c.change.actions, [Action::Delete, Action::Create]);
+    assert!(c.replace_paths.contains(&"type".to_string()));
 }

@@ -95,8 +95,12 @@ pub fn is_checker_region(s: &str) -> bool {
     CHECKER_REGIONS.binary_search(&s).is_ok()
 }
 
-/// A geolocation code: `*`, a continent, a country, or `US-XX`.
+/// A geolocation code: `*`, a continent, a country, `US-XX`, or `country:XX` for the countries
+/// whose codes are also continents' (AF, AS, NA, SA: plain `SA` is South America).
 pub fn is_geo_location(s: &str) -> bool {
+    if let Some(c) = s.strip_prefix("country:") {
+        return COUNTRIES.binary_search(&c).is_ok();
+    }
     if s == "*" || CONTINENTS.binary_search(&s).is_ok() || COUNTRIES.binary_search(&s).is_ok() {
         return true;
     }
@@ -129,5 +133,7 @@ mod tests {
         assert!(is_geo_location("US-CA"));
         assert!(!is_geo_location("XX"));
         assert!(!is_geo_location("US-XX"));
+        assert!(is_geo_location("country:SA"));
+        assert!(!is_geo_location("country:XX"));
     }
 }

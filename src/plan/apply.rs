@@ -175,11 +175,22 @@ pub fn apply(planned: &Planned, provider: &dyn Provider, parallelism: usize) -> 
                 });
                 owners.push(vec![*i]);
             }
-            Some(k) if &k.config != spec => {
+            Some(k) if &k.config != spec || !k.drift.is_empty() => {
+                let mut reset = Vec::new();
+                if k.config.resource_path.is_some() && spec.resource_path.is_none() {
+                    reset.push("ResourcePath".to_string());
+                }
+                if k.config.fqdn.is_some() && spec.fqdn.is_none() {
+                    reset.push("FullyQualifiedDomainName".to_string());
+                }
+                if !k.config.regions.is_empty() && spec.regions.is_empty() {
+                    reset.push("Regions".to_string());
+                }
                 ops.push(Op::UpdateHealthCheck {
                     id: k.id.clone(),
                     version: k.version,
                     config: spec.clone(),
+                    reset,
                 });
                 owners.push(vec![*i]);
             }

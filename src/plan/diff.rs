@@ -116,6 +116,9 @@ fn live_check_json(h: &LiveHealthCheck) -> Value {
     let mut v = health_check_json(&h.config);
     if let Some(o) = v.as_object_mut() {
         o.insert("id".into(), json!(h.id));
+        for d in &h.drift {
+            o.insert(d.clone(), json!(true));
+        }
     }
     v
 }
@@ -197,17 +200,18 @@ pub fn diff(graph: &ResourceGraph, live: &LiveState, topology: &str, adopt: bool
         let key = hash::hex(&r.address.to_string(), 12);
         let mut found: Vec<&LiveHealthCheck> = live_checks.remove(&key).unwrap_or_default();
         found.sort_by(|a, b| a.id.cmp(&b.id));
-        // Updatable in place: same type and interval, and no IP address to clear (Route 53
-        // cannot unset one).
+        // Updatable in place: same type and interval, and no IP address or search string to
+        // clear (Route 53 cannot unset those).
         let updatable = |h: &LiveHealthCheck| {
             h.config.kind == spec.kind
                 && h.config.request_interval == spec.request_interval
                 && !(h.config.ip_address.is_some() && spec.ip_address.is_none())
+                && !(h.config.search_string.is_some() && spec.search_string.is_none())
         };
         // Prefer a live check that already has the desired settings, then an updatable one.
         let keep_pos = found
             .iter()
-            .position(|h| &h.config == spec)
+            .position(|h| &h.config == spec && h.drift.is_empty())
             .or_else(|| found.iter().position(|h| updatable(h)));
         let keep = keep_pos.map(|p| found.remove(p).clone());
         let rest: Vec<LiveHealthCheck> = found.into_iter().cloned().collect();
@@ -240,6 +244,9 @@ pub fn diff(graph: &ResourceGraph, live: &LiveState, topology: &str, adopt: bool
                     }
                     if old.config.ip_address.is_some() && spec.ip_address.is_none() {
                         paths.push("ip_address".to_string());
+                    }
+                    if old.config.search_string.is_some() && spec.search_string.is_none() {
+                        paths.push("search_string".to_string());
                     }
                     (
                         vec![Action::Delete, Action::Create],

@@ -67,7 +67,7 @@ where
             let why = if d.is_timeout() { "timed out" } else if d.is_io() { "connection failed" } else { "request failed" };
             ProviderError::Io(format!("{what}: cannot reach the AWS endpoint ({why}); check AWS_ENDPOINT_URL / --endpoint-url and the network"))
         }
-        SdkError::TimeoutError(_) => ProviderError::Io(format!("{what}: timed out (Route 53 throttling or an unreachable endpoint)")),
+        SdkError::TimeoutError(_) => ProviderError::Io(format!("{what}: timed out (throttling, or an unreachable endpoint)")),
         SdkError::ConstructionFailure(_) => ProviderError::Io(format!(
             "{what}: cannot build the request (missing credentials or region?): set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, and AWS_REGION"
         )),
@@ -79,7 +79,10 @@ where
                 "NoSuchHealthCheck" | "NoSuchHostedZone" | "RepositoryNotFoundException" => ProviderError::NotFound { what: text },
                 "HealthCheckAlreadyExists" | "RepositoryAlreadyExistsException" => ProviderError::AlreadyExists { what: text },
                 "HealthCheckVersionMismatch" => ProviderError::Conflict { what: text, expected: 0, actual: None },
-                "InvalidClientTokenId" | "UnrecognizedClientException" | "SignatureDoesNotMatch" | "AccessDenied" | "AccessDeniedException" | "ExpiredToken" => {
+                "Throttling" | "ThrottlingException" | "PriorRequestNotComplete" | "ServiceUnavailable" | "InternalFailure" | "ServerException" => {
+                    ProviderError::Io(format!("{text} (still failing after retries: try again later)"))
+                }
+                "InvalidClientTokenId" | "UnrecognizedClientException" | "SignatureDoesNotMatch" | "AccessDenied" | "AccessDeniedException" | "ExpiredToken" | "ExpiredTokenException" | "InvalidSignatureException" => {
                     ProviderError::Io(format!("{text} (check the AWS credentials and their permissions)"))
                 }
                 _ => ProviderError::Invalid(text),
@@ -166,7 +169,7 @@ impl AwsProvider {
         let rps: f64 = std::env::var("MERIDIAN_ROUTE53_RPS")
             .ok()
             .and_then(|v| v.parse().ok())
-            .filter(|v: &f64| *v > 0.0)
+            .filter(|v: &f64| v.is_finite() && *v >= 0.01)
             .unwrap_or(ROUTE53_RPS);
         let route53 = r53::Client::new(&config);
         Ok(AwsProvider {
@@ -226,19 +229,25 @@ impl AwsProvider {
             .route53
             .list_hosted_zones_by_name()
             .dns_name(format!("{zone}."))
-            .max_items(1)
+            .max_items(20)
             .send()
             .await
             .map_err(|e| sdk_error("ListHostedZonesByName", e))?;
-        let found = out
+        // Zones sort by name: private zones of the same name (split horizon) may come first.
+        let public: Vec<&r53::types::HostedZone> = out
             .hosted_zones()
             .iter()
-            .find(|z| trim_dot(z.name()) == zone && !z.config().is_some_and(|c| c.private_zone()));
-        match found {
-            Some(z) => Ok(z.id().trim_start_matches("/hostedzone/").to_string()),
-            None => Err(ProviderError::NotFound {
-                what: format!("hosted zone {zone} (Meridian looks zones up and never creates them: create it first)"),
+            .filter(|z| trim_dot(z.name()) == zone && !z.config().is_some_and(|c| c.private_zone()))
+            .collect();
+        match public.as_slice() {
+            [z] => Ok(z.id().trim_start_matches("/hostedzone/").to_string()),
+            [] => Err(ProviderError::NotFound {
+                what: format!("public hosted zone {zone} (Meridian looks zones up and never creates them: create it first)"),
             }),
+            several => Err(ProviderError::Invalid(format!(
+                "{} public hosted zones are named {zone}; Meridian cannot tell which one serves the name",
+                several.len()
+            ))),
         }
     }
 
@@ -292,9 +301,15 @@ impl AwsProvider {
                 )),
                 _ => None,
             };
-            // Stop at the end, or when a page brought nothing new (a server looping).
-            if next.is_none() || !progress || next == start || pages > 100_000 {
+            if next.is_none() {
                 break;
+            }
+            // A page that brought nothing new, or points back where it started: the server is
+            // looping, and what was read is not the whole zone.
+            if !progress || next == start || pages > 100_000 {
+                return Err(ProviderError::Io(format!(
+                    "ListResourceRecordSets for {zone}: the server repeated a page, so the zone could not be read completely"
+                )));
             }
             start = next;
         }
@@ -328,11 +343,29 @@ impl AwsProvider {
                         version: u64::try_from(h.health_check_version()).unwrap_or(0),
                         config: c,
                         tags: BTreeMap::new(),
+                        drift: h
+                            .health_check_config()
+                            .map(|c| {
+                                let mut d = Vec::new();
+                                if c.inverted() == Some(true) {
+                                    d.push("inverted".to_string());
+                                }
+                                if c.disabled() == Some(true) {
+                                    d.push("disabled".to_string());
+                                }
+                                d
+                            })
+                            .unwrap_or_default(),
                     });
                 }
             }
             match page.next_marker() {
-                Some(m) if page.is_truncated() && progress && marker.as_deref() != Some(m) => {
+                Some(m) if page.is_truncated() => {
+                    if !progress || marker.as_deref() == Some(m) {
+                        return Err(ProviderError::Io(
+                            "ListHealthChecks: the server repeated a page, so the health checks could not be read completely".into(),
+                        ));
+                    }
                     marker = Some(m.to_string())
                 }
                 _ => break,
@@ -352,6 +385,7 @@ impl AwsProvider {
             .send()
             .await
             .map_err(|e| sdk_error("DescribeRegistry", e))?;
+        let own = reg.registry_id().map(String::from);
         if let Some(id) = reg.registry_id() {
             if let Ok(mut ids) = self.registry_ids.lock() {
                 ids.insert(region.to_string(), id.to_string());
@@ -363,10 +397,18 @@ impl AwsProvider {
                 c.rules()
                     .iter()
                     .map(|r| {
+                        // A destination in this account is its region; one in another account keeps
+                        // its registry id ("123456789012/us-west-2"), so it is written back as read.
                         let mut destinations: Vec<String> = r
                             .destinations()
                             .iter()
-                            .map(|d| d.region().to_string())
+                            .map(|d| {
+                                if own.as_deref() == Some(d.registry_id()) {
+                                    d.region().to_string()
+                                } else {
+                                    format!("{}/{}", d.registry_id(), d.region())
+                                }
+                            })
                             .collect();
                         destinations.sort();
                         let mut filters: Vec<String> = r
@@ -448,7 +490,10 @@ impl AwsProvider {
                 let id = out
                     .health_check()
                     .map(|h| h.id().to_string())
-                    .unwrap_or_default();
+                    .filter(|id| !id.is_empty())
+                    .ok_or_else(|| {
+                        ProviderError::Io("CreateHealthCheck answered without an id".into())
+                    })?;
                 if !tags.is_empty() {
                     self.route53_slot("ChangeTagsForResource").await;
                     let mut req = self
@@ -459,9 +504,9 @@ impl AwsProvider {
                     for (k, v) in tags {
                         req = req.add_tags(r53::types::Tag::builder().key(k).value(v).build());
                     }
-                    req.send()
-                        .await
-                        .map_err(|e| sdk_error("ChangeTagsForResource", e))?;
+                    // Tags are for people; the check exists and is Meridian's (its caller reference
+                    // says so) even if tagging fails, so its id must not be lost.
+                    let _ = req.send().await;
                 }
                 Ok(Done::HealthCheck(id))
             }
@@ -469,6 +514,7 @@ impl AwsProvider {
                 id,
                 version,
                 config,
+                reset,
             } => {
                 self.route53_slot("UpdateHealthCheck").await;
                 let mut req = self
@@ -485,6 +531,11 @@ impl AwsProvider {
                 for r in &config.regions {
                     req = req.regions(r53::types::HealthCheckRegion::from(r.as_str()));
                 }
+                for e in reset {
+                    req = req.reset_elements(r53::types::ResettableElementName::from(e.as_str()));
+                }
+                // Meridian's checks are never inverted or disabled.
+                req = req.inverted(false).disabled(false);
                 req.send()
                     .await
                     .map_err(|e| match sdk_error("UpdateHealthCheck", e) {
@@ -499,13 +550,18 @@ impl AwsProvider {
             }
             Op::DeleteHealthCheck { id } => {
                 self.route53_slot("DeleteHealthCheck").await;
-                self.route53
+                let deleted = self
+                    .route53
                     .delete_health_check()
                     .health_check_id(id)
                     .send()
                     .await
-                    .map_err(|e| sdk_error("DeleteHealthCheck", e))?;
-                Ok(Done::Other)
+                    .map_err(|e| sdk_error("DeleteHealthCheck", e));
+                match deleted {
+                    // Gone already (a retried request whose answer was lost): as wanted.
+                    Ok(_) | Err(ProviderError::NotFound { .. }) => Ok(Done::Other),
+                    Err(e) => Err(e),
+                }
             }
             Op::ChangeRecords { zone, changes } => {
                 let zone_id = match self.zone_ids.lock().ok().and_then(|z| z.get(zone).cloned()) {
@@ -545,13 +601,18 @@ impl AwsProvider {
             }
             Op::CreateRepository { region, name } => {
                 self.count("CreateRepository");
-                self.ecr_client(region)
+                let created = self
+                    .ecr_client(region)
                     .create_repository()
                     .repository_name(name)
                     .send()
                     .await
-                    .map_err(|e| sdk_error("CreateRepository", e))?;
-                Ok(Done::Other)
+                    .map_err(|e| sdk_error("CreateRepository", e));
+                match created {
+                    // Made by a retried request whose answer was lost: it exists, as wanted.
+                    Ok(_) | Err(ProviderError::AlreadyExists { .. }) => Ok(Done::Other),
+                    Err(e) => Err(e),
+                }
             }
             Op::DeleteRepository { region, name } => {
                 self.count("DeleteRepository");
@@ -577,17 +638,26 @@ impl AwsProvider {
                             .lock()
                             .ok()
                             .and_then(|r| r.get(region).cloned())
-                            .unwrap_or_default()
+                            .ok_or_else(|| {
+                                ProviderError::Io(format!(
+                                    "DescribeRegistry in {region} gave no registry id"
+                                ))
+                            })?
                     }
                 };
                 let mut built = Vec::new();
                 for rule in rules {
                     let mut b = ecr::types::ReplicationRule::builder();
                     for d in &rule.destinations {
+                        // "registry/region" for another account's registry, else ours.
+                        let (reg_id, d) = match d.split_once('/') {
+                            Some((r, region)) => (r.to_string(), region),
+                            None => (registry.clone(), d.as_str()),
+                        };
                         b = b.destinations(
                             ecr::types::ReplicationDestination::builder()
                                 .region(d)
-                                .registry_id(&registry)
+                                .registry_id(&reg_id)
                                 .build()
                                 .map_err(|e| ProviderError::Invalid(e.to_string()))?,
                         );
@@ -665,7 +735,7 @@ impl AwsProvider {
             }
             if start.elapsed() > INSYNC_TIMEOUT {
                 return Err(ProviderError::Io(format!(
-                    "change {id} was accepted but did not reach INSYNC within {} s; it will complete on its own, run `meridian plan` later",
+                    "change {id} was accepted but did not reach INSYNC within {} s; it will complete on its own, but any later batch of this zone was not sent: run `meridian plan` to see what remains",
                     INSYNC_TIMEOUT.as_secs()
                 )));
             }
@@ -678,16 +748,24 @@ impl AwsProvider {
 /// elements and 32,000 value characters, UPSERTs counted twice), keeping the DELETE and CREATE
 /// of one record set together so a name never goes unanswered between batches.
 pub fn split_batches(changes: &[RecordChange]) -> Vec<Vec<&RecordChange>> {
-    // Keep the DELETE and CREATE of one record set (same name and set identifier; a type
-    // change also changes the type) together.
+    // Every change at a name where something is deleted stays in one batch (a type change,
+    // CNAME to A say, must not leave the name unanswered or hold both types at once); other
+    // changes stand alone.
+    let deleting: BTreeSet<&str> = changes
+        .iter()
+        .filter(|c| c.action == "DELETE")
+        .map(|c| c.record.name.as_str())
+        .collect();
     let mut groups: Vec<Vec<&RecordChange>> = Vec::new();
-    let mut by_key: BTreeMap<(String, Option<String>), usize> = BTreeMap::new();
+    let mut by_name: BTreeMap<&str, usize> = BTreeMap::new();
     for c in changes {
-        let key = (c.record.name.clone(), c.record.set_identifier.clone());
-        match by_key.get(&key) {
-            Some(&g) if c.action != "UPSERT" => groups[g].push(c),
+        let name = c.record.name.as_str();
+        match by_name.get(name) {
+            Some(&g) if deleting.contains(name) => groups[g].push(c),
             _ => {
-                by_key.insert(key, groups.len());
+                if deleting.contains(name) {
+                    by_name.insert(name, groups.len());
+                }
                 groups.push(vec![c]);
             }
         }
@@ -716,6 +794,10 @@ pub fn split_batches(changes: &[RecordChange]) -> Vec<Vec<&RecordChange>> {
             last.extend(g);
         }
     }
+    // Route 53 applies a batch's changes in order: deletes first within each batch.
+    for b in &mut out {
+        b.sort_by_key(|c| c.action != "DELETE");
+    }
     out
 }
 
@@ -724,6 +806,10 @@ fn convert_record(zone: &str, name: &str, r: &r53::types::ResourceRecordSet) -> 
         match (g.continent_code(), g.country_code(), g.subdivision_code()) {
             (Some(c), _, _) => c.to_string(),
             (None, Some(country), Some(sub)) => format!("{country}-{sub}"),
+            // A country whose code is also a continent's is written `country:XX`.
+            (None, Some(country), None) if crate::model::catalog::CONTINENTS.contains(&country) => {
+                format!("country:{country}")
+            }
             (None, Some(country), None) => country.to_string(),
             _ => "*".to_string(),
         }
@@ -734,13 +820,14 @@ fn convert_record(zone: &str, name: &str, r: &r53::types::ResourceRecordSet) -> 
         record_type: r.r#type().as_str().to_string(),
         set_identifier: r.set_identifier().map(String::from),
         ttl: r.ttl().and_then(|t| u32::try_from(t).ok()),
+        // As stored: a DELETE must carry the exact live values.
         values: r
             .resource_records()
             .iter()
-            .map(|v| v.value().trim_end_matches('.').to_string())
+            .map(|v| v.value().to_string())
             .collect(),
         alias: r.alias_target().map(|a| crate::graph::AliasTarget {
-            dns_name: trim_dot(a.dns_name()),
+            dns_name: trim_dot(&unescape(a.dns_name())),
             hosted_zone_id: a.hosted_zone_id().to_string(),
             evaluate_target_health: a.evaluate_target_health(),
         }),
@@ -792,6 +879,8 @@ fn record_set(r: &RecordSet) -> Result<r53::types::ResourceRecordSet, ProviderEr
         let geo = r53::types::GeoLocation::builder();
         let geo = if g == "*" {
             geo.country_code("*")
+        } else if let Some(country) = g.strip_prefix("country:") {
+            geo.country_code(country)
         } else if crate::model::catalog::CONTINENTS.contains(&g.as_str()) {
             geo.continent_code(g)
         } else if let Some((country, sub)) = g.split_once('-') {
@@ -865,7 +954,7 @@ impl Provider for AwsProvider {
         // Independent operations run concurrently, at most `parallelism` at once; the Route 53
         // rate limiter still spaces its calls.
         self.rt.block_on(async {
-            let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(parallelism.max(1)));
+            let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(parallelism.clamp(1, 1024)));
             let futures = ops.iter().map(|op| {
                 let sem = sem.clone();
                 async move {
@@ -967,6 +1056,25 @@ mod tests {
                     .iter()
                     .any(|c| c.record.name == "x" && c.action == "CREATE")
         );
+    }
+
+    #[test]
+    fn a_type_change_across_regions_deletes_every_old_record_first() {
+        let mut c = Vec::new();
+        for region in ["eu", "us"] {
+            c.push(change("DELETE", "api", 1));
+            c.last_mut().unwrap().record.set_identifier = Some(format!("api-{region}"));
+        }
+        for region in ["eu", "us"] {
+            let mut x = change("CREATE", "api", 1);
+            x.record.record_type = "CNAME".into();
+            x.record.set_identifier = Some(format!("api-{region}"));
+            c.push(x);
+        }
+        let b = split_batches(&c);
+        assert_eq!(b.len(), 1);
+        let actions: Vec<&str> = b[0].iter().map(|c| c.action.as_str()).collect();
+        assert_eq!(actions, ["DELETE", "DELETE", "CREATE", "CREATE"]);
     }
 
     #[test]

@@ -319,6 +319,7 @@ fn execute(s: &mut Store, op: &Op) -> Result<Done, ProviderError> {
                     version: 1,
                     config: config.clone(),
                     tags: tags.clone(),
+                    drift: Vec::new(),
                 },
             );
             Ok(Done::HealthCheck(id))
@@ -327,6 +328,7 @@ fn execute(s: &mut Store, op: &Op) -> Result<Done, ProviderError> {
             id,
             version,
             config,
+            ..
         } => {
             let h = s
                 .health_checks

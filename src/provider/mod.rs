@@ -52,6 +52,10 @@ pub struct LiveHealthCheck {
     pub version: u64,
     pub config: HealthCheckSpec,
     pub tags: BTreeMap<String, String>,
+    /// Settings Meridian never sets that someone turned on (`inverted`, `disabled`): an
+    /// update turns them off again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drift: Vec<String>,
 }
 
 /// One ECR replication rule.
@@ -107,6 +111,10 @@ pub enum Op {
         /// The version the plan saw; a different live version is a conflict.
         version: u64,
         config: HealthCheckSpec,
+        /// Settings to clear (Route 53's ResettableElementName: `ResourcePath`,
+        /// `FullyQualifiedDomainName`, `Regions`), which an update otherwise leaves as they are.
+        #[serde(default)]
+        reset: Vec<String>,
     },
     DeleteHealthCheck {
         id: String,

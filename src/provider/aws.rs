@@ -4,10 +4,11 @@
 //! Reading a plan's scope costs one `ListHostedZonesByName` per zone, `ceil(N/300)`
 //! `ListResourceRecordSets` per zone, `ListHealthChecks` pages of 1,000, and per ECR region one
 //! `DescribeRegistry` and `DescribeRepositories` pages: never a call per record or per check
-//! (Meridian's health checks are recognised by their caller reference). Every Route 53 call
-//! passes one client-side rate limiter (5 per second, Route 53's account limit; set
-//! `MERIDIAN_ROUTE53_RPS` to change it, e.g. against a local test server); the SDK retries
-//! `Throttling` and `PriorRequestNotComplete` with backoff, within a bounded total time.
+//! (Meridian's health checks are recognised by their caller reference). Every Route 53 request,
+//! retries included, passes one client-side rate limiter (5 per second, Route 53's account
+//! limit; set `MERIDIAN_ROUTE53_RPS` to change it, e.g. against a local test server): the SDK's
+//! own retries are off for Route 53, and `r53()` retries `Throttling`,
+//! `PriorRequestNotComplete` and server errors with backoff, a bounded number of times.
 
 use super::*;
 use aws_config::BehaviorVersion;
@@ -91,6 +92,57 @@ where
     }
 }
 
+type R53Error<E> = aws_smithy_runtime_api::client::result::SdkError<
+    E,
+    aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+>;
+
+/// Retries after throttling or a server error, at most this many.
+const MAX_RETRIES: u32 = 7;
+
+enum Retry {
+    No,
+    Connection,
+    Throttled,
+}
+
+fn retry_kind<E: ProvideErrorMetadata>(e: &R53Error<E>) -> Retry {
+    use aws_smithy_runtime_api::client::result::SdkError;
+    match e {
+        SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => Retry::Connection,
+        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => Retry::Connection,
+        SdkError::ServiceError(s) => {
+            let code = e.code().unwrap_or("");
+            let throttled = matches!(
+                code,
+                "Throttling"
+                    | "ThrottlingException"
+                    | "PriorRequestNotComplete"
+                    | "RequestLimitExceeded"
+                    | "ServiceUnavailable"
+                    | "InternalFailure"
+            );
+            if throttled || s.raw().status().as_u16() >= 500 {
+                Retry::Throttled
+            } else {
+                Retry::No
+            }
+        }
+        _ => Retry::No,
+    }
+}
+
+/// 0.2 s, 0.4 s, 0.8 s ... at most 10 s, with up to 25 % jitter so parallel work spreads out.
+fn backoff(attempt: u32) -> Duration {
+    let base = Duration::from_millis(200)
+        .saturating_mul(1u32 << attempt.min(6))
+        .min(Duration::from_secs(10));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    base + base.mul_f64(f64::from(nanos % 250) / 1000.0)
+}
+
 fn trim_dot(s: &str) -> String {
     s.strip_suffix('.').unwrap_or(s).to_ascii_lowercase()
 }
@@ -171,7 +223,12 @@ impl AwsProvider {
             .and_then(|v| v.parse().ok())
             .filter(|v: &f64| v.is_finite() && *v >= 0.01)
             .unwrap_or(ROUTE53_RPS);
-        let route53 = r53::Client::new(&config);
+        // Route 53 retries go through `r53()`, so every attempt takes a rate-limiter slot.
+        let route53 = r53::Client::from_conf(
+            r53::config::Builder::from(&config)
+                .retry_config(aws_config::retry::RetryConfig::disabled())
+                .build(),
+        );
         Ok(AwsProvider {
             rt,
             route53,
@@ -210,6 +267,36 @@ impl AwsProvider {
         self.count(op);
     }
 
+    /// One Route 53 call with Meridian's own retries: each attempt waits for a rate-limiter
+    /// slot (and is counted), throttling and server errors back off exponentially, a failed
+    /// connection is tried three times in all.
+    async fn r53<T, E, F, Fut>(&self, op: &'static str, mut call: F) -> Result<T, ProviderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, R53Error<E>>>,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let mut attempt: u32 = 0;
+        loop {
+            self.route53_slot(op).await;
+            match call().await {
+                Ok(v) => return Ok(v),
+                Err(e) => {
+                    let limit = match retry_kind(&e) {
+                        Retry::No => 0,
+                        Retry::Connection => 2,
+                        Retry::Throttled => MAX_RETRIES,
+                    };
+                    if attempt >= limit {
+                        return Err(sdk_error(op, e));
+                    }
+                    attempt += 1;
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+            }
+        }
+    }
+
     fn ecr_client(&self, region: &str) -> ecr::Client {
         let mut clients = self.ecr.lock().unwrap_or_else(|p| p.into_inner());
         clients
@@ -224,15 +311,14 @@ impl AwsProvider {
     }
 
     async fn zone_id(&self, zone: &str) -> Result<String, ProviderError> {
-        self.route53_slot("ListHostedZonesByName").await;
-        let out = self
+        let req = self
             .route53
             .list_hosted_zones_by_name()
             .dns_name(format!("{zone}."))
-            .max_items(20)
-            .send()
-            .await
-            .map_err(|e| sdk_error("ListHostedZonesByName", e))?;
+            .max_items(20);
+        let out = self
+            .r53("ListHostedZonesByName", || req.clone().send())
+            .await?;
         // Zones sort by name: private zones of the same name (split horizon) may come first.
         let public: Vec<&r53::types::HostedZone> = out
             .hosted_zones()
@@ -257,7 +343,6 @@ impl AwsProvider {
         let mut start: Option<(String, r53::types::RrType, Option<String>)> = None;
         let mut pages = 0usize;
         loop {
-            self.route53_slot("ListResourceRecordSets").await;
             let mut req = self
                 .route53
                 .list_resource_record_sets()
@@ -269,10 +354,9 @@ impl AwsProvider {
                     req = req.start_record_identifier(id);
                 }
             }
-            let page = req
-                .send()
-                .await
-                .map_err(|e| sdk_error("ListResourceRecordSets", e))?;
+            let page = self
+                .r53("ListResourceRecordSets", || req.clone().send())
+                .await?;
             pages += 1;
             let mut progress = false;
             for r in page.resource_record_sets() {
@@ -321,15 +405,11 @@ impl AwsProvider {
         let mut seen = BTreeSet::new();
         let mut marker: Option<String> = None;
         loop {
-            self.route53_slot("ListHealthChecks").await;
             let mut req = self.route53.list_health_checks().max_items(1000);
             if let Some(m) = &marker {
                 req = req.marker(m);
             }
-            let page = req
-                .send()
-                .await
-                .map_err(|e| sdk_error("ListHealthChecks", e))?;
+            let page = self.r53("ListHealthChecks", || req.clone().send()).await?;
             let mut progress = false;
             for h in page.health_checks() {
                 if !seen.insert(h.id().to_string()) {
@@ -478,15 +558,13 @@ impl AwsProvider {
                 config,
                 tags,
             } => {
-                self.route53_slot("CreateHealthCheck").await;
-                let out = self
+                let req = self
                     .route53
                     .create_health_check()
                     .caller_reference(caller_reference)
-                    .health_check_config(check_config(config)?)
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("CreateHealthCheck", e))?;
+                    .health_check_config(check_config(config)?);
+                // Retrying with the same caller reference returns the same check.
+                let out = self.r53("CreateHealthCheck", || req.clone().send()).await?;
                 let id = out
                     .health_check()
                     .map(|h| h.id().to_string())
@@ -495,7 +573,6 @@ impl AwsProvider {
                         ProviderError::Io("CreateHealthCheck answered without an id".into())
                     })?;
                 if !tags.is_empty() {
-                    self.route53_slot("ChangeTagsForResource").await;
                     let mut req = self
                         .route53
                         .change_tags_for_resource()
@@ -506,7 +583,9 @@ impl AwsProvider {
                     }
                     // Tags are for people; the check exists and is Meridian's (its caller reference
                     // says so) even if tagging fails, so its id must not be lost.
-                    let _ = req.send().await;
+                    let _ = self
+                        .r53("ChangeTagsForResource", || req.clone().send())
+                        .await;
                 }
                 Ok(Done::HealthCheck(id))
             }
@@ -516,7 +595,6 @@ impl AwsProvider {
                 config,
                 reset,
             } => {
-                self.route53_slot("UpdateHealthCheck").await;
                 let mut req = self
                     .route53
                     .update_health_check()
@@ -536,9 +614,9 @@ impl AwsProvider {
                 }
                 // Meridian's checks are never inverted or disabled.
                 req = req.inverted(false).disabled(false);
-                req.send()
+                self.r53("UpdateHealthCheck", || req.clone().send())
                     .await
-                    .map_err(|e| match sdk_error("UpdateHealthCheck", e) {
+                    .map_err(|e| match e {
                         ProviderError::Conflict { what, .. } => ProviderError::Conflict {
                             what,
                             expected: *version,
@@ -549,14 +627,8 @@ impl AwsProvider {
                 Ok(Done::Other)
             }
             Op::DeleteHealthCheck { id } => {
-                self.route53_slot("DeleteHealthCheck").await;
-                let deleted = self
-                    .route53
-                    .delete_health_check()
-                    .health_check_id(id)
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("DeleteHealthCheck", e));
+                let req = self.route53.delete_health_check().health_check_id(id);
+                let deleted = self.r53("DeleteHealthCheck", || req.clone().send()).await;
                 match deleted {
                     // Gone already (a retried request whose answer was lost): as wanted.
                     Ok(_) | Err(ProviderError::NotFound { .. }) => Ok(Done::Other),
@@ -584,15 +656,15 @@ impl AwsProvider {
                         .set_changes(Some(cb))
                         .build()
                         .map_err(|e| ProviderError::Invalid(e.to_string()))?;
-                    self.route53_slot("ChangeResourceRecordSets").await;
-                    let out = self
+                    let req = self
                         .route53
                         .change_resource_record_sets()
                         .hosted_zone_id(&zone_id)
-                        .change_batch(batch)
-                        .send()
-                        .await
-                        .map_err(|e| sdk_error("ChangeResourceRecordSets", e))?;
+                        .change_batch(batch);
+                    // PriorRequestNotComplete (the zone is still applying a batch) is retried.
+                    let out = self
+                        .r53("ChangeResourceRecordSets", || req.clone().send())
+                        .await?;
                     if let Some(info) = out.change_info() {
                         self.wait_insync(info.id(), info.status()).await?;
                     }
@@ -713,14 +785,8 @@ impl AwsProvider {
                 );
             }
             tokio::time::sleep(pause).await;
-            self.route53_slot("GetChange").await;
-            let out = self
-                .route53
-                .get_change()
-                .id(&id)
-                .send()
-                .await
-                .map_err(|e| sdk_error("GetChange", e))?;
+            let req = self.route53.get_change().id(&id);
+            let out = self.r53("GetChange", || req.clone().send()).await?;
             if out
                 .change_info()
                 .is_some_and(|c| *c.status() == r53::types::ChangeStatus::Insync)

@@ -294,6 +294,7 @@ fn seed(s: &LocalStore, zone: &str, name: &str, set: Option<&str>) {
         failover: None,
         geolocation: None,
         health_check_id: None,
+        other_routing: false,
     };
     let r = s.apply(
         &[Op::ChangeRecords {
@@ -893,6 +894,7 @@ fn records_added_by_someone_else_at_an_owned_name_stop_the_plan() {
         failover: None,
         geolocation: None,
         health_check_id: None,
+        other_routing: false,
     };
     s.apply(
         &[Op::ChangeRecords {
@@ -1089,4 +1091,47 @@ fn clearing_a_health_check_setting_resets_it_and_clearing_a_search_string_replac
         .unwrap();
     assert_eq!(c.change.actions, [Action::Delete, Action::Create]);
     assert!(c.replace_paths.contains(&"type".to_string()));
+}
+
+#[test]
+fn records_with_routing_meridian_does_not_manage_are_never_adopted() {
+    let dir = tempdir("multivalue");
+    let s = store(&dir);
+    let record = meridian::provider::RecordSet {
+        zone: "example.com".into(),
+        name: "api.example.com".into(),
+        record_type: "A".into(),
+        set_identifier: Some("api-legacy".into()),
+        ttl: Some(60),
+        values: vec!["192.0.2.1".into()],
+        alias: None,
+        region: Some("us-east-1".into()),
+        weight: None,
+        failover: None,
+        geolocation: None,
+        health_check_id: None,
+        other_routing: true,
+    };
+    s.apply(
+        &[Op::ChangeRecords {
+            zone: "example.com".into(),
+            changes: vec![RecordChange {
+                action: "CREATE".into(),
+                record,
+            }],
+        }],
+        1,
+    )
+    .remove(0)
+    .unwrap();
+    let g = graph(&example("active-active-partitioned"));
+    let adopt = Options {
+        adopt: true,
+        targets: vec![],
+        zones: vec![],
+    };
+    let err = plan::plan(&g, "t", &s, &adopt, "x".into())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("cannot be adopted"), "{err}");
 }

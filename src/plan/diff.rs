@@ -406,6 +406,7 @@ fn owner_record(o: &OwnerSpec) -> RecordSet {
         failover: None,
         geolocation: None,
         health_check_id: None,
+        other_routing: false,
     }
 }
 
@@ -423,6 +424,7 @@ fn desired_record(r: &RecordSpec, check_id: Option<String>) -> RecordSet {
         failover: r.failover.clone(),
         geolocation: r.geolocation.clone(),
         health_check_id: check_id,
+        other_routing: false,
     }
 }
 
@@ -476,9 +478,14 @@ fn policy(r: &RecordSet) -> (bool, bool, bool, bool) {
 }
 
 fn describe(r: &RecordSet) -> String {
+    let other = if r.other_routing {
+        " (routing Meridian does not manage: cannot be adopted)"
+    } else {
+        ""
+    };
     match &r.set_identifier {
-        Some(s) => format!("{} {s}", r.record_type),
-        None => r.record_type.clone(),
+        Some(s) => format!("{} {s}{other}", r.record_type),
+        None => format!("{}{other}", r.record_type),
     }
 }
 
@@ -543,6 +550,7 @@ fn records(
             .iter()
             .filter(|r| {
                 !owned
+                    || r.other_routing
                     || !matches!(r.record_type.as_str(), "A" | "AAAA" | "CNAME")
                     || !r
                         .set_identifier
@@ -550,7 +558,12 @@ fn records(
                         .is_some_and(|s| s.starts_with(&prefix))
             })
             .collect();
-        if (!foreign_here.is_empty() || (!owned && live_marker.is_some())) && !adopt {
+        // Record sets with routing Meridian does not manage cannot be adopted: deleting them
+        // would need fields it does not carry.
+        let unadoptable = foreign_here.iter().any(|r| r.other_routing);
+        if (!foreign_here.is_empty() || (!owned && live_marker.is_some()))
+            && (!adopt || unadoptable)
+        {
             d.foreign.push(Foreign {
                 service: o.service.clone(),
                 name: domain.clone(),
@@ -710,7 +723,8 @@ fn records(
             .into_iter()
             .flatten()
             .filter(|r| {
-                matches!(r.record_type.as_str(), "A" | "AAAA" | "CNAME")
+                !r.other_routing
+                    && matches!(r.record_type.as_str(), "A" | "AAAA" | "CNAME")
                     && r.set_identifier
                         .as_deref()
                         .is_some_and(|s| s.starts_with(&prefix))

@@ -902,6 +902,11 @@ fn convert_record(zone: &str, name: &str, r: &r53::types::ResourceRecordSet) -> 
         failover: r.failover().map(|f| f.as_str().to_string()),
         geolocation: geo,
         health_check_id: r.health_check_id().map(String::from),
+        // Routing Meridian does not manage: such a record set is never adopted or deleted.
+        other_routing: r.multi_value_answer().is_some()
+            || r.cidr_routing_config().is_some()
+            || r.geo_proximity_location().is_some()
+            || r.traffic_policy_instance_id().is_some(),
     }
 }
 
@@ -1087,6 +1092,7 @@ mod tests {
                 failover: None,
                 geolocation: None,
                 health_check_id: None,
+                other_routing: false,
             },
         }
     }

@@ -29,6 +29,10 @@ pub struct RecordSet {
     pub failover: Option<String>,
     pub geolocation: Option<String>,
     pub health_check_id: Option<String>,
+    /// The record set uses routing Meridian does not manage (multivalue answers, CIDR or
+    /// geoproximity routing, a traffic policy): never adopted, never deleted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub other_routing: bool,
 }
 
 impl RecordSet {

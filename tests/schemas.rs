@@ -1,7 +1,7 @@
 //! The JSON documents Meridian prints match the schemas published in `schemas/`.
 //!
-//! A small validator for the subset of JSON Schema those files use ($ref, type, const, enum,
-//! properties, required, additionalProperties, items, minimum), so the schemas cannot drift
+//! A small validator for the subset of JSON Schema those files use ($ref, oneOf, type, const,
+//! enum, properties, required, additionalProperties, items, minimum), so the schemas cannot drift
 //! from the output without a test failing.
 
 use serde_json::Value;
@@ -11,6 +11,22 @@ fn validate(schema: &Value, root: &Value, v: &Value, path: &str, errors: &mut Ve
     if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
         let name = r.trim_start_matches("#/$defs/");
         return validate(&root["$defs"][name], root, v, path, errors);
+    }
+    if let Some(branches) = schema.get("oneOf").and_then(Value::as_array) {
+        let matching = branches
+            .iter()
+            .filter(|b| {
+                let mut e = Vec::new();
+                validate(b, root, v, path, &mut e);
+                e.is_empty()
+            })
+            .count();
+        if matching != 1 {
+            errors.push(format!(
+                "{path}: {v} matches {matching} of the oneOf branches"
+            ));
+        }
+        return;
     }
     if let Some(c) = schema.get("const") {
         if c != v {
@@ -154,4 +170,68 @@ fn the_validator_rejects_mismatches() {
         validate(&schema, &schema, &bad, "$", &mut errors);
         assert!(!errors.is_empty(), "{bad} passed");
     }
+}
+
+#[test]
+fn plan_json_matches_its_schema() {
+    let dir = std::env::temp_dir().join(format!("meridian-schema-plan-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in std::fs::read_dir("examples/active-active-partitioned").unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, dir.join(f.file_name().unwrap())).unwrap();
+    }
+    let path = dir.to_str().unwrap();
+    let state = dir.join("state.json");
+    let state = state.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_meridian"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.code().is_some_and(|c| c == 0 || c == 2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    // All creates, then after an edit: replace, update and delete, and a saved plan.
+    check(
+        "schemas/plan.schema.json",
+        &["plan", path, "--state", state, "--format", "json"],
+    );
+    run(&["apply", path, "--state", state, "--auto-approve"]);
+    let main = dir.join("main.hcl");
+    let text = std::fs::read_to_string(&main).unwrap();
+    let start = text.find("  region \"ap-southeast-1\"").unwrap();
+    let end = start + text[start..].find("\n  }\n").unwrap() + 5;
+    let edited = format!("{}{}", &text[..start], &text[end..])
+        .replace("interval          = 10", "interval          = 30");
+    std::fs::write(&main, edited).unwrap();
+    check(
+        "schemas/plan.schema.json",
+        &["plan", path, "--state", state, "--format", "json"],
+    );
+    let out = dir.join("plan.json");
+    run(&[
+        "plan",
+        path,
+        "--state",
+        state,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string("schemas/plan.schema.json").unwrap())
+            .unwrap();
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let mut errors = Vec::new();
+    validate(&schema, &schema, &saved, "$", &mut errors);
+    assert!(errors.is_empty(), "saved plan: {}", errors.join("\n"));
+    assert!(
+        saved["state_path"].is_string()
+            && saved["prior_state"]["records"]
+                .as_array()
+                .is_some_and(|r| !r.is_empty())
+    );
 }

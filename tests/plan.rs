@@ -1135,3 +1135,43 @@ fn records_with_routing_meridian_does_not_manage_are_never_adopted() {
         .to_string();
     assert!(err.contains("cannot be adopted"), "{err}");
 }
+
+/// On a terminal, apply asks and only "yes" goes ahead. `script` (util-linux) gives the
+/// command a pseudo-terminal and types the answer.
+#[test]
+fn apply_on_a_terminal_asks_for_yes() {
+    let dir = tempdir("tty");
+    copy_example("active-passive", &dir);
+    let run = |answer: &str| {
+        let cmd = format!("{} apply active-passive", env!("CARGO_BIN_EXE_meridian"));
+        let mut child = Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .current_dir(&dir)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("script(1) from util-linux runs");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(answer.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let state = dir.join("active-passive/.meridian/state.json");
+    let o = run("no\n");
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(out.contains("Only 'yes' will be accepted"), "{out}");
+    assert!(out.contains("Apply cancelled"), "{out}");
+    assert_ne!(o.status.code(), Some(0));
+    assert!(!state.exists(), "nothing applied");
+    let o = run("yes\n");
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("Apply complete"), "{out}");
+    assert!(state.exists());
+}

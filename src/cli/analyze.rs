@@ -27,7 +27,7 @@ pub struct Args {
     prices: Option<PathBuf>,
 }
 
-/// Check the topology's objectives (rto, rpo) against its analysis: exit 3 when one is
+/// Check the topology's objectives (rto, rpo, monthly_cost) against its analysis: exit 3 when one is
 /// breached or cannot be computed, 0 when all are met.
 #[derive(Debug, clap::Args)]
 #[command(

@@ -1,6 +1,7 @@
 //! The command line: arguments in, exit codes out. The only layer that prints.
 //!
-//! One file per command (`validate`, `graph`, `analyze`/`check`, `fmt`, `schema`), each an `Args` struct whose
+//! One file per command (`validate`, `graph`, `analyze`/`check`/`compare`, `plan`/`apply`,
+//! `fmt`, `schema`), each an `Args` struct whose
 //! doc comments are its `--help`, plus a `run` function returning the exit code.
 
 mod analyze;

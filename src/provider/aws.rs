@@ -686,16 +686,6 @@ impl AwsProvider {
                     Err(e) => Err(e),
                 }
             }
-            Op::DeleteRepository { region, name } => {
-                self.count("DeleteRepository");
-                self.ecr_client(region)
-                    .delete_repository()
-                    .repository_name(name)
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("DeleteRepository", e))?;
-                Ok(Done::Other)
-            }
             Op::PutReplication { region, rules } => {
                 let registry = self
                     .registry_ids

@@ -436,18 +436,6 @@ fn execute(s: &mut Store, op: &Op) -> Result<Done, ProviderError> {
             }
             Ok(Done::Other)
         }
-        Op::DeleteRepository { region, name } => {
-            let removed = s
-                .repositories
-                .get_mut(region)
-                .is_some_and(|r| r.remove(name));
-            if !removed {
-                return Err(ProviderError::NotFound {
-                    what: format!("repository {name} in {region}"),
-                });
-            }
-            Ok(Done::Other)
-        }
         Op::PutReplication { region, rules } => {
             if rules.len() > MAX_RULES {
                 return Err(ProviderError::Invalid(format!(

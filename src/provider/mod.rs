@@ -132,10 +132,6 @@ pub enum Op {
         region: String,
         name: String,
     },
-    DeleteRepository {
-        region: String,
-        name: String,
-    },
     /// Replaces the whole replication configuration of a region.
     PutReplication {
         region: String,

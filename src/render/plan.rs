@@ -63,18 +63,13 @@ fn headline(c: &ResourceChange) -> String {
 
 fn attributes(c: &ResourceChange, out: &mut String) {
     let empty = serde_json::Map::new();
-    let before = c
-        .change
-        .before
-        .as_ref()
-        .and_then(Value::as_object)
-        .unwrap_or(&empty);
-    let after = c
-        .change
-        .after
-        .as_ref()
-        .and_then(Value::as_object)
-        .unwrap_or(&empty);
+    let object = |v: &Option<Value>| {
+        v.as_ref()
+            .and_then(Value::as_object)
+            .unwrap_or(&empty)
+            .clone()
+    };
+    let (before, after) = (object(&c.change.before), object(&c.change.after));
     let unknown = c
         .change
         .after_unknown

@@ -9,6 +9,7 @@
 pub mod analysis;
 pub mod cli;
 pub mod diagnostics;
+pub mod dns;
 pub mod duration;
 pub mod format;
 pub mod graph;

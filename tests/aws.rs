@@ -3,8 +3,13 @@
 //! back through the API, and through a second, independent client (the AWS CLI), never trust
 //! what the client believes it sent.
 //!
-//! Needs `moto[server]` and `awscli` from PyPI (`.ci/run` installs both). Without them these
-//! tests fail with a message saying so: set MERIDIAN_SKIP_AWS_TESTS=1 to skip them knowingly.
+//! The pinned moto and AWS CLI are provisioned by the tests themselves (a virtual environment
+//! under `target/tmp`, see `support/provision.rs`); python3 is the only prerequisite.
+//! `MERIDIAN_SKIP_AWS_TESTS=1` (or `true`) at build time marks these tests ignored, so
+//! `cargo test` reports them as such, never as passed.
+
+#[path = "support/provision.rs"]
+mod provision;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -14,6 +19,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 
 struct Moto {
     port: u16,
+    aws: Vec<std::ffi::OsString>,
     _child: Child,
 }
 
@@ -22,60 +28,65 @@ static MOTO: OnceLock<Result<Moto, String>> = OnceLock::new();
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn start_moto() -> Result<Moto, String> {
+    let tools = provision::tools()?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(|e| e.to_string())?
         .port();
-    let mut child = Command::new("python3")
-        .arg("tests/support/moto_harness.py")
+    let (program, args) = tools.harness.split_first().ok_or("no harness command")?;
+    let mut child = Command::new(program)
+        .args(args)
         .arg(port.to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot run python3: {e}"))?;
+        .map_err(|e| format!("cannot run {program:?}: {e}"))?;
     let mut line = String::new();
     let stdout = child.stdout.take().ok_or("no stdout")?;
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .map_err(|e| e.to_string())?;
+    let mut stdout = BufReader::new(stdout);
+    stdout.read_line(&mut line).map_err(|e| e.to_string())?;
     if line.trim() != "ready" {
         let mut err = String::new();
         if let Some(mut e) = child.stderr.take() {
             let _ = e.read_to_string(&mut err);
         }
         return Err(format!(
-            "moto's server did not start ({}): pip install 'moto[server]' awscli, or set MERIDIAN_SKIP_AWS_TESTS=1",
+            "moto's server did not start: {}",
             err.lines().last().unwrap_or("no output")
         ));
     }
+    // The provisioned server says its version: it must be the pinned one.
+    if std::env::var_os("MERIDIAN_MOTO_SERVER").is_none() {
+        let mut version = String::new();
+        let _ = stdout.read_line(&mut version);
+        let pinned = provision::MOTO.rsplit("==").next().unwrap_or_default();
+        if version.trim() != format!("moto {pinned}") {
+            return Err(format!(
+                "the provisioned server is {:?}, not moto {pinned}",
+                version.trim()
+            ));
+        }
+    }
     Ok(Moto {
         port,
+        aws: tools.aws,
         _child: child,
     })
 }
 
-/// The server, freshly reset, and the lock that keeps other tests out while it is in use.
-fn moto() -> Option<(u16, MutexGuard<'static, ()>)> {
-    if std::env::var_os("MERIDIAN_SKIP_AWS_TESTS").is_some() {
-        eprintln!("MERIDIAN_SKIP_AWS_TESTS is set: skipping a test against moto");
-        return None;
-    }
-    let guard = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    let m = MOTO.get_or_init(start_moto);
-    let port = match m {
-        Ok(m) => m.port,
+fn server() -> &'static Moto {
+    match MOTO.get_or_init(start_moto) {
+        Ok(m) => m,
         Err(e) => panic!("{e}"),
-    };
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("moto answers");
-    s.write_all(b"POST /moto-api/reset HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut reply = String::new();
-    let _ = s.read_to_string(&mut reply);
-    assert!(
-        reply.starts_with("HTTP/1.1 200") || reply.starts_with("HTTP/1.0 200"),
-        "reset: {reply}"
-    );
-    Some((port, guard))
+    }
+}
+
+/// The server, freshly reset, and the lock that keeps other tests out while it is in use.
+fn moto() -> (u16, MutexGuard<'static, ()>) {
+    let guard = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let port = server().port;
+    moto_reset(port);
+    (port, guard)
 }
 
 fn endpoint(port: u16) -> String {
@@ -94,7 +105,9 @@ fn env(cmd: &mut Command, port: u16) -> &mut Command {
 
 /// The AWS CLI: a second, independent client.
 fn aws(port: u16, args: &[&str]) -> serde_json::Value {
-    let o = env(&mut Command::new("aws"), port)
+    let (program, first) = server().aws.split_first().expect("an AWS CLI command");
+    let o = env(&mut Command::new(program), port)
+        .args(first)
         .args(args)
         .args(["--output", "json"])
         .output()
@@ -211,8 +224,9 @@ fn actions(doc: &serde_json::Value) -> Vec<(String, String)> {
 }
 
 #[test]
+#[cfg_attr(meridian_skip_aws, ignore = "MERIDIAN_SKIP_AWS_TESTS is set")]
 fn full_round_trip_per_example() {
-    let Some((port, _g)) = moto() else { return };
+    let (port, _g) = moto();
     for e in [
         "active-passive",
         "active-active-partitioned",
@@ -294,15 +308,21 @@ fn full_round_trip_per_example() {
 }
 
 fn moto_reset(port: u16) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.write_all(b"POST /moto-api/reset HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("moto answers");
+    s.write_all(b"POST /moto-api/reset HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        .expect("moto takes the reset");
     let mut reply = String::new();
     let _ = s.read_to_string(&mut reply);
+    assert!(
+        reply.starts_with("HTTP/1.1 200") || reply.starts_with("HTTP/1.0 200"),
+        "reset: {reply}"
+    );
 }
 
 #[test]
+#[cfg_attr(meridian_skip_aws, ignore = "MERIDIAN_SKIP_AWS_TESTS is set")]
 fn what_meridian_does_not_own_survives_every_apply() {
-    let Some((port, _g)) = moto() else { return };
+    let (port, _g) = moto();
     let dir = tempdir("foreign");
     let e = "active-active-partitioned";
     copy_example(e, &dir);
@@ -368,8 +388,9 @@ fn what_meridian_does_not_own_survives_every_apply() {
 }
 
 #[test]
+#[cfg_attr(meridian_skip_aws, ignore = "MERIDIAN_SKIP_AWS_TESTS is set")]
 fn a_saved_plan_goes_stale_when_another_client_changes_a_managed_record() {
-    let Some((port, _g)) = moto() else { return };
+    let (port, _g) = moto();
     let dir = tempdir("stale");
     let e = "active-passive";
     copy_example(e, &dir);
@@ -465,8 +486,9 @@ fn big_topology(n: usize) -> String {
 /// the plan reads in about 20 calls, and the apply writes 3,000 records and 1,000 markers in
 /// a handful of change batches.
 #[test]
+#[cfg_attr(meridian_skip_aws, ignore = "MERIDIAN_SKIP_AWS_TESTS is set")]
 fn a_thousand_services_plan_in_few_calls_and_apply_in_few_batches() {
-    let Some((port, _g)) = moto() else { return };
+    let (port, _g) = moto();
     let dir = tempdir("big");
     std::fs::write(dir.join("big.hcl"), big_topology(1000)).unwrap();
     let zone_id = create_zone(port, "big.example");
@@ -553,8 +575,9 @@ fn a_thousand_services_plan_in_few_calls_and_apply_in_few_batches() {
 }
 
 #[test]
+#[cfg_attr(meridian_skip_aws, ignore = "MERIDIAN_SKIP_AWS_TESTS is set")]
 fn clear_errors_for_a_missing_zone_missing_credentials_and_an_unreachable_endpoint() {
-    let Some((port, _g)) = moto() else { return };
+    let (port, _g) = moto();
     let dir = tempdir("errors");
     copy_example("active-passive", &dir);
     // No zone.
@@ -603,8 +626,9 @@ fn clear_errors_for_a_missing_zone_missing_credentials_and_an_unreachable_endpoi
 
 /// Every routing policy and record kind survives a round trip: read back, it plans no change.
 #[test]
+#[cfg_attr(meridian_skip_aws, ignore = "MERIDIAN_SKIP_AWS_TESTS is set")]
 fn routing_policies_and_record_kinds_round_trip() {
-    let Some((port, _g)) = moto() else { return };
+    let (port, _g) = moto();
     let dir = tempdir("policies");
     create_zone(port, "example.com");
     let text = r#"

@@ -1,6 +1,7 @@
 //! Plan and apply against the local state store: round trips, edits, stale plans, failures
 //! injected mid-apply, ownership, locking, and the store's strictness.
 
+use meridian::dns::{ChangeAction, RecordType, RoutingPolicy};
 use meridian::graph::ResourceGraph;
 use meridian::plan::apply::{apply, Status};
 use meridian::plan::{self, Action, Options, Planned};
@@ -284,23 +285,24 @@ fn seed(s: &LocalStore, zone: &str, name: &str, set: Option<&str>) {
     let record = meridian::provider::RecordSet {
         zone: zone.into(),
         name: name.into(),
-        record_type: "A".into(),
+        record_type: RecordType::A,
         set_identifier: set.map(String::from),
         ttl: Some(300),
         values: vec!["192.0.2.50".into()],
         alias: None,
-        region: set.map(|_| "us-east-1".into()),
-        weight: None,
-        failover: None,
-        geolocation: None,
+        routing: match set {
+            Some(_) => RoutingPolicy::Latency {
+                region: "us-east-1".into(),
+            },
+            None => RoutingPolicy::Simple,
+        },
         health_check_id: None,
-        other_routing: false,
     };
     let r = s.apply(
         &[Op::ChangeRecords {
             zone: zone.into(),
             changes: vec![RecordChange {
-                action: "CREATE".into(),
+                action: ChangeAction::Create,
                 record,
             }],
         }],
@@ -451,7 +453,7 @@ fn the_local_store_is_strict() {
     // A DELETE must carry the exact live values.
     let r = s.apply(
         &[batch(vec![RecordChange {
-            action: "DELETE".into(),
+            action: ChangeAction::Delete,
             record: wrong.clone(),
         }])],
         1,
@@ -463,11 +465,11 @@ fn the_local_store_is_strict() {
     let r = s.apply(
         &[batch(vec![
             RecordChange {
-                action: "CREATE".into(),
+                action: ChangeAction::Create,
                 record: fresh.clone(),
             },
             RecordChange {
-                action: "CREATE".into(),
+                action: ChangeAction::Create,
                 record: live.records[0].clone(),
             },
         ])],
@@ -483,11 +485,11 @@ fn the_local_store_is_strict() {
     assert_eq!(after.records.len(), 1);
     // A CNAME beside another record is refused.
     let mut cname = live.records[0].clone();
-    cname.record_type = "CNAME".into();
+    cname.record_type = RecordType::Cname;
     cname.values = vec!["x.example.com".into()];
     assert!(s.apply(
         &[batch(vec![RecordChange {
-            action: "CREATE".into(),
+            action: ChangeAction::Create,
             record: cname
         }])],
         1
@@ -557,7 +559,7 @@ fn the_local_store_is_strict() {
     user.health_check_id = Some(id.clone());
     assert!(s.apply(
         &[batch(vec![RecordChange {
-            action: "UPSERT".into(),
+            action: ChangeAction::Upsert,
             record: user.clone()
         }])],
         1
@@ -569,7 +571,7 @@ fn the_local_store_is_strict() {
     );
     assert!(s.apply(
         &[batch(vec![RecordChange {
-            action: "DELETE".into(),
+            action: ChangeAction::Delete,
             record: user
         }])],
         1
@@ -884,23 +886,19 @@ fn records_added_by_someone_else_at_an_owned_name_stop_the_plan() {
     let txt = meridian::provider::RecordSet {
         zone: "example.com".into(),
         name: "api.example.com".into(),
-        record_type: "TXT".into(),
+        record_type: RecordType::Txt,
         set_identifier: None,
         ttl: Some(300),
         values: vec!["\"site-verification=abc\"".into()],
         alias: None,
-        region: None,
-        weight: None,
-        failover: None,
-        geolocation: None,
+        routing: RoutingPolicy::Simple,
         health_check_id: None,
-        other_routing: false,
     };
     s.apply(
         &[Op::ChangeRecords {
             zone: "example.com".into(),
             changes: vec![RecordChange {
-                action: "CREATE".into(),
+                action: ChangeAction::Create,
                 record: txt,
             }],
         }],
@@ -1100,23 +1098,19 @@ fn records_with_routing_meridian_does_not_manage_are_never_adopted() {
     let record = meridian::provider::RecordSet {
         zone: "example.com".into(),
         name: "api.example.com".into(),
-        record_type: "A".into(),
+        record_type: RecordType::A,
         set_identifier: Some("api-legacy".into()),
         ttl: Some(60),
         values: vec!["192.0.2.1".into()],
         alias: None,
-        region: Some("us-east-1".into()),
-        weight: None,
-        failover: None,
-        geolocation: None,
+        routing: RoutingPolicy::Unmanaged,
         health_check_id: None,
-        other_routing: true,
     };
     s.apply(
         &[Op::ChangeRecords {
             zone: "example.com".into(),
             changes: vec![RecordChange {
-                action: "CREATE".into(),
+                action: ChangeAction::Create,
                 record,
             }],
         }],
@@ -1174,4 +1168,73 @@ fn apply_on_a_terminal_asks_for_yes() {
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert!(out.contains("Apply complete"), "{out}");
     assert!(state.exists());
+}
+
+/// A store written by the previous version (format 1: routing as loose fields, markers and
+/// caller references without a version) is read, and the plan only rewrites the markers.
+#[test]
+fn a_version_1_store_is_read_and_only_its_markers_are_rewritten() {
+    let dir = tempdir("v1-store");
+    let g = graph(&example("active-active-partitioned"));
+    {
+        let s = store(&dir);
+        assert!(apply(&plan_of(&g, &s), &s, 10).succeeded());
+    }
+    // Turn the file into what version 1 wrote.
+    let path = dir.join("state.json");
+    let mut f: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    f["format_version"] = 1.into();
+    f.as_object_mut().unwrap().remove("lineage");
+    for r in f["records"].as_array_mut().unwrap() {
+        let o = r.as_object_mut().unwrap();
+        let routing = o.remove("routing").unwrap();
+        assert!(routing == "latency" || routing == "simple", "{routing}");
+        for k in ["region", "weight", "failover", "geolocation"] {
+            o.entry(k).or_insert(serde_json::Value::Null);
+        }
+        if let Some(v) = o.get_mut("values").and_then(|v| v.as_array_mut()) {
+            for x in v.iter_mut() {
+                *x = x
+                    .as_str()
+                    .unwrap()
+                    .replace("meridian v=2 ", "meridian ")
+                    .into();
+            }
+        }
+    }
+    for h in f["health_checks"].as_array_mut().unwrap() {
+        let c = h["caller_reference"]
+            .as_str()
+            .unwrap()
+            .replacen("m2-", "m-", 1);
+        h["caller_reference"] = c.into();
+    }
+    std::fs::write(&path, serde_json::to_string_pretty(&f).unwrap()).unwrap();
+
+    let s = store(&dir);
+    let p = plan_of(&g, &s);
+    let changed = actions(&p);
+    assert!(!changed.is_empty());
+    assert!(
+        changed
+            .iter()
+            .all(|(a, act, _)| a.starts_with("owner.") && act == &[Action::Update]),
+        "{changed:?}"
+    );
+    assert!(apply(&p, &s, 10).succeeded());
+    assert!(actions(&plan_of(&g, &s)).is_empty());
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(written["format_version"], 2);
+    assert!(written["lineage"].is_string());
+}
+
+#[test]
+fn a_store_from_a_newer_meridian_is_refused_by_name() {
+    let dir = tempdir("v99-store");
+    let path = dir.join("state.json");
+    std::fs::write(&path, r#"{"format_version": 99, "next_id": 1}"#).unwrap();
+    let e = LocalStore::open(&path, false, std::time::Duration::ZERO).unwrap_err();
+    assert!(e.to_string().contains("newer Meridian"), "{e}");
 }

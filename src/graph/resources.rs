@@ -1,5 +1,6 @@
 //! Lowering a topology into the cloud resources it implies.
 
+use crate::dns::{FailoverRole, RecordType, RoutingPolicy};
 use crate::model::{Endpoint, HealthCheckType, Role, Routing, Service, Topology};
 use crate::source::Loc;
 use serde::Serialize;
@@ -131,20 +132,15 @@ pub struct RecordSpec {
     pub zone: String,
     pub name: String,
     #[serde(rename = "type")]
-    pub record_type: String,
+    pub record_type: RecordType,
     pub set_identifier: String,
     /// None for alias records, which carry no TTL.
     pub ttl: Option<u32>,
     /// Record values (CNAME target or addresses); empty for alias records.
     pub values: Vec<String>,
     pub alias: Option<AliasTarget>,
-    /// Latency routing: the AWS region.
-    pub region: Option<String>,
-    pub weight: Option<u8>,
-    /// Failover routing: PRIMARY or SECONDARY.
-    pub failover: Option<String>,
-    /// Geolocation routing: the location code (`*`, continent, country or US-XX).
-    pub geolocation: Option<String>,
+    #[serde(flatten)]
+    pub routing: RoutingPolicy,
     pub health_check: Option<Address>,
     /// The ownership marker of the service; created before, deleted after its records.
     pub owner: Address,
@@ -161,16 +157,19 @@ pub struct OwnerSpec {
     pub service: String,
 }
 
+/// The version of the ownership marker's text. Version 1 (no `v=`) is still read.
+pub const MARKER_VERSION: u32 = 2;
+
 impl OwnerSpec {
     /// The TXT value, quoted as Route 53 stores it.
     pub fn value(&self) -> String {
         format!(
-            "\"meridian topology={} service={}\"",
+            "\"meridian v={MARKER_VERSION} topology={} service={}\"",
             self.topology, self.service
         )
     }
 
-    /// Reads a marker value back: (topology, service).
+    /// Reads a marker value back: (topology, service), from any version Meridian wrote.
     pub fn parse(value: &str) -> Option<(String, String)> {
         let v = value.trim_matches('"').strip_prefix("meridian ")?;
         let mut topology = None;
@@ -180,6 +179,11 @@ impl OwnerSpec {
                 topology = Some(t.to_string());
             } else if let Some(s) = part.strip_prefix("service=") {
                 service = Some(s.to_string());
+            } else if let Some(version) = part.strip_prefix("v=") {
+                // A later Meridian's marker: not one this version can read.
+                if version.parse::<u32>().map_or(true, |n| n > MARKER_VERSION) {
+                    return None;
+                }
             }
         }
         Some((topology?, service?))
@@ -188,7 +192,7 @@ impl OwnerSpec {
 
 /// The name of a service's ownership marker.
 pub fn owner_name(domain: &str) -> String {
-    format!("_meridian.{domain}")
+    crate::dns::marker_name(domain)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -280,16 +284,16 @@ fn service(s: &Service, out: &mut Vec<Resource>) {
             address
         });
         let (record_type, values, alias) = match &r.endpoint {
-            Endpoint::Target(t) => ("CNAME", vec![t.clone()], None),
+            Endpoint::Target(t) => (RecordType::Cname, vec![t.clone()], None),
             Endpoint::Ips(ips) => {
                 let v6 = ips.first().is_some_and(|i| i.is_ipv6());
                 let mut v: Vec<String> = ips.iter().map(|i| i.to_string()).collect();
                 v.sort();
                 v.dedup();
-                (if v6 { "AAAA" } else { "A" }, v, None)
+                (if v6 { RecordType::Aaaa } else { RecordType::A }, v, None)
             }
             Endpoint::Alias(a) => (
-                "A",
+                RecordType::A,
                 Vec::new(),
                 Some(AliasTarget {
                     dns_name: a.name.clone(),
@@ -316,28 +320,37 @@ fn service(s: &Service, out: &mut Vec<Resource>) {
                 spec: ResourceSpec::Record(Box::new(RecordSpec {
                     zone: s.zone.clone(),
                     name: s.domain.clone(),
-                    record_type: record_type.to_string(),
+                    record_type: record_type.clone(),
                     set_identifier,
                     ttl: alias.is_none().then_some(s.ttl),
                     values: values.clone(),
                     alias: alias.clone(),
-                    region: (s.routing == Routing::Latency).then(|| r.aws_region.clone()),
-                    weight: r.weight.filter(|_| s.routing == Routing::Weighted),
-                    failover: r
-                        .role
-                        .filter(|_| s.routing == Routing::Failover)
-                        .map(|role| {
-                            match role {
-                                Role::Primary => "PRIMARY",
-                                Role::Secondary => "SECONDARY",
-                            }
-                            .to_string()
-                        }),
-                    geolocation: location.map(str::to_string),
+                    routing: routing(s, r, location),
                     health_check: check.clone(),
                     owner: Address::new(Kind::Owner, &s.name, None),
                 })),
             });
         }
+    }
+}
+
+/// The routing policy of one of a service's record sets.
+fn routing(s: &Service, r: &crate::model::Region, location: Option<&str>) -> RoutingPolicy {
+    match s.routing {
+        Routing::Latency => RoutingPolicy::Latency {
+            region: r.aws_region.clone(),
+        },
+        Routing::Weighted => RoutingPolicy::Weighted {
+            weight: r.weight.unwrap_or(0),
+        },
+        Routing::Failover => RoutingPolicy::Failover {
+            role: match r.role {
+                Some(Role::Secondary) => FailoverRole::Secondary,
+                _ => FailoverRole::Primary,
+            },
+        },
+        Routing::Geolocation => RoutingPolicy::Geolocation {
+            location: location.unwrap_or("*").to_string(),
+        },
     }
 }

@@ -10,6 +10,7 @@
 
 use super::diff::{caller_reference, Detail};
 use super::{Action, Planned};
+use crate::dns::ChangeAction;
 use crate::provider::{Done, Op, Provider, RecordChange, RecordSet};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -273,23 +274,22 @@ pub fn apply(planned: &Planned, provider: &dyn Provider, parallelism: usize) -> 
         match (desired, *in_place) {
             (Some(r), true) => entry.0.push(RecordChange {
                 action: if delete.is_empty() {
-                    "CREATE"
+                    ChangeAction::Create
                 } else {
-                    "UPSERT"
-                }
-                .into(),
+                    ChangeAction::Upsert
+                },
                 record: r,
             }),
             (desired, _) => {
                 for old in delete {
                     entry.0.push(RecordChange {
-                        action: "DELETE".into(),
+                        action: ChangeAction::Delete,
                         record: old.clone(),
                     });
                 }
                 if let Some(r) = desired {
                     entry.0.push(RecordChange {
-                        action: "CREATE".into(),
+                        action: ChangeAction::Create,
                         record: r,
                     });
                 }
@@ -301,7 +301,7 @@ pub fn apply(planned: &Planned, provider: &dyn Provider, parallelism: usize) -> 
     let mut op_zones = Vec::new();
     for (zone, (mut batch, who)) in batches {
         // Deletes first, so a type change frees its name before the new type arrives.
-        batch.sort_by_key(|c| c.action != "DELETE");
+        batch.sort_by_key(|c| c.action != ChangeAction::Delete);
         op_zones.push(zone.clone());
         ops.push(Op::ChangeRecords {
             zone,

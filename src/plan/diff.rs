@@ -7,11 +7,15 @@
 //! is never changed: it is listed in [`Diff::untouched`] instead.
 
 use super::{Action, Change, ResourceChange};
+use crate::dns::{RecordType, RoutingPolicy};
 use crate::graph::{
     owner_name, Address, HealthCheckSpec, Kind, OwnerSpec, RecordSpec, ResourceGraph, ResourceSpec,
 };
 use crate::hash;
 use crate::provider::{LiveHealthCheck, LiveState, RecordSet, ReplicationRule};
+
+/// The TTL of an ownership marker (it is never resolved in the request path).
+const MARKER_TTL: u32 = 300;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -79,28 +83,35 @@ pub struct Diff {
     pub untouched: Vec<String>,
 }
 
-/// The caller-reference prefix that marks a health check as this topology's.
-pub fn owner_prefix(topology: &str) -> String {
-    format!("m-{}-", hash::hex(topology, 8))
+/// Version of the caller references Meridian writes: `m2-...`. Version 1 (`m-...`, the same
+/// parts) is still recognised, so checks made by an earlier Meridian stay this topology's.
+pub const CALLER_REFERENCE_VERSION: u32 = 2;
+
+/// The part of a caller reference that names the topology.
+fn topology_tag(topology: &str) -> String {
+    hash::hex(topology, 8)
 }
 
 /// The caller reference of a health check Meridian creates: fixed for one plan and address
 /// (a retried apply gets the same check back), fresh for another plan (AWS never reuses the
-/// reference of a deleted check). `m-<topology 8>-<address 12>-<zone 6>-<plan 8>`: 39
-/// characters, read back without any extra call per check.
+/// reference of a deleted check). `m2-<topology 8>-<address 12>-<zone 6>-<plan 8>`: 40
+/// characters (Route 53 allows 64), read back without any extra call per check.
 pub fn caller_reference(topology: &str, address: &str, zone: &str, plan_id: &str) -> String {
     let plan: String = plan_id.chars().take(8).collect();
     format!(
-        "{}{}-{}-{plan}",
-        owner_prefix(topology),
+        "m{CALLER_REFERENCE_VERSION}-{}-{}-{}-{plan}",
+        topology_tag(topology),
         hash::hex(address, 12),
         hash::hex(zone, 6)
     )
 }
 
-/// The address and zone hashes of one of this topology's caller references.
+/// The address and zone hashes of one of this topology's caller references (any version).
 fn reference_parts(caller_reference: &str, topology: &str) -> Option<(String, Option<String>)> {
-    let rest = caller_reference.strip_prefix(&owner_prefix(topology))?;
+    let tag = topology_tag(topology);
+    let rest = caller_reference
+        .strip_prefix(&format!("m{CALLER_REFERENCE_VERSION}-{tag}-"))
+        .or_else(|| caller_reference.strip_prefix(&format!("m-{tag}-")))?;
     let mut parts = rest.split('-');
     let address = parts.next()?.to_string();
     let zone = parts.next().filter(|z| z.len() == 6).map(str::to_string);
@@ -322,7 +333,7 @@ pub fn diff(graph: &ResourceGraph, live: &LiveState, topology: &str, adopt: bool
     ecr(graph, live, &mut d);
     // Our checks no declared address claims: delete them once no record uses them: every
     // live record using one must be deleted or rewritten by this plan, and its zone read.
-    let released: BTreeSet<(String, String, String, Option<String>)> = d
+    let released: BTreeSet<crate::provider::RecordKey> = d
         .changes
         .iter()
         .filter_map(|(_, detail)| match detail {
@@ -396,17 +407,13 @@ fn owner_record(o: &OwnerSpec) -> RecordSet {
     RecordSet {
         zone: o.zone.clone(),
         name: o.name.clone(),
-        record_type: "TXT".into(),
+        record_type: RecordType::Txt,
         set_identifier: None,
-        ttl: Some(300),
+        ttl: Some(MARKER_TTL),
         values: vec![o.value()],
         alias: None,
-        region: None,
-        weight: None,
-        failover: None,
-        geolocation: None,
+        routing: RoutingPolicy::Simple,
         health_check_id: None,
-        other_routing: false,
     }
 }
 
@@ -419,12 +426,8 @@ fn desired_record(r: &RecordSpec, check_id: Option<String>) -> RecordSet {
         ttl: r.ttl,
         values: r.values.clone(),
         alias: r.alias.clone(),
-        region: r.region.clone(),
-        weight: r.weight,
-        failover: r.failover.clone(),
-        geolocation: r.geolocation.clone(),
+        routing: r.routing.clone(),
         health_check_id: check_id,
-        other_routing: false,
     }
 }
 
@@ -453,39 +456,45 @@ fn delete_record(d: &mut Diff, address: &Address, record: RecordSet, reason: &st
 /// geolocation (as the graph names it), or its type when it has no set identifier.
 fn live_key(service: &str, r: &RecordSet) -> String {
     let Some(set) = r.set_identifier.as_deref() else {
-        return r.record_type.clone();
+        return r.record_type.to_string();
     };
     let key = set.strip_prefix(&format!("{service}-")).unwrap_or(set);
-    match &r.geolocation {
-        Some(loc) => {
+    match &r.routing {
+        RoutingPolicy::Geolocation { location: loc } => {
             let tag = if loc == "*" { "default" } else { loc.as_str() };
             match key.strip_suffix(&format!("-{tag}")) {
                 Some(region) => format!("{region}/{loc}"),
                 None => key.to_string(),
             }
         }
-        None => key.to_string(),
+        _ => key.to_string(),
     }
 }
 
-fn policy(r: &RecordSet) -> (bool, bool, bool, bool) {
-    (
-        r.region.is_some(),
-        r.weight.is_some(),
-        r.failover.is_some(),
-        r.geolocation.is_some(),
-    )
+/// Whether a live record at a service's name is one Meridian writes for that service: an
+/// endpoint type (A, AAAA, CNAME), routing Meridian manages, and a set identifier named after
+/// the service. Anything else there was added by someone else.
+fn is_service_record(r: &RecordSet, service: &str) -> bool {
+    !unmanaged(r)
+        && r.record_type.is_endpoint()
+        && r.set_identifier
+            .as_deref()
+            .and_then(|s| s.strip_prefix(service))
+            .is_some_and(|rest| rest.starts_with('-'))
+}
+
+fn unmanaged(r: &RecordSet) -> bool {
+    r.routing == RoutingPolicy::Unmanaged
 }
 
 fn describe(r: &RecordSet) -> String {
-    let other = if r.other_routing {
-        " (routing Meridian does not manage: cannot be adopted)"
+    if unmanaged(r) {
+        format!(
+            "{} (routing Meridian does not manage: cannot be adopted)",
+            r.describe()
+        )
     } else {
-        ""
-    };
-    match &r.set_identifier {
-        Some(s) => format!("{} {s}{other}", r.record_type),
-        None => format!("{}{other}", r.record_type),
+        r.describe()
     }
 }
 
@@ -503,7 +512,7 @@ fn records(
     for r in live
         .records
         .iter()
-        .filter(|r| !(r.name == r.zone && (r.record_type == "SOA" || r.record_type == "NS")))
+        .filter(|r| !(r.name == r.zone && matches!(r.record_type.as_str(), "SOA" | "NS")))
     {
         at_name
             .entry((r.zone.clone(), r.name.clone()))
@@ -529,12 +538,14 @@ fn records(
     }
     let mut declared_names: BTreeSet<(String, String)> = BTreeSet::new();
     for (owner_address, o) in &owners {
-        let domain = o.name.trim_start_matches("_meridian.").to_string();
+        let domain = crate::dns::marker_domain(&o.name)
+            .unwrap_or(&o.name)
+            .to_string();
         declared_names.insert((o.zone.clone(), domain.clone()));
         declared_names.insert((o.zone.clone(), o.name.clone()));
         let live_marker: Option<&RecordSet> = at_name
             .get(&(o.zone.clone(), o.name.clone()))
-            .and_then(|v| v.iter().find(|r| r.record_type == "TXT").copied());
+            .and_then(|v| v.iter().find(|r| r.record_type == RecordType::Txt).copied());
         let marker_owner = live_marker
             .and_then(|m| m.values.first())
             .and_then(|v| OwnerSpec::parse(v));
@@ -545,22 +556,13 @@ fn records(
             .unwrap_or_default();
         // At a name it owns, Meridian's own records are the A, AAAA and CNAME record sets
         // named after the service; anything else was added by someone else.
-        let prefix = format!("{}-", o.service);
         let foreign_here: Vec<&&RecordSet> = live_here
             .iter()
-            .filter(|r| {
-                !owned
-                    || r.other_routing
-                    || !matches!(r.record_type.as_str(), "A" | "AAAA" | "CNAME")
-                    || !r
-                        .set_identifier
-                        .as_deref()
-                        .is_some_and(|s| s.starts_with(&prefix))
-            })
+            .filter(|r| !owned || !is_service_record(r, &o.service))
             .collect();
         // Record sets with routing Meridian does not manage cannot be adopted: deleting them
         // would need fields it does not carry.
-        let unadoptable = foreign_here.iter().any(|r| r.other_routing);
+        let unadoptable = foreign_here.iter().any(|r| unmanaged(r));
         if (!foreign_here.is_empty() || (!owned && live_marker.is_some()))
             && (!adopt || unadoptable)
         {
@@ -635,21 +637,26 @@ fn records(
                     true,
                     vec![],
                 ),
-                [one] if one.record_type == want.record_type && policy(one) == policy(&want) => (
-                    vec![Action::Update],
-                    Some(record_json(one, spec.health_check.as_ref())),
-                    None,
-                    vec![],
-                    true,
-                    vec![(*one).clone()],
-                ),
+                [one]
+                    if one.record_type == want.record_type
+                        && one.routing.kind() == want.routing.kind() =>
+                {
+                    (
+                        vec![Action::Update],
+                        Some(record_json(one, spec.health_check.as_ref())),
+                        None,
+                        vec![],
+                        true,
+                        vec![(*one).clone()],
+                    )
+                }
                 many => {
                     let first = many[0];
                     let mut paths = Vec::new();
                     if first.record_type != want.record_type {
                         paths.push("type".to_string());
                     }
-                    if policy(first) != policy(&want) {
+                    if first.routing.kind() != want.routing.kind() {
                         paths.push("routing_policy".to_string());
                     }
                     (
@@ -704,31 +711,26 @@ fn records(
         if declared_names.contains(&(zone.clone(), name.clone())) {
             continue;
         }
-        let Some(marker) = recs.iter().find(|r| r.record_type == "TXT") else {
+        let Some(marker) = recs.iter().find(|r| r.record_type == RecordType::Txt) else {
             continue;
         };
         let Some((t, service)) = marker.values.first().and_then(|v| OwnerSpec::parse(v)) else {
             continue;
         };
-        if t != topology || !name.starts_with("_meridian.") {
+        let Some(domain) = crate::dns::marker_domain(name).map(str::to_string) else {
+            continue;
+        };
+        if t != topology {
             continue;
         }
-        let domain = name.trim_start_matches("_meridian.").to_string();
         // A service still declared under another name (its domain changed) keeps its
         // addresses for the new name; the old name's resources are told apart by it.
         let renamed = owners.iter().any(|(_, o)| o.service == service);
-        let prefix = format!("{service}-");
         for r in at_name
             .get(&(zone.clone(), domain.clone()))
             .into_iter()
             .flatten()
-            .filter(|r| {
-                !r.other_routing
-                    && matches!(r.record_type.as_str(), "A" | "AAAA" | "CNAME")
-                    && r.set_identifier
-                        .as_deref()
-                        .is_some_and(|s| s.starts_with(&prefix))
-            })
+            .filter(|r| is_service_record(r, &service))
         {
             let mut key = live_key(&service, r);
             if renamed {
@@ -752,7 +754,8 @@ fn records(
     let foreign_names = at_name
         .keys()
         .filter(|(z, n)| {
-            !declared_names.contains(&(z.clone(), n.clone())) && !n.starts_with("_meridian.")
+            !declared_names.contains(&(z.clone(), n.clone()))
+                && crate::dns::marker_domain(n).is_none()
         })
         .count();
     if foreign_names > 0 {

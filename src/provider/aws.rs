@@ -809,7 +809,7 @@ pub fn split_batches(changes: &[RecordChange]) -> Vec<Vec<&RecordChange>> {
     // changes stand alone.
     let deleting: BTreeSet<&str> = changes
         .iter()
-        .filter(|c| c.action == "DELETE")
+        .filter(|c| c.action == ChangeAction::Delete)
         .map(|c| c.record.name.as_str())
         .collect();
     let mut groups: Vec<Vec<&RecordChange>> = Vec::new();
@@ -827,7 +827,11 @@ pub fn split_batches(changes: &[RecordChange]) -> Vec<Vec<&RecordChange>> {
         }
     }
     let cost = |c: &RecordChange| {
-        let factor = if c.action == "UPSERT" { 2 } else { 1 };
+        let factor = if c.action == ChangeAction::Upsert {
+            2
+        } else {
+            1
+        };
         let elements = c.record.values.len().max(1) * factor;
         let chars: usize = c.record.values.iter().map(String::len).sum::<usize>() * factor;
         (elements, chars)
@@ -852,30 +856,24 @@ pub fn split_batches(changes: &[RecordChange]) -> Vec<Vec<&RecordChange>> {
     }
     // Route 53 applies a batch's changes in order: deletes first within each batch.
     for b in &mut out {
-        b.sort_by_key(|c| c.action != "DELETE");
+        b.sort_by_key(|c| c.action != ChangeAction::Delete);
     }
     out
 }
 
+/// A record set as Route 53 returns it, reduced to what its routing policy and kind mean: a
+/// value that has no meaning for the record (a TTL on an alias, as some servers return, a
+/// weight beside a failover role) is dropped here, never diffed.
 fn convert_record(zone: &str, name: &str, r: &r53::types::ResourceRecordSet) -> RecordSet {
-    let geo = r.geo_location().map(|g| {
-        match (g.continent_code(), g.country_code(), g.subdivision_code()) {
-            (Some(c), _, _) => c.to_string(),
-            (None, Some(country), Some(sub)) => format!("{country}-{sub}"),
-            // A country whose code is also a continent's is written `country:XX`.
-            (None, Some(country), None) if crate::model::catalog::CONTINENTS.contains(&country) => {
-                format!("country:{country}")
-            }
-            (None, Some(country), None) => country.to_string(),
-            _ => "*".to_string(),
-        }
-    });
     RecordSet {
         zone: zone.to_string(),
         name: name.to_string(),
-        record_type: r.r#type().as_str().to_string(),
+        record_type: RecordType::parse(r.r#type().as_str()),
         set_identifier: r.set_identifier().map(String::from),
-        ttl: r.ttl().and_then(|t| u32::try_from(t).ok()),
+        ttl: r
+            .ttl()
+            .filter(|_| r.alias_target().is_none())
+            .and_then(|t| u32::try_from(t).ok()),
         // As stored: a DELETE must carry the exact live values.
         values: r
             .resource_records()
@@ -887,16 +885,61 @@ fn convert_record(zone: &str, name: &str, r: &r53::types::ResourceRecordSet) -> 
             hosted_zone_id: a.hosted_zone_id().to_string(),
             evaluate_target_health: a.evaluate_target_health(),
         }),
-        region: r.region().map(|x| x.as_str().to_string()),
-        weight: r.weight().and_then(|w| u8::try_from(w).ok()),
-        failover: r.failover().map(|f| f.as_str().to_string()),
-        geolocation: geo,
+        routing: routing_of(r),
         health_check_id: r.health_check_id().map(String::from),
-        // Routing Meridian does not manage: such a record set is never adopted or deleted.
-        other_routing: r.multi_value_answer().is_some()
-            || r.cidr_routing_config().is_some()
-            || r.geo_proximity_location().is_some()
-            || r.traffic_policy_instance_id().is_some(),
+    }
+}
+
+/// The one routing policy of a record set as read.
+fn routing_of(r: &r53::types::ResourceRecordSet) -> RoutingPolicy {
+    let unmanaged = r.multi_value_answer().is_some()
+        || r.cidr_routing_config().is_some()
+        || r.geo_proximity_location().is_some()
+        || r.traffic_policy_instance_id().is_some();
+    if unmanaged {
+        return RoutingPolicy::Unmanaged;
+    }
+    if let Some(f) = r.failover() {
+        return match f {
+            r53::types::ResourceRecordSetFailover::Primary => RoutingPolicy::Failover {
+                role: FailoverRole::Primary,
+            },
+            r53::types::ResourceRecordSetFailover::Secondary => RoutingPolicy::Failover {
+                role: FailoverRole::Secondary,
+            },
+            _ => RoutingPolicy::Unmanaged,
+        };
+    }
+    if let Some(g) = r.geo_location() {
+        return RoutingPolicy::Geolocation {
+            location: geo_code(g),
+        };
+    }
+    if let Some(region) = r.region() {
+        return RoutingPolicy::Latency {
+            region: region.as_str().to_string(),
+        };
+    }
+    match r.weight().map(u8::try_from) {
+        Some(Ok(weight)) => RoutingPolicy::Weighted { weight },
+        // A weight Route 53 allows (up to 255) always fits; anything else is not ours.
+        Some(Err(_)) => RoutingPolicy::Unmanaged,
+        None if r.set_identifier().is_some() => RoutingPolicy::Unmanaged,
+        None => RoutingPolicy::Simple,
+    }
+}
+
+/// Meridian's location code of a Route 53 geolocation.
+fn geo_code(g: &r53::types::GeoLocation) -> String {
+    match (g.continent_code(), g.country_code(), g.subdivision_code()) {
+        (Some(c), _, _) => c.to_string(),
+        (None, Some(country), Some(sub)) => format!("{country}-{sub}"),
+        // A country whose code is also a continent's is written `country:XX`.
+        (None, Some(country), None) if crate::model::catalog::CONTINENTS.contains(&country) => {
+            format!("country:{country}")
+        }
+        (None, Some(country), None) => country.to_string(),
+        _ => "*".to_string(),
     }
 }
 
@@ -906,18 +949,24 @@ fn record_set(r: &RecordSet) -> Result<r53::types::ResourceRecordSet, ProviderEr
         .r#type(r53::types::RrType::from(r.record_type.as_str()))
         .set_set_identifier(r.set_identifier.clone())
         .set_ttl(r.ttl.map(i64::from))
-        .set_health_check_id(r.health_check_id.clone())
-        .set_weight(r.weight.map(i64::from))
-        .set_region(
-            r.region
-                .as_deref()
-                .map(r53::types::ResourceRecordSetRegion::from),
-        )
-        .set_failover(
-            r.failover
-                .as_deref()
-                .map(r53::types::ResourceRecordSetFailover::from),
-        );
+        .set_health_check_id(r.health_check_id.clone());
+    b = match &r.routing {
+        RoutingPolicy::Simple => b,
+        RoutingPolicy::Latency { region } => {
+            b.region(r53::types::ResourceRecordSetRegion::from(region.as_str()))
+        }
+        RoutingPolicy::Weighted { weight } => b.weight(i64::from(*weight)),
+        RoutingPolicy::Failover { role } => {
+            b.failover(r53::types::ResourceRecordSetFailover::from(role.as_str()))
+        }
+        RoutingPolicy::Geolocation { location } => b.geo_location(geo_location(location)),
+        RoutingPolicy::Unmanaged => {
+            return Err(ProviderError::Invalid(format!(
+                "{} {}: Meridian does not write record sets with routing it does not manage",
+                r.name, r.record_type
+            )))
+        }
+    };
     for v in &r.values {
         b = b.resource_records(
             r53::types::ResourceRecord::builder()
@@ -936,22 +985,24 @@ fn record_set(r: &RecordSet) -> Result<r53::types::ResourceRecordSet, ProviderEr
                 .map_err(|e| ProviderError::Invalid(e.to_string()))?,
         );
     }
-    if let Some(g) = &r.geolocation {
-        let geo = r53::types::GeoLocation::builder();
-        let geo = if g == "*" {
-            geo.country_code("*")
-        } else if let Some(country) = g.strip_prefix("country:") {
-            geo.country_code(country)
-        } else if crate::model::catalog::CONTINENTS.contains(&g.as_str()) {
-            geo.continent_code(g)
-        } else if let Some((country, sub)) = g.split_once('-') {
-            geo.country_code(country).subdivision_code(sub)
-        } else {
-            geo.country_code(g)
-        };
-        b = b.geo_location(geo.build());
-    }
     b.build().map_err(|e| ProviderError::Invalid(e.to_string()))
+}
+
+/// A Route 53 geolocation from Meridian's location code.
+fn geo_location(g: &str) -> r53::types::GeoLocation {
+    let geo = r53::types::GeoLocation::builder();
+    let geo = if g == "*" {
+        geo.country_code("*")
+    } else if let Some(country) = g.strip_prefix("country:") {
+        geo.country_code(country)
+    } else if crate::model::catalog::CONTINENTS.contains(&g) {
+        geo.continent_code(g)
+    } else if let Some((country, sub)) = g.split_once('-') {
+        geo.country_code(country).subdivision_code(sub)
+    } else {
+        geo.country_code(g)
+    };
+    geo.build()
 }
 
 fn convert_check(c: &r53::types::HealthCheckConfig) -> Option<crate::graph::HealthCheckSpec> {
@@ -1066,23 +1117,19 @@ async fn futures_join_all<F: std::future::Future>(
 mod tests {
     use super::*;
 
-    fn change(action: &str, name: &str, values: usize) -> RecordChange {
+    fn change(action: ChangeAction, name: &str, values: usize) -> RecordChange {
         RecordChange {
-            action: action.into(),
+            action,
             record: RecordSet {
                 zone: "z".into(),
                 name: name.into(),
-                record_type: "A".into(),
+                record_type: RecordType::A,
                 set_identifier: None,
                 ttl: Some(60),
                 values: (0..values).map(|i| format!("192.0.2.{i}")).collect(),
                 alias: None,
-                region: None,
-                weight: None,
-                failover: None,
-                geolocation: None,
+                routing: RoutingPolicy::Simple,
                 health_check_id: None,
-                other_routing: false,
             },
         }
     }
@@ -1090,7 +1137,7 @@ mod tests {
     #[test]
     fn batches_respect_the_element_limit_and_count_upserts_twice() {
         let creates: Vec<_> = (0..2500)
-            .map(|i| change("CREATE", &format!("n{i}"), 1))
+            .map(|i| change(ChangeAction::Create, &format!("n{i}"), 1))
             .collect();
         let b = split_batches(&creates);
         assert_eq!(
@@ -1098,7 +1145,7 @@ mod tests {
             [1000, 1000, 500]
         );
         let upserts: Vec<_> = (0..600)
-            .map(|i| change("UPSERT", &format!("n{i}"), 1))
+            .map(|i| change(ChangeAction::Upsert, &format!("n{i}"), 1))
             .collect();
         assert_eq!(split_batches(&upserts).len(), 2);
     }
@@ -1106,17 +1153,17 @@ mod tests {
     #[test]
     fn a_delete_and_create_of_one_name_stay_in_one_batch() {
         let mut c: Vec<_> = (0..999)
-            .map(|i| change("CREATE", &format!("n{i}"), 1))
+            .map(|i| change(ChangeAction::Create, &format!("n{i}"), 1))
             .collect();
-        c.push(change("DELETE", "x", 1));
-        c.push(change("CREATE", "x", 1));
+        c.push(change(ChangeAction::Delete, "x", 1));
+        c.push(change(ChangeAction::Create, "x", 1));
         let b = split_batches(&c);
         let last = b.last().unwrap();
         assert!(
-            last.iter().any(|c| c.action == "DELETE")
+            last.iter().any(|c| c.action == ChangeAction::Delete)
                 && last
                     .iter()
-                    .any(|c| c.record.name == "x" && c.action == "CREATE")
+                    .any(|c| c.record.name == "x" && c.action == ChangeAction::Create)
         );
     }
 
@@ -1124,12 +1171,12 @@ mod tests {
     fn a_type_change_across_regions_deletes_every_old_record_first() {
         let mut c = Vec::new();
         for region in ["eu", "us"] {
-            c.push(change("DELETE", "api", 1));
+            c.push(change(ChangeAction::Delete, "api", 1));
             c.last_mut().unwrap().record.set_identifier = Some(format!("api-{region}"));
         }
         for region in ["eu", "us"] {
-            let mut x = change("CREATE", "api", 1);
-            x.record.record_type = "CNAME".into();
+            let mut x = change(ChangeAction::Create, "api", 1);
+            x.record.record_type = RecordType::Cname;
             x.record.set_identifier = Some(format!("api-{region}"));
             c.push(x);
         }
@@ -1137,6 +1184,41 @@ mod tests {
         assert_eq!(b.len(), 1);
         let actions: Vec<&str> = b[0].iter().map(|c| c.action.as_str()).collect();
         assert_eq!(actions, ["DELETE", "DELETE", "CREATE", "CREATE"]);
+    }
+
+    /// moto 5.2.1 returns `TTL: 0` on alias records; real Route 53 omits it. Either way the
+    /// record read back is the one Meridian wrote, so the plan converges.
+    #[test]
+    fn an_alias_read_back_with_a_ttl_has_none_and_a_stray_weight_is_dropped() {
+        let alias = r53::types::AliasTarget::builder()
+            .dns_name("lb-1.us-east-1.elb.amazonaws.com.")
+            .hosted_zone_id("Z35SXDOTRQ7X7K")
+            .evaluate_target_health(true)
+            .build()
+            .unwrap();
+        let read = r53::types::ResourceRecordSet::builder()
+            .name("api.example.com.")
+            .r#type(r53::types::RrType::A)
+            .set_identifier("api-us-east-1")
+            .ttl(0)
+            .weight(0)
+            .region(r53::types::ResourceRecordSetRegion::UsEast1)
+            .alias_target(alias)
+            .build()
+            .unwrap();
+        let r = convert_record("example.com", "api.example.com", &read);
+        assert_eq!(r.ttl, None);
+        assert_eq!(
+            r.routing,
+            RoutingPolicy::Latency {
+                region: "us-east-1".into()
+            }
+        );
+        // Written back, it carries exactly one routing setting and no TTL.
+        let written = record_set(&r).unwrap();
+        assert_eq!(written.ttl(), None);
+        assert_eq!(written.weight(), None);
+        assert!(written.region().is_some());
     }
 
     #[test]

@@ -14,7 +14,9 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-const FORMAT_VERSION: u32 = 1;
+/// Version of the store file. 2: record sets carry their routing policy as one tagged
+/// value, and the file has a lineage. Version 1 files are read and rewritten as 2.
+pub const FORMAT_VERSION: u32 = 2;
 const MAX_RULES: usize = 10;
 const MAX_FILTERS: usize = 100;
 
@@ -22,7 +24,12 @@ const MAX_FILTERS: usize = 100;
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct StoreFile {
     format_version: u32,
+    /// Random, set when the file is first written, kept for its life: which store this is,
+    /// whatever path names it.
+    #[serde(default)]
+    lineage: Option<String>,
     next_id: u64,
+    #[serde(default)]
     records: Vec<RecordSet>,
     health_checks: Vec<LiveHealthCheck>,
     /// Route 53 refuses, for good, the caller reference of a deleted check.
@@ -31,11 +38,96 @@ struct StoreFile {
     replication: BTreeMap<String, Vec<ReplicationRule>>,
 }
 
-type RecordKey = (String, String, String, Option<String>);
+/// Reading every version of the file this Meridian knows.
+mod migrate {
+    use super::{StoreFile, FORMAT_VERSION};
+    use crate::dns::{FailoverRole, RecordType, RoutingPolicy};
+    use crate::graph::AliasTarget;
+    use crate::provider::RecordSet;
+    use serde::Deserialize;
+
+    /// A record set as version 1 wrote it: one optional field per routing policy.
+    #[derive(Deserialize)]
+    struct RecordV1 {
+        zone: String,
+        name: String,
+        #[serde(rename = "type")]
+        record_type: RecordType,
+        set_identifier: Option<String>,
+        ttl: Option<u32>,
+        values: Vec<String>,
+        alias: Option<AliasTarget>,
+        region: Option<String>,
+        weight: Option<u8>,
+        failover: Option<FailoverRole>,
+        geolocation: Option<String>,
+        health_check_id: Option<String>,
+        #[serde(default)]
+        other_routing: bool,
+    }
+
+    impl RecordV1 {
+        fn upgrade(self) -> RecordSet {
+            let routing = match (self.other_routing, self.failover, self.geolocation) {
+                (true, _, _) => RoutingPolicy::Unmanaged,
+                (false, Some(role), _) => RoutingPolicy::Failover { role },
+                (false, None, Some(location)) => RoutingPolicy::Geolocation { location },
+                (false, None, None) => match (self.region, self.weight) {
+                    (Some(region), _) => RoutingPolicy::Latency { region },
+                    (None, Some(weight)) => RoutingPolicy::Weighted { weight },
+                    (None, None) => RoutingPolicy::Simple,
+                },
+            };
+            RecordSet {
+                zone: self.zone,
+                name: self.name,
+                record_type: self.record_type,
+                set_identifier: self.set_identifier,
+                ttl: self.ttl,
+                values: self.values,
+                alias: self.alias,
+                routing,
+                health_check_id: self.health_check_id,
+            }
+        }
+    }
+
+    #[derive(Deserialize)]
+    struct Version {
+        format_version: u32,
+    }
+
+    /// Parses a store file of any known version.
+    pub(super) fn read(text: &str) -> Result<StoreFile, String> {
+        let v: Version = serde_json::from_str(text)
+            .map_err(|e| format!("unreadable (no format_version): {e}"))?;
+        match v.format_version {
+            1 => {
+                let mut raw: serde_json::Value =
+                    serde_json::from_str(text).map_err(|e| format!("unreadable: {e}"))?;
+                let records = raw
+                    .as_object_mut()
+                    .and_then(|o| o.remove("records"))
+                    .unwrap_or_else(|| serde_json::Value::Array(Vec::new()));
+                let records: Vec<RecordV1> = serde_json::from_value(records)
+                    .map_err(|e| format!("unreadable version 1 records: {e}"))?;
+                let mut f: StoreFile = serde_json::from_value(raw)
+                    .map_err(|e| format!("unreadable version 1 file: {e}"))?;
+                f.records = records.into_iter().map(RecordV1::upgrade).collect();
+                Ok(f)
+            }
+            FORMAT_VERSION => serde_json::from_str(text).map_err(|e| format!("unreadable: {e}")),
+            n => Err(format!(
+                "format version {n} was written by a newer Meridian; this one reads versions 1 to {FORMAT_VERSION}"
+            )),
+        }
+    }
+}
 
 /// The same, indexed in memory.
 #[derive(Debug, Clone, Default)]
 struct Store {
+    lineage: Option<String>,
     next_id: u64,
     records: BTreeMap<RecordKey, RecordSet>,
     health_checks: BTreeMap<String, LiveHealthCheck>,
@@ -51,6 +143,7 @@ struct Store {
 impl Store {
     fn from_file(f: StoreFile) -> Store {
         let mut s = Store {
+            lineage: f.lineage,
             next_id: f.next_id,
             deleted_caller_references: f.deleted_caller_references,
             repositories: f.repositories,
@@ -75,6 +168,7 @@ impl Store {
     fn to_file(&self) -> StoreFile {
         StoreFile {
             format_version: FORMAT_VERSION,
+            lineage: self.lineage.clone(),
             next_id: self.next_id,
             records: self.records.values().cloned().collect(),
             health_checks: self.health_checks.values().cloned().collect(),
@@ -106,7 +200,7 @@ impl Store {
 
     /// Record sets at one name of one zone.
     fn at_name<'a>(&'a self, zone: &str, name: &str) -> impl Iterator<Item = &'a RecordSet> + 'a {
-        let start: RecordKey = (zone.to_string(), name.to_string(), String::new(), None);
+        let start: RecordKey = (zone.to_string(), name.to_string(), RecordType::A, None);
         let (zone, name) = (zone.to_string(), name.to_string());
         self.records
             .range(start..)
@@ -157,20 +251,7 @@ impl LocalStore {
             None
         };
         let store = match std::fs::read_to_string(path) {
-            Ok(text) => {
-                let f: StoreFile = serde_json::from_str(&text)
-                    .map_err(|e| io(path, format!("unreadable: {e}")))?;
-                if f.format_version != FORMAT_VERSION {
-                    return Err(io(
-                        path,
-                        format!(
-                            "format version {} is not {FORMAT_VERSION}",
-                            f.format_version
-                        ),
-                    ));
-                }
-                Store::from_file(f)
-            }
+            Ok(text) => Store::from_file(migrate::read(&text).map_err(|e| io(path, e))?),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Store {
                 next_id: 1,
                 ..Store::default()
@@ -186,6 +267,11 @@ impl LocalStore {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The store's lineage: None until its first write.
+    pub fn lineage(&self) -> Option<String> {
+        self.store.lock().ok().and_then(|s| s.lineage.clone())
     }
 
     fn save(&self, s: &Store) -> Result<(), ProviderError> {
@@ -223,6 +309,9 @@ impl LocalStore {
                 .collect();
         };
         let mut next = guard.clone();
+        if next.lineage.is_none() {
+            next.lineage = Some(crate::plan::new_plan_id(&self.path.display().to_string()));
+        }
         let results: Vec<_> = ops.iter().map(|op| execute(&mut next, op)).collect();
         if results.iter().any(Result::is_ok) {
             if let Err(e) = self.save(&next) {
@@ -400,10 +489,14 @@ fn execute(s: &mut Store, op: &Op) -> Result<Done, ProviderError> {
                             .unwrap_or_default()
                     )
                 };
-                match (c.action.as_str(), exists) {
-                    ("CREATE", true) => return Err(ProviderError::AlreadyExists { what: what() }),
-                    ("DELETE", false) => return Err(ProviderError::NotFound { what: what() }),
-                    ("DELETE", true) => {
+                match (c.action, exists) {
+                    (ChangeAction::Create, true) => {
+                        return Err(ProviderError::AlreadyExists { what: what() })
+                    }
+                    (ChangeAction::Delete, false) => {
+                        return Err(ProviderError::NotFound { what: what() })
+                    }
+                    (ChangeAction::Delete, true) => {
                         if next.records.get(&key) != Some(&c.record) {
                             return Err(ProviderError::Invalid(format!(
                                 "{}: a DELETE must carry the exact live values",
@@ -412,15 +505,10 @@ fn execute(s: &mut Store, op: &Op) -> Result<Done, ProviderError> {
                         }
                         next.remove_record(&key);
                     }
-                    ("CREATE" | "UPSERT", _) => {
+                    (ChangeAction::Create | ChangeAction::Upsert, _) => {
                         next.remove_record(&key);
                         check_record(&next, &c.record)?;
                         next.add_record(c.record.clone());
-                    }
-                    (other, _) => {
-                        return Err(ProviderError::Invalid(format!(
-                            "unknown change action {other}"
-                        )))
                     }
                 }
             }
@@ -464,28 +552,21 @@ fn execute(s: &mut Store, op: &Op) -> Result<Done, ProviderError> {
 
 /// The rules Route 53 enforces on a record joining a zone.
 fn check_record(s: &Store, r: &RecordSet) -> Result<(), ProviderError> {
-    let policy = |x: &RecordSet| {
-        (
-            x.region.is_some(),
-            x.weight.is_some(),
-            x.failover.is_some(),
-            x.geolocation.is_some(),
-        )
-    };
+    let cname = |x: &RecordSet| x.record_type == RecordType::Cname;
     for o in s.at_name(&r.zone, &r.name) {
-        if r.record_type == "CNAME" && o.record_type != "CNAME" {
+        if cname(r) && !cname(o) {
             return Err(ProviderError::Invalid(format!(
                 "{}: a CNAME cannot coexist with other records",
                 r.name
             )));
         }
-        if r.record_type != "CNAME" && o.record_type == "CNAME" {
+        if !cname(r) && cname(o) {
             return Err(ProviderError::Invalid(format!(
                 "{}: the name holds a CNAME",
                 r.name
             )));
         }
-        if o.record_type == r.record_type && policy(o) != policy(r) {
+        if o.record_type == r.record_type && o.routing.kind() != r.routing.kind() {
             return Err(ProviderError::Invalid(format!(
                 "{} {}: routing policies cannot be mixed under one name and type",
                 r.name, r.record_type
@@ -498,15 +579,13 @@ fn check_record(s: &Store, r: &RecordSet) -> Result<(), ProviderError> {
             r.name, r.zone
         )));
     }
-    if r.record_type == "CNAME" && r.values.len() > 1 {
+    if cname(r) && r.values.len() > 1 {
         return Err(ProviderError::Invalid(format!(
             "{}: a CNAME holds one value",
             r.name
         )));
     }
-    let routed =
-        r.region.is_some() || r.weight.is_some() || r.failover.is_some() || r.geolocation.is_some();
-    if routed != r.set_identifier.is_some() {
+    if r.routing.needs_set_identifier() != r.set_identifier.is_some() {
         return Err(ProviderError::Invalid(format!(
             "{}: a set identifier goes with a routing policy, and a routing policy needs one",
             r.name
@@ -516,10 +595,7 @@ fn check_record(s: &Store, r: &RecordSet) -> Result<(), ProviderError> {
         .at_name(&r.zone, &r.name)
         .filter(|o| o.record_type == r.record_type && o.set_identifier != r.set_identifier)
     {
-        let clash = (r.failover.is_some() && o.failover == r.failover)
-            || (r.geolocation.is_some() && o.geolocation == r.geolocation)
-            || (r.region.is_some() && o.region == r.region);
-        if clash {
+        if r.routing.clashes_with(&o.routing) {
             return Err(ProviderError::Invalid(format!(
                 "{} {}: two records of one routing group claim the same failover role, location or region",
                 r.name, r.record_type

@@ -7,6 +7,7 @@
 pub mod aws;
 pub mod local;
 
+pub use crate::dns::{ChangeAction, FailoverRole, RecordType, RoutingPolicy};
 use crate::graph::{AliasTarget, HealthCheckSpec};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -18,32 +19,40 @@ pub struct RecordSet {
     pub zone: String,
     pub name: String,
     #[serde(rename = "type")]
-    pub record_type: String,
+    pub record_type: RecordType,
     pub set_identifier: Option<String>,
+    /// None for an alias record, which has no TTL of its own.
     pub ttl: Option<u32>,
     /// Values; for TXT, each value with its quotes.
     pub values: Vec<String>,
     pub alias: Option<AliasTarget>,
-    pub region: Option<String>,
-    pub weight: Option<u8>,
-    pub failover: Option<String>,
-    pub geolocation: Option<String>,
+    /// The routing policy and its one setting (`routing`, then `region`, `weight`, `role` or
+    /// `location` in JSON).
+    #[serde(flatten)]
+    pub routing: RoutingPolicy,
     pub health_check_id: Option<String>,
-    /// The record set uses routing Meridian does not manage (multivalue answers, CIDR or
-    /// geoproximity routing, a traffic policy): never adopted, never deleted.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub other_routing: bool,
 }
+
+/// What identifies a record set in Route 53: zone, name, type and set identifier.
+pub type RecordKey = (String, String, RecordType, Option<String>);
 
 impl RecordSet {
     /// Zone, name, type and set identifier: what identifies a record set in Route 53.
-    pub fn key(&self) -> (String, String, String, Option<String>) {
+    pub fn key(&self) -> RecordKey {
         (
             self.zone.clone(),
             self.name.clone(),
             self.record_type.clone(),
             self.set_identifier.clone(),
         )
+    }
+
+    /// `TYPE set-identifier`, for messages.
+    pub fn describe(&self) -> String {
+        match &self.set_identifier {
+            Some(s) => format!("{} {s}", self.record_type),
+            None => self.record_type.to_string(),
+        }
     }
 }
 
@@ -96,8 +105,7 @@ pub struct Scope {
 /// One change to a record set inside a zone's batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordChange {
-    /// CREATE, DELETE or UPSERT, as Route 53 names them.
-    pub action: String,
+    pub action: ChangeAction,
     pub record: RecordSet,
 }
 

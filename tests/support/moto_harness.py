@@ -1,18 +1,60 @@
 """Runs moto's server on loopback for Meridian's tests, until the test process exits.
 
-Usage: python3 moto_harness.py PORT (not moto.py: that name would shadow the moto package). Prints "ready" once the server answers. Exits (stopping the
-server) when its parent process goes away, so no server outlives the tests.
+Usage: python moto_harness.py PORT             (moto imported from this interpreter)
+       python3 moto_harness.py PORT --exec MOTO_SERVER   (an existing moto_server executable)
+
+Not moto.py: that name would shadow the moto package. Prints "ready" once the server answers,
+then "moto X.Y.Z" when it knows the version. Exits (stopping the server) when its parent
+process goes away, so no server outlives the tests.
 """
 import os
+import socket
+import subprocess
 import sys
 import time
 
-from moto.server import ThreadedMotoServer
 
-server = ThreadedMotoServer(ip_address="127.0.0.1", port=int(sys.argv[1]), verbose=False)
-server.start()
-print("ready", flush=True)
-parent = os.getppid()
-while os.getppid() == parent:
-    time.sleep(0.5)
-server.stop()
+def wait_for(port, proc=None, timeout=60.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            sys.exit("moto_server exited with status %s" % proc.returncode)
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    sys.exit("moto's server did not answer on port %d within %d s" % (port, timeout))
+
+
+def main():
+    port = int(sys.argv[1])
+    parent = os.getppid()
+    if len(sys.argv) > 3 and sys.argv[2] == "--exec":
+        proc = subprocess.Popen(
+            [sys.argv[3], "-H", "127.0.0.1", "-p", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for(port, proc)
+        print("ready", flush=True)
+        try:
+            while os.getppid() == parent and proc.poll() is None:
+                time.sleep(0.5)
+        finally:
+            proc.terminate()
+        return
+    import moto
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    wait_for(port)
+    print("ready", flush=True)
+    print("moto %s" % moto.__version__, flush=True)
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    server.stop()
+
+
+main()

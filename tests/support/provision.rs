@@ -1,0 +1,164 @@
+//! Brings up the pinned moto server (and the AWS CLI, the tests' second client) without any
+//! step outside `cargo test`: a virtual environment under the target directory, created and
+//! filled from PyPI on first use and reused afterwards, whatever moto the machine has
+//! installed system-wide.
+//!
+//! - `MERIDIAN_MOTO_SERVER=/path/to/moto_server` uses that executable instead (and `aws` from
+//!   the same directory, else from PATH): no provisioning.
+//! - Without python3, or with a python3 lacking `venv`/`ensurepip`, the error names what to
+//!   install.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The versions the tests are written against.
+pub const MOTO: &str = "moto[server]==5.2.5";
+pub const AWSCLI: &str = "awscli==1.46.3";
+
+/// The commands a test run uses: each a program and its first arguments.
+pub struct Tools {
+    /// Runs `tests/support/moto_harness.py`, which takes the port next.
+    pub harness: Vec<std::ffi::OsString>,
+    /// The AWS CLI.
+    pub aws: Vec<std::ffi::OsString>,
+}
+
+/// Where the environment lives: `target/tmp/moto-venv-<hash of the pins>`.
+fn venv_dir() -> PathBuf {
+    let pins = format!("{MOTO} {AWSCLI}");
+    let tag: u32 = pins.bytes().fold(2_166_136_261u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(16_777_619)
+    });
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("moto-venv-{tag:08x}"))
+}
+
+fn python_of(venv: &Path) -> PathBuf {
+    venv.join("bin").join("python")
+}
+
+/// The tools, provisioned if needed.
+pub fn tools() -> Result<Tools, String> {
+    if let Some(given) = std::env::var_os("MERIDIAN_MOTO_SERVER") {
+        let moto_server = PathBuf::from(given);
+        if !moto_server.is_file() {
+            return Err(format!(
+                "MERIDIAN_MOTO_SERVER={} is not an existing file",
+                moto_server.display()
+            ));
+        }
+        let beside = moto_server.with_file_name("aws");
+        let aws = if beside.is_file() {
+            beside
+        } else {
+            PathBuf::from("aws")
+        };
+        let python =
+            which("python3").ok_or("the AWS tests need python3 to supervise moto_server")?;
+        return Ok(Tools {
+            harness: vec![
+                python.into(),
+                harness_script().into(),
+                "--exec".into(),
+                moto_server.into(),
+            ],
+            aws: vec![aws.into()],
+        });
+    }
+    let venv = venv_dir();
+    let ready = venv.join("provisioned");
+    if !ready.is_file() {
+        provision(&venv)?;
+    }
+    // Run through the environment's interpreter (`python -m`), never its scripts: a venv's
+    // scripts carry the absolute path it was created at, its interpreter does not.
+    let python = python_of(&venv);
+    Ok(Tools {
+        harness: vec![python.clone().into(), harness_script().into()],
+        aws: vec![python.into(), "-m".into(), "awscli".into()],
+    })
+}
+
+fn harness_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/moto_harness.py")
+}
+
+fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
+    let out = cmd
+        .output()
+        .map_err(|e| format!("{what}: cannot run {:?}: {e}", cmd.get_program()))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    let tail: Vec<&str> = err.lines().rev().take(8).collect();
+    Err(format!(
+        "{what} failed ({}):\n{}",
+        out.status,
+        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+    ))
+}
+
+/// Creates the environment in a scratch directory and moves it into place when complete, so
+/// an interrupted run never leaves a half-filled one that looks ready.
+fn provision(venv: &Path) -> Result<(), String> {
+    let python = which("python3").ok_or(
+        "the AWS tests need python3 (3.9 or later) to run moto's server: install it (e.g. `apt-get install python3 python3-venv`, or `brew install python`), or set MERIDIAN_MOTO_SERVER to an existing moto_server, or MERIDIAN_SKIP_AWS_TESTS=1 to skip them",
+    )?;
+    let probe = Command::new(&python)
+        .args(["-c", "import venv, ensurepip"])
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
+    if !probe.status.success() {
+        return Err(format!(
+            "{} has no `venv`/`ensurepip` module, which the AWS tests use to install moto: install the python3-venv package (`apt-get install python3-venv`), or set MERIDIAN_MOTO_SERVER to an existing moto_server",
+            python.display()
+        ));
+    }
+    let parent = venv.parent().ok_or("no parent for the environment")?;
+    std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+    let scratch = parent.join(format!(
+        "{}.partial-{}",
+        venv.file_name().and_then(|n| n.to_str()).unwrap_or("venv"),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&scratch);
+    eprintln!(
+        "provisioning {MOTO} and {AWSCLI} from PyPI into {} (first run only)",
+        venv.display()
+    );
+    run(
+        Command::new(&python).arg("-m").arg("venv").arg(&scratch),
+        "python3 -m venv",
+    )?;
+    run(
+        Command::new(python_of(&scratch)).args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-input",
+            MOTO,
+            AWSCLI,
+        ]),
+        "pip install of moto and the AWS CLI",
+    )?;
+    std::fs::write(scratch.join("provisioned"), format!("{MOTO} {AWSCLI}\n"))
+        .map_err(|e| e.to_string())?;
+    match std::fs::rename(&scratch, venv) {
+        Ok(()) => Ok(()),
+        // Another test process finished first: use its environment.
+        Err(_) if venv.join("provisioned").is_file() => {
+            let _ = std::fs::remove_dir_all(&scratch);
+            Ok(())
+        }
+        Err(e) => Err(format!("cannot move the environment into place: {e}")),
+    }
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}

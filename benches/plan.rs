@@ -60,23 +60,27 @@ fn child(n: usize) {
     let t = Instant::now();
     let sources = Sources::from_texts([("bench.hcl", text)]);
     let checked = meridian::check(&sources);
-    let topology = checked.valid().expect("valid bench topology").clone();
+    let mut topology = checked.valid().expect("valid bench topology").clone();
+    topology.name = Some("bench".into());
     let graph = ResourceGraph::build(&topology);
     let check_time = t.elapsed();
+    let input = plan::Input {
+        topology: &topology,
+        graph: &graph,
+        sources: &[],
+    };
 
     // Fill the store with the same topology (not timed).
-    let first =
-        plan::plan(&graph, "bench", &store, &Options::default(), "seed".into()).expect("plan");
+    let first = plan::plan(&input, &store, &Options::default(), "seed".into()).expect("plan");
     assert!(apply(&first, &store, 10).succeeded());
 
     reset_peak();
     let mut times = Vec::new();
     for _ in 0..5 {
         let t = Instant::now();
-        let p =
-            plan::plan(&graph, "bench", &store, &Options::default(), "bench".into()).expect("plan");
+        let p = plan::plan(&input, &store, &Options::default(), "bench".into()).expect("plan");
         times.push(t.elapsed());
-        assert!(!p.plan.has_changes());
+        assert!(!p.has_changes());
     }
     times.sort();
     let median = times[times.len() / 2];

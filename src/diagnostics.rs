@@ -80,6 +80,7 @@ codes! {
     DuplicateRepository => "duplicate_repository", "one repository declared twice in one source region";
     DataPrimary => "data_primary", "data.primary missing, misplaced or not among the service's regions";
     DataField => "data_field", "a data attribute that does not apply to the pattern";
+    StatelessWithData => "stateless_with_data", "a service declared stateless that also has a data block";
     Capacity => "capacity", "capacity outside 0..1, or a warm standby without scale_up";
     Negative => "negative", "a cost, price or count below zero";
     TtlHigh => "ttl_high", "a TTL over 120 s on a health-checked record (slow failover)";

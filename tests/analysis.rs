@@ -155,10 +155,52 @@ fn no_health_check_means_no_floor_and_an_unknown_objective() {
     assert_eq!(a.services["api"].rto_floor_seconds, None);
     assert!(!a.services["api"].region_losses[0].missing.is_empty());
     assert_eq!(a.objectives[0].verdict, Verdict::Unknown);
+    assert_eq!(a.objectives[0].services, ["api"]);
     assert!(
-        a.objectives_breached(),
-        "an unknown RTO fails the gate closed"
+        a.objectives[0]
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("service api")),
+        "{:?}",
+        a.objectives[0].reason
     );
+    // Unknown is not a breach, but the gate fails closed on it.
+    assert!(!a.objectives_breached());
+    assert!(a.objectives_unknown());
+    assert!(a.gate_failed(), "an unknown RTO fails the gate closed");
+}
+
+/// A service declared `stateless = true` has RPO 0, with that basis; a service that only
+/// lacks a `data` block has an unknown RPO, and the objective names it.
+#[test]
+fn a_stateless_service_has_rpo_zero_and_an_undeclared_one_is_named() {
+    let stateless = service(
+        "latency",
+        &format!("stateless = true\n{HC_10X3}"),
+        TWO_LATENCY,
+    );
+    let undeclared = service("latency", HC_10X3, TWO_LATENCY)
+        .replace("\"api\"", "\"web\"")
+        .replace("api.example.com", "web.example.com");
+    let text = format!("objectives {{\n rpo = \"5s\"\n}}\n{stateless}\n{undeclared}");
+    let a = analysis(&text);
+    assert_eq!(secs(a.services["api"].rpo_seconds), Some(0.0));
+    assert!(a.services["api"].rpo_basis.contains("stateless"));
+    assert_eq!(a.services["web"].rpo_seconds, None);
+    let rpo = &a.objectives[0];
+    assert_eq!((rpo.objective, rpo.verdict), ("rpo", Verdict::Unknown));
+    assert_eq!(rpo.services, ["web"]);
+    let reason = rpo.reason.as_deref().unwrap_or_default();
+    assert!(
+        reason.contains("service web") && !reason.contains("service api"),
+        "{reason}"
+    );
+
+    // Alone, the stateless service meets the objective.
+    let a = analysis(&format!("objectives {{\n rpo = \"5s\"\n}}\n{stateless}"));
+    assert_eq!(a.objectives[0].verdict, Verdict::Met);
+    assert_eq!(a.objectives[0].actual, Some(0.0));
+    assert!(!a.gate_failed());
 }
 
 #[test]

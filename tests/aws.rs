@@ -237,11 +237,12 @@ fn full_round_trip_per_example() {
         let zone_id = create_zone(port, "example.com");
         let (code, doc) = plan_json(port, &dir, e);
         assert_eq!(code, Some(2), "{e}");
+        assert_eq!(doc["live_source"]["kind"], "aws", "{doc}");
         assert!(
-            doc["live_source"]
+            doc["live_source"]["endpoint"]
                 .as_str()
                 .unwrap()
-                .starts_with("AWS API at http://127.0.0.1"),
+                .starts_with("http://127.0.0.1"),
             "{doc}"
         );
         assert!(

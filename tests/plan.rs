@@ -3,8 +3,9 @@
 
 use meridian::dns::{ChangeAction, RecordType, RoutingPolicy};
 use meridian::graph::ResourceGraph;
+use meridian::model::Topology;
 use meridian::plan::apply::{apply, Status};
-use meridian::plan::{self, Action, Options, Planned};
+use meridian::plan::{self, Action, Input, Options, Plan, SourceText};
 use meridian::provider::local::LocalStore;
 use meridian::provider::{Done, LiveState, Op, Provider, ProviderError, RecordChange, Scope};
 use meridian::source::Sources;
@@ -19,7 +20,31 @@ fn tempdir(name: &str) -> PathBuf {
     dir
 }
 
-fn graph(text: &str) -> ResourceGraph {
+/// A valid topology named "t", its graph and its file: what a plan is made from.
+struct Fixture {
+    topology: Topology,
+    graph: ResourceGraph,
+    sources: Vec<SourceText>,
+}
+
+impl Fixture {
+    fn input(&self) -> Input<'_> {
+        Input {
+            topology: &self.topology,
+            graph: &self.graph,
+            sources: &self.sources,
+        }
+    }
+}
+
+impl std::ops::Deref for Fixture {
+    type Target = ResourceGraph;
+    fn deref(&self) -> &ResourceGraph {
+        &self.graph
+    }
+}
+
+fn graph(text: &str) -> Fixture {
     let sources = Sources::from_texts([("t.hcl", text.to_string())]);
     let checked = meridian::check(&sources);
     let mut t = checked
@@ -27,7 +52,14 @@ fn graph(text: &str) -> ResourceGraph {
         .unwrap_or_else(|| panic!("{:?}", checked.diagnostics))
         .clone();
     t.name = Some("t".into());
-    ResourceGraph::build(&t)
+    Fixture {
+        graph: ResourceGraph::build(&t),
+        topology: t,
+        sources: vec![SourceText {
+            name: "t.hcl".into(),
+            text: text.to_string(),
+        }],
+    }
 }
 
 fn example(name: &str) -> String {
@@ -47,13 +79,18 @@ fn example(name: &str) -> String {
     text
 }
 
-fn plan_of(g: &ResourceGraph, p: &dyn Provider) -> Planned {
-    plan::plan(g, "t", p, &Options::default(), plan::new_plan_id("test")).unwrap()
+fn plan_of(g: &Fixture, p: &dyn Provider) -> Plan {
+    plan::plan(
+        &g.input(),
+        p,
+        &Options::default(),
+        plan::new_plan_id("test"),
+    )
+    .unwrap()
 }
 
-fn actions(p: &Planned) -> Vec<(String, Vec<Action>, Option<String>)> {
-    p.plan
-        .resource_changes
+fn actions(p: &Plan) -> Vec<(String, Vec<Action>, Option<String>)> {
+    p.resource_changes
         .iter()
         .filter(|c| !c.is_no_op())
         .map(|c| {
@@ -83,20 +120,19 @@ fn round_trip_on_every_example() {
         let first = plan_of(&g, &s);
         assert!(
             first
-                .plan
                 .resource_changes
                 .iter()
                 .all(|c| c.change.actions == [Action::Create]),
             "{e}"
         );
-        assert_eq!(first.plan.summary.add, g.resources().len());
+        assert_eq!(first.summary.add, g.resources().len());
         let out = apply(&first, &s, 10);
         assert!(out.succeeded(), "{e}: {out:?}");
         let again = plan_of(&g, &s);
-        assert!(!again.plan.has_changes(), "{e}: {:?}", actions(&again));
+        assert!(!again.has_changes(), "{e}: {:?}", actions(&again));
         // A fresh process reading the file sees the same.
         let reread = plan_of(&g, &store(&dir));
-        assert!(!reread.plan.has_changes());
+        assert!(!reread.has_changes());
     }
 }
 
@@ -118,7 +154,6 @@ fn edits_produce_update_delete_and_replace_with_reasons() {
     assert_eq!(check.1, [Action::Delete, Action::Create]);
     assert_eq!(check.2.as_deref(), Some("replace_because_cannot_update"));
     let c = p
-        .plan
         .resource_changes
         .iter()
         .find(|c| c.address == check.0)
@@ -153,7 +188,7 @@ fn edits_produce_update_delete_and_replace_with_reasons() {
         ]
     );
     assert!(apply(&p, &s, 10).succeeded());
-    assert!(!plan_of(&graph(&removed), &s).plan.has_changes());
+    assert!(!plan_of(&graph(&removed), &s).has_changes());
 
     // TTL on a CNAME service: update in place.
     let dir = tempdir("edits-ttl");
@@ -167,7 +202,6 @@ fn edits_produce_update_delete_and_replace_with_reasons() {
         .iter()
         .all(|(addr, act, _)| addr.starts_with("record.billing") && act == &[Action::Update]));
     let c = &p
-        .plan
         .resource_changes
         .iter()
         .find(|c| c.address == r#"record.billing["us-east-1"]"#)
@@ -185,8 +219,8 @@ struct Failing<'a> {
 }
 
 impl Provider for Failing<'_> {
-    fn describe(&self) -> String {
-        self.inner.describe()
+    fn source(&self) -> meridian::provider::LiveSource {
+        self.inner.source()
     }
     fn read(&self, scope: &Scope) -> Result<LiveState, ProviderError> {
         self.inner.read(scope)
@@ -237,12 +271,7 @@ fn an_interrupted_apply_resumes_without_duplicates_or_losses() {
             .filter(|c| c.status == Status::Done)
             .map(|c| c.address.as_str())
             .collect();
-        for c in remaining
-            .plan
-            .resource_changes
-            .iter()
-            .filter(|c| !c.is_no_op())
-        {
+        for c in remaining.resource_changes.iter().filter(|c| !c.is_no_op()) {
             assert!(
                 !done.contains(&c.address.as_str()),
                 "ok={ok}: {} done but planned again",
@@ -251,7 +280,7 @@ fn an_interrupted_apply_resumes_without_duplicates_or_losses() {
         }
         // ...and applying it converges with exactly one health check per region.
         assert!(apply(&remaining, &s, 10).succeeded(), "ok={ok}");
-        assert!(!plan_of(&g, &s).plan.has_changes(), "ok={ok}");
+        assert!(!plan_of(&g, &s).has_changes(), "ok={ok}");
         let live = s.read(&plan::scope(&g)).unwrap();
         assert_eq!(live.health_checks.len(), 3, "ok={ok}");
         assert_eq!(
@@ -342,9 +371,12 @@ fn what_meridian_does_not_own_is_never_touched() {
     let g = graph(&example("active-active-partitioned"));
     let p = plan_of(&g, &s);
     assert!(
-        p.plan.untouched.iter().any(|u| u.contains("left alone")),
+        p.untouched.iter().any(|u| matches!(
+            u,
+            meridian::plan::Untouched::Record { name, .. } if name == "www.example.com"
+        )),
         "{:?}",
-        p.plan.untouched
+        p.untouched
     );
     assert!(apply(&p, &s, 10).succeeded());
     // Remove every service: Meridian deletes its own records and checks, nothing else.
@@ -352,10 +384,9 @@ fn what_meridian_does_not_own_is_never_touched() {
     let mut scope = plan::scope(&g);
     scope.regions.push("us-east-1".into());
     let p = plan::plan_against(
-        &empty,
-        "t",
-        &s.read(&scope).unwrap(),
-        s.describe(),
+        &empty.input(),
+        s.read(&scope).unwrap(),
+        s.source(),
         &Options::default(),
         "x".into(),
     )
@@ -374,7 +405,7 @@ fn a_declared_name_holding_foreign_records_needs_adopt() {
     let s = store(&dir);
     seed(&s, "example.com", "api.example.com", Some("legacy"));
     let g = graph(&example("active-active-partitioned"));
-    let err = plan::plan(&g, "t", &s, &Options::default(), "x".into()).unwrap_err();
+    let err = plan::plan(&g.input(), &s, &Options::default(), "x".into()).unwrap_err();
     let msg = err.to_string();
     assert!(
         msg.contains("api.example.com") && msg.contains("A legacy"),
@@ -384,18 +415,17 @@ fn a_declared_name_holding_foreign_records_needs_adopt() {
     let opts = Options {
         adopt: true,
         targets: vec![],
-        zones: vec![],
+        ..Options::default()
     };
-    let p = plan::plan(&g, "t", &s, &opts, "x".into()).unwrap();
+    let p = plan::plan(&g.input(), &s, &opts, "x".into()).unwrap();
     let legacy = p
-        .plan
         .resource_changes
         .iter()
         .find(|c| c.address == r#"record.api["legacy"]"#)
         .unwrap();
     assert_eq!(legacy.change.actions, [Action::Delete]);
     assert!(apply(&p, &s, 10).succeeded());
-    assert!(!plan_of(&g, &s).plan.has_changes());
+    assert!(!plan_of(&g, &s).has_changes());
 }
 
 #[test]
@@ -406,11 +436,10 @@ fn target_limits_the_plan_to_a_resource_and_its_dependencies() {
     let opts = Options {
         adopt: false,
         targets: vec![r#"record.api["eu-west-1"]"#.into()],
-        zones: vec![],
+        ..Options::default()
     };
-    let p = plan::plan(&g, "t", &s, &opts, "x".into()).unwrap();
+    let p = plan::plan(&g.input(), &s, &opts, "x".into()).unwrap();
     let mut addrs: Vec<&str> = p
-        .plan
         .resource_changes
         .iter()
         .map(|c| c.address.as_str())
@@ -428,9 +457,9 @@ fn target_limits_the_plan_to_a_resource_and_its_dependencies() {
     let bad = Options {
         adopt: false,
         targets: vec!["record.nope".into()],
-        zones: vec![],
+        ..Options::default()
     };
-    assert!(plan::plan(&g, "t", &s, &bad, "x".into()).is_err());
+    assert!(plan::plan(&g.input(), &s, &bad, "x".into()).is_err());
 }
 
 #[test]
@@ -615,7 +644,11 @@ fn cli_round_trip_exit_codes_and_stale_plans() {
     );
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(
-        text.starts_with("Live state: local state store active-passive/.meridian/state.json"),
+        text.starts_with("Live state: local state store /")
+            && text
+                .lines()
+                .next()
+                .is_some_and(|l| l.ends_with("active-passive/.meridian/state.json")),
         "{text}"
     );
     assert!(
@@ -749,12 +782,19 @@ fn plan_snapshots_in_three_formats() {
         .replace("    interval          = 10", "    interval          = 30")
         .replace("    failure_threshold = 3", "    failure_threshold = 2");
     std::fs::write(&main, edited).unwrap();
+    let where_ = std::fs::canonicalize(&dir).unwrap().display().to_string();
     let redact = |s: String| {
+        let s = s.replace(&where_, "[dir]");
         let mut out = String::new();
         for line in s.lines() {
             let line = match (line.find("(plan "), line.find("\"plan_id\": \"")) {
                 (Some(i), _) => format!("{}(plan [id])", &line[..i]),
                 (_, Some(i)) => format!("{}\"plan_id\": \"[id]\",", &line[..i]),
+                // A caller reference ends with the random plan id of the apply that made it.
+                _ if line.contains("\"caller_reference\": \"") => match line.rfind('-') {
+                    Some(i) => format!("{}-[plan]\",", &line[..i]),
+                    None => line.to_string(),
+                },
                 _ => line.to_string(),
             };
             out.push_str(&line);
@@ -782,6 +822,8 @@ fn plan_snapshots_in_three_formats() {
             doc["prior_state"] = serde_json::json!("[prior state]");
             // It hashes caller references, which hold the random plan id of the first apply.
             doc["prior_fingerprint"] = serde_json::json!("[fingerprint]");
+            // Random, set by the store's first write.
+            doc["live_source"]["lineage"] = serde_json::json!("[lineage]");
             text = serde_json::to_string_pretty(&doc).unwrap();
         }
         insta::with_settings!({
@@ -828,7 +870,7 @@ fn a_duplicate_health_check_is_its_own_delete_and_the_plan_converges() {
     );
     assert_eq!(a[0].2.as_deref(), Some("delete_because_duplicate"));
     assert!(apply(&p, &s, 10).succeeded());
-    assert!(!plan_of(&g, &s).plan.has_changes());
+    assert!(!plan_of(&g, &s).has_changes());
     assert_eq!(s.read(&zone_scope(&g)).unwrap().health_checks.len(), 2);
 }
 
@@ -845,7 +887,6 @@ fn a_changed_domain_moves_the_records_with_distinct_addresses() {
     let g = graph(&moved);
     let p = plan_of(&g, &s);
     let addresses: Vec<&str> = p
-        .plan
         .resource_changes
         .iter()
         .map(|c| c.address.as_str())
@@ -865,7 +906,7 @@ fn a_changed_domain_moves_the_records_with_distinct_addresses() {
         "{addresses:?}"
     );
     assert!(apply(&p, &s, 10).succeeded());
-    assert!(!plan_of(&g, &s).plan.has_changes());
+    assert!(!plan_of(&g, &s).has_changes());
     let live = s.read(&zone_scope(&g)).unwrap();
     assert!(
         live.records
@@ -906,7 +947,7 @@ fn records_added_by_someone_else_at_an_owned_name_stop_the_plan() {
     )
     .remove(0)
     .unwrap();
-    let err = plan::plan(&g, "t", &s, &Options::default(), "x".into())
+    let err = plan::plan(&g.input(), &s, &Options::default(), "x".into())
         .unwrap_err()
         .to_string();
     assert!(err.contains("TXT"), "{err}");
@@ -924,28 +965,28 @@ fn health_checks_of_a_removed_zone_wait_until_the_zone_is_read() {
     // The zone is no longer read: the checks stay, and the plan says why.
     let p = plan_of(&graph(&without), &s);
     assert!(
-        !p.plan
-            .resource_changes
+        !p.resource_changes
             .iter()
-            .any(|c| c.kind == "health_check"),
+            .any(|c| c.kind == meridian::graph::Kind::HealthCheck),
         "{:?}",
         actions(&p)
     );
     assert!(
-        p.plan.untouched.iter().any(|u| u.contains("`zones`")),
+        p.untouched.iter().any(|u| matches!(
+            u,
+            meridian::plan::Untouched::HealthCheck {
+                why: meridian::plan::UntouchedWhy::ZoneNotRead,
+                ..
+            }
+        )),
         "{:?}",
-        p.plan.untouched
+        p.untouched
     );
     // Listed in `zones`, the records, the marker and then the checks are deleted.
-    let g = graph(&without);
-    let opts = Options {
-        adopt: false,
-        targets: vec![],
-        zones: vec!["example.com".into()],
-    };
-    let p = plan::plan(&g, "t", &s, &opts, "x".into()).unwrap();
+    let mut g = graph(&without);
+    g.topology.zones = vec!["example.com".into()];
+    let p = plan::plan(&g.input(), &s, &Options::default(), "x".into()).unwrap();
     let deleted = p
-        .plan
         .resource_changes
         .iter()
         .filter(|c| c.change.actions == [Action::Delete])
@@ -993,7 +1034,7 @@ fn an_unpaired_managed_replication_rule_is_shown_as_deleted() {
         "{a:?}"
     );
     assert!(apply(&p, &s, 10).succeeded());
-    assert!(!plan_of(&g, &s).plan.has_changes());
+    assert!(!plan_of(&g, &s).has_changes());
 }
 
 #[test]
@@ -1028,8 +1069,8 @@ struct Recording<'a> {
 }
 
 impl Provider for Recording<'_> {
-    fn describe(&self) -> String {
-        self.inner.describe()
+    fn source(&self) -> meridian::provider::LiveSource {
+        self.inner.source()
     }
     fn read(&self, scope: &Scope) -> Result<LiveState, ProviderError> {
         self.inner.read(scope)
@@ -1082,10 +1123,9 @@ fn clearing_a_health_check_setting_resets_it_and_clearing_a_search_string_replac
         .replace("    search_string     = \"ok\"\n", "");
     let p = plan_of(&graph(&plain), &s);
     let c = p
-        .plan
         .resource_changes
         .iter()
-        .find(|c| c.kind == "health_check")
+        .find(|c| c.kind == meridian::graph::Kind::HealthCheck)
         .unwrap();
     assert_eq!(c.change.actions, [Action::Delete, Action::Create]);
     assert!(c.replace_paths.contains(&"type".to_string()));
@@ -1122,9 +1162,9 @@ fn records_with_routing_meridian_does_not_manage_are_never_adopted() {
     let adopt = Options {
         adopt: true,
         targets: vec![],
-        zones: vec![],
+        ..Options::default()
     };
-    let err = plan::plan(&g, "t", &s, &adopt, "x".into())
+    let err = plan::plan(&g.input(), &s, &adopt, "x".into())
         .unwrap_err()
         .to_string();
     assert!(err.contains("cannot be adopted"), "{err}");
@@ -1237,4 +1277,166 @@ fn a_store_from_a_newer_meridian_is_refused_by_name() {
     std::fs::write(&path, r#"{"format_version": 99, "next_id": 1}"#).unwrap();
     let e = LocalStore::open(&path, false, std::time::Duration::ZERO).unwrap_err();
     assert!(e.to_string().contains("newer Meridian"), "{e}");
+}
+
+/// `plan --out` then `apply` of the saved plan, on a topology that was never applied, in every
+/// spelling of its path: from its parent, from inside it, absolute, through a symlinked
+/// directory, and with `--state` given in another spelling than the plan's.
+#[test]
+fn a_saved_plan_of_a_never_applied_topology_applies_in_every_spelling_of_its_path() {
+    let root = tempdir("saved-fresh");
+    let real = root.join("real");
+    std::fs::create_dir_all(&real).unwrap();
+    let link = root.join("link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    // (working directory, topology argument, extra apply arguments)
+    type Case<'a> = (&'a str, PathBuf, String, Vec<String>);
+    let cases: Vec<Case> = vec![
+        ("from its parent", real.clone(), "t1".into(), vec![]),
+        ("from inside", real.join("t2"), ".".into(), vec![]),
+        (
+            "absolute",
+            root.clone(),
+            real.join("t3").display().to_string(),
+            vec![],
+        ),
+        ("through a symlink", link.clone(), "t4".into(), vec![]),
+        (
+            "with --state in another spelling",
+            link.join("t5"),
+            ".".into(),
+            vec![
+                "--state".into(),
+                real.join("t5/./.meridian/state.json").display().to_string(),
+            ],
+        ),
+    ];
+    for (i, (what, cwd, arg, extra)) in cases.into_iter().enumerate() {
+        let dir = real.join(format!("t{}", i + 1));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("main.hcl"), example("active-passive")).unwrap();
+        assert!(!dir.join(".meridian").exists(), "{what}: never applied");
+        let out = root.join(format!("plan{}.json", i + 1));
+        let o = meridian(&cwd, &["plan", &arg, "--out", out.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{what}: {}", text_of(&o));
+        let mut args = vec!["apply".to_string(), out.display().to_string()];
+        args.extend(extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = meridian(&cwd, &args);
+        assert_eq!(o.status.code(), Some(0), "{what}: {}", text_of(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("Apply complete"),
+            "{what}: {}",
+            text_of(&o)
+        );
+        // Applied to the store beside the topology, and nothing is left to do.
+        assert!(dir.join(".meridian/state.json").is_file(), "{what}");
+        let o = meridian(&cwd, &["plan", &arg, "--detailed-exitcode"]);
+        assert_eq!(o.status.code(), Some(0), "{what}: {}", text_of(&o));
+    }
+}
+
+/// A saved plan names the store it read; another store (a copy of the topology elsewhere, or
+/// the same path whose store was replaced) is refused, not silently applied to.
+#[test]
+fn a_saved_plan_refuses_another_store() {
+    let root = tempdir("saved-other");
+    let a = root.join("a");
+    let b = root.join("b");
+    for d in [&a, &b] {
+        std::fs::create_dir_all(d).unwrap();
+        std::fs::write(d.join("main.hcl"), example("active-passive")).unwrap();
+    }
+    let out = root.join("plan.json");
+    let o = meridian(&root, &["plan", "a", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let state_b = b.join(".meridian/state.json");
+    let o = meridian(
+        &root,
+        &[
+            "apply",
+            out.to_str().unwrap(),
+            "--state",
+            state_b.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text_of(&o));
+    assert!(
+        text_of(&o).contains("the plan was made against"),
+        "{}",
+        text_of(&o)
+    );
+    assert!(!state_b.exists(), "nothing was written to the other store");
+
+    // Applied once, then the store is replaced by another one at the same path.
+    let o = meridian(&root, &["apply", "a", "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let main = a.join("main.hcl");
+    let hcl = std::fs::read_to_string(&main)
+        .unwrap()
+        .replace("  ttl     = 60", "  ttl     = 30");
+    std::fs::write(&main, hcl).unwrap();
+    let o = meridian(&root, &["plan", "a", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let state_a = a.join(".meridian/state.json");
+    std::fs::remove_file(&state_a).unwrap();
+    let o = meridian(
+        &root,
+        &[
+            "apply",
+            "b",
+            "--auto-approve",
+            "--state",
+            state_a.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let o = meridian(&root, &["apply", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text_of(&o));
+    assert!(text_of(&o).contains("lineage"), "{}", text_of(&o));
+}
+
+/// Exit codes: `--detailed-exitcode` is 0 or 2 whatever the objectives say; only
+/// `--fail-on-objectives` gives 3, and 3 wins over 2.
+#[test]
+fn plan_exit_codes_follow_the_one_table() {
+    let dir = tempdir("exit-codes");
+    std::fs::create_dir_all(dir.join("t")).unwrap();
+    // Without its data block, the service's RPO is unknown: the rpo objective is UNKNOWN.
+    let text = example("active-passive");
+    let start = text.find("  data {").unwrap();
+    let end = start + text[start..].find("\n  }\n").unwrap() + 5;
+    let text = format!("{}{}", &text[..start], &text[end..]);
+    std::fs::write(dir.join("t/main.hcl"), &text).unwrap();
+    let code = |args: &[&str]| meridian(&dir, args).status.code();
+    assert_eq!(code(&["plan", "t"]), Some(0));
+    assert_eq!(code(&["plan", "t", "--detailed-exitcode"]), Some(2));
+    assert_eq!(
+        code(&["plan", "t", "--detailed-exitcode", "--fail-on-objectives"]),
+        Some(3)
+    );
+    assert_eq!(code(&["plan", "t", "--fail-on-objectives"]), Some(3));
+    let o = meridian(&dir, &["plan", "t"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("rpo UNKNOWN") && !out.contains("BREACHED"),
+        "{out}"
+    );
+    assert!(out.contains("service "), "the service is named: {out}");
+    assert_eq!(code(&["apply", "t", "--auto-approve"]), Some(0));
+    // Nothing to change: drift detection sees 0, whatever the objectives.
+    assert_eq!(code(&["plan", "t", "--detailed-exitcode"]), Some(0));
+    assert_eq!(
+        code(&["plan", "t", "--detailed-exitcode", "--fail-on-objectives"]),
+        Some(3)
+    );
+    assert_eq!(code(&["check", "t"]), Some(3));
+}
+
+fn text_of(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }

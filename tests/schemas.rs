@@ -229,7 +229,7 @@ fn plan_json_matches_its_schema() {
     validate(&schema, &schema, &saved, "$", &mut errors);
     assert!(errors.is_empty(), "saved plan: {}", errors.join("\n"));
     assert!(
-        saved["state_path"].is_string()
+        saved["live_source"]["kind"] == "local"
             && saved["prior_state"]["records"]
                 .as_array()
                 .is_some_and(|r| !r.is_empty())

@@ -19,7 +19,8 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// Version of the JSON document `meridian analyze --format json` prints.
-pub const JSON_FORMAT_VERSION: u32 = 1;
+/// 2: each objective names its `services`; `check --format json` adds `passed` and `unknown`.
+pub const JSON_FORMAT_VERSION: u32 = 2;
 
 /// Alias records to a load balancer are answered with this fixed TTL.
 pub const ALIAS_TTL: Duration = Duration::from_secs(60);
@@ -74,14 +75,30 @@ pub struct ObjectiveResult {
     pub unit: &'static str,
     pub verdict: Verdict,
     pub reason: Option<String>,
+    /// The services that decide the verdict: those whose figure is unknown, else those over
+    /// the target, else the one with the worst figure. Empty for the cost objective.
+    pub services: Vec<String>,
 }
 
 impl Analysis {
-    /// True when an objective is breached or cannot be shown to hold (the CI gate fails closed).
+    /// True when a known figure is over its objective.
     pub fn objectives_breached(&self) -> bool {
         self.objectives
             .iter()
-            .any(|o| matches!(o.verdict, Verdict::Breached | Verdict::Unknown))
+            .any(|o| o.verdict == Verdict::Breached)
+    }
+
+    /// True when an objective's figure cannot be computed.
+    pub fn objectives_unknown(&self) -> bool {
+        self.objectives
+            .iter()
+            .any(|o| o.verdict == Verdict::Unknown)
+    }
+
+    /// The CI gate (`check`, `plan --fail-on-objectives`) fails closed: on a breach, and on
+    /// an objective that cannot be shown to hold.
+    pub fn gate_failed(&self) -> bool {
+        self.objectives_breached() || self.objectives_unknown()
     }
 }
 
@@ -139,20 +156,12 @@ pub fn analyze_with_prices(t: &Topology, price_overrides: &BTreeMap<String, f64>
     let mut objectives = Vec::new();
     if let Some(o) = &t.objectives {
         if let Some(target) = o.rto {
-            objectives.push(duration_objective(
-                "rto",
-                target,
-                rto_floor,
-                "a service has no computable RTO floor",
-            ));
+            let figures = per_service(&services, |s| (s.rto_floor_seconds, None));
+            objectives.push(duration_objective("rto", target, &figures));
         }
         if let Some(target) = o.rpo {
-            objectives.push(duration_objective(
-                "rpo",
-                target,
-                rpo,
-                "a service has no computable RPO",
-            ));
+            let figures = per_service(&services, |s| (s.rpo_seconds, Some(s.rpo_basis.as_str())));
+            objectives.push(duration_objective("rpo", target, &figures));
         }
         if let Some(target) = o.monthly_cost {
             let actual = cost.monthly_usd;
@@ -171,6 +180,7 @@ pub fn analyze_with_prices(t: &Topology, price_overrides: &BTreeMap<String, f64>
                 margin: Some(round2(target - actual)),
                 unit: "USD",
                 verdict,
+                services: Vec::new(),
                 reason: (!cost.complete).then(|| {
                     let missing: Vec<&str> = cost
                         .items
@@ -196,13 +206,78 @@ fn round2(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
 
-fn duration_objective(
-    name: &'static str,
-    target: Duration,
-    actual: Option<Duration>,
-    why_unknown: &str,
-) -> ObjectiveResult {
+/// One service's figure for an objective, and why it is unknown when it is.
+struct Figure<'a> {
+    service: &'a str,
+    value: Option<Duration>,
+    why: Option<&'a str>,
+}
+
+fn per_service<'a>(
+    services: &'a BTreeMap<String, ServiceAnalysis>,
+    f: impl Fn(&'a ServiceAnalysis) -> (Option<Duration>, Option<&'a str>),
+) -> Vec<Figure<'a>> {
+    services
+        .iter()
+        .map(|(name, s)| {
+            let (value, why) = f(s);
+            Figure {
+                service: name,
+                value,
+                why,
+            }
+        })
+        .collect()
+}
+
+/// The verdict on a duration objective over every service's figure: unknown when any is.
+fn duration_objective(name: &'static str, target: Duration, figures: &[Figure]) -> ObjectiveResult {
     let t = target.as_secs_f64();
+    let unknown: Vec<&Figure> = figures.iter().filter(|f| f.value.is_none()).collect();
+    let actual = if unknown.is_empty() {
+        figures.iter().filter_map(|f| f.value).max()
+    } else {
+        None
+    };
+    let (verdict, services) = match actual {
+        None if !unknown.is_empty() => (
+            Verdict::Unknown,
+            unknown.iter().map(|f| f.service.to_string()).collect(),
+        ),
+        // No service at all: nothing can be late.
+        None => (Verdict::Met, Vec::new()),
+        Some(a) if a <= target => (
+            Verdict::Met,
+            figures
+                .iter()
+                .filter(|f| f.value == Some(a))
+                .map(|f| f.service.to_string())
+                .collect(),
+        ),
+        Some(_) => (
+            Verdict::Breached,
+            figures
+                .iter()
+                .filter(|f| f.value.is_some_and(|v| v > target))
+                .map(|f| f.service.to_string())
+                .collect(),
+        ),
+    };
+    let reason = (!unknown.is_empty()).then(|| {
+        let parts: Vec<String> = unknown
+            .iter()
+            .map(|f| match f.why {
+                Some(why) => format!("service {}: {why}", f.service),
+                None => format!("service {}", f.service),
+            })
+            .collect();
+        let what = if name == "rto" {
+            "no computable RTO floor"
+        } else {
+            "no computable RPO"
+        };
+        format!("{what} for {}", parts.join("; "))
+    });
     let a = actual.map(Duration::as_secs_f64);
     ObjectiveResult {
         objective: name,
@@ -210,18 +285,25 @@ fn duration_objective(
         actual: a,
         margin: a.map(|a| t - a),
         unit: "seconds",
-        verdict: match actual {
-            None => Verdict::Unknown,
-            Some(a) if a <= target => Verdict::Met,
-            Some(_) => Verdict::Breached,
-        },
-        reason: actual.is_none().then(|| why_unknown.to_string()),
+        verdict,
+        reason,
+        services,
     }
 }
 
 fn rpo(s: &crate::model::Service) -> (Option<Duration>, String) {
+    if s.stateless {
+        return (
+            Some(Duration::ZERO),
+            "stateless (declared `stateless = true`): it keeps no data a region loss could lose"
+                .into(),
+        );
+    }
     let Some(d) = &s.data else {
-        return (None, "no data block: the RPO is unknown".into());
+        return (
+            None,
+            "no data block: the RPO is unknown (declare `data`, or `stateless = true` for a service that keeps no data)".into(),
+        );
     };
     match (d.pattern, d.consistency) {
         (DataPattern::MultiMaster, Consistency::Strong) => (

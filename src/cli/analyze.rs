@@ -157,21 +157,28 @@ pub fn run_check(args: CheckArgs, ctx: &mut Ctx) -> u8 {
                 ctx.out(&format!("{}\n", render::analysis::objective_line(o)));
             }
         }
-        CheckFormat::Json => ctx.out(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&serde_json::json!({
+        CheckFormat::Json => {
+            let doc = serde_json::json!({
                 "format_version": crate::analysis::JSON_FORMAT_VERSION,
+                "passed": !a.gate_failed(),
                 "breached": a.objectives_breached(),
+                "unknown": a.objectives_unknown(),
                 "objectives": a.objectives,
-            }))
-            .unwrap_or_default()
-        )),
+            });
+            match serde_json::to_string_pretty(&doc) {
+                Ok(t) => ctx.out(&format!("{t}\n")),
+                Err(e) => {
+                    ctx.err(&format!("error: cannot serialise the result: {e}\n"));
+                    return exit::ERROR;
+                }
+            }
+        }
         CheckFormat::Markdown => {
             print(&a, Format::Markdown, ctx);
         }
     }
-    if a.objectives_breached() {
-        exit::OBJECTIVES_BREACHED
+    if a.gate_failed() {
+        exit::GATE_FAILED
     } else {
         exit::OK
     }

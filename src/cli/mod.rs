@@ -15,16 +15,17 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-/// Exit codes, a public contract (documented in README.md).
+/// Exit codes: one table for every command, a public contract (README.md, `--help`).
 pub mod exit {
-    /// Success: valid, formatted, no changes.
+    /// Success; for `plan`, no changes (or no `--detailed-exitcode`).
     pub const OK: u8 = 0;
     /// Invalid input or any error (usage errors included).
     pub const ERROR: u8 = 1;
     /// `plan --detailed-exitcode`: changes are present.
     pub const CHANGES: u8 = 2;
-    /// `check`: an objective is breached, or cannot be shown to hold.
-    pub const OBJECTIVES_BREACHED: u8 = 3;
+    /// A gate failed: `check`, or `plan --fail-on-objectives`, when an objective is breached
+    /// or cannot be shown to hold. Wins over [`CHANGES`].
+    pub const GATE_FAILED: u8 = 3;
 }
 
 const AFTER_HELP: &str = "\
@@ -39,8 +40,12 @@ Examples:
   meridian apply plan.json
   meridian fmt --check examples/
 
-Exit codes: 0 success, 1 invalid topology or error, 2 changes present (plan --detailed-exitcode),
-3 objectives breached (check, plan --detailed-exitcode).";
+Exit codes (every command):
+  0  success; for plan, no changes
+  1  invalid topology, bad usage or any other error
+  2  changes present (plan --detailed-exitcode only)
+  3  a gate failed: an objective breached or unknown (check; plan --fail-on-objectives, where
+     3 wins over 2)";
 
 /// Meridian plans multi-region infrastructure from one declarative HCL topology.
 #[derive(Debug, Parser)]

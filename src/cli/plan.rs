@@ -1,12 +1,12 @@
 //! `meridian plan` and `meridian apply`: diff against live state, then change exactly that.
 
 use super::{exit, Ctx};
-use crate::analysis::{analyze_with_prices, Prices};
+use crate::analysis::Prices;
 use crate::graph::ResourceGraph;
-use crate::plan::{self, apply::apply, Options, Plan, Planned, SourceText};
+use crate::plan::{self, apply::apply, saved, Input, Options, Plan, SourceText};
 use crate::provider::aws::{AwsProvider, AwsSettings};
 use crate::provider::local::LocalStore;
-use crate::provider::Provider;
+use crate::provider::{LiveSource, Progress, Provider};
 use crate::render;
 use crate::source::Sources;
 use clap::ValueEnum;
@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 /// topology) unless another provider is chosen. Never changes anything.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  meridian plan examples/active-passive\n  meridian plan examples/active-passive --out plan.json && meridian apply plan.json\n  meridian plan infra/ --detailed-exitcode --format json > plan.json; echo $?\n  meridian plan infra/ --target 'record.api[\"us-east-1\"]'"
+    after_help = "Examples:\n  meridian plan examples/active-passive\n  meridian plan examples/active-passive --out plan.json && meridian apply plan.json\n  meridian plan infra/ --detailed-exitcode --format json > plan.json; echo $?\n  meridian plan infra/ --detailed-exitcode --fail-on-objectives\n  meridian plan infra/ --target 'record.api[\"us-east-1\"]'\n\nExit codes: 0 no changes (or no --detailed-exitcode), 1 error, 2 changes present\n(--detailed-exitcode), 3 an objective breached or unknown (--fail-on-objectives; wins over 2)."
 )]
 pub struct PlanArgs {
     /// A topology file or a directory of .hcl files.
@@ -34,9 +34,13 @@ pub struct PlanArgs {
     /// Output: human, json (the plan document) or markdown.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
-    /// Exit 0 for no changes, 2 for changes, 3 when an objective is breached, 1 on error.
+    /// Exit 0 for no changes, 2 when changes are present, 1 on error (Terraform's contract).
     #[arg(long)]
     detailed_exitcode: bool,
+    /// Exit 3 when a recovery or cost objective is breached or cannot be shown to hold (as
+    /// `check` does); 3 wins over 2.
+    #[arg(long)]
+    fail_on_objectives: bool,
 }
 
 /// Apply a topology (plan, confirm, apply) or a saved plan (exactly it, or refuse it if the
@@ -65,7 +69,7 @@ pub struct ApplyArgs {
     format: ApplyFormat,
 }
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 struct Common {
     /// Where live state comes from: local (the state store) or aws. Default: aws when the
     /// topology has a `provider "aws"` block, else local.
@@ -117,21 +121,6 @@ fn parse_duration(s: &str) -> Result<crate::duration::Duration, String> {
     crate::duration::Duration::parse(s)
 }
 
-/// An absolute form of a path that may not exist yet (a store before its first apply).
-fn absolute(p: &Path) -> String {
-    let abs = match (
-        p.parent().filter(|d| !d.as_os_str().is_empty()),
-        p.file_name(),
-    ) {
-        (Some(dir), Some(name)) => std::fs::canonicalize(dir).map(|d| d.join(name)),
-        (None, Some(name)) => std::env::current_dir().map(|d| d.join(name)),
-        _ => Err(std::io::Error::other("no file name")),
-    };
-    abs.unwrap_or_else(|_| p.to_path_buf())
-        .display()
-        .to_string()
-}
-
 /// `.meridian/state.json` beside the topology.
 fn default_state(path: &Path) -> PathBuf {
     let dir = if path.is_dir() {
@@ -163,29 +152,54 @@ pub fn topology_name(path: &Path, declared: Option<&str>) -> String {
     .unwrap_or_else(|| "topology".into())
 }
 
+/// A valid, named topology with its graph and files: what a plan is made from.
 struct Loaded {
-    sources: Sources,
+    sources: Vec<SourceText>,
     topology: crate::model::Topology,
     graph: ResourceGraph,
-    name: String,
+}
+
+impl Loaded {
+    fn input(&self) -> Input<'_> {
+        Input {
+            topology: &self.topology,
+            graph: &self.graph,
+            sources: &self.sources,
+        }
+    }
+
+    fn new(
+        sources: &Sources,
+        mut topology: crate::model::Topology,
+        name: String,
+        ctx: &mut Ctx,
+    ) -> Result<Loaded, u8> {
+        topology.name = Some(name);
+        let graph = ResourceGraph::build(&topology);
+        let cycles = graph.cycles();
+        if !cycles.is_empty() {
+            ctx.err(&render::diagnostics::human(&cycles, sources, ctx.color));
+            return Err(exit::ERROR);
+        }
+        let sources = sources
+            .iter()
+            .map(|(_, f)| SourceText {
+                name: f.name.clone(),
+                text: f.text.to_string(),
+            })
+            .collect();
+        Ok(Loaded {
+            sources,
+            topology,
+            graph,
+        })
+    }
 }
 
 fn load(path: &Path, ctx: &mut Ctx) -> Result<Loaded, u8> {
-    let (sources, mut topology) = super::load_valid(path, "nothing planned", ctx)?;
+    let (sources, topology) = super::load_valid(path, "nothing planned", ctx)?;
     let name = topology_name(path, topology.name.as_deref());
-    topology.name = Some(name.clone());
-    let graph = ResourceGraph::build(&topology);
-    let cycles = graph.cycles();
-    if !cycles.is_empty() {
-        ctx.err(&render::diagnostics::human(&cycles, &sources, ctx.color));
-        return Err(exit::ERROR);
-    }
-    Ok(Loaded {
-        sources,
-        topology,
-        graph,
-        name,
-    })
+    Loaded::new(&sources, topology, name, ctx)
 }
 
 fn prices(path: Option<&Path>, ctx: &mut Ctx) -> Result<BTreeMap<String, f64>, u8> {
@@ -208,85 +222,99 @@ fn make_plan(
     common: &Common,
     plan_id: String,
     ctx: &mut Ctx,
-) -> Result<Planned, u8> {
-    let overrides = prices(common.prices.as_deref(), ctx)?;
+) -> Result<Plan, u8> {
     let opts = Options {
         adopt: common.adopt,
         targets: common.target.clone(),
-        zones: l.topology.zones.clone(),
+        prices: prices(common.prices.as_deref(), ctx)?,
     };
-    let mut planned = plan::plan(&l.graph, &l.name, provider, &opts, plan_id).map_err(|e| {
+    plan::plan(&l.input(), provider, &opts, plan_id).map_err(|e| {
         ctx.report(e);
         exit::ERROR
-    })?;
-    planned.plan.api_calls = provider.stats();
-    let analysis = analyze_with_prices(&l.topology, &overrides);
-    planned.plan.recovery = Some(plan::recovery(
-        &l.topology,
-        &analysis,
-        &planned.plan.prior_state,
-    ));
-    planned.plan.sources = l
-        .sources
-        .iter()
-        .map(|(_, f)| SourceText {
-            name: f.name.clone(),
-            text: f.text.to_string(),
-        })
-        .collect();
-    Ok(planned)
+    })
 }
 
-fn print_plan(p: &Plan, format: Format, ctx: &mut Ctx) {
+/// JSON for stdout or a file; an error if the document cannot be serialised.
+fn to_json<T: serde::Serialize>(doc: &T, ctx: &mut Ctx) -> Result<String, u8> {
+    serde_json::to_string_pretty(doc)
+        .map(|t| format!("{t}\n"))
+        .map_err(|e| {
+            ctx.err(&format!("error: cannot serialise the document: {e}\n"));
+            exit::ERROR
+        })
+}
+
+fn print_plan(p: &Plan, format: Format, ctx: &mut Ctx) -> Result<(), u8> {
     match format {
         Format::Human => ctx.out(&render::plan::human(p)),
         Format::Markdown => ctx.out(&render::plan::markdown(p)),
-        Format::Json => ctx.out(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(p).unwrap_or_default()
-        )),
+        Format::Json => {
+            let text = to_json(p, ctx)?;
+            ctx.out(&text);
+        }
     }
+    Ok(())
 }
 
-/// The provider a command reads and applies through: the `--live` flag, else the topology's
-/// `provider "aws"` block, else the local state store.
+/// Which provider: the `--live` flag, else the topology's `provider "aws"` block, else the
+/// local state store.
+fn live_kind(common: &Common, topology: &crate::model::Topology) -> Live {
+    common.live.unwrap_or(if topology.provider.is_some() {
+        Live::Aws
+    } else {
+        Live::Local
+    })
+}
+
+/// Shows Route 53's propagation on a terminal; silent otherwise.
+fn progress_sink() -> Option<crate::provider::ProgressSink> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    Some(std::sync::Arc::new(|p: Progress| match p {
+        Progress::Propagating { change_id, elapsed } => eprint!(
+            "\r  waiting for Route 53 change {change_id} to reach INSYNC ({} s)",
+            elapsed.as_secs()
+        ),
+        Progress::InSync { change_id, elapsed } => eprintln!(
+            "\r  Route 53 change {change_id} is INSYNC after {} s                ",
+            elapsed.as_secs()
+        ),
+    }))
+}
+
+/// Opens the provider a command reads and applies through.
 fn open_provider(
     common: &Common,
     topology: &crate::model::Topology,
     state: &Path,
-    lock: bool,
-    timeout: std::time::Duration,
+    lock: Option<std::time::Duration>,
     ctx: &mut Ctx,
 ) -> Result<Box<dyn Provider>, u8> {
     let block = topology.provider.as_ref();
-    let live = common.live.unwrap_or(if block.is_some() {
-        Live::Aws
-    } else {
-        Live::Local
-    });
-    let result: Result<Box<dyn Provider>, crate::provider::ProviderError> = match live {
-        Live::Local => {
-            LocalStore::open(state, lock, timeout).map(|s| Box::new(s) as Box<dyn Provider>)
-        }
-        Live::Aws => {
-            let settings = AwsSettings {
-                region: common
-                    .region
-                    .clone()
-                    .or_else(|| block.and_then(|b| b.region.clone())),
-                profile: common
-                    .profile
-                    .clone()
-                    .or_else(|| block.and_then(|b| b.profile.clone())),
-                endpoint_url: common
-                    .endpoint_url
-                    .clone()
-                    .or_else(|| block.and_then(|b| b.endpoint_url.clone())),
-                progress: std::io::stderr().is_terminal(),
-            };
-            AwsProvider::new(&settings).map(|p| Box::new(p) as Box<dyn Provider>)
-        }
-    };
+    let result: Result<Box<dyn Provider>, crate::provider::ProviderError> =
+        match live_kind(common, topology) {
+            Live::Local => LocalStore::open(state, lock.is_some(), lock.unwrap_or_default())
+                .map(|s| Box::new(s) as Box<dyn Provider>),
+            Live::Aws => {
+                let settings = AwsSettings {
+                    region: common
+                        .region
+                        .clone()
+                        .or_else(|| block.and_then(|b| b.region.clone())),
+                    profile: common
+                        .profile
+                        .clone()
+                        .or_else(|| block.and_then(|b| b.profile.clone())),
+                    endpoint_url: common
+                        .endpoint_url
+                        .clone()
+                        .or_else(|| block.and_then(|b| b.endpoint_url.clone())),
+                    progress: progress_sink(),
+                };
+                AwsProvider::new(&settings).map(|p| Box::new(p) as Box<dyn Provider>)
+            }
+        };
     result.map_err(|e| {
         ctx.report(e);
         exit::ERROR
@@ -296,72 +324,57 @@ fn open_provider(
 fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     let tmp = path.with_extension("json.tmp");
     std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+/// `plan`'s exit code: the one table of README.md.
+fn plan_exit(p: &Plan, args: &PlanArgs) -> u8 {
+    let gate = p.recovery.objectives_breached || p.recovery.objectives_unknown;
+    if args.fail_on_objectives && gate {
+        exit::GATE_FAILED
+    } else if args.detailed_exitcode && p.has_changes() {
+        exit::CHANGES
+    } else {
+        exit::OK
+    }
 }
 
 pub fn run_plan(args: PlanArgs, ctx: &mut Ctx) -> u8 {
-    let l = match load(&args.path, ctx) {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
+    match plan_command(&args, ctx) {
+        Ok(code) | Err(code) => code,
+    }
+}
+
+fn plan_command(args: &PlanArgs, ctx: &mut Ctx) -> Result<u8, u8> {
+    let l = load(&args.path, ctx)?;
     let state = args
         .common
         .state
         .clone()
         .unwrap_or_else(|| default_state(&args.path));
-    let store = match open_provider(
-        &args.common,
-        &l.topology,
-        &state,
-        false,
-        std::time::Duration::ZERO,
-        ctx,
-    ) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let planned = match make_plan(
+    let store = open_provider(&args.common, &l.topology, &state, None, ctx)?;
+    let p = make_plan(
         &l,
         store.as_ref(),
         &args.common,
-        plan::new_plan_id(&l.name),
+        plan::new_plan_id(l.input().topology.name.as_deref().unwrap_or_default()),
         ctx,
-    ) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let mut planned = planned;
-    let local = match args.common.live {
-        Some(Live::Local) => true,
-        Some(Live::Aws) => false,
-        None => l.topology.provider.is_none(),
-    };
-    if local && args.out.is_some() {
-        planned.plan.state_path = Some(absolute(&state));
-    }
-    let p = &planned.plan;
-    print_plan(p, args.format, ctx);
+    )?;
+    print_plan(&p, args.format, ctx)?;
     if let Some(out) = &args.out {
-        let text = format!("{}\n", serde_json::to_string_pretty(p).unwrap_or_default());
+        let text = to_json(&p, ctx)?;
         if let Err(e) = write_atomically(out, &text) {
             ctx.err(&format!("error: cannot write {}: {e}\n", out.display()));
-            return exit::ERROR;
+            return Err(exit::ERROR);
         }
         ctx.err(&format!(
             "Saved the plan to {0}. To apply exactly this plan: meridian apply {0}\n",
             out.display()
         ));
     }
-    if !args.detailed_exitcode {
-        return exit::OK;
-    }
-    if p.recovery.as_ref().is_some_and(|r| r.objectives_breached) {
-        exit::OBJECTIVES_BREACHED
-    } else if p.has_changes() {
-        exit::CHANGES
-    } else {
-        exit::OK
-    }
+    Ok(plan_exit(&p, args))
 }
 
 fn confirm(ctx: &mut Ctx) -> bool {
@@ -388,10 +401,10 @@ fn finish(
                 ctx.out(&format!("{}\n", render::plan::calls_line(&stats)));
             }
         }
-        ApplyFormat::Json => ctx.out(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(outcome).unwrap_or_default()
-        )),
+        ApplyFormat::Json => match to_json(outcome, ctx) {
+            Ok(text) => ctx.out(&text),
+            Err(code) => return code,
+        },
     }
     if outcome.succeeded() {
         exit::OK
@@ -402,101 +415,75 @@ fn finish(
 
 pub fn run_apply(args: ApplyArgs, ctx: &mut Ctx) -> u8 {
     let saved = args.path.is_file() && args.path.extension().is_some_and(|e| e == "json");
-    if saved {
-        return apply_saved(args, ctx);
-    }
-    let l = match load(&args.path, ctx) {
-        Ok(l) => l,
-        Err(code) => return code,
+    let result = if saved {
+        apply_saved(&args, ctx)
+    } else {
+        apply_topology(&args, ctx)
     };
+    match result {
+        Ok(code) | Err(code) => code,
+    }
+}
+
+fn lock_timeout(args: &ApplyArgs) -> std::time::Duration {
+    std::time::Duration::from_millis(args.lock_timeout.as_millis())
+}
+
+fn apply_topology(args: &ApplyArgs, ctx: &mut Ctx) -> Result<u8, u8> {
+    let l = load(&args.path, ctx)?;
     if !args.auto_approve && !std::io::stdin().is_terminal() {
         ctx.err("error: apply asks for confirmation, and standard input is not a terminal; pass --auto-approve to apply without asking\n");
-        return exit::ERROR;
+        return Err(exit::ERROR);
     }
     let state = args
         .common
         .state
         .clone()
         .unwrap_or_else(|| default_state(&args.path));
-    let timeout = std::time::Duration::from_millis(args.lock_timeout.as_millis());
-    let store = match open_provider(&args.common, &l.topology, &state, true, timeout, ctx) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let planned = match make_plan(
+    let store = open_provider(
+        &args.common,
+        &l.topology,
+        &state,
+        Some(lock_timeout(args)),
+        ctx,
+    )?;
+    let name = l.topology.name.clone().unwrap_or_default();
+    let p = make_plan(
         &l,
         store.as_ref(),
         &args.common,
-        plan::new_plan_id(&l.name),
+        plan::new_plan_id(&name),
         ctx,
-    ) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
+    )?;
     // With --format json, stdout carries only the outcome document.
-    let shown = render::plan::human(&planned.plan);
+    let shown = render::plan::human(&p);
     if args.format == ApplyFormat::Json {
         ctx.err(&shown);
     } else {
         ctx.out(&shown);
     }
-    if !planned.plan.has_changes() {
-        return exit::OK;
+    if !p.has_changes() {
+        return Ok(exit::OK);
     }
     if !args.auto_approve && !confirm(ctx) {
         ctx.err("Apply cancelled: nothing was changed.\n");
-        return exit::ERROR;
+        return Err(exit::ERROR);
     }
     ctx.out("\n");
-    let outcome = apply(&planned, store.as_ref(), usize::from(args.parallelism));
-    finish(&outcome, store.as_ref(), args.format, ctx)
+    let outcome = apply(&p, store.as_ref(), usize::from(args.parallelism));
+    Ok(finish(&outcome, store.as_ref(), args.format, ctx))
 }
 
-/// Values that only the cloud knows (ids) are left out when comparing two plans.
-fn comparable(c: &plan::ResourceChange) -> (Vec<plan::Action>, Option<serde_json::Value>) {
-    let strip = |v: &Option<serde_json::Value>| {
-        v.clone().map(|mut v| {
-            if let Some(o) = v.as_object_mut() {
-                o.remove("id");
-                o.remove("health_check_id");
-            }
-            v
-        })
-    };
-    (c.change.actions.clone(), strip(&c.change.after))
-}
-
-fn apply_saved(args: ApplyArgs, ctx: &mut Ctx) -> u8 {
-    let text = match std::fs::read_to_string(&args.path) {
-        Ok(t) => t,
-        Err(e) => {
-            ctx.err(&format!(
-                "error: cannot read {}: {e}\n",
-                args.path.display()
-            ));
-            return exit::ERROR;
-        }
-    };
-    let saved: Plan = match serde_json::from_str(&text) {
-        Ok(p) => p,
-        Err(e) => {
-            ctx.err(&format!(
-                "error: {} is not a Meridian plan: {e}\n",
-                args.path.display()
-            ));
-            return exit::ERROR;
-        }
-    };
-    if saved.format_version != plan::FORMAT_VERSION {
-        ctx.err(&format!(
-            "error: {} has plan format {}, this Meridian reads {}\n",
-            args.path.display(),
-            saved.format_version,
-            plan::FORMAT_VERSION
-        ));
-        return exit::ERROR;
-    }
-    // Rebuild the desired state from the sources the plan carries.
+/// Reads a saved plan and rebuilds its topology from the files it carries.
+fn read_saved(path: &Path, ctx: &mut Ctx) -> Result<(Plan, Loaded), u8> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ctx.err(&format!("error: cannot read {}: {e}\n", path.display()));
+        exit::ERROR
+    })?;
+    let saved = saved::read(&path.display().to_string(), &text).map_err(|e| {
+        ctx.report(e);
+        exit::ERROR
+    })?;
     let sources = Sources::from_texts(
         saved
             .sources
@@ -511,96 +498,47 @@ fn apply_saved(args: ApplyArgs, ctx: &mut Ctx) -> u8 {
             ctx.color,
         ));
         ctx.err("error: the plan's topology does not validate with this Meridian\n");
-        return exit::ERROR;
+        return Err(exit::ERROR);
     };
-    let mut topology = topology.clone();
-    topology.name = Some(saved.topology.clone());
-    let l = Loaded {
-        graph: ResourceGraph::build(&topology),
-        sources,
-        topology,
-        name: saved.topology.clone(),
+    let l = Loaded::new(&sources, topology.clone(), saved.topology.clone(), ctx)?;
+    Ok((saved, l))
+}
+
+fn apply_saved(args: &ApplyArgs, ctx: &mut Ctx) -> Result<u8, u8> {
+    let (saved, l) = read_saved(&args.path, ctx)?;
+    // The plan's own live source, unless the command line names another (then the check
+    // below refuses a different one).
+    let (live, planned_state) = match &saved.live_source {
+        LiveSource::Local { path, .. } => (Live::Local, Some(path.clone())),
+        LiveSource::Aws { .. } => (Live::Aws, None),
     };
-    // The store the plan read, when it was a local one: by its absolute path, so the plan
-    // applies from any directory.
-    let state = match (&args.common.state, &saved.state_path) {
-        (Some(s), _) => s.clone(),
-        (None, Some(p)) => PathBuf::from(p),
-        (None, None) => default_state(&args.path),
-    };
-    let timeout = std::time::Duration::from_millis(args.lock_timeout.as_millis());
+    let state = args
+        .common
+        .state
+        .clone()
+        .or(planned_state)
+        .unwrap_or_else(|| default_state(&args.path));
     let common = Common {
-        live: args
-            .common
-            .live
-            .or_else(|| (!saved.live_source.starts_with("local state store")).then_some(Live::Aws)),
-        endpoint_url: args.common.endpoint_url.clone(),
-        region: args.common.region.clone(),
-        profile: args.common.profile.clone(),
-        state: None,
+        live: Some(args.common.live.unwrap_or(live)),
         target: saved.targets.clone(),
         adopt: saved.adopt,
-        prices: args.common.prices.clone(),
+        state: None,
+        ..args.common.clone()
     };
-    let store = match open_provider(&common, &l.topology, &state, true, timeout, ctx) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let same = match &saved.state_path {
-        Some(p) => absolute(&state) == *p,
-        None => store.describe() == saved.live_source,
-    };
-    if !same {
-        ctx.err(&format!(
-            "error: the plan was made against {}, but this apply reads {}; pass --state to choose the same store\n",
-            saved.live_source,
-            store.describe()
-        ));
-        return exit::ERROR;
+    let store = open_provider(&common, &l.topology, &state, Some(lock_timeout(args)), ctx)?;
+    if let Err(e) = saved::same_source(&saved.live_source, &store.source()) {
+        ctx.report(e);
+        return Err(exit::ERROR);
     }
-    let now = match make_plan(&l, store.as_ref(), &common, saved.plan_id.clone(), ctx) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    // Exactly the saved plan: every change still to make must be one the plan holds. A change
-    // already made (a resumed apply) shows as no-op now and is skipped.
-    let planned: BTreeMap<&str, &plan::ResourceChange> = saved
-        .resource_changes
-        .iter()
-        .map(|c| (c.address.as_str(), c))
-        .collect();
-    let mut stale = Vec::new();
-    for c in now.plan.resource_changes.iter().filter(|c| !c.is_no_op()) {
-        match planned.get(c.address.as_str()) {
-            None => stale.push(format!(
-                "{}: not in the plan, but would now be {:?}",
-                c.address, c.change.actions
-            )),
-            Some(p) => {
-                let (now_actions, now_after) = comparable(c);
-                let (plan_actions, plan_after) = comparable(p);
-                let subset = now_actions.iter().all(|a| plan_actions.contains(a));
-                let before_moved = c.change.before != p.change.before;
-                if !subset || before_moved || (now_after.is_some() && now_after != plan_after) {
-                    stale.push(format!(
-                        "{}: changed in the live state since the plan",
-                        c.address
-                    ));
-                }
-            }
-        }
+    let now = make_plan(&l, store.as_ref(), &common, saved.plan_id.clone(), ctx)?;
+    if let Err(e) = saved::check(&saved, &now) {
+        ctx.report(e);
+        return Err(exit::ERROR);
     }
-    if !stale.is_empty() {
-        ctx.err(&format!(
-            "error: the saved plan is stale: the live state changed since it was made.\n  {}\nRun `meridian plan` again.\n",
-            stale.join("\n  ")
-        ));
-        return exit::ERROR;
-    }
-    if !now.plan.has_changes() {
+    if !now.has_changes() {
         ctx.out("No changes: the saved plan is already applied.\n");
-        return exit::OK;
+        return Ok(exit::OK);
     }
     let outcome = apply(&now, store.as_ref(), usize::from(args.parallelism));
-    finish(&outcome, store.as_ref(), args.format, ctx)
+    Ok(finish(&outcome, store.as_ref(), args.format, ctx))
 }

@@ -7,7 +7,9 @@ use serde::Serialize;
 use std::fmt;
 
 /// Resource types, in the order addresses sort.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     EcrReplication,
@@ -62,6 +64,50 @@ impl fmt::Display for Address {
 impl Serialize for Address {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
+    }
+}
+
+impl Kind {
+    pub fn parse(s: &str) -> Option<Kind> {
+        [
+            Kind::EcrReplication,
+            Kind::EcrRepository,
+            Kind::HealthCheck,
+            Kind::Owner,
+            Kind::Record,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+impl std::str::FromStr for Address {
+    type Err = String;
+
+    /// Reads `kind.name` or `kind.name["key"]` back.
+    fn from_str(s: &str) -> Result<Address, String> {
+        let bad = || format!("not a resource address: {s}");
+        let (kind, rest) = s.split_once('.').ok_or_else(bad)?;
+        let kind = Kind::parse(kind).ok_or_else(bad)?;
+        let (name, key) = match rest.split_once("[\"") {
+            Some((name, key)) => (
+                name,
+                Some(key.strip_suffix("\"]").ok_or_else(bad)?.to_string()),
+            ),
+            None => (rest, None),
+        };
+        Ok(Address {
+            kind,
+            name: name.to_string(),
+            key,
+        })
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Address {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Address, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
     }
 }
 

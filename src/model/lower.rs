@@ -275,6 +275,21 @@ fn service(b: &Block, diags: &mut Diagnostics) -> Option<Service> {
     let regions: BTreeMap<String, Region> = regions.into_iter().map(|(k, (r, _))| (k, r)).collect();
     let labels: Vec<&str> = b.blocks("region").iter().map(Block::label).collect();
     let data = b.block("data").and_then(|d| data(d, &labels, diags));
+    let stateless = b.bool("stateless").unwrap_or(false);
+    if stateless {
+        if let Some(d) = b.block("data") {
+            diags.push(
+                Diagnostic::error(
+                    Code::StatelessWithData,
+                    d.header.clone(),
+                    format!("service \"{name}\" is declared stateless but has a data block"),
+                )
+                .label("data declared here")
+                .with_secondary(b.loc_of("stateless"), "declared stateless here")
+                .help("remove `stateless = true` if the service keeps this data, or remove the data block"),
+            );
+        }
+    }
     let cost = b.block("cost").map_or_else(Cost::default, |c| Cost {
         compute_per_region: c.num("compute_per_region"),
         queries_per_month: c.num("queries_per_month"),
@@ -292,6 +307,7 @@ fn service(b: &Block, diags: &mut Diagnostics) -> Option<Service> {
         anycast,
         regions,
         data,
+        stateless,
         cost,
         loc: b.header.clone(),
     })

@@ -105,6 +105,8 @@ pub struct Service {
     /// Regions by label.
     pub regions: BTreeMap<String, Region>,
     pub data: Option<Data>,
+    /// Declared `stateless = true`: keeps no data, RPO 0.
+    pub stateless: bool,
     pub cost: Cost,
     #[serde(skip)]
     pub loc: Loc,

@@ -400,6 +400,14 @@ pub static SERVICE: BlockSpec = BlockSpec {
             ),
             "60",
         ),
+        default(
+            attr(
+                "stateless",
+                Kind::Bool,
+                "The service keeps no data a region loss could lose: its RPO is 0. Without it, a service with no `data` block has an unknown RPO.",
+            ),
+            "false",
+        ),
     ],
     blocks: &[
         one(&HEALTH_CHECK),

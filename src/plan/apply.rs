@@ -9,9 +9,12 @@
 //! markers, so the next plan shows exactly what remains.
 
 use super::diff::{caller_reference, Detail};
-use super::{Action, Planned};
+use super::{Action, Plan, ResourceChange};
 use crate::dns::ChangeAction;
-use crate::provider::{Done, Op, Provider, RecordChange, RecordSet};
+use crate::graph::HealthCheckSpec;
+use crate::provider::{
+    Done, LiveHealthCheck, Op, Provider, RecordChange, RecordSet, ReplicationRule,
+};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -93,208 +96,222 @@ impl Ledger {
     }
 }
 
-/// Runs one wave: `ops[k]` implements the changes `owners[k]`. Returns whether all succeeded.
-fn run(
-    provider: &dyn Provider,
-    ops: Vec<Op>,
-    owners: Vec<Vec<usize>>,
-    parallelism: usize,
-    ledger: &mut Ledger,
-    mut on_done: impl FnMut(usize, &Done),
-) -> bool {
-    if ops.is_empty() {
-        return true;
-    }
-    ledger.operations += ops.len();
-    let mut results = provider.apply(&ops, parallelism.max(1)).into_iter();
-    let mut ok = true;
-    for who in &owners {
-        // A provider that returns fewer results than operations failed the rest.
-        let result = results.next().unwrap_or_else(|| {
-            Err(crate::provider::ProviderError::Io(
-                "the provider returned no result for this operation".into(),
-            ))
-        });
-        for &i in who {
-            match &result {
-                Ok(done) => on_done(i, done),
-                Err(e) => {
-                    ok = false;
-                    ledger.fail(i, e.to_string());
-                }
-            }
-        }
-    }
-    ok
-}
+/// The changes to make, by index into the plan, with their details.
+type Work<'a> = [(usize, &'a ResourceChange)];
 
-/// Applies `planned` through `provider`.
-pub fn apply(planned: &Planned, provider: &dyn Provider, parallelism: usize) -> Outcome {
-    let plan = &planned.plan;
+/// Applies `plan` through `provider`: health checks, then one record batch per zone, then
+/// the health checks no record uses any more, then ECR.
+pub fn apply(plan: &Plan, provider: &dyn Provider, parallelism: usize) -> Outcome {
     let n = plan.resource_changes.len();
     let mut ledger = Ledger {
         status: vec![None; n],
         ids: vec![Vec::new(); n],
         operations: 0,
     };
-    let changes: Vec<(usize, &super::ResourceChange, &Detail)> = plan
+    let work: Vec<(usize, &ResourceChange)> = plan
         .resource_changes
         .iter()
-        .zip(&planned.details)
         .enumerate()
-        .map(|(i, (c, d))| (i, c, d))
-        .filter(|(_, c, _)| !c.is_no_op())
+        .filter(|(_, c)| !c.is_no_op())
         .collect();
+    let mut run = Runner {
+        provider,
+        parallelism,
+        ledger: &mut ledger,
+    };
+    let checks = health_checks(plan, &work, &mut run);
+    let held_zones = records(&work, &checks, &mut run);
+    delete_checks(&work, &checks, &held_zones, &mut run);
+    let failed_regions = repositories(&work, &mut run);
+    replication(&work, &failed_regions, &mut run);
+    let outcomes = work
+        .iter()
+        .map(|(i, c)| ChangeOutcome {
+            address: c.address.clone(),
+            actions: c.change.actions.clone(),
+            status: ledger.status[*i].clone().unwrap_or(Status::Skipped {
+                because: "nothing to run".into(),
+            }),
+            ids: ledger.ids[*i].clone(),
+        })
+        .collect();
+    Outcome {
+        changes: outcomes,
+        operations: ledger.operations,
+    }
+}
 
-    // Wave 1: create and update health checks.
+/// Runs waves of operations against the ledger.
+struct Runner<'a> {
+    provider: &'a dyn Provider,
+    parallelism: usize,
+    ledger: &'a mut Ledger,
+}
+
+impl Runner<'_> {
+    /// Runs one wave: `ops[k]` implements the changes `owners[k]`; each change whose
+    /// operations all succeeded is done. Returns the indexes that succeeded, with results.
+    fn wave(&mut self, ops: Vec<Op>, owners: &[Vec<usize>]) -> Vec<(usize, Done)> {
+        let mut succeeded = Vec::new();
+        if ops.is_empty() {
+            return succeeded;
+        }
+        self.ledger.operations += ops.len();
+        let mut results = self
+            .provider
+            .apply(&ops, self.parallelism.max(1))
+            .into_iter();
+        for who in owners {
+            // A provider that returns fewer results than operations failed the rest.
+            let result = results.next().unwrap_or_else(|| {
+                Err(crate::provider::ProviderError::Io(
+                    "the provider returned no result for this operation".into(),
+                ))
+            });
+            for &i in who {
+                match &result {
+                    Ok(done) => succeeded.push((i, done.clone())),
+                    Err(e) => self.ledger.fail(i, e.to_string()),
+                }
+            }
+        }
+        for (i, _) in &succeeded {
+            self.ledger.done(*i);
+        }
+        succeeded
+    }
+}
+
+/// What the health-check wave left behind.
+struct Checks {
+    /// New ids by address.
+    new_ids: BTreeMap<String, String>,
+    /// Addresses whose check could not be created or updated.
+    failed: BTreeSet<String>,
+}
+
+/// Wave 1: create and update health checks.
+fn health_checks(plan: &Plan, work: &Work, run: &mut Runner) -> Checks {
     let mut ops = Vec::new();
     let mut owners = Vec::new();
-    for (i, c, d) in &changes {
+    for (i, c) in work {
         let Detail::HealthCheck {
             desired: Some(spec),
             keep,
             zone,
             ..
-        } = d
+        } = &c.detail
         else {
             continue;
         };
-        match keep {
-            None => {
-                let mut tags = BTreeMap::new();
-                tags.insert("meridian:topology".to_string(), plan.topology.clone());
-                tags.insert("meridian:address".to_string(), c.address.clone());
-                ops.push(Op::CreateHealthCheck {
-                    caller_reference: caller_reference(
-                        &plan.topology,
-                        &c.address,
-                        zone,
-                        &plan.plan_id,
-                    ),
-                    config: spec.clone(),
-                    tags,
-                });
-                owners.push(vec![*i]);
-            }
-            Some(k) if &k.config != spec || !k.drift.is_empty() => {
-                let mut reset = Vec::new();
-                if k.config.resource_path.is_some() && spec.resource_path.is_none() {
-                    reset.push("ResourcePath".to_string());
-                }
-                if k.config.fqdn.is_some() && spec.fqdn.is_none() {
-                    reset.push("FullyQualifiedDomainName".to_string());
-                }
-                if !k.config.regions.is_empty() && spec.regions.is_empty() {
-                    reset.push("Regions".to_string());
-                }
-                ops.push(Op::UpdateHealthCheck {
-                    id: k.id.clone(),
-                    version: k.version,
-                    config: spec.clone(),
-                    reset,
-                });
-                owners.push(vec![*i]);
-            }
-            Some(_) => {}
+        let op = match keep {
+            None => Some(create_check(plan, c, spec, zone)),
+            Some(k) if &k.config != spec || !k.drift.is_empty() => Some(update_check(k, spec)),
+            Some(_) => None,
+        };
+        if let Some(op) = op {
+            ops.push(op);
+            owners.push(vec![*i]);
         }
     }
-    let mut new_ids: BTreeMap<String, String> = BTreeMap::new();
-    run(
-        provider,
-        ops,
-        owners,
-        parallelism,
-        &mut ledger,
-        |i, done| {
-            if let Done::HealthCheck(id) = done {
-                new_ids.insert(plan.resource_changes[i].address.clone(), id.clone());
-            }
-        },
-    );
-    // Health checks that could not be created or updated.
-    let mut failed_checks: BTreeSet<String> = BTreeSet::new();
-    for (i, c) in plan.resource_changes.iter().enumerate() {
-        if let Some(id) = new_ids.get(&c.address) {
-            ledger.ids[i].push(id.clone());
-        }
-        if matches!(ledger.status[i], Some(Status::Failed { .. })) {
-            failed_checks.insert(c.address.clone());
+    let mut new_ids = BTreeMap::new();
+    for (i, done) in run.wave(ops, &owners) {
+        if let Done::HealthCheck(id) = done {
+            run.ledger.ids[i].push(id.clone());
+            new_ids.insert(plan.resource_changes[i].address.clone(), id);
         }
     }
-    for (i, _, d) in &changes {
+    let mut failed = BTreeSet::new();
+    for (i, c) in work {
         if let Detail::HealthCheck {
             desired: Some(_), ..
-        } = d
+        } = &c.detail
         {
-            if ledger.status[*i].is_none()
-                && !failed_checks.contains(&plan.resource_changes[*i].address)
-            {
-                ledger.done(*i);
+            if matches!(run.ledger.status[*i], Some(Status::Failed { .. })) {
+                failed.insert(c.address.clone());
+            } else {
+                // Kept as it is (only duplicates to delete), or created/updated.
+                run.ledger.done(*i);
             }
         }
     }
+    Checks { new_ids, failed }
+}
 
-    // Wave 2: one atomic record batch per zone. A record whose new health check failed is
-    // left as it is (and reported); the rest of its zone goes ahead.
+fn create_check(plan: &Plan, c: &ResourceChange, spec: &HealthCheckSpec, zone: &str) -> Op {
+    let mut tags = BTreeMap::new();
+    tags.insert("meridian:topology".to_string(), plan.topology.clone());
+    tags.insert("meridian:address".to_string(), c.address.clone());
+    Op::CreateHealthCheck {
+        caller_reference: caller_reference(&plan.topology, &c.address, zone, &plan.plan_id),
+        config: spec.clone(),
+        tags,
+    }
+}
+
+fn update_check(k: &LiveHealthCheck, spec: &HealthCheckSpec) -> Op {
+    let mut reset = Vec::new();
+    if k.config.resource_path.is_some() && spec.resource_path.is_none() {
+        reset.push("ResourcePath".to_string());
+    }
+    if k.config.fqdn.is_some() && spec.fqdn.is_none() {
+        reset.push("FullyQualifiedDomainName".to_string());
+    }
+    if !k.config.regions.is_empty() && spec.regions.is_empty() {
+        reset.push("Regions".to_string());
+    }
+    Op::UpdateHealthCheck {
+        id: k.id.clone(),
+        version: k.version,
+        config: spec.clone(),
+        reset,
+    }
+}
+
+/// Wave 2: one atomic record batch per zone. A record whose new health check failed is left
+/// as it is (and reported); the rest of its zone goes ahead. Returns the zones not fully
+/// changed, whose old health checks must stay.
+fn records(work: &Work, checks: &Checks, run: &mut Runner) -> BTreeSet<String> {
     let mut batches: BTreeMap<String, (Vec<RecordChange>, Vec<usize>)> = BTreeMap::new();
     let mut held_zones: BTreeSet<String> = BTreeSet::new();
-    for (i, _, d) in &changes {
+    for (i, c) in work {
         let Detail::Record {
             desired,
             check,
             delete,
             in_place,
-        } = d
+        } = &c.detail
         else {
             continue;
         };
-        let zone = desired
+        let Some(zone) = desired
             .as_ref()
+            .or_else(|| delete.first())
             .map(|r| r.zone.clone())
-            .or_else(|| delete.first().map(|r| r.zone.clone()))
-            .unwrap_or_default();
+        else {
+            continue;
+        };
         if check
             .as_ref()
-            .is_some_and(|a| failed_checks.contains(&a.to_string()))
+            .is_some_and(|a| checks.failed.contains(&a.to_string()))
         {
-            ledger.skip(*i, "the health check it needs was not created or updated");
+            run.ledger
+                .skip(*i, "the health check it needs was not created or updated");
             held_zones.insert(zone);
             continue;
         }
         let entry = batches.entry(zone).or_default();
         entry.1.push(*i);
-        let desired: Option<RecordSet> = desired.clone().map(|mut r| {
-            if let Some(a) = check {
-                if let Some(id) = new_ids.get(&a.to_string()) {
-                    r.health_check_id = Some(id.clone());
-                }
+        let desired = desired.clone().map(|mut r| {
+            if let Some(id) = check
+                .as_ref()
+                .and_then(|a| checks.new_ids.get(&a.to_string()))
+            {
+                r.health_check_id = Some(id.clone());
             }
             r
         });
-        match (desired, *in_place) {
-            (Some(r), true) => entry.0.push(RecordChange {
-                action: if delete.is_empty() {
-                    ChangeAction::Create
-                } else {
-                    ChangeAction::Upsert
-                },
-                record: r,
-            }),
-            (desired, _) => {
-                for old in delete {
-                    entry.0.push(RecordChange {
-                        action: ChangeAction::Delete,
-                        record: old.clone(),
-                    });
-                }
-                if let Some(r) = desired {
-                    entry.0.push(RecordChange {
-                        action: ChangeAction::Create,
-                        record: r,
-                    });
-                }
-            }
-        }
+        entry.0.extend(record_changes(desired, delete, *in_place));
     }
     let mut ops = Vec::new();
     let mut owners = Vec::new();
@@ -309,40 +326,61 @@ pub fn apply(planned: &Planned, provider: &dyn Provider, parallelism: usize) -> 
         });
         owners.push(who);
     }
-    let mut finished = Vec::new();
-    run(
-        provider,
-        ops,
-        owners.clone(),
-        parallelism,
-        &mut ledger,
-        |i, _| finished.push(i),
-    );
-    for i in finished {
-        ledger.done(i);
-    }
+    run.wave(ops, &owners);
     for (zone, who) in op_zones.iter().zip(&owners) {
         if who
             .iter()
-            .any(|i| matches!(ledger.status[*i], Some(Status::Failed { .. })))
+            .any(|i| matches!(run.ledger.status[*i], Some(Status::Failed { .. })))
         {
             held_zones.insert(zone.clone());
         }
     }
+    held_zones
+}
 
-    // Wave 3: delete health checks no record uses any more, zone by zone: only where that
-    // zone's records were changed.
+/// The record changes of one planned record change.
+fn record_changes(
+    desired: Option<RecordSet>,
+    delete: &[RecordSet],
+    in_place: bool,
+) -> Vec<RecordChange> {
+    match (desired, in_place) {
+        (Some(r), true) => vec![RecordChange {
+            action: if delete.is_empty() {
+                ChangeAction::Create
+            } else {
+                ChangeAction::Upsert
+            },
+            record: r,
+        }],
+        (desired, _) => delete
+            .iter()
+            .map(|old| RecordChange {
+                action: ChangeAction::Delete,
+                record: old.clone(),
+            })
+            .chain(desired.map(|r| RecordChange {
+                action: ChangeAction::Create,
+                record: r,
+            }))
+            .collect(),
+    }
+}
+
+/// Wave 3: delete health checks no record uses any more, zone by zone: only where that zone's
+/// records were changed.
+fn delete_checks(work: &Work, checks: &Checks, held_zones: &BTreeSet<String>, run: &mut Runner) {
     let mut ops = Vec::new();
     let mut owners = Vec::new();
-    for (i, _, d) in &changes {
-        let Detail::HealthCheck { delete, zone, .. } = d else {
+    for (i, c) in work {
+        let Detail::HealthCheck { delete, zone, .. } = &c.detail else {
             continue;
         };
         if delete.is_empty() {
             continue;
         }
-        if held_zones.contains(zone) || failed_checks.contains(&plan.resource_changes[*i].address) {
-            ledger.skip(*i, "the records using it were not changed");
+        if held_zones.contains(zone) || checks.failed.contains(&c.address) {
+            run.ledger.skip(*i, "the records using it were not changed");
             continue;
         }
         for h in delete {
@@ -350,89 +388,62 @@ pub fn apply(planned: &Planned, provider: &dyn Provider, parallelism: usize) -> 
             owners.push(vec![*i]);
         }
     }
-    let mut finished = Vec::new();
-    run(provider, ops, owners, parallelism, &mut ledger, |i, _| {
-        finished.push(i)
-    });
-    for i in finished {
-        ledger.done(i);
-    }
+    run.wave(ops, &owners);
+}
 
-    // ECR: repositories, then each region's replication configuration.
+/// ECR: create repositories. Returns the regions where one failed.
+fn repositories(work: &Work, run: &mut Runner) -> BTreeSet<String> {
     let mut ops = Vec::new();
     let mut owners = Vec::new();
-    let mut failed_regions: BTreeSet<String> = BTreeSet::new();
-    let mut repo_region: Vec<String> = Vec::new();
-    for (i, c, d) in &changes {
-        if let Detail::Repository { region, name } = d {
+    for (i, c) in work {
+        if let Detail::Repository { region, name } = &c.detail {
             if c.change.actions == [Action::Create] {
                 ops.push(Op::CreateRepository {
                     region: region.clone(),
                     name: name.clone(),
                 });
                 owners.push(vec![*i]);
-                repo_region.push(region.clone());
             }
         }
     }
-    let mut finished = Vec::new();
-    let results_ok = run(provider, ops, owners, parallelism, &mut ledger, |i, _| {
-        finished.push(i)
-    });
-    for i in finished {
-        ledger.done(i);
-    }
-    if !results_ok {
-        for (i, c, d) in &changes {
-            if let Detail::Repository { region, .. } = d {
-                if matches!(ledger.status[*i], Some(Status::Failed { .. })) && !c.is_no_op() {
-                    failed_regions.insert(region.clone());
-                }
+    run.wave(ops, &owners);
+    work.iter()
+        .filter_map(|(i, c)| match &c.detail {
+            Detail::Repository { region, .. }
+                if matches!(run.ledger.status[*i], Some(Status::Failed { .. })) =>
+            {
+                Some(region.clone())
             }
-        }
-    }
-    let mut per_region: BTreeMap<String, (Vec<crate::provider::ReplicationRule>, Vec<usize>)> =
-        BTreeMap::new();
-    for (i, _, d) in &changes {
-        if let Detail::Replication { region, rules } = d {
-            let e = per_region.entry(region.clone()).or_default();
-            e.0 = rules.clone();
+            _ => None,
+        })
+        .collect()
+}
+
+/// ECR: each source region's whole replication configuration, once its repositories exist.
+fn replication(work: &Work, failed_regions: &BTreeSet<String>, run: &mut Runner) {
+    let mut per_region: BTreeMap<&str, (&[ReplicationRule], Vec<usize>)> = BTreeMap::new();
+    for (i, c) in work {
+        if let Detail::Replication { region, rules } = &c.detail {
+            let e = per_region.entry(region).or_insert((rules, Vec::new()));
+            e.0 = rules;
             e.1.push(*i);
         }
     }
     let mut ops = Vec::new();
     let mut owners = Vec::new();
     for (region, (rules, who)) in per_region {
-        if failed_regions.contains(&region) {
+        if failed_regions.contains(region) {
             for i in who {
-                ledger.skip(i, "a repository it filters was not created");
+                run.ledger
+                    .skip(i, "a repository it filters was not created");
             }
             continue;
         }
-        ops.push(Op::PutReplication { region, rules });
+        ops.push(Op::PutReplication {
+            region: region.to_string(),
+            rules: rules.to_vec(),
+        });
         owners.push(who);
     }
-    let mut finished = Vec::new();
-    run(provider, ops, owners, parallelism, &mut ledger, |i, _| {
-        finished.push(i)
-    });
-    for i in finished {
-        ledger.done(i);
-    }
-
-    let outcomes = changes
-        .iter()
-        .map(|(i, c, _)| ChangeOutcome {
-            address: c.address.clone(),
-            actions: c.change.actions.clone(),
-            status: ledger.status[*i].clone().unwrap_or(Status::Skipped {
-                because: "nothing to run".into(),
-            }),
-            ids: ledger.ids[*i].clone(),
-        })
-        .collect();
-    Outcome {
-        changes: outcomes,
-        operations: ledger.operations,
-    }
+    run.wave(ops, &owners);
 }

@@ -6,10 +6,10 @@
 //! name; replication rules by the repositories they filter. What the topology does not manage
 //! is never changed: it is listed in [`Diff::untouched`] instead.
 
-use super::{Action, Change, ResourceChange};
+use super::{Action, Change, ResourceChange, Untouched, UntouchedWhy};
 use crate::dns::{RecordType, RoutingPolicy};
 use crate::graph::{
-    owner_name, Address, HealthCheckSpec, Kind, OwnerSpec, RecordSpec, ResourceGraph, ResourceSpec,
+    Address, HealthCheckSpec, Kind, OwnerSpec, RecordSpec, ResourceGraph, ResourceSpec,
 };
 use crate::hash;
 use crate::provider::{LiveHealthCheck, LiveState, RecordSet, ReplicationRule};
@@ -29,8 +29,10 @@ type CheckShape<'a> = (
     Vec<LiveHealthCheck>,
 );
 
-/// The typed detail of a change, for the apply engine.
-#[derive(Debug, Clone, PartialEq)]
+/// The typed detail of a change: what the apply engine carries out for it. Saved with the
+/// plan; its shape follows the plan's `format_version`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Detail {
     HealthCheck {
         desired: Option<HealthCheckSpec>,
@@ -60,7 +62,6 @@ pub enum Detail {
         region: String,
         rules: Vec<ReplicationRule>,
     },
-    None,
 }
 
 /// A name holding records that Meridian did not create.
@@ -76,11 +77,11 @@ pub struct Foreign {
 
 #[derive(Debug, Clone, Default)]
 pub struct Diff {
-    pub changes: Vec<(ResourceChange, Detail)>,
+    pub changes: Vec<ResourceChange>,
     /// Declared names already holding records Meridian did not create (needs `--adopt`).
     pub foreign: Vec<Foreign>,
     /// Things left alone, said in the plan.
-    pub untouched: Vec<String>,
+    pub untouched: Vec<Untouched>,
 }
 
 /// Version of the caller references Meridian writes: `m2-...`. Version 1 (`m-...`, the same
@@ -145,6 +146,32 @@ fn record_json(r: &RecordSet, check: Option<&Address>) -> Value {
     v
 }
 
+/// A change as the plan shows it, before the typed detail the engine runs is attached.
+struct Draft {
+    address: String,
+    kind: Kind,
+    name: String,
+    key: Option<String>,
+    change: Change,
+    action_reason: Option<String>,
+    replace_paths: Vec<String>,
+}
+
+impl Draft {
+    fn with(self, detail: Detail) -> ResourceChange {
+        ResourceChange {
+            address: self.address,
+            kind: self.kind,
+            name: self.name,
+            key: self.key,
+            change: self.change,
+            action_reason: self.action_reason,
+            replace_paths: self.replace_paths,
+            detail,
+        }
+    }
+}
+
 fn change(
     address: &Address,
     actions: Vec<Action>,
@@ -153,14 +180,14 @@ fn change(
     unknown: &[&str],
     reason: Option<&str>,
     replace_paths: Vec<String>,
-) -> ResourceChange {
+) -> Draft {
     let mut after_unknown = Map::new();
     for u in unknown {
         after_unknown.insert((*u).to_string(), Value::Bool(true));
     }
-    ResourceChange {
+    Draft {
         address: address.to_string(),
-        kind: address.kind.as_str().to_string(),
+        kind: address.kind,
         name: address.name.clone(),
         key: address.key.clone(),
         change: Change {
@@ -289,15 +316,12 @@ pub fn diff(graph: &ResourceGraph, live: &LiveState, topology: &str, adopt: bool
             obj.insert("id".into(), json!(k.id));
         }
         let replaced_id = delete.first().map(|h| h.id.clone());
-        d.changes.push((
-            c,
-            Detail::HealthCheck {
-                desired: Some(spec.clone()),
-                zone: zone.clone(),
-                keep,
-                delete,
-            },
-        ));
+        d.changes.push(c.with(Detail::HealthCheck {
+            desired: Some(spec.clone()),
+            zone: zone.clone(),
+            keep,
+            delete,
+        }));
         // Any other copy (a duplicate left by an interrupted apply elsewhere) is deleted as a
         // change of its own, so the plan shows it.
         for extra in rest.iter().filter(|h| Some(&h.id) != replaced_id.as_ref()) {
@@ -310,7 +334,7 @@ pub fn diff(graph: &ResourceGraph, live: &LiveState, topology: &str, adopt: bool
                     extra.id
                 )),
             };
-            d.changes.push((
+            d.changes.push(
                 change(
                     &dup,
                     vec![Action::Delete],
@@ -319,14 +343,14 @@ pub fn diff(graph: &ResourceGraph, live: &LiveState, topology: &str, adopt: bool
                     &[],
                     Some("delete_because_duplicate"),
                     vec![],
-                ),
-                Detail::HealthCheck {
+                )
+                .with(Detail::HealthCheck {
                     desired: None,
                     zone: zone.clone(),
                     keep: None,
                     delete: vec![extra.clone()],
-                },
-            ));
+                }),
+            );
         }
     }
     records(graph, live, topology, adopt, &kept_check_ids, &mut d);
@@ -336,7 +360,7 @@ pub fn diff(graph: &ResourceGraph, live: &LiveState, topology: &str, adopt: bool
     let released: BTreeSet<crate::provider::RecordKey> = d
         .changes
         .iter()
-        .filter_map(|(_, detail)| match detail {
+        .filter_map(|c| match &c.detail {
             Detail::Record { delete, .. } => Some(delete.iter().map(RecordSet::key)),
             _ => None,
         })
@@ -347,7 +371,13 @@ pub fn diff(graph: &ResourceGraph, live: &LiveState, topology: &str, adopt: bool
         .keys()
         .map(|z| (hash::hex(z, 6), z.as_str()))
         .collect();
-    let mut left = 0;
+    // Checks still used by a live record this plan does not rewrite or delete.
+    let used: BTreeSet<&str> = live
+        .records
+        .iter()
+        .filter(|r| !released.contains(&r.key()))
+        .filter_map(|r| r.health_check_id.as_deref())
+        .collect();
     for (_, checks) in live_checks {
         for h in checks {
             let zone = zone_of_check.get(h.id.as_str()).cloned().flatten();
@@ -356,11 +386,19 @@ pub fn diff(graph: &ResourceGraph, live: &LiveState, topology: &str, adopt: bool
                 .and_then(|z| zones_read.get(z))
                 .map(|z| z.to_string());
             let zone_read = zone.is_none() || zone_name.is_some();
-            let still_used = live.records.iter().any(|r| {
-                r.health_check_id.as_deref() == Some(h.id.as_str()) && !released.contains(&r.key())
-            });
-            if !zone_read || still_used {
-                left += 1;
+            let why = if !zone_read {
+                Some(UntouchedWhy::ZoneNotRead)
+            } else if used.contains(h.id.as_str()) {
+                Some(UntouchedWhy::InUse)
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                d.untouched.push(Untouched::HealthCheck {
+                    id: h.id.clone(),
+                    address: h.tags.get("meridian:address").cloned(),
+                    why,
+                });
                 continue;
             }
             let label = h
@@ -383,23 +421,16 @@ pub fn diff(graph: &ResourceGraph, live: &LiveState, topology: &str, adopt: bool
                 vec![],
             );
             c.address = label;
-            d.changes.push((
-                c,
-                Detail::HealthCheck {
-                    desired: None,
-                    zone: zone_name.unwrap_or_default(),
-                    keep: None,
-                    delete: vec![h.clone()],
-                },
-            ));
+            d.changes.push(c.with(Detail::HealthCheck {
+                desired: None,
+                zone: zone_name.unwrap_or_default(),
+                keep: None,
+                delete: vec![h.clone()],
+            }));
         }
     }
-    if left > 0 {
-        d.untouched.push(format!(
-            "{left} health check(s) of this topology that no service declares are kept: records this plan does not change, or in zones it does not read, use them (list such zones in `zones` to delete both)"
-        ));
-    }
-    d.changes.sort_by(|a, b| a.0.address.cmp(&b.0.address));
+    d.changes.sort_by(|a, b| a.address.cmp(&b.address));
+    d.untouched.sort();
     d
 }
 
@@ -433,7 +464,7 @@ fn desired_record(r: &RecordSpec, check_id: Option<String>) -> RecordSet {
 
 /// Plans the deletion of one live record set (a record or an ownership marker).
 fn delete_record(d: &mut Diff, address: &Address, record: RecordSet, reason: &str) {
-    d.changes.push((
+    d.changes.push(
         change(
             address,
             vec![Action::Delete],
@@ -442,14 +473,14 @@ fn delete_record(d: &mut Diff, address: &Address, record: RecordSet, reason: &st
             &[],
             Some(reason),
             vec![],
-        ),
-        Detail::Record {
+        )
+        .with(Detail::Record {
             desired: None,
             check: None,
             delete: vec![record],
             in_place: false,
-        },
-    ));
+        }),
+    );
 }
 
 /// The address key of a live record of `service`: its region label, `region/location` under
@@ -586,7 +617,7 @@ fn records(
             ),
             None => (vec![Action::Create], None, true, vec![]),
         };
-        d.changes.push((
+        d.changes.push(
             change(
                 owner_address,
                 actions,
@@ -595,14 +626,14 @@ fn records(
                 &[],
                 adopt.then_some("adopt").filter(|_| !owned),
                 vec![],
-            ),
-            Detail::Record {
+            )
+            .with(Detail::Record {
                 desired: Some(want),
                 check: None,
                 delete,
                 in_place,
-            },
-        ));
+            }),
+        );
         // The service's records at its name, by set identifier.
         let mut live_by_set: BTreeMap<Option<String>, Vec<&RecordSet>> = BTreeMap::new();
         for r in &live_here {
@@ -669,7 +700,7 @@ fn records(
                     )
                 }
             };
-            d.changes.push((
+            d.changes.push(
                 change(
                     res_address,
                     actions,
@@ -678,14 +709,14 @@ fn records(
                     &unknown,
                     reason,
                     paths,
-                ),
-                Detail::Record {
+                )
+                .with(Detail::Record {
                     desired: Some(want),
                     check: spec.health_check.clone(),
                     delete,
                     in_place,
-                },
-            ));
+                }),
+            );
         }
         // Records at an owned name that no region declares any more.
         for recs in live_by_set.into_values() {
@@ -751,17 +782,18 @@ fn records(
         );
     }
     // Names nobody declares are never touched.
-    let foreign_names = at_name
-        .keys()
-        .filter(|(z, n)| {
-            !declared_names.contains(&(z.clone(), n.clone()))
-                && crate::dns::marker_domain(n).is_none()
-        })
-        .count();
-    if foreign_names > 0 {
-        d.untouched.push(format!(
-            "{foreign_names} record name(s) in the managed zones are not declared by this topology and are left alone"
-        ));
+    for ((zone, name), recs) in &at_name {
+        if declared_names.contains(&(zone.clone(), name.clone()))
+            || crate::dns::marker_domain(name).is_some()
+        {
+            continue;
+        }
+        d.untouched.extend(recs.iter().map(|r| Untouched::Record {
+            zone: r.zone.clone(),
+            name: r.name.clone(),
+            record_type: r.record_type.clone(),
+            set_identifier: r.set_identifier.clone(),
+        }));
     }
 }
 
@@ -781,7 +813,7 @@ fn ecr(graph: &ResourceGraph, live: &LiveState, d: &mut Diff) {
             .get(&spec.region)
             .is_some_and(|v| v.contains(&spec.name));
         let after = json!({"region": spec.region, "name": spec.name});
-        d.changes.push((
+        d.changes.push(
             change(
                 &r.address,
                 vec![if exists { Action::NoOp } else { Action::Create }],
@@ -790,12 +822,12 @@ fn ecr(graph: &ResourceGraph, live: &LiveState, d: &mut Diff) {
                 &[],
                 None,
                 vec![],
-            ),
-            Detail::Repository {
+            )
+            .with(Detail::Repository {
                 region: spec.region.clone(),
                 name: spec.name.clone(),
-            },
-        ));
+            }),
+        );
     }
     // Replication: per source region, the managed rules are those filtering a declared
     // repository; every other rule is kept as it is.
@@ -821,12 +853,12 @@ fn ecr(graph: &ResourceGraph, live: &LiveState, d: &mut Diff) {
             .partition(|rule| rule.filters.iter().any(|f| ours.contains(f)));
         let mut config: Vec<ReplicationRule> = foreign.clone();
         config.extend(wanted.iter().map(|(_, r)| r.clone()));
-        if !foreign.is_empty() {
-            d.untouched.push(format!(
-                "{} replication rule(s) in {region} not managed by this topology are kept as they are",
-                foreign.len()
-            ));
-        }
+        d.untouched
+            .extend(foreign.iter().map(|r| Untouched::ReplicationRule {
+                region: region.clone(),
+                destinations: r.destinations.clone(),
+                filters: r.filters.clone(),
+            }));
         let rule_json = |r: &ReplicationRule| json!({"region": region, "destinations": r.destinations, "filters": r.filters});
         // Pair live rules with declared ones one to one: exact matches first, then rules that
         // share a repository filter.
@@ -852,7 +884,7 @@ fn ecr(graph: &ResourceGraph, live: &LiveState, d: &mut Diff) {
                 Some(_) => vec![Action::Update],
                 None => vec![Action::Create],
             };
-            d.changes.push((
+            d.changes.push(
                 change(
                     address,
                     actions,
@@ -861,12 +893,12 @@ fn ecr(graph: &ResourceGraph, live: &LiveState, d: &mut Diff) {
                     &[],
                     None,
                     vec![],
-                ),
-                Detail::Replication {
+                )
+                .with(Detail::Replication {
                     region: region.clone(),
                     rules: config.clone(),
-                },
-            ));
+                }),
+            );
         }
         // Managed rules left unpaired are dropped from the region's configuration.
         for m in managed {
@@ -875,7 +907,7 @@ fn ecr(graph: &ResourceGraph, live: &LiveState, d: &mut Diff) {
                 &format!("_removed_{region}"),
                 Some(&m.filters.join(",")),
             );
-            d.changes.push((
+            d.changes.push(
                 change(
                     &address,
                     vec![Action::Delete],
@@ -884,35 +916,23 @@ fn ecr(graph: &ResourceGraph, live: &LiveState, d: &mut Diff) {
                     &[],
                     Some("delete_because_no_resource_config"),
                     vec![],
-                ),
-                Detail::Replication {
+                )
+                .with(Detail::Replication {
                     region: region.clone(),
                     rules: config.clone(),
-                },
-            ));
+                }),
+            );
         }
     }
     for (region, repos) in &live.repositories {
-        let undeclared = repos
-            .iter()
-            .filter(|r| !declared.get(region).is_some_and(|d| d.contains(*r)))
-            .count();
-        if undeclared > 0 {
-            d.untouched.push(format!(
-                "{undeclared} ECR repositor{} in {region} not declared here {} left alone (Meridian never deletes repositories: they hold images)",
-                if undeclared == 1 { "y" } else { "ies" },
-                if undeclared == 1 { "is" } else { "are" }
-            ));
-        }
+        d.untouched.extend(
+            repos
+                .iter()
+                .filter(|r| !declared.get(region).is_some_and(|d| d.contains(*r)))
+                .map(|name| Untouched::Repository {
+                    region: region.clone(),
+                    name: name.clone(),
+                }),
+        );
     }
-}
-
-/// The live record a name's marker would have; for tests and providers.
-pub fn marker_for(zone: &str, domain: &str, topology: &str, service: &str) -> RecordSet {
-    owner_record(&OwnerSpec {
-        zone: zone.to_string(),
-        name: owner_name(domain),
-        topology: topology.to_string(),
-        service: service.to_string(),
-    })
 }

@@ -8,17 +8,22 @@
 
 pub mod apply;
 pub mod diff;
+pub mod saved;
 
 use crate::analysis::Analysis;
-use crate::graph::ResourceGraph;
+use crate::graph::{Address, Kind, ResourceGraph};
 use crate::hash;
-use crate::provider::{LiveState, Provider, ProviderError, Scope};
+use crate::model::Topology;
+use crate::provider::{LiveSource, LiveState, Provider, ProviderError, Scope};
+use diff::Detail;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-/// Version of the plan document; bumped on any incompatible change.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the plan document; bumped on any incompatible change (see CHANGELOG.md).
+/// 2: typed `live_source`, record routing as one tagged value, structured `untouched`, each
+/// change's `detail`, recovery objectives per service.
+pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -43,7 +48,7 @@ pub struct Change {
 pub struct ResourceChange {
     pub address: String,
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: Kind,
     pub name: String,
     pub key: Option<String>,
     pub change: Change,
@@ -52,6 +57,8 @@ pub struct ResourceChange {
     /// The attributes that force a replacement.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replace_paths: Vec<String>,
+    /// The typed change the apply engine carries out, held with the change it implements.
+    pub detail: Detail,
 }
 
 impl ResourceChange {
@@ -73,11 +80,72 @@ pub struct Summary {
     pub replace: usize,
 }
 
+impl Summary {
+    fn of(changes: &[ResourceChange]) -> Summary {
+        let mut summary = Summary::default();
+        for c in changes {
+            let a = c.change.actions.as_slice();
+            if c.is_replace() {
+                summary.replace += 1;
+                summary.add += 1;
+                summary.destroy += 1;
+            } else if a == [Action::Create] {
+                summary.add += 1;
+            } else if a == [Action::Update] {
+                summary.change += 1;
+            } else if a == [Action::Delete] {
+                summary.destroy += 1;
+            }
+        }
+        summary
+    }
+}
+
 /// One file of the topology, kept in a saved plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceText {
     pub name: String,
     pub text: String,
+}
+
+/// Something live the plan leaves alone on purpose, by name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Untouched {
+    /// A record set at a name the topology does not declare.
+    Record {
+        zone: String,
+        name: String,
+        #[serde(rename = "type")]
+        record_type: crate::dns::RecordType,
+        set_identifier: Option<String>,
+    },
+    /// One of this topology's health checks that records this plan does not change still use,
+    /// or whose zone it does not read.
+    HealthCheck {
+        id: String,
+        /// The address it was created for, when its tags say.
+        address: Option<String>,
+        why: UntouchedWhy,
+    },
+    /// An ECR replication rule another owner manages.
+    ReplicationRule {
+        region: String,
+        destinations: Vec<String>,
+        filters: Vec<String>,
+    },
+    /// An ECR repository the topology does not declare (Meridian never deletes repositories).
+    Repository { region: String, name: String },
+}
+
+/// Why one of the topology's own health checks is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UntouchedWhy {
+    /// A record this plan does not change still uses it.
+    InUse,
+    /// Its records are in a zone the plan does not read (list it in `zones`).
+    ZoneNotRead,
 }
 
 /// The recovery figures of the change: before (the live DNS settings with the declared data
@@ -87,7 +155,11 @@ pub struct RecoveryChange {
     pub rto_floor_before_seconds: Option<f64>,
     pub rto_floor_after_seconds: Option<f64>,
     pub rpo_seconds: Option<f64>,
+    /// Some objective is breached (a known figure over its limit).
     pub objectives_breached: bool,
+    /// Some objective cannot be shown to hold (its figure is unknown).
+    #[serde(default)]
+    pub objectives_unknown: bool,
     pub objectives: Value,
 }
 
@@ -97,29 +169,26 @@ pub struct Plan {
     /// Random per plan; part of the caller reference of every health check it creates.
     pub plan_id: String,
     /// Where live state came from: never mistake a local dry run for AWS.
-    pub live_source: String,
+    pub live_source: LiveSource,
     pub topology: String,
     /// A fingerprint of `prior_state`.
     pub prior_fingerprint: String,
     pub resource_changes: Vec<ResourceChange>,
     pub summary: Summary,
-    /// Things the plan leaves alone on purpose.
-    pub untouched: Vec<String>,
-    pub recovery: Option<RecoveryChange>,
+    /// Things the plan leaves alone on purpose, each by name.
+    pub untouched: Vec<Untouched>,
+    pub recovery: RecoveryChange,
     /// The addresses `--target` limited the plan to (empty: everything).
     pub targets: Vec<String>,
     /// Whether the plan takes over names holding records Meridian did not create.
     pub adopt: bool,
-    /// The topology's files (saved plans).
+    /// The topology's files, so a saved plan applies without them.
     pub sources: Vec<SourceText>,
     /// The live state the plan was computed from.
     pub prior_state: LiveState,
     /// API calls the read took, by operation (empty for the local store).
     #[serde(default)]
-    pub api_calls: std::collections::BTreeMap<String, usize>,
-    /// The absolute path of the local state store read, for `apply plan.json` from anywhere.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state_path: Option<String>,
+    pub api_calls: BTreeMap<String, usize>,
 }
 
 impl Plan {
@@ -146,6 +215,9 @@ pub enum PlanError {
         help("use an address from `meridian graph --format json`, e.g. record.api[\"us-east-1\"]")
     )]
     UnknownTarget(String),
+    #[error("cannot serialise the live state for its fingerprint: {0}")]
+    #[diagnostic(code(meridian::plan::fingerprint))]
+    Fingerprint(String),
 }
 
 fn foreign_message(f: &[diff::Foreign]) -> String {
@@ -201,9 +273,9 @@ pub fn scope_with(graph: &ResourceGraph, extra_zones: &[String]) -> Scope {
 }
 
 /// A fingerprint of live state: stable across runs and Rust versions.
-pub fn fingerprint(live: &LiveState) -> String {
-    let text = serde_json::to_string(live).unwrap_or_default();
-    hash::hex(&text, 16)
+pub fn fingerprint(live: &LiveState) -> Result<String, PlanError> {
+    let text = serde_json::to_string(live).map_err(|e| PlanError::Fingerprint(e.to_string()))?;
+    Ok(hash::hex(&text, 16))
 }
 
 /// A fresh plan id.
@@ -220,163 +292,159 @@ pub struct Options {
     pub adopt: bool,
     /// Limit to these addresses and what they depend on.
     pub targets: Vec<String>,
-    /// Zones to read besides those of the graph (the topology's `zones`).
-    pub zones: Vec<String>,
+    /// Price overrides for the recovery analysis (price name -> USD).
+    pub prices: BTreeMap<String, f64>,
 }
 
-/// Everything `plan` computes: the plan document and the typed changes the apply engine
-/// executes.
-#[derive(Debug, Clone)]
-pub struct Planned {
-    pub plan: Plan,
-    pub details: Vec<diff::Detail>,
+/// What a plan is made from: a valid, named topology, its resource graph and its files.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    pub topology: &'a Topology,
+    pub graph: &'a ResourceGraph,
+    pub sources: &'a [SourceText],
 }
 
-/// Reads live state through `provider` and diffs the graph against it.
+impl Input<'_> {
+    fn name(&self) -> &str {
+        self.topology.name.as_deref().unwrap_or("topology")
+    }
+}
+
+/// Reads live state through `provider` and builds the whole plan document.
 pub fn plan(
-    graph: &ResourceGraph,
-    topology_name: &str,
+    input: &Input,
     provider: &dyn Provider,
     opts: &Options,
     plan_id: String,
-) -> Result<Planned, PlanError> {
-    let live = provider.read(&scope_with(graph, &opts.zones))?;
-    let mut planned = plan_against(
-        graph,
-        topology_name,
-        &live,
-        provider.describe(),
-        opts,
-        plan_id,
-    )?;
-    // The plan keeps the state it was made from; move it rather than hold two copies.
-    planned.plan.prior_state = live;
-    Ok(planned)
+) -> Result<Plan, PlanError> {
+    let live = provider.read(&scope_with(input.graph, &input.topology.zones))?;
+    let mut plan = plan_against(input, live, provider.source(), opts, plan_id)?;
+    plan.api_calls = provider.stats();
+    Ok(plan)
 }
 
-/// The diff of `graph` against a given live state. The plan's `prior_state` is left empty;
-/// [`plan`] fills it.
+/// The plan of `input` against a given live state.
 pub fn plan_against(
-    graph: &ResourceGraph,
-    topology_name: &str,
-    live: &LiveState,
-    live_source: String,
+    input: &Input,
+    live: LiveState,
+    live_source: LiveSource,
     opts: &Options,
     plan_id: String,
-) -> Result<Planned, PlanError> {
-    let d = diff::diff(graph, live, topology_name, opts.adopt);
+) -> Result<Plan, PlanError> {
+    let d = diff::diff(input.graph, &live, input.name(), opts.adopt);
     if !d.foreign.is_empty() {
         return Err(PlanError::Foreign(d.foreign));
     }
     let mut changes = d.changes;
     if !opts.targets.is_empty() {
-        let mut keep: BTreeSet<String> = BTreeSet::new();
-        for t in &opts.targets {
-            let matched: Vec<&crate::graph::Resource> = graph
-                .resources()
-                .iter()
-                .filter(|r| r.address.to_string() == *t)
-                .collect();
-            if matched.is_empty() && !changes.iter().any(|(c, _)| c.address == *t) {
-                return Err(PlanError::UnknownTarget(t.clone()));
-            }
-            keep.insert(t.clone());
-            // What it depends on, transitively.
-            let mut stack: Vec<&crate::graph::Address> =
-                matched.iter().map(|r| &r.address).collect();
-            while let Some(a) = stack.pop() {
-                for dep in graph.dependencies(a) {
-                    if keep.insert(dep.to_string()) {
-                        stack.push(dep);
-                    }
+        let keep = targeted(input.graph, &changes, &opts.targets)?;
+        changes.retain(|c| keep.contains(&c.address));
+    }
+    let analysis = crate::analysis::analyze_with_prices(input.topology, &opts.prices);
+    Ok(Plan {
+        format_version: FORMAT_VERSION,
+        plan_id,
+        live_source,
+        topology: input.name().to_string(),
+        prior_fingerprint: fingerprint(&live)?,
+        summary: Summary::of(&changes),
+        resource_changes: changes,
+        untouched: d.untouched,
+        recovery: recovery(input.topology, &analysis, &live),
+        targets: opts.targets.clone(),
+        adopt: opts.adopt,
+        sources: input.sources.to_vec(),
+        prior_state: live,
+        api_calls: BTreeMap::new(),
+    })
+}
+
+/// The addresses a `--target` plan keeps: each target, what it depends on, and what a
+/// replacement or deletion among them needs.
+fn targeted(
+    graph: &ResourceGraph,
+    changes: &[ResourceChange],
+    targets: &[String],
+) -> Result<BTreeSet<String>, PlanError> {
+    let mut keep: BTreeSet<String> = BTreeSet::new();
+    for t in targets {
+        let matched: Vec<&Address> = graph
+            .resources()
+            .iter()
+            .map(|r| &r.address)
+            .filter(|a| a.to_string() == *t)
+            .collect();
+        if matched.is_empty() && !changes.iter().any(|c| c.address == *t) {
+            return Err(PlanError::UnknownTarget(t.clone()));
+        }
+        keep.insert(t.clone());
+        // What it depends on, transitively.
+        let mut stack = matched;
+        while let Some(a) = stack.pop() {
+            for dep in graph.dependencies(a) {
+                if keep.insert(dep.to_string()) {
+                    stack.push(dep);
                 }
             }
         }
-        // A replacement or deletion also needs what uses the old object: the records using a
-        // health check, the records at a removed marker's name.
-        let removing: Vec<(String, String, String)> = changes
-            .iter()
-            .filter(|(c, _)| {
-                keep.contains(&c.address) && c.change.actions.contains(&Action::Delete)
-            })
-            .map(|(c, _)| (c.address.clone(), c.kind.clone(), c.name.clone()))
-            .collect();
-        for (address, kind, name) in removing {
-            if kind == "health_check" {
+    }
+    keep_users_of_removals(graph, changes, &mut keep);
+    // A region's replication configuration is written whole: its changes go together.
+    let regions: BTreeSet<&str> = changes
+        .iter()
+        .filter(|c| keep.contains(&c.address))
+        .filter_map(|c| match &c.detail {
+            Detail::Replication { region, .. } => Some(region.as_str()),
+            _ => None,
+        })
+        .collect();
+    for c in changes {
+        if let Detail::Replication { region, .. } = &c.detail {
+            if regions.contains(region.as_str()) {
+                keep.insert(c.address.clone());
+            }
+        }
+    }
+    Ok(keep)
+}
+
+/// A replacement or deletion also needs what uses the old object: the records using a health
+/// check, the records at a removed marker's name.
+fn keep_users_of_removals(
+    graph: &ResourceGraph,
+    changes: &[ResourceChange],
+    keep: &mut BTreeSet<String>,
+) {
+    let removing: Vec<&ResourceChange> = changes
+        .iter()
+        .filter(|c| keep.contains(&c.address) && c.change.actions.contains(&Action::Delete))
+        .collect();
+    for removed in removing {
+        match removed.kind {
+            Kind::HealthCheck => {
                 if let Some(r) = graph
                     .resources()
                     .iter()
-                    .find(|r| r.address.to_string() == address)
+                    .find(|r| r.address.to_string() == removed.address)
                 {
                     for dep in graph.dependents(&r.address) {
                         keep.insert(dep.to_string());
                     }
                 }
             }
-            if kind == "owner" {
-                for (c, _) in &changes {
-                    if c.kind == "record" && c.name == name && c.change.actions == [Action::Delete]
+            Kind::Owner => {
+                for c in changes {
+                    if c.kind == Kind::Record
+                        && c.name == removed.name
+                        && c.change.actions == [Action::Delete]
                     {
                         keep.insert(c.address.clone());
                     }
                 }
             }
-        }
-        // A region's replication configuration is written whole: its changes go together.
-        let regions: BTreeSet<String> = changes
-            .iter()
-            .filter(|(c, _)| keep.contains(&c.address))
-            .filter_map(|(_, d)| match d {
-                diff::Detail::Replication { region, .. } => Some(region.clone()),
-                _ => None,
-            })
-            .collect();
-        for (c, d) in &changes {
-            if let diff::Detail::Replication { region, .. } = d {
-                if regions.contains(region) {
-                    keep.insert(c.address.clone());
-                }
-            }
-        }
-        changes.retain(|(c, _)| keep.contains(&c.address));
-    }
-    let mut summary = Summary::default();
-    for (c, _) in &changes {
-        let a = &c.change.actions;
-        if c.is_replace() {
-            summary.replace += 1;
-            summary.add += 1;
-            summary.destroy += 1;
-        } else if a == &[Action::Create] {
-            summary.add += 1;
-        } else if a == &[Action::Update] {
-            summary.change += 1;
-        } else if a == &[Action::Delete] {
-            summary.destroy += 1;
+            Kind::Record | Kind::EcrRepository | Kind::EcrReplication => {}
         }
     }
-    let (resource_changes, details): (Vec<ResourceChange>, Vec<diff::Detail>) =
-        changes.into_iter().unzip();
-    Ok(Planned {
-        plan: Plan {
-            format_version: FORMAT_VERSION,
-            plan_id,
-            live_source,
-            topology: topology_name.to_string(),
-            prior_fingerprint: fingerprint(live),
-            resource_changes,
-            summary,
-            untouched: d.untouched,
-            recovery: None,
-            targets: opts.targets.clone(),
-            adopt: opts.adopt,
-            sources: Vec::new(),
-            prior_state: LiveState::default(),
-            api_calls: Default::default(),
-            state_path: None,
-        },
-        details,
-    })
 }
 
 /// The recovery figures for a plan: `after` from the topology's analysis, `before` from the
@@ -398,6 +466,7 @@ pub fn recovery(
         rto_floor_after_seconds: after.rto_floor_seconds.map(|d| d.as_secs_f64()),
         rpo_seconds: after.rpo_seconds.map(|d| d.as_secs_f64()),
         objectives_breached: after.objectives_breached(),
+        objectives_unknown: after.objectives_unknown(),
         objectives: serde_json::to_value(&after.objectives).unwrap_or(Value::Null),
     }
 }

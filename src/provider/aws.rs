@@ -29,13 +29,13 @@ const INSYNC_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Settings of the AWS provider; anything unset comes from the standard AWS configuration
 /// chain (profiles, SSO, environment, `AWS_REGION`, `AWS_ENDPOINT_URL`).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct AwsSettings {
     pub region: Option<String>,
     pub profile: Option<String>,
     pub endpoint_url: Option<String>,
-    /// Show progress on stderr while a change batch propagates (set when it is a terminal).
-    pub progress: bool,
+    /// Where to report progress while a change batch propagates.
+    pub progress: Option<ProgressSink>,
 }
 
 pub struct AwsProvider {
@@ -50,8 +50,8 @@ pub struct AwsProvider {
     limiter: tokio::sync::Mutex<Instant>,
     interval: Duration,
     calls: Mutex<BTreeMap<&'static str, usize>>,
-    describe: String,
-    progress: bool,
+    source: LiveSource,
+    progress: Option<ProgressSink>,
 }
 
 fn sdk_error<E, R>(
@@ -203,20 +203,15 @@ impl AwsProvider {
                 "no usable AWS credentials ({e}): set AWS_PROFILE (SSO profiles included), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
             ))
         })?;
-        let region = config
-            .region()
-            .map(|r| r.to_string())
-            .unwrap_or_else(|| "us-east-1".into());
-        let describe = match config.endpoint_url() {
-            Some(e) => format!("AWS API at {e} (region {region})"),
-            None => format!(
-                "AWS (region {region}{})",
-                settings
-                    .profile
-                    .as_ref()
-                    .map(|p| format!(", profile {p}"))
-                    .unwrap_or_default()
-            ),
+        let region = config.region().map(|r| r.to_string()).ok_or_else(|| {
+            ProviderError::Io(
+                "no AWS region: set AWS_REGION, --region, or `region` in the provider \"aws\" block".into(),
+            )
+        })?;
+        let source = LiveSource::Aws {
+            region,
+            endpoint: config.endpoint_url().map(String::from),
+            profile: settings.profile.clone(),
         };
         let rps: f64 = std::env::var("MERIDIAN_ROUTE53_RPS")
             .ok()
@@ -239,9 +234,15 @@ impl AwsProvider {
             limiter: tokio::sync::Mutex::new(Instant::now()),
             interval: Duration::from_secs_f64(1.0 / rps),
             calls: Mutex::new(BTreeMap::new()),
-            describe,
-            progress: settings.progress,
+            source,
+            progress: settings.progress.clone(),
         })
+    }
+
+    fn report(&self, p: Progress) {
+        if let Some(sink) = &self.progress {
+            sink(p);
+        }
     }
 
     /// API calls made so far, by operation.
@@ -767,13 +768,10 @@ impl AwsProvider {
         let mut pause = Duration::from_millis(500);
         let id = change_id.trim_start_matches("/change/").to_string();
         loop {
-            if self.progress {
-                // This provider is the program's edge to AWS; a terminal user sees the wait.
-                eprint!(
-                    "\r  waiting for Route 53 change {id} to reach INSYNC ({} s)",
-                    start.elapsed().as_secs()
-                );
-            }
+            self.report(Progress::Propagating {
+                change_id: id.clone(),
+                elapsed: start.elapsed(),
+            });
             tokio::time::sleep(pause).await;
             let req = self.route53.get_change().id(&id);
             let out = self.r53("GetChange", || req.clone().send()).await?;
@@ -781,12 +779,10 @@ impl AwsProvider {
                 .change_info()
                 .is_some_and(|c| *c.status() == r53::types::ChangeStatus::Insync)
             {
-                if self.progress {
-                    eprintln!(
-                        "\r  Route 53 change {id} is INSYNC after {} s                ",
-                        start.elapsed().as_secs()
-                    );
-                }
+                self.report(Progress::InSync {
+                    change_id: id.clone(),
+                    elapsed: start.elapsed(),
+                });
                 return Ok(());
             }
             if start.elapsed() > INSYNC_TIMEOUT {
@@ -1054,8 +1050,8 @@ fn check_config(
 }
 
 impl Provider for AwsProvider {
-    fn describe(&self) -> String {
-        self.describe.clone()
+    fn source(&self) -> LiveSource {
+        self.source.clone()
     }
 
     fn read(&self, scope: &Scope) -> Result<LiveState, ProviderError> {

@@ -323,6 +323,46 @@ impl LocalStore {
     }
 }
 
+/// The identity of a store path: absolute, with the symlinks of its longest existing prefix
+/// resolved and `.`/`..` removed from the rest. Two spellings of one store, before or after
+/// its directory exists, get the same identity.
+pub fn identity(path: &Path) -> PathBuf {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    };
+    // Walk up to the longest prefix that exists, keeping the rest.
+    let mut existing = absolute.as_path();
+    let mut rest: Vec<&std::ffi::OsStr> = Vec::new();
+    let resolved = loop {
+        if let Ok(c) = std::fs::canonicalize(existing) {
+            break c;
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name);
+                existing = parent;
+            }
+            // `..` at the end, or the root: resolve what remains lexically.
+            _ => break existing.to_path_buf(),
+        }
+    };
+    let mut out = resolved;
+    for part in rest.iter().rev() {
+        match part.to_str() {
+            Some(".") => {}
+            Some("..") => {
+                out.pop();
+            }
+            _ => out.push(part),
+        }
+    }
+    out
+}
+
 fn take_lock(path: &Path, timeout: std::time::Duration) -> Result<Lock, ProviderError> {
     let lock_path = PathBuf::from(format!("{}.lock", path.display()));
     if let Some(dir) = lock_path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -619,8 +659,11 @@ fn check_record(s: &Store, r: &RecordSet) -> Result<(), ProviderError> {
 }
 
 impl Provider for LocalStore {
-    fn describe(&self) -> String {
-        format!("local state store {}", self.path.display())
+    fn source(&self) -> LiveSource {
+        LiveSource::Local {
+            path: identity(&self.path),
+            lineage: self.lineage(),
+        }
     }
 
     fn read(&self, scope: &Scope) -> Result<LiveState, ProviderError> {

@@ -186,11 +186,74 @@ pub enum ProviderError {
     Locked(String),
 }
 
+/// Where live state comes from, saved in every plan: a saved plan is applied only to the
+/// same source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LiveSource {
+    /// A local state store.
+    Local {
+        /// The store's identity: its absolute path with every symlink of its existing part
+        /// resolved, so any spelling of it (relative, through a symlink, before the file or its
+        /// directory exists) names the same store.
+        path: std::path::PathBuf,
+        /// Random, set by the store's first write; None for a store never written.
+        lineage: Option<String>,
+    },
+    /// AWS, or an AWS-compatible endpoint.
+    Aws {
+        region: String,
+        endpoint: Option<String>,
+        profile: Option<String>,
+    },
+}
+
+impl std::fmt::Display for LiveSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LiveSource::Local { path, .. } => write!(f, "local state store {}", path.display()),
+            LiveSource::Aws {
+                region,
+                endpoint: Some(e),
+                ..
+            } => write!(f, "AWS API at {e} (region {region})"),
+            LiveSource::Aws {
+                region,
+                endpoint: None,
+                profile,
+            } => {
+                write!(f, "AWS (region {region}")?;
+                if let Some(p) = profile {
+                    write!(f, ", profile {p}")?;
+                }
+                f.write_str(")")
+            }
+        }
+    }
+}
+
+/// Progress a provider reports while it works; the CLI decides whether and how to show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// A Route 53 change batch is propagating.
+    Propagating {
+        change_id: String,
+        elapsed: std::time::Duration,
+    },
+    /// It reached INSYNC.
+    InSync {
+        change_id: String,
+        elapsed: std::time::Duration,
+    },
+}
+
+/// Where a provider sends [`Progress`].
+pub type ProgressSink = std::sync::Arc<dyn Fn(Progress) + Send + Sync>;
+
 /// Live state read and change apply, in bulk.
 pub trait Provider: Sync {
-    /// Says where live state comes from, for the header of every plan: "local state store
-    /// .meridian/state.json", "AWS account 1234 (us-east-1)".
-    fn describe(&self) -> String;
+    /// Where live state comes from, for the header of every plan and the saved-plan check.
+    fn source(&self) -> LiveSource;
 
     /// Reads everything a plan of `scope` needs, in as few calls as the backend allows.
     fn read(&self, scope: &Scope) -> Result<LiveState, ProviderError>;

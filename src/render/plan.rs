@@ -3,7 +3,7 @@
 //! Markdown for a pull-request comment; and the outcome of an apply.
 
 use crate::plan::apply::{Outcome, Status};
-use crate::plan::{Action, Plan, ResourceChange};
+use crate::plan::{Action, Plan, ResourceChange, Untouched, UntouchedWhy};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -145,25 +145,104 @@ fn seconds(v: Option<f64>) -> String {
     v.map_or("unknown".into(), |s| format!("{s} s"))
 }
 
-fn recovery_line(p: &Plan) -> Option<String> {
-    let r = p.recovery.as_ref()?;
-    let verdict = if r.objectives_breached {
-        "objectives BREACHED"
-    } else {
-        "objectives met"
+/// `Recovery: RTO floor 90 s -> 120 s; objectives met`, or the objectives that are not:
+/// `rto BREACHED (service api)`, `rpo UNKNOWN (no computable RPO for service web: ...)`.
+fn recovery_line(p: &Plan) -> String {
+    let r = &p.recovery;
+    let objectives = r
+        .objectives
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let mut problems = Vec::new();
+    for o in objectives {
+        let name = o["objective"].as_str().unwrap_or("objective");
+        let services: Vec<&str> = o["services"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        match o["verdict"].as_str() {
+            Some("breached") if services.is_empty() => problems.push(format!("{name} BREACHED")),
+            Some("breached") => problems.push(format!(
+                "{name} BREACHED (service{} {})",
+                if services.len() == 1 { "" } else { "s" },
+                services.join(", ")
+            )),
+            Some("unknown") => problems.push(format!(
+                "{name} UNKNOWN ({})",
+                o["reason"].as_str().unwrap_or("cannot be computed")
+            )),
+            _ => {}
+        }
+    }
+    let verdict = match (objectives.is_empty(), problems.is_empty()) {
+        (true, _) => String::new(),
+        (false, true) => "; objectives met".to_string(),
+        (false, false) => format!("; {}", problems.join("; ")),
     };
-    let has_objectives = r.objectives.as_array().is_some_and(|a| !a.is_empty());
-    Some(format!(
-        "Recovery: RTO floor {} -> {}{}",
+    format!(
+        "Recovery: RTO floor {} -> {}{verdict}",
         r.rto_floor_before_seconds
             .map_or("(nothing live)".into(), |s| format!("{s} s")),
         seconds(r.rto_floor_after_seconds),
-        if has_objectives {
-            format!("; {verdict}")
-        } else {
-            String::new()
-        }
-    ))
+    )
+}
+
+/// One thing the plan leaves alone, in words.
+pub fn untouched_line(u: &Untouched) -> String {
+    match u {
+        Untouched::Record {
+            zone,
+            name,
+            record_type,
+            set_identifier,
+        } => format!(
+            "record {name} {record_type}{} in zone {zone}: not declared by this topology",
+            set_identifier
+                .as_ref()
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default()
+        ),
+        Untouched::HealthCheck { id, address, why } => format!(
+            "health check {id}{}: {}",
+            address
+                .as_ref()
+                .map(|a| format!(" (was {a})"))
+                .unwrap_or_default(),
+            match why {
+                UntouchedWhy::InUse => "no longer declared, but records this plan does not change still use it",
+                UntouchedWhy::ZoneNotRead => "no longer declared, but its records are in a zone this plan does not read (list it in `zones` to delete both)",
+            }
+        ),
+        Untouched::ReplicationRule {
+            region,
+            destinations,
+            filters,
+        } => format!(
+            "ECR replication rule in {region} (filters {}, to {}): not managed by this topology",
+            filters.join(", "),
+            destinations.join(", ")
+        ),
+        Untouched::Repository { region, name } => format!(
+            "ECR repository {name} in {region}: not declared here (Meridian never deletes repositories: they hold images)"
+        ),
+    }
+}
+
+/// At most this many untouched objects are listed in human output; the JSON has them all.
+const UNTOUCHED_SHOWN: usize = 20;
+
+fn untouched(p: &Plan, bullet: &str, s: &mut String) {
+    for u in p.untouched.iter().take(UNTOUCHED_SHOWN) {
+        let _ = writeln!(s, "{bullet}{}", untouched_line(u));
+    }
+    if p.untouched.len() > UNTOUCHED_SHOWN {
+        let _ = writeln!(
+            s,
+            "{bullet}... and {} more (all of them are in the JSON plan, under `untouched`)",
+            p.untouched.len() - UNTOUCHED_SHOWN
+        );
+    }
 }
 
 pub fn human(p: &Plan) -> String {
@@ -192,15 +271,11 @@ pub fn human(p: &Plan) -> String {
         attributes(c, &mut s);
         s.push_str("    }\n\n");
     }
-    for u in &p.untouched {
-        let _ = writeln!(s, "Left alone: {u}");
-    }
+    untouched(p, "Left alone: ", &mut s);
     if !p.untouched.is_empty() {
         s.push('\n');
     }
-    if let Some(r) = recovery_line(p) {
-        let _ = writeln!(s, "{r}");
-    }
+    let _ = writeln!(s, "{}", recovery_line(p));
     if !p.api_calls.is_empty() {
         let _ = writeln!(s, "{}", calls_line(&p.api_calls));
     }
@@ -216,9 +291,7 @@ pub fn markdown(p: &Plan) -> String {
         p.live_source, p.topology
     );
     let _ = writeln!(s, "**{}**\n", summary_line(p));
-    if let Some(r) = recovery_line(p) {
-        let _ = writeln!(s, "{r}\n");
-    }
+    let _ = writeln!(s, "{}\n", recovery_line(p));
     let changed: Vec<&ResourceChange> = p
         .resource_changes
         .iter()
@@ -251,9 +324,7 @@ pub fn markdown(p: &Plan) -> String {
         }
         s.push_str("```\n\n</details>\n");
     }
-    for u in &p.untouched {
-        let _ = writeln!(s, "- left alone: {u}");
-    }
+    untouched(p, "- left alone: ", &mut s);
     s
 }
 

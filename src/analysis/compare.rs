@@ -49,72 +49,7 @@ pub fn compare(designs: &[(String, String, &Topology, &Analysis)]) -> Comparison
         .fold(f64::INFINITY, f64::min);
     let rows: Vec<Design> = designs
         .iter()
-        .map(|(name, path, t, a)| {
-            let routing: BTreeSet<&'static str> = a.services.values().map(|s| s.routing).collect();
-            let name_of = |v: serde_json::Result<serde_json::Value>| {
-                v.ok().and_then(|v| v.as_str().map(String::from))
-            };
-            let data: BTreeSet<String> = a
-                .services
-                .values()
-                .filter_map(|s| {
-                    let pattern = name_of(serde_json::to_value(s.data_pattern?))?;
-                    Some(match s.consistency {
-                        Some(c) => format!("{pattern} ({})", name_of(serde_json::to_value(c))?),
-                        None => pattern,
-                    })
-                })
-                .collect();
-            let regions: BTreeSet<String> = t
-                .services
-                .values()
-                .flat_map(|s| s.regions.values().map(|r| r.aws_region.clone()))
-                .collect();
-            let worst = a
-                .services
-                .values()
-                .filter(|s| s.rto_floor_seconds == a.rto_floor_seconds)
-                .find_map(|s| {
-                    s.region_losses
-                        .iter()
-                        .find(|l| Some(&l.region) == s.worst_region.as_ref())
-                        .map(|l| l.formula.clone())
-                });
-            let not_met: Vec<&'static str> = a
-                .objectives
-                .iter()
-                .filter(|o| o.verdict != Verdict::Met)
-                .map(|o| o.objective)
-                .collect();
-            let objectives = if a.objectives.is_empty() {
-                "none"
-            } else if a.objectives.iter().any(|o| o.verdict == Verdict::Breached) {
-                "breached"
-            } else if not_met.is_empty() {
-                "met"
-            } else {
-                "unknown"
-            };
-            Design {
-                name: name.clone(),
-                path: path.clone(),
-                routing: routing.into_iter().collect(),
-                data_patterns: data.into_iter().collect(),
-                regions: regions.into_iter().collect(),
-                rto_floor_seconds: a.rto_floor_seconds,
-                critical_path: worst,
-                rpo_seconds: a.rpo_seconds,
-                monthly_usd: a.cost.monthly_usd,
-                cost_complete: a.cost.complete,
-                cost_ratio: if cheapest > 0.0 && cheapest.is_finite() {
-                    (a.cost.monthly_usd / cheapest * 100.0).round() / 100.0
-                } else {
-                    1.0
-                },
-                objectives,
-                objectives_not_met: not_met,
-            }
-        })
+        .map(|(name, path, t, a)| design(name, path, t, a, cheapest))
         .collect();
     let pick = |key: &dyn Fn(&Design) -> Option<f64>| {
         rows.iter()
@@ -130,5 +65,81 @@ pub fn compare(designs: &[(String, String, &Topology, &Analysis)]) -> Comparison
         fastest: pick(&|d| d.rto_floor_seconds.map(Duration::as_secs_f64)),
         cheapest: pick(&|d| Some(d.monthly_usd)),
         designs: rows,
+    }
+}
+
+/// The data patterns of a design's services, with their consistency where it has one.
+fn data_patterns(a: &Analysis) -> BTreeSet<String> {
+    let name_of = |v: serde_json::Result<serde_json::Value>| {
+        v.ok().and_then(|v| v.as_str().map(String::from))
+    };
+    a.services
+        .values()
+        .filter_map(|s| {
+            let pattern = name_of(serde_json::to_value(s.data_pattern?))?;
+            Some(match s.consistency {
+                Some(c) => format!("{pattern} ({})", name_of(serde_json::to_value(c))?),
+                None => pattern,
+            })
+        })
+        .collect()
+}
+
+/// The overall verdict of a design's objectives, and those not met.
+fn verdict(a: &Analysis) -> (&'static str, Vec<&'static str>) {
+    let not_met: Vec<&'static str> = a
+        .objectives
+        .iter()
+        .filter(|o| o.verdict != Verdict::Met)
+        .map(|o| o.objective)
+        .collect();
+    let objectives = if a.objectives.is_empty() {
+        "none"
+    } else if a.objectives.iter().any(|o| o.verdict == Verdict::Breached) {
+        "breached"
+    } else if not_met.is_empty() {
+        "met"
+    } else {
+        "unknown"
+    };
+    (objectives, not_met)
+}
+
+fn design(name: &str, path: &str, t: &Topology, a: &Analysis, cheapest: f64) -> Design {
+    let routing: BTreeSet<&'static str> = a.services.values().map(|s| s.routing).collect();
+    let regions: BTreeSet<String> = t
+        .services
+        .values()
+        .flat_map(|s| s.regions.values().map(|r| r.aws_region.clone()))
+        .collect();
+    let worst = a
+        .services
+        .values()
+        .filter(|s| s.rto_floor_seconds == a.rto_floor_seconds)
+        .find_map(|s| {
+            s.region_losses
+                .iter()
+                .find(|l| Some(&l.region) == s.worst_region.as_ref())
+                .map(|l| l.formula.clone())
+        });
+    let (objectives, not_met) = verdict(a);
+    Design {
+        name: name.to_string(),
+        path: path.to_string(),
+        routing: routing.into_iter().collect(),
+        data_patterns: data_patterns(a).into_iter().collect(),
+        regions: regions.into_iter().collect(),
+        rto_floor_seconds: a.rto_floor_seconds,
+        critical_path: worst,
+        rpo_seconds: a.rpo_seconds,
+        monthly_usd: a.cost.monthly_usd,
+        cost_complete: a.cost.complete,
+        cost_ratio: if cheapest > 0.0 && cheapest.is_finite() {
+            (a.cost.monthly_usd / cheapest * 100.0).round() / 100.0
+        } else {
+            1.0
+        },
+        objectives,
+        objectives_not_met: not_met,
     }
 }

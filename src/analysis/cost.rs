@@ -226,104 +226,12 @@ pub fn cost(t: &Topology, extra: &BTreeMap<String, f64>) -> CostReport {
 
 fn service(s: &Service, p: &Prices, items: &mut Vec<CostItem>) {
     let scope = format!("service \"{}\"", s.name);
-    let all_alias = s
-        .regions
-        .values()
-        .all(|r| matches!(r.endpoint, Endpoint::Alias(_)));
-    match s.cost.queries_per_month {
-        _ if all_alias => items.push(item(
-            &scope,
-            "DNS queries",
-            "alias queries to AWS resources are free".into(),
-            0.0,
-        )),
-        Some(q) => {
-            let (rate, kind) = match s.routing {
-                Routing::Latency => (p.queries_latency_per_million, "latency"),
-                Routing::Geolocation => (p.queries_geo_per_million, "geolocation"),
-                Routing::Weighted | Routing::Failover => {
-                    (p.queries_standard_per_million, "standard")
-                }
-            };
-            items.push(item(
-                &scope,
-                "DNS queries",
-                format!("{} M {kind} queries x {}", q / 1e6, usd(rate)),
-                q / 1e6 * rate,
-            ));
-        }
-        None => items.push(missing(&scope, "DNS queries", "cost.queries_per_month")),
-    }
+    queries(s, p, &scope, items);
     if let Some(h) = &s.health_check {
-        let features = usize::from(h.kind.is_https())
-            + usize::from(h.kind.is_string_match())
-            + usize::from(h.interval == 10);
-        let mut total = 0.0;
-        let mut parts = Vec::new();
-        for (aws, n) in [
-            (
-                true,
-                s.regions
-                    .values()
-                    .filter(|r| matches!(r.endpoint, Endpoint::Alias(_)))
-                    .count(),
-            ),
-            (
-                false,
-                s.regions
-                    .values()
-                    .filter(|r| !matches!(r.endpoint, Endpoint::Alias(_)))
-                    .count(),
-            ),
-        ] {
-            if n == 0 {
-                continue;
-            }
-            let (base, feature) = if aws {
-                (p.health_check_aws, p.health_check_feature_aws)
-            } else {
-                (p.health_check_other, p.health_check_feature_other)
-            };
-            total += n as f64 * (base + features as f64 * feature);
-            parts.push(format!(
-                "{n} {} x ({} + {features} x {})",
-                if aws {
-                    "AWS-endpoint checks"
-                } else {
-                    "other-endpoint checks"
-                },
-                usd(base),
-                usd(feature)
-            ));
-        }
-        items.push(item(&scope, "health checks", parts.join(" + "), total));
+        items.push(health_checks(s, h, p, &scope));
     }
     if s.anycast.is_some() {
-        let hours = p.hours_per_month * p.accelerator_hour;
-        match s.cost.anycast_gb_month {
-            Some(gb) => items.push(item(
-                &scope,
-                "anycast accelerator",
-                format!(
-                    "{} h x {} + {gb} GB x {}",
-                    p.hours_per_month, p.accelerator_hour, p.accelerator_premium_per_gb
-                ),
-                hours + gb * p.accelerator_premium_per_gb,
-            )),
-            None => {
-                items.push(item(
-                    &scope,
-                    "anycast accelerator",
-                    format!("{} h x {}", p.hours_per_month, p.accelerator_hour),
-                    hours,
-                ));
-                items.push(missing(
-                    &scope,
-                    "anycast data-transfer premium",
-                    "cost.anycast_gb_month",
-                ));
-            }
-        }
+        anycast(s, p, &scope, items);
     }
     if s.data.is_some() {
         match s.cost.replicated_gb_month {
@@ -356,6 +264,103 @@ fn service(s: &Service, p: &Prices, items: &mut Vec<CostItem>) {
             ));
         }
         None => items.push(missing(&scope, "compute", "cost.compute_per_region")),
+    }
+}
+
+fn queries(s: &Service, p: &Prices, scope: &str, items: &mut Vec<CostItem>) {
+    let all_alias = s
+        .regions
+        .values()
+        .all(|r| matches!(r.endpoint, Endpoint::Alias(_)));
+    match s.cost.queries_per_month {
+        _ if all_alias => items.push(item(
+            scope,
+            "DNS queries",
+            "alias queries to AWS resources are free".into(),
+            0.0,
+        )),
+        Some(q) => {
+            let (rate, kind) = match s.routing {
+                Routing::Latency => (p.queries_latency_per_million, "latency"),
+                Routing::Geolocation => (p.queries_geo_per_million, "geolocation"),
+                Routing::Weighted | Routing::Failover => {
+                    (p.queries_standard_per_million, "standard")
+                }
+            };
+            items.push(item(
+                scope,
+                "DNS queries",
+                format!("{} M {kind} queries x {}", q / 1e6, usd(rate)),
+                q / 1e6 * rate,
+            ));
+        }
+        None => items.push(missing(scope, "DNS queries", "cost.queries_per_month")),
+    }
+}
+
+fn health_checks(s: &Service, h: &crate::model::HealthCheck, p: &Prices, scope: &str) -> CostItem {
+    let features = usize::from(h.kind.is_https())
+        + usize::from(h.kind.is_string_match())
+        + usize::from(h.interval == 10);
+    let aws_endpoints = s
+        .regions
+        .values()
+        .filter(|r| matches!(r.endpoint, Endpoint::Alias(_)))
+        .count();
+    let mut total = 0.0;
+    let mut parts = Vec::new();
+    for (aws, n) in [
+        (true, aws_endpoints),
+        (false, s.regions.len() - aws_endpoints),
+    ] {
+        if n == 0 {
+            continue;
+        }
+        let (base, feature) = if aws {
+            (p.health_check_aws, p.health_check_feature_aws)
+        } else {
+            (p.health_check_other, p.health_check_feature_other)
+        };
+        total += n as f64 * (base + features as f64 * feature);
+        parts.push(format!(
+            "{n} {} x ({} + {features} x {})",
+            if aws {
+                "AWS-endpoint checks"
+            } else {
+                "other-endpoint checks"
+            },
+            usd(base),
+            usd(feature)
+        ));
+    }
+    item(scope, "health checks", parts.join(" + "), total)
+}
+
+fn anycast(s: &Service, p: &Prices, scope: &str, items: &mut Vec<CostItem>) {
+    let hours = p.hours_per_month * p.accelerator_hour;
+    match s.cost.anycast_gb_month {
+        Some(gb) => items.push(item(
+            scope,
+            "anycast accelerator",
+            format!(
+                "{} h x {} + {gb} GB x {}",
+                p.hours_per_month, p.accelerator_hour, p.accelerator_premium_per_gb
+            ),
+            hours + gb * p.accelerator_premium_per_gb,
+        )),
+        None => {
+            items.push(item(
+                scope,
+                "anycast accelerator",
+                format!("{} h x {}", p.hours_per_month, p.accelerator_hour),
+                hours,
+            ));
+            items.push(missing(
+                scope,
+                "anycast data-transfer premium",
+                "cost.anycast_gb_month",
+            ));
+        }
     }
 }
 

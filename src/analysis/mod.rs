@@ -110,41 +110,11 @@ pub fn analyze(t: &Topology) -> Analysis {
 /// The analysis with extra price overrides (a `--prices` file), applied after the topology's.
 pub fn analyze_with_prices(t: &Topology, price_overrides: &BTreeMap<String, f64>) -> Analysis {
     let cost = cost::cost(t, price_overrides);
-    let mut services = BTreeMap::new();
-    for (name, s) in &t.services {
-        let region_losses = rto::region_losses(s);
-        let worst = region_losses
-            .iter()
-            .filter(|l| l.carries_traffic)
-            .max_by(|a, b| {
-                // A loss with no floor (no recovery or missing input) is the worst of all.
-                let key = |l: &RegionLoss| (l.floor_seconds.is_none(), l.floor_seconds);
-                key(a).cmp(&key(b)).then_with(|| b.region.cmp(&a.region))
-            });
-        let rto_floor = match worst {
-            Some(w) => w.floor_seconds,
-            None => Some(Duration::ZERO),
-        };
-        let (rpo, rpo_basis) = rpo(s);
-        services.insert(
-            name.clone(),
-            ServiceAnalysis {
-                routing: s.routing.as_str(),
-                data_pattern: s.data.as_ref().map(|d| d.pattern),
-                consistency: s
-                    .data
-                    .as_ref()
-                    .filter(|d| d.pattern == DataPattern::MultiMaster)
-                    .map(|d| d.consistency),
-                rto_floor_seconds: rto_floor,
-                worst_region: worst.map(|w| w.region.clone()),
-                notes: rto::notes(s),
-                region_losses,
-                rpo_seconds: rpo,
-                rpo_basis,
-            },
-        );
-    }
+    let services: BTreeMap<String, ServiceAnalysis> = t
+        .services
+        .iter()
+        .map(|(name, s)| (name.clone(), service(s)))
+        .collect();
     let worst_of = |f: fn(&ServiceAnalysis) -> Option<Duration>| -> Option<Duration> {
         services
             .values()
@@ -153,45 +123,7 @@ pub fn analyze_with_prices(t: &Topology, price_overrides: &BTreeMap<String, f64>
     };
     let rto_floor = worst_of(|s| s.rto_floor_seconds);
     let rpo = worst_of(|s| s.rpo_seconds);
-    let mut objectives = Vec::new();
-    if let Some(o) = &t.objectives {
-        if let Some(target) = o.rto {
-            let figures = per_service(&services, |s| (s.rto_floor_seconds, None));
-            objectives.push(duration_objective("rto", target, &figures));
-        }
-        if let Some(target) = o.rpo {
-            let figures = per_service(&services, |s| (s.rpo_seconds, Some(s.rpo_basis.as_str())));
-            objectives.push(duration_objective("rpo", target, &figures));
-        }
-        if let Some(target) = o.monthly_cost {
-            let actual = cost.monthly_usd;
-            // Missing inputs only add cost: over budget is a breach even when incomplete.
-            let verdict = if actual > target {
-                Verdict::Breached
-            } else if cost.complete {
-                Verdict::Met
-            } else {
-                Verdict::Unknown
-            };
-            objectives.push(ObjectiveResult {
-                objective: "monthly_cost",
-                target,
-                actual: Some(actual),
-                margin: Some(round2(target - actual)),
-                unit: "USD",
-                verdict,
-                services: Vec::new(),
-                reason: (!cost.complete).then(|| {
-                    let missing: Vec<&str> = cost
-                        .items
-                        .iter()
-                        .filter_map(|i| i.missing_input.as_deref())
-                        .collect();
-                    format!("cost inputs missing: {}", missing.join(", "))
-                }),
-            });
-        }
-    }
+    let objectives = objectives(t, &services, &cost);
     Analysis {
         format_version: JSON_FORMAT_VERSION,
         services,
@@ -199,6 +131,93 @@ pub fn analyze_with_prices(t: &Topology, price_overrides: &BTreeMap<String, f64>
         rpo_seconds: rpo,
         cost,
         objectives,
+    }
+}
+
+/// One service: its region losses, the worst of them, and its RPO.
+fn service(s: &crate::model::Service) -> ServiceAnalysis {
+    let region_losses = rto::region_losses(s);
+    let worst = region_losses
+        .iter()
+        .filter(|l| l.carries_traffic)
+        .max_by(|a, b| {
+            // A loss with no floor (no recovery or missing input) is the worst of all.
+            let key = |l: &RegionLoss| (l.floor_seconds.is_none(), l.floor_seconds);
+            key(a).cmp(&key(b)).then_with(|| b.region.cmp(&a.region))
+        });
+    let rto_floor = match worst {
+        Some(w) => w.floor_seconds,
+        None => Some(Duration::ZERO),
+    };
+    let worst_region = worst.map(|w| w.region.clone());
+    let (rpo, rpo_basis) = rpo(s);
+    ServiceAnalysis {
+        routing: s.routing.as_str(),
+        data_pattern: s.data.as_ref().map(|d| d.pattern),
+        consistency: s
+            .data
+            .as_ref()
+            .filter(|d| d.pattern == DataPattern::MultiMaster)
+            .map(|d| d.consistency),
+        rto_floor_seconds: rto_floor,
+        worst_region,
+        notes: rto::notes(s),
+        region_losses,
+        rpo_seconds: rpo,
+        rpo_basis,
+    }
+}
+
+/// The verdict on each declared objective.
+fn objectives(
+    t: &Topology,
+    services: &BTreeMap<String, ServiceAnalysis>,
+    cost: &CostReport,
+) -> Vec<ObjectiveResult> {
+    let mut objectives = Vec::new();
+    let Some(o) = &t.objectives else {
+        return objectives;
+    };
+    if let Some(target) = o.rto {
+        let figures = per_service(services, |s| (s.rto_floor_seconds, None));
+        objectives.push(duration_objective("rto", target, &figures));
+    }
+    if let Some(target) = o.rpo {
+        let figures = per_service(services, |s| (s.rpo_seconds, Some(s.rpo_basis.as_str())));
+        objectives.push(duration_objective("rpo", target, &figures));
+    }
+    if let Some(target) = o.monthly_cost {
+        objectives.push(cost_objective(target, cost));
+    }
+    objectives
+}
+
+fn cost_objective(target: f64, cost: &CostReport) -> ObjectiveResult {
+    let actual = cost.monthly_usd;
+    // Missing inputs only add cost: over budget is a breach even when incomplete.
+    let verdict = if actual > target {
+        Verdict::Breached
+    } else if cost.complete {
+        Verdict::Met
+    } else {
+        Verdict::Unknown
+    };
+    ObjectiveResult {
+        objective: "monthly_cost",
+        target,
+        actual: Some(actual),
+        margin: Some(round2(target - actual)),
+        unit: "USD",
+        verdict,
+        services: Vec::new(),
+        reason: (!cost.complete).then(|| {
+            let missing: Vec<&str> = cost
+                .items
+                .iter()
+                .filter_map(|i| i.missing_input.as_deref())
+                .collect();
+            format!("cost inputs missing: {}", missing.join(", "))
+        }),
     }
 }
 

@@ -204,18 +204,47 @@ fn change(
 /// Computes every change. `adopt` takes over names that hold foreign records.
 pub fn diff(graph: &ResourceGraph, live: &LiveState, topology: &str, adopt: bool) -> Diff {
     let mut d = Diff::default();
+    let mut ours = OurChecks::read(live, topology);
+    let kept_check_ids = declared_checks(graph, &mut ours, &mut d);
+    records(graph, live, topology, adopt, &kept_check_ids, &mut d);
+    ecr(graph, live, &mut d);
+    orphan_checks(live, ours, &mut d);
+    d.changes.sort_by(|a, b| a.address.cmp(&b.address));
+    d.untouched.sort();
+    d
+}
 
-    // Health checks: ours by caller reference, grouped by address hash.
-    let mut live_checks: BTreeMap<String, Vec<&LiveHealthCheck>> = BTreeMap::new();
-    let mut zone_of_check: BTreeMap<&str, Option<String>> = BTreeMap::new();
-    for h in &live.health_checks {
-        if let Some((a, zone)) = reference_parts(&h.caller_reference, topology) {
-            live_checks.entry(a).or_default().push(h);
-            zone_of_check.insert(&h.id, zone);
+/// This topology's live health checks, recognised by their caller reference.
+struct OurChecks<'a> {
+    /// By the hash of the address they were created for; declared ones are taken out.
+    by_address: BTreeMap<String, Vec<&'a LiveHealthCheck>>,
+    /// The hash of the zone of each check's records, when its reference says.
+    zone_of: BTreeMap<&'a str, Option<String>>,
+}
+
+impl<'a> OurChecks<'a> {
+    fn read(live: &'a LiveState, topology: &str) -> OurChecks<'a> {
+        let mut ours = OurChecks {
+            by_address: BTreeMap::new(),
+            zone_of: BTreeMap::new(),
+        };
+        for h in &live.health_checks {
+            if let Some((a, zone)) = reference_parts(&h.caller_reference, topology) {
+                ours.by_address.entry(a).or_default().push(h);
+                ours.zone_of.insert(&h.id, zone);
+            }
         }
+        ours
     }
-    // Which live check each declared health check keeps (None: created by this apply).
-    let mut kept_check_ids: BTreeMap<Address, String> = BTreeMap::new();
+}
+
+/// The changes of every declared health check; returns the live check each one keeps
+/// (absent: created by this apply).
+fn declared_checks(
+    graph: &ResourceGraph,
+    ours: &mut OurChecks,
+    d: &mut Diff,
+) -> BTreeMap<Address, String> {
     // The zone each declared check's records live in.
     let mut check_zone: BTreeMap<&Address, &str> = BTreeMap::new();
     for r in graph.resources() {
@@ -225,138 +254,165 @@ pub fn diff(graph: &ResourceGraph, live: &LiveState, topology: &str, adopt: bool
             }
         }
     }
-
+    let mut kept = BTreeMap::new();
     for r in graph.resources() {
         let ResourceSpec::HealthCheck(spec) = &r.spec else {
             continue;
         };
-        let zone = check_zone
-            .get(&r.address)
-            .copied()
-            .unwrap_or_default()
-            .to_string();
+        let zone = check_zone.get(&r.address).copied().unwrap_or_default();
         let key = hash::hex(&r.address.to_string(), 12);
-        let mut found: Vec<&LiveHealthCheck> = live_checks.remove(&key).unwrap_or_default();
+        let mut found = ours.by_address.remove(&key).unwrap_or_default();
         found.sort_by(|a, b| a.id.cmp(&b.id));
-        // Updatable in place: same type and interval, and no IP address or search string to
-        // clear (Route 53 cannot unset those).
-        let updatable = |h: &LiveHealthCheck| {
-            h.config.kind == spec.kind
-                && h.config.request_interval == spec.request_interval
-                && !(h.config.ip_address.is_some() && spec.ip_address.is_none())
-                && !(h.config.search_string.is_some() && spec.search_string.is_none())
-        };
-        // Prefer a live check that already has the desired settings, then an updatable one.
-        let keep_pos = found
-            .iter()
-            .position(|h| &h.config == spec && h.drift.is_empty())
-            .or_else(|| found.iter().position(|h| updatable(h)));
-        let keep = keep_pos.map(|p| found.remove(p).clone());
-        let rest: Vec<LiveHealthCheck> = found.into_iter().cloned().collect();
-        let after = health_check_json(spec);
-        let (actions, before, reason, paths, unknown, delete): CheckShape =
-            match (&keep, rest.first()) {
-                (Some(k), _) if &k.config == spec => (
-                    vec![Action::NoOp],
-                    Some(live_check_json(k)),
-                    None,
-                    vec![],
-                    vec![],
-                    vec![],
-                ),
-                (Some(k), _) => (
-                    vec![Action::Update],
-                    Some(live_check_json(k)),
-                    None,
-                    vec![],
-                    vec![],
-                    vec![],
-                ),
-                (None, Some(old)) => {
-                    let mut paths = Vec::new();
-                    if old.config.kind != spec.kind {
-                        paths.push("type".to_string());
-                    }
-                    if old.config.request_interval != spec.request_interval {
-                        paths.push("request_interval".to_string());
-                    }
-                    if old.config.ip_address.is_some() && spec.ip_address.is_none() {
-                        paths.push("ip_address".to_string());
-                    }
-                    if old.config.search_string.is_some() && spec.search_string.is_none() {
-                        paths.push("search_string".to_string());
-                    }
-                    (
-                        vec![Action::Delete, Action::Create],
-                        Some(live_check_json(old)),
-                        Some("replace_because_cannot_update"),
-                        paths,
-                        vec!["id"],
-                        vec![old.clone()],
-                    )
-                }
-                (None, None) => (vec![Action::Create], None, None, vec![], vec!["id"], vec![]),
-            };
-        if let Some(k) = &keep {
-            kept_check_ids.insert(r.address.clone(), k.id.clone());
-        }
-        let mut c = change(
-            &r.address,
-            actions,
-            before,
-            Some(after),
-            &unknown,
-            reason,
-            paths,
-        );
-        if let (Some(obj), Some(k)) = (
-            c.change.after.as_mut().and_then(Value::as_object_mut),
-            &keep,
-        ) {
-            obj.insert("id".into(), json!(k.id));
-        }
-        let replaced_id = delete.first().map(|h| h.id.clone());
-        d.changes.push(c.with(Detail::HealthCheck {
-            desired: Some(spec.clone()),
-            zone: zone.clone(),
-            keep,
-            delete,
-        }));
-        // Any other copy (a duplicate left by an interrupted apply elsewhere) is deleted as a
-        // change of its own, so the plan shows it.
-        for extra in rest.iter().filter(|h| Some(&h.id) != replaced_id.as_ref()) {
-            let dup = Address {
-                kind: Kind::HealthCheck,
-                name: r.address.name.clone(),
-                key: Some(format!(
-                    "{} duplicate {}",
-                    r.address.key.as_deref().unwrap_or(""),
-                    extra.id
-                )),
-            };
-            d.changes.push(
-                change(
-                    &dup,
-                    vec![Action::Delete],
-                    Some(live_check_json(extra)),
-                    None,
-                    &[],
-                    Some("delete_because_duplicate"),
-                    vec![],
-                )
-                .with(Detail::HealthCheck {
-                    desired: None,
-                    zone: zone.clone(),
-                    keep: None,
-                    delete: vec![extra.clone()],
-                }),
-            );
+        if let Some(id) = declared_check(&r.address, spec, zone, found, d) {
+            kept.insert(r.address.clone(), id);
         }
     }
-    records(graph, live, topology, adopt, &kept_check_ids, &mut d);
-    ecr(graph, live, &mut d);
-    // Our checks no declared address claims: delete them once no record uses them: every
-    // live record using one must be deleted or rewritten by this plan, and its zone read.
+    kept
+}
+
+/// Whether a live check can become `spec` in place: same type and interval, and no IP
+/// address or search string to clear (Route 53 cannot unset those).
+fn updatable(h: &LiveHealthCheck, spec: &HealthCheckSpec) -> bool {
+    h.config.kind == spec.kind
+        && h.config.request_interval == spec.request_interval
+        && !(h.config.ip_address.is_some() && spec.ip_address.is_none())
+        && !(h.config.search_string.is_some() && spec.search_string.is_none())
+}
+
+/// The change of one declared health check given its live copies; returns the id it keeps.
+fn declared_check(
+    address: &Address,
+    spec: &HealthCheckSpec,
+    zone: &str,
+    mut found: Vec<&LiveHealthCheck>,
+    d: &mut Diff,
+) -> Option<String> {
+    // Prefer a live check that already has the desired settings, then an updatable one.
+    let keep_pos = found
+        .iter()
+        .position(|h| &h.config == spec && h.drift.is_empty())
+        .or_else(|| found.iter().position(|h| updatable(h, spec)));
+    let keep = keep_pos.map(|p| found.remove(p).clone());
+    let rest: Vec<LiveHealthCheck> = found.into_iter().cloned().collect();
+    let (actions, before, reason, paths, unknown, delete) = check_shape(keep.as_ref(), &rest, spec);
+    let mut c = change(
+        address,
+        actions,
+        before,
+        Some(health_check_json(spec)),
+        &unknown,
+        reason,
+        paths,
+    );
+    if let (Some(obj), Some(k)) = (
+        c.change.after.as_mut().and_then(Value::as_object_mut),
+        &keep,
+    ) {
+        obj.insert("id".into(), json!(k.id));
+    }
+    let replaced_id = delete.first().map(|h| h.id.clone());
+    let kept_id = keep.as_ref().map(|k| k.id.clone());
+    d.changes.push(c.with(Detail::HealthCheck {
+        desired: Some(spec.clone()),
+        zone: zone.to_string(),
+        keep,
+        delete,
+    }));
+    // Any other copy (a duplicate left by an interrupted apply elsewhere) is deleted as a
+    // change of its own, so the plan shows it.
+    for extra in rest.iter().filter(|h| Some(&h.id) != replaced_id.as_ref()) {
+        duplicate_check(address, extra, zone, d);
+    }
+    kept_id
+}
+
+/// Actions, before, reason, replace paths, unknown attributes and checks to delete of one
+/// declared check, given the live check it keeps and the other live copies.
+fn check_shape<'a>(
+    keep: Option<&LiveHealthCheck>,
+    rest: &[LiveHealthCheck],
+    spec: &HealthCheckSpec,
+) -> CheckShape<'a> {
+    match (keep, rest.first()) {
+        (Some(k), _) => (
+            vec![if &k.config == spec {
+                Action::NoOp
+            } else {
+                Action::Update
+            }],
+            Some(live_check_json(k)),
+            None,
+            vec![],
+            vec![],
+            vec![],
+        ),
+        (None, Some(old)) => {
+            let forced = [
+                ("type", old.config.kind != spec.kind),
+                (
+                    "request_interval",
+                    old.config.request_interval != spec.request_interval,
+                ),
+                (
+                    "ip_address",
+                    old.config.ip_address.is_some() && spec.ip_address.is_none(),
+                ),
+                (
+                    "search_string",
+                    old.config.search_string.is_some() && spec.search_string.is_none(),
+                ),
+            ];
+            (
+                vec![Action::Delete, Action::Create],
+                Some(live_check_json(old)),
+                Some("replace_because_cannot_update"),
+                forced
+                    .iter()
+                    .filter(|(_, f)| *f)
+                    .map(|(p, _)| (*p).to_string())
+                    .collect(),
+                vec!["id"],
+                vec![old.clone()],
+            )
+        }
+        (None, None) => (vec![Action::Create], None, None, vec![], vec!["id"], vec![]),
+    }
+}
+
+/// A second live copy of a declared check, deleted as a change of its own.
+fn duplicate_check(address: &Address, extra: &LiveHealthCheck, zone: &str, d: &mut Diff) {
+    let dup = Address {
+        kind: Kind::HealthCheck,
+        name: address.name.clone(),
+        key: Some(format!(
+            "{} duplicate {}",
+            address.key.as_deref().unwrap_or(""),
+            extra.id
+        )),
+    };
+    d.changes.push(
+        change(
+            &dup,
+            vec![Action::Delete],
+            Some(live_check_json(extra)),
+            None,
+            &[],
+            Some("delete_because_duplicate"),
+            vec![],
+        )
+        .with(Detail::HealthCheck {
+            desired: None,
+            zone: zone.to_string(),
+            keep: None,
+            delete: vec![extra.clone()],
+        }),
+    );
+}
+
+/// Our checks no declared address claims: deleted once no record uses them (every live
+/// record using one is deleted or rewritten by this plan) and their zone was read; else left
+/// alone, and said so.
+fn orphan_checks(live: &LiveState, ours: OurChecks, d: &mut Diff) {
     let released: BTreeSet<crate::provider::RecordKey> = d
         .changes
         .iter()
@@ -378,60 +434,54 @@ pub fn diff(graph: &ResourceGraph, live: &LiveState, topology: &str, adopt: bool
         .filter(|r| !released.contains(&r.key()))
         .filter_map(|r| r.health_check_id.as_deref())
         .collect();
-    for (_, checks) in live_checks {
-        for h in checks {
-            let zone = zone_of_check.get(h.id.as_str()).cloned().flatten();
-            let zone_name = zone
-                .as_ref()
-                .and_then(|z| zones_read.get(z))
-                .map(|z| z.to_string());
-            let zone_read = zone.is_none() || zone_name.is_some();
-            let why = if !zone_read {
-                Some(UntouchedWhy::ZoneNotRead)
-            } else if used.contains(h.id.as_str()) {
-                Some(UntouchedWhy::InUse)
-            } else {
-                None
-            };
-            if let Some(why) = why {
-                d.untouched.push(Untouched::HealthCheck {
-                    id: h.id.clone(),
-                    address: h.tags.get("meridian:address").cloned(),
-                    why,
-                });
-                continue;
-            }
-            let label = h
-                .tags
-                .get("meridian:address")
-                .cloned()
-                .unwrap_or_else(|| format!("health_check._orphan[\"{}\"]", h.id));
-            let address = Address {
-                kind: Kind::HealthCheck,
-                name: label.clone(),
-                key: None,
-            };
-            let mut c = change(
-                &address,
-                vec![Action::Delete],
-                Some(live_check_json(h)),
-                None,
-                &[],
-                Some("delete_because_no_resource_config"),
-                vec![],
-            );
-            c.address = label;
-            d.changes.push(c.with(Detail::HealthCheck {
-                desired: None,
-                zone: zone_name.unwrap_or_default(),
-                keep: None,
-                delete: vec![h.clone()],
-            }));
+    for h in ours.by_address.into_values().flatten() {
+        let zone = ours.zone_of.get(h.id.as_str()).cloned().flatten();
+        let zone_name = zone.as_ref().and_then(|z| zones_read.get(z)).copied();
+        let why = if zone.is_some() && zone_name.is_none() {
+            Some(UntouchedWhy::ZoneNotRead)
+        } else if used.contains(h.id.as_str()) {
+            Some(UntouchedWhy::InUse)
+        } else {
+            None
+        };
+        match why {
+            Some(why) => d.untouched.push(Untouched::HealthCheck {
+                id: h.id.clone(),
+                address: h.tags.get("meridian:address").cloned(),
+                why,
+            }),
+            None => delete_orphan(h, zone_name.unwrap_or_default(), d),
         }
     }
-    d.changes.sort_by(|a, b| a.address.cmp(&b.address));
-    d.untouched.sort();
-    d
+}
+
+fn delete_orphan(h: &LiveHealthCheck, zone: &str, d: &mut Diff) {
+    let label = h
+        .tags
+        .get("meridian:address")
+        .cloned()
+        .unwrap_or_else(|| format!("health_check._orphan[\"{}\"]", h.id));
+    let address = Address {
+        kind: Kind::HealthCheck,
+        name: label.clone(),
+        key: None,
+    };
+    let mut c = change(
+        &address,
+        vec![Action::Delete],
+        Some(live_check_json(h)),
+        None,
+        &[],
+        Some("delete_because_no_resource_config"),
+        vec![],
+    );
+    c.address = label;
+    d.changes.push(c.with(Detail::HealthCheck {
+        desired: None,
+        zone: zone.to_string(),
+        keep: None,
+        delete: vec![h.clone()],
+    }));
 }
 
 fn owner_record(o: &OwnerSpec) -> RecordSet {
@@ -529,6 +579,23 @@ fn describe(r: &RecordSet) -> String {
     }
 }
 
+/// What the record diff of every name reads.
+struct Names<'a> {
+    /// Live records by (zone, name), the zone's own apex SOA and NS left out.
+    at_name: BTreeMap<(String, String), Vec<&'a RecordSet>>,
+    topology: &'a str,
+    adopt: bool,
+    kept_check_ids: &'a BTreeMap<Address, String>,
+}
+
+impl<'a> Names<'a> {
+    fn at(&self, zone: &str, name: &str) -> &[&'a RecordSet] {
+        self.at_name
+            .get(&(zone.to_string(), name.to_string()))
+            .map_or(&[], Vec::as_slice)
+    }
+}
+
 fn records(
     graph: &ResourceGraph,
     live: &LiveState,
@@ -537,7 +604,6 @@ fn records(
     kept_check_ids: &BTreeMap<Address, String>,
     d: &mut Diff,
 ) {
-    // Live records by (zone, name).
     let mut at_name: BTreeMap<(String, String), Vec<&RecordSet>> = BTreeMap::new();
     // The zone's own SOA and NS records at its apex belong to the zone, never to a service.
     for r in live
@@ -550,6 +616,12 @@ fn records(
             .or_default()
             .push(r);
     }
+    let names = Names {
+        at_name,
+        topology,
+        adopt,
+        kept_check_ids,
+    };
     let owners: Vec<(&Address, &OwnerSpec)> = graph
         .resources()
         .iter()
@@ -569,176 +641,201 @@ fn records(
     }
     let mut declared_names: BTreeSet<(String, String)> = BTreeSet::new();
     for (owner_address, o) in &owners {
-        let domain = crate::dns::marker_domain(&o.name)
-            .unwrap_or(&o.name)
-            .to_string();
-        declared_names.insert((o.zone.clone(), domain.clone()));
+        let domain = crate::dns::marker_domain(&o.name).unwrap_or(&o.name);
+        declared_names.insert((o.zone.clone(), domain.to_string()));
         declared_names.insert((o.zone.clone(), o.name.clone()));
-        let live_marker: Option<&RecordSet> = at_name
-            .get(&(o.zone.clone(), o.name.clone()))
-            .and_then(|v| v.iter().find(|r| r.record_type == RecordType::Txt).copied());
-        let marker_owner = live_marker
-            .and_then(|m| m.values.first())
-            .and_then(|v| OwnerSpec::parse(v));
-        let owned = marker_owner.as_ref() == Some(&(topology.to_string(), o.service.clone()));
-        let live_here: Vec<&RecordSet> = at_name
-            .get(&(o.zone.clone(), domain.clone()))
-            .cloned()
-            .unwrap_or_default();
-        // At a name it owns, Meridian's own records are the A, AAAA and CNAME record sets
-        // named after the service; anything else was added by someone else.
-        let foreign_here: Vec<&&RecordSet> = live_here
-            .iter()
-            .filter(|r| !owned || !is_service_record(r, &o.service))
-            .collect();
-        // Record sets with routing Meridian does not manage cannot be adopted: deleting them
-        // would need fields it does not carry.
-        let unadoptable = foreign_here.iter().any(|r| unmanaged(r));
-        if (!foreign_here.is_empty() || (!owned && live_marker.is_some()))
-            && (!adopt || unadoptable)
-        {
-            d.foreign.push(Foreign {
-                service: o.service.clone(),
-                name: domain.clone(),
-                records: foreign_here.iter().map(|r| describe(r)).collect(),
-                owner: marker_owner.map(|(t, s)| format!("topology {t}, service {s}")),
-            });
-            continue;
-        }
-        // The marker itself.
-        let want = owner_record(o);
-        let (actions, before, in_place, delete) = match live_marker {
-            Some(m) if *m == want => (vec![Action::NoOp], Some(record_json(m, None)), true, vec![]),
-            Some(m) => (
-                vec![Action::Update],
-                Some(record_json(m, None)),
-                true,
-                vec![m.clone()],
-            ),
-            None => (vec![Action::Create], None, true, vec![]),
-        };
-        d.changes.push(
-            change(
-                owner_address,
-                actions,
-                before,
-                Some(record_json(&want, None)),
-                &[],
-                adopt.then_some("adopt").filter(|_| !owned),
-                vec![],
-            )
-            .with(Detail::Record {
-                desired: Some(want),
-                check: None,
-                delete,
-                in_place,
-            }),
-        );
-        // The service's records at its name, by set identifier.
-        let mut live_by_set: BTreeMap<Option<String>, Vec<&RecordSet>> = BTreeMap::new();
-        for r in &live_here {
-            live_by_set
-                .entry(r.set_identifier.clone())
-                .or_default()
-                .push(r);
-        }
-        for (res_address, spec) in by_owner.get(*owner_address).cloned().unwrap_or_default() {
-            let check_id = spec
-                .health_check
-                .as_ref()
-                .and_then(|a| kept_check_ids.get(a).cloned());
-            let unknown_check = spec.health_check.is_some() && check_id.is_none();
-            let want = desired_record(spec, check_id);
-            let live_same: Vec<&RecordSet> = live_by_set
-                .remove(&Some(spec.set_identifier.clone()))
-                .unwrap_or_default();
-            let unknown: Vec<&str> = if unknown_check {
-                vec!["health_check_id"]
-            } else {
-                vec![]
-            };
-            let after = record_json(&want, spec.health_check.as_ref());
-            let (actions, before, reason, paths, in_place, delete) = match live_same.as_slice() {
-                [] => (vec![Action::Create], None, None, vec![], false, vec![]),
-                [one] if **one == want && !unknown_check => (
-                    vec![Action::NoOp],
-                    Some(record_json(one, spec.health_check.as_ref())),
-                    None,
-                    vec![],
-                    true,
-                    vec![],
-                ),
-                [one]
-                    if one.record_type == want.record_type
-                        && one.routing.kind() == want.routing.kind() =>
-                {
-                    (
-                        vec![Action::Update],
-                        Some(record_json(one, spec.health_check.as_ref())),
-                        None,
-                        vec![],
-                        true,
-                        vec![(*one).clone()],
-                    )
-                }
-                many => {
-                    let first = many[0];
-                    let mut paths = Vec::new();
-                    if first.record_type != want.record_type {
-                        paths.push("type".to_string());
-                    }
-                    if first.routing.kind() != want.routing.kind() {
-                        paths.push("routing_policy".to_string());
-                    }
-                    (
-                        vec![Action::Delete, Action::Create],
-                        Some(record_json(first, None)),
-                        Some("replace_because_cannot_update"),
-                        paths,
-                        false,
-                        many.iter().map(|r| (*r).clone()).collect(),
-                    )
-                }
-            };
-            d.changes.push(
-                change(
-                    res_address,
-                    actions,
-                    before,
-                    Some(after),
-                    &unknown,
-                    reason,
-                    paths,
-                )
-                .with(Detail::Record {
-                    desired: Some(want),
-                    check: spec.health_check.clone(),
-                    delete,
-                    in_place,
-                }),
-            );
-        }
-        // Records at an owned name that no region declares any more.
-        for recs in live_by_set.into_values() {
-            for r in recs {
-                let address =
-                    Address::new(Kind::Record, &o.service, Some(&live_key(&o.service, r)));
-                delete_record(
-                    d,
-                    &address,
-                    r.clone(),
-                    if owned {
-                        "delete_because_no_resource_config"
-                    } else {
-                        "delete_because_adopted_name"
-                    },
-                );
-            }
-        }
+        let specs = by_owner.get(*owner_address).map_or(&[][..], Vec::as_slice);
+        owned_name(&names, owner_address, o, specs, d);
     }
-    // Markers of this topology for services it no longer declares: delete the service's
-    // records and the marker.
-    for ((zone, name), recs) in &at_name {
+    let still_declared: BTreeSet<&str> = owners.iter().map(|(_, o)| o.service.as_str()).collect();
+    removed_services(&names, &declared_names, &still_declared, d);
+    untouched_names(&names, &declared_names, d);
+}
+
+/// The marker and records of one declared service at its name, or a [`Foreign`] entry when
+/// the name holds records Meridian may not take over.
+fn owned_name(
+    names: &Names,
+    owner_address: &Address,
+    o: &OwnerSpec,
+    specs: &[(&Address, &RecordSpec)],
+    d: &mut Diff,
+) {
+    let domain = crate::dns::marker_domain(&o.name).unwrap_or(&o.name);
+    let live_marker: Option<&RecordSet> = names
+        .at(&o.zone, &o.name)
+        .iter()
+        .find(|r| r.record_type == RecordType::Txt)
+        .copied();
+    let marker_owner = live_marker
+        .and_then(|m| m.values.first())
+        .and_then(|v| OwnerSpec::parse(v));
+    let owned = marker_owner.as_ref() == Some(&(names.topology.to_string(), o.service.clone()));
+    let live_here = names.at(&o.zone, domain);
+    // At a name it owns, Meridian's own records are the A, AAAA and CNAME record sets named
+    // after the service; anything else was added by someone else.
+    let foreign_here: Vec<&&RecordSet> = live_here
+        .iter()
+        .filter(|r| !owned || !is_service_record(r, &o.service))
+        .collect();
+    // Record sets with routing Meridian does not manage cannot be adopted: deleting them
+    // would need fields it does not carry.
+    let unadoptable = foreign_here.iter().any(|r| unmanaged(r));
+    if (!foreign_here.is_empty() || (!owned && live_marker.is_some()))
+        && (!names.adopt || unadoptable)
+    {
+        d.foreign.push(Foreign {
+            service: o.service.clone(),
+            name: domain.to_string(),
+            records: foreign_here.iter().map(|r| describe(r)).collect(),
+            owner: marker_owner.map(|(t, s)| format!("topology {t}, service {s}")),
+        });
+        return;
+    }
+    marker_change(owner_address, o, live_marker, names.adopt && !owned, d);
+    // The service's records at its name, by set identifier.
+    let mut live_by_set: BTreeMap<Option<String>, Vec<&RecordSet>> = BTreeMap::new();
+    for r in live_here {
+        live_by_set
+            .entry(r.set_identifier.clone())
+            .or_default()
+            .push(r);
+    }
+    for (res_address, spec) in specs {
+        let live_same = live_by_set
+            .remove(&Some(spec.set_identifier.clone()))
+            .unwrap_or_default();
+        record_change(res_address, spec, &live_same, names.kept_check_ids, d);
+    }
+    // Records at an owned name that no region declares any more.
+    let reason = if owned {
+        "delete_because_no_resource_config"
+    } else {
+        "delete_because_adopted_name"
+    };
+    for r in live_by_set.into_values().flatten() {
+        let address = Address::new(Kind::Record, &o.service, Some(&live_key(&o.service, r)));
+        delete_record(d, &address, r.clone(), reason);
+    }
+}
+
+/// The ownership marker of a service: created, kept, or rewritten (another version, or
+/// adopted from another owner).
+fn marker_change(
+    owner_address: &Address,
+    o: &OwnerSpec,
+    live_marker: Option<&RecordSet>,
+    adopting: bool,
+    d: &mut Diff,
+) {
+    let want = owner_record(o);
+    let (actions, before, delete) = match live_marker {
+        Some(m) if *m == want => (vec![Action::NoOp], Some(record_json(m, None)), vec![]),
+        Some(m) => (
+            vec![Action::Update],
+            Some(record_json(m, None)),
+            vec![m.clone()],
+        ),
+        None => (vec![Action::Create], None, vec![]),
+    };
+    d.changes.push(
+        change(
+            owner_address,
+            actions,
+            before,
+            Some(record_json(&want, None)),
+            &[],
+            adopting.then_some("adopt"),
+            vec![],
+        )
+        .with(Detail::Record {
+            desired: Some(want),
+            check: None,
+            delete,
+            in_place: true,
+        }),
+    );
+}
+
+/// The change of one declared record set, given the live record sets of its set identifier.
+fn record_change(
+    address: &Address,
+    spec: &RecordSpec,
+    live_same: &[&RecordSet],
+    kept_check_ids: &BTreeMap<Address, String>,
+    d: &mut Diff,
+) {
+    let check_id = spec
+        .health_check
+        .as_ref()
+        .and_then(|a| kept_check_ids.get(a).cloned());
+    let unknown_check = spec.health_check.is_some() && check_id.is_none();
+    let want = desired_record(spec, check_id);
+    let unknown: &[&str] = if unknown_check {
+        &["health_check_id"]
+    } else {
+        &[]
+    };
+    let after = record_json(&want, spec.health_check.as_ref());
+    let shown = |r: &RecordSet| Some(record_json(r, spec.health_check.as_ref()));
+    let (actions, before, reason, paths, in_place, delete) = match live_same {
+        [] => (vec![Action::Create], None, None, vec![], false, vec![]),
+        [one] if **one == want && !unknown_check => {
+            (vec![Action::NoOp], shown(one), None, vec![], true, vec![])
+        }
+        [one]
+            if one.record_type == want.record_type && one.routing.kind() == want.routing.kind() =>
+        {
+            let delete = vec![(*one).clone()];
+            (vec![Action::Update], shown(one), None, vec![], true, delete)
+        }
+        many => {
+            let first = many[0];
+            let mut paths = Vec::new();
+            if first.record_type != want.record_type {
+                paths.push("type".to_string());
+            }
+            if first.routing.kind() != want.routing.kind() {
+                paths.push("routing_policy".to_string());
+            }
+            (
+                vec![Action::Delete, Action::Create],
+                Some(record_json(first, None)),
+                Some("replace_because_cannot_update"),
+                paths,
+                false,
+                many.iter().map(|r| (*r).clone()).collect(),
+            )
+        }
+    };
+    d.changes.push(
+        change(
+            address,
+            actions,
+            before,
+            Some(after),
+            unknown,
+            reason,
+            paths,
+        )
+        .with(Detail::Record {
+            desired: Some(want),
+            check: spec.health_check.clone(),
+            delete,
+            in_place,
+        }),
+    );
+}
+
+/// Markers of this topology for services it no longer declares: the service's records and
+/// the marker are deleted.
+fn removed_services(
+    names: &Names,
+    declared_names: &BTreeSet<(String, String)>,
+    still_declared: &BTreeSet<&str>,
+    d: &mut Diff,
+) {
+    for ((zone, name), recs) in &names.at_name {
         if declared_names.contains(&(zone.clone(), name.clone())) {
             continue;
         }
@@ -748,19 +845,18 @@ fn records(
         let Some((t, service)) = marker.values.first().and_then(|v| OwnerSpec::parse(v)) else {
             continue;
         };
-        let Some(domain) = crate::dns::marker_domain(name).map(str::to_string) else {
+        let Some(domain) = crate::dns::marker_domain(name) else {
             continue;
         };
-        if t != topology {
+        if t != names.topology {
             continue;
         }
         // A service still declared under another name (its domain changed) keeps its
         // addresses for the new name; the old name's resources are told apart by it.
-        let renamed = owners.iter().any(|(_, o)| o.service == service);
-        for r in at_name
-            .get(&(zone.clone(), domain.clone()))
-            .into_iter()
-            .flatten()
+        let renamed = still_declared.contains(service.as_str());
+        for r in names
+            .at(zone, domain)
+            .iter()
             .filter(|r| is_service_record(r, &service))
         {
             let mut key = live_key(&service, r);
@@ -776,13 +872,16 @@ fn records(
         }
         delete_record(
             d,
-            &Address::new(Kind::Owner, &service, renamed.then_some(domain.as_str())),
+            &Address::new(Kind::Owner, &service, renamed.then_some(domain)),
             (*marker).clone(),
             "delete_because_no_resource_config",
         );
     }
-    // Names nobody declares are never touched.
-    for ((zone, name), recs) in &at_name {
+}
+
+/// Names nobody declares are never touched: each of their record sets is listed.
+fn untouched_names(names: &Names, declared_names: &BTreeSet<(String, String)>, d: &mut Diff) {
+    for ((zone, name), recs) in &names.at_name {
         if declared_names.contains(&(zone.clone(), name.clone()))
             || crate::dns::marker_domain(name).is_some()
         {
@@ -798,7 +897,27 @@ fn records(
 }
 
 fn ecr(graph: &ResourceGraph, live: &LiveState, d: &mut Diff) {
-    // Repositories.
+    let declared = repositories(graph, live, d);
+    replication(graph, live, &declared, d);
+    for (region, repos) in &live.repositories {
+        d.untouched.extend(
+            repos
+                .iter()
+                .filter(|r| !declared.get(region).is_some_and(|d| d.contains(*r)))
+                .map(|name| Untouched::Repository {
+                    region: region.clone(),
+                    name: name.clone(),
+                }),
+        );
+    }
+}
+
+/// Declared repositories, created when missing; returns them by region.
+fn repositories(
+    graph: &ResourceGraph,
+    live: &LiveState,
+    d: &mut Diff,
+) -> BTreeMap<String, BTreeSet<String>> {
     let mut declared: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for r in graph.resources() {
         let ResourceSpec::EcrRepository(spec) = &r.spec else {
@@ -829,8 +948,17 @@ fn ecr(graph: &ResourceGraph, live: &LiveState, d: &mut Diff) {
             }),
         );
     }
-    // Replication: per source region, the managed rules are those filtering a declared
-    // repository; every other rule is kept as it is.
+    declared
+}
+
+/// Replication: per source region, the managed rules are those filtering a declared
+/// repository; every other rule is kept as it is.
+fn replication(
+    graph: &ResourceGraph,
+    live: &LiveState,
+    declared: &BTreeMap<String, BTreeSet<String>>,
+    d: &mut Diff,
+) {
     let mut by_region: BTreeMap<String, Vec<(&Address, ReplicationRule)>> = BTreeMap::new();
     for r in graph.resources() {
         let ResourceSpec::EcrReplication(spec) = &r.spec else {
@@ -846,93 +974,97 @@ fn ecr(graph: &ResourceGraph, live: &LiveState, d: &mut Diff) {
     }
     for (region, wanted) in by_region {
         let ours = declared.get(&region).cloned().unwrap_or_default();
-        let live_rules = live.replication.get(&region).cloned().unwrap_or_default();
-        let (mut managed, foreign): (Vec<ReplicationRule>, Vec<ReplicationRule>) = live_rules
-            .iter()
-            .cloned()
-            .partition(|rule| rule.filters.iter().any(|f| ours.contains(f)));
-        let mut config: Vec<ReplicationRule> = foreign.clone();
-        config.extend(wanted.iter().map(|(_, r)| r.clone()));
-        d.untouched
-            .extend(foreign.iter().map(|r| Untouched::ReplicationRule {
-                region: region.clone(),
-                destinations: r.destinations.clone(),
-                filters: r.filters.clone(),
-            }));
-        let rule_json = |r: &ReplicationRule| json!({"region": region, "destinations": r.destinations, "filters": r.filters});
-        // Pair live rules with declared ones one to one: exact matches first, then rules that
-        // share a repository filter.
-        let mut paired: Vec<Option<ReplicationRule>> = vec![None; wanted.len()];
-        for (k, (_, rule)) in wanted.iter().enumerate() {
-            if let Some(p) = managed.iter().position(|m| m == rule) {
+        let live_rules = live.replication.get(&region).map_or(&[][..], Vec::as_slice);
+        region_replication(&region, &wanted, live_rules, &ours, d);
+    }
+}
+
+/// The replication changes of one source region. The configuration is written whole: every
+/// change carries the region's configuration after the plan.
+fn region_replication(
+    region: &str,
+    wanted: &[(&Address, ReplicationRule)],
+    live_rules: &[ReplicationRule],
+    ours: &BTreeSet<String>,
+    d: &mut Diff,
+) {
+    let (mut managed, foreign): (Vec<ReplicationRule>, Vec<ReplicationRule>) = live_rules
+        .iter()
+        .cloned()
+        .partition(|rule| rule.filters.iter().any(|f| ours.contains(f)));
+    let mut config: Vec<ReplicationRule> = foreign.clone();
+    config.extend(wanted.iter().map(|(_, r)| r.clone()));
+    d.untouched
+        .extend(foreign.iter().map(|r| Untouched::ReplicationRule {
+            region: region.to_string(),
+            destinations: r.destinations.clone(),
+            filters: r.filters.clone(),
+        }));
+    let rule_json = |r: &ReplicationRule| json!({"region": region, "destinations": r.destinations, "filters": r.filters});
+    let detail = || Detail::Replication {
+        region: region.to_string(),
+        rules: config.clone(),
+    };
+    let paired = pair_rules(wanted, &mut managed);
+    for ((address, rule), before) in wanted.iter().zip(paired) {
+        let actions = match &before {
+            Some(b) if b == rule => vec![Action::NoOp],
+            Some(_) => vec![Action::Update],
+            None => vec![Action::Create],
+        };
+        let before = before.as_ref().map(rule_json);
+        let c = change(
+            address,
+            actions,
+            before,
+            Some(rule_json(rule)),
+            &[],
+            None,
+            vec![],
+        );
+        d.changes.push(c.with(detail()));
+    }
+    // Managed rules left unpaired are dropped from the region's configuration.
+    for m in managed {
+        let address = Address::new(
+            Kind::EcrReplication,
+            &format!("_removed_{region}"),
+            Some(&m.filters.join(",")),
+        );
+        let c = change(
+            &address,
+            vec![Action::Delete],
+            Some(rule_json(&m)),
+            None,
+            &[],
+            Some("delete_because_no_resource_config"),
+            vec![],
+        );
+        d.changes.push(c.with(detail()));
+    }
+}
+
+/// Pairs live rules with declared ones one to one: exact matches first, then rules that share
+/// a repository filter. What is paired is taken out of `managed`.
+fn pair_rules(
+    wanted: &[(&Address, ReplicationRule)],
+    managed: &mut Vec<ReplicationRule>,
+) -> Vec<Option<ReplicationRule>> {
+    let mut paired: Vec<Option<ReplicationRule>> = vec![None; wanted.len()];
+    for (k, (_, rule)) in wanted.iter().enumerate() {
+        if let Some(p) = managed.iter().position(|m| m == rule) {
+            paired[k] = Some(managed.remove(p));
+        }
+    }
+    for (k, (_, rule)) in wanted.iter().enumerate() {
+        if paired[k].is_none() {
+            if let Some(p) = managed
+                .iter()
+                .position(|m| m.filters.iter().any(|f| rule.filters.contains(f)))
+            {
                 paired[k] = Some(managed.remove(p));
             }
         }
-        for (k, (_, rule)) in wanted.iter().enumerate() {
-            if paired[k].is_none() {
-                if let Some(p) = managed
-                    .iter()
-                    .position(|m| m.filters.iter().any(|f| rule.filters.contains(f)))
-                {
-                    paired[k] = Some(managed.remove(p));
-                }
-            }
-        }
-        for ((address, rule), before) in wanted.iter().zip(paired) {
-            let actions = match &before {
-                Some(b) if b == rule => vec![Action::NoOp],
-                Some(_) => vec![Action::Update],
-                None => vec![Action::Create],
-            };
-            d.changes.push(
-                change(
-                    address,
-                    actions,
-                    before.as_ref().map(rule_json),
-                    Some(rule_json(rule)),
-                    &[],
-                    None,
-                    vec![],
-                )
-                .with(Detail::Replication {
-                    region: region.clone(),
-                    rules: config.clone(),
-                }),
-            );
-        }
-        // Managed rules left unpaired are dropped from the region's configuration.
-        for m in managed {
-            let address = Address::new(
-                Kind::EcrReplication,
-                &format!("_removed_{region}"),
-                Some(&m.filters.join(",")),
-            );
-            d.changes.push(
-                change(
-                    &address,
-                    vec![Action::Delete],
-                    Some(rule_json(&m)),
-                    None,
-                    &[],
-                    Some("delete_because_no_resource_config"),
-                    vec![],
-                )
-                .with(Detail::Replication {
-                    region: region.clone(),
-                    rules: config.clone(),
-                }),
-            );
-        }
     }
-    for (region, repos) in &live.repositories {
-        d.untouched.extend(
-            repos
-                .iter()
-                .filter(|r| !declared.get(region).is_some_and(|d| d.contains(*r)))
-                .map(|name| Untouched::Repository {
-                    region: region.clone(),
-                    name: name.clone(),
-                }),
-        );
-    }
+    paired
 }

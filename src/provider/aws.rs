@@ -21,6 +21,9 @@ use std::time::{Duration, Instant};
 
 /// Route 53's account-wide request limit.
 const ROUTE53_RPS: f64 = 5.0;
+/// What Route 53 uses when a health check omits its interval or failure threshold.
+const ROUTE53_DEFAULT_INTERVAL: u32 = 30;
+const ROUTE53_DEFAULT_THRESHOLD: u32 = 3;
 /// Route 53's limits on one change batch.
 const MAX_BATCH_ELEMENTS: usize = 1000;
 const MAX_BATCH_CHARS: usize = 32_000;
@@ -80,7 +83,7 @@ where
                 "NoSuchHealthCheck" | "NoSuchHostedZone" | "RepositoryNotFoundException" => ProviderError::NotFound { what: text },
                 "HealthCheckAlreadyExists" | "RepositoryAlreadyExistsException" => ProviderError::AlreadyExists { what: text },
                 "HealthCheckVersionMismatch" => ProviderError::Conflict { what: text, expected: 0, actual: None },
-                "Throttling" | "ThrottlingException" | "PriorRequestNotComplete" | "ServiceUnavailable" | "InternalFailure" | "ServerException" => {
+                c if RETRYABLE.contains(&c) => {
                     ProviderError::Io(format!("{text} (still failing after retries: try again later)"))
                 }
                 "InvalidClientTokenId" | "UnrecognizedClientException" | "SignatureDoesNotMatch" | "AccessDenied" | "AccessDeniedException" | "ExpiredToken" | "ExpiredTokenException" | "InvalidSignatureException" => {
@@ -96,6 +99,18 @@ type R53Error<E> = aws_smithy_runtime_api::client::result::SdkError<
     E,
     aws_smithy_runtime_api::client::orchestrator::HttpResponse,
 >;
+
+/// Error codes worth retrying: throttling, a zone still applying a batch, server errors.
+/// One list, for the retry decision and for the message when retries run out.
+const RETRYABLE: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "PriorRequestNotComplete",
+    "RequestLimitExceeded",
+    "ServiceUnavailable",
+    "InternalFailure",
+    "ServerException",
+];
 
 /// Retries after throttling or a server error, at most this many.
 const MAX_RETRIES: u32 = 7;
@@ -113,15 +128,7 @@ fn retry_kind<E: ProvideErrorMetadata>(e: &R53Error<E>) -> Retry {
         SdkError::TimeoutError(_) | SdkError::ResponseError(_) => Retry::Connection,
         SdkError::ServiceError(s) => {
             let code = e.code().unwrap_or("");
-            let throttled = matches!(
-                code,
-                "Throttling"
-                    | "ThrottlingException"
-                    | "PriorRequestNotComplete"
-                    | "RequestLimitExceeded"
-                    | "ServiceUnavailable"
-                    | "InternalFailure"
-            );
+            let throttled = RETRYABLE.contains(&code);
             if throttled || s.raw().status().as_u16() >= 500 {
                 Retry::Throttled
             } else {
@@ -558,120 +565,22 @@ impl AwsProvider {
                 caller_reference,
                 config,
                 tags,
-            } => {
-                let req = self
-                    .route53
-                    .create_health_check()
-                    .caller_reference(caller_reference)
-                    .health_check_config(check_config(config)?);
-                // Retrying with the same caller reference returns the same check.
-                let out = self.r53("CreateHealthCheck", || req.clone().send()).await?;
-                let id = out
-                    .health_check()
-                    .map(|h| h.id().to_string())
-                    .filter(|id| !id.is_empty())
-                    .ok_or_else(|| {
-                        ProviderError::Io("CreateHealthCheck answered without an id".into())
-                    })?;
-                if !tags.is_empty() {
-                    let mut req = self
-                        .route53
-                        .change_tags_for_resource()
-                        .resource_type(r53::types::TagResourceType::Healthcheck)
-                        .resource_id(&id);
-                    for (k, v) in tags {
-                        req = req.add_tags(r53::types::Tag::builder().key(k).value(v).build());
-                    }
-                    // Tags are for people; the check exists and is Meridian's (its caller reference
-                    // says so) even if tagging fails, so its id must not be lost.
-                    let _ = self
-                        .r53("ChangeTagsForResource", || req.clone().send())
-                        .await;
-                }
-                Ok(Done::HealthCheck(id))
-            }
+            } => self.create_check(caller_reference, config, tags).await,
             Op::UpdateHealthCheck {
                 id,
                 version,
                 config,
                 reset,
-            } => {
-                let mut req = self
-                    .route53
-                    .update_health_check()
-                    .health_check_id(id)
-                    .health_check_version(i64::try_from(*version).unwrap_or(i64::MAX))
-                    .port(i32::from(config.port))
-                    .failure_threshold(i32::try_from(config.failure_threshold).unwrap_or(3))
-                    .set_fully_qualified_domain_name(config.fqdn.clone())
-                    .set_ip_address(config.ip_address.clone())
-                    .set_resource_path(config.resource_path.clone())
-                    .set_search_string(config.search_string.clone());
-                for r in &config.regions {
-                    req = req.regions(r53::types::HealthCheckRegion::from(r.as_str()));
-                }
-                for e in reset {
-                    req = req.reset_elements(r53::types::ResettableElementName::from(e.as_str()));
-                }
-                // Meridian's checks are never inverted or disabled.
-                req = req.inverted(false).disabled(false);
-                self.r53("UpdateHealthCheck", || req.clone().send())
-                    .await
-                    .map_err(|e| match e {
-                        ProviderError::Conflict { what, .. } => ProviderError::Conflict {
-                            what,
-                            expected: *version,
-                            actual: None,
-                        },
-                        other => other,
-                    })?;
-                Ok(Done::Other)
-            }
+            } => self.update_check(id, *version, config, reset).await,
             Op::DeleteHealthCheck { id } => {
                 let req = self.route53.delete_health_check().health_check_id(id);
-                let deleted = self.r53("DeleteHealthCheck", || req.clone().send()).await;
-                match deleted {
+                match self.r53("DeleteHealthCheck", || req.clone().send()).await {
                     // Gone already (a retried request whose answer was lost): as wanted.
                     Ok(_) | Err(ProviderError::NotFound { .. }) => Ok(Done::Other),
                     Err(e) => Err(e),
                 }
             }
-            Op::ChangeRecords { zone, changes } => {
-                let zone_id = match self.zone_ids.lock().ok().and_then(|z| z.get(zone).cloned()) {
-                    Some(id) => id,
-                    None => self.zone_id(zone).await?,
-                };
-                for batch in split_batches(changes) {
-                    let mut cb = Vec::new();
-                    for c in batch {
-                        let action = r53::types::ChangeAction::from(c.action.as_str());
-                        cb.push(
-                            r53::types::Change::builder()
-                                .action(action)
-                                .resource_record_set(record_set(&c.record)?)
-                                .build()
-                                .map_err(|e| ProviderError::Invalid(e.to_string()))?,
-                        );
-                    }
-                    let batch = r53::types::ChangeBatch::builder()
-                        .set_changes(Some(cb))
-                        .build()
-                        .map_err(|e| ProviderError::Invalid(e.to_string()))?;
-                    let req = self
-                        .route53
-                        .change_resource_record_sets()
-                        .hosted_zone_id(&zone_id)
-                        .change_batch(batch);
-                    // PriorRequestNotComplete (the zone is still applying a batch) is retried.
-                    let out = self
-                        .r53("ChangeResourceRecordSets", || req.clone().send())
-                        .await?;
-                    if let Some(info) = out.change_info() {
-                        self.wait_insync(info.id(), info.status()).await?;
-                    }
-                }
-                Ok(Done::Other)
-            }
+            Op::ChangeRecords { zone, changes } => self.change_records(zone, changes).await,
             Op::CreateRepository { region, name } => {
                 self.count("CreateRepository");
                 let created = self
@@ -687,72 +596,165 @@ impl AwsProvider {
                     Err(e) => Err(e),
                 }
             }
-            Op::PutReplication { region, rules } => {
-                let registry = self
-                    .registry_ids
-                    .lock()
-                    .ok()
-                    .and_then(|r| r.get(region).cloned());
-                let registry = match registry {
-                    Some(r) => r,
-                    None => {
-                        self.registry(region).await?;
-                        self.registry_ids
-                            .lock()
-                            .ok()
-                            .and_then(|r| r.get(region).cloned())
-                            .ok_or_else(|| {
-                                ProviderError::Io(format!(
-                                    "DescribeRegistry in {region} gave no registry id"
-                                ))
-                            })?
-                    }
-                };
-                let mut built = Vec::new();
-                for rule in rules {
-                    let mut b = ecr::types::ReplicationRule::builder();
-                    for d in &rule.destinations {
-                        // "registry/region" for another account's registry, else ours.
-                        let (reg_id, d) = match d.split_once('/') {
-                            Some((r, region)) => (r.to_string(), region),
-                            None => (registry.clone(), d.as_str()),
-                        };
-                        b = b.destinations(
-                            ecr::types::ReplicationDestination::builder()
-                                .region(d)
-                                .registry_id(&reg_id)
-                                .build()
-                                .map_err(|e| ProviderError::Invalid(e.to_string()))?,
-                        );
-                    }
-                    for f in &rule.filters {
-                        b = b.repository_filters(
-                            ecr::types::RepositoryFilter::builder()
-                                .filter(f)
-                                .filter_type(ecr::types::RepositoryFilterType::PrefixMatch)
-                                .build()
-                                .map_err(|e| ProviderError::Invalid(e.to_string()))?,
-                        );
-                    }
-                    built.push(
-                        b.build()
-                            .map_err(|e| ProviderError::Invalid(e.to_string()))?,
-                    );
-                }
-                let conf = ecr::types::ReplicationConfiguration::builder()
-                    .set_rules(Some(built))
-                    .build()
-                    .map_err(|e| ProviderError::Invalid(e.to_string()))?;
-                self.count("PutReplicationConfiguration");
-                self.ecr_client(region)
-                    .put_replication_configuration()
-                    .replication_configuration(conf)
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("PutReplicationConfiguration", e))?;
-                Ok(Done::Other)
+            Op::PutReplication { region, rules } => self.put_replication(region, rules).await,
+        }
+    }
+
+    async fn create_check(
+        &self,
+        caller_reference: &str,
+        config: &crate::graph::HealthCheckSpec,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<Done, ProviderError> {
+        let req = self
+            .route53
+            .create_health_check()
+            .caller_reference(caller_reference)
+            .health_check_config(check_config(config)?);
+        // Retrying with the same caller reference returns the same check.
+        let out = self.r53("CreateHealthCheck", || req.clone().send()).await?;
+        let id = out
+            .health_check()
+            .map(|h| h.id().to_string())
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| ProviderError::Io("CreateHealthCheck answered without an id".into()))?;
+        if !tags.is_empty() {
+            let mut req = self
+                .route53
+                .change_tags_for_resource()
+                .resource_type(r53::types::TagResourceType::Healthcheck)
+                .resource_id(&id);
+            for (k, v) in tags {
+                req = req.add_tags(r53::types::Tag::builder().key(k).value(v).build());
+            }
+            // Tags are for people; the check exists and is Meridian's (its caller reference
+            // says so) even if tagging fails, so its id must not be lost.
+            let _ = self
+                .r53("ChangeTagsForResource", || req.clone().send())
+                .await;
+        }
+        Ok(Done::HealthCheck(id))
+    }
+
+    async fn update_check(
+        &self,
+        id: &str,
+        version: u64,
+        config: &crate::graph::HealthCheckSpec,
+        reset: &[String],
+    ) -> Result<Done, ProviderError> {
+        let mut req = self
+            .route53
+            .update_health_check()
+            .health_check_id(id)
+            .health_check_version(to_i64("HealthCheckVersion", version)?)
+            .port(i32::from(config.port))
+            .failure_threshold(to_i32("FailureThreshold", config.failure_threshold)?)
+            .set_fully_qualified_domain_name(config.fqdn.clone())
+            .set_ip_address(config.ip_address.clone())
+            .set_resource_path(config.resource_path.clone())
+            .set_search_string(config.search_string.clone());
+        for r in &config.regions {
+            req = req.regions(r53::types::HealthCheckRegion::from(r.as_str()));
+        }
+        for e in reset {
+            req = req.reset_elements(r53::types::ResettableElementName::from(e.as_str()));
+        }
+        // Meridian's checks are never inverted or disabled.
+        req = req.inverted(false).disabled(false);
+        self.r53("UpdateHealthCheck", || req.clone().send())
+            .await
+            .map_err(|e| match e {
+                ProviderError::Conflict { what, .. } => ProviderError::Conflict {
+                    what,
+                    expected: version,
+                    actual: None,
+                },
+                other => other,
+            })?;
+        Ok(Done::Other)
+    }
+
+    async fn change_records(
+        &self,
+        zone: &str,
+        changes: &[RecordChange],
+    ) -> Result<Done, ProviderError> {
+        let known = self.zone_ids.lock().ok().and_then(|z| z.get(zone).cloned());
+        let zone_id = match known {
+            Some(id) => id,
+            None => self.zone_id(zone).await?,
+        };
+        for batch in split_batches(changes) {
+            let mut cb = Vec::new();
+            for c in batch {
+                cb.push(
+                    r53::types::Change::builder()
+                        .action(r53::types::ChangeAction::from(c.action.as_str()))
+                        .resource_record_set(record_set(&c.record)?)
+                        .build()
+                        .map_err(|e| ProviderError::Invalid(e.to_string()))?,
+                );
+            }
+            let batch = r53::types::ChangeBatch::builder()
+                .set_changes(Some(cb))
+                .build()
+                .map_err(|e| ProviderError::Invalid(e.to_string()))?;
+            let req = self
+                .route53
+                .change_resource_record_sets()
+                .hosted_zone_id(&zone_id)
+                .change_batch(batch);
+            // PriorRequestNotComplete (the zone is still applying a batch) is retried.
+            let out = self
+                .r53("ChangeResourceRecordSets", || req.clone().send())
+                .await?;
+            if let Some(info) = out.change_info() {
+                self.wait_insync(info.id(), info.status()).await?;
             }
         }
+        Ok(Done::Other)
+    }
+
+    /// The account's registry id in `region`, read once.
+    async fn registry_id(&self, region: &str) -> Result<String, ProviderError> {
+        let known = || {
+            self.registry_ids
+                .lock()
+                .ok()
+                .and_then(|r| r.get(region).cloned())
+        };
+        if let Some(id) = known() {
+            return Ok(id);
+        }
+        self.registry(region).await?;
+        known().ok_or_else(|| {
+            ProviderError::Io(format!("DescribeRegistry in {region} gave no registry id"))
+        })
+    }
+
+    async fn put_replication(
+        &self,
+        region: &str,
+        rules: &[ReplicationRule],
+    ) -> Result<Done, ProviderError> {
+        let registry = self.registry_id(region).await?;
+        let built = rules
+            .iter()
+            .map(|rule| ecr_rule(rule, &registry))
+            .collect::<Result<Vec<_>, _>>()?;
+        let conf = ecr::types::ReplicationConfiguration::builder()
+            .set_rules(Some(built))
+            .build()
+            .map_err(|e| ProviderError::Invalid(e.to_string()))?;
+        self.count("PutReplicationConfiguration");
+        self.ecr_client(region)
+            .put_replication_configuration()
+            .replication_configuration(conf)
+            .send()
+            .await
+            .map_err(|e| sdk_error("PutReplicationConfiguration", e))?;
+        Ok(Done::Other)
     }
 
     /// Polls GetChange until INSYNC, with growing pauses, at most [`INSYNC_TIMEOUT`].
@@ -1001,6 +1003,44 @@ fn geo_location(g: &str) -> r53::types::GeoLocation {
     geo.build()
 }
 
+/// One ECR replication rule; a destination `registry/region` is another account's.
+fn ecr_rule(
+    rule: &ReplicationRule,
+    registry: &str,
+) -> Result<ecr::types::ReplicationRule, ProviderError> {
+    let invalid = |e: ecr::error::BuildError| ProviderError::Invalid(e.to_string());
+    let mut b = ecr::types::ReplicationRule::builder();
+    for d in &rule.destinations {
+        let (reg_id, d) = d.split_once('/').unwrap_or((registry, d.as_str()));
+        b = b.destinations(
+            ecr::types::ReplicationDestination::builder()
+                .region(d)
+                .registry_id(reg_id)
+                .build()
+                .map_err(invalid)?,
+        );
+    }
+    for f in &rule.filters {
+        b = b.repository_filters(
+            ecr::types::RepositoryFilter::builder()
+                .filter(f)
+                .filter_type(ecr::types::RepositoryFilterType::PrefixMatch)
+                .build()
+                .map_err(invalid)?,
+        );
+    }
+    b.build().map_err(invalid)
+}
+
+/// A number the API takes as i32; out of range is an error, never a substitute.
+fn to_i32(what: &str, v: u32) -> Result<i32, ProviderError> {
+    i32::try_from(v).map_err(|_| ProviderError::Invalid(format!("{what} {v} is out of range")))
+}
+
+fn to_i64(what: &str, v: u64) -> Result<i64, ProviderError> {
+    i64::try_from(v).map_err(|_| ProviderError::Invalid(format!("{what} {v} is out of range")))
+}
+
 fn convert_check(c: &r53::types::HealthCheckConfig) -> Option<crate::graph::HealthCheckSpec> {
     let kind = crate::model::HealthCheckType::parse(c.r#type().as_str())?;
     let mut regions: Vec<String> = c.regions().iter().map(|r| r.as_str().to_string()).collect();
@@ -1015,14 +1055,16 @@ fn convert_check(c: &r53::types::HealthCheckConfig) -> Option<crate::graph::Heal
             .or(kind.default_port())
             .unwrap_or(0),
         resource_path: c.resource_path().map(String::from),
+        // Route 53 always returns both; when a server omits one, its documented default
+        // (RequestInterval 30, FailureThreshold 3) is what the check runs with.
         request_interval: c
             .request_interval()
             .and_then(|i| u32::try_from(i).ok())
-            .unwrap_or(30),
+            .unwrap_or(ROUTE53_DEFAULT_INTERVAL),
         failure_threshold: c
             .failure_threshold()
             .and_then(|i| u32::try_from(i).ok())
-            .unwrap_or(3),
+            .unwrap_or(ROUTE53_DEFAULT_THRESHOLD),
         regions,
         search_string: c.search_string().map(String::from),
     })
@@ -1034,8 +1076,8 @@ fn check_config(
     let mut b = r53::types::HealthCheckConfig::builder()
         .r#type(r53::types::HealthCheckType::from(h.kind.as_str()))
         .port(i32::from(h.port))
-        .request_interval(i32::try_from(h.request_interval).unwrap_or(30))
-        .failure_threshold(i32::try_from(h.failure_threshold).unwrap_or(3))
+        .request_interval(to_i32("RequestInterval", h.request_interval)?)
+        .failure_threshold(to_i32("FailureThreshold", h.failure_threshold)?)
         .set_fully_qualified_domain_name(h.fqdn.clone())
         .set_ip_address(h.ip_address.clone())
         .set_resource_path(h.resource_path.clone())

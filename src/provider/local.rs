@@ -409,152 +409,15 @@ fn execute(s: &mut Store, op: &Op) -> Result<Done, ProviderError> {
             caller_reference,
             config,
             tags,
-        } => {
-            if caller_reference.is_empty() || caller_reference.len() > 64 {
-                return Err(ProviderError::Invalid(
-                    "CallerReference must be 1-64 characters".into(),
-                ));
-            }
-            if let Some(h) = s
-                .callers
-                .get(caller_reference)
-                .and_then(|id| s.health_checks.get(id))
-            {
-                return if &h.config == config {
-                    Ok(Done::HealthCheck(h.id.clone()))
-                } else {
-                    Err(ProviderError::AlreadyExists {
-                        what: format!("a health check with caller reference {caller_reference} and other settings"),
-                    })
-                };
-            }
-            if s.deleted_caller_references.contains(caller_reference) {
-                return Err(ProviderError::AlreadyExists {
-                    what: format!(
-                        "caller reference {caller_reference} (used by a health check deleted since; this plan cannot create it again: run `meridian plan`)"
-                    ),
-                });
-            }
-            let id = format!("hc-{:08}", s.next_id);
-            s.next_id = s.next_id.checked_add(1).ok_or_else(|| {
-                ProviderError::Invalid("the local store ran out of health-check ids".into())
-            })?;
-            s.callers.insert(caller_reference.clone(), id.clone());
-            s.health_checks.insert(
-                id.clone(),
-                LiveHealthCheck {
-                    id: id.clone(),
-                    caller_reference: caller_reference.clone(),
-                    version: 1,
-                    config: config.clone(),
-                    tags: tags.clone(),
-                    drift: Vec::new(),
-                },
-            );
-            Ok(Done::HealthCheck(id))
-        }
+        } => create_check(s, caller_reference, config, tags),
         Op::UpdateHealthCheck {
             id,
             version,
             config,
             ..
-        } => {
-            let h = s
-                .health_checks
-                .get_mut(id)
-                .ok_or_else(|| ProviderError::NotFound {
-                    what: format!("health check {id}"),
-                })?;
-            if h.version != *version {
-                return Err(ProviderError::Conflict {
-                    what: format!("health check {id}"),
-                    expected: *version,
-                    actual: Some(h.version),
-                });
-            }
-            if h.config.kind != config.kind || h.config.request_interval != config.request_interval
-            {
-                return Err(ProviderError::Invalid(format!(
-                    "health check {id}: type and request interval cannot be changed"
-                )));
-            }
-            h.config = config.clone();
-            h.version += 1;
-            Ok(Done::Other)
-        }
-        Op::DeleteHealthCheck { id } => {
-            if !s.health_checks.contains_key(id) {
-                return Err(ProviderError::NotFound {
-                    what: format!("health check {id}"),
-                });
-            }
-            if s.users.contains_key(id) {
-                let user = s
-                    .records
-                    .values()
-                    .find(|r| r.health_check_id.as_deref() == Some(id));
-                return Err(ProviderError::Invalid(format!(
-                    "HealthCheckInUse: health check {id} is used by record {}",
-                    user.map_or(String::new(), |r| format!("{} {}", r.name, r.record_type))
-                )));
-            }
-            if let Some(h) = s.health_checks.remove(id) {
-                s.callers.remove(&h.caller_reference);
-                s.deleted_caller_references.insert(h.caller_reference);
-            }
-            Ok(Done::Other)
-        }
-        Op::ChangeRecords { zone, changes } => {
-            // All or nothing: the changes go to a copy that replaces the store only if every
-            // one is valid.
-            let mut next = s.clone();
-            for c in changes {
-                if &c.record.zone != zone {
-                    return Err(ProviderError::Invalid(format!(
-                        "record {} is not in zone {zone}",
-                        c.record.name
-                    )));
-                }
-                let key = c.record.key();
-                let exists = next.records.contains_key(&key);
-                let what = || {
-                    format!(
-                        "record {} {}{}",
-                        c.record.name,
-                        c.record.record_type,
-                        c.record
-                            .set_identifier
-                            .as_deref()
-                            .map(|s| format!(" ({s})"))
-                            .unwrap_or_default()
-                    )
-                };
-                match (c.action, exists) {
-                    (ChangeAction::Create, true) => {
-                        return Err(ProviderError::AlreadyExists { what: what() })
-                    }
-                    (ChangeAction::Delete, false) => {
-                        return Err(ProviderError::NotFound { what: what() })
-                    }
-                    (ChangeAction::Delete, true) => {
-                        if next.records.get(&key) != Some(&c.record) {
-                            return Err(ProviderError::Invalid(format!(
-                                "{}: a DELETE must carry the exact live values",
-                                what()
-                            )));
-                        }
-                        next.remove_record(&key);
-                    }
-                    (ChangeAction::Create | ChangeAction::Upsert, _) => {
-                        next.remove_record(&key);
-                        check_record(&next, &c.record)?;
-                        next.add_record(c.record.clone());
-                    }
-                }
-            }
-            *s = next;
-            Ok(Done::Other)
-        }
+        } => update_check(s, id, *version, config),
+        Op::DeleteHealthCheck { id } => delete_check(s, id),
+        Op::ChangeRecords { zone, changes } => change_records(s, zone, changes),
         Op::CreateRepository { region, name } => {
             let repos = s.repositories.entry(region.clone()).or_default();
             if !repos.insert(name.clone()) {
@@ -564,30 +427,194 @@ fn execute(s: &mut Store, op: &Op) -> Result<Done, ProviderError> {
             }
             Ok(Done::Other)
         }
-        Op::PutReplication { region, rules } => {
-            if rules.len() > MAX_RULES {
-                return Err(ProviderError::Invalid(format!(
-                    "{region}: more than {MAX_RULES} replication rules"
-                )));
+        Op::PutReplication { region, rules } => put_replication(s, region, rules),
+    }
+}
+
+fn create_check(
+    s: &mut Store,
+    caller_reference: &str,
+    config: &crate::graph::HealthCheckSpec,
+    tags: &BTreeMap<String, String>,
+) -> Result<Done, ProviderError> {
+    if caller_reference.is_empty() || caller_reference.len() > 64 {
+        return Err(ProviderError::Invalid(
+            "CallerReference must be 1-64 characters".into(),
+        ));
+    }
+    if let Some(h) = s
+        .callers
+        .get(caller_reference)
+        .and_then(|id| s.health_checks.get(id))
+    {
+        return if &h.config == config {
+            Ok(Done::HealthCheck(h.id.clone()))
+        } else {
+            Err(ProviderError::AlreadyExists {
+                what: format!(
+                    "a health check with caller reference {caller_reference} and other settings"
+                ),
+            })
+        };
+    }
+    if s.deleted_caller_references.contains(caller_reference) {
+        return Err(ProviderError::AlreadyExists {
+            what: format!(
+                "caller reference {caller_reference} (used by a health check deleted since; this plan cannot create it again: run `meridian plan`)"
+            ),
+        });
+    }
+    let id = format!("hc-{:08}", s.next_id);
+    s.next_id = s.next_id.checked_add(1).ok_or_else(|| {
+        ProviderError::Invalid("the local store ran out of health-check ids".into())
+    })?;
+    s.callers.insert(caller_reference.to_string(), id.clone());
+    s.health_checks.insert(
+        id.clone(),
+        LiveHealthCheck {
+            id: id.clone(),
+            caller_reference: caller_reference.to_string(),
+            version: 1,
+            config: config.clone(),
+            tags: tags.clone(),
+            drift: Vec::new(),
+        },
+    );
+    Ok(Done::HealthCheck(id))
+}
+
+fn update_check(
+    s: &mut Store,
+    id: &String,
+    version: u64,
+    config: &crate::graph::HealthCheckSpec,
+) -> Result<Done, ProviderError> {
+    let h = s
+        .health_checks
+        .get_mut(id)
+        .ok_or_else(|| ProviderError::NotFound {
+            what: format!("health check {id}"),
+        })?;
+    if h.version != version {
+        return Err(ProviderError::Conflict {
+            what: format!("health check {id}"),
+            expected: version,
+            actual: Some(h.version),
+        });
+    }
+    if h.config.kind != config.kind || h.config.request_interval != config.request_interval {
+        return Err(ProviderError::Invalid(format!(
+            "health check {id}: type and request interval cannot be changed"
+        )));
+    }
+    h.config = config.clone();
+    h.version += 1;
+    Ok(Done::Other)
+}
+
+fn delete_check(s: &mut Store, id: &str) -> Result<Done, ProviderError> {
+    if !s.health_checks.contains_key(id) {
+        return Err(ProviderError::NotFound {
+            what: format!("health check {id}"),
+        });
+    }
+    if s.users.contains_key(id) {
+        let user = s
+            .records
+            .values()
+            .find(|r| r.health_check_id.as_deref() == Some(id));
+        return Err(ProviderError::Invalid(format!(
+            "HealthCheckInUse: health check {id} is used by record {}",
+            user.map_or(String::new(), |r| format!("{} {}", r.name, r.record_type))
+        )));
+    }
+    if let Some(h) = s.health_checks.remove(id) {
+        s.callers.remove(&h.caller_reference);
+        s.deleted_caller_references.insert(h.caller_reference);
+    }
+    Ok(Done::Other)
+}
+
+fn change_records(
+    s: &mut Store,
+    zone: &String,
+    changes: &[RecordChange],
+) -> Result<Done, ProviderError> {
+    // All or nothing: the changes go to a copy that replaces the store only if every
+    // one is valid.
+    let mut next = s.clone();
+    for c in changes {
+        if &c.record.zone != zone {
+            return Err(ProviderError::Invalid(format!(
+                "record {} is not in zone {zone}",
+                c.record.name
+            )));
+        }
+        let key = c.record.key();
+        let exists = next.records.contains_key(&key);
+        let what = || {
+            format!(
+                "record {} {}{}",
+                c.record.name,
+                c.record.record_type,
+                c.record
+                    .set_identifier
+                    .as_deref()
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default()
+            )
+        };
+        match (c.action, exists) {
+            (ChangeAction::Create, true) => {
+                return Err(ProviderError::AlreadyExists { what: what() })
             }
-            for r in rules {
-                if r.filters.len() > MAX_FILTERS
-                    || r.destinations.iter().any(|d| d == region)
-                    || r.destinations.is_empty()
-                {
+            (ChangeAction::Delete, false) => return Err(ProviderError::NotFound { what: what() }),
+            (ChangeAction::Delete, true) => {
+                if next.records.get(&key) != Some(&c.record) {
                     return Err(ProviderError::Invalid(format!(
-                        "{region}: invalid replication rule {r:?}"
+                        "{}: a DELETE must carry the exact live values",
+                        what()
                     )));
                 }
+                next.remove_record(&key);
             }
-            if rules.is_empty() {
-                s.replication.remove(region);
-            } else {
-                s.replication.insert(region.clone(), rules.clone());
+            (ChangeAction::Create | ChangeAction::Upsert, _) => {
+                next.remove_record(&key);
+                check_record(&next, &c.record)?;
+                next.add_record(c.record.clone());
             }
-            Ok(Done::Other)
         }
     }
+    *s = next;
+    Ok(Done::Other)
+}
+
+fn put_replication(
+    s: &mut Store,
+    region: &String,
+    rules: &[ReplicationRule],
+) -> Result<Done, ProviderError> {
+    if rules.len() > MAX_RULES {
+        return Err(ProviderError::Invalid(format!(
+            "{region}: more than {MAX_RULES} replication rules"
+        )));
+    }
+    for r in rules {
+        if r.filters.len() > MAX_FILTERS
+            || r.destinations.iter().any(|d| d == region)
+            || r.destinations.is_empty()
+        {
+            return Err(ProviderError::Invalid(format!(
+                "{region}: invalid replication rule {r:?}"
+            )));
+        }
+    }
+    if rules.is_empty() {
+        s.replication.remove(region);
+    } else {
+        s.replication.insert(region.clone(), rules.to_vec());
+    }
+    Ok(Done::Other)
 }
 
 /// The rules Route 53 enforces on a record joining a zone.

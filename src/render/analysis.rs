@@ -216,16 +216,16 @@ pub fn markdown(a: &Analysis) -> String {
     s
 }
 
-/// The critical path of each service's worst region loss as a timeline (SVG): detection, then
-/// the parallel steps, the longest one marked.
-pub fn timeline_svg(a: &Analysis) -> Result<String, String> {
-    use plotters::prelude::*;
-    struct Bar {
-        label: String,
-        start: f64,
-        end: f64,
-        critical: bool,
-    }
+/// One bar of the recovery timeline.
+struct Bar {
+    label: String,
+    start: f64,
+    end: f64,
+    critical: bool,
+}
+
+/// The bars of each service's worst region loss: detection, then the parallel steps.
+fn timeline_bars(a: &Analysis) -> Vec<Bar> {
     let mut bars = Vec::new();
     for (name, sa) in &a.services {
         let Some(loss) = sa
@@ -255,6 +255,14 @@ pub fn timeline_svg(a: &Analysis) -> Result<String, String> {
             });
         }
     }
+    bars
+}
+
+/// The critical path of each service's worst region loss as a timeline (SVG): detection, then
+/// the parallel steps, the longest one marked.
+pub fn timeline_svg(a: &Analysis) -> Result<String, String> {
+    use plotters::prelude::*;
+    let bars = timeline_bars(a);
     let max_x = bars.iter().map(|b| b.end).fold(10.0, f64::max) * 1.1;
     let rows = bars.len().max(1);
     let height = 120 + 40 * rows as u32;

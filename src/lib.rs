@@ -2,9 +2,14 @@
 //!
 //! The core is a pipeline of pure stages, each in its own module:
 //! [`source`] (read files) -> [`parse`] (HCL syntax trees with spans) -> [`model`] (decode,
-//! validate, typed topology) -> [`graph`] (cloud resources and their dependencies). [`render`]
-//! turns results into text, JSON or DOT; [`format`] is the canonical formatter; [`cli`] is the
-//! thin command-line edge, the only place that prints or picks exit codes.
+//! validate, typed topology) -> [`graph`] (cloud resources and their dependencies) ->
+//! [`analysis`] (RTO floor, RPO, cost, objectives) -> [`plan`] (diff against live state, the
+//! plan document, saved plans, apply in dependency order). [`dns`] holds the closed sets the
+//! graph, plan and providers share (record types, routing policies, change actions).
+//! [`provider`] is the I/O edge: the `Provider` trait, the local state store and AWS.
+//! [`render`] turns results into text, JSON, Markdown, DOT or SVG; [`format`] is the canonical
+//! formatter; [`cli`] is the thin command-line edge, the only place that prints or picks exit
+//! codes.
 
 pub mod analysis;
 pub mod cli;

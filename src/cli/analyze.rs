@@ -120,10 +120,10 @@ fn print(a: &crate::analysis::Analysis, format: Format, ctx: &mut Ctx) -> bool {
     match format {
         Format::Human => ctx.out(&render::analysis::human(a)),
         Format::Markdown => ctx.out(&render::analysis::markdown(a)),
-        Format::Json => ctx.out(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(a).unwrap_or_default()
-        )),
+        Format::Json => match super::to_json(a, ctx) {
+            Ok(text) => ctx.out(&text),
+            Err(_) => return false,
+        },
         Format::Svg => match render::analysis::timeline_svg(a) {
             Ok(svg) => ctx.out(&svg),
             Err(e) => {
@@ -165,12 +165,9 @@ pub fn run_check(args: CheckArgs, ctx: &mut Ctx) -> u8 {
                 "unknown": a.objectives_unknown(),
                 "objectives": a.objectives,
             });
-            match serde_json::to_string_pretty(&doc) {
-                Ok(t) => ctx.out(&format!("{t}\n")),
-                Err(e) => {
-                    ctx.err(&format!("error: cannot serialise the result: {e}\n"));
-                    return exit::ERROR;
-                }
+            match super::to_json(&doc, ctx) {
+                Ok(text) => ctx.out(&text),
+                Err(code) => return code,
             }
         }
         CheckFormat::Markdown => {
@@ -212,10 +209,10 @@ pub fn run_compare(args: CompareArgs, ctx: &mut Ctx) -> u8 {
     match args.format {
         CompareFormat::Human => ctx.out(&render::compare::human(&c)),
         CompareFormat::Markdown => ctx.out(&render::compare::markdown(&c)),
-        CompareFormat::Json => ctx.out(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&c).unwrap_or_default()
-        )),
+        CompareFormat::Json => match super::to_json(&c, ctx) {
+            Ok(text) => ctx.out(&text),
+            Err(code) => return code,
+        },
         CompareFormat::Svg => match render::compare::svg(&c) {
             Ok(svg) => ctx.out(&svg),
             Err(e) => {

@@ -40,10 +40,10 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
     }
     match args.format {
         Format::Dot => ctx.out(&render::graph::dot(&graph)),
-        Format::Json => ctx.out(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&render::graph::json(&graph)).unwrap_or_default()
-        )),
+        Format::Json => match super::to_json(&render::graph::json(&graph), ctx) {
+            Ok(text) => ctx.out(&text),
+            Err(code) => return code,
+        },
     }
     exit::OK
 }

@@ -112,6 +112,17 @@ impl Ctx {
     }
 }
 
+/// A document as pretty JSON with a final newline; an error (reported, exit 1) if it cannot
+/// be serialised, never an empty document.
+pub fn to_json<T: serde::Serialize>(doc: &T, ctx: &mut Ctx) -> Result<String, u8> {
+    serde_json::to_string_pretty(doc)
+        .map(|t| format!("{t}\n"))
+        .map_err(|e| {
+            ctx.err(&format!("error: cannot serialise the document: {e}\n"));
+            exit::ERROR
+        })
+}
+
 /// Reads and validates one topology for a command that needs a valid one: prints its
 /// diagnostics (warnings included) and returns the sources and the model, or the exit code.
 pub fn load_valid(

@@ -1,6 +1,6 @@
 //! `meridian plan` and `meridian apply`: diff against live state, then change exactly that.
 
-use super::{exit, Ctx};
+use super::{exit, to_json, Ctx};
 use crate::analysis::Prices;
 use crate::graph::ResourceGraph;
 use crate::plan::{self, apply::apply, saved, Input, Options, Plan, SourceText};
@@ -232,16 +232,6 @@ fn make_plan(
         ctx.report(e);
         exit::ERROR
     })
-}
-
-/// JSON for stdout or a file; an error if the document cannot be serialised.
-fn to_json<T: serde::Serialize>(doc: &T, ctx: &mut Ctx) -> Result<String, u8> {
-    serde_json::to_string_pretty(doc)
-        .map(|t| format!("{t}\n"))
-        .map_err(|e| {
-            ctx.err(&format!("error: cannot serialise the document: {e}\n"));
-            exit::ERROR
-        })
 }
 
 fn print_plan(p: &Plan, format: Format, ctx: &mut Ctx) -> Result<(), u8> {

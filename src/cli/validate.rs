@@ -86,10 +86,10 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
             "warnings": all.warnings(),
             "diagnostics": json_items,
         });
-        ctx.out(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&doc).unwrap_or_default()
-        ));
+        match super::to_json(&doc, ctx) {
+            Ok(text) => ctx.out(&text),
+            Err(code) => return code,
+        }
     }
     if all.has_errors() || unreadable {
         exit::ERROR

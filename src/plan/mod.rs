@@ -215,9 +215,9 @@ pub enum PlanError {
         help("use an address from `meridian graph --format json`, e.g. record.api[\"us-east-1\"]")
     )]
     UnknownTarget(String),
-    #[error("cannot serialise the live state for its fingerprint: {0}")]
-    #[diagnostic(code(meridian::plan::fingerprint))]
-    Fingerprint(String),
+    #[error("cannot serialise {what}: {why}")]
+    #[diagnostic(code(meridian::plan::serialise))]
+    Serialise { what: &'static str, why: String },
 }
 
 fn foreign_message(f: &[diff::Foreign]) -> String {
@@ -274,7 +274,10 @@ pub fn scope_with(graph: &ResourceGraph, extra_zones: &[String]) -> Scope {
 
 /// A fingerprint of live state: stable across runs and Rust versions.
 pub fn fingerprint(live: &LiveState) -> Result<String, PlanError> {
-    let text = serde_json::to_string(live).map_err(|e| PlanError::Fingerprint(e.to_string()))?;
+    let text = serde_json::to_string(live).map_err(|e| PlanError::Serialise {
+        what: "the live state for its fingerprint",
+        why: e.to_string(),
+    })?;
     Ok(hash::hex(&text, 16))
 }
 
@@ -350,7 +353,7 @@ pub fn plan_against(
         summary: Summary::of(&changes),
         resource_changes: changes,
         untouched: d.untouched,
-        recovery: recovery(input.topology, &analysis, &live),
+        recovery: recovery(input.topology, &analysis, &live)?,
         targets: opts.targets.clone(),
         adopt: opts.adopt,
         sources: input.sources.to_vec(),
@@ -454,10 +457,14 @@ pub fn recovery(
     topology: &crate::model::Topology,
     after: &Analysis,
     live: &LiveState,
-) -> RecoveryChange {
+) -> Result<RecoveryChange, PlanError> {
     let before_topology = live_view(topology, live);
     let before = crate::analysis::analyze(&before_topology);
-    RecoveryChange {
+    let objectives = serde_json::to_value(&after.objectives).map_err(|e| PlanError::Serialise {
+        what: "the objectives",
+        why: e.to_string(),
+    })?;
+    Ok(RecoveryChange {
         rto_floor_before_seconds: if before_topology.services.is_empty() {
             None
         } else {
@@ -467,8 +474,8 @@ pub fn recovery(
         rpo_seconds: after.rpo_seconds.map(|d| d.as_secs_f64()),
         objectives_breached: after.objectives_breached(),
         objectives_unknown: after.objectives_unknown(),
-        objectives: serde_json::to_value(&after.objectives).unwrap_or(Value::Null),
-    }
+        objectives,
+    })
 }
 
 /// The topology as the cloud runs it today: services and regions that have live records, with

@@ -173,16 +173,33 @@ proptest! {
     }
 }
 
+/// Every example (each directory under examples/) is valid, and survives what the property
+/// tests do to random input. An example that stops validating fails here.
 #[test]
 fn examples_survive_the_same_checks() {
-    for e in [
-        "active-passive/main.hcl",
-        "active-active-partitioned/main.hcl",
-        "active-active-anycast/main.hcl",
-    ] {
-        let text = std::fs::read_to_string(format!("examples/{e}")).unwrap();
-        check_all(&text);
+    let mut seen = 0;
+    for entry in std::fs::read_dir("examples").unwrap() {
+        let dir = entry.unwrap().path();
+        if !dir.is_dir() {
+            continue;
+        }
+        let sources = meridian::source::Sources::load(&dir).unwrap();
+        let checked = meridian::check(&sources);
+        assert!(
+            !checked.diagnostics.has_errors(),
+            "{} is invalid: {:?}",
+            dir.display(),
+            checked.diagnostics
+        );
+        for f in std::fs::read_dir(&dir).unwrap() {
+            let f = f.unwrap().path();
+            if f.extension().is_some_and(|e| e == "hcl") {
+                check_all(&std::fs::read_to_string(&f).unwrap());
+            }
+        }
+        seen += 1;
     }
+    assert!(seen >= 3, "the examples were not found");
 }
 
 /// A multi-byte character where the parser gives up used to be sliced mid-character.

@@ -1,7 +1,7 @@
 """Runs moto's server on loopback for Meridian's tests, until the test process exits.
 
-Usage: python moto_harness.py PORT             (moto imported from this interpreter)
-       python3 moto_harness.py PORT --exec MOTO_SERVER   (an existing moto_server executable)
+Usage: python moto_harness.py PORT                        (moto imported from this interpreter)
+       python3 moto_harness.py --exec MOTO_SERVER PORT   (an existing moto_server executable)
 
 Not moto.py: that name would shadow the moto package. Prints "ready" once the server answers,
 then "moto X.Y.Z" when it knows the version. Exits (stopping the server) when its parent
@@ -28,11 +28,12 @@ def wait_for(port, proc=None, timeout=60.0):
 
 
 def main():
-    port = int(sys.argv[1])
+    port = int(sys.argv[-1])
     parent = os.getppid()
-    if len(sys.argv) > 3 and sys.argv[2] == "--exec":
+    if "--exec" in sys.argv:
+        server = sys.argv[sys.argv.index("--exec") + 1]
         proc = subprocess.Popen(
-            [sys.argv[3], "-H", "127.0.0.1", "-p", str(port)],
+            [server, "-H", "127.0.0.1", "-p", str(port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -6,7 +6,7 @@
 //! attributes, range and allowed-value checks from [`super::schema`]). Meaning (routing rules,
 //! regions, cross references) is checked afterwards, in [`super::lower`].
 
-use super::schema::{AttrSpec, BlockSpec, Check, Kind};
+use super::schema::{AttrSpec, BlockSpec, Check, ChildSpec, Kind};
 use crate::diagnostics::{suggest, Code, Diagnostic, Diagnostics};
 use crate::duration::Duration;
 use crate::source::{FileId, Loc};
@@ -166,106 +166,155 @@ fn loc(file: FileId, s: &impl Span) -> Loc {
 }
 
 fn decode_body(file: FileId, body: &Body, into: &mut Block, diags: &mut Diagnostics) {
-    let spec = into.spec;
     for structure in body.iter() {
         match structure {
             Structure::Attribute(a) => decode_attr(file, a, into, diags),
-            Structure::Block(b) => {
-                let name = b.ident.as_str();
-                let ident_loc = loc(file, &b.ident);
-                let Some(child) = spec.child(name) else {
-                    diags.push(unknown(
-                        Code::UnknownBlock,
-                        "block",
-                        name,
-                        spec,
-                        ident_loc.clone(),
-                        spec.attr(name).is_some(),
-                    ));
-                    continue;
-                };
-                let labels: Vec<(String, Loc)> = b
-                    .labels
-                    .iter()
-                    .map(|l| (l.as_str().to_string(), loc(file, l)))
-                    .collect();
-                let end = labels
-                    .last()
-                    .map_or(ident_loc.span.end, |(_, l)| l.span.end);
-                let header = Loc::new(file, ident_loc.span.start..end);
-                let want = child.block.labels.len();
-                if labels.len() != want {
-                    let d = Diagnostic::error(
-                        Code::Labels,
-                        header,
-                        match want {
-                            0 => format!("`{name}` blocks take no label"),
-                            _ => format!(
-                                "`{name}` blocks take {want} label ({}), found {}",
-                                child.block.labels.join(", "),
-                                labels.len()
-                            ),
-                        },
-                    )
-                    .label("here")
-                    .help(match want {
-                        0 => format!("write `{name} {{ ... }}`"),
-                        _ => format!("write `{name} \"{}\" {{ ... }}`", child.block.labels[0]),
-                    });
-                    diags.push(d);
-                    rejected(file, b, child.block, diags);
-                    continue;
-                }
-                let siblings = into.children.entry(child.block.name).or_default();
-                if !child.multiple {
-                    if let Some(first) = siblings.first() {
-                        diags.push(
-                            Diagnostic::error(
-                                Code::DuplicateBlock,
-                                header,
-                                format!("`{name}` may appear only once here"),
-                            )
-                            .label("second definition")
-                            .with_secondary(first.header.clone(), "first defined here"),
-                        );
-                        rejected(file, b, child.block, diags);
-                        continue;
-                    }
-                } else if let Some(first) = into
-                    .by_label
-                    .get(&(
-                        child.block.name,
-                        labels.iter().map(|l| l.0.clone()).collect(),
-                    ))
-                    .and_then(|i| siblings.get(*i))
-                {
-                    let what = labels[0].0.clone();
-                    diags.push(
-                        Diagnostic::error(
-                            Code::DuplicateLabel,
-                            labels[0].1.clone(),
-                            format!("{name} \"{what}\" is defined twice"),
-                        )
-                        .label("second definition")
-                        .with_secondary(first.label_loc(), "first defined here")
-                        .help(format!("each {name} needs a unique label")),
-                    );
-                    rejected(file, b, child.block, diags);
-                    continue;
-                }
-                let key = (
-                    child.block.name,
-                    labels.iter().map(|l| l.0.clone()).collect(),
-                );
-                let mut decoded = Block::new(child.block, header, labels);
-                decode_body(file, &b.body, &mut decoded, diags);
-                check_required(&decoded, diags);
-                let siblings = into.children.entry(child.block.name).or_default();
-                into.by_label.insert(key, siblings.len());
-                siblings.push(decoded);
-            }
+            Structure::Block(b) => decode_block(file, b, into, diags),
         }
     }
+}
+
+/// Decodes one nested block into `into`, or reports why it cannot be there.
+fn decode_block(
+    file: FileId,
+    b: &hcl_edit::structure::Block,
+    into: &mut Block,
+    diags: &mut Diagnostics,
+) {
+    let spec = into.spec;
+    let name = b.ident.as_str();
+    let ident_loc = loc(file, &b.ident);
+    let Some(child) = spec.child(name) else {
+        diags.push(unknown(
+            Code::UnknownBlock,
+            "block",
+            name,
+            spec,
+            ident_loc,
+            spec.attr(name).is_some(),
+        ));
+        return;
+    };
+    let labels: Vec<(String, Loc)> = b
+        .labels
+        .iter()
+        .map(|l| (l.as_str().to_string(), loc(file, l)))
+        .collect();
+    let end = labels
+        .last()
+        .map_or(ident_loc.span.end, |(_, l)| l.span.end);
+    let header = Loc::new(file, ident_loc.span.start..end);
+    if !labels_fit(name, child.block, &header, labels.len(), diags)
+        || repeats_single_block(name, child, into, &header, diags)
+        || repeats_labels(name, child, into, &labels, diags)
+    {
+        rejected(file, b, child.block, diags);
+        return;
+    }
+    let key = (
+        child.block.name,
+        labels.iter().map(|l| l.0.clone()).collect(),
+    );
+    let mut decoded = Block::new(child.block, header, labels);
+    decode_body(file, &b.body, &mut decoded, diags);
+    check_required(&decoded, diags);
+    let siblings = into.children.entry(child.block.name).or_default();
+    into.by_label.insert(key, siblings.len());
+    siblings.push(decoded);
+}
+
+/// Reports a block written with the wrong number of labels; false when it has.
+fn labels_fit(
+    name: &str,
+    spec: &BlockSpec,
+    header: &Loc,
+    found: usize,
+    diags: &mut Diagnostics,
+) -> bool {
+    let want = spec.labels.len();
+    if found == want {
+        return true;
+    }
+    let d = Diagnostic::error(
+        Code::Labels,
+        header.clone(),
+        match want {
+            0 => format!("`{name}` blocks take no label"),
+            _ => format!(
+                "`{name}` blocks take {want} label ({}), found {found}",
+                spec.labels.join(", "),
+            ),
+        },
+    )
+    .label("here")
+    .help(match want {
+        0 => format!("write `{name} {{ ... }}`"),
+        _ => format!("write `{name} \"{}\" {{ ... }}`", spec.labels[0]),
+    });
+    diags.push(d);
+    false
+}
+
+/// Reports a second block of a type that may appear only once; true when it is one.
+fn repeats_single_block(
+    name: &str,
+    child: &ChildSpec,
+    into: &Block,
+    header: &Loc,
+    diags: &mut Diagnostics,
+) -> bool {
+    if child.multiple {
+        return false;
+    }
+    let Some(first) = into.blocks(child.block.name).first() else {
+        return false;
+    };
+    diags.push(
+        Diagnostic::error(
+            Code::DuplicateBlock,
+            header.clone(),
+            format!("`{name}` may appear only once here"),
+        )
+        .label("second definition")
+        .with_secondary(first.header.clone(), "first defined here"),
+    );
+    true
+}
+
+/// Reports a block whose labels a sibling of the same type already has; true when it does.
+fn repeats_labels(
+    name: &str,
+    child: &ChildSpec,
+    into: &Block,
+    labels: &[(String, Loc)],
+    diags: &mut Diagnostics,
+) -> bool {
+    if !child.multiple {
+        return false;
+    }
+    let key: (&str, Vec<String>) = (
+        child.block.name,
+        labels.iter().map(|l| l.0.clone()).collect(),
+    );
+    let Some(first) = into
+        .by_label
+        .get(&key)
+        .and_then(|i| into.blocks(child.block.name).get(*i))
+    else {
+        return false;
+    };
+    let what = labels[0].0.clone();
+    diags.push(
+        Diagnostic::error(
+            Code::DuplicateLabel,
+            labels[0].1.clone(),
+            format!("{name} \"{what}\" is defined twice"),
+        )
+        .label("second definition")
+        .with_secondary(first.label_loc(), "first defined here")
+        .help(format!("each {name} needs a unique label")),
+    );
+    true
 }
 
 /// Decodes the body of a block that was rejected (wrong labels, a duplicate), so the problems
@@ -418,158 +467,197 @@ fn decode_value(
     diags: &mut Diagnostics,
 ) -> Option<Value> {
     if !is_literal(e) {
-        let what = match e {
-            Expression::StringTemplate(_) | Expression::HeredocTemplate(_) => {
-                "a template (`${...}` or heredoc)"
-            }
-            Expression::Variable(_) | Expression::Traversal(_) => "a variable reference",
-            Expression::FuncCall(_) => "a function call",
-            _ => "an expression",
-        };
-        diags.push(
-            Diagnostic::error(
-                Code::Expression,
-                at,
-                format!("`{}` must be a literal value, not {what}", attr.name),
-            )
-            .label(format!("expected {}", type_name(attr.kind)))
-            .help("Meridian reads plain values only: no variables, functions or interpolation"),
-        );
+        not_literal(attr, e, at, diags);
         return None;
     }
-    let wrong = |diags: &mut Diagnostics, extra: Option<String>| {
-        let mut d = Diagnostic::error(
-            Code::WrongType,
-            at.clone(),
-            format!(
-                "`{}` must be {}, found {}",
-                attr.name,
-                type_name(attr.kind),
-                found_name(e)
-            ),
-        )
-        .label(format!("expected {}", type_name(attr.kind)));
-        if let Some(h) = extra {
-            d = d.help(h);
-        }
-        diags.push(d);
-        None
-    };
     match attr.kind {
-        Kind::String | Kind::Enum(_) | Kind::Duration => {
-            let Expression::String(s) = e else {
-                let hint = literal_number(e).map(|n| format!("quote it: \"{n}\""));
-                return wrong(diags, hint);
-            };
-            let s = s.value().to_string();
-            match attr.kind {
-                Kind::Enum(values) if !values.contains(&s.as_str()) => {
-                    let mut d = Diagnostic::error(
-                        Code::EnumValue,
-                        at,
-                        format!("`{}` cannot be \"{s}\"", attr.name),
-                    )
-                    .label(format!("expected one of: {}", values.join(", ")));
-                    let exact_case = values.iter().find(|v| v.eq_ignore_ascii_case(&s)).copied();
-                    if let Some(m) = exact_case.or_else(|| suggest(&s, values.iter().copied())) {
-                        d = d.help(format!("did you mean \"{m}\"?"));
-                    }
-                    diags.push(d);
-                    None
-                }
-                Kind::Duration => match Duration::parse(&s) {
-                    Ok(d) => Some(Value::Dur(d)),
-                    Err(why) => {
-                        diags.push(
-                            Diagnostic::error(
-                                Code::Duration,
-                                at,
-                                format!("`{}` is not a duration: {why}", attr.name),
-                            )
-                            .label("not a duration")
-                            .help("write a duration such as \"500ms\", \"45s\", \"8m\", \"1h\" or \"1m30s\""),
-                        );
-                        None
-                    }
-                },
-                _ => Some(Value::Str(s)),
-            }
-        }
-        Kind::Integer | Kind::Number => {
-            let Some(n) = literal_number(e) else {
-                let hint = match e {
-                    Expression::String(s) if s.value().trim().parse::<f64>().is_ok() => {
-                        Some(format!("remove the quotes: {}", s.value().trim()))
-                    }
-                    _ => None,
-                };
-                return wrong(diags, hint);
-            };
-            if attr.kind == Kind::Integer {
-                if n.fract() != 0.0 {
-                    return wrong(diags, None);
-                }
-                if n.abs() > 9.0e15 {
-                    // Out of every range the format has; report it under the range's code.
-                    let value = Value::Num(n);
-                    if !check(attr, &value, &at, diags) {
-                        return None;
-                    }
-                    return wrong(diags, None);
-                }
-                Some(Value::Int(n as i64))
-            } else {
-                Some(Value::Num(n))
-            }
-        }
+        Kind::String | Kind::Enum(_) | Kind::Duration => decode_string(attr, e, at, diags),
+        Kind::Integer | Kind::Number => decode_number(attr, e, at, diags),
         Kind::Bool => match e {
             Expression::Bool(b) => Some(Value::Bool(*b.value())),
-            _ => wrong(diags, None),
+            _ => wrong_type(attr, e, at, None, diags),
         },
-        Kind::StringList => {
-            let Expression::Array(items) = e else {
-                let hint = matches!(e, Expression::String(_))
-                    .then(|| "wrap it in a list: [\"...\"]".to_string());
-                return wrong(diags, hint);
-            };
-            let mut out = Vec::new();
-            let mut ok = true;
-            for item in items.iter() {
-                let item_loc = loc(file, item);
-                match item {
-                    Expression::String(s) => out.push((s.value().to_string(), item_loc)),
-                    other if !is_literal(other) => {
-                        ok = false;
-                        diags.push(
-                            Diagnostic::error(
-                                Code::Expression,
-                                item_loc,
-                                format!("`{}` must hold literal strings, not expressions", attr.name),
-                            )
-                            .label("expected a string")
-                            .help("Meridian reads plain values only: no variables, functions or interpolation"),
-                        );
-                    }
-                    other => {
-                        ok = false;
-                        diags.push(
-                            Diagnostic::error(
-                                Code::WrongType,
-                                item_loc,
-                                format!(
-                                    "`{}` must be a list of strings; this element is {}",
-                                    attr.name,
-                                    found_name(other)
-                                ),
-                            )
-                            .label("expected a string"),
-                        );
-                    }
+        Kind::StringList => decode_string_list(file, attr, e, at, diags),
+    }
+}
+
+/// Reports an expression (a template, variable or function call) where a literal belongs.
+fn not_literal(attr: &AttrSpec, e: &Expression, at: Loc, diags: &mut Diagnostics) {
+    let what = match e {
+        Expression::StringTemplate(_) | Expression::HeredocTemplate(_) => {
+            "a template (`${...}` or heredoc)"
+        }
+        Expression::Variable(_) | Expression::Traversal(_) => "a variable reference",
+        Expression::FuncCall(_) => "a function call",
+        _ => "an expression",
+    };
+    diags.push(
+        Diagnostic::error(
+            Code::Expression,
+            at,
+            format!("`{}` must be a literal value, not {what}", attr.name),
+        )
+        .label(format!("expected {}", type_name(attr.kind)))
+        .help("Meridian reads plain values only: no variables, functions or interpolation"),
+    );
+}
+
+/// Reports a literal of the wrong type, with an optional hint; always `None`.
+fn wrong_type(
+    attr: &AttrSpec,
+    e: &Expression,
+    at: Loc,
+    hint: Option<String>,
+    diags: &mut Diagnostics,
+) -> Option<Value> {
+    let mut d = Diagnostic::error(
+        Code::WrongType,
+        at,
+        format!(
+            "`{}` must be {}, found {}",
+            attr.name,
+            type_name(attr.kind),
+            found_name(e)
+        ),
+    )
+    .label(format!("expected {}", type_name(attr.kind)));
+    if let Some(h) = hint {
+        d = d.help(h);
+    }
+    diags.push(d);
+    None
+}
+
+/// Decodes a string, enum or duration attribute.
+fn decode_string(
+    attr: &AttrSpec,
+    e: &Expression,
+    at: Loc,
+    diags: &mut Diagnostics,
+) -> Option<Value> {
+    let Expression::String(s) = e else {
+        let hint = literal_number(e).map(|n| format!("quote it: \"{n}\""));
+        return wrong_type(attr, e, at, hint, diags);
+    };
+    let s = s.value().to_string();
+    match attr.kind {
+        Kind::Enum(values) if !values.contains(&s.as_str()) => {
+            let mut d = Diagnostic::error(
+                Code::EnumValue,
+                at,
+                format!("`{}` cannot be \"{s}\"", attr.name),
+            )
+            .label(format!("expected one of: {}", values.join(", ")));
+            let exact_case = values.iter().find(|v| v.eq_ignore_ascii_case(&s)).copied();
+            if let Some(m) = exact_case.or_else(|| suggest(&s, values.iter().copied())) {
+                d = d.help(format!("did you mean \"{m}\"?"));
+            }
+            diags.push(d);
+            None
+        }
+        Kind::Duration => {
+            match Duration::parse(&s) {
+                Ok(d) => Some(Value::Dur(d)),
+                Err(why) => {
+                    diags.push(
+                    Diagnostic::error(
+                        Code::Duration,
+                        at,
+                        format!("`{}` is not a duration: {why}", attr.name),
+                    )
+                    .label("not a duration")
+                    .help("write a duration such as \"500ms\", \"45s\", \"8m\", \"1h\" or \"1m30s\""),
+                );
+                    None
                 }
             }
-            ok.then_some(Value::List(out))
+        }
+        _ => Some(Value::Str(s)),
+    }
+}
+
+/// Decodes an integer or number attribute.
+fn decode_number(
+    attr: &AttrSpec,
+    e: &Expression,
+    at: Loc,
+    diags: &mut Diagnostics,
+) -> Option<Value> {
+    let Some(n) = literal_number(e) else {
+        let hint = match e {
+            Expression::String(s) if s.value().trim().parse::<f64>().is_ok() => {
+                Some(format!("remove the quotes: {}", s.value().trim()))
+            }
+            _ => None,
+        };
+        return wrong_type(attr, e, at, hint, diags);
+    };
+    if attr.kind != Kind::Integer {
+        return Some(Value::Num(n));
+    }
+    if n.fract() != 0.0 {
+        return wrong_type(attr, e, at, None, diags);
+    }
+    if n.abs() > 9.0e15 {
+        // Out of every range the format has; report it under the range's code.
+        let value = Value::Num(n);
+        if !check(attr, &value, &at, diags) {
+            return None;
+        }
+        return wrong_type(attr, e, at, None, diags);
+    }
+    Some(Value::Int(n as i64))
+}
+
+/// Decodes a list of strings, reporting every element that is not a literal string.
+fn decode_string_list(
+    file: FileId,
+    attr: &AttrSpec,
+    e: &Expression,
+    at: Loc,
+    diags: &mut Diagnostics,
+) -> Option<Value> {
+    let Expression::Array(items) = e else {
+        let hint =
+            matches!(e, Expression::String(_)).then(|| "wrap it in a list: [\"...\"]".to_string());
+        return wrong_type(attr, e, at, hint, diags);
+    };
+    let mut out = Vec::new();
+    let mut ok = true;
+    for item in items.iter() {
+        let item_loc = loc(file, item);
+        match item {
+            Expression::String(s) => out.push((s.value().to_string(), item_loc)),
+            other if !is_literal(other) => {
+                ok = false;
+                diags.push(
+                    Diagnostic::error(
+                        Code::Expression,
+                        item_loc,
+                        format!("`{}` must hold literal strings, not expressions", attr.name),
+                    )
+                    .label("expected a string")
+                    .help("Meridian reads plain values only: no variables, functions or interpolation"),
+                );
+            }
+            other => {
+                ok = false;
+                diags.push(
+                    Diagnostic::error(
+                        Code::WrongType,
+                        item_loc,
+                        format!(
+                            "`{}` must be a list of strings; this element is {}",
+                            attr.name,
+                            found_name(other)
+                        ),
+                    )
+                    .label("expected a string"),
+                );
+            }
         }
     }
+    ok.then_some(Value::List(out))
 }
 
 /// Range, allowed-number and length checks; false when the value is rejected.

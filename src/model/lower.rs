@@ -23,18 +23,7 @@ pub const MAX_SET_IDENTIFIER: usize = 128;
 
 pub fn lower(root: &Block, diags: &mut Diagnostics) -> Topology {
     let mut t = Topology {
-        name: root.str("name").and_then(|n| {
-            let ok = (1..=40).contains(&n.len())
-                && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-            if !ok {
-                diags.push(
-                    Diagnostic::error(Code::TopologyName, root.value_loc("name"), format!("topology name \"{n}\" is not usable"))
-                        .label("1-40 letters, digits, - or _")
-                        .help("the name is written into ownership markers in the cloud; keep it short and plain"),
-                );
-            }
-            ok.then(|| n.to_string())
-        }),
+        name: topology_name(root, diags),
         objectives: root.block("objectives").map(|o| Objectives {
             rto: o.dur("rto"),
             rpo: o.dur("rpo"),
@@ -50,6 +39,33 @@ pub fn lower(root: &Block, diags: &mut Diagnostics) -> Topology {
             .filter_map(|k| p.num(k).map(|v| (k.to_string(), v)))
             .collect();
     }
+    t.zones = zones(root, diags);
+    t.provider = provider(root, diags);
+    t.services = services(root, diags);
+    registries(root.blocks("registry"), &mut t, diags);
+    t
+}
+
+/// The topology's `name`, when it is short and plain enough for ownership markers.
+fn topology_name(root: &Block, diags: &mut Diagnostics) -> Option<String> {
+    root.str("name").and_then(|n| {
+        let ok = (1..=40).contains(&n.len())
+            && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !ok {
+            diags.push(
+                Diagnostic::error(Code::TopologyName, root.value_loc("name"), format!("topology name \"{n}\" is not usable"))
+                    .label("1-40 letters, digits, - or _")
+                    .help("the name is written into ownership markers in the cloud; keep it short and plain"),
+            );
+        }
+        ok.then(|| n.to_string())
+    })
+}
+
+/// The `zones` list: lower-cased, trailing dot removed, repeats dropped; malformed names
+/// are reported.
+fn zones(root: &Block, diags: &mut Diagnostics) -> Vec<String> {
+    let mut zones: Vec<String> = Vec::new();
     for (z, at) in root.list("zones").unwrap_or(&[]) {
         let name = z.strip_suffix('.').unwrap_or(z).to_ascii_lowercase();
         if name.is_empty() || name.split('.').any(str::is_empty) {
@@ -61,10 +77,16 @@ pub fn lower(root: &Block, diags: &mut Diagnostics) -> Topology {
                 )
                 .label("not a DNS name"),
             );
-        } else if !t.zones.contains(&name) {
-            t.zones.push(name);
+        } else if !zones.contains(&name) {
+            zones.push(name);
         }
     }
+    zones
+}
+
+/// The last `provider "aws"` block; other providers and unknown regions are reported.
+fn provider(root: &Block, diags: &mut Diagnostics) -> Option<AwsProviderConfig> {
+    let mut provider = None;
     for p in root.blocks("provider") {
         if p.label() != "aws" {
             diags.push(
@@ -79,12 +101,18 @@ pub fn lower(root: &Block, diags: &mut Diagnostics) -> Topology {
                 diags.push(*d);
             }
         }
-        t.provider = Some(AwsProviderConfig {
+        provider = Some(AwsProviderConfig {
             region: p.str("region").map(String::from),
             profile: p.str("profile").map(String::from),
             endpoint_url: p.str("endpoint_url").map(String::from),
         });
     }
+    provider
+}
+
+/// The valid services by name; a domain declared by two services is reported.
+fn services(root: &Block, diags: &mut Diagnostics) -> BTreeMap<String, Service> {
+    let mut services = BTreeMap::new();
     let mut domains: BTreeMap<String, Loc> = BTreeMap::new();
     for b in root.blocks("service") {
         if let Some(s) = service(b, diags) {
@@ -107,11 +135,10 @@ pub fn lower(root: &Block, diags: &mut Diagnostics) -> Topology {
             } else {
                 domains.insert(s.domain.clone(), b.value_loc("domain"));
             }
-            t.services.insert(s.name.clone(), s);
+            services.insert(s.name.clone(), s);
         }
     }
-    registries(root.blocks("registry"), &mut t, diags);
-    t
+    services
 }
 
 /// A DNS name: lower-cased, trailing dot removed; `None` (and a diagnostic) when malformed.
@@ -185,20 +212,7 @@ fn service(b: &Block, diags: &mut Diagnostics) -> Option<Service> {
     let zone = dns_name(b, "zone", diags);
     let domain = dns_name(b, "domain", diags);
     if let (Some(z), Some(d)) = (&zone, &domain) {
-        if d != z && !d.ends_with(&format!(".{z}")) {
-            diags.push(
-                Diagnostic::error(
-                    Code::DomainOutsideZone,
-                    b.value_loc("domain"),
-                    format!("domain {d} is not inside zone {z}"),
-                )
-                .label(format!("not under {z}"))
-                .with_secondary(b.value_loc("zone"), "the hosted zone")
-                .help(format!(
-                    "a record in zone {z} must be named {z} or end with .{z}"
-                )),
-            );
-        }
+        domain_in_zone(b, z, d, diags);
     }
     let routing = b.str("routing").and_then(Routing::parse);
     let health_check = b.block("health_check").and_then(|h| health_check(h, diags));
@@ -207,12 +221,7 @@ fn service(b: &Block, diags: &mut Diagnostics) -> Option<Service> {
         threshold: a.int("threshold").unwrap_or(3) as u32,
     });
 
-    let mut regions = BTreeMap::new();
-    for r in b.blocks("region") {
-        if let Some(region) = region(r, routing, diags) {
-            regions.insert(region.name.clone(), (region, r));
-        }
-    }
+    let regions = service_regions(b, routing, diags);
     if let Some(routing) = routing {
         routing_rules(b, routing, &regions, diags);
     }
@@ -221,74 +230,16 @@ fn service(b: &Block, diags: &mut Diagnostics) -> Option<Service> {
 
     let ttl_written = b.is_written("ttl");
     let ttl = b.int("ttl").unwrap_or(60) as u32;
-    let all_alias = !regions.is_empty()
-        && regions
-            .values()
-            .all(|(r, _)| matches!(r.endpoint, Endpoint::Alias(_)));
-    if ttl_written && all_alias {
-        diags.push(
-            Diagnostic::warning(
-                Code::TtlOnAlias,
-                b.loc_of("ttl"),
-                format!(
-                    "`ttl` has no effect: every region of service \"{name}\" is an alias record"
-                ),
-            )
-            .label("ignored")
-            .help("alias records to a load balancer use a fixed 60 s TTL; remove `ttl`"),
-        );
-    }
-    let has_health_check = b.block("health_check").is_some();
-    let checked = has_health_check
-        || regions
-            .values()
-            .any(|(r, _)| matches!(&r.endpoint, Endpoint::Alias(a) if a.evaluate_target_health));
-    if ttl > HIGH_TTL && checked && !all_alias {
-        diags.push(
-            Diagnostic::warning(
-                Code::TtlHigh,
-                b.value_loc("ttl"),
-                format!(
-                    "a TTL of {ttl} s on a health-checked record delays failover by up to {ttl} s"
-                ),
-            )
-            .label("slow failover")
-            .help("AWS recommends 60 s or less with health checks; 60-120 s is the common range"),
-        );
-    }
-    if !has_health_check && anycast.is_none() {
-        for (r, rb) in regions.values() {
-            let eth = matches!(&r.endpoint, Endpoint::Alias(a) if a.evaluate_target_health);
-            if !eth {
-                diags.push(
-                    Diagnostic::warning(
-                        Code::Unchecked,
-                        rb.label_loc(),
-                        format!("region \"{}\" has no health check: Route 53 will keep sending it traffic when it fails", r.name),
-                    )
-                    .label("never marked unhealthy")
-                    .help("add a `health_check` block to the service, or an alias with evaluate_target_health = true"),
-                );
-            }
-        }
+    ttl_warnings(b, &name, ttl, &regions, diags);
+    if b.block("health_check").is_none() && anycast.is_none() {
+        unchecked_regions(&regions, diags);
     }
     let regions: BTreeMap<String, Region> = regions.into_iter().map(|(k, (r, _))| (k, r)).collect();
     let labels: Vec<&str> = b.blocks("region").iter().map(Block::label).collect();
     let data = b.block("data").and_then(|d| data(d, &labels, diags));
     let stateless = b.bool("stateless").unwrap_or(false);
     if stateless {
-        if let Some(d) = b.block("data") {
-            diags.push(
-                Diagnostic::error(
-                    Code::StatelessWithData,
-                    d.header.clone(),
-                    format!("service \"{name}\" is declared stateless but has a data block"),
-                )
-                .label("data declared here")
-                .with_secondary(b.loc_of("stateless"), "declared stateless here")
-                .help("remove `stateless = true` if the service keeps this data, or remove the data block"),
-            );
-        }
+        stateless_without_data(b, &name, diags);
     }
     let cost = b.block("cost").map_or_else(Cost::default, |c| Cost {
         compute_per_region: c.num("compute_per_region"),
@@ -311,6 +262,118 @@ fn service(b: &Block, diags: &mut Diagnostics) -> Option<Service> {
         cost,
         loc: b.header.clone(),
     })
+}
+
+/// Reports a service domain that is neither the zone nor a name under it.
+fn domain_in_zone(b: &Block, z: &str, d: &str, diags: &mut Diagnostics) {
+    if d != z && !d.ends_with(&format!(".{z}")) {
+        diags.push(
+            Diagnostic::error(
+                Code::DomainOutsideZone,
+                b.value_loc("domain"),
+                format!("domain {d} is not inside zone {z}"),
+            )
+            .label(format!("not under {z}"))
+            .with_secondary(b.value_loc("zone"), "the hosted zone")
+            .help(format!(
+                "a record in zone {z} must be named {z} or end with .{z}"
+            )),
+        );
+    }
+}
+
+/// The service's valid regions by name, each with the block it came from.
+fn service_regions<'b>(
+    b: &'b Block,
+    routing: Option<Routing>,
+    diags: &mut Diagnostics,
+) -> BTreeMap<String, (Region, &'b Block)> {
+    let mut regions = BTreeMap::new();
+    for r in b.blocks("region") {
+        if let Some(region) = region(r, routing, diags) {
+            regions.insert(region.name.clone(), (region, r));
+        }
+    }
+    regions
+}
+
+/// Warns about a `ttl` that alias records ignore, or that slows a health-checked failover.
+fn ttl_warnings(
+    b: &Block,
+    name: &str,
+    ttl: u32,
+    regions: &BTreeMap<String, (Region, &Block)>,
+    diags: &mut Diagnostics,
+) {
+    let all_alias = !regions.is_empty()
+        && regions
+            .values()
+            .all(|(r, _)| matches!(r.endpoint, Endpoint::Alias(_)));
+    if b.is_written("ttl") && all_alias {
+        diags.push(
+            Diagnostic::warning(
+                Code::TtlOnAlias,
+                b.loc_of("ttl"),
+                format!(
+                    "`ttl` has no effect: every region of service \"{name}\" is an alias record"
+                ),
+            )
+            .label("ignored")
+            .help("alias records to a load balancer use a fixed 60 s TTL; remove `ttl`"),
+        );
+    }
+    let checked = b.block("health_check").is_some()
+        || regions
+            .values()
+            .any(|(r, _)| matches!(&r.endpoint, Endpoint::Alias(a) if a.evaluate_target_health));
+    if ttl > HIGH_TTL && checked && !all_alias {
+        diags.push(
+            Diagnostic::warning(
+                Code::TtlHigh,
+                b.value_loc("ttl"),
+                format!(
+                    "a TTL of {ttl} s on a health-checked record delays failover by up to {ttl} s"
+                ),
+            )
+            .label("slow failover")
+            .help("AWS recommends 60 s or less with health checks; 60-120 s is the common range"),
+        );
+    }
+}
+
+/// Warns about each region that is not an alias evaluating target health: in a service
+/// without a health check or anycast, nothing marks it unhealthy.
+fn unchecked_regions(regions: &BTreeMap<String, (Region, &Block)>, diags: &mut Diagnostics) {
+    for (r, rb) in regions.values() {
+        let eth = matches!(&r.endpoint, Endpoint::Alias(a) if a.evaluate_target_health);
+        if !eth {
+            diags.push(
+                Diagnostic::warning(
+                    Code::Unchecked,
+                    rb.label_loc(),
+                    format!("region \"{}\" has no health check: Route 53 will keep sending it traffic when it fails", r.name),
+                )
+                .label("never marked unhealthy")
+                .help("add a `health_check` block to the service, or an alias with evaluate_target_health = true"),
+            );
+        }
+    }
+}
+
+/// Reports a `data` block in a service declared stateless.
+fn stateless_without_data(b: &Block, name: &str, diags: &mut Diagnostics) {
+    if let Some(d) = b.block("data") {
+        diags.push(
+            Diagnostic::error(
+                Code::StatelessWithData,
+                d.header.clone(),
+                format!("service \"{name}\" is declared stateless but has a data block"),
+            )
+            .label("data declared here")
+            .with_secondary(b.loc_of("stateless"), "declared stateless here")
+            .help("remove `stateless = true` if the service keeps this data, or remove the data block"),
+        );
+    }
 }
 
 /// Route 53 set identifiers: at most 128 characters, unique within the service's name.
@@ -357,129 +420,13 @@ fn health_check(h: &Block, diags: &mut Diagnostics) -> Option<HealthCheck> {
     let kind = h.str("type").and_then(HealthCheckType::parse);
     let mut ok = kind.is_some();
     if let Some(kind) = kind {
-        if kind == HealthCheckType::Tcp {
-            if h.is_written("path") {
-                ok = false;
-                diags.push(
-                    Diagnostic::error(
-                        Code::HealthCheckPath,
-                        h.loc_of("path"),
-                        "a TCP health check has no path",
-                    )
-                    .label("not used by TCP checks")
-                    .help("remove `path`, or use an HTTP or HTTPS check"),
-                );
-            }
-            if !h.is_written("port") {
-                ok = false;
-                diags.push(
-                    Diagnostic::error(
-                        Code::MissingAttribute,
-                        h.header.clone(),
-                        "a TCP health check needs a `port`",
-                    )
-                    .label("`port` required here"),
-                );
-            }
-        }
-        if let Some(path) = h.str("path") {
-            if !path.starts_with('/') {
-                ok = false;
-                diags.push(
-                    Diagnostic::error(
-                        Code::HealthCheckPath,
-                        h.value_loc("path"),
-                        format!("health-check path \"{path}\" must start with /"),
-                    )
-                    .label("missing leading /")
-                    .help(format!("write \"/{path}\"")),
-                );
-            }
-        }
-        match (kind.is_string_match(), h.is_written("search_string")) {
-            (true, false) => {
-                ok = false;
-                diags.push(
-                    Diagnostic::error(
-                        Code::SearchString,
-                        h.value_loc("type"),
-                        format!("a {} check needs a `search_string`", kind.as_str()),
-                    )
-                    .label("string-match check")
-                    .help("add `search_string = \"...\"`: the text the response body must contain"),
-                );
-            }
-            (false, true) => {
-                ok = false;
-                diags.push(
-                    Diagnostic::error(
-                        Code::SearchString,
-                        h.loc_of("search_string"),
-                        format!(
-                            "`search_string` needs a *_STR_MATCH check type, not {}",
-                            kind.as_str()
-                        ),
-                    )
-                    .label("ignored by this type")
-                    .help(format!(
-                        "use type = \"{}_STR_MATCH\", or remove `search_string`",
-                        if kind.is_https() { "HTTPS" } else { "HTTP" }
-                    )),
-                );
-            }
-            _ => {}
-        }
+        ok &= health_check_fields(h, kind, diags);
     }
-    let mut regions = Vec::new();
-    if let Some(list) = h.list("regions") {
-        let mut seen: BTreeMap<&str, &Loc> = BTreeMap::new();
-        for (r, at) in list {
-            if !catalog::is_checker_region(r) {
-                ok = false;
-                let mut d = Diagnostic::error(
-                    Code::CheckerRegions,
-                    at.clone(),
-                    format!("\"{r}\" is not a Route 53 health-checker region"),
-                )
-                .label("not a checker region");
-                d = match suggest(r, catalog::CHECKER_REGIONS.iter().copied()) {
-                    Some(s) => d.help(format!("did you mean \"{s}\"?")),
-                    None => d.help(format!(
-                        "checker regions: {}",
-                        catalog::CHECKER_REGIONS.join(", ")
-                    )),
-                };
-                diags.push(d);
-            } else if let Some(first) = seen.get(r.as_str()) {
-                ok = false;
-                diags.push(
-                    Diagnostic::error(
-                        Code::CheckerRegions,
-                        at.clone(),
-                        format!("checker region \"{r}\" is listed twice"),
-                    )
-                    .label("repeated")
-                    .with_secondary((*first).clone(), "first listed here"),
-                );
-            } else {
-                seen.insert(r, at);
-                regions.push(r.clone());
-            }
-        }
-        if list.len() < 3 {
-            ok = false;
-            diags.push(
-                Diagnostic::error(
-                    Code::CheckerRegions,
-                    h.value_loc("regions"),
-                    format!("health checks need at least 3 checker regions, found {}", list.len()),
-                )
-                .label("fewer than 3")
-                .help("list 3 or more of Route 53's 8 checker regions, or remove `regions` to use all"),
-            );
-        }
-        regions.sort();
-    }
+    let (regions, regions_ok) = match h.list("regions") {
+        Some(list) => checker_regions(h, list, diags),
+        None => (Vec::new(), true),
+    };
+    ok &= regions_ok;
     let kind = kind?;
     let port = h.int("port").map(|p| p as u16).or(kind.default_port());
     if !ok || (h.is_written("port") && h.int("port").is_none()) {
@@ -494,6 +441,153 @@ fn health_check(h: &Block, diags: &mut Diagnostics) -> Option<HealthCheck> {
         regions,
         search_string: h.str("search_string").map(str::to_string),
     })
+}
+
+/// Checks `path`, `port` and `search_string` against the check type; false on any error.
+fn health_check_fields(h: &Block, kind: HealthCheckType, diags: &mut Diagnostics) -> bool {
+    let mut ok = true;
+    if kind == HealthCheckType::Tcp {
+        ok &= tcp_health_check_fields(h, diags);
+    }
+    if let Some(path) = h.str("path") {
+        if !path.starts_with('/') {
+            ok = false;
+            diags.push(
+                Diagnostic::error(
+                    Code::HealthCheckPath,
+                    h.value_loc("path"),
+                    format!("health-check path \"{path}\" must start with /"),
+                )
+                .label("missing leading /")
+                .help(format!("write \"/{path}\"")),
+            );
+        }
+    }
+    match (kind.is_string_match(), h.is_written("search_string")) {
+        (true, false) => {
+            ok = false;
+            diags.push(
+                Diagnostic::error(
+                    Code::SearchString,
+                    h.value_loc("type"),
+                    format!("a {} check needs a `search_string`", kind.as_str()),
+                )
+                .label("string-match check")
+                .help("add `search_string = \"...\"`: the text the response body must contain"),
+            );
+        }
+        (false, true) => {
+            ok = false;
+            diags.push(
+                Diagnostic::error(
+                    Code::SearchString,
+                    h.loc_of("search_string"),
+                    format!(
+                        "`search_string` needs a *_STR_MATCH check type, not {}",
+                        kind.as_str()
+                    ),
+                )
+                .label("ignored by this type")
+                .help(format!(
+                    "use type = \"{}_STR_MATCH\", or remove `search_string`",
+                    if kind.is_https() { "HTTPS" } else { "HTTP" }
+                )),
+            );
+        }
+        _ => {}
+    }
+    ok
+}
+
+/// A TCP check takes no `path` and needs a `port`; false when either rule is broken.
+fn tcp_health_check_fields(h: &Block, diags: &mut Diagnostics) -> bool {
+    let mut ok = true;
+    if h.is_written("path") {
+        ok = false;
+        diags.push(
+            Diagnostic::error(
+                Code::HealthCheckPath,
+                h.loc_of("path"),
+                "a TCP health check has no path",
+            )
+            .label("not used by TCP checks")
+            .help("remove `path`, or use an HTTP or HTTPS check"),
+        );
+    }
+    if !h.is_written("port") {
+        ok = false;
+        diags.push(
+            Diagnostic::error(
+                Code::MissingAttribute,
+                h.header.clone(),
+                "a TCP health check needs a `port`",
+            )
+            .label("`port` required here"),
+        );
+    }
+    ok
+}
+
+/// The health check's `regions`, sorted, without unknown or repeated ones; the flag is false
+/// when any problem was reported.
+fn checker_regions(
+    h: &Block,
+    list: &[(String, Loc)],
+    diags: &mut Diagnostics,
+) -> (Vec<String>, bool) {
+    let mut ok = true;
+    let mut regions = Vec::new();
+    let mut seen: BTreeMap<&str, &Loc> = BTreeMap::new();
+    for (r, at) in list {
+        if !catalog::is_checker_region(r) {
+            ok = false;
+            let mut d = Diagnostic::error(
+                Code::CheckerRegions,
+                at.clone(),
+                format!("\"{r}\" is not a Route 53 health-checker region"),
+            )
+            .label("not a checker region");
+            d = match suggest(r, catalog::CHECKER_REGIONS.iter().copied()) {
+                Some(s) => d.help(format!("did you mean \"{s}\"?")),
+                None => d.help(format!(
+                    "checker regions: {}",
+                    catalog::CHECKER_REGIONS.join(", ")
+                )),
+            };
+            diags.push(d);
+        } else if let Some(first) = seen.get(r.as_str()) {
+            ok = false;
+            diags.push(
+                Diagnostic::error(
+                    Code::CheckerRegions,
+                    at.clone(),
+                    format!("checker region \"{r}\" is listed twice"),
+                )
+                .label("repeated")
+                .with_secondary((*first).clone(), "first listed here"),
+            );
+        } else {
+            seen.insert(r, at);
+            regions.push(r.clone());
+        }
+    }
+    if list.len() < 3 {
+        ok = false;
+        diags.push(
+            Diagnostic::error(
+                Code::CheckerRegions,
+                h.value_loc("regions"),
+                format!(
+                    "health checks need at least 3 checker regions, found {}",
+                    list.len()
+                ),
+            )
+            .label("fewer than 3")
+            .help("list 3 or more of Route 53's 8 checker regions, or remove `regions` to use all"),
+        );
+    }
+    regions.sort();
+    (regions, ok)
 }
 
 fn routing_field(
@@ -540,27 +634,62 @@ fn routing_field(
 
 fn region(r: &Block, routing: Option<Routing>, diags: &mut Diagnostics) -> Option<Region> {
     let name = r.label().to_string();
+    if r.str("aws_region").is_none() && r.is_written("aws_region") {
+        return None;
+    }
+    let aws_region = aws_region(r, &name, diags);
+
+    routing_field(r, "weight", routing, Routing::Weighted, diags);
+    routing_field(r, "role", routing, Routing::Failover, diags);
+    routing_field(r, "locations", routing, Routing::Geolocation, diags);
+    let locations = geo_locations(r, routing, diags);
+
+    let capacity = r.num("capacity").unwrap_or(1.0);
+    let scale_up = r.dur("scale_up");
+    capacity_rules(r, &name, capacity, diags);
+    let endpoint = endpoint(r, &name, diags)?;
+
+    Some(Region {
+        name,
+        aws_region: aws_region?,
+        endpoint,
+        capacity,
+        scale_up,
+        weight: r.int("weight").map(|w| w as u8),
+        role: r.str("role").map(|s| {
+            if s == "primary" {
+                Role::Primary
+            } else {
+                Role::Secondary
+            }
+        }),
+        locations,
+        loc: r.header.clone(),
+    })
+}
+
+/// The AWS region a region block runs in: its `aws_region`, or else its label.
+fn aws_region(r: &Block, name: &str, diags: &mut Diagnostics) -> Option<String> {
     let aws_region = match r.str("aws_region") {
         Some(v) => region_name(v, r.value_loc("aws_region"), "aws_region"),
-        None if r.is_written("aws_region") => return None,
-        None => region_name(&name, r.label_loc(), "region").map_err(|d| {
-            Box::new(d.help(match suggest(&name, catalog::AWS_REGIONS.iter().copied()) {
+        None => region_name(name, r.label_loc(), "region").map_err(|d| {
+            Box::new(d.help(match suggest(name, catalog::AWS_REGIONS.iter().copied()) {
                 Some(s) => format!("did you mean \"{s}\"? (a label that is not a region needs `aws_region = \"...\"`)"),
                 None => "a label that is not a region needs `aws_region = \"...\"`".to_string(),
             }))
         }),
     };
-    let aws_region = match aws_region {
+    match aws_region {
         Ok(a) => Some(a),
         Err(d) => {
             diags.push(*d);
             None
         }
-    };
+    }
+}
 
-    routing_field(r, "weight", routing, Routing::Weighted, diags);
-    routing_field(r, "role", routing, Routing::Failover, diags);
-    routing_field(r, "locations", routing, Routing::Geolocation, diags);
+/// The region's valid geolocation codes; unknown codes and an empty list are reported.
+fn geo_locations(r: &Block, routing: Option<Routing>, diags: &mut Diagnostics) -> Vec<String> {
     let mut locations = Vec::new();
     for (l, at) in r.list("locations").unwrap_or(&[]) {
         if catalog::is_geo_location(l) {
@@ -586,9 +715,11 @@ fn region(r: &Block, routing: Option<Routing>, diags: &mut Diagnostics) -> Optio
             .label("needs at least one location"),
         );
     }
+    locations
+}
 
-    let capacity = r.num("capacity").unwrap_or(1.0);
-    let scale_up = r.dur("scale_up");
+/// Reports a warm standby without `scale_up`, and warns about `scale_up` at full capacity.
+fn capacity_rules(r: &Block, name: &str, capacity: f64, diags: &mut Diagnostics) {
     if capacity < 1.0 && !r.is_written("scale_up") && r.is_written("capacity") {
         diags.push(
             Diagnostic::error(
@@ -614,6 +745,10 @@ fn region(r: &Block, routing: Option<Routing>, diags: &mut Diagnostics) -> Optio
             .help("set `capacity` below 1 for a warm standby, or remove `scale_up`"),
         );
     }
+}
+
+/// The region's one endpoint (`target`, `ips` or `alias`); none or several are reported.
+fn endpoint(r: &Block, name: &str, diags: &mut Diagnostics) -> Option<Endpoint> {
     let written: Vec<&str> = ["target", "ips"]
         .into_iter()
         .filter(|a| r.is_written(a))
@@ -645,28 +780,10 @@ fn region(r: &Block, routing: Option<Routing>, diags: &mut Diagnostics) -> Optio
         );
         return None;
     }
-    let endpoint = match written[0] {
+    Some(match written[0] {
         "target" => Endpoint::Target(dns_name(r, "target", diags)?),
         "ips" => Endpoint::Ips(ips(r, diags)?),
         _ => Endpoint::Alias(alias(r.block("alias")?, diags)?),
-    };
-
-    Some(Region {
-        name,
-        aws_region: aws_region?,
-        endpoint,
-        capacity,
-        scale_up,
-        weight: r.int("weight").map(|w| w as u8),
-        role: r.str("role").map(|s| {
-            if s == "primary" {
-                Role::Primary
-            } else {
-                Role::Secondary
-            }
-        }),
-        locations,
-        loc: r.header.clone(),
     })
 }
 
@@ -976,149 +1093,210 @@ fn registries(blocks: &[Block], t: &mut Topology, diags: &mut Diagnostics) {
     let mut per_source: BTreeMap<String, Vec<&Block>> = BTreeMap::new();
     let mut repos: BTreeMap<(String, String), Loc> = BTreeMap::new();
     for b in blocks {
-        let name = b.label().to_string();
-        let source = b.str("source").and_then(|s| {
-            region_name(s, b.value_loc("source"), "source")
-                .map_err(|d| diags.push(*d))
-                .ok()
-        });
-        let mut ok = source.is_some();
-        let mut destinations: Vec<String> = Vec::new();
-        if let Some(list) = b.list("destinations") {
-            if list.is_empty() {
+        if let Some(registry) = registry(b, &mut per_source, &mut repos, diags) {
+            t.registries.insert(registry.name.clone(), registry);
+        }
+    }
+}
+
+/// One `registry` block, checked against the blocks before it: the rules already counted for
+/// each source region (`per_source`) and the repositories already declared (`repos`).
+fn registry<'a>(
+    b: &'a Block,
+    per_source: &mut BTreeMap<String, Vec<&'a Block>>,
+    repos: &mut BTreeMap<(String, String), Loc>,
+    diags: &mut Diagnostics,
+) -> Option<Registry> {
+    let name = b.label().to_string();
+    let source = b.str("source").and_then(|s| {
+        region_name(s, b.value_loc("source"), "source")
+            .map_err(|d| diags.push(*d))
+            .ok()
+    });
+    let (mut destinations, destinations_ok) = registry_destinations(b, source.as_ref(), diags);
+    let (mut repositories, repositories_ok) =
+        registry_repositories(b, source.as_ref(), repos, diags);
+    let rules_ok = match &source {
+        Some(src) => replication_rule_fits(b, src, per_source, diags),
+        None => true,
+    };
+    let ok = source.is_some() && destinations_ok && repositories_ok && rules_ok;
+    if !(ok && b.is_written("destinations") && b.is_written("repositories")) {
+        return None;
+    }
+    destinations.sort();
+    repositories.sort();
+    Some(Registry {
+        name,
+        source: source.unwrap_or_default(),
+        destinations,
+        repositories,
+        storage_gb: b.num("storage_gb"),
+        loc: b.header.clone(),
+    })
+}
+
+/// The registry's destination regions; the flag is false when any problem was reported.
+fn registry_destinations(
+    b: &Block,
+    source: Option<&String>,
+    diags: &mut Diagnostics,
+) -> (Vec<String>, bool) {
+    let mut ok = true;
+    let mut destinations: Vec<String> = Vec::new();
+    let Some(list) = b.list("destinations") else {
+        return (destinations, ok);
+    };
+    if list.is_empty() {
+        ok = false;
+        diags.push(
+            Diagnostic::error(
+                Code::RegistryDestination,
+                b.value_loc("destinations"),
+                "`destinations` is empty",
+            )
+            .label("needs at least one region"),
+        );
+    }
+    for (d, at) in list {
+        match region_name(d, at.clone(), "destination") {
+            Err(diag) => {
+                ok = false;
+                diags.push(*diag);
+            }
+            Ok(d) if Some(&d) == source => {
                 ok = false;
                 diags.push(
                     Diagnostic::error(
                         Code::RegistryDestination,
-                        b.value_loc("destinations"),
-                        "`destinations` is empty",
+                        at.clone(),
+                        format!("destination {d} is the source region"),
                     )
-                    .label("needs at least one region"),
+                    .label("same as source")
+                    .with_secondary(b.value_loc("source"), "source")
+                    .help("images already live in the source region; remove it from destinations"),
                 );
             }
-            for (d, at) in list {
-                match region_name(d, at.clone(), "destination") {
-                    Err(diag) => {
-                        ok = false;
-                        diags.push(*diag);
-                    }
-                    Ok(d) if Some(&d) == source.as_ref() => {
-                        ok = false;
-                        diags.push(
-                            Diagnostic::error(Code::RegistryDestination, at.clone(), format!("destination {d} is the source region"))
-                                .label("same as source")
-                                .with_secondary(b.value_loc("source"), "source")
-                                .help("images already live in the source region; remove it from destinations"),
-                        );
-                    }
-                    Ok(d) if destinations.contains(&d) => {
-                        ok = false;
-                        diags.push(
-                            Diagnostic::error(
-                                Code::RegistryDestination,
-                                at.clone(),
-                                format!("destination {d} is listed twice"),
-                            )
-                            .label("repeated"),
-                        );
-                    }
-                    Ok(d) => destinations.push(d),
-                }
-            }
-        }
-        let mut repositories: Vec<String> = Vec::new();
-        if let Some(list) = b.list("repositories") {
-            if list.is_empty() {
+            Ok(d) if destinations.contains(&d) => {
                 ok = false;
                 diags.push(
                     Diagnostic::error(
-                        Code::RepositoryName,
-                        b.value_loc("repositories"),
-                        "`repositories` is empty",
+                        Code::RegistryDestination,
+                        at.clone(),
+                        format!("destination {d} is listed twice"),
                     )
-                    .label("needs at least one repository"),
+                    .label("repeated"),
                 );
             }
-            if list.len() > MAX_REPOSITORY_FILTERS {
-                ok = false;
-                diags.push(
-                    Diagnostic::error(
-                        Code::RepositoryFilters,
-                        b.value_loc("repositories"),
-                        format!("{} repositories in one registry; an ECR replication rule takes at most {MAX_REPOSITORY_FILTERS} filters", list.len()),
-                    )
-                    .label("too many filters")
-                    .help("split the repositories over several registry blocks, or share a common prefix"),
-                );
-            }
-            for (r, at) in list {
-                if !valid_repository(r) {
-                    ok = false;
-                    diags.push(
-                        Diagnostic::error(
-                            Code::RepositoryName,
-                            at.clone(),
-                            format!("\"{r}\" is not a valid ECR repository name"),
-                        )
-                        .label("invalid name")
-                        .help(
-                            "use 2-256 lower-case letters, digits and . _ - /, e.g. \"team/api\"",
-                        ),
-                    );
-                    continue;
-                }
-                let Some(src) = source.clone() else {
-                    continue;
-                };
-                let key = (src, r.clone());
-                if let Some(first) = repos.get(&key) {
-                    ok = false;
-                    diags.push(
-                        Diagnostic::error(
-                            Code::DuplicateRepository,
-                            at.clone(),
-                            format!("repository \"{r}\" is declared twice in {}", key.0),
-                        )
-                        .label("again")
-                        .with_secondary(first.clone(), "first declared here"),
-                    );
-                } else {
-                    repos.insert(key, at.clone());
-                    repositories.push(r.clone());
-                }
-            }
-        }
-        if let Some(src) = &source {
-            let rules = per_source.entry(src.clone()).or_default();
-            rules.push(b);
-            if rules.len() == MAX_REPLICATION_RULES + 1 {
-                ok = false;
-                diags.push(
-                    Diagnostic::error(
-                        Code::ReplicationRules,
-                        b.header.clone(),
-                        format!("more than {MAX_REPLICATION_RULES} registry blocks replicate from {src}; ECR allows {MAX_REPLICATION_RULES} rules per region"),
-                    )
-                    .label("rule 11")
-                    .with_secondary(rules[0].header.clone(), "first rule for this region")
-                    .help("merge registries that share destinations"),
-                );
-            }
-        }
-        if ok && b.is_written("destinations") && b.is_written("repositories") {
-            destinations.sort();
-            repositories.sort();
-            t.registries.insert(
-                name.clone(),
-                Registry {
-                    name,
-                    source: source.unwrap_or_default(),
-                    destinations,
-                    repositories,
-                    storage_gb: b.num("storage_gb"),
-                    loc: b.header.clone(),
-                },
-            );
+            Ok(d) => destinations.push(d),
         }
     }
+    (destinations, ok)
+}
+
+/// The registry's repositories, each recorded in `repos` under its source region; the flag is
+/// false when any problem was reported.
+fn registry_repositories(
+    b: &Block,
+    source: Option<&String>,
+    repos: &mut BTreeMap<(String, String), Loc>,
+    diags: &mut Diagnostics,
+) -> (Vec<String>, bool) {
+    let mut ok = true;
+    let mut repositories: Vec<String> = Vec::new();
+    let Some(list) = b.list("repositories") else {
+        return (repositories, ok);
+    };
+    ok &= repository_count_fits(b, list.len(), diags);
+    for (r, at) in list {
+        if !valid_repository(r) {
+            ok = false;
+            diags.push(
+                Diagnostic::error(
+                    Code::RepositoryName,
+                    at.clone(),
+                    format!("\"{r}\" is not a valid ECR repository name"),
+                )
+                .label("invalid name")
+                .help("use 2-256 lower-case letters, digits and . _ - /, e.g. \"team/api\""),
+            );
+            continue;
+        }
+        let Some(src) = source.cloned() else {
+            continue;
+        };
+        let key = (src, r.clone());
+        if let Some(first) = repos.get(&key) {
+            ok = false;
+            diags.push(
+                Diagnostic::error(
+                    Code::DuplicateRepository,
+                    at.clone(),
+                    format!("repository \"{r}\" is declared twice in {}", key.0),
+                )
+                .label("again")
+                .with_secondary(first.clone(), "first declared here"),
+            );
+        } else {
+            repos.insert(key, at.clone());
+            repositories.push(r.clone());
+        }
+    }
+    (repositories, ok)
+}
+
+/// Reports an empty `repositories` list or one with more filters than an ECR rule takes;
+/// false when it did.
+fn repository_count_fits(b: &Block, count: usize, diags: &mut Diagnostics) -> bool {
+    let mut ok = true;
+    if count == 0 {
+        ok = false;
+        diags.push(
+            Diagnostic::error(
+                Code::RepositoryName,
+                b.value_loc("repositories"),
+                "`repositories` is empty",
+            )
+            .label("needs at least one repository"),
+        );
+    }
+    if count > MAX_REPOSITORY_FILTERS {
+        ok = false;
+        diags.push(
+            Diagnostic::error(
+                Code::RepositoryFilters,
+                b.value_loc("repositories"),
+                format!("{count} repositories in one registry; an ECR replication rule takes at most {MAX_REPOSITORY_FILTERS} filters"),
+            )
+            .label("too many filters")
+            .help("split the repositories over several registry blocks, or share a common prefix"),
+        );
+    }
+    ok
+}
+
+/// Counts the block as a replication rule of its source region and reports the first rule
+/// over ECR's limit; false for that rule.
+fn replication_rule_fits<'a>(
+    b: &'a Block,
+    src: &str,
+    per_source: &mut BTreeMap<String, Vec<&'a Block>>,
+    diags: &mut Diagnostics,
+) -> bool {
+    let rules = per_source.entry(src.to_string()).or_default();
+    rules.push(b);
+    if rules.len() != MAX_REPLICATION_RULES + 1 {
+        return true;
+    }
+    diags.push(
+        Diagnostic::error(
+            Code::ReplicationRules,
+            b.header.clone(),
+            format!("more than {MAX_REPLICATION_RULES} registry blocks replicate from {src}; ECR allows {MAX_REPLICATION_RULES} rules per region"),
+        )
+        .label("rule 11")
+        .with_secondary(rules[0].header.clone(), "first rule for this region")
+        .help("merge registries that share destinations"),
+    );
+    false
 }

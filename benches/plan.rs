@@ -5,6 +5,10 @@
 //! peak memory is its own, and prints time and peak RSS with ratios to the N = 100 baseline
 //! measured in the same run. `cargo bench --bench plan -- 1000` runs one size.
 
+// Tests and benchmarks may unwrap (a panic is a failure) and run long: the lints in
+// Cargo.toml are for src/.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)]
+
 use meridian::graph::ResourceGraph;
 use meridian::plan::{self, apply::apply, Options};
 use meridian::provider::local::LocalStore;

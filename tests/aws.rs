@@ -8,6 +8,10 @@
 //! `MERIDIAN_SKIP_AWS_TESTS=1` (or `true`) at build time marks these tests ignored, so
 //! `cargo test` reports them as such, never as passed.
 
+// Tests and benchmarks may unwrap (a panic is a failure) and run long: the lints in
+// Cargo.toml are for src/.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)]
+
 #[path = "support/provision.rs"]
 mod provision;
 

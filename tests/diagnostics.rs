@@ -2,6 +2,10 @@
 //! named after the code; each fixture must produce its code, and its rendered diagnostics are
 //! kept as insta snapshots under `snapshots/`.
 
+// Tests and benchmarks may unwrap (a panic is a failure) and run long: the lints in
+// Cargo.toml are for src/.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)]
+
 use meridian::diagnostics::{Code, Severity};
 use meridian::render::diagnostics::{human, json};
 use meridian::source::Sources;

@@ -1,6 +1,10 @@
 //! Property tests: no input makes validation, graphing or formatting panic, and formatting is
 //! idempotent and never changes meaning.
 
+// Tests and benchmarks may unwrap (a panic is a failure) and run long: the lints in
+// Cargo.toml are for src/.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)]
+
 use meridian::graph::ResourceGraph;
 use meridian::source::Sources;
 use proptest::prelude::*;

@@ -4,6 +4,10 @@
 //! enum, properties, required, additionalProperties, items, minimum), so the schemas cannot drift
 //! from the output without a test failing.
 
+// Tests and benchmarks may unwrap (a panic is a failure) and run long: the lints in
+// Cargo.toml are for src/.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)]
+
 use serde_json::Value;
 use std::process::Command;
 

@@ -12,7 +12,7 @@ use crate::diagnostics::{suggest, Code, Diagnostic, Diagnostics};
 use crate::model::set_identifier;
 use std::collections::BTreeMap;
 
-/// Route 53's limit on replication rules per registry (one per `registry` block).
+/// ECR's limit on replication rules per registry (one per `registry` block).
 pub const MAX_REPLICATION_RULES: usize = 10;
 /// ECR's limit on repository filters per rule.
 pub const MAX_REPOSITORY_FILTERS: usize = 100;

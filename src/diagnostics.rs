@@ -81,7 +81,10 @@ codes! {
     DataPrimary => "data_primary", "data.primary missing, misplaced or not among the service's regions";
     DataField => "data_field", "a data attribute that does not apply to the pattern";
     StatelessWithData => "stateless_with_data", "a service declared stateless that also has a data block";
-    Capacity => "capacity", "capacity outside 0..1, or a warm standby without scale_up";
+    Capacity => "capacity", "capacity or load_share outside 0..1";
+    LoadShare => "load_share", "load_share under weighted or failover routing, on some regions only, or not summing to 1";
+    FailoverTo => "failover_to", "failover_to under non-latency routing, or naming the region itself or no region of the service";
+    Images => "images", "images naming no registry of the topology";
     Negative => "negative", "a cost, price or count below zero";
     TtlHigh => "ttl_high", "a TTL over 120 s on a health-checked record (slow failover)";
     TtlOnAlias => "ttl_on_alias", "ttl set on a service whose records are all aliases (ignored)";

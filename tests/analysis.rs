@@ -47,25 +47,30 @@ fn dns_failover_floor_is_90_seconds() {
     let s = &a.services["api"];
     assert_eq!(secs(s.rto_floor_seconds), Some(90.0));
     let loss = &s.region_losses[0];
+    // Dark region: each of the 3 probes also waits the 4 s HTTPS connect timeout:
+    // 3 x (10 + 4) = 42 s, + 60 s TTL = 102 s.
     assert_eq!(
         loss.formula,
-        "detect 10 s x 3 = 30 s -> DNS TTL 60 s => 90 s"
+        "detect 10 s x 3 = 30 s -> DNS TTL 60 s => 90 s (dark region: 102 s)"
     );
+    assert_eq!(secs(s.dark_rto_floor_seconds), Some(102.0));
     assert_eq!(
         loss.critical_path,
         [StepKind::Detection, StepKind::TrafficShift]
     );
 }
 
+/// The `anycast` block names no accelerator Meridian plans: the floor is that of the records
+/// it writes (10 s x 3 + 60 s TTL = 90 s), and the analysis says so.
 #[test]
-fn anycast_floor_is_30_seconds() {
+fn anycast_is_not_credited_when_nothing_plans_it() {
     let extra = format!("{HC_10X3}anycast {{\n interval = 10\n threshold = 3\n}}\n");
     let a = analysis(&service("latency", &extra, TWO_LATENCY));
-    assert_eq!(secs(a.services["api"].rto_floor_seconds), Some(30.0));
+    assert_eq!(secs(a.services["api"].rto_floor_seconds), Some(90.0));
     assert!(a.services["api"]
         .notes
         .iter()
-        .any(|n| n.contains("idle timeout")));
+        .any(|n| n.contains("does not plan")));
 }
 
 #[test]
@@ -103,7 +108,7 @@ data {
         .unwrap();
     assert_eq!(
         primary.formula,
-        "detect 10 s x 3 = 30 s -> max(DNS TTL 60 s, promote replica 60 s, scale up eu-west-1 600 s) = 600 s => 630 s"
+        "detect 10 s x 3 = 30 s -> max(DNS TTL 60 s, promote replica 60 s (automatic), scale up eu-west-1 to 100 % 600 s) = 600 s => 630 s (dark region: 642 s)"
     );
     assert_eq!(
         primary.critical_path,
@@ -139,13 +144,14 @@ fn promotion_dominates_when_slower_than_the_ttl() {
 
 #[test]
 fn alias_records_use_a_fixed_60_second_ttl() {
-    let regions = "region \"us-east-1\" {\n alias {\n name = \"x.us-east-1.elb.amazonaws.com\"\n zone_id = \"Z35SXDOTRQ7X7K\"\n evaluate_target_health = true\n }\n}\n";
+    let regions = "region \"us-east-1\" {\n alias {\n name = \"x.us-east-1.elb.amazonaws.com\"\n zone_id = \"Z35SXDOTRQ7X7K\"\n evaluate_target_health = true\n }\n}\nregion \"eu-west-1\" {\n alias {\n name = \"x.eu-west-1.elb.amazonaws.com\"\n zone_id = \"Z32O12XQLNTSW2\"\n evaluate_target_health = true\n }\n}\n";
     let hc30 = "health_check {\n type = \"HTTP\"\n interval = 30\n failure_threshold = 2\n}\n";
     let a = analysis(&service("latency", hc30, regions));
     assert_eq!(secs(a.services["api"].rto_floor_seconds), Some(120.0));
+    // Dark: 2 x (30 + 4) = 68 s, + 60 s = 128 s.
     assert_eq!(
         a.services["api"].region_losses[0].formula,
-        "detect 30 s x 2 = 60 s -> alias TTL 60 s => 120 s"
+        "detect 30 s x 2 = 60 s -> alias TTL 60 s => 120 s (dark region: 128 s)"
     );
 }
 
@@ -157,7 +163,9 @@ fn no_health_check_means_no_floor_and_an_unknown_objective() {
     );
     let a = analysis(&text);
     assert_eq!(a.services["api"].rto_floor_seconds, None);
-    assert!(!a.services["api"].region_losses[0].missing.is_empty());
+    let unknown = a.services["api"].rto_unknown.as_ref().unwrap();
+    assert_eq!(unknown.kind, meridian::analysis::UnknownKind::NoRecovery);
+    assert!(unknown.reason.contains("no health check"), "{unknown:?}");
     assert_eq!(a.objectives[0].verdict, Verdict::Unknown);
     assert_eq!(a.objectives[0].services, ["api"]);
     assert!(
@@ -214,7 +222,7 @@ fn objectives_report_met_and_breached_with_margins() {
         service(
             "latency",
             &format!("ttl = 60\n{HC_10X3}"),
-            &format!("{TWO_LATENCY}data {{\n pattern = \"multi-master\"\n consistency = \"strong\"\n}}\n")
+            &format!("{TWO_LATENCY}data {{\n pattern = \"multi-master\"\n consistency = \"strong\"\n witness = \"eu-central-1\"\n}}\n")
         )
     );
     let a = analysis(&text);
@@ -353,8 +361,14 @@ fn a_missing_promotion_leaves_the_floor_unknown_and_names_the_input() {
     );
 }
 
+/// Latency routing sends a lost region's users to the nearest survivor only, and a survivor
+/// scales only when its new share exceeds its capacity. Equal shares of 1/3:
+/// - lose us-east-1: its users go to eu-west-1 (70 ms, against 215 ms to ap-southeast-1):
+///   1/3 + 1/3 = 66.7 % > 0.5, scale 180 s: 30 s + max(60 s, 180 s) = 210 s;
+/// - lose ap-southeast-1: eu-west-1 (165 ms) is nearer than us-east-1 (215 ms): 210 s;
+/// - lose eu-west-1: us-east-1 (70 ms) takes 66.7 % <= 1.0, no scale-up: 30 + 60 = 90 s.
 #[test]
-fn the_slowest_standby_sets_the_scale_up_step() {
+fn only_the_regions_that_take_the_lost_users_scale_up() {
     let regions = "region \"us-east-1\" {\n target = \"a.example.com\"\n}\nregion \"eu-west-1\" {\n target = \"b.example.com\"\n capacity = 0.5\n scale_up = \"3m\"\n}\nregion \"ap-southeast-1\" {\n target = \"c.example.com\"\n capacity = 0.2\n scale_up = \"7m\"\n}\n";
     let a = analysis(&service("latency", HC_10X3, regions));
     let s = &a.services["api"];
@@ -363,19 +377,23 @@ fn the_slowest_standby_sets_the_scale_up_step() {
         .iter()
         .find(|l| l.region == "us-east-1")
         .unwrap();
-    assert_eq!(secs(loss.floor_seconds), Some(450.0));
+    assert_eq!(secs(loss.floor_seconds), Some(210.0));
     assert!(
-        loss.formula.contains("scale up ap-southeast-1 420 s"),
+        loss.formula.contains("scale up eu-west-1 to 66.7 % 180 s"),
         "{}",
         loss.formula
     );
-    // Losing the slow standby leaves only the faster one to scale.
-    let loss = s
-        .region_losses
-        .iter()
-        .find(|l| l.region == "ap-southeast-1")
-        .unwrap();
-    assert_eq!(secs(loss.floor_seconds), Some(210.0));
+    let floor = |region: &str| {
+        secs(
+            s.region_losses
+                .iter()
+                .find(|l| l.region == region)
+                .unwrap()
+                .floor_seconds,
+        )
+    };
+    assert_eq!(floor("ap-southeast-1"), Some(210.0));
+    assert_eq!(floor("eu-west-1"), Some(90.0));
 }
 
 #[test]

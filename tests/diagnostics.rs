@@ -193,7 +193,7 @@ fn errors_do_not_hide_or_invent_others() {
   region "us-east-1" {
     role     = "primary"
     target   = "a..example.com"
-    capacity = 0.5
+    capacity = 1.5
   }
   region "eu-west-1" {
     role   = "secondary"

@@ -1,12 +1,16 @@
 # Active-active, fully distributed: a ledger that cannot serve a dirty read under failover.
 #
-# Global Accelerator's anycast addresses sit in front of three regions, so failover waits for
-# no DNS TTL: the accelerator stops sending new connections to a region after 10 s x 3 = 30 s.
-# The database is multi-master with strong consistency (Spanner / CockroachDB style): nothing
-# to promote and no data lost, paid for with a cross-region quorum on every write.
+# Global Accelerator's anycast addresses are meant to sit in front of three regions, so that
+# failover waits for no DNS TTL (10 s x 3 = 30 s). Meridian does not plan the accelerator yet:
+# what it writes are latency records with health checks, so the honest floor is the DNS one,
+# 10 s x 3 = 30 s + 60 s alias TTL = 90 s, and the analysis says so. (The objective was 45 s
+# while the accelerator was credited without being planned.)
+# The database is multi-master with strong consistency (Spanner / CockroachDB style) over
+# three voting regions: losing one keeps a write quorum (2 of 3), nothing to promote and no
+# data lost, paid for with a cross-region quorum on every write.
 
 objectives {
-  rto          = "45s"
+  rto          = "2m"
   rpo          = "0s"
   monthly_cost = 60000
 }

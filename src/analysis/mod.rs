@@ -8,19 +8,23 @@
 
 pub mod compare;
 pub mod cost;
+pub mod geo;
 mod rto;
 
 pub use cost::{CostItem, CostReport, Prices};
-pub use rto::{RegionLoss, Step, StepKind};
+pub use rto::{RegionLoss, Step, StepKind, Taker, Unknown, UnknownKind};
 
 use crate::duration::Duration;
-use crate::model::{Consistency, DataPattern, Topology};
+use crate::model::{Consistency, DataPattern, RpoCase, RtoCase, Topology};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// Version of the JSON document `meridian analyze --format json` prints.
 /// 2: each objective names its `services`; `check --format json` adds `passed` and `unknown`.
-pub const JSON_FORMAT_VERSION: u32 = 2;
+/// 3: losses are of AWS regions, with labels, takers, stranded locations, dark floors and the
+/// kind of an unknown floor; services add `dark_rto_floor_seconds`, `rto_unknown`,
+/// `rpo_worst_seconds`.
+pub const JSON_FORMAT_VERSION: u32 = 3;
 
 /// Alias records to a load balancer are answered with this fixed TTL.
 pub const ALIAS_TTL: Duration = Duration::from_secs(60);
@@ -44,11 +48,18 @@ pub struct ServiceAnalysis {
     pub consistency: Option<Consistency>,
     /// The worst region loss; `None` when a loss has no automatic recovery or lacks an input.
     pub rto_floor_seconds: Option<Duration>,
-    /// The region whose loss sets the floor.
+    /// The same when the lost region goes dark (probes time out instead of failing fast).
+    pub dark_rto_floor_seconds: Option<Duration>,
+    /// Why the floor is unknown, when it is: `no_recovery` or `unknown` (an input is missing).
+    pub rto_unknown: Option<Unknown>,
+    /// The AWS region whose loss sets the floor.
     pub worst_region: Option<String>,
-    /// One timeline per region lost, by region label.
+    /// One timeline per AWS region the service runs in.
     pub region_losses: Vec<RegionLoss>,
+    /// The typical RPO (the declared `replication_lag`).
     pub rpo_seconds: Option<Duration>,
+    /// The worst-case RPO (`replication_lag_max`), when declared.
+    pub rpo_worst_seconds: Option<Duration>,
     /// How the RPO follows from the data block.
     pub rpo_basis: String,
     /// Risks not folded into the figures.
@@ -113,7 +124,7 @@ pub fn analyze_with_prices(t: &Topology, price_overrides: &BTreeMap<String, f64>
     let services: BTreeMap<String, ServiceAnalysis> = t
         .services
         .iter()
-        .map(|(name, s)| (name.clone(), service(s)))
+        .map(|(name, s)| (name.clone(), service(s, t)))
         .collect();
     let worst_of = |f: fn(&ServiceAnalysis) -> Option<Duration>| -> Option<Duration> {
         services
@@ -135,22 +146,38 @@ pub fn analyze_with_prices(t: &Topology, price_overrides: &BTreeMap<String, f64>
 }
 
 /// One service: its region losses, the worst of them, and its RPO.
-fn service(s: &crate::model::Service) -> ServiceAnalysis {
-    let region_losses = rto::region_losses(s);
-    let worst = region_losses
+fn service(s: &crate::model::Service, t: &Topology) -> ServiceAnalysis {
+    let region_losses = rto::region_losses(s, t);
+    let worst = region_losses.iter().max_by(|a, b| {
+        // A loss with no floor is the worst of all; no recovery is worse than a missing input.
+        let key = |l: &RegionLoss| {
+            (
+                l.floor_seconds.is_none(),
+                l.unknown
+                    .as_ref()
+                    .map(|u| u.kind == UnknownKind::NoRecovery),
+                l.floor_seconds,
+                l.dark_floor_seconds,
+            )
+        };
+        key(a).cmp(&key(b)).then_with(|| b.region.cmp(&a.region))
+    });
+    let rto_floor = worst.map_or(Some(Duration::ZERO), |w| w.floor_seconds);
+    let dark_floor = region_losses
         .iter()
-        .filter(|l| l.carries_traffic)
-        .max_by(|a, b| {
-            // A loss with no floor (no recovery or missing input) is the worst of all.
-            let key = |l: &RegionLoss| (l.floor_seconds.is_none(), l.floor_seconds);
-            key(a).cmp(&key(b)).then_with(|| b.region.cmp(&a.region))
-        });
-    let rto_floor = match worst {
-        Some(w) => w.floor_seconds,
-        None => Some(Duration::ZERO),
-    };
+        .map(|l| l.dark_floor_seconds)
+        .try_fold(Duration::ZERO, |acc, d| d.map(|d| acc.max(d)));
     let worst_region = worst.map(|w| w.region.clone());
+    let rto_unknown = worst.and_then(|w| w.unknown.clone()).map(|u| Unknown {
+        reason: format!(
+            "losing {}: {}",
+            worst_region.as_deref().unwrap_or("a region"),
+            u.reason
+        ),
+        ..u
+    });
     let (rpo, rpo_basis) = rpo(s);
+    let rpo_worst = rpo_worst(s, rpo);
     ServiceAnalysis {
         routing: s.routing.as_str(),
         data_pattern: s.data.as_ref().map(|d| d.pattern),
@@ -160,10 +187,13 @@ fn service(s: &crate::model::Service) -> ServiceAnalysis {
             .filter(|d| d.pattern == DataPattern::MultiMaster)
             .map(|d| d.consistency),
         rto_floor_seconds: rto_floor,
+        dark_rto_floor_seconds: dark_floor,
+        rto_unknown,
         worst_region,
         notes: rto::notes(s),
         region_losses,
         rpo_seconds: rpo,
+        rpo_worst_seconds: rpo_worst,
         rpo_basis,
     }
 }
@@ -179,11 +209,25 @@ fn objectives(
         return objectives;
     };
     if let Some(target) = o.rto {
-        let figures = per_service(services, |s| (s.rto_floor_seconds, None));
+        let figures = per_service(services, |s| {
+            let why = s.rto_unknown.as_ref().map(|u| u.reason.as_str());
+            match o.rto_case {
+                RtoCase::Fast => (s.rto_floor_seconds, why),
+                RtoCase::Dark => (s.dark_rto_floor_seconds, why),
+            }
+        });
         objectives.push(duration_objective("rto", target, &figures));
     }
     if let Some(target) = o.rpo {
-        let figures = per_service(services, |s| (s.rpo_seconds, Some(s.rpo_basis.as_str())));
+        let figures = per_service(services, |s| {
+            match o.rpo_case {
+            RpoCase::Typical => (s.rpo_seconds, Some(s.rpo_basis.as_str())),
+            RpoCase::Worst => (
+                s.rpo_worst_seconds,
+                Some("the objective gates on the worst case, and replication_lag_max is not declared"),
+            ),
+        }
+        });
         objectives.push(duration_objective("rpo", target, &figures));
     }
     if let Some(target) = o.monthly_cost {
@@ -218,6 +262,19 @@ fn cost_objective(target: f64, cost: &CostReport) -> ObjectiveResult {
                 .collect();
             format!("cost inputs missing: {}", missing.join(", "))
         }),
+    }
+}
+
+/// The worst-case RPO: `replication_lag_max` where the RPO follows the lag; the same as the
+/// typical one where it does not (stateless, strong quorum).
+fn rpo_worst(s: &crate::model::Service, typical: Option<Duration>) -> Option<Duration> {
+    match &s.data {
+        Some(d)
+            if d.pattern != DataPattern::MultiMaster || d.consistency == Consistency::Eventual =>
+        {
+            d.replication_lag_max
+        }
+        _ => typical,
     }
 }
 
@@ -325,10 +382,20 @@ fn rpo(s: &crate::model::Service) -> (Option<Duration>, String) {
         );
     };
     match (d.pattern, d.consistency) {
-        (DataPattern::MultiMaster, Consistency::Strong) => (
-            Some(Duration::ZERO),
-            "multi-master, strong consistency: every acknowledged write is on a quorum of regions".into(),
-        ),
+        (DataPattern::MultiMaster, Consistency::Strong) => {
+            let voters = rto::voters(s, d);
+            if voters.len() >= 3 {
+                (
+                    Some(Duration::ZERO),
+                    format!("multi-master, strong consistency: every acknowledged write is on a quorum of the {} voting regions", voters.len()),
+                )
+            } else {
+                (
+                    None,
+                    format!("multi-master, strong consistency needs a write quorum of at least three voting AWS regions (or two and a `witness`); this service has {}", voters.len()),
+                )
+            }
+        }
         (pattern, _) => match d.replication_lag {
             Some(lag) => (
                 Some(lag),

@@ -1,14 +1,28 @@
-//! The recovery timeline of losing one region, and its critical path.
+//! The recovery timeline of losing one AWS region, and its critical path.
 //!
-//! The timeline is a small DAG: the loss, then detection, then three steps that run in
-//! parallel (resolvers dropping the cached answer, promoting a replica, scaling a standby),
-//! then recovery. Its longest path is the RTO floor:
-//! `floor = detection + max(shift, promotion, scale-up)`.
+//! A loss is the loss of an AWS region: every region block of the service in it (its
+//! `aws_region`) is lost together. The timeline is a small DAG: the loss, then detection, then
+//! the steps that run in parallel (resolvers dropping the cached answer, promoting a replica,
+//! scaling up the regions that take the lost load), then recovery. Its longest path is the RTO
+//! floor: `floor = detection + max(shift, promotion, scale-up)`.
+//!
+//! Who takes the lost load follows Route 53's routing policies (developer guide, "Choosing a
+//! routing policy" and "How Amazon Route 53 chooses records when health checking is
+//! configured"): failover sends everything to the secondary; weighted spreads the lost share
+//! over the surviving non-zero weights, or over the weight-0 records when no non-zero record
+//! is left; latency sends each lost region's users to the next-nearest healthy region;
+//! geolocation falls back to the record of the next larger area (subdivision, country,
+//! continent, `*`). A survivor scales up only when its new share of the load exceeds its
+//! `capacity`.
 
-use super::ALIAS_TTL;
+use super::{geo, ALIAS_TTL};
 use crate::duration::Duration;
-use crate::model::{DataPattern, Endpoint, Region, Role, Routing, Service};
+use crate::model::{
+    Consistency, Data, DataPattern, Endpoint, HealthCheckType, PromotionMode, Region, Role,
+    Routing, Service, Topology,
+};
 use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -25,26 +39,69 @@ pub struct Step {
     pub kind: StepKind,
     /// What the step is, with its arithmetic: `detect 10 s x 3 = 30 s`.
     pub formula: String,
-    /// `None` when an input is missing.
+    /// `None` when it cannot be computed.
     pub seconds: Option<Duration>,
 }
 
-/// The timeline of losing one region.
+/// Why a floor has no value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnknownKind {
+    /// Nothing can take the traffic or the writes: no automatic recovery exists.
+    NoRecovery,
+    /// An input the floor needs is not declared.
+    Unknown,
+}
+
+/// A floor that has no value, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unknown {
+    pub kind: UnknownKind,
+    pub reason: String,
+}
+
+/// A surviving region's share of the load before and after the loss.
+#[derive(Debug, Clone, Serialize)]
+pub struct Taker {
+    pub region: String,
+    pub share_before: f64,
+    pub share_after: f64,
+    pub capacity: f64,
+    /// Its new share exceeds its capacity.
+    pub must_scale: bool,
+}
+
+/// The timeline of losing one AWS region.
 #[derive(Debug, Clone, Serialize)]
 pub struct RegionLoss {
+    /// The AWS region lost.
     pub region: String,
-    /// False when the region serves no traffic (a failover secondary, weight 0): losing it
-    /// costs no recovery.
+    /// The service's region blocks in it.
+    pub labels: Vec<String>,
+    /// False when the lost regions serve no traffic (a failover secondary, weight 0).
     pub carries_traffic: bool,
+    /// The lost region holds a writer (primary, shard home) or a quorum vote.
+    pub holds_writes: bool,
     pub steps: Vec<Step>,
-    /// The RTO floor of this loss; `None` when traffic never moves or an input is missing.
+    /// The RTO floor when the region fails fast (interval x threshold detection); `None`
+    /// when it cannot be computed (see `unknown`).
     pub floor_seconds: Option<Duration>,
+    /// The floor when the region goes dark: every probe also waits the connect timeout.
+    pub dark_floor_seconds: Option<Duration>,
     /// The steps on the longest path, in order.
     pub critical_path: Vec<StepKind>,
     /// The whole computation on one line.
     pub formula: String,
+    /// Why the floor is unknown, when it is.
+    pub unknown: Option<Unknown>,
     /// Inputs the floor needs and the topology does not declare.
     pub missing: Vec<String>,
+    /// The surviving regions that take the lost load.
+    pub takers: Vec<Taker>,
+    /// Geolocation: locations whose users have no healthy record left.
+    pub stranded: Vec<String>,
+    /// What else the loss does, beside the floor.
+    pub notes: Vec<String>,
 }
 
 fn secs(d: Duration) -> String {
@@ -56,154 +113,625 @@ fn secs(d: Duration) -> String {
     }
 }
 
-pub fn region_losses(s: &Service) -> Vec<RegionLoss> {
-    s.regions.values().map(|r| loss(s, r)).collect()
-}
-
-fn carries_traffic(s: &Service, r: &Region) -> bool {
-    match s.routing {
-        Routing::Failover => r.role != Some(Role::Secondary),
-        Routing::Weighted => r.weight != Some(0) || s.regions.values().all(|o| o.weight == Some(0)),
-        Routing::Latency | Routing::Geolocation => true,
-    }
-}
-
-fn detection(s: &Service, r: &Region, missing: &mut Vec<String>) -> Step {
-    if let Some(a) = &s.anycast {
-        let d = Duration::from_secs(u64::from(a.interval) * u64::from(a.threshold));
-        return Step {
-            kind: StepKind::Detection,
-            formula: format!(
-                "detect (anycast) {} s x {} = {}",
-                a.interval,
-                a.threshold,
-                secs(d)
-            ),
-            seconds: Some(d),
-        };
-    }
-    if let Some(h) = &s.health_check {
-        let d = Duration::from_secs(u64::from(h.interval) * u64::from(h.failure_threshold));
-        return Step {
-            kind: StepKind::Detection,
-            formula: format!(
-                "detect {} s x {} = {}",
-                h.interval,
-                h.failure_threshold,
-                secs(d)
-            ),
-            seconds: Some(d),
-        };
-    }
-    let eth = matches!(&r.endpoint, Endpoint::Alias(a) if a.evaluate_target_health);
-    let why = if eth {
-        "detection by evaluate_target_health: the load balancer's health-check timing is not declared (add a health_check block)"
+fn pct(v: f64) -> String {
+    let p = (v * 1000.0).round() / 10.0;
+    if p.fract() == 0.0 {
+        format!("{} %", p as i64)
     } else {
-        "no health check: Route 53 never stops answering with this region"
-    };
-    missing.push(why.to_string());
-    Step {
-        kind: StepKind::Detection,
-        formula: "detect: unknown".into(),
-        seconds: None,
+        format!("{p} %")
     }
 }
 
-fn shift(s: &Service, r: &Region) -> Step {
-    if s.anycast.is_some() {
-        return Step {
-            kind: StepKind::TrafficShift,
-            formula: "no DNS TTL (anycast) 0 s".into(),
-            seconds: Some(Duration::ZERO),
+/// One timeline per AWS region the service runs in, in region order.
+pub fn region_losses(s: &Service, t: &Topology) -> Vec<RegionLoss> {
+    let aws: BTreeSet<&str> = s.regions.values().map(|r| r.aws_region.as_str()).collect();
+    aws.into_iter().map(|a| loss(s, t, a)).collect()
+}
+
+/// Each region's steady share of the service's traffic.
+pub fn steady_shares(s: &Service) -> BTreeMap<String, f64> {
+    let n = s.regions.len().max(1) as f64;
+    let equal = |_: &Region| 1.0 / n;
+    match s.routing {
+        Routing::Failover => s
+            .regions
+            .values()
+            .map(|r| {
+                let share = if r.role == Some(Role::Secondary) {
+                    0.0
+                } else {
+                    1.0
+                };
+                (r.name.clone(), share)
+            })
+            .collect(),
+        Routing::Weighted => {
+            let total: f64 = s.regions.values().map(weight).sum();
+            s.regions
+                .values()
+                .map(|r| {
+                    let share = if total > 0.0 {
+                        weight(r) / total
+                    } else {
+                        equal(r)
+                    };
+                    (r.name.clone(), share)
+                })
+                .collect()
+        }
+        Routing::Latency | Routing::Geolocation => s
+            .regions
+            .values()
+            .map(|r| (r.name.clone(), r.load_share.unwrap_or_else(|| equal(r))))
+            .collect(),
+    }
+}
+
+fn weight(r: &Region) -> f64 {
+    f64::from(r.weight.unwrap_or(0))
+}
+
+/// Where the lost load goes: shares received by label, or why nothing can take it.
+struct Moved {
+    received: BTreeMap<String, f64>,
+    /// Geolocation locations whose users have nowhere to go.
+    stranded: Vec<String>,
+    /// How the choice was made, for the notes.
+    how: Vec<String>,
+}
+
+fn moved(s: &Service, lost: &BTreeSet<&str>, shares: &BTreeMap<String, f64>) -> Moved {
+    let mut m = Moved {
+        received: BTreeMap::new(),
+        stranded: Vec::new(),
+        how: Vec::new(),
+    };
+    let survivors: Vec<&Region> = s
+        .regions
+        .values()
+        .filter(|r| !lost.contains(r.name.as_str()))
+        .collect();
+    let lost_share: f64 = lost
+        .iter()
+        .map(|l| shares.get(*l).copied().unwrap_or(0.0))
+        .sum();
+    match s.routing {
+        Routing::Failover => {
+            if let Some(sec) = survivors.iter().find(|r| r.role == Some(Role::Secondary)) {
+                if lost_share > 0.0 {
+                    m.received.insert(sec.name.clone(), lost_share);
+                }
+            }
+        }
+        Routing::Weighted => weighted(&survivors, lost_share, &mut m),
+        Routing::Latency => latency(s, lost, &survivors, shares, &mut m),
+        Routing::Geolocation => geolocation(s, lost, shares, &mut m),
+    }
+    m
+}
+
+/// Weighted: the lost share goes to the surviving non-zero weights in proportion; with none
+/// left, all traffic goes to the weight-0 records, equally.
+fn weighted(survivors: &[&Region], lost_share: f64, m: &mut Moved) {
+    if lost_share <= 0.0 {
+        return;
+    }
+    let total: f64 = survivors.iter().map(|r| weight(r)).sum();
+    if total > 0.0 {
+        for r in survivors.iter().filter(|r| weight(r) > 0.0) {
+            m.received
+                .insert(r.name.clone(), lost_share * weight(r) / total);
+        }
+        return;
+    }
+    if !survivors.is_empty() {
+        m.how.push(
+            "no record with a non-zero weight is left: Route 53 answers with the weight-0 records"
+                .into(),
+        );
+        let each = 1.0 / survivors.len() as f64;
+        for r in survivors {
+            m.received.insert(r.name.clone(), each);
+        }
+    }
+}
+
+/// Latency: each lost region's users go to its `failover_to`, else to the surviving region
+/// with the lowest typical round-trip time from it.
+fn latency(
+    s: &Service,
+    lost: &BTreeSet<&str>,
+    survivors: &[&Region],
+    shares: &BTreeMap<String, f64>,
+    m: &mut Moved,
+) {
+    for l in lost {
+        let Some(r) = s.regions.get(*l) else { continue };
+        let share = shares.get(*l).copied().unwrap_or(0.0);
+        let declared = r
+            .failover_to
+            .iter()
+            .find(|t| survivors.iter().any(|x| &x.name == *t));
+        let target = match declared {
+            Some(t) => Some(t.clone()),
+            None => survivors
+                .iter()
+                .filter_map(|x| geo::rtt_ms(&r.aws_region, &x.aws_region).map(|ms| (ms, x)))
+                .min_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.name.cmp(&b.1.name)))
+                .map(|(_, x)| x.name.clone()),
         };
-    }
-    let (what, ttl) = match r.endpoint {
-        Endpoint::Alias(_) => ("alias TTL", ALIAS_TTL),
-        _ => ("DNS TTL", Duration::from_secs(u64::from(s.ttl))),
-    };
-    Step {
-        kind: StepKind::TrafficShift,
-        formula: format!("{what} {}", secs(ttl)),
-        seconds: Some(ttl),
+        if let Some(t) = target {
+            if declared.is_none() {
+                m.how.push(format!(
+                    "{l}'s users go to {t}, the nearest surviving region by typical round-trip time"
+                ));
+            }
+            *m.received.entry(t).or_default() += share;
+        }
     }
 }
 
-fn promotion(s: &Service, r: &Region, missing: &mut Vec<String>) -> Option<Step> {
-    let d = s.data.as_ref()?;
-    let held_writes = match d.pattern {
-        DataPattern::PrimaryReplica => d.primary.as_deref() == Some(r.name.as_str()),
-        DataPattern::Partitioned => true,
-        DataPattern::MultiMaster => false,
-    };
-    if !held_writes {
-        return None;
+/// Geolocation: each lost location's users fall back to the record of the next larger area
+/// that a surviving region holds; with none, they are stranded.
+fn geolocation(s: &Service, lost: &BTreeSet<&str>, shares: &BTreeMap<String, f64>, m: &mut Moved) {
+    let holder: BTreeMap<&str, &Region> = s
+        .regions
+        .values()
+        .flat_map(|r| r.locations.iter().map(move |l| (l.as_str(), r)))
+        .collect();
+    for l in lost {
+        let Some(r) = s.regions.get(*l) else { continue };
+        let per_location = shares.get(*l).copied().unwrap_or(0.0) / r.locations.len().max(1) as f64;
+        for location in &r.locations {
+            let mut area = geo::parent(location);
+            let taker = loop {
+                match area {
+                    None => break None,
+                    Some(a) => match holder.get(a.as_str()) {
+                        Some(h) if !lost.contains(h.name.as_str()) => break Some((a, *h)),
+                        _ => area = geo::parent(&a),
+                    },
+                }
+            };
+            match taker {
+                Some((a, h)) => {
+                    m.how
+                        .push(format!("{location} falls back to {a} in {}", h.name));
+                    *m.received.entry(h.name.clone()).or_default() += per_location;
+                }
+                None => m.stranded.push(location.clone()),
+            }
+        }
     }
-    let what = match d.pattern {
-        DataPattern::PrimaryReplica => "promote replica",
-        _ => "promote shard replica",
-    };
-    if d.promotion.is_none() {
-        missing.push(format!(
-            "data.promotion: {} held writes and a replica must take over",
-            r.name
+}
+
+/// The connect timeout a Route 53 checker waits before a probe of a dark endpoint fails.
+fn connect_timeout(kind: HealthCheckType) -> Duration {
+    match kind {
+        HealthCheckType::Tcp => Duration::from_secs(10),
+        _ => Duration::from_secs(4),
+    }
+}
+
+/// Detection of the loss: fast (interval x threshold) and dark (each probe also waits the
+/// connect timeout). `Err` says why nothing detects it.
+fn detection(s: &Service, lost: &[&Region]) -> Result<(Step, Duration), Unknown> {
+    if let Some(h) = &s.health_check {
+        let fast = Duration::from_secs(u64::from(h.interval) * u64::from(h.failure_threshold));
+        let timeout = connect_timeout(h.kind);
+        let dark = Duration::from_secs(
+            u64::from(h.failure_threshold) * (u64::from(h.interval) + timeout.as_millis() / 1000),
+        );
+        return Ok((
+            Step {
+                kind: StepKind::Detection,
+                formula: format!(
+                    "detect {} s x {} = {}",
+                    h.interval,
+                    h.failure_threshold,
+                    secs(fast)
+                ),
+                seconds: Some(fast),
+            },
+            dark,
         ));
     }
-    Some(Step {
-        kind: StepKind::Promotion,
-        formula: match d.promotion {
-            Some(p) => format!("{what} {}", secs(p)),
-            None => format!("{what}: unknown"),
-        },
-        seconds: d.promotion,
+    let eth = lost
+        .iter()
+        .any(|r| matches!(&r.endpoint, Endpoint::Alias(a) if a.evaluate_target_health));
+    Err(if eth {
+        Unknown {
+            kind: UnknownKind::Unknown,
+            reason: "detection by evaluate_target_health: the load balancer's health-check timing is not declared (add a health_check block)".into(),
+        }
+    } else {
+        Unknown {
+            kind: UnknownKind::NoRecovery,
+            reason: "no health check: Route 53 keeps answering with the lost region".into(),
+        }
     })
 }
 
-/// The slowest surviving region that must scale up to take the lost region's traffic.
-fn scale_up(s: &Service, lost: &Region) -> Option<Step> {
-    let takers = s
-        .regions
-        .values()
-        .filter(|o| o.name != lost.name)
-        .filter(|o| match s.routing {
-            // Failover: the other region takes everything.
-            Routing::Failover => true,
-            // Weighted: a weight-0 region takes traffic only when all others are unhealthy.
-            Routing::Weighted => o.weight != Some(0),
-            Routing::Latency | Routing::Geolocation => true,
-        });
-    takers
-        .filter(|o| o.capacity < 1.0)
-        .filter_map(|o| o.scale_up.map(|d| (d, o)))
-        .max_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.name.cmp(&a.1.name)))
-        .map(|(d, o)| Step {
-            kind: StepKind::ScaleUp,
-            formula: format!("scale up {} {}", o.name, secs(d)),
-            seconds: Some(d),
-        })
+/// The TTL resolvers may cache for the lost records.
+fn shift(s: &Service, t: &Topology, lost: &[&Region]) -> Result<Step, String> {
+    let mut worst: Option<(Duration, String)> = None;
+    for r in lost {
+        let (ttl, what) = match &r.endpoint {
+            Endpoint::Alias(a) if in_zone(&a.name, &s.zone) => {
+                let target = t.services.values().find(|o| o.domain == a.name);
+                match target {
+                    Some(o) => (
+                        Duration::from_secs(u64::from(o.ttl)),
+                        format!("alias to {} in the zone: its TTL", a.name),
+                    ),
+                    None => {
+                        return Err(format!(
+                            "{} is an alias to {}, a record in the same zone: its TTL is what resolvers cache, and it is not declared",
+                            r.name, a.name
+                        ))
+                    }
+                }
+            }
+            Endpoint::Alias(_) => (ALIAS_TTL, "alias TTL".to_string()),
+            _ => (Duration::from_secs(u64::from(s.ttl)), "DNS TTL".to_string()),
+        };
+        if worst.as_ref().is_none_or(|(w, _)| ttl > *w) {
+            worst = Some((ttl, what));
+        }
+    }
+    let (ttl, what) = worst.unwrap_or((Duration::ZERO, "DNS TTL".into()));
+    Ok(Step {
+        kind: StepKind::TrafficShift,
+        formula: format!("{what} {}", secs(ttl)),
+        seconds: Some(ttl),
+    })
 }
 
-fn loss(s: &Service, r: &Region) -> RegionLoss {
-    if !carries_traffic(s, r) {
-        return RegionLoss {
-            region: r.name.clone(),
-            carries_traffic: false,
-            steps: Vec::new(),
-            floor_seconds: Some(Duration::ZERO),
-            critical_path: Vec::new(),
-            formula: "serves no traffic => 0 s".into(),
-            missing: Vec::new(),
+fn in_zone(name: &str, zone: &str) -> bool {
+    name == zone || name.ends_with(&format!(".{zone}"))
+}
+
+/// Whether losing `lost` interrupts writes, and the quorum arithmetic when it is a vote.
+enum Writes {
+    Untouched,
+    /// A writer was lost: a replica must be promoted.
+    Promote(&'static str),
+    /// Strong multi-master: a vote was lost but a majority remains.
+    QuorumKept(String),
+    /// Strong multi-master: no majority remains.
+    QuorumLost(String),
+}
+
+fn writes(s: &Service, lost_aws: &str, lost: &[&Region]) -> Writes {
+    let Some(d) = &s.data else {
+        return Writes::Untouched;
+    };
+    match d.pattern {
+        DataPattern::PrimaryReplica
+            if lost
+                .iter()
+                .any(|r| d.primary.as_deref() == Some(r.name.as_str())) =>
+        {
+            Writes::Promote("promote replica")
+        }
+        DataPattern::Partitioned if !lost.is_empty() => Writes::Promote("promote shard replica"),
+        DataPattern::MultiMaster if d.consistency == Consistency::Strong => {
+            let voters = voters(s, d);
+            let left = voters.iter().filter(|v| v.as_str() != lost_aws).count();
+            let arithmetic = format!(
+                "{left} of {} voting regions ({}) remain",
+                voters.len(),
+                voters.iter().cloned().collect::<Vec<_>>().join(", ")
+            );
+            if left * 2 > voters.len() {
+                Writes::QuorumKept(arithmetic)
+            } else {
+                Writes::QuorumLost(arithmetic)
+            }
+        }
+        _ => Writes::Untouched,
+    }
+}
+
+/// The AWS regions that vote in a strong multi-master quorum: every region of the service
+/// and the witness.
+pub fn voters(s: &Service, d: &Data) -> BTreeSet<String> {
+    s.regions
+        .values()
+        .map(|r| r.aws_region.clone())
+        .chain(d.witness.clone())
+        .collect()
+}
+
+/// Promoting a replica after the writer's region is lost.
+fn promotion(d: &Data, what: &str, missing: &mut Vec<String>) -> Step {
+    let by = d
+        .promoted_by
+        .as_ref()
+        .map(|b| format!(", by {b}"))
+        .unwrap_or_default();
+    let seconds = match (d.promotion_mode, d.promotion, d.decision_time) {
+        (PromotionMode::Automatic, Some(p), _) => Some(p),
+        (PromotionMode::Manual, Some(p), Some(decide)) => {
+            Some(Duration::from_millis(decide.as_millis() + p.as_millis()))
+        }
+        _ => None,
+    };
+    if d.promotion.is_none() {
+        missing.push(format!(
+            "data.promotion: the lost region held writes and a replica must take over ({what})"
+        ));
+    }
+    if d.promotion_mode == PromotionMode::Manual && d.decision_time.is_none() {
+        missing.push(
+            "data.decision_time: promotion is manual and the time to decide is not declared".into(),
+        );
+    }
+    let formula = match (d.promotion_mode, d.promotion, d.decision_time) {
+        (PromotionMode::Automatic, Some(p), _) => format!("{what} {} (automatic{by})", secs(p)),
+        (PromotionMode::Manual, Some(p), Some(decide)) => format!(
+            "decide {} + {what} {} = {} (manual{by})",
+            secs(decide),
+            secs(p),
+            secs(Duration::from_millis(decide.as_millis() + p.as_millis()))
+        ),
+        (PromotionMode::Manual, _, _) => format!("decide + {what}: unknown (manual{by})"),
+        (PromotionMode::Automatic, None, _) => format!("{what}: unknown"),
+    };
+    Step {
+        kind: StepKind::Promotion,
+        formula,
+        seconds,
+    }
+}
+
+/// The surviving regions that take the lost load, with their shares before and after.
+fn takers(
+    s: &Service,
+    shares: &BTreeMap<String, f64>,
+    received: &BTreeMap<String, f64>,
+) -> Vec<Taker> {
+    received
+        .iter()
+        .filter_map(|(name, got)| {
+            let r = s.regions.get(name)?;
+            let before = shares.get(name).copied().unwrap_or(0.0);
+            let after = before + got;
+            Some(Taker {
+                region: name.clone(),
+                share_before: before,
+                share_after: after,
+                capacity: r.capacity,
+                must_scale: after > r.capacity + 1e-9,
+            })
+        })
+        .collect()
+}
+
+/// Scaling up the takers whose new share exceeds their capacity: the slowest one. Each needs
+/// a declared `scale_up` and, when the service names its registry, the images in its region.
+fn scale_up(
+    s: &Service,
+    t: &Topology,
+    takers: &[Taker],
+    missing: &mut Vec<String>,
+    blocked: &mut Vec<String>,
+) -> Option<Step> {
+    let mut slowest: Option<(Duration, &Taker)> = None;
+    for k in takers.iter().filter(|k| k.must_scale) {
+        let Some(r) = s.regions.get(&k.region) else {
+            continue;
         };
+        if let Some(why) = images_missing(s, t, r) {
+            blocked.push(why);
+        }
+        match r.scale_up {
+            Some(d) => {
+                if slowest.is_none_or(|(w, _)| d > w) {
+                    slowest = Some((d, k));
+                }
+            }
+            None => missing.push(format!(
+                "{}.scale_up: after the loss it carries {} of the peak load with capacity {}",
+                k.region,
+                pct(k.share_after),
+                pct(k.capacity)
+            )),
+        }
+    }
+    let any = takers.iter().any(|k| k.must_scale);
+    if !any {
+        return None;
+    }
+    Some(match slowest {
+        Some((d, k)) => Step {
+            kind: StepKind::ScaleUp,
+            formula: format!(
+                "scale up {} to {} {}",
+                k.region,
+                pct(k.share_after),
+                secs(d)
+            ),
+            seconds: Some(d),
+        },
+        None => Step {
+            kind: StepKind::ScaleUp,
+            formula: "scale up: unknown".into(),
+            seconds: None,
+        },
+    })
+}
+
+/// Why a region cannot scale up: the service's images are not replicated to it.
+fn images_missing(s: &Service, t: &Topology, r: &Region) -> Option<String> {
+    let reg = t.registries.get(s.images.as_deref()?)?;
+    let present = reg.source == r.aws_region || reg.destinations.contains(&r.aws_region);
+    (!present).then(|| {
+        format!(
+            "{} must scale up but the images of registry \"{}\" are not in {} (neither its source nor a replication destination)",
+            r.name, reg.name, r.aws_region
+        )
+    })
+}
+
+/// A loss that costs nothing.
+fn no_cost(aws: &str, labels: Vec<String>, notes: Vec<String>) -> RegionLoss {
+    RegionLoss {
+        region: aws.to_string(),
+        labels,
+        carries_traffic: false,
+        holds_writes: false,
+        steps: Vec::new(),
+        floor_seconds: Some(Duration::ZERO),
+        dark_floor_seconds: Some(Duration::ZERO),
+        critical_path: Vec::new(),
+        formula: "serves no traffic and holds no writes => 0 s".into(),
+        unknown: None,
+        missing: Vec::new(),
+        takers: Vec::new(),
+        stranded: Vec::new(),
+        notes,
+    }
+}
+
+/// What the loss of one AWS region does to a service.
+struct Impact<'a> {
+    lost: Vec<&'a Region>,
+    labels: Vec<String>,
+    traffic: bool,
+    writes: Writes,
+    moved: Moved,
+    takers: Vec<Taker>,
+}
+
+fn impact<'a>(s: &'a Service, aws: &str) -> Impact<'a> {
+    let lost: Vec<&Region> = s.regions.values().filter(|r| r.aws_region == aws).collect();
+    let names: BTreeSet<&str> = lost.iter().map(|r| r.name.as_str()).collect();
+    let shares = steady_shares(s);
+    let lost_share: f64 = names
+        .iter()
+        .map(|l| shares.get(*l).copied().unwrap_or(0.0))
+        .sum();
+    let moved = moved(s, &names, &shares);
+    let takers = takers(s, &shares, &moved.received);
+    Impact {
+        labels: lost.iter().map(|r| r.name.clone()).collect(),
+        traffic: lost_share > 0.0,
+        writes: writes(s, aws, &lost),
+        lost,
+        moved,
+        takers,
+    }
+}
+
+fn loss(s: &Service, t: &Topology, aws: &str) -> RegionLoss {
+    let i = impact(s, aws);
+    let mut notes = i.moved.how.clone();
+    notes.extend(image_source_note(s, t, aws));
+    let holds_writes = !matches!(i.writes, Writes::Untouched);
+    if let Writes::QuorumKept(a) = &i.writes {
+        notes.push(format!("write quorum kept: {a}"));
+    }
+    if !i.traffic && matches!(i.writes, Writes::Untouched | Writes::QuorumKept(_)) {
+        return no_cost(aws, i.labels, notes);
     }
     let mut missing = Vec::new();
-    let detect = detection(s, r, &mut missing);
-    let parallel: Vec<Step> = [
-        Some(shift(s, r)),
-        promotion(s, r, &mut missing),
-        scale_up(s, r),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    let mut blocked = Vec::new();
+    let no_recovery = no_recovery(s, &i);
+    let detect = detection(s, &i.lost);
+    let mut parallel = Vec::new();
+    if i.traffic {
+        match shift(s, t, &i.lost) {
+            Ok(step) => parallel.push(step),
+            Err(why) => missing.push(why),
+        }
+    }
+    if let (Writes::Promote(what), Some(d)) = (&i.writes, &s.data) {
+        parallel.push(promotion(d, what, &mut missing));
+    }
+    parallel.extend(scale_up(s, t, &i.takers, &mut missing, &mut blocked));
+    let unknown = match (no_recovery.or(blocked.first().cloned()), &detect) {
+        (Some(reason), _) => Some(Unknown {
+            kind: UnknownKind::NoRecovery,
+            reason,
+        }),
+        (None, Err(_)) if !i.traffic => Some(Unknown {
+            kind: UnknownKind::Unknown,
+            reason: format!(
+                "nothing declared detects the loss of {aws}, which holds writes (add a health_check block)"
+            ),
+        }),
+        (None, Err(u)) => Some(u.clone()),
+        (None, Ok(_)) if !missing.is_empty() => Some(Unknown {
+            kind: UnknownKind::Unknown,
+            reason: missing.join("; "),
+        }),
+        _ => None,
+    };
+    let mut out = timeline(aws, i.labels, detect, parallel, unknown);
+    out.carries_traffic = i.traffic;
+    out.holds_writes = holds_writes;
+    out.missing = missing;
+    out.takers = i.takers;
+    out.stranded = i.moved.stranded;
+    out.notes = notes;
+    out
+}
+
+/// Why nothing can recover the loss, when that is so.
+fn no_recovery(s: &Service, i: &Impact) -> Option<String> {
+    if let Writes::QuorumLost(a) = &i.writes {
+        return Some(format!("strong consistency loses its write quorum: {a}"));
+    }
+    if !i.moved.stranded.is_empty() {
+        return Some(format!(
+            "users of {} have no healthy record left (no `*` default, or it is in the lost region)",
+            i.moved.stranded.join(", ")
+        ));
+    }
+    let survivors = s.regions.len() - i.lost.len();
+    if i.traffic && i.moved.received.is_empty() {
+        return Some(if survivors == 0 {
+            "every region of the service is in the lost AWS region: nothing survives to take the traffic".into()
+        } else {
+            "no surviving region takes the lost traffic".into()
+        });
+    }
+    if matches!(i.writes, Writes::Promote(_)) && survivors == 0 {
+        return Some("no replica survives to take the writes".into());
+    }
+    None
+}
+
+fn image_source_note(s: &Service, t: &Topology, aws: &str) -> Option<String> {
+    let reg = t.registries.get(s.images.as_deref()?)?;
+    (reg.source == aws).then(|| {
+        format!(
+            "registry \"{}\" loses its source region: destinations keep serving existing images, new pushes stop until {aws} returns",
+            reg.name
+        )
+    })
+}
+
+/// The floor of a timeline: detection, then the slowest parallel step.
+fn timeline(
+    aws: &str,
+    labels: Vec<String>,
+    detect: Result<(Step, Duration), Unknown>,
+    parallel: Vec<Step>,
+    unknown: Option<Unknown>,
+) -> RegionLoss {
+    let (detect, dark_detect) = match detect {
+        Ok((step, dark)) => (step, Some(dark)),
+        Err(_) => (
+            Step {
+                kind: StepKind::Detection,
+                formula: "detect: unknown".into(),
+                seconds: None,
+            },
+            None,
+        ),
+    };
     // Longest path: detection, then the slowest parallel step (first in order on a tie).
     let slowest = parallel
         .iter()
@@ -212,40 +740,62 @@ fn loss(s: &Service, r: &Region) -> RegionLoss {
             Some((bd, _)) if bd >= d => best,
             _ => Some((d, p)),
         });
-    let floor = match (detect.seconds, slowest, missing.is_empty()) {
-        (Some(d), Some((p, _)), true) => Some(Duration::from_millis(
-            d.as_millis().saturating_add(p.as_millis()),
-        )),
-        _ => None,
-    };
+    let after = slowest.map_or(Duration::ZERO, |(d, _)| d);
+    let add = |a: Duration| Duration::from_millis(a.as_millis().saturating_add(after.as_millis()));
+    let known = unknown.is_none();
+    let floor = detect.seconds.filter(|_| known).map(add);
+    let dark = dark_detect.filter(|_| known).map(add);
     let mut critical_path = vec![StepKind::Detection];
     if let Some((_, p)) = slowest {
         critical_path.push(p.kind);
     }
-    let middle = if parallel.len() == 1 {
-        parallel[0].formula.clone()
-    } else {
-        let terms: Vec<&str> = parallel.iter().map(|p| p.formula.as_str()).collect();
-        match slowest {
-            Some((d, _)) => format!("max({}) = {}", terms.join(", "), secs(d)),
-            None => format!("max({})", terms.join(", ")),
-        }
-    };
-    let end = match floor {
-        Some(f) => secs(f),
-        None => "unknown".into(),
-    };
-    let formula = format!("{} -> {middle} => {end}", detect.formula);
+    let formula = formula(&detect, &parallel, slowest.map(|(d, _)| d), floor, dark);
     let mut steps = vec![detect];
     steps.extend(parallel);
     RegionLoss {
-        region: r.name.clone(),
+        region: aws.to_string(),
+        labels,
         carries_traffic: true,
+        holds_writes: false,
         steps,
         floor_seconds: floor,
+        dark_floor_seconds: dark,
         critical_path,
         formula,
-        missing,
+        unknown,
+        missing: Vec::new(),
+        takers: Vec::new(),
+        stranded: Vec::new(),
+        notes: Vec::new(),
+    }
+}
+
+fn formula(
+    detect: &Step,
+    parallel: &[Step],
+    slowest: Option<Duration>,
+    floor: Option<Duration>,
+    dark: Option<Duration>,
+) -> String {
+    let middle = match parallel {
+        [] => None,
+        [one] => Some(one.formula.clone()),
+        many => {
+            let terms: Vec<&str> = many.iter().map(|p| p.formula.as_str()).collect();
+            Some(match slowest {
+                Some(d) => format!("max({}) = {}", terms.join(", "), secs(d)),
+                None => format!("max({})", terms.join(", ")),
+            })
+        }
+    };
+    let end = match (floor, dark) {
+        (Some(f), Some(d)) if d != f => format!("{} (dark region: {})", secs(f), secs(d)),
+        (Some(f), _) => secs(f),
+        (None, _) => "unknown".into(),
+    };
+    match middle {
+        Some(m) => format!("{} -> {m} => {end}", detect.formula),
+        None => format!("{} => {end}", detect.formula),
     }
 }
 
@@ -253,11 +803,15 @@ fn loss(s: &Service, r: &Region) -> RegionLoss {
 pub fn notes(s: &Service) -> Vec<String> {
     let mut notes = Vec::new();
     if s.anycast.is_some() {
-        notes.push("anycast: established connections to a lost region stay until their idle timeout (TCP 340 s); only new connections move at the floor".into());
-    } else {
-        notes.push("about 8.7 % of resolvers extend TTLs, and JVMs cache DNS for 30 s by default (AWS recommends 5 s): some clients take longer than the floor".into());
+        notes.push("anycast: the `anycast` block describes an accelerator Meridian does not plan; the floor is that of the Route 53 records it writes".into());
     }
-    if s.health_check.is_some() || s.anycast.is_some() {
+    notes.push("about 8.7 % of resolvers extend TTLs, and JVMs cache DNS for 30 s by default (AWS recommends 5 s): some clients take longer than the floor".into());
+    if let Some(h) = &s.health_check {
+        notes.push(format!(
+            "the floor assumes a region that fails fast; one that goes dark fails each probe only after the {} connect timeout, and one that is sick but answering (say half its requests failing) may pass a {} check and never be detected",
+            secs(connect_timeout(h.kind)),
+            h.kind.as_str()
+        ));
         notes.push(match s.routing {
             Routing::Failover => {
                 "if both regions are unhealthy, Route 53 answers with the primary (fail open)"
@@ -270,10 +824,11 @@ pub fn notes(s: &Service) -> Vec<String> {
         });
     }
     if let Some(d) = &s.data {
-        if d.pattern == DataPattern::MultiMaster
-            && d.consistency == crate::model::Consistency::Strong
-        {
+        if d.pattern == DataPattern::MultiMaster && d.consistency == Consistency::Strong {
             notes.push("strong consistency: every write waits for a cross-region quorum round trip (50-150 ms between adjacent regions)".into());
+        }
+        if d.pattern == DataPattern::MultiMaster && d.consistency == Consistency::Eventual {
+            notes.push("eventual multi-master: when a lost region returns, last-writer-wins can overwrite writes that had not replicated".into());
         }
     }
     notes

@@ -27,6 +27,14 @@ pub fn lower(root: &Block, diags: &mut Diagnostics) -> Topology {
         objectives: root.block("objectives").map(|o| Objectives {
             rto: o.dur("rto"),
             rpo: o.dur("rpo"),
+            rto_case: match o.str("rto_case") {
+                Some("dark") => RtoCase::Dark,
+                _ => RtoCase::Fast,
+            },
+            rpo_case: match o.str("rpo_case") {
+                Some("worst") => RpoCase::Worst,
+                _ => RpoCase::Typical,
+            },
             monthly_cost: o.num("monthly_cost"),
             loc: Some(o.header.clone()),
         }),
@@ -114,8 +122,9 @@ fn provider(root: &Block, diags: &mut Diagnostics) -> Option<AwsProviderConfig> 
 fn services(root: &Block, diags: &mut Diagnostics) -> BTreeMap<String, Service> {
     let mut services = BTreeMap::new();
     let mut domains: BTreeMap<String, Loc> = BTreeMap::new();
+    let registries: Vec<&str> = root.blocks("registry").iter().map(Block::label).collect();
     for b in root.blocks("service") {
-        if let Some(s) = service(b, diags) {
+        if let Some(s) = service(b, &registries, diags) {
             if let Some(first) = domains.get(&s.domain) {
                 diags.push(
                     Diagnostic::error(
@@ -207,7 +216,7 @@ fn region_name(value: &str, at: Loc, what: &str) -> Result<String, Box<Diagnosti
     Err(Box::new(d))
 }
 
-fn service(b: &Block, diags: &mut Diagnostics) -> Option<Service> {
+fn service(b: &Block, registries: &[&str], diags: &mut Diagnostics) -> Option<Service> {
     let name = b.label().to_string();
     let zone = dns_name(b, "zone", diags);
     let domain = dns_name(b, "domain", diags);
@@ -241,6 +250,11 @@ fn service(b: &Block, diags: &mut Diagnostics) -> Option<Service> {
     if stateless {
         stateless_without_data(b, &name, diags);
     }
+    let images = images(b, registries, diags);
+    if let Some(routing) = routing {
+        load_shares(b, routing, diags);
+        failover_targets(b, routing, diags);
+    }
     let cost = b.block("cost").map_or_else(Cost::default, |c| Cost {
         compute_per_region: c.num("compute_per_region"),
         queries_per_month: c.num("queries_per_month"),
@@ -259,6 +273,7 @@ fn service(b: &Block, diags: &mut Diagnostics) -> Option<Service> {
         regions,
         data,
         stateless,
+        images,
         cost,
         loc: b.header.clone(),
     })
@@ -664,6 +679,13 @@ fn region(r: &Block, routing: Option<Routing>, diags: &mut Diagnostics) -> Optio
             }
         }),
         locations,
+        load_share: r.num("load_share"),
+        failover_to: r
+            .list("failover_to")
+            .unwrap_or(&[])
+            .iter()
+            .map(|(v, _)| v.to_string())
+            .collect(),
         loc: r.header.clone(),
     })
 }
@@ -719,18 +741,9 @@ fn geo_locations(r: &Block, routing: Option<Routing>, diags: &mut Diagnostics) -
 }
 
 /// Reports a warm standby without `scale_up`, and warns about `scale_up` at full capacity.
+/// `scale_up` on a region at full capacity never runs. (A region below full capacity without
+/// `scale_up` is valid: N+1 sizing may never need it; the analysis says when a loss does.)
 fn capacity_rules(r: &Block, name: &str, capacity: f64, diags: &mut Diagnostics) {
-    if capacity < 1.0 && !r.is_written("scale_up") && r.is_written("capacity") {
-        diags.push(
-            Diagnostic::error(
-                Code::Capacity,
-                r.value_loc("capacity"),
-                format!("region \"{name}\" runs at {capacity} of full capacity but has no `scale_up`"),
-            )
-            .label("warm standby")
-            .help("add `scale_up = \"...\"`: the time to reach full capacity, which bounds its recovery time"),
-        );
-    }
     let capacity_valid = !r.is_written("capacity") || r.num("capacity").is_some();
     if capacity >= 1.0 && capacity_valid && r.is_written("scale_up") {
         diags.push(
@@ -995,12 +1008,14 @@ fn record_types(
     }
 }
 
-fn data(d: &Block, regions: &[&str], diags: &mut Diagnostics) -> Option<Data> {
-    let pattern = match d.str("pattern")? {
-        "primary-replica" => DataPattern::PrimaryReplica,
-        "partitioned" => DataPattern::Partitioned,
-        _ => DataPattern::MultiMaster,
-    };
+/// `primary`: required by primary-replica data, among the service's regions; not allowed
+/// otherwise. False when it is wrong.
+fn data_primary(
+    d: &Block,
+    pattern: DataPattern,
+    regions: &[&str],
+    diags: &mut Diagnostics,
+) -> bool {
     let mut ok = true;
     if pattern == DataPattern::PrimaryReplica {
         match d.str("primary") {
@@ -1042,12 +1057,22 @@ fn data(d: &Block, regions: &[&str], diags: &mut Diagnostics) -> Option<Data> {
                 d.loc_of("primary"),
                 format!(
                     "`primary` applies only to primary-replica data; this pattern is {}",
-                    d.str("pattern")?
+                    d.str("pattern").unwrap_or_default()
                 ),
             )
             .label("not used by this pattern"),
         );
     }
+    ok
+}
+
+fn data(d: &Block, regions: &[&str], diags: &mut Diagnostics) -> Option<Data> {
+    let pattern = match d.str("pattern")? {
+        "primary-replica" => DataPattern::PrimaryReplica,
+        "partitioned" => DataPattern::Partitioned,
+        _ => DataPattern::MultiMaster,
+    };
+    let mut ok = data_primary(d, pattern, regions, diags);
     if pattern != DataPattern::MultiMaster && d.is_written("consistency") {
         ok = false;
         diags.push(
@@ -1060,6 +1085,11 @@ fn data(d: &Block, regions: &[&str], diags: &mut Diagnostics) -> Option<Data> {
             .help("remove it: primary-replica and partitioned data replicate asynchronously"),
         );
     }
+    let consistency = match d.str("consistency") {
+        Some("strong") => Consistency::Strong,
+        _ => Consistency::Eventual,
+    };
+    ok &= recovery_fields(d, pattern, consistency, diags);
     if !ok {
         return None;
     }
@@ -1067,12 +1097,64 @@ fn data(d: &Block, regions: &[&str], diags: &mut Diagnostics) -> Option<Data> {
         pattern,
         primary: d.str("primary").map(str::to_string),
         replication_lag: d.dur("replication_lag"),
+        replication_lag_max: d.dur("replication_lag_max"),
         promotion: d.dur("promotion"),
-        consistency: match d.str("consistency") {
-            Some("strong") => Consistency::Strong,
-            _ => Consistency::Eventual,
+        promotion_mode: match d.str("promotion_mode") {
+            Some("manual") => PromotionMode::Manual,
+            _ => PromotionMode::Automatic,
         },
+        decision_time: d.dur("decision_time"),
+        promoted_by: d.str("promoted_by").map(str::to_string),
+        consistency,
+        witness: d.str("witness").map(str::to_string),
     })
+}
+
+/// The data attributes of the recovery model: `decision_time` goes with manual promotion,
+/// `witness` with strong multi-master (and is an AWS region), the worst-case lag is not below
+/// the typical one. False when one is wrong.
+fn recovery_fields(
+    d: &Block,
+    pattern: DataPattern,
+    consistency: Consistency,
+    diags: &mut Diagnostics,
+) -> bool {
+    let mut ok = true;
+    let mut misplaced = |attr: &str, why: &str| {
+        ok = false;
+        diags.push(
+            Diagnostic::error(Code::DataField, d.loc_of(attr), format!("`{attr}` {why}"))
+                .label("not used here"),
+        );
+    };
+    if d.is_written("decision_time") && d.str("promotion_mode") != Some("manual") {
+        misplaced(
+            "decision_time",
+            "applies only to promotion_mode = \"manual\"",
+        );
+    }
+    let strong = pattern == DataPattern::MultiMaster && consistency == Consistency::Strong;
+    if d.is_written("witness") && !strong {
+        misplaced(
+            "witness",
+            "applies only to multi-master data with strong consistency",
+        );
+    }
+    if let (Some(typical), Some(worst)) = (d.dur("replication_lag"), d.dur("replication_lag_max")) {
+        if worst < typical {
+            misplaced(
+                "replication_lag_max",
+                "is below replication_lag: the worst case cannot be better than the typical one",
+            );
+        }
+    }
+    if let Some(w) = d.str("witness").filter(|_| strong) {
+        if let Err(e) = region_name(w, d.value_loc("witness"), "witness") {
+            ok = false;
+            diags.push(*e);
+        }
+    }
+    ok
 }
 
 /// ECR repository names: lower-case path components of letters and digits separated by
@@ -1299,4 +1381,126 @@ fn replication_rule_fits<'a>(
         .help("merge registries that share destinations"),
     );
     false
+}
+
+/// `images`: the label of a registry of the topology.
+fn images(b: &Block, registries: &[&str], diags: &mut Diagnostics) -> Option<String> {
+    let name = b.str("images")?;
+    if registries.contains(&name) {
+        return Some(name.to_string());
+    }
+    let mut d = Diagnostic::error(
+        Code::Images,
+        b.value_loc("images"),
+        format!("`images` names \"{name}\", which is not a registry of this topology"),
+    )
+    .label("no such registry");
+    d = match suggest(name, registries.iter().copied()) {
+        Some(s) => d.help(format!("did you mean \"{s}\"?")),
+        None if registries.is_empty() => {
+            d.help("declare the registry: registry \"NAME\" { source = ..., destinations = [...], repositories = [...] }")
+        }
+        None => d.help(format!("registries: {}", registries.join(", "))),
+    };
+    diags.push(d);
+    None
+}
+
+/// `load_share`: latency and geolocation routing only; every region of the service declares
+/// it or none does, and the shares sum to 1.
+fn load_shares(b: &Block, routing: Routing, diags: &mut Diagnostics) {
+    let regions = b.blocks("region");
+    let declared: Vec<&Block> = regions
+        .iter()
+        .filter(|rb| rb.is_written("load_share"))
+        .collect();
+    if declared.is_empty() {
+        return;
+    }
+    if !matches!(routing, Routing::Latency | Routing::Geolocation) {
+        for rb in &declared {
+            diags.push(
+                Diagnostic::error(
+                    Code::LoadShare,
+                    rb.loc_of("load_share"),
+                    format!(
+                        "`load_share` applies to latency and geolocation routing; under {} routing the {} decide the shares",
+                        routing.as_str(),
+                        if routing == Routing::Weighted { "weights" } else { "roles" }
+                    ),
+                )
+                .label("not used by this routing"),
+            );
+        }
+        return;
+    }
+    if declared.len() != regions.len() {
+        let missing: Vec<&str> = regions
+            .iter()
+            .filter(|rb| !rb.is_written("load_share"))
+            .map(|rb| rb.label())
+            .collect();
+        diags.push(
+            Diagnostic::error(
+                Code::LoadShare,
+                declared[0].loc_of("load_share"),
+                format!("some regions declare `load_share` and others do not: {}", missing.join(", ")),
+            )
+            .label("declared here only")
+            .help("declare `load_share` on every region of the service (they sum to 1), or on none for equal shares"),
+        );
+        return;
+    }
+    let sum: f64 = regions.iter().filter_map(|rb| rb.num("load_share")).sum();
+    if (sum - 1.0).abs() > 0.001 {
+        diags.push(
+            Diagnostic::error(
+                Code::LoadShare,
+                b.label_loc(),
+                format!("the regions' load shares sum to {}, not 1", (sum * 1000.0).round() / 1000.0),
+            )
+            .label("shares of one service's traffic")
+            .help("each `load_share` is a fraction of the whole service's traffic; make them add up to 1"),
+        );
+    }
+}
+
+/// `failover_to`: latency routing only, naming other regions of the service.
+fn failover_targets(b: &Block, routing: Routing, diags: &mut Diagnostics) {
+    let labels: Vec<&str> = b.blocks("region").iter().map(Block::label).collect();
+    for rb in b.blocks("region") {
+        let Some(list) = rb.list("failover_to") else {
+            continue;
+        };
+        if routing != Routing::Latency {
+            diags.push(
+                Diagnostic::error(
+                    Code::FailoverTo,
+                    rb.loc_of("failover_to"),
+                    format!("`failover_to` applies only to latency routing; this service uses {} routing", routing.as_str()),
+                )
+                .label("not used by this routing"),
+            );
+            continue;
+        }
+        for (target, at) in list {
+            let problem = if target.as_str() == rb.label() {
+                Some("a region cannot fail over to itself".to_string())
+            } else if !labels.contains(&target.as_str()) {
+                Some(format!("\"{target}\" is not a region of this service"))
+            } else {
+                None
+            };
+            if let Some(message) = problem {
+                let mut d = Diagnostic::error(Code::FailoverTo, at.clone(), message)
+                    .label("not another region of the service");
+                if let Some(s) =
+                    suggest(target, labels.iter().copied().filter(|l| *l != rb.label()))
+                {
+                    d = d.help(format!("did you mean \"{s}\"?"));
+                }
+                diags.push(d);
+            }
+        }
+    }
 }

@@ -53,6 +53,10 @@ pub struct AwsProviderConfig {
 pub struct Objectives {
     pub rto: Option<Duration>,
     pub rpo: Option<Duration>,
+    /// Which floor `rto` gates on.
+    pub rto_case: RtoCase,
+    /// Which lag `rpo` gates on.
+    pub rpo_case: RpoCase,
     pub monthly_cost: Option<f64>,
     #[serde(skip)]
     pub loc: Option<Loc>,
@@ -107,6 +111,8 @@ pub struct Service {
     pub data: Option<Data>,
     /// Declared `stateless = true`: keeps no data, RPO 0.
     pub stateless: bool,
+    /// The registry label the service's images come from.
+    pub images: Option<String>,
     pub cost: Cost,
     #[serde(skip)]
     pub loc: Loc,
@@ -231,6 +237,10 @@ pub struct Region {
     pub role: Option<Role>,
     /// Geolocation codes, in the order written.
     pub locations: Vec<String>,
+    /// Declared steady share of the service's traffic (latency, geolocation).
+    pub load_share: Option<f64>,
+    /// Latency routing: the labels that take this region's users when it is lost, in order.
+    pub failover_to: Vec<String>,
     #[serde(skip)]
     pub loc: Loc,
 }
@@ -256,8 +266,42 @@ pub struct Data {
     /// primary-replica: the region label that takes writes.
     pub primary: Option<String>,
     pub replication_lag: Option<Duration>,
+    /// The worst-case lag, when declared.
+    pub replication_lag_max: Option<Duration>,
     pub promotion: Option<Duration>,
+    pub promotion_mode: PromotionMode,
+    /// Manual promotion: the time to decide and start it.
+    pub decision_time: Option<Duration>,
+    /// What starts the promotion, for the formula.
+    pub promoted_by: Option<String>,
     pub consistency: Consistency,
+    /// Strong multi-master: an AWS region that votes without serving.
+    pub witness: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PromotionMode {
+    Automatic,
+    Manual,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RtoCase {
+    /// A region that fails fast (refused connections, errors): interval x threshold.
+    #[default]
+    Fast,
+    /// A region that goes dark: every probe also waits the connect timeout.
+    Dark,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RpoCase {
+    #[default]
+    Typical,
+    Worst,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

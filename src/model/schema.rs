@@ -138,6 +138,9 @@ pub const HEALTH_CHECK_TYPES: &[&str] =
 pub const ROLES: &[&str] = &["primary", "secondary"];
 pub const DATA_PATTERNS: &[&str] = &["primary-replica", "partitioned", "multi-master"];
 pub const CONSISTENCY: &[&str] = &["eventual", "strong"];
+pub const PROMOTION_MODES: &[&str] = &["automatic", "manual"];
+pub const RTO_CASES: &[&str] = &["fast", "dark"];
+pub const RPO_CASES: &[&str] = &["typical", "worst"];
 const MAX_TTL: f64 = 2_147_483_647.0;
 
 pub static OBJECTIVES: BlockSpec = BlockSpec {
@@ -151,6 +154,14 @@ pub static OBJECTIVES: BlockSpec = BlockSpec {
             "Recovery-time budget for losing any one region.",
         ),
         attr("rpo", Kind::Duration, "Data-loss budget."),
+        default(
+            attr("rto_case", Kind::Enum(RTO_CASES), "Which floor `rto` gates on: `fast` (a region that fails fast: interval x threshold) or `dark` (a region that stops answering: each probe also waits the connect timeout)."),
+            "\"fast\"",
+        ),
+        default(
+            attr("rpo_case", Kind::Enum(RPO_CASES), "Which lag `rpo` gates on: `typical` (replication_lag) or `worst` (replication_lag_max)."),
+            "\"typical\"",
+        ),
         checked(
             attr("monthly_cost", Kind::Number, "Monthly cost budget in USD."),
             Check::Range {
@@ -271,12 +282,17 @@ pub static REGION: BlockSpec = BlockSpec {
         attr("ips", Kind::StringList, "IP addresses (A or AAAA record)."),
         default(
             checked(
-                attr("capacity", Kind::Number, "Fraction of full capacity running now; below 1 is a warm standby."),
+                attr("capacity", Kind::Number, "Fraction of the service's peak load this region can serve now (1: all of it; 0.4: a warm standby; 0.5 in each of three regions: N+1). After a loss, a region whose new share of the load exceeds it must scale up."),
                 Check::Range { min: 0.0, max: 1.0, code: Code::Capacity },
             ),
             "1.0",
         ),
-        attr("scale_up", Kind::Duration, "Time to reach full capacity; required when capacity < 1."),
+        attr("scale_up", Kind::Duration, "Time to grow to the capacity a region loss requires; needed when a loss can push this region's share over its capacity."),
+        checked(
+            attr("load_share", Kind::Number, "Latency or geolocation routing: this region's steady share of the service's traffic; every region of the service declares it or none does, and they sum to 1. Default: equal shares."),
+            Check::Range { min: 0.0, max: 1.0, code: Code::Capacity },
+        ),
+        attr("failover_to", Kind::StringList, "Latency routing only: the regions (labels) whose users take over when this one is lost, nearest first. Default: the nearest surviving region by typical round-trip time."),
         checked(
             attr("weight", Kind::Integer, "Weighted routing only: relative weight."),
             Check::Range { min: 0.0, max: 255.0, code: Code::Weight },
@@ -315,6 +331,34 @@ pub static DATA: BlockSpec = BlockSpec {
             "promotion",
             Kind::Duration,
             "Time to promote a replica to writer.",
+        ),
+        default(
+            attr(
+                "promotion_mode",
+                Kind::Enum(PROMOTION_MODES),
+                "`automatic` (a managed failover starts on its own) or `manual` (a person decides first: add `decision_time`).",
+            ),
+            "\"automatic\"",
+        ),
+        attr(
+            "decision_time",
+            Kind::Duration,
+            "manual promotion: the time to notice, decide and start the promotion.",
+        ),
+        attr(
+            "promoted_by",
+            Kind::String,
+            "What starts the promotion (Aurora's global failover is an API call something must make), shown in the formula.",
+        ),
+        attr(
+            "replication_lag_max",
+            Kind::Duration,
+            "Worst-case asynchronous replication lag (the RPO's worst case).",
+        ),
+        attr(
+            "witness",
+            Kind::String,
+            "multi-master with strong consistency: an AWS region that votes in the write quorum without serving.",
         ),
         default(
             attr("consistency", Kind::Enum(CONSISTENCY), "multi-master only."),
@@ -407,6 +451,11 @@ pub static SERVICE: BlockSpec = BlockSpec {
                 "The service keeps no data a region loss could lose: its RPO is 0. Without it, a service with no `data` block has an unknown RPO.",
             ),
             "false",
+        ),
+        attr(
+            "images",
+            Kind::String,
+            "The registry (a `registry` label) the service's container images come from: a region can scale up only where the images are.",
         ),
     ],
     blocks: &[

@@ -117,6 +117,39 @@ fn cost_text(c: &CostReport) -> String {
     s
 }
 
+/// `unknown (no recovery: ...)` or `unknown (missing input: ...)`.
+fn unknown_text(u: &crate::analysis::Unknown) -> String {
+    match u.kind {
+        crate::analysis::UnknownKind::NoRecovery => format!("unknown (no recovery: {})", u.reason),
+        crate::analysis::UnknownKind::Unknown => format!("unknown ({})", u.reason),
+    }
+}
+
+/// One region loss: its formula, why it is unknown, who takes the load, what else happens.
+fn loss_lines(l: &crate::analysis::RegionLoss, s: &mut String) {
+    let labels = if l.labels.len() == 1 && l.labels[0] == l.region {
+        String::new()
+    } else {
+        format!(" ({})", l.labels.join(", "))
+    };
+    let _ = writeln!(s, "    lose {}{labels}: {}", l.region, l.formula);
+    if let Some(u) = &l.unknown {
+        let _ = writeln!(s, "      {}", unknown_text(u));
+    }
+    for k in l.takers.iter().filter(|k| k.must_scale) {
+        let _ = writeln!(
+            s,
+            "      {} takes {:.1} % of the load with capacity {:.1} %: it must scale up",
+            k.region,
+            k.share_after * 100.0,
+            k.capacity * 100.0
+        );
+    }
+    for n in &l.notes {
+        let _ = writeln!(s, "      {n}");
+    }
+}
+
 pub fn human(a: &Analysis) -> String {
     let mut s = String::new();
     for (name, sa) in &a.services {
@@ -130,21 +163,25 @@ pub fn human(a: &Analysis) -> String {
             )
         });
         let _ = writeln!(s, "service \"{name}\": {} routing, {data}", sa.routing);
-        match &sa.worst_region {
-            Some(w) => {
-                let _ = writeln!(s, "  RTO floor {}, losing {w}", secs(sa.rto_floor_seconds));
+        let floor = match &sa.rto_unknown {
+            Some(u) => unknown_text(u),
+            None => secs(sa.rto_floor_seconds),
+        };
+        match (&sa.worst_region, &sa.rto_unknown) {
+            (Some(w), None) => {
+                let _ = writeln!(s, "  RTO floor {floor}, losing {w}");
             }
-            None => {
-                let _ = writeln!(s, "  RTO floor {}", secs(sa.rto_floor_seconds));
+            _ => {
+                let _ = writeln!(s, "  RTO floor {floor}");
             }
         }
         for l in &sa.region_losses {
-            let _ = writeln!(s, "    lose {}: {}", l.region, l.formula);
-            for m in &l.missing {
-                let _ = writeln!(s, "      missing: {m}");
-            }
+            loss_lines(l, &mut s);
         }
         let _ = writeln!(s, "  RPO {}: {}", secs(sa.rpo_seconds), sa.rpo_basis);
+        if let Some(w) = sa.rpo_worst_seconds.filter(|w| Some(*w) != sa.rpo_seconds) {
+            let _ = writeln!(s, "  RPO worst case {}: replication_lag_max", secs(Some(w)));
+        }
         for n in &sa.notes {
             let _ = writeln!(s, "  note: {n}");
         }
@@ -184,6 +221,9 @@ pub fn markdown(a: &Analysis) -> String {
         let _ = writeln!(s, "\n### `{name}`\n");
         for l in &sa.region_losses {
             let _ = writeln!(s, "- lose `{}`: `{}`", l.region, l.formula);
+            if let Some(u) = &l.unknown {
+                let _ = writeln!(s, "  - {}", unknown_text(u));
+            }
         }
         for n in &sa.notes {
             let _ = writeln!(s, "- note: {n}");

@@ -165,10 +165,10 @@ fn the_validator_rejects_mismatches() {
         serde_json::from_str(&std::fs::read_to_string("schemas/compare.schema.json").unwrap())
             .unwrap();
     for bad in [
-        serde_json::json!({"format_version": 2, "designs": [], "fastest": null, "cheapest": null}),
-        serde_json::json!({"format_version": 1, "designs": [], "fastest": null}),
-        serde_json::json!({"format_version": 1, "designs": [{}], "fastest": null, "cheapest": null}),
-        serde_json::json!({"format_version": 1, "designs": [], "fastest": 3, "cheapest": null, "x": 1}),
+        serde_json::json!({"format_version": 1, "designs": [], "fastest": null, "cheapest": null}),
+        serde_json::json!({"format_version": 2, "designs": [], "fastest": null}),
+        serde_json::json!({"format_version": 2, "designs": [{}], "fastest": null, "cheapest": null}),
+        serde_json::json!({"format_version": 2, "designs": [], "fastest": 3, "cheapest": null, "x": 1}),
     ] {
         let mut errors = Vec::new();
         validate(&schema, &schema, &bad, "$", &mut errors);

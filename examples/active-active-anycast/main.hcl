@@ -63,6 +63,8 @@ service "ledger" {
     compute_per_region  = 15000
     queries_per_month   = 100000000
     replicated_gb_month = 2000
+    database_per_region = 3000
+    quorum_gb_month     = 1500
     anycast_gb_month    = 5000
   }
 }

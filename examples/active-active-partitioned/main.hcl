@@ -58,5 +58,6 @@ service "api" {
     compute_per_region  = 8000
     queries_per_month   = 300000000
     replicated_gb_month = 500
+    database_per_region = 2000
   }
 }

@@ -51,6 +51,7 @@ service "billing" {
     compute_per_region  = 9000
     queries_per_month   = 50000000
     replicated_gb_month = 300
+    database_per_region = 2500
   }
 }
 

@@ -7,7 +7,9 @@ use serde::Serialize;
 use std::collections::BTreeSet;
 
 /// Version of the JSON document `meridian compare --format json` prints.
-pub const JSON_FORMAT_VERSION: u32 = 1;
+/// 2: `cost_ratio` is null without a complete baseline, `cost_ratio_at_least` marks a ratio of
+/// a lower-bound total; `rto_objective_seconds` per design.
+pub const JSON_FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Design {
@@ -24,8 +26,13 @@ pub struct Design {
     pub rpo_seconds: Option<Duration>,
     pub monthly_usd: f64,
     pub cost_complete: bool,
-    /// Monthly cost over the cheapest design's.
-    pub cost_ratio: f64,
+    /// Monthly cost over the cheapest complete design's; null when no design's total is
+    /// complete (a lower bound is never a baseline).
+    pub cost_ratio: Option<f64>,
+    /// The ratio is of a lower-bound total: the design costs at least that much more.
+    pub cost_ratio_at_least: bool,
+    /// The design's RTO objective, when it declares one.
+    pub rto_objective_seconds: Option<f64>,
     /// `met`, `breached`, `unknown` or `none` (no objectives declared).
     pub objectives: &'static str,
     /// Objectives not met, by name.
@@ -38,13 +45,15 @@ pub struct Comparison {
     pub designs: Vec<Design>,
     /// Name of the design with the lowest RTO floor (ties: first given).
     pub fastest: Option<String>,
-    /// Name of the cheapest design (ties: first given).
+    /// Name of the cheapest design among those with a complete total (ties: first given).
     pub cheapest: Option<String>,
 }
 
 pub fn compare(designs: &[(String, String, &Topology, &Analysis)]) -> Comparison {
+    // Only complete totals are baselines: a lower bound could hide any real cost.
     let cheapest = designs
         .iter()
+        .filter(|(_, _, _, a)| a.cost.complete)
         .map(|(_, _, _, a)| a.cost.monthly_usd)
         .fold(f64::INFINITY, f64::min);
     let rows: Vec<Design> = designs
@@ -63,7 +72,7 @@ pub fn compare(designs: &[(String, String, &Topology, &Analysis)]) -> Comparison
     Comparison {
         format_version: JSON_FORMAT_VERSION,
         fastest: pick(&|d| d.rto_floor_seconds.map(Duration::as_secs_f64)),
-        cheapest: pick(&|d| Some(d.monthly_usd)),
+        cheapest: pick(&|d| d.cost_complete.then_some(d.monthly_usd)),
         designs: rows,
     }
 }
@@ -120,7 +129,13 @@ fn design(name: &str, path: &str, t: &Topology, a: &Analysis, cheapest: f64) -> 
             s.region_losses
                 .iter()
                 .find(|l| Some(&l.region) == s.worst_region.as_ref())
-                .map(|l| l.formula.clone())
+                .map(|l| match &l.unknown {
+                    Some(u) if u.kind == super::UnknownKind::NoRecovery => {
+                        format!("lose {}: no recovery: {}", l.region, u.reason)
+                    }
+                    Some(u) => format!("lose {}: unknown: {}", l.region, u.reason),
+                    None => l.formula.clone(),
+                })
         });
     let (objectives, not_met) = verdict(a);
     Design {
@@ -134,11 +149,14 @@ fn design(name: &str, path: &str, t: &Topology, a: &Analysis, cheapest: f64) -> 
         rpo_seconds: a.rpo_seconds,
         monthly_usd: a.cost.monthly_usd,
         cost_complete: a.cost.complete,
-        cost_ratio: if cheapest > 0.0 && cheapest.is_finite() {
-            (a.cost.monthly_usd / cheapest * 100.0).round() / 100.0
-        } else {
-            1.0
-        },
+        cost_ratio: (cheapest > 0.0 && cheapest.is_finite())
+            .then(|| (a.cost.monthly_usd / cheapest * 100.0).round() / 100.0),
+        cost_ratio_at_least: !a.cost.complete,
+        rto_objective_seconds: t
+            .objectives
+            .as_ref()
+            .and_then(|o| o.rto)
+            .map(Duration::as_secs_f64),
         objectives,
         objectives_not_met: not_met,
     }

@@ -233,7 +233,8 @@ fn service(s: &Service, p: &Prices, items: &mut Vec<CostItem>) {
     if s.anycast.is_some() {
         anycast(s, p, &scope, items);
     }
-    if s.data.is_some() {
+    if let Some(d) = &s.data {
+        data_tier(s, d, p, &scope, items);
         match s.cost.replicated_gb_month {
             Some(gb) => items.push(item(
                 &scope,
@@ -264,6 +265,43 @@ fn service(s: &Service, p: &Prices, items: &mut Vec<CostItem>) {
             ));
         }
         None => items.push(missing(&scope, "compute", "cost.compute_per_region")),
+    }
+}
+
+/// The database copies in every region, and the quorum traffic of strongly consistent writes.
+fn data_tier(
+    s: &Service,
+    d: &crate::model::Data,
+    p: &Prices,
+    scope: &str,
+    items: &mut Vec<CostItem>,
+) {
+    let copies = s.regions.len();
+    match s.cost.database_per_region {
+        Some(c) => items.push(item(
+            scope,
+            "database copies",
+            format!("{copies} regions x {}", usd(c)),
+            copies as f64 * c,
+        )),
+        None => items.push(missing(
+            scope,
+            "database copies",
+            "cost.database_per_region",
+        )),
+    }
+    let strong = d.pattern == crate::model::DataPattern::MultiMaster
+        && d.consistency == crate::model::Consistency::Strong;
+    if strong {
+        match s.cost.quorum_gb_month {
+            Some(gb) => items.push(item(
+                scope,
+                "quorum traffic",
+                format!("{gb} GB x {}", p.replication_transfer_per_gb),
+                gb * p.replication_transfer_per_gb,
+            )),
+            None => items.push(missing(scope, "quorum traffic", "cost.quorum_gb_month")),
+        }
     }
 }
 

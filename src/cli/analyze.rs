@@ -68,6 +68,17 @@ pub struct CompareArgs {
     /// Price overrides for every design: a JSON object of price names to USD.
     #[arg(long, value_name = "FILE.json")]
     prices: Option<PathBuf>,
+    /// Give every service of every design this compute price per region (USD per month at
+    /// full capacity), so the designs differ only in shape.
+    #[arg(long, value_name = "USD", value_parser = non_negative)]
+    compute_per_region: Option<f64>,
+}
+
+fn non_negative(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("{s} is not an amount >= 0")),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -197,7 +208,19 @@ pub fn run_compare(args: CompareArgs, ctx: &mut Ctx) -> u8 {
     let mut loaded = Vec::new();
     for path in &args.paths {
         match load(path, args.prices.as_deref(), ctx) {
-            Ok((t, a)) => loaded.push((design_name(path), path.display().to_string(), t, a)),
+            Ok((mut t, mut a)) => {
+                if let Some(usd) = args.compute_per_region {
+                    for s in t.services.values_mut() {
+                        s.cost.compute_per_region = Some(usd);
+                    }
+                    let overrides = match price_file(args.prices.as_deref(), ctx) {
+                        Ok(o) => o,
+                        Err(code) => return code,
+                    };
+                    a = analyze_with_prices(&t, &overrides);
+                }
+                loaded.push((design_name(path), path.display().to_string(), t, a));
+            }
             Err(code) => return code,
         }
     }

@@ -260,6 +260,8 @@ fn service(b: &Block, registries: &[&str], diags: &mut Diagnostics) -> Option<Se
         queries_per_month: c.num("queries_per_month"),
         replicated_gb_month: c.num("replicated_gb_month"),
         anycast_gb_month: c.num("anycast_gb_month"),
+        database_per_region: c.num("database_per_region"),
+        quorum_gb_month: c.num("quorum_gb_month"),
     });
     Some(Service {
         name,

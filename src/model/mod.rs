@@ -310,6 +310,10 @@ pub struct Cost {
     pub queries_per_month: Option<f64>,
     pub replicated_gb_month: Option<f64>,
     pub anycast_gb_month: Option<f64>,
+    /// One region's copy of the database, USD per month.
+    pub database_per_region: Option<f64>,
+    /// Cross-region quorum traffic of strongly consistent writes, GB per month.
+    pub quorum_gb_month: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]

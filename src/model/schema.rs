@@ -409,6 +409,14 @@ pub static COST: BlockSpec = BlockSpec {
             "anycast_gb_month",
             "Traffic through the anycast layer, GB per month (its data-transfer premium).",
         ),
+        price(
+            "database_per_region",
+            "USD per month for one region's copy of the service's database (writer or replica); data-tier cost.",
+        ),
+        price(
+            "quorum_gb_month",
+            "Cross-region traffic of strongly consistent writes (quorum round trips), GB per month.",
+        ),
     ],
     blocks: &[],
 };

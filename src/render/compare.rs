@@ -41,7 +41,11 @@ fn rows(c: &Comparison) -> Vec<[String; 9]> {
                     if d.cost_complete { "" } else { ">= " },
                     money(d.monthly_usd)
                 ),
-                format!("{:.2}x", d.cost_ratio),
+                match d.cost_ratio {
+                    Some(r) if d.cost_ratio_at_least => format!(">= {r:.2}x"),
+                    Some(r) => format!("{r:.2}x"),
+                    None => "-".into(),
+                },
                 match d.objectives {
                     "breached" | "unknown" => {
                         format!("{} ({})", d.objectives, d.objectives_not_met.join(", "))
@@ -129,40 +133,82 @@ pub fn markdown(c: &Comparison) -> String {
     s
 }
 
-/// RTO floor (x) against monthly cost (y), one labelled point per design. Designs without a
-/// floor are listed in the caption instead.
-pub fn svg(c: &Comparison) -> Result<String, String> {
-    let points: Vec<(f64, f64, &str)> = c
+/// What the chart shows: points with a floor, points without one (at the right edge), the RTO
+/// objectives, and the axes' ranges.
+struct ChartData {
+    known: Vec<(f64, f64, String)>,
+    unknown: Vec<(f64, f64, String)>,
+    objectives: Vec<f64>,
+    max_x: f64,
+    max_y: f64,
+}
+
+fn chart_data(c: &Comparison) -> ChartData {
+    let known: Vec<(f64, f64, String)> = c
         .designs
         .iter()
         .filter_map(|d| {
             d.rto_floor_seconds
-                .map(|r| (r.as_secs_f64(), d.monthly_usd, d.name.as_str()))
+                .map(|r| (r.as_secs_f64(), d.monthly_usd, label(d)))
         })
         .collect();
-    let unplotted: Vec<&str> = c
+    let objectives: Vec<f64> = {
+        let mut v: Vec<f64> = c
+            .designs
+            .iter()
+            .filter_map(|d| d.rto_objective_seconds)
+            .collect();
+        v.sort_by(f64::total_cmp);
+        v.dedup();
+        v
+    };
+    let max_x = known
+        .iter()
+        .map(|p| p.0)
+        .chain(objectives.iter().copied())
+        .fold(60.0, f64::max)
+        * 1.25;
+    let max_y = c
+        .designs
+        .iter()
+        .map(|d| d.monthly_usd)
+        .fold(100.0, f64::max)
+        // Headroom above the dearest design for the legend.
+        * 1.5;
+    let edge = max_x * 0.96;
+    let unknown: Vec<(f64, f64, String)> = c
         .designs
         .iter()
         .filter(|d| d.rto_floor_seconds.is_none())
-        .map(|d| d.name.as_str())
+        .map(|d| (edge, d.monthly_usd, format!("{} (no floor)", d.name)))
         .collect();
-    let max_x = points.iter().map(|p| p.0).fold(60.0, f64::max) * 1.2;
-    let max_y = points.iter().map(|p| p.1).fold(100.0, f64::max) * 1.2;
+    ChartData {
+        known,
+        unknown,
+        objectives,
+        max_x,
+        max_y,
+    }
+}
+
+/// RTO floor (x) against monthly cost (y), one labelled point per design with its RPO. A
+/// design without a floor is drawn at the right edge, marked; each RTO objective is a dashed
+/// line; a legend says which is which.
+pub fn svg(c: &Comparison) -> Result<String, String> {
+    let ChartData {
+        known,
+        unknown,
+        objectives,
+        max_x,
+        max_y,
+    } = chart_data(c);
     let mut out = String::new();
     {
-        let root = SVGBackend::with_string(&mut out, (800, 500)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut out, (860, 520)).into_drawing_area();
         let err = |e: DrawingAreaErrorKind<_>| e.to_string();
         root.fill(&WHITE).map_err(err)?;
-        let caption = if unplotted.is_empty() {
-            "RTO floor vs monthly cost".to_string()
-        } else {
-            format!(
-                "RTO floor vs monthly cost (no floor: {})",
-                unplotted.join(", ")
-            )
-        };
         let mut chart = ChartBuilder::on(&root)
-            .caption(caption, ("sans-serif", 20))
+            .caption("RTO floor vs monthly cost", ("sans-serif", 20))
             .margin(20)
             .x_label_area_size(45)
             .y_label_area_size(80)
@@ -170,29 +216,75 @@ pub fn svg(c: &Comparison) -> Result<String, String> {
             .map_err(err)?;
         chart
             .configure_mesh()
-            .x_desc("RTO floor (seconds)")
+            .x_desc("RTO floor (seconds); designs with no floor at the right edge")
             .y_desc("monthly cost (USD)")
             .x_label_formatter(&|v| format!("{v:.0}"))
             .y_label_formatter(&|v| money(*v).trim_end_matches(".00").to_string())
             .light_line_style(WHITE)
             .draw()
             .map_err(err)?;
+        for x in &objectives {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(*x, 0.0), (*x, max_y)],
+                    6,
+                    4,
+                    RED.mix(0.6).stroke_width(1),
+                ))
+                .map_err(err)?
+                .label(format!("RTO objective {x} s"))
+                .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], RED.mix(0.6)));
+        }
+        // Labelled points, the label on the side with room.
+        let elements = |points: &[(f64, f64, String)], color: RGBColor| {
+            points
+                .iter()
+                .map(|(x, y, text)| {
+                    let right_half = *x > max_x / 2.0;
+                    let anchor = if right_half { HPos::Right } else { HPos::Left };
+                    let font = ("sans-serif", 12)
+                        .into_font()
+                        .into_text_style(&root)
+                        .pos(Pos::new(anchor, VPos::Bottom));
+                    let dx = if right_half { -10 } else { 10 };
+                    EmptyElement::at((*x, *y))
+                        + Circle::new((0, 0), 6, color.filled())
+                        + Text::new(text.clone(), (dx, -8), font)
+                })
+                .collect::<Vec<_>>()
+        };
         chart
-            .draw_series(points.iter().map(|(x, y, name)| {
-                // Labels beside the point, on the side with room.
-                let right_half = *x > max_x / 2.0;
-                let anchor = if right_half { HPos::Right } else { HPos::Left };
-                let font = ("sans-serif", 13)
-                    .into_font()
-                    .into_text_style(&root)
-                    .pos(Pos::new(anchor, VPos::Bottom));
-                let dx = if right_half { -10 } else { 10 };
-                EmptyElement::at((*x, *y))
-                    + Circle::new((0, 0), 6, BLUE.filled())
-                    + Text::new(format!("{name}: {x} s, USD {}", money(*y)), (dx, -8), font)
-            }))
+            .draw_series(elements(&known, BLUE))
+            .map_err(err)?
+            .label("RTO floor (fast failure)")
+            .legend(|(x, y)| Circle::new((x + 8, y), 5, BLUE.filled()));
+        if !unknown.is_empty() {
+            chart
+                .draw_series(elements(&unknown, RED))
+                .map_err(err)?
+                .label("no floor (unknown or no recovery)")
+                .legend(|(x, y)| Circle::new((x + 8, y), 5, RED.filled()));
+        }
+        chart
+            .configure_series_labels()
+            .border_style(BLACK.mix(0.3))
+            .background_style(WHITE.mix(0.9))
+            .position(SeriesLabelPosition::UpperMiddle)
+            .draw()
             .map_err(err)?;
         root.present().map_err(err)?;
     }
     Ok(out)
+}
+
+/// A point's label: name, floor, RPO and cost.
+fn label(d: &crate::analysis::compare::Design) -> String {
+    format!(
+        "{}: {}, RPO {}, USD {}{}",
+        d.name,
+        secs(d.rto_floor_seconds),
+        secs(d.rpo_seconds),
+        if d.cost_complete { "" } else { ">= " },
+        money(d.monthly_usd)
+    )
 }

@@ -610,3 +610,28 @@ fn a_price_file_overrides_prices_and_a_bad_one_is_an_error() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("unknown field"), "{}", stderr(&o));
 }
+
+/// A total with missing inputs is a lower bound: never the baseline of a ratio (a partial
+/// 3.25 USD baseline once printed "3889x"), and its own ratio is "at least".
+#[test]
+fn compare_ratios_use_only_complete_totals() {
+    let partial = "tests/fixtures/invalid/unchecked_region.hcl";
+    let o = meridian(&["compare", "examples/active-passive", partial, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let d = doc["designs"].as_array().unwrap();
+    assert_eq!(d[0]["cost_complete"], true);
+    assert_eq!(d[0]["cost_ratio"], 1.0);
+    assert_eq!(d[1]["cost_complete"], false);
+    assert_eq!(d[1]["cost_ratio_at_least"], true);
+    assert!(d[1]["cost_ratio"].as_f64().unwrap() < 1.0);
+    assert_eq!(doc["cheapest"], "active-passive");
+    // No complete total: no ratio at all.
+    let o = meridian(&["compare", partial, partial, "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(doc["designs"][0]["cost_ratio"].is_null());
+    assert!(doc["cheapest"].is_null());
+    let o = meridian(&["compare", partial, partial]);
+    let row = stdout(&o).lines().nth(1).unwrap_or_default().to_string();
+    assert!(row.contains(">= 0.50") && row.contains("  -  "), "{row}");
+}

@@ -70,7 +70,37 @@ fn anycast_is_not_credited_when_nothing_plans_it() {
     assert!(a.services["api"]
         .notes
         .iter()
-        .any(|n| n.contains("does not plan")));
+        .any(|n| n.contains("names no `accelerator`")));
+}
+
+/// With an accelerator named, Meridian plans one alias to it and the floor has no TTL: its own
+/// checks for Elastic IP endpoints (10 s x 3 = 30 s), the load balancer's declared detection
+/// for alias endpoints (45 s), never a DNS TTL. Without lb_detection an alias endpoint's floor
+/// is unknown.
+#[test]
+fn an_accelerator_floor_has_no_ttl_and_follows_load_balancers() {
+    let anycast = "anycast {\n accelerator = \"a1.awsglobalaccelerator.com\"\n interval = 10\n threshold = 3\n lb_detection = \"45s\"\n}\n";
+    let regions = "region \"us-east-1\" {\n ips = [\"192.0.2.1\"]\n}\nregion \"eu-west-1\" {\n alias {\n name = \"x.eu-west-1.elb.amazonaws.com\"\n zone_id = \"Z32O12XQLNTSW2\"\n }\n}\n";
+    let a = analysis(&service("latency", anycast, regions));
+    let s = &a.services["api"];
+    let floor = |r: &str| {
+        secs(
+            s.region_losses
+                .iter()
+                .find(|l| l.region == r)
+                .unwrap()
+                .floor_seconds,
+        )
+    };
+    assert_eq!(floor("us-east-1"), Some(30.0));
+    assert_eq!(floor("eu-west-1"), Some(45.0));
+    assert!(s.notes.iter().any(|n| n.contains("idle timeout")));
+    let a = analysis(&service(
+        "latency",
+        &anycast.replace(" lb_detection = \"45s\"\n", ""),
+        regions,
+    ));
+    assert_eq!(a.services["api"].rto_floor_seconds, None);
 }
 
 #[test]

@@ -191,38 +191,20 @@ fn graph_prints_the_expected_nodes_and_edges() {
             ],
         ),
         (
+            // Behind an accelerator: one alias record, no per-region records or checks.
             "examples/active-active-anycast",
             &[
                 r#"ecr_replication.ledger-images"#,
                 r#"ecr_repository.ledger-images["ledger"]"#,
-                r#"health_check.ledger["ap-southeast-1"]"#,
-                r#"health_check.ledger["eu-west-1"]"#,
-                r#"health_check.ledger["us-east-1"]"#,
                 r#"owner.ledger"#,
-                r#"record.ledger["ap-southeast-1"]"#,
-                r#"record.ledger["eu-west-1"]"#,
-                r#"record.ledger["us-east-1"]"#,
+                r#"record.ledger["accelerator"]"#,
             ],
             &[
                 (
                     r#"ecr_replication.ledger-images"#,
                     r#"ecr_repository.ledger-images["ledger"]"#,
                 ),
-                (
-                    r#"record.ledger["ap-southeast-1"]"#,
-                    r#"health_check.ledger["ap-southeast-1"]"#,
-                ),
-                (r#"record.ledger["ap-southeast-1"]"#, r#"owner.ledger"#),
-                (
-                    r#"record.ledger["eu-west-1"]"#,
-                    r#"health_check.ledger["eu-west-1"]"#,
-                ),
-                (r#"record.ledger["eu-west-1"]"#, r#"owner.ledger"#),
-                (
-                    r#"record.ledger["us-east-1"]"#,
-                    r#"health_check.ledger["us-east-1"]"#,
-                ),
-                (r#"record.ledger["us-east-1"]"#, r#"owner.ledger"#),
+                (r#"record.ledger["accelerator"]"#, r#"owner.ledger"#),
             ],
         ),
     ];
@@ -463,9 +445,9 @@ fn analyze_snapshots_in_three_formats() {
             doc["rto_floor_seconds"].as_f64().unwrap()
         })
         .collect();
-    // active-passive 630 s; partitioned 90 s; anycast 90 s too: the accelerator is not
-    // planned, so its floor is that of the records Meridian writes (30 s + 60 s alias TTL).
-    assert_eq!(floors, [630.0, 90.0, 90.0]);
+    // active-passive 630 s; partitioned 90 s; anycast 30 s: the accelerator's detection and
+    // no DNS TTL (Meridian plans the alias to it).
+    assert_eq!(floors, [630.0, 90.0, 30.0]);
     let o = meridian(&["analyze", "examples/active-passive", "--format", "svg"]);
     assert_eq!(o.status.code(), Some(0));
     let svg = stdout(&o);
@@ -487,7 +469,7 @@ fn check_exits_3_on_a_breached_objective_and_0_when_met() {
     let o = meridian(&["check", dir.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
     assert!(
-        stdout(&o).contains("rto 300 s: BREACHED (actual 630 s, margin -330 s)"),
+        stdout(&o).contains("rto 300 s: BREACHED (actual 630 s, margin -330 s; service billing)"),
         "{}",
         stdout(&o)
     );
@@ -524,15 +506,14 @@ fn compare_ranks_the_examples_as_the_reference_does() {
     };
     // Active-passive: cheapest and slowest; fully distributed: fastest and dearest.
     assert_eq!(doc["cheapest"], "active-passive");
-    // Partitioned and anycast tie at 90 s (nothing plans the accelerator): the first given.
-    assert_eq!(doc["fastest"], "active-active-partitioned");
+    assert_eq!(doc["fastest"], "active-active-anycast");
     assert!(
         get("active-passive", "rto_floor_seconds")
             > get("active-active-partitioned", "rto_floor_seconds")
     );
-    assert_eq!(
-        get("active-active-partitioned", "rto_floor_seconds"),
-        get("active-active-anycast", "rto_floor_seconds")
+    assert!(
+        get("active-active-partitioned", "rto_floor_seconds")
+            > get("active-active-anycast", "rto_floor_seconds")
     );
     assert!(get("active-passive", "monthly_usd") < get("active-active-partitioned", "monthly_usd"));
     assert!(
@@ -616,7 +597,13 @@ fn a_price_file_overrides_prices_and_a_bad_one_is_an_error() {
 #[test]
 fn compare_ratios_use_only_complete_totals() {
     let partial = "tests/fixtures/invalid/unchecked_region.hcl";
-    let o = meridian(&["compare", "examples/active-passive", partial, "--format", "json"]);
+    let o = meridian(&[
+        "compare",
+        "examples/active-passive",
+        partial,
+        "--format",
+        "json",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let d = doc["designs"].as_array().unwrap();

@@ -1089,7 +1089,12 @@ impl Provider for Recording<'_> {
 fn clearing_a_health_check_setting_resets_it_and_clearing_a_search_string_replaces() {
     let dir = tempdir("reset");
     let s = store(&dir);
-    let base = example("active-active-anycast");
+    // Three regions probed by a string-matching HTTPS check.
+    let base = example("active-active-partitioned").replace(
+        "    type              = \"HTTPS\"\n    path              = \"/healthz\"\n",
+        "    type              = \"HTTPS_STR_MATCH\"\n    path              = \"/healthz\"\n    search_string     = \"ok\"\n",
+    );
+    assert!(base.contains("HTTPS_STR_MATCH"));
     assert!(apply(&plan_of(&graph(&base), &s), &s, 10).succeeded());
     // No path any more: an update that resets ResourcePath.
     let no_path = base.replace("    path              = \"/healthz\"\n", "");

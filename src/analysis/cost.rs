@@ -306,10 +306,12 @@ fn data_tier(
 }
 
 fn queries(s: &Service, p: &Prices, scope: &str, items: &mut Vec<CostItem>) {
-    let all_alias = s
-        .regions
-        .values()
-        .all(|r| matches!(r.endpoint, Endpoint::Alias(_)));
+    // Behind an accelerator the one record is an alias too.
+    let accelerated = s.anycast.as_ref().is_some_and(|a| a.accelerator.is_some());
+    let all_alias = accelerated
+        || s.regions
+            .values()
+            .all(|r| matches!(r.endpoint, Endpoint::Alias(_)));
     match s.cost.queries_per_month {
         _ if all_alias => items.push(item(
             scope,

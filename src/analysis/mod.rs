@@ -35,6 +35,8 @@ pub struct Analysis {
     pub services: BTreeMap<String, ServiceAnalysis>,
     /// The worst RTO floor over every service, when every one could be computed.
     pub rto_floor_seconds: Option<Duration>,
+    /// The same when the lost region goes dark.
+    pub dark_rto_floor_seconds: Option<Duration>,
     pub rpo_seconds: Option<Duration>,
     pub cost: CostReport,
     pub objectives: Vec<ObjectiveResult>,
@@ -89,6 +91,9 @@ pub struct ObjectiveResult {
     /// The services that decide the verdict: those whose figure is unknown, else those over
     /// the target, else the one with the worst figure. Empty for the cost objective.
     pub services: Vec<String>,
+    /// Which figure it gates on: `fast` or `dark` (rto), `typical` or `worst` (rpo); null for
+    /// the cost.
+    pub case: Option<&'static str>,
 }
 
 impl Analysis {
@@ -106,10 +111,27 @@ impl Analysis {
             .any(|o| o.verdict == Verdict::Unknown)
     }
 
-    /// The CI gate (`check`, `plan --fail-on-objectives`) fails closed: on a breach, and on
-    /// an objective that cannot be shown to hold.
-    pub fn gate_failed(&self) -> bool {
+    /// The objectives gate (`plan --fail-on-objectives`) fails closed: on a breach, and on an
+    /// objective that cannot be shown to hold.
+    pub fn objectives_failed(&self) -> bool {
         self.objectives_breached() || self.objectives_unknown()
+    }
+
+    /// Services with no recovery from some region loss, with why.
+    pub fn no_recovery(&self) -> Vec<(&str, &str)> {
+        self.services
+            .iter()
+            .filter_map(|(name, s)| {
+                let u = s.rto_unknown.as_ref()?;
+                (u.kind == UnknownKind::NoRecovery).then_some((name.as_str(), u.reason.as_str()))
+            })
+            .collect()
+    }
+
+    /// `check` fails on a failed objective and on any service with no recovery from some
+    /// region loss, objectives or not.
+    pub fn gate_failed(&self) -> bool {
+        self.objectives_failed() || !self.no_recovery().is_empty()
     }
 }
 
@@ -133,12 +155,14 @@ pub fn analyze_with_prices(t: &Topology, price_overrides: &BTreeMap<String, f64>
             .try_fold(Duration::ZERO, |acc, d| d.map(|d| acc.max(d)))
     };
     let rto_floor = worst_of(|s| s.rto_floor_seconds);
+    let dark_floor = worst_of(|s| s.dark_rto_floor_seconds);
     let rpo = worst_of(|s| s.rpo_seconds);
     let objectives = objectives(t, &services, &cost);
     Analysis {
         format_version: JSON_FORMAT_VERSION,
         services,
         rto_floor_seconds: rto_floor,
+        dark_rto_floor_seconds: dark_floor,
         rpo_seconds: rpo,
         cost,
         objectives,
@@ -216,7 +240,12 @@ fn objectives(
                 RtoCase::Dark => (s.dark_rto_floor_seconds, why),
             }
         });
-        objectives.push(duration_objective("rto", target, &figures));
+        let mut o_rto = duration_objective("rto", target, &figures);
+        o_rto.case = Some(match o.rto_case {
+            RtoCase::Fast => "fast",
+            RtoCase::Dark => "dark",
+        });
+        objectives.push(o_rto);
     }
     if let Some(target) = o.rpo {
         let figures = per_service(services, |s| {
@@ -228,7 +257,12 @@ fn objectives(
             ),
         }
         });
-        objectives.push(duration_objective("rpo", target, &figures));
+        let mut o_rpo = duration_objective("rpo", target, &figures);
+        o_rpo.case = Some(match o.rpo_case {
+            RpoCase::Typical => "typical",
+            RpoCase::Worst => "worst",
+        });
+        objectives.push(o_rpo);
     }
     if let Some(target) = o.monthly_cost {
         objectives.push(cost_objective(target, cost));
@@ -254,6 +288,7 @@ fn cost_objective(target: f64, cost: &CostReport) -> ObjectiveResult {
         unit: "USD",
         verdict,
         services: Vec::new(),
+        case: None,
         reason: (!cost.complete).then(|| {
             let missing: Vec<&str> = cost
                 .items
@@ -364,6 +399,7 @@ fn duration_objective(name: &'static str, target: Duration, figures: &[Figure]) 
         verdict,
         reason,
         services,
+        case: None,
     }
 }
 

@@ -124,7 +124,13 @@ fn pct(v: f64) -> String {
 
 /// One timeline per AWS region the service runs in, in region order.
 pub fn region_losses(s: &Service, t: &Topology) -> Vec<RegionLoss> {
-    let aws: BTreeSet<&str> = s.regions.values().map(|r| r.aws_region.as_str()).collect();
+    let witness = s.data.as_ref().and_then(|d| d.witness.as_deref());
+    let aws: BTreeSet<&str> = s
+        .regions
+        .values()
+        .map(|r| r.aws_region.as_str())
+        .chain(witness)
+        .collect();
     aws.into_iter().map(|a| loss(s, t, a)).collect()
 }
 
@@ -203,7 +209,12 @@ fn moved(s: &Service, lost: &BTreeSet<&str>, shares: &BTreeMap<String, f64>) -> 
                 }
             }
         }
-        Routing::Weighted => weighted(&survivors, lost_share, &mut m),
+        Routing::Weighted => {
+            let lost_weighted = lost
+                .iter()
+                .any(|l| s.regions.get(*l).is_some_and(|r| weight(r) > 0.0));
+            weighted(&survivors, lost_share, lost_weighted, &mut m);
+        }
         Routing::Latency => latency(s, lost, &survivors, shares, &mut m),
         Routing::Geolocation => geolocation(s, lost, shares, &mut m),
     }
@@ -211,8 +222,9 @@ fn moved(s: &Service, lost: &BTreeSet<&str>, shares: &BTreeMap<String, f64>) -> 
 }
 
 /// Weighted: the lost share goes to the surviving non-zero weights in proportion; with none
-/// left, all traffic goes to the weight-0 records, equally.
-fn weighted(survivors: &[&Region], lost_share: f64, m: &mut Moved) {
+/// left, Route 53 answers with the weight-0 records, equally (as it does when every weight is
+/// 0 from the start).
+fn weighted(survivors: &[&Region], lost_share: f64, lost_weighted: bool, m: &mut Moved) {
     if lost_share <= 0.0 {
         return;
     }
@@ -225,11 +237,13 @@ fn weighted(survivors: &[&Region], lost_share: f64, m: &mut Moved) {
         return;
     }
     if !survivors.is_empty() {
-        m.how.push(
-            "no record with a non-zero weight is left: Route 53 answers with the weight-0 records"
-                .into(),
-        );
-        let each = 1.0 / survivors.len() as f64;
+        if lost_weighted {
+            m.how.push(
+                "no record with a non-zero weight is left: Route 53 answers with the weight-0 records, equally"
+                    .into(),
+            );
+        }
+        let each = lost_share / survivors.len() as f64;
         for r in survivors {
             m.received.insert(r.name.clone(), each);
         }
@@ -253,22 +267,62 @@ fn latency(
             .iter()
             .find(|t| survivors.iter().any(|x| &x.name == *t));
         let target = match declared {
-            Some(t) => Some(t.clone()),
-            None => survivors
-                .iter()
-                .filter_map(|x| geo::rtt_ms(&r.aws_region, &x.aws_region).map(|ms| (ms, x)))
-                .min_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.name.cmp(&b.1.name)))
-                .map(|(_, x)| x.name.clone()),
+            Some(t) => {
+                m.how.push(format!("{l}'s users go to {t} (failover_to)"));
+                Some(t.clone())
+            }
+            None => nearest(r, survivors, shares, m),
         };
         if let Some(t) = target {
-            if declared.is_none() {
-                m.how.push(format!(
-                    "{l}'s users go to {t}, the nearest surviving region by typical round-trip time"
-                ));
-            }
             *m.received.entry(t).or_default() += share;
         }
     }
+}
+
+/// The surviving region nearest `r` by typical round-trip time. Regions equally near are a tie
+/// Route 53's own measurements decide: the one left with the least spare capacity is assumed
+/// (the worse case), and the note says so.
+fn nearest(
+    r: &Region,
+    survivors: &[&Region],
+    shares: &BTreeMap<String, f64>,
+    m: &mut Moved,
+) -> Option<String> {
+    let timed: Vec<(u32, &Region)> = survivors
+        .iter()
+        .filter_map(|x| geo::rtt_ms(&r.aws_region, &x.aws_region).map(|ms| (ms, *x)))
+        .collect();
+    let best = timed.iter().map(|(ms, _)| *ms).min()?;
+    let tied: Vec<&Region> = timed
+        .iter()
+        .filter(|(ms, _)| *ms == best)
+        .map(|(_, x)| *x)
+        .collect();
+    let spare = |x: &Region| {
+        x.capacity
+            - shares.get(&x.name).copied().unwrap_or(0.0)
+            - m.received.get(&x.name).copied().unwrap_or(0.0)
+    };
+    let pick = tied.iter().min_by(|a, b| {
+        spare(a)
+            .total_cmp(&spare(b))
+            .then_with(|| a.name.cmp(&b.name))
+    })?;
+    if tied.len() > 1 {
+        let names: Vec<&str> = tied.iter().map(|x| x.name.as_str()).collect();
+        m.how.push(format!(
+            "{}'s users go to {} ({} are equally near by typical round-trip time: assumed the one with the least spare capacity; set failover_to to say)",
+            r.name,
+            pick.name,
+            names.join(" and ")
+        ));
+    } else {
+        m.how.push(format!(
+            "{}'s users go to {}, the nearest surviving region by typical round-trip time",
+            r.name, pick.name
+        ));
+    }
+    Some(pick.name.clone())
 }
 
 /// Geolocation: each lost location's users fall back to the record of the next larger area
@@ -316,6 +370,9 @@ fn connect_timeout(kind: HealthCheckType) -> Duration {
 /// Detection of the loss: fast (interval x threshold) and dark (each probe also waits the
 /// connect timeout). `Err` says why nothing detects it.
 fn detection(s: &Service, lost: &[&Region]) -> Result<(Step, Duration), Unknown> {
+    if let Some(a) = s.anycast.as_ref().filter(|a| a.accelerator.is_some()) {
+        return accelerator_detection(a, lost);
+    }
     if let Some(h) = &s.health_check {
         let fast = Duration::from_secs(u64::from(h.interval) * u64::from(h.failure_threshold));
         let timeout = connect_timeout(h.kind);
@@ -352,8 +409,58 @@ fn detection(s: &Service, lost: &[&Region]) -> Result<(Step, Duration), Unknown>
     })
 }
 
+/// Detection behind a Global Accelerator (developer guide, "Health check options"): the
+/// accelerator's own checks (`interval x threshold`) for EC2 and Elastic IP endpoints (`ips`);
+/// a load-balancer endpoint (an alias region) is as healthy as the load balancer says, after
+/// the declared `lb_detection`. A CNAME target is not an endpoint an accelerator can have.
+fn accelerator_detection(
+    a: &crate::model::Anycast,
+    lost: &[&Region],
+) -> Result<(Step, Duration), Unknown> {
+    let own = Duration::from_secs(u64::from(a.interval) * u64::from(a.threshold));
+    let mut worst: Option<(Duration, String)> = None;
+    for r in lost {
+        let (d, formula) = match (&r.endpoint, a.lb_detection) {
+            (Endpoint::Ips(_), _) => (
+                own,
+                format!("detect (accelerator) {} s x {} = {}", a.interval, a.threshold, secs(own)),
+            ),
+            (Endpoint::Alias(_), Some(lb)) => {
+                (lb, format!("detect (load balancer, via the accelerator) {}", secs(lb)))
+            }
+            (Endpoint::Alias(_), None) => return Err(Unknown {
+                kind: UnknownKind::Unknown,
+                reason: format!("{} is a load-balancer endpoint of the accelerator: it follows the load balancer's health checks, whose timing is not declared (set anycast.lb_detection)", r.name),
+            }),
+            (Endpoint::Target(_), _) => return Err(Unknown {
+                kind: UnknownKind::NoRecovery,
+                reason: format!("{} is a CNAME target: an accelerator's endpoints are load balancers, EC2 instances or Elastic IPs", r.name),
+            }),
+        };
+        if worst.as_ref().is_none_or(|(w, _)| d > *w) {
+            worst = Some((d, formula));
+        }
+    }
+    let (d, formula) = worst.unwrap_or((own, format!("detect (accelerator) {}", secs(own))));
+    Ok((
+        Step {
+            kind: StepKind::Detection,
+            formula,
+            seconds: Some(d),
+        },
+        d,
+    ))
+}
+
 /// The TTL resolvers may cache for the lost records.
 fn shift(s: &Service, t: &Topology, lost: &[&Region]) -> Result<Step, String> {
+    if s.anycast.as_ref().is_some_and(|a| a.accelerator.is_some()) {
+        return Ok(Step {
+            kind: StepKind::TrafficShift,
+            formula: "no DNS TTL (accelerator) 0 s".into(),
+            seconds: Some(Duration::ZERO),
+        });
+    }
     let mut worst: Option<(Duration, String)> = None;
     for r in lost {
         let (ttl, what) = match &r.endpoint {
@@ -406,6 +513,10 @@ fn writes(s: &Service, lost_aws: &str, lost: &[&Region]) -> Writes {
     let Some(d) = &s.data else {
         return Writes::Untouched;
     };
+    // A partitioned design homes a shard in every region that serves users; a standby that
+    // serves none (weight 0, failover secondary) homes none.
+    let shares = steady_shares(s);
+    let serves = |r: &&&Region| shares.get(&r.name).copied().unwrap_or(0.0) > 0.0;
     match d.pattern {
         DataPattern::PrimaryReplica
             if lost
@@ -414,7 +525,9 @@ fn writes(s: &Service, lost_aws: &str, lost: &[&Region]) -> Writes {
         {
             Writes::Promote("promote replica")
         }
-        DataPattern::Partitioned if !lost.is_empty() => Writes::Promote("promote shard replica"),
+        DataPattern::Partitioned if lost.iter().any(|r| serves(&r)) => {
+            Writes::Promote("promote shard replica")
+        }
         DataPattern::MultiMaster if d.consistency == Consistency::Strong => {
             let voters = voters(s, d);
             let left = voters.iter().filter(|v| v.as_str() != lost_aws).count();
@@ -626,7 +739,13 @@ fn impact<'a>(s: &'a Service, aws: &str) -> Impact<'a> {
 
 fn loss(s: &Service, t: &Topology, aws: &str) -> RegionLoss {
     let i = impact(s, aws);
-    let mut notes = i.moved.how.clone();
+    let detect = detection(s, &i.lost);
+    // Without detection nothing moves: saying where the users would go would contradict it.
+    let mut notes = if detect.is_ok() {
+        i.moved.how.clone()
+    } else {
+        Vec::new()
+    };
     notes.extend(image_source_note(s, t, aws));
     let holds_writes = !matches!(i.writes, Writes::Untouched);
     if let Writes::QuorumKept(a) = &i.writes {
@@ -638,7 +757,11 @@ fn loss(s: &Service, t: &Topology, aws: &str) -> RegionLoss {
     let mut missing = Vec::new();
     let mut blocked = Vec::new();
     let no_recovery = no_recovery(s, &i);
-    let detect = detection(s, &i.lost);
+    if let Err(u) = &detect {
+        if u.kind == UnknownKind::Unknown {
+            missing.push(u.reason.clone());
+        }
+    }
     let mut parallel = Vec::new();
     if i.traffic {
         match shift(s, t, &i.lost) {
@@ -655,12 +778,16 @@ fn loss(s: &Service, t: &Topology, aws: &str) -> RegionLoss {
             kind: UnknownKind::NoRecovery,
             reason,
         }),
-        (None, Err(_)) if !i.traffic => Some(Unknown {
-            kind: UnknownKind::Unknown,
-            reason: format!(
+        (None, Err(_)) if !i.traffic => {
+            let reason = format!(
                 "nothing declared detects the loss of {aws}, which holds writes (add a health_check block)"
-            ),
-        }),
+            );
+            missing.push(reason.clone());
+            Some(Unknown {
+                kind: UnknownKind::Unknown,
+                reason,
+            })
+        }
         (None, Err(u)) => Some(u.clone()),
         (None, Ok(_)) if !missing.is_empty() => Some(Unknown {
             kind: UnknownKind::Unknown,
@@ -782,9 +909,10 @@ fn formula(
         [one] => Some(one.formula.clone()),
         many => {
             let terms: Vec<&str> = many.iter().map(|p| p.formula.as_str()).collect();
+            let known = many.iter().all(|p| p.seconds.is_some());
             Some(match slowest {
-                Some(d) => format!("max({}) = {}", terms.join(", "), secs(d)),
-                None => format!("max({})", terms.join(", ")),
+                Some(d) if known => format!("max({}) = {}", terms.join(", "), secs(d)),
+                _ => format!("max({}) = unknown", terms.join(", ")),
             })
         }
     };
@@ -799,12 +927,34 @@ fn formula(
     }
 }
 
+/// Regions whose steady share already exceeds their capacity.
+fn overloaded(s: &Service) -> Vec<String> {
+    let shares = steady_shares(s);
+    s.regions
+        .values()
+        .filter_map(|r| {
+            let share = shares.get(&r.name).copied().unwrap_or(0.0);
+            (share > r.capacity + 1e-9).then(|| {
+                format!(
+                    "{} carries {} of the load in steady state with capacity {}: it is overloaded before any loss",
+                    r.name,
+                    pct(share),
+                    pct(r.capacity)
+                )
+            })
+        })
+        .collect()
+}
+
 /// Tail risks and behaviours reported beside the floor, never folded into it.
 pub fn notes(s: &Service) -> Vec<String> {
     let mut notes = Vec::new();
-    if s.anycast.is_some() {
-        notes.push("anycast: the `anycast` block describes an accelerator Meridian does not plan; the floor is that of the Route 53 records it writes".into());
+    match s.anycast.as_ref().map(|a| a.accelerator.is_some()) {
+        Some(true) => notes.push("anycast: established connections to a lost region stay until their idle timeout (TCP 340 s); only new connections move at the floor".into()),
+        Some(false) => notes.push("anycast: the `anycast` block names no `accelerator`, so Meridian plans per-region records and the floor is theirs".into()),
+        None => {}
     }
+    notes.extend(overloaded(s));
     notes.push("about 8.7 % of resolvers extend TTLs, and JVMs cache DNS for 30 s by default (AWS recommends 5 s): some clients take longer than the floor".into());
     if let Some(h) = &s.health_check {
         notes.push(format!(

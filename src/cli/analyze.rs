@@ -162,18 +162,27 @@ pub fn run_check(args: CheckArgs, ctx: &mut Ctx) -> u8 {
     match args.format {
         CheckFormat::Human => {
             if a.objectives.is_empty() {
-                ctx.out("no objectives declared: nothing to check\n");
+                ctx.out("no objectives declared\n");
             }
             for o in &a.objectives {
                 ctx.out(&format!("{}\n", render::analysis::objective_line(o)));
             }
+            for (service, why) in a.no_recovery() {
+                ctx.out(&format!("service {service}: NO RECOVERY ({why})\n"));
+            }
         }
         CheckFormat::Json => {
+            let no_recovery: Vec<serde_json::Value> = a
+                .no_recovery()
+                .into_iter()
+                .map(|(service, reason)| serde_json::json!({"service": service, "reason": reason}))
+                .collect();
             let doc = serde_json::json!({
                 "format_version": crate::analysis::JSON_FORMAT_VERSION,
                 "passed": !a.gate_failed(),
                 "breached": a.objectives_breached(),
                 "unknown": a.objectives_unknown(),
+                "no_recovery": no_recovery,
                 "objectives": a.objectives,
             });
             match super::to_json(&doc, ctx) {

@@ -179,7 +179,8 @@ pub struct RecordSpec {
     pub name: String,
     #[serde(rename = "type")]
     pub record_type: RecordType,
-    pub set_identifier: String,
+    /// None for a simple record (the alias to an accelerator).
+    pub set_identifier: Option<String>,
     /// None for alias records, which carry no TTL.
     pub ttl: Option<u32>,
     /// Record values (CNAME target or addresses); empty for alias records.
@@ -303,7 +304,39 @@ pub fn lower(t: &Topology) -> Vec<Resource> {
     out
 }
 
+/// The address key of the one record of a service behind an accelerator.
+pub const ACCELERATOR_KEY: &str = "accelerator";
+
+/// The one alias record of a service behind an accelerator; the accelerator checks and picks
+/// the regions.
+fn accelerator_record(s: &Service, accelerator: &str) -> Resource {
+    Resource {
+        address: Address::new(Kind::Record, &s.name, Some(ACCELERATOR_KEY)),
+        loc: s.loc.clone(),
+        spec: ResourceSpec::Record(Box::new(RecordSpec {
+            zone: s.zone.clone(),
+            name: s.domain.clone(),
+            record_type: RecordType::A,
+            set_identifier: None,
+            ttl: None,
+            values: Vec::new(),
+            alias: Some(AliasTarget {
+                dns_name: accelerator.to_string(),
+                hosted_zone_id: crate::model::GLOBAL_ACCELERATOR_ZONE_ID.to_string(),
+                evaluate_target_health: false,
+            }),
+            routing: RoutingPolicy::Simple,
+            health_check: None,
+            owner: Address::new(Kind::Owner, &s.name, None),
+        })),
+    }
+}
+
 fn service(s: &Service, out: &mut Vec<Resource>) {
+    if let Some(accelerator) = s.anycast.as_ref().and_then(|a| a.accelerator.as_ref()) {
+        out.push(accelerator_record(s, accelerator));
+        return;
+    }
     for r in s.regions.values() {
         let check = s.health_check.as_ref().map(|h| {
             let (fqdn, ip) = match &r.endpoint {
@@ -367,7 +400,7 @@ fn service(s: &Service, out: &mut Vec<Resource>) {
                     zone: s.zone.clone(),
                     name: s.domain.clone(),
                     record_type: record_type.clone(),
-                    set_identifier,
+                    set_identifier: Some(set_identifier),
                     ttl: alias.is_none().then_some(s.ttl),
                     values: values.clone(),
                     alias: alias.clone(),

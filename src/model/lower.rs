@@ -228,6 +228,8 @@ fn service(b: &Block, registries: &[&str], diags: &mut Diagnostics) -> Option<Se
     let anycast = b.block("anycast").map(|a| Anycast {
         interval: a.int("interval").unwrap_or(30) as u32,
         threshold: a.int("threshold").unwrap_or(3) as u32,
+        accelerator: dns_name(a, "accelerator", diags),
+        lb_detection: a.dur("lb_detection"),
     });
 
     let regions = service_regions(b, routing, diags);
@@ -251,6 +253,22 @@ fn service(b: &Block, registries: &[&str], diags: &mut Diagnostics) -> Option<Se
         stateless_without_data(b, &name, diags);
     }
     let images = images(b, registries, diags);
+    if let (Some(w), Some(db)) = (
+        data.as_ref().and_then(|d| d.witness.as_ref()),
+        b.block("data"),
+    ) {
+        if regions.values().any(|r| &r.aws_region == w) {
+            diags.push(
+                Diagnostic::error(
+                    Code::DataField,
+                    db.value_loc("witness"),
+                    format!("witness {w} already votes: the service serves from it"),
+                )
+                .label("not a separate voter")
+                .help("a witness is an AWS region that votes without serving; name one the service does not run in"),
+            );
+        }
+    }
     if let Some(routing) = routing {
         load_shares(b, routing, diags);
         failover_targets(b, routing, diags);

@@ -194,11 +194,18 @@ pub struct HealthCheck {
     pub search_string: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Anycast {
     pub interval: u32,
     pub threshold: u32,
+    /// The accelerator's DNS name: when set, Meridian plans one alias record to it.
+    pub accelerator: Option<String>,
+    /// Load-balancer endpoints: the load balancer's own detection time.
+    pub lb_detection: Option<Duration>,
 }
+
+/// The hosted zone id of every Global Accelerator alias target.
+pub const GLOBAL_ACCELERATOR_ZONE_ID: &str = "Z2BJ6XQ5FK7U4H";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -221,8 +221,18 @@ pub static HEALTH_CHECK: BlockSpec = BlockSpec {
 pub static ANYCAST: BlockSpec = BlockSpec {
     name: "anycast",
     labels: &[],
-    doc: "An anycast layer (AWS Global Accelerator) in front of the regions: failover without a DNS TTL.",
+    doc: "An anycast layer (AWS Global Accelerator, managed outside Meridian) in front of the regions: failover without a DNS TTL.",
     attrs: &[
+        attr(
+            "accelerator",
+            Kind::String,
+            "The accelerator's DNS name (a1b2c3d4.awsglobalaccelerator.com): Meridian then plans one alias record to it instead of per-region records. Without it, nothing anycast is planned and the analysis keeps to the records.",
+        ),
+        attr(
+            "lb_detection",
+            Kind::Duration,
+            "For load-balancer endpoints (alias regions): how long the load balancer's own health checks take to mark a dead region unhealthy (interval x unhealthy threshold); the accelerator follows them.",
+        ),
         default(
             checked(
                 attr("interval", Kind::Integer, "Seconds between endpoint health probes: 10 or 30."),

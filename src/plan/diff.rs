@@ -503,7 +503,7 @@ fn desired_record(r: &RecordSpec, check_id: Option<String>) -> RecordSet {
         zone: r.zone.clone(),
         name: r.name.clone(),
         record_type: r.record_type.clone(),
-        set_identifier: Some(r.set_identifier.clone()),
+        set_identifier: r.set_identifier.clone(),
         ttl: r.ttl,
         values: r.values.clone(),
         alias: r.alias.clone(),
@@ -554,14 +554,24 @@ fn live_key(service: &str, r: &RecordSet) -> String {
 
 /// Whether a live record at a service's name is one Meridian writes for that service: an
 /// endpoint type (A, AAAA, CNAME), routing Meridian manages, and a set identifier named after
-/// the service. Anything else there was added by someone else.
+/// the service (or the simple alias to a Global Accelerator). Anything else there was added by
+/// someone else.
 fn is_service_record(r: &RecordSet, service: &str) -> bool {
-    !unmanaged(r)
-        && r.record_type.is_endpoint()
-        && r.set_identifier
-            .as_deref()
-            .and_then(|s| s.strip_prefix(service))
-            .is_some_and(|rest| rest.starts_with('-'))
+    let named = r
+        .set_identifier
+        .as_deref()
+        .and_then(|s| s.strip_prefix(service))
+        .is_some_and(|rest| rest.starts_with('-'));
+    !unmanaged(r) && r.record_type.is_endpoint() && (named || is_accelerator_alias(r))
+}
+
+/// The one simple alias record Meridian writes for a service behind a Global Accelerator.
+fn is_accelerator_alias(r: &RecordSet) -> bool {
+    r.set_identifier.is_none()
+        && r.routing == RoutingPolicy::Simple
+        && r.alias
+            .as_ref()
+            .is_some_and(|a| a.hosted_zone_id == crate::model::GLOBAL_ACCELERATOR_ZONE_ID)
 }
 
 fn unmanaged(r: &RecordSet) -> bool {
@@ -702,9 +712,7 @@ fn owned_name(
             .push(r);
     }
     for (res_address, spec) in specs {
-        let live_same = live_by_set
-            .remove(&Some(spec.set_identifier.clone()))
-            .unwrap_or_default();
+        let live_same = live_by_set.remove(&spec.set_identifier).unwrap_or_default();
         record_change(res_address, spec, &live_same, names.kept_check_ids, d);
     }
     // Records at an owned name that no region declares any more.

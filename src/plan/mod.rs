@@ -497,7 +497,17 @@ fn live_view(t: &crate::model::Topology, live: &LiveState) -> crate::model::Topo
             .get(&(s.zone.as_str(), s.domain.as_str()))
             .cloned()
             .unwrap_or_default();
+        // Behind an accelerator, the one alias record stands for every region.
+        let accelerated = s.anycast.as_ref().is_some_and(|a| a.accelerator.is_some())
+            && here.iter().any(|r| {
+                r.alias
+                    .as_ref()
+                    .is_some_and(|a| a.hosted_zone_id == crate::model::GLOBAL_ACCELERATOR_ZONE_ID)
+            });
         s.regions.retain(|name, _| {
+            if accelerated {
+                return true;
+            }
             let set = crate::model::set_identifier(&s.name, name, None);
             here.iter().any(|r| {
                 r.set_identifier

@@ -43,10 +43,24 @@ pub fn objective_line(o: &ObjectiveResult) -> String {
             format!("USD {}", money(v))
         }
     };
-    let target = format!("{} {}", o.objective, amount(o.target));
+    let case = match o.case {
+        Some("dark") => " (dark region)",
+        Some("worst") => " (worst case)",
+        _ => "",
+    };
+    let target = format!("{} {}{case}", o.objective, amount(o.target));
+    let by = if o.verdict == Verdict::Breached && !o.services.is_empty() {
+        format!(
+            "; service{} {}",
+            if o.services.len() == 1 { "" } else { "s" },
+            o.services.join(", ")
+        )
+    } else {
+        String::new()
+    };
     match o.verdict {
         Verdict::Met | Verdict::Breached => format!(
-            "{target}: {} (actual {}, margin {})",
+            "{target}: {} (actual {}, margin {}{by})",
             if o.verdict == Verdict::Met {
                 "met"
             } else {

@@ -34,6 +34,7 @@ macro_rules! codes {
 
 codes! {
     Syntax => "syntax", "the file is not valid HCL";
+    Label => "label", "a service, region or registry label that is not 1-63 letters, digits, - or _";
     UnknownBlock => "unknown_block", "a block type the format does not define";
     UnknownAttribute => "unknown_attribute", "an attribute the block does not define";
     Labels => "labels", "a block with the wrong number of labels";
@@ -137,7 +138,7 @@ impl Diagnostic {
         Diagnostic {
             code,
             severity: Severity::Error,
-            message: message.into(),
+            message: capped(message.into()),
             primary: Label {
                 loc,
                 text: String::new(),
@@ -156,7 +157,7 @@ impl Diagnostic {
 
     /// The text under the primary span.
     pub fn label(mut self, text: impl Into<String>) -> Diagnostic {
-        self.primary.text = text.into();
+        self.primary.text = capped(text.into());
         self
     }
 
@@ -169,7 +170,7 @@ impl Diagnostic {
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
-        self.help = Some(help.into());
+        self.help = Some(capped(help.into()));
         self
     }
 
@@ -178,31 +179,54 @@ impl Diagnostic {
     }
 }
 
-/// Every diagnostic a run produced, in source order once [`Diagnostics::sort`] ran.
+/// How many diagnostics one run collects; the rest are counted, not kept.
+pub const MAX_DIAGNOSTICS: usize = 1000;
+
+/// Every diagnostic a run produced, in source order once [`Diagnostics::sort`] ran: at most
+/// [`MAX_DIAGNOSTICS`], the others counted.
 #[derive(Debug, Clone, Default)]
 pub struct Diagnostics {
     items: Vec<Diagnostic>,
+    dropped_errors: usize,
+    dropped_warnings: usize,
 }
 
 impl Diagnostics {
     pub fn push(&mut self, d: Diagnostic) {
-        self.items.push(d);
+        if self.items.len() < MAX_DIAGNOSTICS {
+            self.items.push(d);
+        } else if d.severity == Severity::Error {
+            self.dropped_errors += 1;
+        } else {
+            self.dropped_warnings += 1;
+        }
     }
 
     pub fn extend(&mut self, other: Diagnostics) {
-        self.items.extend(other.items);
+        self.dropped_errors += other.dropped_errors;
+        self.dropped_warnings += other.dropped_warnings;
+        for d in other.items {
+            self.push(d);
+        }
     }
 
     pub fn has_errors(&self) -> bool {
-        self.items.iter().any(|d| d.severity == Severity::Error)
+        self.dropped_errors > 0 || self.items.iter().any(|d| d.severity == Severity::Error)
     }
 
+    /// Errors found, those not kept included.
     pub fn errors(&self) -> usize {
-        self.count(Severity::Error)
+        self.count(Severity::Error) + self.dropped_errors
     }
 
+    /// Warnings found, those not kept included.
     pub fn warnings(&self) -> usize {
-        self.count(Severity::Warning)
+        self.count(Severity::Warning) + self.dropped_warnings
+    }
+
+    /// Diagnostics found beyond [`MAX_DIAGNOSTICS`], counted but not kept.
+    pub fn not_shown(&self) -> usize {
+        self.dropped_errors + self.dropped_warnings
     }
 
     fn count(&self, s: Severity) -> usize {
@@ -247,6 +271,27 @@ impl IntoIterator for Diagnostics {
     fn into_iter(self) -> Self::IntoIter {
         self.items.into_iter()
     }
+}
+
+/// The longest message, label or help kept whole (a value echoed from the input is cut).
+pub const MAX_TEXT: usize = 500;
+
+/// `text`, cut in the middle when longer than [`MAX_TEXT`] bytes, saying how much was cut.
+fn capped(text: String) -> String {
+    if text.len() <= MAX_TEXT {
+        return text;
+    }
+    let head = crate::source::floor_char_boundary(&text, MAX_TEXT / 2);
+    let mut tail = text.len() - MAX_TEXT / 4;
+    while !text.is_char_boundary(tail) {
+        tail += 1;
+    }
+    format!(
+        "{} [... {} bytes cut ...] {}",
+        &text[..head],
+        tail - head,
+        &text[tail..]
+    )
 }
 
 /// "did you mean" for a near miss: the closest candidate within a small edit distance.

@@ -37,22 +37,52 @@ impl Loc {
     }
 }
 
-/// One source file: the name it is shown under and its text.
+/// The most a topology's files may hold together: larger input is refused before it is read
+/// (a 30,000-service topology is about 35 MB).
+pub const MAX_TOPOLOGY_BYTES: u64 = 64 * 1024 * 1024;
+
+/// One source file: the name it is shown under, its text, and where its lines start.
 #[derive(Debug, Clone)]
 pub struct SourceFile {
     pub name: String,
     pub text: Arc<str>,
+    line_starts: Arc<[usize]>,
 }
 
 impl SourceFile {
-    /// 1-based line and column (in characters) of a byte offset.
+    pub fn new(name: String, text: Arc<str>) -> SourceFile {
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        SourceFile {
+            name,
+            text,
+            line_starts,
+        }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset, without rescanning the file.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
-        let before = &self.text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let col = before[line_start..].chars().count() + 1;
+        let line = self.line_starts.partition_point(|&s| s <= offset);
+        let line_start = self.line_starts[line.saturating_sub(1)];
+        let col = self.text[line_start..offset].chars().count() + 1;
         (line, col)
+    }
+
+    /// The byte range of the 1-based line `line` (without its newline).
+    pub fn line_range(&self, line: usize) -> std::ops::Range<usize> {
+        let start = self.line_starts[line.clamp(1, self.line_starts.len()) - 1];
+        let end = self
+            .line_starts
+            .get(line)
+            .map_or(self.text.len(), |next| next - 1);
+        start..end.max(start)
+    }
+
+    /// How many lines the file has.
+    pub fn lines(&self) -> usize {
+        self.line_starts.len()
     }
 }
 
@@ -87,6 +117,47 @@ pub enum LoadError {
         )
     )]
     NoFiles { path: PathBuf },
+    #[error("{path} is not a regular file")]
+    #[diagnostic(
+        code(meridian::not_a_file),
+        help("a topology is read from regular .hcl files (not a pipe, a device or a socket); for standard input, `meridian fmt -` reads it")
+    )]
+    NotAFile { path: PathBuf },
+    #[error("{path}: the topology is larger than {} MiB", MAX_TOPOLOGY_BYTES / 1024 / 1024)]
+    #[diagnostic(
+        code(meridian::too_large),
+        help("a topology's .hcl files may hold 64 MiB together; split it into several topologies")
+    )]
+    TooLarge { path: PathBuf },
+}
+
+/// Reads one file within what is left of the topology's size budget, never more.
+fn read_bounded(p: &Path, budget: &mut u64) -> Result<String, LoadError> {
+    use std::io::Read;
+    let io = |source| LoadError::Io {
+        path: p.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(p).map_err(io)?;
+    if !file.metadata().map_err(io)?.is_file() {
+        return Err(LoadError::NotAFile {
+            path: p.to_path_buf(),
+        });
+    }
+    let mut bytes = Vec::new();
+    file.take(*budget + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > *budget {
+        return Err(LoadError::TooLarge {
+            path: p.to_path_buf(),
+        });
+    }
+    *budget -= bytes.len() as u64;
+    String::from_utf8(bytes).map_err(|e| {
+        io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+        ))
+    })
 }
 
 /// What a path names: one topology, or a collection of them.
@@ -140,10 +211,7 @@ impl Sources {
         Sources {
             files: files
                 .into_iter()
-                .map(|(name, text)| SourceFile {
-                    name: name.into(),
-                    text: text.into(),
-                })
+                .map(|(name, text)| SourceFile::new(name.into(), text.into()))
                 .collect(),
         }
     }
@@ -171,19 +239,18 @@ impl Sources {
                     path: path.to_path_buf(),
                 });
             }
-        } else {
+        } else if meta.is_file() {
             paths.push(path.to_path_buf());
+        } else {
+            return Err(LoadError::NotAFile {
+                path: path.to_path_buf(),
+            });
         }
         let mut files = Vec::with_capacity(paths.len());
+        let mut budget = MAX_TOPOLOGY_BYTES;
         for p in paths {
-            let text = std::fs::read_to_string(&p).map_err(|source| LoadError::Io {
-                path: p.clone(),
-                source,
-            })?;
-            files.push(SourceFile {
-                name: p.display().to_string(),
-                text: text.into(),
-            });
+            let text = read_bounded(&p, &mut budget)?;
+            files.push(SourceFile::new(p.display().to_string(), text.into()));
         }
         Ok(Sources { files })
     }

@@ -57,7 +57,7 @@ fn invalid_input_exits_1_with_json_diagnostics() {
     ]);
     assert_eq!(o.status.code(), Some(1));
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(doc["format_version"], 1);
+    assert_eq!(doc["format_version"], 2);
     assert_eq!(doc["valid"], false);
     let d = &doc["diagnostics"][0];
     assert_eq!(d["code"], "meridian::interval");
@@ -621,4 +621,57 @@ fn compare_ratios_use_only_complete_totals() {
     let o = meridian(&["compare", partial, partial]);
     let row = stdout(&o).lines().nth(1).unwrap_or_default().to_string();
     assert!(row.contains(">= 0.50") && row.contains("  -  "), "{row}");
+}
+
+/// Hostile input: a huge string, thousands of errors, files that are not files. Output stays
+/// bounded and nothing hangs.
+#[test]
+fn hostile_input_is_bounded() {
+    let dir = tempdir("hostile");
+    // A 20 MB label: reported once, cut, without echoing the line.
+    let huge = dir.join("huge.hcl");
+    std::fs::write(
+        &huge,
+        format!("service \"{}\" {{}}\n", "a".repeat(20_000_000)),
+    )
+    .unwrap();
+    let o = meridian(&["validate", huge.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        o.stderr.len() < 20_000,
+        "{} bytes of stderr",
+        o.stderr.len()
+    );
+    assert!(stderr(&o).contains("bytes cut"), "{}", stderr(&o));
+    // 5,000 errors: 1,000 shown, the rest counted.
+    let many = dir.join("many.hcl");
+    let text: String = (0..5000).map(|i| format!("bogus_{i} = 1\n")).collect();
+    std::fs::write(&many, text).unwrap();
+    let o = meridian(&["validate", many.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["errors"], 5000);
+    assert_eq!(doc["not_shown"], 4000);
+    assert_eq!(doc["diagnostics"].as_array().unwrap().len(), 1000);
+    let o = meridian(&["validate", many.to_str().unwrap()]);
+    assert!(stderr(&o).contains("and 4000 more diagnostics not shown"));
+    // Not regular files: refused at once.
+    for special in ["/dev/zero", "/dev/null"] {
+        let o = meridian(&["validate", special]);
+        assert_eq!(o.status.code(), Some(1), "{special}");
+        assert!(
+            stderr(&o).contains("not a regular file"),
+            "{special}: {}",
+            stderr(&o)
+        );
+    }
+    let fifo = dir.join("pipe.hcl");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if made.is_ok_and(|s| s.success()) {
+        let o = meridian(&["validate", fifo.to_str().unwrap()]);
+        assert!(stderr(&o).contains("not a regular file"), "{}", stderr(&o));
+    }
+    // A label that would break the ownership marker.
+    let o = meridian(&["validate", "tests/fixtures/invalid/label.hcl"]);
+    assert!(stderr(&o).contains("meridian::label"));
 }

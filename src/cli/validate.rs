@@ -84,6 +84,7 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
             "valid": !all.has_errors() && !unreadable,
             "errors": all.errors(),
             "warnings": all.warnings(),
+            "not_shown": all.not_shown(),
             "diagnostics": json_items,
         });
         match super::to_json(&doc, ctx) {

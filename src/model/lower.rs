@@ -217,7 +217,7 @@ fn region_name(value: &str, at: Loc, what: &str) -> Result<String, Box<Diagnosti
 }
 
 fn service(b: &Block, registries: &[&str], diags: &mut Diagnostics) -> Option<Service> {
-    let name = b.label().to_string();
+    let name = plain_label(b, "service", diags)?;
     let zone = dns_name(b, "zone", diags);
     let domain = dns_name(b, "domain", diags);
     if let (Some(z), Some(d)) = (&zone, &domain) {
@@ -668,7 +668,7 @@ fn routing_field(
 }
 
 fn region(r: &Block, routing: Option<Routing>, diags: &mut Diagnostics) -> Option<Region> {
-    let name = r.label().to_string();
+    let name = plain_label(r, "region", diags)?;
     if r.str("aws_region").is_none() && r.is_written("aws_region") {
         return None;
     }
@@ -1209,7 +1209,7 @@ fn registry<'a>(
     repos: &mut BTreeMap<(String, String), Loc>,
     diags: &mut Diagnostics,
 ) -> Option<Registry> {
-    let name = b.label().to_string();
+    let name = plain_label(b, "registry", diags)?;
     let source = b.str("source").and_then(|s| {
         region_name(s, b.value_loc("source"), "source")
             .map_err(|d| diags.push(*d))
@@ -1523,4 +1523,35 @@ fn failover_targets(b: &Block, routing: Routing, diags: &mut Diagnostics) {
             }
         }
     }
+}
+
+/// The longest block label: a DNS label's length, so `<service>-<region>` names stay usable.
+pub const MAX_LABEL: usize = 63;
+
+/// A block label Meridian writes into the cloud (ownership markers, set identifiers, caller
+/// references): 1-63 ASCII letters, digits, `-` and `_`, starting with a letter or digit.
+pub fn is_plain_label(label: &str) -> bool {
+    let mut chars = label.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && label.len() <= MAX_LABEL
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// The block's label when it is plain; else a diagnostic and None (the block is skipped, so
+/// nothing is reported twice about it).
+fn plain_label(b: &Block, what: &str, diags: &mut Diagnostics) -> Option<String> {
+    let label = b.label();
+    if is_plain_label(label) {
+        return Some(label.to_string());
+    }
+    diags.push(
+        Diagnostic::error(
+            Code::Label,
+            b.label_loc(),
+            format!("{what} label \"{label}\" is not a plain name"),
+        )
+        .label("1-63 letters, digits, - or _")
+        .help("labels are written into ownership markers and record set identifiers in the cloud: use letters, digits, - and _, starting with a letter or digit"),
+    );
+    None
 }

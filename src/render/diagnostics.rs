@@ -1,13 +1,18 @@
 //! Diagnostics as miette snippets (people) or JSON (CI and editors).
 
 use crate::diagnostics::{Diagnostic, Diagnostics, Label, Severity};
+use crate::source::SourceFile;
 use crate::source::Sources;
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
+    SourceCode, SourceSpan, SpanContents,
+};
 use serde_json::{json, Value};
 use std::fmt;
 
 /// Version of the JSON document [`json`] returns; bumped on any incompatible change.
-pub const JSON_FORMAT_VERSION: u32 = 1;
+/// 2: `not_shown` counts the diagnostics beyond the first 1,000.
+pub const JSON_FORMAT_VERSION: u32 = 2;
 
 /// Adapts one [`Diagnostic`] to miette, with the text of its file.
 struct Snippet {
@@ -15,7 +20,8 @@ struct Snippet {
     code: &'static str,
     severity: miette::Severity,
     help: Option<String>,
-    source: NamedSource<String>,
+    /// The lines around the labels; None when they are too long to show.
+    source: Option<Window>,
     labels: Vec<LabeledSpan>,
     related: Vec<Snippet>,
 }
@@ -47,7 +53,7 @@ impl miette::Diagnostic for Snippet {
             .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(&self.source)
+        self.source.as_ref().map(|w| w as &dyn miette::SourceCode)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         Some(Box::new(self.labels.iter().cloned()))
@@ -71,35 +77,128 @@ fn span(label: &Label, primary: bool) -> LabeledSpan {
     }
 }
 
+/// The part of a file a snippet shows: the lines around its labels, with their place in the
+/// file, so rendering a diagnostic costs the size of those lines, not of the file.
+struct Window {
+    name: String,
+    text: String,
+    /// Byte offset and 0-based line of `text` in the file.
+    offset: usize,
+    first_line: usize,
+}
+
+impl SourceCode for Window {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let local = SourceSpan::new(span.offset().saturating_sub(self.offset).into(), span.len());
+        let inner = self.text.read_span(&local, before, after)?;
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            inner.data(),
+            SourceSpan::new(
+                (inner.span().offset() + self.offset).into(),
+                inner.span().len(),
+            ),
+            inner.line() + self.first_line,
+            inner.column(),
+            inner.line_count(),
+        )))
+    }
+}
+
+/// Lines longer than this are not shown: the message says where instead.
+const MAX_SHOWN_LINE: usize = 400;
+
+/// The lines of `file` around `labels` (two of context each side), or None when one of the
+/// labelled lines is too long to show.
+fn window(file: &SourceFile, labels: &[&Label]) -> Option<Window> {
+    let start = labels.iter().map(|l| l.loc.span.start).min()?;
+    let end = labels.iter().map(|l| l.loc.span.end).max()?;
+    let (first, _) = file.line_col(start);
+    let (last, _) = file.line_col(end);
+    for line in first..=last.min(first + 20) {
+        if file.line_range(line).len() > MAX_SHOWN_LINE {
+            return None;
+        }
+    }
+    let from = first.saturating_sub(2).max(1);
+    let to = (last + 2).min(file.lines());
+    let range = file.line_range(from).start..file.line_range(to).end;
+    Some(Window {
+        name: file.name.clone(),
+        text: file.text[range.clone()].to_string(),
+        offset: range.start,
+        first_line: from - 1,
+    })
+}
+
+/// Where a label is, for a snippet whose lines are too long to show.
+fn place(file: &SourceFile, l: &Label) -> String {
+    let (line, col) = file.line_col(l.loc.span.start);
+    format!("{}:{line}:{col}", file.name)
+}
+
 fn snippet(d: &Diagnostic, sources: &Sources) -> Snippet {
     let file = sources.get(d.file());
-    let mut labels = vec![span(&d.primary, true)];
+    let mut same: Vec<&Label> = vec![&d.primary];
     let mut related = Vec::new();
     for l in &d.secondary {
         if l.loc.file == d.file() {
-            labels.push(span(l, false));
+            same.push(l);
         } else {
             let other = sources.get(l.loc.file);
+            let source = window(other, &[l]);
             related.push(Snippet {
-                message: l.text.clone(),
+                message: match source {
+                    Some(_) => l.text.clone(),
+                    None => format!(
+                        "{} (at {}; the line is too long to show)",
+                        l.text,
+                        place(other, l)
+                    ),
+                },
                 code: "",
                 severity: miette::Severity::Advice,
                 help: None,
-                source: NamedSource::new(other.name.clone(), other.text.to_string()),
-                labels: vec![span(l, true)],
+                labels: if source.is_some() {
+                    vec![span(l, true)]
+                } else {
+                    Vec::new()
+                },
+                source,
                 related: Vec::new(),
             });
         }
     }
+    let source = window(file, &same);
+    let labels = if source.is_some() {
+        same.iter()
+            .enumerate()
+            .map(|(i, l)| span(l, i == 0))
+            .collect()
+    } else {
+        Vec::new()
+    };
     Snippet {
-        message: d.message.clone(),
+        message: match source {
+            Some(_) => d.message.clone(),
+            None => format!(
+                "{} (at {}; the line is too long to show)",
+                d.message,
+                place(file, &d.primary)
+            ),
+        },
         code: d.code.as_str(),
         severity: match d.severity {
             Severity::Error => miette::Severity::Error,
             Severity::Warning => miette::Severity::Warning,
         },
         help: d.help.clone(),
-        source: NamedSource::new(file.name.clone(), file.text.to_string()),
+        source,
         labels,
         related,
     }
@@ -120,6 +219,13 @@ pub fn human(diags: &Diagnostics, sources: &Sources, color: bool) -> String {
         let _ = handler.render_report(&mut s, &snippet(d, sources));
         out.push_str(&s);
         out.push('\n');
+    }
+    if diags.not_shown() > 0 {
+        out.push_str(&format!(
+            "... and {} more diagnostics not shown (Meridian collects at most {} per run)\n",
+            diags.not_shown(),
+            crate::diagnostics::MAX_DIAGNOSTICS
+        ));
     }
     out
 }
@@ -173,6 +279,7 @@ pub fn json(diags: &Diagnostics, sources: &Sources) -> Value {
         "valid": !diags.has_errors(),
         "errors": diags.errors(),
         "warnings": diags.warnings(),
+        "not_shown": diags.not_shown(),
         "diagnostics": items,
     })
 }

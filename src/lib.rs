@@ -12,6 +12,7 @@
 //! codes.
 
 pub mod analysis;
+pub mod atomic;
 pub mod cli;
 pub mod diagnostics;
 pub mod dns;
@@ -22,6 +23,7 @@ pub mod hash;
 pub mod model;
 pub mod parse;
 pub mod plan;
+pub mod process;
 pub mod provider;
 pub mod render;
 pub mod source;

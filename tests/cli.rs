@@ -675,3 +675,35 @@ fn hostile_input_is_bounded() {
     let o = meridian(&["validate", "tests/fixtures/invalid/label.hcl"]);
     assert!(stderr(&o).contains("meridian::label"));
 }
+
+/// `fmt DIR` formats the regular files it finds and leaves symlinks (loops included) and
+/// hidden files alone.
+#[test]
+fn fmt_skips_symlinks_and_hidden_files() {
+    let dir = tempdir("fmt-links");
+    let messy = "service \"api\" {\nzone = \"example.com\"\n}\n";
+    std::fs::write(dir.join("a.hcl"), messy).unwrap();
+    std::fs::write(dir.join(".hidden.hcl"), messy).unwrap();
+    std::os::unix::fs::symlink(dir.join("a.hcl"), dir.join("link.hcl")).unwrap();
+    std::os::unix::fs::symlink(dir.join("loop.hcl"), dir.join("loop.hcl")).unwrap();
+    let o = meridian(&["fmt", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_ne!(std::fs::read_to_string(dir.join("a.hcl")).unwrap(), messy);
+    assert_eq!(
+        std::fs::read_to_string(dir.join(".hidden.hcl")).unwrap(),
+        messy
+    );
+    assert!(std::fs::symlink_metadata(dir.join("link.hcl"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    // Named on the command line, a link is formatted through: the link stays.
+    std::fs::write(dir.join("a.hcl"), messy).unwrap();
+    let o = meridian(&["fmt", dir.join("link.hcl").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(std::fs::symlink_metadata(dir.join("link.hcl"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_ne!(std::fs::read_to_string(dir.join("a.hcl")).unwrap(), messy);
+}

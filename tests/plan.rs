@@ -131,6 +131,7 @@ fn round_trip_on_every_example() {
         );
         assert_eq!(first.summary.add, g.resources().len());
         let out = apply(&first, &s, 10);
+        assert!(s.dangling_checks().is_empty(), "{:?}", s.dangling_checks());
         assert!(out.succeeded(), "{e}: {out:?}");
         let again = plan_of(&g, &s);
         assert!(!again.has_changes(), "{e}: {:?}", actions(&again));
@@ -146,6 +147,7 @@ fn edits_produce_update_delete_and_replace_with_reasons() {
     let s = store(&dir);
     let base = example("active-active-partitioned");
     assert!(apply(&plan_of(&graph(&base), &s), &s, 10).succeeded());
+    assert!(s.dangling_checks().is_empty(), "{:?}", s.dangling_checks());
 
     // Health-check interval: immutable, so replace; the records then point at new checks.
     let edited = base.replace("    interval          = 10", "    interval          = 30");
@@ -192,6 +194,7 @@ fn edits_produce_update_delete_and_replace_with_reasons() {
         ]
     );
     assert!(apply(&p, &s, 10).succeeded());
+    assert!(s.dangling_checks().is_empty(), "{:?}", s.dangling_checks());
     assert!(!plan_of(&graph(&removed), &s).has_changes());
 
     // TTL on a CNAME service: update in place.
@@ -199,6 +202,7 @@ fn edits_produce_update_delete_and_replace_with_reasons() {
     let s = store(&dir);
     let ap = example("active-passive");
     assert!(apply(&plan_of(&graph(&ap), &s), &s, 10).succeeded());
+    assert!(s.dangling_checks().is_empty(), "{:?}", s.dangling_checks());
     let p = plan_of(&graph(&ap.replace("  ttl     = 60", "  ttl     = 30")), &s);
     let a = actions(&p);
     assert_eq!(a.len(), 2);
@@ -284,6 +288,7 @@ fn an_interrupted_apply_resumes_without_duplicates_or_losses() {
         }
         // ...and applying it converges with exactly one health check per region.
         assert!(apply(&remaining, &s, 10).succeeded(), "ok={ok}");
+        assert!(s.dangling_checks().is_empty(), "{:?}", s.dangling_checks());
         assert!(!plan_of(&g, &s).has_changes(), "ok={ok}");
         let live = s.read(&plan::scope(&g)).unwrap();
         assert_eq!(live.health_checks.len(), 3, "ok={ok}");
@@ -598,10 +603,11 @@ fn the_local_store_is_strict() {
         1
     )[0]
     .is_ok());
-    assert!(
-        s.apply(&[Op::DeleteHealthCheck { id: id.clone() }], 1)[0].is_err(),
-        "in use"
-    );
+    // Like Route 53, the store deletes a check a record still uses: the record is left
+    // pointing at nothing, which `dangling_checks` reports (tests assert it never happens).
+    assert!(s.dangling_checks().is_empty());
+    assert!(s.apply(&[Op::DeleteHealthCheck { id: id.clone() }], 1)[0].is_ok());
+    assert_eq!(s.dangling_checks().len(), 1);
     assert!(s.apply(
         &[batch(vec![RecordChange {
             action: ChangeAction::Delete,
@@ -610,7 +616,11 @@ fn the_local_store_is_strict() {
         1
     )[0]
     .is_ok());
-    assert!(s.apply(&[Op::DeleteHealthCheck { id }], 1)[0].is_ok());
+    assert!(s.dangling_checks().is_empty());
+    assert!(
+        s.apply(&[Op::DeleteHealthCheck { id }], 1)[0].is_err(),
+        "already deleted"
+    );
     assert!(
         s.apply(&[create], 1)[0].is_err(),
         "a deleted check's caller reference is refused"
@@ -1448,4 +1458,175 @@ fn text_of(o: &Output) -> String {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     )
+}
+
+/// A lock left by a killed apply names its dead holder; `force-unlock ID` removes it.
+#[test]
+fn a_dead_holders_lock_is_named_and_force_unlock_removes_it() {
+    let dir = tempdir("dead-lock");
+    copy_example("active-passive", &dir);
+    let state = dir.join("active-passive/.meridian/state.json");
+    // An apply killed with SIGKILL cannot clean up: its lock stays, naming its pid. Make one
+    // from a process that has exited.
+    let mut child = Command::new("sleep").arg("0").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let host = meridian::process::host();
+    std::fs::create_dir_all(state.parent().unwrap()).unwrap();
+    std::fs::write(
+        dir.join("active-passive/.meridian/state.json.lock"),
+        format!(r#"{{"id":"deadbeef00000000","pid":{dead},"host":"{host}","since_unix":1,"operation":"apply"}}"#),
+    )
+    .unwrap();
+    let o = meridian(&dir, &["apply", "active-passive", "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = text_of(&o);
+    assert!(
+        err.contains("no longer runs") && err.contains("force-unlock deadbeef00000000"),
+        "{err}"
+    );
+    // The wrong id, or no confirmation, removes nothing.
+    let o = meridian(&dir, &["force-unlock", "0000", "active-passive", "--force"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text_of(&o));
+    let o = meridian(
+        &dir,
+        &["force-unlock", "deadbeef00000000", "active-passive"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text_of(&o));
+    let o = meridian(
+        &dir,
+        &[
+            "force-unlock",
+            "deadbeef00000000",
+            "active-passive",
+            "--force",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let o = meridian(&dir, &["apply", "active-passive", "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    assert!(!dir
+        .join("active-passive/.meridian/state.json.lock")
+        .exists());
+}
+
+/// SIGTERM (what CI sends on cancel) and SIGINT at the confirmation prompt release the lock
+/// and change nothing.
+#[test]
+fn a_signal_at_the_prompt_releases_the_lock() {
+    for signal in ["TERM", "INT", "HUP"] {
+        let dir = tempdir(&format!("signal-{signal}"));
+        copy_example("active-passive", &dir);
+        let lock = dir.join("active-passive/.meridian/state.json.lock");
+        let cmd = format!("{} apply active-passive", env!("CARGO_BIN_EXE_meridian"));
+        let mut child = Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .current_dir(&dir)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("script(1) from util-linux runs");
+        // Wait for the prompt: the lock is taken before it.
+        let mut holder = None;
+        for _ in 0..100 {
+            if let Ok(t) = std::fs::read_to_string(&lock) {
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&t) {
+                    holder = v["pid"].as_u64();
+                    break;
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let pid = holder.expect("the apply took the lock");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let killed = Command::new("kill")
+            .args([&format!("-{signal}"), &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let _ = child.stdin.take();
+        let _ = child.wait();
+        assert!(!lock.exists(), "SIG{signal}: the lock is released");
+        assert!(
+            !dir.join("active-passive/.meridian/state.json").exists(),
+            "SIG{signal}: nothing applied"
+        );
+    }
+}
+
+/// A symlinked state file is written through (the link stays, its target changes); temporary
+/// files left by a killed writer are removed by the next apply; two `plan --out` runs writing
+/// one file do not collide.
+#[test]
+fn store_files_survive_links_litter_and_concurrent_writers() {
+    let dir = tempdir("hygiene");
+    copy_example("active-passive", &dir);
+    let elsewhere = dir.join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::write(elsewhere.join("state.json"), "").unwrap();
+    std::fs::remove_file(elsewhere.join("state.json")).unwrap();
+    let meta = dir.join("active-passive/.meridian");
+    std::fs::create_dir_all(&meta).unwrap();
+    let target = elsewhere.join("state.json");
+    std::os::unix::fs::symlink(&target, meta.join("state.json")).unwrap();
+    // Litter of a killed writer (a pid that no longer runs), in both naming schemes.
+    let mut child = Command::new("sleep").arg("0").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let litter = [
+        elsewhere.join(format!("state.json.meridian-tmp.{dead}.0")),
+        elsewhere.join(format!("state.tmp.{dead}")),
+    ];
+    for l in &litter {
+        std::fs::write(l, "half").unwrap();
+    }
+    let o = meridian(&dir, &["apply", "active-passive", "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    assert!(
+        std::fs::symlink_metadata(meta.join("state.json"))
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link is kept"
+    );
+    assert!(std::fs::read_to_string(&target)
+        .unwrap()
+        .contains("records"));
+    for l in &litter {
+        assert!(!l.exists(), "{} removed", l.display());
+    }
+    // Concurrent writers of one plan file.
+    let out = dir.join("plan.json");
+    let runs: Vec<_> = (0..8)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_meridian"))
+                .current_dir(&dir)
+                .args(["plan", "active-passive", "--out", out.to_str().unwrap()])
+                .output_async()
+        })
+        .collect();
+    for r in runs {
+        let o = r.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+trait Spawn {
+    fn output_async(&mut self) -> std::process::Child;
+}
+
+impl Spawn for Command {
+    fn output_async(&mut self) -> std::process::Child {
+        self.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
 }

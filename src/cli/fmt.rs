@@ -29,13 +29,18 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
             .collect::<Result<_, _>>()?;
         entries.sort();
         for p in entries {
+            // Inside a directory: hidden entries and symlinks (files or directories, loops
+            // included) are skipped; a file named on the command line is formatted in place.
             let hidden = p
                 .file_name()
                 .is_some_and(|n| n.to_string_lossy().starts_with('.'));
             let is_link = std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink());
-            if p.is_dir() && !hidden && !is_link && !p.ends_with("target") {
+            if hidden || is_link {
+                continue;
+            }
+            if p.is_dir() && !p.ends_with("target") {
                 collect(&p, out)?;
-            } else if p.extension().is_some_and(|e| e == "hcl") {
+            } else if p.extension().is_some_and(|e| e == "hcl") && p.is_file() {
                 out.push(p);
             }
         }
@@ -119,11 +124,8 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
     }
 }
 
-/// Writes through a temporary file and a rename, so an interrupted run never leaves half a file.
+/// Writes through a temporary file and a rename (through a symlink given by name, to its
+/// target), so an interrupted run never leaves half a file.
 fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let tmp = path.with_extension("hcl.meridian-fmt.tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+    crate::atomic::write(path, text.as_bytes())
 }

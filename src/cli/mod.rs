@@ -9,6 +9,8 @@ mod fmt;
 mod graph;
 mod plan;
 mod schema;
+mod signals;
+mod unlock;
 mod validate;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -76,6 +78,7 @@ enum Command {
     Apply(plan::ApplyArgs),
     Fmt(fmt::Args),
     Schema(schema::Args),
+    ForceUnlock(unlock::Args),
 }
 
 /// Output streams and settings shared by every command.
@@ -172,6 +175,7 @@ pub fn main() -> ExitCode {
                 && std::io::stderr().is_terminal()
         }
     };
+    signals::install();
     let mut ctx = Ctx {
         color,
         out: std::io::stdout(),
@@ -187,6 +191,7 @@ pub fn main() -> ExitCode {
         Command::Apply(a) => plan::run_apply(a, &mut ctx),
         Command::Fmt(a) => fmt::run(a, &mut ctx),
         Command::Schema(a) => schema::run(a, &mut ctx),
+        Command::ForceUnlock(a) => unlock::run(a, &mut ctx),
     };
     let _ = std::io::stdout().flush();
     ExitCode::from(code)

@@ -3,7 +3,7 @@
 use super::{exit, to_json, Ctx};
 use crate::analysis::Prices;
 use crate::graph::ResourceGraph;
-use crate::plan::{self, apply::apply, saved, Input, Options, Plan, SourceText};
+use crate::plan::{self, apply::apply_until, saved, Input, Options, Plan, SourceText};
 use crate::provider::aws::{AwsProvider, AwsSettings};
 use crate::provider::local::LocalStore;
 use crate::provider::{LiveSource, Progress, Provider};
@@ -122,7 +122,7 @@ fn parse_duration(s: &str) -> Result<crate::duration::Duration, String> {
 }
 
 /// `.meridian/state.json` beside the topology.
-fn default_state(path: &Path) -> PathBuf {
+pub fn default_state(path: &Path) -> PathBuf {
     let dir = if path.is_dir() {
         path.to_path_buf()
     } else {
@@ -312,11 +312,7 @@ fn open_provider(
 }
 
 fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+    crate::atomic::write(path, text.as_bytes())
 }
 
 /// `plan`'s exit code: the one table of README.md.
@@ -415,6 +411,16 @@ pub fn run_apply(args: ApplyArgs, ctx: &mut Ctx) -> u8 {
     }
 }
 
+/// Runs the apply engine, stopping after the calls in flight when a signal arrives.
+fn run_apply_engine(p: &Plan, store: &dyn Provider, args: &ApplyArgs) -> plan::apply::Outcome {
+    use super::signals::{APPLYING, STOP};
+    use std::sync::atomic::Ordering;
+    APPLYING.store(true, Ordering::SeqCst);
+    let outcome = apply_until(p, store, usize::from(args.parallelism), &STOP);
+    APPLYING.store(false, Ordering::SeqCst);
+    outcome
+}
+
 fn lock_timeout(args: &ApplyArgs) -> std::time::Duration {
     std::time::Duration::from_millis(args.lock_timeout.as_millis())
 }
@@ -460,7 +466,7 @@ fn apply_topology(args: &ApplyArgs, ctx: &mut Ctx) -> Result<u8, u8> {
         return Err(exit::ERROR);
     }
     ctx.out("\n");
-    let outcome = apply(&p, store.as_ref(), usize::from(args.parallelism));
+    let outcome = run_apply_engine(&p, store.as_ref(), args);
     Ok(finish(&outcome, store.as_ref(), args.format, ctx))
 }
 
@@ -529,6 +535,6 @@ fn apply_saved(args: &ApplyArgs, ctx: &mut Ctx) -> Result<u8, u8> {
         ctx.out("No changes: the saved plan is already applied.\n");
         return Ok(exit::OK);
     }
-    let outcome = apply(&now, store.as_ref(), usize::from(args.parallelism));
+    let outcome = run_apply_engine(&now, store.as_ref(), args);
     Ok(finish(&outcome, store.as_ref(), args.format, ctx))
 }

@@ -17,6 +17,7 @@ use crate::provider::{
 };
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
@@ -50,6 +51,8 @@ pub struct Outcome {
     pub changes: Vec<ChangeOutcome>,
     /// Provider operations attempted.
     pub operations: usize,
+    /// The apply was asked to stop (a signal) and did not run every wave.
+    pub interrupted: bool,
 }
 
 impl Outcome {
@@ -102,6 +105,17 @@ type Work<'a> = [(usize, &'a ResourceChange)];
 /// Applies `plan` through `provider`: health checks, then one record batch per zone, then
 /// the health checks no record uses any more, then ECR.
 pub fn apply(plan: &Plan, provider: &dyn Provider, parallelism: usize) -> Outcome {
+    apply_until(plan, provider, parallelism, &AtomicBool::new(false))
+}
+
+/// [`apply`], stopping before the next wave once `stop` is set: what ran is reported, the
+/// rest is "not attempted", and the next plan shows exactly it.
+pub fn apply_until(
+    plan: &Plan,
+    provider: &dyn Provider,
+    parallelism: usize,
+    stop: &AtomicBool,
+) -> Outcome {
     let n = plan.resource_changes.len();
     let mut ledger = Ledger {
         status: vec![None; n],
@@ -118,19 +132,25 @@ pub fn apply(plan: &Plan, provider: &dyn Provider, parallelism: usize) -> Outcom
         provider,
         parallelism,
         ledger: &mut ledger,
+        stop,
     };
     let checks = health_checks(plan, &work, &mut run);
     let held_zones = records(&work, &checks, &mut run);
     delete_checks(&work, &checks, &held_zones, &mut run);
     let failed_regions = repositories(&work, &mut run);
     replication(&work, &failed_regions, &mut run);
+    let interrupted = stop.load(Ordering::SeqCst);
     let outcomes = work
         .iter()
         .map(|(i, c)| ChangeOutcome {
             address: c.address.clone(),
             actions: c.change.actions.clone(),
             status: ledger.status[*i].clone().unwrap_or(Status::Skipped {
-                because: "nothing to run".into(),
+                because: if interrupted {
+                    "the apply was interrupted before it ran".into()
+                } else {
+                    "nothing to run".into()
+                },
             }),
             ids: ledger.ids[*i].clone(),
         })
@@ -138,6 +158,7 @@ pub fn apply(plan: &Plan, provider: &dyn Provider, parallelism: usize) -> Outcom
     Outcome {
         changes: outcomes,
         operations: ledger.operations,
+        interrupted,
     }
 }
 
@@ -146,6 +167,8 @@ struct Runner<'a> {
     provider: &'a dyn Provider,
     parallelism: usize,
     ledger: &'a mut Ledger,
+    /// Set by a signal: no further wave starts.
+    stop: &'a AtomicBool,
 }
 
 impl Runner<'_> {
@@ -153,7 +176,7 @@ impl Runner<'_> {
     /// operations all succeeded is done. Returns the indexes that succeeded, with results.
     fn wave(&mut self, ops: Vec<Op>, owners: &[Vec<usize>]) -> Vec<(usize, Done)> {
         let mut succeeded = Vec::new();
-        if ops.is_empty() {
+        if ops.is_empty() || self.stop.load(Ordering::SeqCst) {
             return succeeded;
         }
         self.ledger.operations += ops.len();
@@ -221,17 +244,24 @@ fn health_checks(plan: &Plan, work: &Work, run: &mut Runner) -> Checks {
             new_ids.insert(plan.resource_changes[i].address.clone(), id);
         }
     }
+    let ran: BTreeSet<usize> = owners.iter().flatten().copied().collect();
     let mut failed = BTreeSet::new();
     for (i, c) in work {
         if let Detail::HealthCheck {
             desired: Some(_), ..
         } = &c.detail
         {
-            if matches!(run.ledger.status[*i], Some(Status::Failed { .. })) {
-                failed.insert(c.address.clone());
-            } else {
-                // Kept as it is (only duplicates to delete), or created/updated.
-                run.ledger.done(*i);
+            match &run.ledger.status[*i] {
+                Some(Status::Failed { .. }) => {
+                    failed.insert(c.address.clone());
+                }
+                // Created or updated: the wave said so. Not run (interrupted): not done, and
+                // its records must wait like those of a failed check.
+                None if ran.contains(i) => {
+                    failed.insert(c.address.clone());
+                }
+                // Kept as it is (only duplicates to delete).
+                _ => run.ledger.done(*i),
             }
         }
     }

@@ -22,7 +22,7 @@ pub enum SavedError {
     #[error("the plan was made against {planned}, but this apply reads {now}{why}")]
     #[diagnostic(
         code(meridian::saved_plan::other_source),
-        help("apply it where it was made (--state names the store, --live the provider), or make the plan again")
+        help("apply it against the live source it was made for, or make the plan again")
     )]
     OtherSource {
         planned: Box<LiveSource>,
@@ -70,15 +70,17 @@ pub fn same_source(planned: &LiveSource, now: &LiveSource) -> Result<(), SavedEr
             },
         ) => {
             if a != b {
-                Some("")
+                Some(" (pass --state to name the store the plan read)")
             } else if la.is_some() && la != lb {
                 Some(" (the store was replaced since: its lineage differs)")
             } else {
                 None
             }
         }
-        (a @ LiveSource::Aws { .. }, b @ LiveSource::Aws { .. }) => (a != b).then_some(""),
-        _ => Some(""),
+        (a @ LiveSource::Aws { .. }, b @ LiveSource::Aws { .. }) => (a != b).then_some(
+            " (pass the plan's --region, --endpoint-url and --profile, or the same AWS_ variables)",
+        ),
+        _ => Some(" (pass --live to choose the plan's kind of live state)"),
     };
     match why {
         None => Ok(()),

@@ -67,10 +67,26 @@ where
 {
     use aws_smithy_runtime_api::client::result::SdkError;
     match &e {
+        SdkError::DispatchFailure(d)
+            if d.is_io() && !d.as_connector_error().is_some_and(|c| refused(c)) =>
+        {
+            ProviderError::Io(format!(
+            "{what}: the connection to the AWS endpoint failed or was reset (if after the request was sent, AWS may have applied it: `meridian plan` shows what is live); check AWS_ENDPOINT_URL / --endpoint-url and the network"
+        ))
+        }
         SdkError::DispatchFailure(d) => {
-            let why = if d.is_timeout() { "timed out" } else if d.is_io() { "connection failed" } else { "request failed" };
+            let why = if d.is_timeout() {
+                "timed out"
+            } else if d.is_io() {
+                "connection refused"
+            } else {
+                "request failed"
+            };
             ProviderError::Io(format!("{what}: cannot reach the AWS endpoint ({why}); check AWS_ENDPOINT_URL / --endpoint-url and the network"))
         }
+        SdkError::ResponseError(_) => ProviderError::Io(format!(
+            "{what}: the endpoint answered with something that is not an AWS response (a proxy or a server error page?); nothing can be concluded about the request: `meridian plan` shows what is live"
+        )),
         SdkError::TimeoutError(_) => ProviderError::Io(format!("{what}: timed out (throttling, or an unreachable endpoint)")),
         SdkError::ConstructionFailure(_) => ProviderError::Io(format!(
             "{what}: cannot build the request (missing credentials or region?): set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, and AWS_REGION"
@@ -93,6 +109,27 @@ where
             }
         }
     }
+}
+
+/// Whether a failed request never connected (nothing listening): then it surely did not reach
+/// AWS, unlike a connection reset after the request was written.
+fn refused(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::AddrNotAvailable
+            ) {
+                return true;
+            }
+        }
+        if err.to_string().contains("Connection refused") {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
 }
 
 type R53Error<E> = aws_smithy_runtime_api::client::result::SdkError<

@@ -2,15 +2,16 @@
 //!
 //! It assigns ids, refuses to create what exists or delete what does not, applies a record
 //! batch all or nothing, deletes a record only on an exact match, refuses a health-check
-//! update whose version is stale and the deletion of a check a record still uses, and makes
-//! `CreateHealthCheck` idempotent per caller reference, as Route 53 does. Every operation is
-//! written at once, atomically (temporary file, then rename), and an apply holds a lock file
-//! so two applies cannot interleave. Every hosted zone exists here (ids derived from names).
+//! update whose version is stale, makes `CreateHealthCheck` idempotent per caller reference,
+//! and, like Route 53, deletes a check that records still use ([`LocalStore::dangling_checks`]
+//! finds what that leaves). Every operation is written at once, atomically (a uniquely named
+//! temporary file, then a rename, through a symlink to its target), and an apply holds a lock
+//! file so two applies cannot interleave. Every hosted zone exists here (ids derived from
+//! names).
 
 use super::*;
 use crate::hash;
 use std::collections::BTreeSet;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -209,17 +210,7 @@ impl Store {
     }
 }
 
-/// The lock an apply holds; removed when dropped.
-#[derive(Debug)]
-pub struct Lock {
-    path: PathBuf,
-}
-
-impl Drop for Lock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
+pub use super::lock::Lock;
 
 #[derive(Debug)]
 pub struct LocalStore {
@@ -269,6 +260,23 @@ impl LocalStore {
         &self.path
     }
 
+    /// Records that use a health check that no longer exists: (record, check id). Route 53
+    /// allows it (the record then counts as healthy); an apply in the right order never
+    /// leaves one.
+    pub fn dangling_checks(&self) -> Vec<(String, String)> {
+        let Ok(s) = self.store.lock() else {
+            return Vec::new();
+        };
+        s.records
+            .values()
+            .filter_map(|r| {
+                let id = r.health_check_id.as_ref()?;
+                (!s.health_checks.contains_key(id))
+                    .then(|| (format!("{} {}", r.name, r.describe()), id.clone()))
+            })
+            .collect()
+    }
+
     /// The store's lineage: None until its first write.
     pub fn lineage(&self) -> Option<String> {
         self.store.lock().ok().and_then(|s| s.lineage.clone())
@@ -278,21 +286,9 @@ impl LocalStore {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| io(&self.path, e))?;
         }
-        let text = serde_json::to_string_pretty(&s.to_file()).map_err(|e| io(&self.path, e))?;
-        let tmp = self
-            .path
-            .with_extension(format!("tmp.{}", std::process::id()));
-        let write = || -> std::io::Result<()> {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(text.as_bytes())?;
-            f.write_all(b"\n")?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &self.path)
-        };
-        write().map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            io(&self.path, e)
-        })
+        let mut text = serde_json::to_string_pretty(&s.to_file()).map_err(|e| io(&self.path, e))?;
+        text.push('\n');
+        crate::atomic::write(&self.path, text.as_bytes()).map_err(|e| io(&self.path, e))
     }
 
     /// Runs `ops` one after another against the in-memory store (each all or nothing), then
@@ -364,43 +360,10 @@ pub fn identity(path: &Path) -> PathBuf {
 }
 
 fn take_lock(path: &Path, timeout: std::time::Duration) -> Result<Lock, ProviderError> {
-    let lock_path = PathBuf::from(format!("{}.lock", path.display()));
-    if let Some(dir) = lock_path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| io(path, e))?;
-    }
-    let start = std::time::Instant::now();
-    loop {
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&lock_path)
-        {
-            Ok(mut f) => {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs());
-                let _ = writeln!(
-                    f,
-                    "{{\"pid\": {}, \"since_unix\": {now}}}",
-                    std::process::id()
-                );
-                return Ok(Lock { path: lock_path });
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                if start.elapsed() >= timeout {
-                    let holder = std::fs::read_to_string(&lock_path).unwrap_or_default();
-                    return Err(ProviderError::Locked(format!(
-                        "the local state store {} is locked by another apply ({}); wait for it, use --lock-timeout, or remove {} if that process is gone",
-                        path.display(),
-                        holder.trim(),
-                        lock_path.display()
-                    )));
-                }
-                std::thread::sleep(std::time::Duration::from_millis(100));
-            }
-            Err(e) => return Err(io(path, e)),
-        }
-    }
+    let lock = super::lock::take(path, timeout)?;
+    // Holding the lock, no other writer runs: temporaries beside the store are litter.
+    crate::atomic::clean_stale(path);
+    Ok(lock)
 }
 
 fn execute(s: &mut Store, op: &Op) -> Result<Done, ProviderError> {
@@ -518,16 +481,8 @@ fn delete_check(s: &mut Store, id: &str) -> Result<Done, ProviderError> {
             what: format!("health check {id}"),
         });
     }
-    if s.users.contains_key(id) {
-        let user = s
-            .records
-            .values()
-            .find(|r| r.health_check_id.as_deref() == Some(id));
-        return Err(ProviderError::Invalid(format!(
-            "HealthCheckInUse: health check {id} is used by record {}",
-            user.map_or(String::new(), |r| format!("{} {}", r.name, r.record_type))
-        )));
-    }
+    // Route 53 deletes a check that records still use (they then count as healthy): so does
+    // this store, so a wrong order shows as a dangling reference rather than an error.
     if let Some(h) = s.health_checks.remove(id) {
         s.callers.remove(&h.caller_reference);
         s.deleted_caller_references.insert(h.caller_reference);

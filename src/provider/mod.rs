@@ -6,6 +6,7 @@
 
 pub mod aws;
 pub mod local;
+pub mod lock;
 
 pub use crate::dns::{ChangeAction, FailoverRole, RecordType, RoutingPolicy};
 use crate::graph::{AliasTarget, HealthCheckSpec};

@@ -338,7 +338,7 @@ pub fn calls_line(calls: &std::collections::BTreeMap<String, usize>) -> String {
 /// The outcome of an apply, one line per change, then a summary.
 pub fn outcome(o: &Outcome) -> String {
     let mut s = String::new();
-    let (mut done, mut failed, mut skipped) = (0, 0, 0);
+    let (mut done, mut failed, mut partial, mut skipped) = (0, 0, 0, 0);
     for c in &o.changes {
         let verb = if c.actions == [Action::Delete, Action::Create] {
             "replace"
@@ -365,7 +365,7 @@ pub fn outcome(o: &Outcome) -> String {
                 let _ = writeln!(s, "{}: {verb} FAILED: {error}", c.address);
             }
             Status::Partial { error } => {
-                failed += 1;
+                partial += 1;
                 let _ = writeln!(s, "{}: {verb} PARTIAL{ids}: {error}", c.address);
             }
             Status::Skipped { because } => {
@@ -374,17 +374,23 @@ pub fn outcome(o: &Outcome) -> String {
             }
         }
     }
-    if failed + skipped == 0 {
+    if failed + partial + skipped == 0 {
         let _ = writeln!(
             s,
             "\nApply complete: {done} change(s) applied in {} operation(s).",
             o.operations
         );
-    } else {
-        let _ = writeln!(
-            s,
-            "\nApply incomplete: {done} applied, {failed} failed, {skipped} not attempted. Everything applied is recorded; run `meridian plan` to see what remains, or run apply again."
-        );
+        return s;
     }
+    let partial = if partial > 0 {
+        format!(", {partial} partly applied")
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        s,
+        "\nApply {}: {done} applied, {failed} failed{partial}, {skipped} not attempted. Everything applied is recorded; run `meridian plan` to see what remains, or run apply again.",
+        if o.interrupted { "interrupted" } else { "incomplete" }
+    );
     s
 }

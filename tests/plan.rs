@@ -1630,3 +1630,97 @@ impl Spawn for Command {
             .unwrap()
     }
 }
+
+/// A saved plan that replaces health checks resumes after its record batch failed: applying
+/// the same plan again deletes the old checks it planned to delete (seen now as duplicates of
+/// the new ones) instead of refusing the plan as stale.
+#[test]
+fn a_saved_plan_replacing_checks_resumes_after_a_failed_batch() {
+    let dir = tempdir("resume-replace");
+    let s = store(&dir);
+    let text = example("active-active-partitioned");
+    assert!(apply(&plan_of(&graph(&text), &s), &s, 10).succeeded());
+    let edited = text.replace(
+        "    interval          = 10\n",
+        "    interval          = 30\n",
+    );
+    let g = graph(&edited);
+    let saved = plan::plan(&g.input(), &s, &Options::default(), plan::new_plan_id("t")).unwrap();
+    assert!(saved
+        .resource_changes
+        .iter()
+        .any(|c| c.is_replace() && c.kind == meridian::graph::Kind::HealthCheck));
+    // The three new checks are created, then the record batch fails.
+    let failing = Failing {
+        inner: &s,
+        ok: 3,
+        seen: AtomicUsize::new(0),
+    };
+    assert!(!apply(&saved, &failing, 10).succeeded());
+    // Applying the same plan again: planned with its id, it must be the rest of the plan.
+    let now = plan::plan(&g.input(), &s, &Options::default(), saved.plan_id.clone()).unwrap();
+    if let Err(e) = plan::saved::check(&saved, &now) {
+        panic!("refused as stale: {e}");
+    }
+    let out = apply(&now, &s, 10);
+    assert!(out.succeeded(), "{out:?}");
+    assert!(s.dangling_checks().is_empty());
+    assert!(!plan_of(&g, &s).has_changes());
+    let live = s.read(&plan::scope(&g)).unwrap();
+    assert_eq!(live.health_checks.len(), 3, "one check per region");
+    assert!(live
+        .health_checks
+        .iter()
+        .all(|h| h.config.request_interval == 30));
+}
+
+/// Any prefix of an apply leaves every record consistent with its check: when a region's
+/// endpoint moves, its check is replaced (not updated in place before the batch), so a failed
+/// batch leaves the record and the check it uses both on the old endpoint.
+#[test]
+fn a_failed_batch_never_leaves_a_record_probed_at_another_endpoint() {
+    let consistent = |s: &LocalStore, g: &ResourceGraph| {
+        let live = s.read(&plan::scope(g)).unwrap();
+        for r in &live.records {
+            let (Some(id), Some(value)) = (&r.health_check_id, r.values.first()) else {
+                continue;
+            };
+            let check = live.health_checks.iter().find(|h| &h.id == id).unwrap();
+            assert_eq!(
+                check.config.fqdn.as_deref(),
+                Some(value.as_str()),
+                "{} is probed at another endpoint",
+                r.name
+            );
+        }
+    };
+    let text = example("active-passive");
+    let moved = text.replace("billing-use1.example.com", "billing-use1-v2.example.com");
+    assert_ne!(text, moved);
+    for ok in 0..4 {
+        let dir = tempdir(&format!("prefix-{ok}"));
+        let s = store(&dir);
+        assert!(apply(&plan_of(&graph(&text), &s), &s, 10).succeeded());
+        let g = graph(&moved);
+        let p = plan_of(&g, &s);
+        let check = p
+            .resource_changes
+            .iter()
+            .find(|c| c.address == r#"health_check.billing["us-east-1"]"#)
+            .unwrap();
+        assert!(check.is_replace(), "{:?}", check.change.actions);
+        assert!(check.replace_paths.contains(&"fqdn".to_string()));
+        let failing = Failing {
+            inner: &s,
+            ok,
+            seen: AtomicUsize::new(0),
+        };
+        let _ = apply(&p, &failing, 10);
+        consistent(&s, &g);
+        assert!(s.dangling_checks().is_empty(), "ok={ok}");
+        // And the next apply converges.
+        assert!(apply(&plan_of(&g, &s), &s, 10).succeeded(), "ok={ok}");
+        consistent(&s, &g);
+        assert!(!plan_of(&g, &s).has_changes(), "ok={ok}");
+    }
+}

@@ -356,12 +356,16 @@ fn records(work: &Work, checks: &Checks, run: &mut Runner) -> BTreeSet<String> {
         });
         owners.push(who);
     }
-    run.wave(ops, &owners);
+    let done = run.wave(ops, &owners);
     for (zone, who) in op_zones.iter().zip(&owners) {
-        if who
+        let failed = who
             .iter()
-            .any(|i| matches!(run.ledger.status[*i], Some(Status::Failed { .. })))
-        {
+            .any(|i| matches!(run.ledger.status[*i], Some(Status::Failed { .. })));
+        // Applied but not seen INSYNC: edge servers may still use the old checks.
+        let propagating = done
+            .iter()
+            .any(|(i, d)| who.contains(i) && *d == Done::Records { insync: false });
+        if failed || propagating || !who.iter().any(|i| done.iter().any(|(j, _)| j == i)) {
             held_zones.insert(zone.clone());
         }
     }
@@ -399,9 +403,11 @@ fn record_changes(
 
 /// Wave 3: delete health checks no record uses any more, zone by zone: only where that zone's
 /// records were changed.
+/// Route 53 deletes a check that records still use (they then count as healthy): so a check
+/// is deleted only once the batch that detaches it is done (INSYNC), and a fresh read of its
+/// zone shows no record using it.
 fn delete_checks(work: &Work, checks: &Checks, held_zones: &BTreeSet<String>, run: &mut Runner) {
-    let mut ops = Vec::new();
-    let mut owners = Vec::new();
+    let mut candidates = Vec::new();
     for (i, c) in work {
         let Detail::HealthCheck { delete, zone, .. } = &c.detail else {
             continue;
@@ -410,12 +416,53 @@ fn delete_checks(work: &Work, checks: &Checks, held_zones: &BTreeSet<String>, ru
             continue;
         }
         if held_zones.contains(zone) || checks.failed.contains(&c.address) {
-            run.ledger.skip(*i, "the records using it were not changed");
+            run.ledger.skip(
+                *i,
+                "the records using it were not changed, or not yet seen INSYNC (the next apply deletes it)",
+            );
+            continue;
+        }
+        candidates.push((*i, zone, delete));
+    }
+    if candidates.is_empty() || run.stop.load(Ordering::SeqCst) {
+        return;
+    }
+    let zones: BTreeSet<String> = candidates
+        .iter()
+        .map(|(_, z, _)| (*z).clone())
+        .filter(|z| !z.is_empty())
+        .collect();
+    let scope = crate::provider::Scope {
+        zones: zones.into_iter().collect(),
+        regions: Vec::new(),
+    };
+    let used: BTreeSet<String> = match run.provider.read(&scope) {
+        Ok(live) => live
+            .records
+            .into_iter()
+            .filter_map(|r| r.health_check_id)
+            .collect(),
+        Err(e) => {
+            for (i, _, _) in &candidates {
+                run.ledger.skip(
+                    *i,
+                    &format!("the zone could not be read again before deleting: {e}"),
+                );
+            }
+            return;
+        }
+    };
+    let mut ops = Vec::new();
+    let mut owners = Vec::new();
+    for (i, _, delete) in candidates {
+        if delete.iter().any(|h| used.contains(&h.id)) {
+            run.ledger
+                .skip(i, "a record still uses it (read again before deleting)");
             continue;
         }
         for h in delete {
             ops.push(Op::DeleteHealthCheck { id: h.id.clone() });
-            owners.push(vec![*i]);
+            owners.push(vec![i]);
         }
     }
     run.wave(ops, &owners);

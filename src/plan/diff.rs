@@ -218,6 +218,8 @@ pub fn diff(graph: &ResourceGraph, live: &LiveState, topology: &str, adopt: bool
 struct OurChecks<'a> {
     /// By the hash of the address they were created for; declared ones are taken out.
     by_address: BTreeMap<String, Vec<&'a LiveHealthCheck>>,
+    /// Ids that live records use.
+    in_use: BTreeSet<&'a str>,
     /// The hash of the zone of each check's records, when its reference says.
     zone_of: BTreeMap<&'a str, Option<String>>,
 }
@@ -227,6 +229,11 @@ impl<'a> OurChecks<'a> {
         let mut ours = OurChecks {
             by_address: BTreeMap::new(),
             zone_of: BTreeMap::new(),
+            in_use: live
+                .records
+                .iter()
+                .filter_map(|r| r.health_check_id.as_deref())
+                .collect(),
         };
         for h in &live.health_checks {
             if let Some((a, zone)) = reference_parts(&h.caller_reference, topology) {
@@ -262,7 +269,8 @@ fn declared_checks(
         let zone = check_zone.get(&r.address).copied().unwrap_or_default();
         let key = hash::hex(&r.address.to_string(), 12);
         let mut found = ours.by_address.remove(&key).unwrap_or_default();
-        found.sort_by(|a, b| a.id.cmp(&b.id));
+        // Of several copies (a retried create), keep the one the live record uses.
+        found.sort_by_key(|h| (!ours.in_use.contains(h.id.as_str()), h.id.clone()));
         if let Some(id) = declared_check(&r.address, spec, zone, found, d) {
             kept.insert(r.address.clone(), id);
         }
@@ -270,13 +278,36 @@ fn declared_checks(
     kept
 }
 
-/// Whether a live check can become `spec` in place: same type and interval, and no IP
-/// address or search string to clear (Route 53 cannot unset those).
+/// Whether a live check can become `spec` in place: same type and interval, no IP address or
+/// search string to clear (Route 53 cannot unset those), and the same target (host, address,
+/// port). A check whose target changes is replaced: the new one is created beside the old, the
+/// record batch moves the record and its check together, and the old check is deleted last,
+/// so no prefix of an apply has a record probed at an endpoint it does not serve.
 fn updatable(h: &LiveHealthCheck, spec: &HealthCheckSpec) -> bool {
-    h.config.kind == spec.kind
-        && h.config.request_interval == spec.request_interval
-        && !(h.config.ip_address.is_some() && spec.ip_address.is_none())
-        && !(h.config.search_string.is_some() && spec.search_string.is_none())
+    forced_paths(h, spec).is_empty()
+}
+
+/// The settings that force a replacement of `h` to become `spec`.
+fn forced_paths(h: &LiveHealthCheck, spec: &HealthCheckSpec) -> Vec<String> {
+    let old = &h.config;
+    [
+        ("type", old.kind != spec.kind),
+        (
+            "request_interval",
+            old.request_interval != spec.request_interval,
+        ),
+        ("ip_address", old.ip_address != spec.ip_address),
+        (
+            "search_string",
+            old.search_string.is_some() && spec.search_string.is_none(),
+        ),
+        ("fqdn", old.fqdn != spec.fqdn),
+        ("port", old.port != spec.port),
+    ]
+    .iter()
+    .filter(|(_, forced)| *forced)
+    .map(|(p, _)| (*p).to_string())
+    .collect()
 }
 
 /// The change of one declared health check given its live copies; returns the id it keeps.
@@ -346,35 +377,14 @@ fn check_shape<'a>(
             vec![],
             vec![],
         ),
-        (None, Some(old)) => {
-            let forced = [
-                ("type", old.config.kind != spec.kind),
-                (
-                    "request_interval",
-                    old.config.request_interval != spec.request_interval,
-                ),
-                (
-                    "ip_address",
-                    old.config.ip_address.is_some() && spec.ip_address.is_none(),
-                ),
-                (
-                    "search_string",
-                    old.config.search_string.is_some() && spec.search_string.is_none(),
-                ),
-            ];
-            (
-                vec![Action::Delete, Action::Create],
-                Some(live_check_json(old)),
-                Some("replace_because_cannot_update"),
-                forced
-                    .iter()
-                    .filter(|(_, f)| *f)
-                    .map(|(p, _)| (*p).to_string())
-                    .collect(),
-                vec!["id"],
-                vec![old.clone()],
-            )
-        }
+        (None, Some(old)) => (
+            vec![Action::Delete, Action::Create],
+            Some(live_check_json(old)),
+            Some("replace_because_cannot_update"),
+            forced_paths(old, spec),
+            vec!["id"],
+            vec![old.clone()],
+        ),
         (None, None) => (vec![Action::Create], None, None, vec![], vec!["id"], vec![]),
     }
 }

@@ -2,10 +2,11 @@
 //! deciding whether it may still be applied: same live source, same format, and every change
 //! still to make one the plan holds.
 
+use super::diff::Detail;
 use super::{Action, Plan, ResourceChange, FORMAT_VERSION};
 use crate::provider::LiveSource;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Why a saved plan cannot be applied.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -101,8 +102,32 @@ pub fn check(saved: &Plan, now: &Plan) -> Result<(), SavedError> {
         .iter()
         .map(|c| (c.address.as_str(), c))
         .collect();
+    // Health checks the plan deletes (replaced, duplicated, orphaned), by id: after a partial
+    // apply, the old check of a replacement shows as a duplicate of the new one.
+    let planned_deletions: BTreeSet<&str> = saved
+        .resource_changes
+        .iter()
+        .filter_map(|c| match &c.detail {
+            Detail::HealthCheck { delete, .. } => Some(delete.iter().map(|h| h.id.as_str())),
+            _ => None,
+        })
+        .flatten()
+        .collect();
     let mut stale = Vec::new();
     for c in now.resource_changes.iter().filter(|c| !c.is_no_op()) {
+        if let Detail::HealthCheck {
+            desired: None,
+            delete,
+            ..
+        } = &c.detail
+        {
+            if delete
+                .iter()
+                .all(|h| planned_deletions.contains(h.id.as_str()))
+            {
+                continue;
+            }
+        }
         match planned.get(c.address.as_str()) {
             None => stale.push(format!(
                 "{}: not in the plan, but would now be {:?}",

@@ -154,9 +154,21 @@ const MAX_RETRIES: u32 = 7;
 
 enum Retry {
     No,
+    /// The request may or may not have reached AWS (connection reset, timeout, garbage reply).
     Connection,
+    /// AWS refused it without acting (throttling, a zone busy with a batch).
     Throttled,
+    /// A server error: most likely not acted on, but not certainly.
+    Server,
 }
+
+/// Codes that mean AWS refused the request without acting on it.
+const REFUSED: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "PriorRequestNotComplete",
+    "RequestLimitExceeded",
+];
 
 fn retry_kind<E: ProvideErrorMetadata>(e: &R53Error<E>) -> Retry {
     use aws_smithy_runtime_api::client::result::SdkError;
@@ -165,9 +177,10 @@ fn retry_kind<E: ProvideErrorMetadata>(e: &R53Error<E>) -> Retry {
         SdkError::TimeoutError(_) | SdkError::ResponseError(_) => Retry::Connection,
         SdkError::ServiceError(s) => {
             let code = e.code().unwrap_or("");
-            let throttled = RETRYABLE.contains(&code);
-            if throttled || s.raw().status().as_u16() >= 500 {
+            if REFUSED.contains(&code) {
                 Retry::Throttled
+            } else if RETRYABLE.contains(&code) || s.raw().status().as_u16() >= 500 {
+                Retry::Server
             } else {
                 Retry::No
             }
@@ -315,7 +328,24 @@ impl AwsProvider {
     /// One Route 53 call with Meridian's own retries: each attempt waits for a rate-limiter
     /// slot (and is counted), throttling and server errors back off exponentially, a failed
     /// connection is tried three times in all.
-    async fn r53<T, E, F, Fut>(&self, op: &'static str, mut call: F) -> Result<T, ProviderError>
+    async fn r53<T, E, F, Fut>(&self, op: &'static str, call: F) -> Result<T, ProviderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, R53Error<E>>>,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        self.r53_with(op, true, call).await.map_err(|(e, _)| e)
+    }
+
+    /// One Route 53 call; with `idempotent` false, a failure that may have been acted on
+    /// (connection reset, timeout, server error) is not retried but returned with `true`
+    /// ("ambiguous"), for the caller to read back what is live.
+    async fn r53_with<T, E, F, Fut>(
+        &self,
+        op: &'static str,
+        idempotent: bool,
+        mut call: F,
+    ) -> Result<T, (ProviderError, bool)>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, R53Error<E>>>,
@@ -327,13 +357,18 @@ impl AwsProvider {
             match call().await {
                 Ok(v) => return Ok(v),
                 Err(e) => {
-                    let limit = match retry_kind(&e) {
+                    let kind = retry_kind(&e);
+                    let ambiguous = matches!(kind, Retry::Connection | Retry::Server);
+                    if ambiguous && !idempotent {
+                        return Err((sdk_error(op, e), true));
+                    }
+                    let limit = match kind {
                         Retry::No => 0,
                         Retry::Connection => 2,
-                        Retry::Throttled => MAX_RETRIES,
+                        Retry::Throttled | Retry::Server => MAX_RETRIES,
                     };
                     if attempt >= limit {
-                        return Err(sdk_error(op, e));
+                        return Err((sdk_error(op, e), false));
                     }
                     attempt += 1;
                     tokio::time::sleep(backoff(attempt)).await;
@@ -648,13 +683,26 @@ impl AwsProvider {
             .create_health_check()
             .caller_reference(caller_reference)
             .health_check_config(check_config(config)?);
-        // Retrying with the same caller reference returns the same check.
-        let out = self.r53("CreateHealthCheck", || req.clone().send()).await?;
-        let id = out
-            .health_check()
-            .map(|h| h.id().to_string())
-            .filter(|id| !id.is_empty())
-            .ok_or_else(|| ProviderError::Io("CreateHealthCheck answered without an id".into()))?;
+        // Retrying with the same caller reference returns the same check; one whose first
+        // answer was lost and whose settings Route 53 then compares differently answers
+        // HealthCheckAlreadyExists: the check is found by its caller reference.
+        let id = match self.r53("CreateHealthCheck", || req.clone().send()).await {
+            Ok(out) => out
+                .health_check()
+                .map(|h| h.id().to_string())
+                .filter(|id| !id.is_empty())
+                .ok_or_else(|| {
+                    ProviderError::Io("CreateHealthCheck answered without an id".into())
+                })?,
+            Err(ProviderError::AlreadyExists { what }) => self
+                .health_checks()
+                .await?
+                .into_iter()
+                .find(|h| h.caller_reference == caller_reference)
+                .map(|h| h.id)
+                .ok_or(ProviderError::AlreadyExists { what })?,
+            Err(e) => return Err(e),
+        };
         if !tags.is_empty() {
             let mut req = self
                 .route53
@@ -722,35 +770,92 @@ impl AwsProvider {
             Some(id) => id,
             None => self.zone_id(zone).await?,
         };
+        let mut insync = true;
         for batch in split_batches(changes) {
-            let mut cb = Vec::new();
-            for c in batch {
-                cb.push(
-                    r53::types::Change::builder()
-                        .action(r53::types::ChangeAction::from(c.action.as_str()))
-                        .resource_record_set(record_set(&c.record)?)
-                        .build()
-                        .map_err(|e| ProviderError::Invalid(e.to_string()))?,
-                );
-            }
-            let batch = r53::types::ChangeBatch::builder()
-                .set_changes(Some(cb))
-                .build()
-                .map_err(|e| ProviderError::Invalid(e.to_string()))?;
-            let req = self
-                .route53
-                .change_resource_record_sets()
-                .hosted_zone_id(&zone_id)
-                .change_batch(batch);
-            // PriorRequestNotComplete (the zone is still applying a batch) is retried.
-            let out = self
-                .r53("ChangeResourceRecordSets", || req.clone().send())
-                .await?;
-            if let Some(info) = out.change_info() {
-                self.wait_insync(info.id(), info.status()).await?;
+            insync &= self.apply_batch(zone, &zone_id, &batch).await?;
+        }
+        Ok(Done::Records { insync })
+    }
+
+    /// Sends one change batch. A batch is not idempotent: after a failure that may have been
+    /// acted on, what is live decides (applied: done; untouched: sent again; anything else: an
+    /// error). Returns whether INSYNC was seen (false: accepted, still propagating or unknown).
+    async fn apply_batch(
+        &self,
+        zone: &str,
+        zone_id: &str,
+        batch: &[&RecordChange],
+    ) -> Result<bool, ProviderError> {
+        let mut cb = Vec::new();
+        for c in batch {
+            cb.push(
+                r53::types::Change::builder()
+                    .action(r53::types::ChangeAction::from(c.action.as_str()))
+                    .resource_record_set(record_set(&c.record)?)
+                    .build()
+                    .map_err(|e| ProviderError::Invalid(e.to_string()))?,
+            );
+        }
+        let change_batch = r53::types::ChangeBatch::builder()
+            .set_changes(Some(cb))
+            .build()
+            .map_err(|e| ProviderError::Invalid(e.to_string()))?;
+        let req = self
+            .route53
+            .change_resource_record_sets()
+            .hosted_zone_id(zone_id)
+            .change_batch(change_batch);
+        for _ in 0..3 {
+            match self
+                .r53_with("ChangeResourceRecordSets", false, || req.clone().send())
+                .await
+            {
+                Ok(out) => {
+                    let Some(info) = out.change_info() else {
+                        return Ok(false);
+                    };
+                    return Ok(self.wait_insync(info.id(), info.status()).await.is_ok());
+                }
+                Err((e, true)) => match self.batch_state(zone, zone_id, batch).await? {
+                    BatchState::Applied => return Ok(false),
+                    BatchState::Untouched => continue,
+                    BatchState::Mixed => {
+                        return Err(ProviderError::Io(format!(
+                            "{e}; read back, the zone holds part of the batch: someone else is changing it. Run `meridian plan`"
+                        )))
+                    }
+                },
+                Err((e, false)) => return Err(e),
             }
         }
-        Ok(Done::Other)
+        Err(ProviderError::Io(format!(
+            "ChangeResourceRecordSets for {zone}: every attempt failed without reaching Route 53"
+        )))
+    }
+
+    /// What the zone shows of a batch whose answer was lost.
+    async fn batch_state(
+        &self,
+        zone: &str,
+        zone_id: &str,
+        batch: &[&RecordChange],
+    ) -> Result<BatchState, ProviderError> {
+        let live = self.records(zone, zone_id).await?;
+        let by_key: BTreeMap<RecordKey, &RecordSet> = live.iter().map(|r| (r.key(), r)).collect();
+        let done = |c: &RecordChange| match c.action {
+            ChangeAction::Delete => !by_key.contains_key(&c.record.key()),
+            ChangeAction::Create | ChangeAction::Upsert => {
+                by_key.get(&c.record.key()) == Some(&&c.record)
+            }
+        };
+        let applied = batch.iter().filter(|c| done(c)).count();
+        Ok(if applied == batch.len() {
+            BatchState::Applied
+        } else if applied == 0 {
+            BatchState::Untouched
+        } else {
+            BatchState::Mixed
+        })
     }
 
     /// The account's registry id in `region`, read once.
@@ -833,6 +938,13 @@ impl AwsProvider {
             pause = (pause * 2).min(Duration::from_secs(5));
         }
     }
+}
+
+/// What a zone shows of a batch: all of it, none of it, or some (someone else's change).
+enum BatchState {
+    Applied,
+    Untouched,
+    Mixed,
 }
 
 /// Splits a zone's changes into batches within Route 53's limits (1,000 ResourceRecord

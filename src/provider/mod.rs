@@ -153,6 +153,11 @@ pub enum Op {
 pub enum Done {
     /// A health check id (new, or the existing one for a repeated caller reference).
     HealthCheck(String),
+    /// A record batch was applied; `insync` false when its propagation was not seen to end
+    /// (the health checks it detaches must not be deleted yet).
+    Records {
+        insync: bool,
+    },
     Other,
 }
 

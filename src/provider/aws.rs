@@ -30,6 +30,15 @@ const MAX_BATCH_CHARS: usize = 32_000;
 /// How long to wait for a change batch to reach INSYNC.
 const INSYNC_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// [`INSYNC_TIMEOUT`], or `MERIDIAN_INSYNC_TIMEOUT_SECS` (tests against a server that never
+/// reaches INSYNC).
+fn insync_timeout() -> Duration {
+    std::env::var("MERIDIAN_INSYNC_TIMEOUT_SECS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(INSYNC_TIMEOUT, Duration::from_secs)
+}
+
 /// Settings of the AWS provider; anything unset comes from the standard AWS configuration
 /// chain (profiles, SSO, environment, `AWS_REGION`, `AWS_ENDPOINT_URL`).
 #[derive(Clone, Default)]
@@ -68,7 +77,9 @@ where
     use aws_smithy_runtime_api::client::result::SdkError;
     match &e {
         SdkError::DispatchFailure(d)
-            if d.is_io() && !d.as_connector_error().is_some_and(|c| refused(c)) =>
+            if !d.is_user()
+                && !d.is_timeout()
+                && !d.as_connector_error().is_some_and(|c| refused(c)) =>
         {
             ProviderError::Io(format!(
             "{what}: the connection to the AWS endpoint failed or was reset (if after the request was sent, AWS may have applied it: `meridian plan` shows what is live); check AWS_ENDPOINT_URL / --endpoint-url and the network"
@@ -84,7 +95,7 @@ where
             };
             ProviderError::Io(format!("{what}: cannot reach the AWS endpoint ({why}); check AWS_ENDPOINT_URL / --endpoint-url and the network"))
         }
-        SdkError::ResponseError(_) => ProviderError::Io(format!(
+        SdkError::ResponseError(_) | SdkError::ServiceError(_) if e.code().is_none() => ProviderError::Io(format!(
             "{what}: the endpoint answered with something that is not an AWS response (a proxy or a server error page?); nothing can be concluded about the request: `meridian plan` shows what is live"
         )),
         SdkError::TimeoutError(_) => ProviderError::Io(format!("{what}: timed out (throttling, or an unreachable endpoint)")),
@@ -173,8 +184,11 @@ const REFUSED: &[&str] = &[
 fn retry_kind<E: ProvideErrorMetadata>(e: &R53Error<E>) -> Retry {
     use aws_smithy_runtime_api::client::result::SdkError;
     match e {
-        SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => Retry::Connection,
+        // A connection refused, reset or closed before the answer (not a mistake of ours).
+        SdkError::DispatchFailure(d) if !d.is_user() => Retry::Connection,
         SdkError::TimeoutError(_) | SdkError::ResponseError(_) => Retry::Connection,
+        // A success status with a body that is not an answer: nothing is known of the request.
+        SdkError::ServiceError(s) if s.raw().status().is_success() => Retry::Connection,
         SdkError::ServiceError(s) => {
             let code = e.code().unwrap_or("");
             if REFUSED.contains(&code) {
@@ -929,10 +943,10 @@ impl AwsProvider {
                 });
                 return Ok(());
             }
-            if start.elapsed() > INSYNC_TIMEOUT {
+            if start.elapsed() > insync_timeout() {
                 return Err(ProviderError::Io(format!(
                     "change {id} was accepted but did not reach INSYNC within {} s; it will complete on its own, but any later batch of this zone was not sent: run `meridian plan` to see what remains",
-                    INSYNC_TIMEOUT.as_secs()
+                    insync_timeout().as_secs()
                 )));
             }
             pause = (pause * 2).min(Duration::from_secs(5));

@@ -1724,3 +1724,87 @@ fn a_failed_batch_never_leaves_a_record_probed_at_another_endpoint() {
         assert!(!plan_of(&g, &s).has_changes(), "ok={ok}");
     }
 }
+
+/// `kill -9` at random moments of applies (bounded: 12 kills): the state file is never
+/// corrupt, the lock left behind names a dead holder and `force-unlock` clears it, no
+/// temporary file survives the next apply, and one more apply converges.
+#[test]
+fn sigkill_at_random_moments_never_corrupts_the_store() {
+    let dir = tempdir("sigkill");
+    // Enough services that an apply takes a while to write.
+    let mut text = String::new();
+    for i in 0..150 {
+        text.push_str(&format!(
+            "service \"s{i}\" {{\n  zone = \"example.com\"\n  domain = \"s{i}.example.com\"\n  routing = \"latency\"\n  stateless = true\n  health_check {{\n    type = \"HTTPS\"\n    interval = 10\n    failure_threshold = 3\n  }}\n  region \"us-east-1\" {{\n    target = \"a{i}.example.com\"\n  }}\n  region \"eu-west-1\" {{\n    target = \"b{i}.example.com\"\n  }}\n}}\n"
+        ));
+    }
+    std::fs::create_dir_all(dir.join("t")).unwrap();
+    let state = dir.join("t/.meridian/state.json");
+    let lock = dir.join("t/.meridian/state.json.lock");
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut interrupted = 0;
+    for round in 0..12 {
+        // Alternate two versions so every apply has work to do.
+        let version = if round % 2 == 0 { "a" } else { "c" };
+        std::fs::write(
+            dir.join("t/main.hcl"),
+            text.replace("target = \"a", &format!("target = \"{version}")),
+        )
+        .unwrap();
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let delay = std::time::Duration::from_millis(2 + seed % 60);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_meridian"))
+            .current_dir(&dir)
+            .args(["apply", "t", "--auto-approve"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        let _ = child.wait();
+        // The store parses (or was never written).
+        if state.exists() {
+            let text = std::fs::read_to_string(&state).unwrap();
+            assert!(
+                serde_json::from_str::<serde_json::Value>(&text).is_ok(),
+                "round {round}: corrupt state"
+            );
+        }
+        // A lock left behind names a dead holder and force-unlock clears it.
+        if lock.exists() {
+            interrupted += 1;
+            let o = meridian(&dir, &["apply", "t", "--auto-approve"]);
+            assert_eq!(o.status.code(), Some(1));
+            let err = text_of(&o);
+            assert!(err.contains("no longer runs"), "round {round}: {err}");
+            let id =
+                serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&lock).unwrap())
+                    .unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+            let o = meridian(&dir, &["force-unlock", &id, "t", "--force"]);
+            assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+        }
+    }
+    eprintln!("{interrupted} of 12 applies were killed while holding the lock");
+    assert!(
+        interrupted > 0,
+        "no kill landed inside an apply: the test exercised nothing"
+    );
+    // One more apply converges, and leaves nothing behind.
+    let o = meridian(&dir, &["apply", "t", "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let o = meridian(&dir, &["plan", "t", "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let litter: Vec<_> = std::fs::read_dir(dir.join("t/.meridian"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "state.json")
+        .collect();
+    assert!(litter.is_empty(), "{litter:?}");
+}

@@ -855,21 +855,7 @@ impl AwsProvider {
         batch: &[&RecordChange],
     ) -> Result<BatchState, ProviderError> {
         let live = self.records(zone, zone_id).await?;
-        let by_key: BTreeMap<RecordKey, &RecordSet> = live.iter().map(|r| (r.key(), r)).collect();
-        let done = |c: &RecordChange| match c.action {
-            ChangeAction::Delete => !by_key.contains_key(&c.record.key()),
-            ChangeAction::Create | ChangeAction::Upsert => {
-                by_key.get(&c.record.key()) == Some(&&c.record)
-            }
-        };
-        let applied = batch.iter().filter(|c| done(c)).count();
-        Ok(if applied == batch.len() {
-            BatchState::Applied
-        } else if applied == 0 {
-            BatchState::Untouched
-        } else {
-            BatchState::Mixed
-        })
+        Ok(batch_state(batch, &live))
     }
 
     /// The account's registry id in `region`, read once.
@@ -959,6 +945,29 @@ enum BatchState {
     Applied,
     Untouched,
     Mixed,
+}
+
+/// What `live` shows of `batch`. A batch is atomic, so each record set is judged by the state
+/// the batch leaves it in (its last change: absent after a DELETE, these values after a
+/// CREATE or UPSERT), not change by change: a DELETE and CREATE of one key is a replacement.
+fn batch_state(batch: &[&RecordChange], live: &[RecordSet]) -> BatchState {
+    let by_key: BTreeMap<RecordKey, &RecordSet> = live.iter().map(|r| (r.key(), r)).collect();
+    let mut end: BTreeMap<RecordKey, Option<&RecordSet>> = BTreeMap::new();
+    for c in batch {
+        let state = (c.action != ChangeAction::Delete).then_some(&c.record);
+        end.insert(c.record.key(), state);
+    }
+    let reached = end
+        .iter()
+        .filter(|(key, want)| by_key.get(*key).copied() == **want)
+        .count();
+    if reached == end.len() {
+        BatchState::Applied
+    } else if reached == 0 {
+        BatchState::Untouched
+    } else {
+        BatchState::Mixed
+    }
 }
 
 /// Splits a zone's changes into batches within Route 53's limits (1,000 ResourceRecord
@@ -1385,6 +1394,26 @@ mod tests {
         assert_eq!(b.len(), 1);
         let actions: Vec<&str> = b[0].iter().map(|c| c.action.as_str()).collect();
         assert_eq!(actions, ["DELETE", "DELETE", "CREATE", "CREATE"]);
+    }
+
+    /// A replacement (DELETE and CREATE of one key) read back after a lost answer is judged by
+    /// the state it leaves: applied when the new values are live, untouched when the old are.
+    #[test]
+    fn a_read_back_judges_a_replacement_by_its_end_state() {
+        let old = change(ChangeAction::Delete, "api", 1);
+        let mut new = change(ChangeAction::Create, "api", 2);
+        new.record.ttl = Some(30);
+        let other = change(ChangeAction::Create, "www", 1);
+        let batch = [&old, &new, &other];
+        let applied = [new.record.clone(), other.record.clone()];
+        assert!(matches!(batch_state(&batch, &applied), BatchState::Applied));
+        let untouched = [old.record.clone()];
+        assert!(matches!(
+            batch_state(&batch, &untouched),
+            BatchState::Untouched
+        ));
+        let mixed = [old.record.clone(), other.record.clone()];
+        assert!(matches!(batch_state(&batch, &mixed), BatchState::Mixed));
     }
 
     /// moto 5.2.1 returns `TTL: 0` on alias records; real Route 53 omits it. Either way the

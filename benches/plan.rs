@@ -13,7 +13,7 @@ use meridian::graph::ResourceGraph;
 use meridian::plan::{self, apply::apply, Options};
 use meridian::provider::local::LocalStore;
 use meridian::source::Sources;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-1"];
 
@@ -59,7 +59,7 @@ fn child(n: usize) {
     let dir = std::env::temp_dir().join(format!("meridian-bench-{n}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let store = LocalStore::open(&dir.join("state.json"), false, Duration::ZERO).expect("store");
+    let store = LocalStore::open(&dir.join("state.json"), None).expect("store");
 
     let t = Instant::now();
     let sources = Sources::from_texts([("bench.hcl", text)]);

@@ -108,7 +108,7 @@ fn actions(p: &Plan) -> Vec<(String, Vec<Action>, Option<String>)> {
 }
 
 fn store(dir: &Path) -> LocalStore {
-    LocalStore::open(&dir.join("state.json"), false, std::time::Duration::ZERO).unwrap()
+    LocalStore::open(&dir.join("state.json"), None).unwrap()
 }
 
 #[test]
@@ -1294,7 +1294,7 @@ fn a_store_from_a_newer_meridian_is_refused_by_name() {
     let dir = tempdir("v99-store");
     let path = dir.join("state.json");
     std::fs::write(&path, r#"{"format_version": 99, "next_id": 1}"#).unwrap();
-    let e = LocalStore::open(&path, false, std::time::Duration::ZERO).unwrap_err();
+    let e = LocalStore::open(&path, None).unwrap_err();
     assert!(e.to_string().contains("newer Meridian"), "{e}");
 }
 

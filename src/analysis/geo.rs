@@ -233,7 +233,7 @@ pub fn parent(location: &str) -> Option<String> {
 }
 
 /// How Meridian writes a country code (`country:XX` where XX is also a continent code).
-fn country_code_of(country: &str) -> String {
+pub fn country_code_of(country: &str) -> String {
     if crate::model::catalog::CONTINENTS.contains(&country) {
         format!("country:{country}")
     } else {

@@ -284,8 +284,7 @@ fn open_provider(
     let block = topology.provider.as_ref();
     let result: Result<Box<dyn Provider>, crate::provider::ProviderError> =
         match live_kind(common, topology) {
-            Live::Local => LocalStore::open(state, lock.is_some(), lock.unwrap_or_default())
-                .map(|s| Box::new(s) as Box<dyn Provider>),
+            Live::Local => LocalStore::open(state, lock).map(|s| Box::new(s) as Box<dyn Provider>),
             Live::Aws => {
                 let settings = AwsSettings {
                     region: common

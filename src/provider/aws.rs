@@ -110,7 +110,7 @@ where
                 "NoSuchHealthCheck" | "NoSuchHostedZone" | "RepositoryNotFoundException" => ProviderError::NotFound { what: text },
                 "HealthCheckAlreadyExists" | "RepositoryAlreadyExistsException" => ProviderError::AlreadyExists { what: text },
                 "HealthCheckVersionMismatch" => ProviderError::Conflict { what: text, expected: 0, actual: None },
-                c if RETRYABLE.contains(&c) => {
+                c if retryable(c) => {
                     ProviderError::Io(format!("{text} (still failing after retries: try again later)"))
                 }
                 "InvalidClientTokenId" | "UnrecognizedClientException" | "SignatureDoesNotMatch" | "AccessDenied" | "AccessDeniedException" | "ExpiredToken" | "ExpiredTokenException" | "InvalidSignatureException" => {
@@ -148,17 +148,21 @@ type R53Error<E> = aws_smithy_runtime_api::client::result::SdkError<
     aws_smithy_runtime_api::client::orchestrator::HttpResponse,
 >;
 
-/// Error codes worth retrying: throttling, a zone still applying a batch, server errors.
-/// One list, for the retry decision and for the message when retries run out.
-const RETRYABLE: &[&str] = &[
+/// Codes that mean AWS refused the request without acting on it: retried, even a write.
+const REFUSED: &[&str] = &[
     "Throttling",
     "ThrottlingException",
     "PriorRequestNotComplete",
     "RequestLimitExceeded",
-    "ServiceUnavailable",
-    "InternalFailure",
-    "ServerException",
 ];
+
+/// Server errors: retried, but a write that got one may have been acted on.
+const SERVER: &[&str] = &["ServiceUnavailable", "InternalFailure", "ServerException"];
+
+/// Whether a code is worth retrying (for the retry decision and the final message alike).
+fn retryable(code: &str) -> bool {
+    REFUSED.contains(&code) || SERVER.contains(&code)
+}
 
 /// Retries after throttling or a server error, at most this many.
 const MAX_RETRIES: u32 = 7;
@@ -173,14 +177,6 @@ enum Retry {
     Server,
 }
 
-/// Codes that mean AWS refused the request without acting on it.
-const REFUSED: &[&str] = &[
-    "Throttling",
-    "ThrottlingException",
-    "PriorRequestNotComplete",
-    "RequestLimitExceeded",
-];
-
 fn retry_kind<E: ProvideErrorMetadata>(e: &R53Error<E>) -> Retry {
     use aws_smithy_runtime_api::client::result::SdkError;
     match e {
@@ -193,7 +189,7 @@ fn retry_kind<E: ProvideErrorMetadata>(e: &R53Error<E>) -> Retry {
             let code = e.code().unwrap_or("");
             if REFUSED.contains(&code) {
                 Retry::Throttled
-            } else if RETRYABLE.contains(&code) || s.raw().status().as_u16() >= 500 {
+            } else if retryable(code) || s.raw().status().as_u16() >= 500 {
                 Retry::Server
             } else {
                 Retry::No
@@ -909,6 +905,7 @@ impl AwsProvider {
             return Ok(());
         }
         let start = Instant::now();
+        let timeout = insync_timeout();
         let mut pause = Duration::from_millis(500);
         let id = change_id.trim_start_matches("/change/").to_string();
         loop {
@@ -929,10 +926,10 @@ impl AwsProvider {
                 });
                 return Ok(());
             }
-            if start.elapsed() > insync_timeout() {
+            if start.elapsed() > timeout {
                 return Err(ProviderError::Io(format!(
                     "change {id} was accepted but did not reach INSYNC within {} s; it will complete on its own, but any later batch of this zone was not sent: run `meridian plan` to see what remains",
-                    insync_timeout().as_secs()
+                    timeout.as_secs()
                 )));
             }
             pause = (pause * 2).min(Duration::from_secs(5));
@@ -1104,11 +1101,7 @@ fn geo_code(g: &r53::types::GeoLocation) -> String {
     match (g.continent_code(), g.country_code(), g.subdivision_code()) {
         (Some(c), _, _) => c.to_string(),
         (None, Some(country), Some(sub)) => format!("{country}-{sub}"),
-        // A country whose code is also a continent's is written `country:XX`.
-        (None, Some(country), None) if crate::model::catalog::CONTINENTS.contains(&country) => {
-            format!("country:{country}")
-        }
-        (None, Some(country), None) => country.to_string(),
+        (None, Some(country), None) => crate::analysis::geo::country_code_of(country),
         _ => "*".to_string(),
     }
 }

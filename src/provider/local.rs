@@ -134,8 +134,6 @@ struct Store {
     health_checks: BTreeMap<String, LiveHealthCheck>,
     /// Caller reference -> health check id.
     callers: BTreeMap<String, String>,
-    /// Health check id -> how many records use it.
-    users: BTreeMap<String, usize>,
     deleted_caller_references: BTreeSet<String>,
     repositories: BTreeMap<String, BTreeSet<String>>,
     replication: BTreeMap<String, Vec<ReplicationRule>>,
@@ -180,23 +178,11 @@ impl Store {
     }
 
     fn add_record(&mut self, r: RecordSet) {
-        if let Some(id) = &r.health_check_id {
-            *self.users.entry(id.clone()).or_default() += 1;
-        }
         self.records.insert(r.key(), r);
     }
 
     fn remove_record(&mut self, key: &RecordKey) -> Option<RecordSet> {
-        let r = self.records.remove(key)?;
-        if let Some(id) = &r.health_check_id {
-            if let Some(n) = self.users.get_mut(id) {
-                *n -= 1;
-                if *n == 0 {
-                    self.users.remove(id);
-                }
-            }
-        }
-        Some(r)
+        self.records.remove(key)
     }
 
     /// Record sets at one name of one zone.
@@ -230,17 +216,12 @@ fn io(path: &Path, e: impl std::fmt::Display) -> ProviderError {
 
 impl LocalStore {
     /// Opens (or starts) the store at `path`. With `lock`, takes the apply lock, waiting up to
-    /// `lock_timeout` for another holder.
+    /// that long for another holder.
     pub fn open(
         path: &Path,
-        lock: bool,
-        lock_timeout: std::time::Duration,
+        lock: Option<std::time::Duration>,
     ) -> Result<LocalStore, ProviderError> {
-        let lock = if lock {
-            Some(take_lock(path, lock_timeout)?)
-        } else {
-            None
-        };
+        let lock = lock.map(|timeout| take_lock(path, timeout)).transpose()?;
         let store = match std::fs::read_to_string(path) {
             Ok(text) => Store::from_file(migrate::read(&text).map_err(|e| io(path, e))?),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Store {

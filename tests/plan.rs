@@ -1808,3 +1808,24 @@ fn sigkill_at_random_moments_never_corrupts_the_store() {
         .collect();
     assert!(litter.is_empty(), "{litter:?}");
 }
+
+/// An apply asked to stop (a signal) before its first wave runs nothing, says so for every
+/// change, and leaves the next plan exactly what it was.
+#[test]
+fn an_apply_stopped_before_it_starts_changes_nothing_and_says_why() {
+    let dir = tempdir("stopped");
+    let s = store(&dir);
+    let g = graph(&example("active-passive"));
+    let p = plan_of(&g, &s);
+    let stop = std::sync::atomic::AtomicBool::new(true);
+    let out = meridian::plan::apply::apply_until(&p, &s, 10, &stop);
+    assert!(out.interrupted && !out.succeeded());
+    assert_eq!(out.operations, 0);
+    for c in &out.changes {
+        let Status::Skipped { because } = &c.status else {
+            panic!("{}: {:?}", c.address, c.status);
+        };
+        assert!(because.contains("interrupted"), "{}: {because}", c.address);
+    }
+    assert_eq!(actions(&plan_of(&g, &s)).len(), actions(&p).len());
+}

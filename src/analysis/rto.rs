@@ -131,7 +131,8 @@ pub fn region_losses(s: &Service, t: &Topology) -> Vec<RegionLoss> {
         .map(|r| r.aws_region.as_str())
         .chain(witness)
         .collect();
-    aws.into_iter().map(|a| loss(s, t, a)).collect()
+    let shares = steady_shares(s);
+    aws.into_iter().map(|a| loss(s, t, a, &shares)).collect()
 }
 
 /// Each region's steady share of the service's traffic.
@@ -186,7 +187,12 @@ struct Moved {
     how: Vec<String>,
 }
 
-fn moved(s: &Service, lost: &BTreeSet<&str>, shares: &BTreeMap<String, f64>) -> Moved {
+fn moved(
+    s: &Service,
+    lost: &BTreeSet<&str>,
+    lost_share: f64,
+    shares: &BTreeMap<String, f64>,
+) -> Moved {
     let mut m = Moved {
         received: BTreeMap::new(),
         stranded: Vec::new(),
@@ -197,10 +203,6 @@ fn moved(s: &Service, lost: &BTreeSet<&str>, shares: &BTreeMap<String, f64>) -> 
         .values()
         .filter(|r| !lost.contains(r.name.as_str()))
         .collect();
-    let lost_share: f64 = lost
-        .iter()
-        .map(|l| shares.get(*l).copied().unwrap_or(0.0))
-        .sum();
     match s.routing {
         Routing::Failover => {
             if let Some(sec) = survivors.iter().find(|r| r.role == Some(Role::Secondary)) {
@@ -509,13 +511,12 @@ enum Writes {
     QuorumLost(String),
 }
 
-fn writes(s: &Service, lost_aws: &str, lost: &[&Region]) -> Writes {
+fn writes(s: &Service, lost_aws: &str, lost: &[&Region], shares: &BTreeMap<String, f64>) -> Writes {
     let Some(d) = &s.data else {
         return Writes::Untouched;
     };
     // A partitioned design homes a shard in every region that serves users; a standby that
     // serves none (weight 0, failover secondary) homes none.
-    let shares = steady_shares(s);
     let serves = |r: &&&Region| shares.get(&r.name).copied().unwrap_or(0.0) > 0.0;
     match d.pattern {
         DataPattern::PrimaryReplica
@@ -717,28 +718,27 @@ struct Impact<'a> {
     takers: Vec<Taker>,
 }
 
-fn impact<'a>(s: &'a Service, aws: &str) -> Impact<'a> {
+fn impact<'a>(s: &'a Service, aws: &str, shares: &BTreeMap<String, f64>) -> Impact<'a> {
     let lost: Vec<&Region> = s.regions.values().filter(|r| r.aws_region == aws).collect();
     let names: BTreeSet<&str> = lost.iter().map(|r| r.name.as_str()).collect();
-    let shares = steady_shares(s);
     let lost_share: f64 = names
         .iter()
         .map(|l| shares.get(*l).copied().unwrap_or(0.0))
         .sum();
-    let moved = moved(s, &names, &shares);
-    let takers = takers(s, &shares, &moved.received);
+    let moved = moved(s, &names, lost_share, shares);
+    let takers = takers(s, shares, &moved.received);
     Impact {
         labels: lost.iter().map(|r| r.name.clone()).collect(),
         traffic: lost_share > 0.0,
-        writes: writes(s, aws, &lost),
+        writes: writes(s, aws, &lost, shares),
         lost,
         moved,
         takers,
     }
 }
 
-fn loss(s: &Service, t: &Topology, aws: &str) -> RegionLoss {
-    let i = impact(s, aws);
+fn loss(s: &Service, t: &Topology, aws: &str, shares: &BTreeMap<String, f64>) -> RegionLoss {
+    let i = impact(s, aws, shares);
     let detect = detection(s, &i.lost);
     // Without detection nothing moves: saying where the users would go would contradict it.
     let mut notes = if detect.is_ok() {

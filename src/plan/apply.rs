@@ -211,6 +211,8 @@ struct Checks {
     new_ids: BTreeMap<String, String>,
     /// Addresses whose check could not be created or updated.
     failed: BTreeSet<String>,
+    /// Of those, the ones that did not run at all (the apply was interrupted first).
+    not_run: BTreeSet<String>,
 }
 
 /// Wave 1: create and update health checks.
@@ -246,6 +248,7 @@ fn health_checks(plan: &Plan, work: &Work, run: &mut Runner) -> Checks {
     }
     let ran: BTreeSet<usize> = owners.iter().flatten().copied().collect();
     let mut failed = BTreeSet::new();
+    let mut not_run = BTreeSet::new();
     for (i, c) in work {
         if let Detail::HealthCheck {
             desired: Some(_), ..
@@ -259,13 +262,18 @@ fn health_checks(plan: &Plan, work: &Work, run: &mut Runner) -> Checks {
                 // its records must wait like those of a failed check.
                 None if ran.contains(i) => {
                     failed.insert(c.address.clone());
+                    not_run.insert(c.address.clone());
                 }
                 // Kept as it is (only duplicates to delete).
                 _ => run.ledger.done(*i),
             }
         }
     }
-    Checks { new_ids, failed }
+    Checks {
+        new_ids,
+        failed,
+        not_run,
+    }
 }
 
 fn create_check(plan: &Plan, c: &ResourceChange, spec: &HealthCheckSpec, zone: &str) -> Op {
@@ -321,12 +329,17 @@ fn records(work: &Work, checks: &Checks, run: &mut Runner) -> BTreeSet<String> {
         else {
             continue;
         };
-        if check
+        if let Some(a) = check
             .as_ref()
-            .is_some_and(|a| checks.failed.contains(&a.to_string()))
+            .map(ToString::to_string)
+            .filter(|a| checks.failed.contains(a))
         {
-            run.ledger
-                .skip(*i, "the health check it needs was not created or updated");
+            let why = if checks.not_run.contains(&a) {
+                "the apply was interrupted before the health check it needs ran"
+            } else {
+                "the health check it needs was not created or updated"
+            };
+            run.ledger.skip(*i, why);
             held_zones.insert(zone);
             continue;
         }

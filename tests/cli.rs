@@ -707,3 +707,36 @@ fn fmt_skips_symlinks_and_hidden_files() {
         .is_symlink());
     assert_ne!(std::fs::read_to_string(dir.join("a.hcl")).unwrap(), messy);
 }
+
+/// A service with no survivor for some region loss fails `check` and
+/// `plan --fail-on-objectives` alike, even without objectives, and both name it.
+#[test]
+fn no_recovery_fails_the_gate_without_objectives() {
+    let dir = tempdir("no-recovery");
+    let file = dir.join("main.hcl");
+    std::fs::write(
+        &file,
+        "service \"api\" {\n  zone = \"example.com\"\n  domain = \"api.example.com\"\n  routing = \"latency\"\n  stateless = true\n  health_check {\n    type = \"HTTPS\"\n    interval = 10\n    failure_threshold = 3\n  }\n  region \"us-east-1\" {\n    target = \"use1.example.com\"\n  }\n}\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let o = meridian(&["check", path]);
+    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("service api: NO RECOVERY"),
+        "{}",
+        stdout(&o)
+    );
+    let state = dir.join("state.json");
+    let state = state.to_str().unwrap();
+    let o = meridian(&["plan", path, "--state", state, "--fail-on-objectives"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("NO RECOVERY (service api)"),
+        "{}",
+        stdout(&o)
+    );
+    // Drift detection alone is not a gate.
+    let o = meridian(&["plan", path, "--state", state, "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -46,8 +46,8 @@ Exit codes (every command):
   0  success; for plan, no changes
   1  invalid topology, bad usage or any other error
   2  changes present (plan --detailed-exitcode only)
-  3  a gate failed: an objective breached or unknown (check; plan --fail-on-objectives, where
-     3 wins over 2)";
+  3  a gate failed: an objective breached or unknown, or a service with no recovery from
+     some region loss (check; plan --fail-on-objectives, where 3 wins over 2)";
 
 /// Meridian plans multi-region infrastructure from one declarative HCL topology.
 #[derive(Debug, Parser)]

@@ -20,7 +20,8 @@ use std::path::{Path, PathBuf};
 /// topology) unless another provider is chosen. Never changes anything.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  meridian plan examples/active-passive\n  meridian plan examples/active-passive --out plan.json && meridian apply plan.json\n  meridian plan infra/ --detailed-exitcode --format json > plan.json; echo $?\n  meridian plan infra/ --detailed-exitcode --fail-on-objectives\n  meridian plan infra/ --target 'record.api[\"us-east-1\"]'\n\nExit codes: 0 no changes (or no --detailed-exitcode), 1 error, 2 changes present\n(--detailed-exitcode), 3 an objective breached or unknown (--fail-on-objectives; wins over 2)."
+    after_help = "Examples:\n  meridian plan examples/active-passive\n  meridian plan examples/active-passive --out plan.json && meridian apply plan.json\n  meridian plan infra/ --detailed-exitcode --format json > plan.json; echo $?\n  meridian plan infra/ --detailed-exitcode --fail-on-objectives\n  meridian plan infra/ --target 'record.api[\"us-east-1\"]'\n\nExit codes: 0 no changes (or no --detailed-exitcode), 1 error, 2 changes present\n(--detailed-exitcode), 3 an objective breached or unknown, or a service with no recovery (--fail-on-objectives;
+wins over 2)."
 )]
 pub struct PlanArgs {
     /// A topology file or a directory of .hcl files.
@@ -37,8 +38,8 @@ pub struct PlanArgs {
     /// Exit 0 for no changes, 2 when changes are present, 1 on error (Terraform's contract).
     #[arg(long)]
     detailed_exitcode: bool,
-    /// Exit 3 when a recovery or cost objective is breached or cannot be shown to hold (as
-    /// `check` does); 3 wins over 2.
+    /// Exit 3 when a recovery or cost objective is breached or cannot be shown to hold, or a
+    /// service has no recovery from some region loss (as `check` does); 3 wins over 2.
     #[arg(long)]
     fail_on_objectives: bool,
 }
@@ -316,7 +317,9 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
 
 /// `plan`'s exit code: the one table of README.md.
 fn plan_exit(p: &Plan, args: &PlanArgs) -> u8 {
-    let gate = p.recovery.objectives_breached || p.recovery.objectives_unknown;
+    // The same gate as `check`.
+    let r = &p.recovery;
+    let gate = r.objectives_breached || r.objectives_unknown || !r.no_recovery.is_empty();
     if args.fail_on_objectives && gate {
         exit::GATE_FAILED
     } else if args.detailed_exitcode && p.has_changes() {

@@ -160,6 +160,9 @@ pub struct RecoveryChange {
     /// Some objective cannot be shown to hold (its figure is unknown).
     #[serde(default)]
     pub objectives_unknown: bool,
+    /// Services with no recovery from some region loss (the gate fails on them too).
+    #[serde(default)]
+    pub no_recovery: Vec<String>,
     pub objectives: Value,
 }
 
@@ -474,6 +477,11 @@ pub fn recovery(
         rpo_seconds: after.rpo_seconds.map(|d| d.as_secs_f64()),
         objectives_breached: after.objectives_breached(),
         objectives_unknown: after.objectives_unknown(),
+        no_recovery: after
+            .no_recovery()
+            .into_iter()
+            .map(|(s, _)| s.to_string())
+            .collect(),
         objectives,
     })
 }

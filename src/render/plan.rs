@@ -175,10 +175,16 @@ fn recovery_line(p: &Plan) -> String {
             _ => {}
         }
     }
+    if !r.no_recovery.is_empty() {
+        problems.push(format!(
+            "NO RECOVERY (service {})",
+            r.no_recovery.join(", ")
+        ));
+    }
     let verdict = match (objectives.is_empty(), problems.is_empty()) {
-        (true, _) => String::new(),
+        (true, true) => String::new(),
         (false, true) => "; objectives met".to_string(),
-        (false, false) => format!("; {}", problems.join("; ")),
+        (_, false) => format!("; {}", problems.join("; ")),
     };
     format!(
         "Recovery: RTO floor {} -> {}{verdict}",

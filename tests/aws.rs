@@ -20,6 +20,7 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
 
 struct Moto {
     port: u16,
@@ -772,6 +773,8 @@ use faults::{Fault, Proxy, Rule};
 enum Phase {
     First,
     Edit,
+    /// The first apply of a topology that tags its health checks.
+    Tagged,
 }
 
 struct Case {
@@ -795,6 +798,9 @@ const GET_CHANGE: &str = "GET /2013-04-01/change/";
 const DELETE_CHECK: &str = "DELETE /2013-04-01/healthcheck/";
 const LIST_CHECKS: &str = "GET /2013-04-01/healthcheck?";
 const PUT_REPLICATION: &str = "PutReplicationConfiguration";
+const TAG_CHECK: &str = "POST /2013-04-01/tags/healthcheck/";
+/// Past the client's operation timeout, which the matrix sets to 2 s.
+const PAST_TIMEOUT: Duration = Duration::from_secs(5);
 
 fn fault_cases() -> Vec<Case> {
     use Fault::*;
@@ -846,6 +852,26 @@ fn fault_cases() -> Vec<Case> {
             vec![rule(BATCH, 1, Garbage)],
         ),
         case(
+            "the record batch",
+            Phase::Edit,
+            vec![rule(BATCH, 1, Delay(PAST_TIMEOUT))],
+        ),
+        case(
+            "first health-check create",
+            Phase::First,
+            vec![rule(CREATE_CHECK, 1, Delay(PAST_TIMEOUT))],
+        ),
+        case(
+            "tagging a health check",
+            Phase::Tagged,
+            vec![rule(TAG_CHECK, 100, Error(403, "AccessDenied"))],
+        ),
+        case(
+            "tagging a health check",
+            Phase::Tagged,
+            vec![rule(TAG_CHECK, 1, ResetAfter)],
+        ),
+        case(
             "GetChange",
             Phase::Edit,
             vec![rule(BATCH, 1, Pending), rule(GET_CHANGE, 100, ResetBefore)],
@@ -887,6 +913,7 @@ fn fault_cases() -> Vec<Case> {
 fn through(proxy: u16, dir: &Path, args: &[&str]) -> Output {
     env(&mut Command::new(env!("CARGO_BIN_EXE_meridian")), proxy)
         .env("MERIDIAN_INSYNC_TIMEOUT_SECS", "2")
+        .env("MERIDIAN_AWS_TIMEOUT_SECS", "2")
         .current_dir(dir)
         .args(args)
         .output()
@@ -934,6 +961,11 @@ fn fault_matrix() {
         let dir = tempdir(&format!("fault-{n}"));
         copy_example("active-passive", &dir);
         let args = ["apply", "active-passive", "--live", "aws", "--auto-approve"];
+        if c.phase == Phase::Tagged {
+            let main = dir.join("active-passive/main.hcl");
+            let hcl = std::fs::read_to_string(&main).unwrap();
+            std::fs::write(&main, format!("tag_health_checks = true\n{hcl}")).unwrap();
+        }
         if c.phase == Phase::Edit {
             proxy.set(Vec::new());
             let o = through(proxy.port, &dir, &args);
@@ -954,6 +986,13 @@ fn fault_matrix() {
         let faulted = through(proxy.port, &dir, &args);
         let injected = proxy.injected();
         assert!(!injected.is_empty(), "{}: the fault never struck", c.step);
+        proxy.wait_idle();
+        if c.phase == Phase::Tagged && faulted.status.code() == Some(1) {
+            // The checks exist and their records were written; only the tags are missing.
+            let t = text(&faulted);
+            assert!(t.contains("its tags were not written"), "{t}");
+            assert!(t.contains("record.billing"), "{t}");
+        }
         proxy.set(Vec::new());
         let plan = through(
             proxy.port,
@@ -1002,6 +1041,12 @@ fn fault_matrix() {
             .unwrap()
             .clone();
         assert_eq!(checks.len(), 2, "{}: {checks:?}", c.step);
+        if c.phase == Phase::Tagged {
+            for h in &checks {
+                let t = tags_of(port, h["Id"].as_str().unwrap());
+                assert!(t.contains_key("Name"), "{}: tags {t:?}", c.step);
+            }
+        }
         let live = records(port, &zone_id);
         assert!(
             live.iter().any(|r| r["Name"] == "www.example.com."),
@@ -1027,4 +1072,225 @@ fn fault_matrix() {
         Path::new(env!("CARGO_TARGET_TMPDIR")).join("../fault-matrix.md"),
         format!("{table}\n"),
     );
+}
+
+fn tags_of(port: u16, id: &str) -> std::collections::BTreeMap<String, String> {
+    aws(
+        port,
+        &[
+            "route53",
+            "list-tags-for-resource",
+            "--resource-type",
+            "healthcheck",
+            "--resource-id",
+            id,
+        ],
+    )["ResourceTagSet"]["Tags"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|t| {
+            (
+                t["Key"].as_str().unwrap().to_string(),
+                t["Value"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn check_ids(port: u16) -> Vec<String> {
+    aws(port, &["route53", "list-health-checks"])["HealthChecks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["Id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Against AWS: one write per health check by default (no `ChangeTagsForResource`, no tags);
+/// with `tag_health_checks` the plan reads the tags (`ListTagsForResources`), tags each check,
+/// and repairs a tag removed by hand.
+#[test]
+#[cfg_attr(meridian_skip_aws, ignore = "MERIDIAN_SKIP_AWS_TESTS is set")]
+fn health_check_tags_are_opt_in_against_aws() {
+    let (port, _g) = moto();
+    let dir = tempdir("tags");
+    copy_example("active-passive", &dir);
+    create_zone(port, "example.com");
+    let args = ["apply", "active-passive", "--live", "aws", "--auto-approve"];
+    let o = meridian(port, &dir, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("CreateHealthCheck 2"), "{}", text(&o));
+    assert!(!text(&o).contains("ChangeTagsForResource"), "{}", text(&o));
+    let ids = check_ids(port);
+    assert_eq!(ids.len(), 2);
+    assert!(ids.iter().all(|id| tags_of(port, id).is_empty()));
+
+    let main = dir.join("active-passive/main.hcl");
+    let hcl = std::fs::read_to_string(&main).unwrap();
+    std::fs::write(&main, format!("tag_health_checks = true\n{hcl}")).unwrap();
+    let (code, doc) = plan_json(port, &dir, "active-passive");
+    assert_eq!(code, Some(2));
+    let a = actions(&doc);
+    assert_eq!(a.len(), 2, "{a:?}");
+    assert!(a
+        .iter()
+        .all(|(addr, act)| addr.starts_with("health_check.") && act == r#"["update"]"#));
+    assert_eq!(
+        doc["api_calls"]["ListTagsForResources"], 1,
+        "{}",
+        doc["api_calls"]
+    );
+    let o = meridian(port, &dir, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("ChangeTagsForResource 2"), "{}", text(&o));
+    for id in &ids {
+        let t = tags_of(port, id);
+        assert!(t["Name"].starts_with("health_check.billing[\""), "{t:?}");
+        assert_eq!(t["meridian:topology"], "active-passive");
+    }
+    let (code, _) = plan_json(port, &dir, "active-passive");
+    assert_eq!(code, Some(0));
+
+    // A tag removed by hand is put back, on that check alone.
+    aws(
+        port,
+        &[
+            "route53",
+            "change-tags-for-resource",
+            "--resource-type",
+            "healthcheck",
+            "--resource-id",
+            &ids[0],
+            "--remove-tag-keys",
+            "Name",
+        ],
+    );
+    let (code, doc) = plan_json(port, &dir, "active-passive");
+    assert_eq!(code, Some(2));
+    assert_eq!(actions(&doc).len(), 1, "{:?}", actions(&doc));
+    let o = meridian(port, &dir, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(tags_of(port, &ids[0]).contains_key("Name"));
+    let (code, _) = plan_json(port, &dir, "active-passive");
+    assert_eq!(code, Some(0));
+}
+
+/// SIGTERM and SIGKILL at random moments of applies against moto (bounded: 8 rounds,
+/// alternating, each apply replacing every health check so deletions are in play): a SIGTERM
+/// stops within the grace period, every plan after a kill reads cleanly, one more apply
+/// converges, no duplicate health check survives it, the foreign record is untouched, and
+/// nothing is left beside the topology.
+#[test]
+#[cfg_attr(meridian_skip_aws, ignore = "MERIDIAN_SKIP_AWS_TESTS is set")]
+fn signals_at_random_moments_of_aws_applies() {
+    let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let server = start_moto().expect("moto starts");
+    let port = server.port;
+    let zone_id = create_zone(port, "example.com");
+    let foreign = r#"{"Changes":[{"Action":"CREATE","ResourceRecordSet":{"Name":"www.example.com","Type":"A","TTL":300,"ResourceRecords":[{"Value":"192.0.2.7"}]}}]}"#;
+    aws(
+        port,
+        &[
+            "route53",
+            "change-resource-record-sets",
+            "--hosted-zone-id",
+            &zone_id,
+            "--change-batch",
+            foreign,
+        ],
+    );
+    let services = 15;
+    let mut text_a = String::new();
+    for i in 0..services {
+        text_a.push_str(&format!(
+            "service \"s{i}\" {{\n  zone = \"example.com\"\n  domain = \"s{i}.example.com\"\n  routing = \"latency\"\n  stateless = true\n  health_check {{\n    type = \"HTTPS\"\n  }}\n  region \"us-east-1\" {{\n    target = \"a{i}.example.com\"\n  }}\n  region \"eu-west-1\" {{\n    target = \"b{i}.example.com\"\n  }}\n}}\n"
+        ));
+    }
+    let dir = tempdir("signals");
+    std::fs::create_dir_all(dir.join("t")).unwrap();
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut stopped_by_term = 0;
+    for round in 0..8 {
+        let version = if round % 2 == 0 { "c" } else { "a" };
+        std::fs::write(
+            dir.join("t/main.hcl"),
+            text_a.replace("target = \"a", &format!("target = \"{version}")),
+        )
+        .unwrap();
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let delay = Duration::from_millis(200 + seed % 2500);
+        let mut child = env(&mut Command::new(env!("CARGO_BIN_EXE_meridian")), port)
+            // Route 53's real pace, so an apply takes seconds and the kill lands inside it.
+            .env("MERIDIAN_ROUTE53_RPS", "10")
+            .current_dir(&dir)
+            .args(["apply", "t", "--live", "aws", "--auto-approve"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        let signal = if round % 2 == 0 { "-TERM" } else { "-KILL" };
+        let sent = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        let start = std::time::Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(8),
+                "round {round}: {signal} did not stop the apply within its grace period"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        if signal == "-TERM" && sent.success() && status.code() == Some(1) {
+            stopped_by_term += 1;
+        }
+        // Whatever the moment, the next plan reads and plans cleanly.
+        let o = meridian(
+            port,
+            &dir,
+            &["plan", "t", "--live", "aws", "--detailed-exitcode"],
+        );
+        assert!(
+            matches!(o.status.code(), Some(0 | 2)),
+            "round {round}: {}",
+            text(&o)
+        );
+    }
+    eprintln!("{stopped_by_term} of 4 SIGTERMs stopped an apply in flight");
+    assert!(stopped_by_term > 0, "no SIGTERM landed inside an apply");
+    let o = meridian(
+        port,
+        &dir,
+        &["apply", "t", "--live", "aws", "--auto-approve"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = meridian(
+        port,
+        &dir,
+        &["plan", "t", "--live", "aws", "--detailed-exitcode"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(
+        check_ids(port).len(),
+        services * 2,
+        "a duplicate check survived"
+    );
+    assert!(records(port, &zone_id)
+        .iter()
+        .any(|r| r["Name"] == "www.example.com."));
+    let litter: Vec<_> = std::fs::read_dir(dir.join("t"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "main.hcl")
+        .collect();
+    assert!(litter.is_empty(), "{litter:?}");
 }

@@ -371,7 +371,6 @@ fn what_meridian_does_not_own_is_never_touched() {
                 regions: vec![],
                 search_string: None,
             },
-            tags: Default::default(),
         }],
         1,
     )
@@ -480,6 +479,7 @@ fn the_local_store_is_strict() {
         .read(&Scope {
             zones: vec!["example.com".into()],
             regions: vec![],
+            tag_prefixes: vec![],
         })
         .unwrap();
     let mut wrong = live.records[0].clone();
@@ -518,6 +518,7 @@ fn the_local_store_is_strict() {
         .read(&Scope {
             zones: vec!["example.com".into()],
             regions: vec![],
+            tag_prefixes: vec![],
         })
         .unwrap();
     assert_eq!(after.records.len(), 1);
@@ -549,7 +550,6 @@ fn the_local_store_is_strict() {
     let create = Op::CreateHealthCheck {
         caller_reference: "ref-1".into(),
         config: spec.clone(),
-        tags: Default::default(),
     };
     let Ok(Done::HealthCheck(id)) = s.apply(std::slice::from_ref(&create), 1).remove(0) else {
         panic!()
@@ -859,17 +859,23 @@ fn a_duplicate_health_check_is_its_own_delete_and_the_plan_converges() {
     let dir = tempdir("dup");
     let s = store(&dir);
     let g = graph(&example("active-passive"));
-    assert!(apply(&plan_of(&g, &s), &s, 10).succeeded());
+    let outcome = apply(&plan_of(&g, &s), &s, 10);
+    assert!(outcome.succeeded());
     // A second check for one address, as an interrupted apply of another plan would leave.
     let live = s.read(&zone_scope(&g)).unwrap();
     let original = &live.health_checks[0];
-    let address = original.tags["meridian:address"].clone();
+    let address = outcome
+        .changes
+        .iter()
+        .find(|c| c.ids.contains(&original.id))
+        .unwrap()
+        .address
+        .clone();
     let dup_ref = meridian::plan::diff::caller_reference("t", &address, "example.com", "otherpln");
     s.apply(
         &[Op::CreateHealthCheck {
             caller_reference: dup_ref,
             config: original.config.clone(),
-            tags: Default::default(),
         }],
         1,
     )
@@ -1011,6 +1017,7 @@ fn health_checks_of_a_removed_zone_wait_until_the_zone_is_read() {
         .read(&Scope {
             zones: vec!["example.com".into()],
             regions: vec![],
+            tag_prefixes: vec![],
         })
         .unwrap();
     assert!(
@@ -1828,4 +1835,81 @@ fn an_apply_stopped_before_it_starts_changes_nothing_and_says_why() {
         assert!(because.contains("interrupted"), "{}: {because}", c.address);
     }
     assert_eq!(actions(&plan_of(&g, &s)).len(), actions(&p).len());
+}
+
+/// Tags are opt-in: without `tag_health_checks` an apply writes none (one write per check);
+/// with it, each check gets `Name` (its address) and `meridian:topology`, a tag changed by hand
+/// is planned as an update of that check alone and repaired, and the plan after is empty.
+#[test]
+fn health_check_tags_are_opt_in_and_repaired() {
+    let dir = tempdir("tags");
+    let s = store(&dir);
+    let plain = graph(&example("active-passive"));
+    let outcome = apply(&plan_of(&plain, &s), &s, 10);
+    assert!(outcome.succeeded());
+    // 2 check creates, 1 record batch, 2 repositories, 1 replication put; no tag writes.
+    assert_eq!(outcome.operations, 6, "{outcome:?}");
+    let id_of: std::collections::BTreeMap<String, String> = outcome
+        .changes
+        .iter()
+        .filter_map(|c| c.ids.first().map(|id| (c.address.clone(), id.clone())))
+        .collect();
+    assert_eq!(id_of.len(), 2);
+    let prefixes = meridian::plan::diff::reference_prefixes("t");
+    let read_tags = |s: &LocalStore| {
+        let mut scope = zone_scope(&plain);
+        scope.tag_prefixes = prefixes.clone();
+        s.read(&scope).unwrap().health_checks
+    };
+    let checks = read_tags(&s);
+    assert_eq!(checks.len(), 2);
+    assert!(checks.iter().all(|h| h.tags.is_empty()), "{checks:?}");
+
+    // Turned on: both checks are updated (tags only), in two tag writes.
+    let tagged = graph(&format!(
+        "tag_health_checks = true\n{}",
+        example("active-passive")
+    ));
+    let p = plan_of(&tagged, &s);
+    let a = actions(&p);
+    assert_eq!(a.len(), 2, "{a:?}");
+    assert!(a
+        .iter()
+        .all(|(addr, act, _)| addr.starts_with("health_check.") && act == &vec![Action::Update]));
+    let outcome = apply(&p, &s, 10);
+    assert!(outcome.succeeded(), "{outcome:?}");
+    assert_eq!(outcome.operations, 2);
+    for (address, id) in &id_of {
+        let h = read_tags(&s).into_iter().find(|h| &h.id == id).unwrap();
+        assert_eq!(h.tags.get("Name"), Some(address));
+        assert_eq!(
+            h.tags.get("meridian:topology").map(String::as_str),
+            Some("t")
+        );
+    }
+    assert!(!plan_of(&tagged, &s).has_changes());
+
+    // A tag changed by hand: that check alone is repaired.
+    let victim = read_tags(&s)[0].clone();
+    s.apply(
+        &[Op::TagHealthCheck {
+            id: victim.id.clone(),
+            tags: [("Name".to_string(), "renamed".to_string())].into(),
+        }],
+        1,
+    )
+    .remove(0)
+    .unwrap();
+    let p = plan_of(&tagged, &s);
+    assert_eq!(actions(&p).len(), 1, "{:?}", actions(&p));
+    assert!(apply(&p, &s, 10).succeeded());
+    let repaired = read_tags(&s)
+        .into_iter()
+        .find(|h| h.id == victim.id)
+        .unwrap();
+    assert_ne!(repaired.tags["Name"], "renamed");
+    assert!(!plan_of(&tagged, &s).has_changes());
+
+    // Turned off again: tags are neither read nor diffed; nothing to do.
+    assert!(!plan_of(&plain, &s).has_changes());
 }

@@ -48,6 +48,7 @@ pub fn lower(root: &Block, diags: &mut Diagnostics) -> Topology {
             .collect();
     }
     t.zones = zones(root, diags);
+    t.tag_health_checks = root.bool("tag_health_checks").unwrap_or(false);
     t.provider = provider(root, diags);
     t.services = services(root, diags);
     registries(root.blocks("registry"), &mut t, diags);

@@ -38,6 +38,8 @@ pub struct Topology {
     pub prices: BTreeMap<String, f64>,
     /// Zones read by every plan, besides those of the services (`zones` attribute).
     pub zones: Vec<String>,
+    /// `tag_health_checks`: write and repair tags on health checks (one more call each).
+    pub tag_health_checks: bool,
     /// A `provider "aws"` block: plan and apply against AWS.
     pub provider: Option<AwsProviderConfig>,
 }

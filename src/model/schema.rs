@@ -614,6 +614,14 @@ pub static ROOT: BlockSpec = BlockSpec {
             Kind::StringList,
             "Hosted zones to read even with no service in them, so the records of removed services are deleted.",
         ),
+        default(
+            attr(
+                "tag_health_checks",
+                Kind::Bool,
+                "Tag each health check with `Name` (its address) and `meridian:topology`, and repair those tags when they drift. Costs one more write per check; ownership never depends on tags.",
+            ),
+            "false",
+        ),
     ],
     blocks: &[
         one(&OBJECTIVES),

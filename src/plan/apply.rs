@@ -1,9 +1,9 @@
 //! Apply: a plan's changes as provider operations, in dependency order.
 //!
-//! Route 53 work runs in three waves: create and update health checks; then one atomic
-//! record batch per zone (ownership markers, creates, updates, deletes, and a type change as
+//! Route 53 work runs in waves: create and update health checks; then one atomic record
+//! batch per zone (ownership markers, creates, updates, deletes, and a type change as
 //! DELETE + CREATE in the same batch, so a name never goes unanswered); then delete the health
-//! checks no record uses any more. ECR work runs beside it: create repositories, then write
+//! checks no record uses any more; last, tag the checks that need it (`tag_health_checks`). ECR work runs beside it: create repositories, then write
 //! each source region's replication configuration. A failed operation stops the work that
 //! depends on it and nothing else; everything done is in the cloud under Meridian's ownership
 //! markers, so the next plan shows exactly what remains.
@@ -137,6 +137,7 @@ pub fn apply_until(
     let checks = health_checks(plan, &work, &mut run);
     let held_zones = records(&work, &checks, &mut run);
     delete_checks(&work, &checks, &held_zones, &mut run);
+    tag_checks(&work, &checks, &mut run);
     let failed_regions = repositories(&work, &mut run);
     replication(&work, &failed_regions, &mut run);
     let interrupted = stop.load(Ordering::SeqCst);
@@ -277,13 +278,58 @@ fn health_checks(plan: &Plan, work: &Work, run: &mut Runner) -> Checks {
 }
 
 fn create_check(plan: &Plan, c: &ResourceChange, spec: &HealthCheckSpec, zone: &str) -> Op {
-    let mut tags = BTreeMap::new();
-    tags.insert("meridian:topology".to_string(), plan.topology.clone());
-    tags.insert("meridian:address".to_string(), c.address.clone());
     Op::CreateHealthCheck {
         caller_reference: caller_reference(&plan.topology, &c.address, zone, &plan.plan_id),
         config: spec.clone(),
-        tags,
+    }
+}
+
+/// Last: the tags of the checks that need them (`tag_health_checks`), once each check
+/// exists. Tags route nothing, so they wait for nothing else and nothing waits for them; a
+/// check whose tagging fails is reported, and the next plan shows the tags to repair.
+fn tag_checks(work: &Work, checks: &Checks, run: &mut Runner) {
+    let mut ops = Vec::new();
+    let mut owners = Vec::new();
+    for (i, c) in work {
+        let Detail::HealthCheck {
+            desired: Some(spec),
+            keep,
+            tags,
+            ..
+        } = &c.detail
+        else {
+            continue;
+        };
+        if tags.is_empty() || checks.failed.contains(&c.address) {
+            continue;
+        }
+        let id = match keep {
+            Some(k) => k.id.clone(),
+            None => match checks.new_ids.get(&c.address) {
+                Some(id) => id.clone(),
+                None => continue,
+            },
+        };
+        if keep
+            .as_ref()
+            .is_some_and(|k| &k.config == spec && k.drift.is_empty())
+        {
+            // Only its tags change: their outcome is the change's.
+            run.ledger.status[*i] = None;
+        }
+        ops.push(Op::TagHealthCheck {
+            id,
+            tags: tags.clone(),
+        });
+        owners.push(vec![*i]);
+    }
+    run.wave(ops, &owners);
+    for i in owners.iter().flatten() {
+        if let Some(Status::Failed { error } | Status::Partial { error }) =
+            &mut run.ledger.status[*i]
+        {
+            *error = format!("its tags were not written: {error}");
+        }
     }
 }
 
@@ -447,7 +493,7 @@ fn delete_checks(work: &Work, checks: &Checks, held_zones: &BTreeSet<String>, ru
         .collect();
     let scope = crate::provider::Scope {
         zones: zones.into_iter().collect(),
-        regions: Vec::new(),
+        ..Default::default()
     };
     let used: BTreeSet<String> = match run.provider.read(&scope) {
         Ok(live) => live

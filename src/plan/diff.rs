@@ -42,6 +42,10 @@ pub enum Detail {
         keep: Option<LiveHealthCheck>,
         /// Live checks to delete (replaced, duplicated, or no longer declared).
         delete: Vec<LiveHealthCheck>,
+        /// Tags to write (`tag_health_checks`): on a new check, or on a kept one whose tags
+        /// differ. Empty when the topology does not tag its checks.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        tags: BTreeMap<String, String>,
     },
     /// A record set or an ownership marker (a TXT record set).
     Record {
@@ -107,6 +111,35 @@ pub fn caller_reference(topology: &str, address: &str, zone: &str, plan_id: &str
     )
 }
 
+/// The caller-reference prefixes of this topology's checks, every version.
+pub fn reference_prefixes(topology: &str) -> Vec<String> {
+    let tag = topology_tag(topology);
+    vec![
+        format!("m{CALLER_REFERENCE_VERSION}-{tag}-"),
+        format!("m-{tag}-"),
+    ]
+}
+
+/// The tags a topology with `tag_health_checks` keeps on the check at `address`. Tags are for
+/// people (the console shows `Name`); ownership is in the caller reference.
+pub fn check_tags(topology: &str, address: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("Name".to_string(), address.to_string()),
+        ("meridian:topology".to_string(), topology.to_string()),
+    ])
+}
+
+/// Of the tags `want`, those `live` does not carry with the same value.
+fn missing_tags(
+    live: &BTreeMap<String, String>,
+    want: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    want.iter()
+        .filter(|(k, v)| live.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
 /// The address and zone hashes of one of this topology's caller references (any version).
 fn reference_parts(caller_reference: &str, topology: &str) -> Option<(String, Option<String>)> {
     let tag = topology_tag(topology);
@@ -128,6 +161,9 @@ fn live_check_json(h: &LiveHealthCheck) -> Value {
     let mut v = health_check_json(&h.config);
     if let Some(o) = v.as_object_mut() {
         o.insert("id".into(), json!(h.id));
+        if !h.tags.is_empty() {
+            o.insert("tags".into(), json!(h.tags));
+        }
         for d in &h.drift {
             o.insert(d.clone(), json!(true));
         }
@@ -201,11 +237,24 @@ fn change(
     }
 }
 
-/// Computes every change. `adopt` takes over names that hold foreign records.
-pub fn diff(graph: &ResourceGraph, live: &LiveState, topology: &str, adopt: bool) -> Diff {
+/// How to diff: the topology's name and settings that shape the changes.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings<'a> {
+    pub topology: &'a str,
+    /// Take over names that hold foreign records.
+    pub adopt: bool,
+    /// Keep tags on health checks ([`check_tags`]).
+    pub tag_checks: bool,
+}
+
+/// Computes every change.
+pub fn diff(graph: &ResourceGraph, live: &LiveState, settings: Settings) -> Diff {
+    let Settings {
+        topology, adopt, ..
+    } = settings;
     let mut d = Diff::default();
     let mut ours = OurChecks::read(live, topology);
-    let kept_check_ids = declared_checks(graph, &mut ours, &mut d);
+    let kept_check_ids = declared_checks(graph, &mut ours, settings, &mut d);
     records(graph, live, topology, adopt, &kept_check_ids, &mut d);
     ecr(graph, live, &mut d);
     orphan_checks(live, ours, &mut d);
@@ -250,6 +299,7 @@ impl<'a> OurChecks<'a> {
 fn declared_checks(
     graph: &ResourceGraph,
     ours: &mut OurChecks,
+    settings: Settings,
     d: &mut Diff,
 ) -> BTreeMap<Address, String> {
     // The zone each declared check's records live in.
@@ -271,7 +321,13 @@ fn declared_checks(
         let mut found = ours.by_address.remove(&key).unwrap_or_default();
         // Of several copies (a retried create), keep the one the live record uses.
         found.sort_by_key(|h| (!ours.in_use.contains(h.id.as_str()), h.id.clone()));
-        if let Some(id) = declared_check(&r.address, spec, zone, found, d) {
+        let tags = if settings.tag_checks {
+            check_tags(settings.topology, &r.address.to_string())
+        } else {
+            BTreeMap::new()
+        };
+        let want = Want { spec, zone, tags };
+        if let Some(id) = declared_check(&r.address, &want, found, d) {
             kept.insert(r.address.clone(), id);
         }
     }
@@ -310,14 +366,21 @@ fn forced_paths(h: &LiveHealthCheck, spec: &HealthCheckSpec) -> Vec<String> {
     .collect()
 }
 
+/// A declared check: its settings, the zone of its records and the tags it should carry.
+struct Want<'a> {
+    spec: &'a HealthCheckSpec,
+    zone: &'a str,
+    tags: BTreeMap<String, String>,
+}
+
 /// The change of one declared health check given its live copies; returns the id it keeps.
 fn declared_check(
     address: &Address,
-    spec: &HealthCheckSpec,
-    zone: &str,
+    want: &Want,
     mut found: Vec<&LiveHealthCheck>,
     d: &mut Diff,
 ) -> Option<String> {
+    let (spec, zone) = (want.spec, want.zone);
     // Prefer a live check that already has the desired settings, then an updatable one.
     let keep_pos = found
         .iter()
@@ -325,7 +388,15 @@ fn declared_check(
         .or_else(|| found.iter().position(|h| updatable(h, spec)));
     let keep = keep_pos.map(|p| found.remove(p).clone());
     let rest: Vec<LiveHealthCheck> = found.into_iter().cloned().collect();
-    let (actions, before, reason, paths, unknown, delete) = check_shape(keep.as_ref(), &rest, spec);
+    let tags = match &keep {
+        Some(k) => missing_tags(&k.tags, &want.tags),
+        None => want.tags.clone(),
+    };
+    let (mut actions, before, reason, paths, unknown, delete) =
+        check_shape(keep.as_ref(), &rest, spec);
+    if actions == [Action::NoOp] && !tags.is_empty() {
+        actions = vec![Action::Update];
+    }
     let mut c = change(
         address,
         actions,
@@ -335,11 +406,15 @@ fn declared_check(
         reason,
         paths,
     );
-    if let (Some(obj), Some(k)) = (
-        c.change.after.as_mut().and_then(Value::as_object_mut),
-        &keep,
-    ) {
-        obj.insert("id".into(), json!(k.id));
+    if let Some(obj) = c.change.after.as_mut().and_then(Value::as_object_mut) {
+        if let Some(k) = &keep {
+            obj.insert("id".into(), json!(k.id));
+        }
+        if !want.tags.is_empty() {
+            let mut all = keep.as_ref().map(|k| k.tags.clone()).unwrap_or_default();
+            all.extend(want.tags.clone());
+            obj.insert("tags".into(), json!(all));
+        }
     }
     let replaced_id = delete.first().map(|h| h.id.clone());
     let kept_id = keep.as_ref().map(|k| k.id.clone());
@@ -348,6 +423,7 @@ fn declared_check(
         zone: zone.to_string(),
         keep,
         delete,
+        tags,
     }));
     // Any other copy (a duplicate left by an interrupted apply elsewhere) is deleted as a
     // change of its own, so the plan shows it.
@@ -415,6 +491,7 @@ fn duplicate_check(address: &Address, extra: &LiveHealthCheck, zone: &str, d: &m
             zone: zone.to_string(),
             keep: None,
             delete: vec![extra.clone()],
+            tags: BTreeMap::new(),
         }),
     );
 }
@@ -423,6 +500,21 @@ fn duplicate_check(address: &Address, extra: &LiveHealthCheck, zone: &str, d: &m
 /// record using one is deleted or rewritten by this plan) and their zone was read; else left
 /// alone, and said so.
 fn orphan_checks(live: &LiveState, ours: OurChecks, d: &mut Diff) {
+    // The check of a record this plan deletes is named after it: `record.S["r"]` used
+    // `health_check.S["r"]`.
+    let named: BTreeMap<String, String> = d
+        .changes
+        .iter()
+        .filter_map(|c| match &c.detail {
+            Detail::Record { delete, .. } => Some(delete.iter().filter_map(|r| {
+                let id = r.health_check_id.clone()?;
+                let rest = c.address.strip_prefix("record.")?;
+                Some((id, format!("health_check.{rest}")))
+            })),
+            _ => None,
+        })
+        .flatten()
+        .collect();
     let released: BTreeSet<crate::provider::RecordKey> = d
         .changes
         .iter()
@@ -457,20 +549,19 @@ fn orphan_checks(live: &LiveState, ours: OurChecks, d: &mut Diff) {
         match why {
             Some(why) => d.untouched.push(Untouched::HealthCheck {
                 id: h.id.clone(),
-                address: h.tags.get("meridian:address").cloned(),
+                address: tagged_address(h),
                 why,
             }),
-            None => delete_orphan(h, zone_name.unwrap_or_default(), d),
+            None => {
+                let label = named.get(&h.id).cloned().or_else(|| tagged_address(h));
+                delete_orphan(h, label, zone_name.unwrap_or_default(), d);
+            }
         }
     }
 }
 
-fn delete_orphan(h: &LiveHealthCheck, zone: &str, d: &mut Diff) {
-    let label = h
-        .tags
-        .get("meridian:address")
-        .cloned()
-        .unwrap_or_else(|| format!("health_check._orphan[\"{}\"]", h.id));
+fn delete_orphan(h: &LiveHealthCheck, label: Option<String>, zone: &str, d: &mut Diff) {
+    let label = label.unwrap_or_else(|| format!("health_check._orphan[\"{}\"]", h.id));
     let address = Address {
         kind: Kind::HealthCheck,
         name: label.clone(),
@@ -491,7 +582,16 @@ fn delete_orphan(h: &LiveHealthCheck, zone: &str, d: &mut Diff) {
         zone: zone.to_string(),
         keep: None,
         delete: vec![h.clone()],
+        tags: BTreeMap::new(),
     }));
+}
+
+/// The address a check's tags give, when they were read and say (for messages only).
+fn tagged_address(h: &LiveHealthCheck) -> Option<String> {
+    h.tags
+        .get("Name")
+        .or_else(|| h.tags.get("meridian:address"))
+        .cloned()
 }
 
 fn owner_record(o: &OwnerSpec) -> RecordSet {

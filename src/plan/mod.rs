@@ -272,6 +272,7 @@ pub fn scope_with(graph: &ResourceGraph, extra_zones: &[String]) -> Scope {
     Scope {
         zones: zones.into_iter().collect(),
         regions: regions.into_iter().collect(),
+        tag_prefixes: Vec::new(),
     }
 }
 
@@ -323,7 +324,11 @@ pub fn plan(
     opts: &Options,
     plan_id: String,
 ) -> Result<Plan, PlanError> {
-    let live = provider.read(&scope_with(input.graph, &input.topology.zones))?;
+    let mut scope = scope_with(input.graph, &input.topology.zones);
+    if input.topology.tag_health_checks {
+        scope.tag_prefixes = diff::reference_prefixes(input.name());
+    }
+    let live = provider.read(&scope)?;
     let mut plan = plan_against(input, live, provider.source(), opts, plan_id)?;
     plan.api_calls = provider.stats();
     Ok(plan)
@@ -337,7 +342,15 @@ pub fn plan_against(
     opts: &Options,
     plan_id: String,
 ) -> Result<Plan, PlanError> {
-    let d = diff::diff(input.graph, &live, input.name(), opts.adopt);
+    let d = diff::diff(
+        input.graph,
+        &live,
+        diff::Settings {
+            topology: input.name(),
+            adopt: opts.adopt,
+            tag_checks: input.topology.tag_health_checks,
+        },
+    );
     if !d.foreign.is_empty() {
         return Err(PlanError::Foreign(d.foreign));
     }

@@ -39,6 +39,18 @@ fn insync_timeout() -> Duration {
         .map_or(INSYNC_TIMEOUT, Duration::from_secs)
 }
 
+/// How long one request may take, retries of the SDK included.
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// [`OPERATION_TIMEOUT`], or `MERIDIAN_AWS_TIMEOUT_SECS` (tests of a server slower than it).
+fn operation_timeout() -> Duration {
+    std::env::var("MERIDIAN_AWS_TIMEOUT_SECS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .map_or(OPERATION_TIMEOUT, Duration::from_secs)
+}
+
 /// Settings of the AWS provider; anything unset comes from the standard AWS configuration
 /// chain (profiles, SSO, environment, `AWS_REGION`, `AWS_ENDPOINT_URL`).
 #[derive(Clone, Default)]
@@ -244,7 +256,7 @@ impl AwsProvider {
             .timeout_config(
                 aws_config::timeout::TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(10))
-                    .operation_timeout(Duration::from_secs(180))
+                    .operation_timeout(operation_timeout())
                     .build(),
             );
         if let Some(r) = &settings.region {
@@ -544,6 +556,48 @@ impl AwsProvider {
         Ok(out)
     }
 
+    /// Fills in the tags of the checks `scope` asks about: `ListTagsForResources`, 10 checks
+    /// a call (Route 53's limit).
+    async fn read_tags(
+        &self,
+        scope: &Scope,
+        checks: &mut [LiveHealthCheck],
+    ) -> Result<(), ProviderError> {
+        let ids: Vec<String> = checks
+            .iter()
+            .filter(|h| scope.reads_tags_of(&h.caller_reference))
+            .map(|h| h.id.clone())
+            .collect();
+        let mut tags: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        for chunk in ids.chunks(10) {
+            let req = self
+                .route53
+                .list_tags_for_resources()
+                .resource_type(r53::types::TagResourceType::Healthcheck)
+                .set_resource_ids(Some(chunk.to_vec()));
+            let out = self
+                .r53("ListTagsForResources", || req.clone().send())
+                .await?;
+            for set in out.resource_tag_sets() {
+                let Some(id) = set.resource_id() else {
+                    continue;
+                };
+                let entry = tags.entry(id.to_string()).or_default();
+                for t in set.tags() {
+                    if let (Some(k), Some(v)) = (t.key(), t.value()) {
+                        entry.insert(k.to_string(), v.to_string());
+                    }
+                }
+            }
+        }
+        for h in checks.iter_mut() {
+            if let Some(t) = tags.remove(&h.id) {
+                h.tags = t;
+            }
+        }
+        Ok(())
+    }
+
     async fn registry(
         &self,
         region: &str,
@@ -633,6 +687,7 @@ impl AwsProvider {
             z.extend(live.zones.clone());
         }
         live.health_checks = self.health_checks().await?;
+        self.read_tags(scope, &mut live.health_checks).await?;
         for region in &scope.regions {
             let (repos, rules) = self.registry(region).await?;
             live.repositories.insert(region.clone(), repos);
@@ -646,8 +701,21 @@ impl AwsProvider {
             Op::CreateHealthCheck {
                 caller_reference,
                 config,
-                tags,
-            } => self.create_check(caller_reference, config, tags).await,
+            } => self.create_check(caller_reference, config).await,
+            Op::TagHealthCheck { id, tags } => {
+                let mut req = self
+                    .route53
+                    .change_tags_for_resource()
+                    .resource_type(r53::types::TagResourceType::Healthcheck)
+                    .resource_id(id);
+                for (k, v) in tags {
+                    req = req.add_tags(r53::types::Tag::builder().key(k).value(v).build());
+                }
+                // Adding a tag again is harmless: a retry after a lost answer is safe.
+                self.r53("ChangeTagsForResource", || req.clone().send())
+                    .await
+                    .map(|_| Done::Other)
+            }
             Op::UpdateHealthCheck {
                 id,
                 version,
@@ -686,7 +754,6 @@ impl AwsProvider {
         &self,
         caller_reference: &str,
         config: &crate::graph::HealthCheckSpec,
-        tags: &BTreeMap<String, String>,
     ) -> Result<Done, ProviderError> {
         let req = self
             .route53
@@ -713,21 +780,6 @@ impl AwsProvider {
                 .ok_or(ProviderError::AlreadyExists { what })?,
             Err(e) => return Err(e),
         };
-        if !tags.is_empty() {
-            let mut req = self
-                .route53
-                .change_tags_for_resource()
-                .resource_type(r53::types::TagResourceType::Healthcheck)
-                .resource_id(&id);
-            for (k, v) in tags {
-                req = req.add_tags(r53::types::Tag::builder().key(k).value(v).build());
-            }
-            // Tags are for people; the check exists and is Meridian's (its caller reference
-            // says so) even if tagging fails, so its id must not be lost.
-            let _ = self
-                .r53("ChangeTagsForResource", || req.clone().send())
-                .await;
-        }
         Ok(Done::HealthCheck(id))
     }
 

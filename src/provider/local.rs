@@ -352,8 +352,17 @@ fn execute(s: &mut Store, op: &Op) -> Result<Done, ProviderError> {
         Op::CreateHealthCheck {
             caller_reference,
             config,
-            tags,
-        } => create_check(s, caller_reference, config, tags),
+        } => create_check(s, caller_reference, config),
+        Op::TagHealthCheck { id, tags } => {
+            let h = s
+                .health_checks
+                .get_mut(id)
+                .ok_or_else(|| ProviderError::NotFound {
+                    what: format!("health check {id}"),
+                })?;
+            h.tags.extend(tags.clone());
+            Ok(Done::Other)
+        }
         Op::UpdateHealthCheck {
             id,
             version,
@@ -379,7 +388,6 @@ fn create_check(
     s: &mut Store,
     caller_reference: &str,
     config: &crate::graph::HealthCheckSpec,
-    tags: &BTreeMap<String, String>,
 ) -> Result<Done, ProviderError> {
     if caller_reference.is_empty() || caller_reference.len() > 64 {
         return Err(ProviderError::Invalid(
@@ -420,7 +428,7 @@ fn create_check(
             caller_reference: caller_reference.to_string(),
             version: 1,
             config: config.clone(),
-            tags: tags.clone(),
+            tags: BTreeMap::new(),
             drift: Vec::new(),
         },
     );
@@ -646,7 +654,18 @@ impl Provider for LocalStore {
                 .cloned()
                 .collect(),
             zones,
-            health_checks: s.health_checks.values().cloned().collect(),
+            health_checks: s
+                .health_checks
+                .values()
+                .map(|h| LiveHealthCheck {
+                    tags: if scope.reads_tags_of(&h.caller_reference) {
+                        h.tags.clone()
+                    } else {
+                        BTreeMap::new()
+                    },
+                    ..h.clone()
+                })
+                .collect(),
             repositories: scope
                 .regions
                 .iter()

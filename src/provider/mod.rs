@@ -65,6 +65,8 @@ pub struct LiveHealthCheck {
     /// Incremented by every update (Route 53's `HealthCheckVersion`).
     pub version: u64,
     pub config: HealthCheckSpec,
+    /// Its tags, when the plan asked for them ([`Scope::tag_prefixes`]); else empty.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
     /// Settings Meridian never sets that someone turned on (`inverted`, `disabled`): an
     /// update turns them off again.
@@ -101,6 +103,18 @@ pub struct LiveState {
 pub struct Scope {
     pub zones: Vec<String>,
     pub regions: Vec<String>,
+    /// Read the tags of the health checks whose caller reference starts with one of these
+    /// (a topology's, when it tags its checks); empty: read no tags.
+    pub tag_prefixes: Vec<String>,
+}
+
+impl Scope {
+    /// Whether the tags of a check with this caller reference are read.
+    pub fn reads_tags_of(&self, caller_reference: &str) -> bool {
+        self.tag_prefixes
+            .iter()
+            .any(|p| caller_reference.starts_with(p.as_str()))
+    }
 }
 
 /// One change to a record set inside a zone's batch.
@@ -117,6 +131,10 @@ pub enum Op {
     CreateHealthCheck {
         caller_reference: String,
         config: HealthCheckSpec,
+    },
+    /// Adds or overwrites these tags of a health check (others stay).
+    TagHealthCheck {
+        id: String,
         tags: BTreeMap<String, String>,
     },
     UpdateHealthCheck {

@@ -42,6 +42,8 @@ struct State {
     rules: Vec<(Rule, usize)>,
     /// Faults injected, as `matches: fault`.
     injected: Vec<String>,
+    /// Connections being served (a delayed request is still to be forwarded).
+    active: usize,
 }
 
 /// A running proxy to `upstream` (a loopback port).
@@ -59,7 +61,15 @@ impl Proxy {
         std::thread::spawn(move || {
             for conn in listener.incoming().flatten() {
                 let state = shared.clone();
-                std::thread::spawn(move || serve(conn, upstream, &state));
+                if let Ok(mut s) = state.lock() {
+                    s.active += 1;
+                }
+                std::thread::spawn(move || {
+                    serve(conn, upstream, &state);
+                    if let Ok(mut s) = state.lock() {
+                        s.active -= 1;
+                    }
+                });
             }
         });
         Proxy { port, state }
@@ -70,6 +80,18 @@ impl Proxy {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         s.rules = rules.into_iter().map(|r| (r, 0)).collect();
         s.injected.clear();
+    }
+
+    /// Waits (up to 60 s) until every connection is served: a request delayed past the
+    /// client's timeout has then reached the server, as it would in time.
+    pub fn wait_idle(&self) {
+        let start = std::time::Instant::now();
+        while start.elapsed() < Duration::from_secs(60) {
+            if self.state.lock().map_or(0, |s| s.active) == 0 {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// The faults injected since the rules were set.
@@ -121,7 +143,9 @@ fn fault_for(state: &Mutex<State>, req: &Request) -> Option<Fault> {
         .unwrap_or_default();
     let text = format!("{first} {target} {}", String::from_utf8_lossy(&req.body));
     let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
-    let State { rules, injected } = &mut *s;
+    let State {
+        rules, injected, ..
+    } = &mut *s;
     for (rule, hits) in rules.iter_mut() {
         if !text.contains(rule.matches) {
             continue;

@@ -68,10 +68,13 @@ fn child(n: usize) {
     topology.name = Some("bench".into());
     let graph = ResourceGraph::build(&topology);
     let check_time = t.elapsed();
+    let identity = meridian::identity::Identity::known("t-bench");
     let input = plan::Input {
         topology: &topology,
         graph: &graph,
         sources: &[],
+        identity: &identity,
+        backend: None,
     };
 
     // Fill the store with the same topology (not timed).

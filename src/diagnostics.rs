@@ -66,6 +66,7 @@ codes! {
     DnsName => "dns_name", "a malformed DNS name";
     Endpoint => "endpoint", "a region without exactly one of target, ips and alias";
     Provider => "provider", "a provider block other than \"aws\"";
+    Backend => "backend", "a backend block that is not \"local\" or \"s3\", or lacks what its kind needs";
     TopologyName => "topology_name", "a topology name that is empty, too long or has other characters than letters, digits, - and _";
     ZoneId => "zone_id", "an alias zone_id that is not a hosted zone id";
     SetIdentifier => "set_identifier", "a record set identifier that is too long or not unique";

@@ -13,6 +13,7 @@
 
 pub mod analysis;
 pub mod atomic;
+pub mod backend;
 pub mod cli;
 pub mod diagnostics;
 pub mod dns;
@@ -20,6 +21,7 @@ pub mod duration;
 pub mod format;
 pub mod graph;
 pub mod hash;
+pub mod identity;
 pub mod model;
 pub mod parse;
 pub mod plan;

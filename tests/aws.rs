@@ -1252,6 +1252,22 @@ fn signals_at_random_moments_of_aws_applies() {
         if signal == "-TERM" && sent.success() && status.code() == Some(1) {
             stopped_by_term += 1;
         }
+        // A SIGKILL leaves the backend's lock, naming its dead holder: force-unlock clears it.
+        let lock = dir.join("t/.meridian/manifest.json.lock");
+        if lock.exists() {
+            assert_eq!(signal, "-KILL", "round {round}: a SIGTERM left the lock");
+            let o = meridian(
+                port,
+                &dir,
+                &["apply", "t", "--live", "aws", "--auto-approve"],
+            );
+            assert!(text(&o).contains("no longer runs"), "{}", text(&o));
+            let holder: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&lock).unwrap()).unwrap();
+            let id = holder["id"].as_str().unwrap();
+            let o = meridian(port, &dir, &["force-unlock", id, "t", "--force"]);
+            assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        }
         // Whatever the moment, the next plan reads and plans cleanly.
         let o = meridian(
             port,
@@ -1290,7 +1306,13 @@ fn signals_at_random_moments_of_aws_applies() {
         .unwrap()
         .filter_map(Result::ok)
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "main.hcl")
+        .filter(|n| n != "main.hcl" && n != ".meridian")
         .collect();
     assert!(litter.is_empty(), "{litter:?}");
+    let backend: Vec<_> = std::fs::read_dir(dir.join("t/.meridian"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(backend, ["manifest.json"]);
 }

@@ -7,6 +7,7 @@
 
 use meridian::dns::{ChangeAction, RecordType, RoutingPolicy};
 use meridian::graph::ResourceGraph;
+use meridian::identity::Identity;
 use meridian::model::Topology;
 use meridian::plan::apply::{apply, Status};
 use meridian::plan::{self, Action, Input, Options, Plan, SourceText};
@@ -29,6 +30,8 @@ struct Fixture {
     topology: Topology,
     graph: ResourceGraph,
     sources: Vec<SourceText>,
+    /// Id "t": its caller references and markers carry it.
+    identity: Identity,
 }
 
 impl Fixture {
@@ -37,6 +40,8 @@ impl Fixture {
             topology: &self.topology,
             graph: &self.graph,
             sources: &self.sources,
+            identity: &self.identity,
+            backend: None,
         }
     }
 }
@@ -63,6 +68,7 @@ fn graph(text: &str) -> Fixture {
             name: "t.hcl".into(),
             text: text.to_string(),
         }],
+        identity: Identity::known("t"),
     }
 }
 
@@ -797,12 +803,23 @@ fn plan_snapshots_in_three_formats() {
         .replace("    failure_threshold = 3", "    failure_threshold = 2");
     std::fs::write(&main, edited).unwrap();
     let where_ = std::fs::canonicalize(&dir).unwrap().display().to_string();
+    // The topology id is random, minted by the first apply; caller references carry its hash.
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("active-active-partitioned/.meridian/manifest.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let id = manifest["topology_id"].as_str().unwrap().to_string();
+    let id_hash = format!("m3-{}-", meridian::hash::hex(&id, 8));
     let redact = |s: String| {
-        let s = s.replace(&where_, "[dir]");
+        let s = s
+            .replace(&where_, "[dir]")
+            .replace(&id, "[topology id]")
+            .replace(&id_hash, "m3-[topology]-");
         let mut out = String::new();
         for line in s.lines() {
-            let line = match (line.find("(plan "), line.find("\"plan_id\": \"")) {
-                (Some(i), _) => format!("{}(plan [id])", &line[..i]),
+            let line = match (line.find("; plan "), line.find("\"plan_id\": \"")) {
+                (Some(i), _) => format!("{}; plan [id])", &line[..i]),
                 (_, Some(i)) => format!("{}\"plan_id\": \"[id]\",", &line[..i]),
                 // A caller reference ends with the random plan id of the apply that made it.
                 _ if line.contains("\"caller_reference\": \"") => match line.rfind('-') {
@@ -871,7 +888,7 @@ fn a_duplicate_health_check_is_its_own_delete_and_the_plan_converges() {
         .unwrap()
         .address
         .clone();
-    let dup_ref = meridian::plan::diff::caller_reference("t", &address, "example.com", "otherpln");
+    let dup_ref = Identity::known("t").caller_reference(&address, "example.com", "otherpln");
     s.apply(
         &[Op::CreateHealthCheck {
             caller_reference: dup_ref,
@@ -1259,26 +1276,44 @@ fn a_version_1_store_is_read_and_only_its_markers_are_rewritten() {
         for k in ["region", "weight", "failover", "geolocation"] {
             o.entry(k).or_insert(serde_json::Value::Null);
         }
+        // Version 1 markers named the topology and the service.
+        let service = o["name"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("_meridian.")
+            .split('.')
+            .next()
+            .unwrap()
+            .to_string();
         if let Some(v) = o.get_mut("values").and_then(|v| v.as_array_mut()) {
             for x in v.iter_mut() {
-                *x = x
-                    .as_str()
-                    .unwrap()
-                    .replace("meridian v=2 ", "meridian ")
-                    .into();
+                let text = x.as_str().unwrap();
+                if text.starts_with("\"meridian v=3 id=t ") {
+                    *x = format!("\"meridian topology=t service={service}\"").into();
+                }
             }
         }
     }
+    // Version 1 caller references were keyed by the name: with id "t", `m-` plus the same hash.
     for h in f["health_checks"].as_array_mut().unwrap() {
         let c = h["caller_reference"]
             .as_str()
             .unwrap()
-            .replacen("m2-", "m-", 1);
+            .replacen("m3-", "m-", 1);
         h["caller_reference"] = c.into();
     }
     std::fs::write(&path, serde_json::to_string_pretty(&f).unwrap()).unwrap();
 
     let s = store(&dir);
+    // Without the name adopted, they are not this topology's.
+    let err = plan::plan(&g.input(), &s, &Options::default(), "x".into()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("owned by another Meridian topology"),
+        "{err}"
+    );
+    let mut g = g;
+    g.identity.adopted_name = Some("t".into());
     let p = plan_of(&g, &s);
     let changed = actions(&p);
     assert!(!changed.is_empty());
@@ -1748,6 +1783,7 @@ fn sigkill_at_random_moments_never_corrupts_the_store() {
     std::fs::create_dir_all(dir.join("t")).unwrap();
     let state = dir.join("t/.meridian/state.json");
     let lock = dir.join("t/.meridian/state.json.lock");
+    let backend_lock = dir.join("t/.meridian/manifest.json.lock");
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut interrupted = 0;
     for round in 0..12 {
@@ -1780,19 +1816,29 @@ fn sigkill_at_random_moments_never_corrupts_the_store() {
                 "round {round}: corrupt state"
             );
         }
-        // A lock left behind names a dead holder and force-unlock clears it.
-        if lock.exists() {
+        // A lock left behind (the backend's, then the store's) names a dead holder, and
+        // force-unlock with the id the refusal gives clears it.
+        if lock.exists() || backend_lock.exists() {
             interrupted += 1;
+        }
+        while lock.exists() || backend_lock.exists() {
             let o = meridian(&dir, &["apply", "t", "--auto-approve"]);
             assert_eq!(o.status.code(), Some(1));
             let err = text_of(&o);
             assert!(err.contains("no longer runs"), "round {round}: {err}");
+            // The backend's lock is taken first, so it is the one refused first.
+            let held = if backend_lock.exists() {
+                &backend_lock
+            } else {
+                &lock
+            };
             let id =
-                serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&lock).unwrap())
+                serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(held).unwrap())
                     .unwrap()["id"]
                     .as_str()
                     .unwrap()
                     .to_string();
+            assert!(err.contains(&id), "{err}");
             let o = meridian(&dir, &["force-unlock", &id, "t", "--force"]);
             assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
         }
@@ -1811,7 +1857,7 @@ fn sigkill_at_random_moments_never_corrupts_the_store() {
         .unwrap()
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "state.json")
+        .filter(|n| n != "state.json" && n != "manifest.json")
         .collect();
     assert!(litter.is_empty(), "{litter:?}");
 }
@@ -1855,7 +1901,7 @@ fn health_check_tags_are_opt_in_and_repaired() {
         .filter_map(|c| c.ids.first().map(|id| (c.address.clone(), id.clone())))
         .collect();
     assert_eq!(id_of.len(), 2);
-    let prefixes = meridian::plan::diff::reference_prefixes("t");
+    let prefixes = Identity::known("t").reference_prefixes();
     let read_tags = |s: &LocalStore| {
         let mut scope = zone_scope(&plain);
         scope.tag_prefixes = prefixes.clone();

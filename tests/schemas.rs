@@ -239,3 +239,53 @@ fn plan_json_matches_its_schema() {
                 .is_some_and(|r| !r.is_empty())
     );
 }
+
+/// The manifest a first apply, an init and a destroy write matches its schema.
+#[test]
+fn manifest_matches_its_schema() {
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string("schemas/manifest.schema.json").unwrap())
+            .unwrap();
+    let dir = std::env::temp_dir().join(format!("meridian-schema-manifest-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in std::fs::read_dir("examples/active-passive").unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, dir.join(f.file_name().unwrap())).unwrap();
+    }
+    let path = dir.to_str().unwrap();
+    let manifest = dir.join(".meridian/manifest.json");
+    let check_file = || {
+        let doc: Value =
+            serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+        let mut errors = Vec::new();
+        validate(&schema, &schema, &doc, "$", &mut errors);
+        assert!(errors.is_empty(), "{}", errors.join("\n"));
+        doc
+    };
+    for args in [
+        vec!["init", path],
+        vec!["apply", path, "--auto-approve"],
+        vec!["destroy", path, "--auto-approve"],
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_meridian"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        check_file();
+    }
+    let doc = check_file();
+    assert_eq!(doc["serial"], 3);
+    assert_eq!(doc["history"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        doc["adopted_name"],
+        "meridian-schema-manifest-".to_string() + &std::process::id().to_string()
+    );
+    assert_eq!(doc["services"], serde_json::json!([]));
+}

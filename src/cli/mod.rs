@@ -10,6 +10,7 @@ mod graph;
 mod plan;
 mod schema;
 mod signals;
+mod team;
 mod unlock;
 mod validate;
 
@@ -76,6 +77,8 @@ enum Command {
     Compare(analyze::CompareArgs),
     Plan(plan::PlanArgs),
     Apply(plan::ApplyArgs),
+    Destroy(plan::DestroyArgs),
+    Init(plan::InitArgs),
     Fmt(fmt::Args),
     Schema(schema::Args),
     ForceUnlock(unlock::Args),
@@ -189,6 +192,8 @@ pub fn main() -> ExitCode {
         Command::Compare(a) => analyze::run_compare(a, &mut ctx),
         Command::Plan(a) => plan::run_plan(a, &mut ctx),
         Command::Apply(a) => plan::run_apply(a, &mut ctx),
+        Command::Destroy(a) => plan::run_destroy(a, &mut ctx),
+        Command::Init(a) => plan::run_init(a, &mut ctx),
         Command::Fmt(a) => fmt::run(a, &mut ctx),
         Command::Schema(a) => schema::run(a, &mut ctx),
         Command::ForceUnlock(a) => unlock::run(a, &mut ctx),

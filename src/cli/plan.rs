@@ -1,8 +1,11 @@
 //! `meridian plan` and `meridian apply`: diff against live state, then change exactly that.
 
+use super::team::{topology_dir, Done, Team};
 use super::{exit, to_json, Ctx};
 use crate::analysis::Prices;
+use crate::backend::{BackendRef, Operation};
 use crate::graph::ResourceGraph;
+use crate::identity::Identity;
 use crate::plan::{self, apply::apply_until, saved, Input, Options, Plan, SourceText};
 use crate::provider::aws::{AwsProvider, AwsSettings};
 use crate::provider::local::LocalStore;
@@ -42,6 +45,9 @@ pub struct PlanArgs {
     /// service has no recovery from some region loss (as `check` does); 3 wins over 2.
     #[arg(long)]
     fail_on_objectives: bool,
+    /// Plan the deletion of everything the topology manages (what `meridian destroy` does).
+    #[arg(long)]
+    destroy: bool,
 }
 
 /// Apply a topology (plan, confirm, apply) or a saved plan (exactly it, or refuse it if the
@@ -68,6 +74,32 @@ pub struct ApplyArgs {
     /// Output of the result: human, or json (every change with its status).
     #[arg(long, value_enum, default_value_t = ApplyFormat::Human)]
     format: ApplyFormat,
+}
+
+/// Delete everything the topology manages: its records, ownership markers and health checks
+/// in every zone its last apply left under management (asks for "yes" first). ECR
+/// repositories hold images and are kept.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  meridian destroy infra/\n  meridian destroy infra/ --live aws --auto-approve\n  meridian plan infra/ --destroy --out destroy.json && meridian apply destroy.json"
+)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    apply: ApplyArgs,
+}
+
+/// Give a topology its manifest: mint its id and adopt what an earlier Meridian created
+/// under its name (health checks and ownership markers keyed by the name). Changes nothing
+/// in the cloud.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  meridian init infra/\n  meridian init infra/main.hcl")]
+pub struct InitArgs {
+    /// A topology file or a directory of .hcl files.
+    #[arg(default_value = ".")]
+    path: PathBuf,
+    /// How long to wait for another apply's lock, e.g. "30s".
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    lock_timeout: crate::duration::Duration,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -124,12 +156,7 @@ fn parse_duration(s: &str) -> Result<crate::duration::Duration, String> {
 
 /// `.meridian/state.json` beside the topology.
 pub fn default_state(path: &Path) -> PathBuf {
-    let dir = if path.is_dir() {
-        path.to_path_buf()
-    } else {
-        path.parent().map(Path::to_path_buf).unwrap_or_default()
-    };
-    dir.join(".meridian").join("state.json")
+    topology_dir(path).join(".meridian").join("state.json")
 }
 
 /// The topology's name: its `name` attribute, else the file stem or directory name.
@@ -154,10 +181,15 @@ pub fn topology_name(path: &Path, declared: Option<&str>) -> String {
 }
 
 /// A valid, named topology with its graph and files: what a plan is made from.
-struct Loaded {
+pub(super) struct Loaded {
     sources: Vec<SourceText>,
     topology: crate::model::Topology,
     graph: ResourceGraph,
+    backend: BackendRef,
+    /// Read from the backend before planning.
+    identity: Identity,
+    /// Everything declared was cleared: the plan deletes what the topology manages.
+    destroy: bool,
 }
 
 impl Loaded {
@@ -166,13 +198,35 @@ impl Loaded {
             topology: &self.topology,
             graph: &self.graph,
             sources: &self.sources,
+            identity: &self.identity,
+            backend: Some(&self.backend),
         }
+    }
+
+    /// The same topology with nothing declared: its plan deletes everything it manages.
+    fn for_destroy(mut self) -> Loaded {
+        self.topology.services.clear();
+        self.topology.registries.clear();
+        self.graph = ResourceGraph::build(&self.topology);
+        self.destroy = true;
+        self
+    }
+
+    /// The services, zones and registry regions the topology declares.
+    fn managed(&self) -> (Vec<String>, Vec<String>, Vec<String>) {
+        let scope = plan::scope_with(&self.graph, &self.topology.zones);
+        (
+            self.topology.services.keys().cloned().collect(),
+            scope.zones,
+            scope.regions,
+        )
     }
 
     fn new(
         sources: &Sources,
         mut topology: crate::model::Topology,
         name: String,
+        backend: BackendRef,
         ctx: &mut Ctx,
     ) -> Result<Loaded, u8> {
         topology.name = Some(name);
@@ -193,14 +247,18 @@ impl Loaded {
             sources,
             topology,
             graph,
+            backend,
+            identity: Identity::mint(),
+            destroy: false,
         })
     }
 }
 
-fn load(path: &Path, ctx: &mut Ctx) -> Result<Loaded, u8> {
+pub(super) fn load(path: &Path, ctx: &mut Ctx) -> Result<Loaded, u8> {
     let (sources, topology) = super::load_valid(path, "nothing planned", ctx)?;
     let name = topology_name(path, topology.name.as_deref());
-    Loaded::new(&sources, topology, name, ctx)
+    let backend = BackendRef::of(topology.backend.as_ref(), &topology_dir(path));
+    Loaded::new(&sources, topology, name, backend, ctx)
 }
 
 fn prices(path: Option<&Path>, ctx: &mut Ctx) -> Result<BTreeMap<String, f64>, u8> {
@@ -228,6 +286,7 @@ fn make_plan(
         adopt: common.adopt,
         targets: common.target.clone(),
         prices: prices(common.prices.as_deref(), ctx)?,
+        destroy: l.destroy,
     };
     plan::plan(&l.input(), provider, &opts, plan_id).map_err(|e| {
         ctx.report(e);
@@ -336,7 +395,12 @@ pub fn run_plan(args: PlanArgs, ctx: &mut Ctx) -> u8 {
 }
 
 fn plan_command(args: &PlanArgs, ctx: &mut Ctx) -> Result<u8, u8> {
-    let l = load(&args.path, ctx)?;
+    let mut l = load(&args.path, ctx)?;
+    let team = Team::open(&l.backend, None, ctx)?;
+    l.identity = team.identity();
+    if args.destroy {
+        l = l.for_destroy();
+    }
     let state = args
         .common
         .state
@@ -406,11 +470,67 @@ pub fn run_apply(args: ApplyArgs, ctx: &mut Ctx) -> u8 {
     let result = if saved {
         apply_saved(&args, ctx)
     } else {
-        apply_topology(&args, ctx)
+        apply_topology(&args, false, ctx)
     };
     match result {
         Ok(code) | Err(code) => code,
     }
+}
+
+pub fn run_destroy(args: DestroyArgs, ctx: &mut Ctx) -> u8 {
+    match apply_topology(&args.apply, true, ctx) {
+        Ok(code) | Err(code) => code,
+    }
+}
+
+pub fn run_init(args: InitArgs, ctx: &mut Ctx) -> u8 {
+    match init(&args, ctx) {
+        Ok(code) | Err(code) => code,
+    }
+}
+
+fn init(args: &InitArgs, ctx: &mut Ctx) -> Result<u8, u8> {
+    let l = load(&args.path, ctx)?;
+    let timeout = std::time::Duration::from_millis(args.lock_timeout.as_millis());
+    let mut team = Team::open(&l.backend, Some(("init", timeout)), ctx)?;
+    let name = l.topology.name.clone().unwrap_or_default();
+    if let Some(s) = &team.stored {
+        ctx.out(&format!(
+            "Topology {name} already has a manifest in {}: id {} (serial {}). Nothing to do.\n",
+            team.backend.describe(),
+            s.manifest.topology_id,
+            s.manifest.serial
+        ));
+        return Ok(exit::OK);
+    }
+    let identity = Identity {
+        adopted_name: Some(name.clone()),
+        ..Identity::mint()
+    };
+    let (mut m, version) = team.commit_identity(&identity, &name, ctx)?;
+    let (services, zones, regions) = l.managed();
+    (m.services, m.zones, m.regions) = (services, zones, regions);
+    m.record(crate::backend::Entry {
+        serial: 0,
+        operation: Operation::Init,
+        plan_id: None,
+        who: team.backend.who(),
+        when_unix: crate::backend::now_unix(),
+        added: 0,
+        changed: 0,
+        destroyed: 0,
+        incomplete: 0,
+    });
+    if let Err(e) = team.backend.write(&m, Some(&version)) {
+        ctx.report(e);
+        return Err(exit::ERROR);
+    }
+    ctx.out(&format!(
+        "Initialised topology {name} in {}: id {}. Health checks and ownership markers an earlier Meridian made under the name {name} are this topology's; the next apply rewrites the markers with the id.\n",
+        team.backend.describe(),
+        m.topology_id
+    ));
+    Ok(exit::OK)
 }
 
 /// Runs the apply engine, stopping after the calls in flight when a signal arrives.
@@ -427,11 +547,21 @@ fn lock_timeout(args: &ApplyArgs) -> std::time::Duration {
     std::time::Duration::from_millis(args.lock_timeout.as_millis())
 }
 
-fn apply_topology(args: &ApplyArgs, ctx: &mut Ctx) -> Result<u8, u8> {
-    let l = load(&args.path, ctx)?;
+fn apply_topology(args: &ApplyArgs, destroy: bool, ctx: &mut Ctx) -> Result<u8, u8> {
+    let mut l = load(&args.path, ctx)?;
     if !args.auto_approve && !std::io::stdin().is_terminal() {
         ctx.err("error: apply asks for confirmation, and standard input is not a terminal; pass --auto-approve to apply without asking\n");
         return Err(exit::ERROR);
+    }
+    let operation = if destroy { "destroy" } else { "apply" };
+    let mut team = Team::open(&l.backend, Some((operation, lock_timeout(args))), ctx)?;
+    l.identity = team.identity();
+    if destroy {
+        if team.stored.is_none() {
+            ctx.out("Nothing to destroy: the backend holds no manifest for this topology (it was never applied).\n");
+            return Ok(exit::OK);
+        }
+        l = l.for_destroy();
     }
     let state = args
         .common
@@ -468,8 +598,39 @@ fn apply_topology(args: &ApplyArgs, ctx: &mut Ctx) -> Result<u8, u8> {
         return Err(exit::ERROR);
     }
     ctx.out("\n");
-    let outcome = run_apply_engine(&p, store.as_ref(), args);
-    Ok(finish(&outcome, store.as_ref(), args.format, ctx))
+    let op = if destroy {
+        Operation::Destroy
+    } else {
+        Operation::Apply
+    };
+    run_and_record(&p, &l, &mut team, store.as_ref(), (args, op), ctx)
+}
+
+/// Records a new topology's identity, runs the apply engine, records what it did.
+fn run_and_record(
+    p: &Plan,
+    l: &Loaded,
+    team: &mut Team,
+    store: &dyn Provider,
+    (args, operation): (&ApplyArgs, Operation),
+    ctx: &mut Ctx,
+) -> Result<u8, u8> {
+    let (manifest, version) = team.commit_identity(&p.identity, &p.topology, ctx)?;
+    let outcome = run_apply_engine(p, store, args);
+    let code = finish(&outcome, store, args.format, ctx);
+    let managed = if operation == Operation::Destroy {
+        Default::default()
+    } else {
+        l.managed()
+    };
+    let done = Done {
+        plan: p,
+        outcome: &outcome,
+        operation,
+        managed,
+    };
+    team.record(manifest, &version, &done, ctx)?;
+    Ok(code)
 }
 
 /// Reads a saved plan and rebuilds its topology from the files it carries.
@@ -498,12 +659,54 @@ fn read_saved(path: &Path, ctx: &mut Ctx) -> Result<(Plan, Loaded), u8> {
         ctx.err("error: the plan's topology does not validate with this Meridian\n");
         return Err(exit::ERROR);
     };
-    let l = Loaded::new(&sources, topology.clone(), saved.topology.clone(), ctx)?;
+    let Some(backend) = saved.backend.clone() else {
+        ctx.err("error: the saved plan names no backend (it was not made by `meridian plan`)\n");
+        return Err(exit::ERROR);
+    };
+    let mut l = Loaded::new(
+        &sources,
+        topology.clone(),
+        saved.topology.clone(),
+        backend,
+        ctx,
+    )?;
+    if saved.destroy {
+        l = l.for_destroy();
+    }
     Ok((saved, l))
 }
 
+/// The identity a saved plan is applied under: the backend's, which must be the plan's; or,
+/// before the first apply, the one the plan minted.
+fn saved_identity(saved: &Plan, team: &Team, ctx: &mut Ctx) -> Result<Identity, u8> {
+    match &team.stored {
+        Some(s) if s.manifest.topology_id == saved.identity.id => Ok(s.manifest.identity()),
+        Some(s) => {
+            ctx.err(&format!(
+                "error: the saved plan is for topology id {}, but {} holds topology id {}; run `meridian plan` again\n",
+                saved.identity.id,
+                team.backend.describe(),
+                s.manifest.topology_id
+            ));
+            Err(exit::ERROR)
+        }
+        None if saved.identity.new => Ok(saved.identity.clone()),
+        None => {
+            ctx.err(&format!(
+                "error: the saved plan is for topology id {}, whose manifest is no longer in {}; run `meridian plan` again\n",
+                saved.identity.id,
+                team.backend.describe()
+            ));
+            Err(exit::ERROR)
+        }
+    }
+}
+
 fn apply_saved(args: &ApplyArgs, ctx: &mut Ctx) -> Result<u8, u8> {
-    let (saved, l) = read_saved(&args.path, ctx)?;
+    let (saved, mut l) = read_saved(&args.path, ctx)?;
+    let operation = if saved.destroy { "destroy" } else { "apply" };
+    let mut team = Team::open(&l.backend, Some((operation, lock_timeout(args))), ctx)?;
+    l.identity = saved_identity(&saved, &team, ctx)?;
     // The plan's own live source, unless the command line names another (then the check
     // below refuses a different one).
     let (live, planned_state) = match &saved.live_source {
@@ -537,6 +740,10 @@ fn apply_saved(args: &ApplyArgs, ctx: &mut Ctx) -> Result<u8, u8> {
         ctx.out("No changes: the saved plan is already applied.\n");
         return Ok(exit::OK);
     }
-    let outcome = run_apply_engine(&now, store.as_ref(), args);
-    Ok(finish(&outcome, store.as_ref(), args.format, ctx))
+    let op = if saved.destroy {
+        Operation::Destroy
+    } else {
+        Operation::Apply
+    };
+    run_and_record(&now, &l, &mut team, store.as_ref(), (args, op), ctx)
 }

@@ -5,7 +5,8 @@ use crate::provider::lock;
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 
-/// Remove the apply lock of a topology's state store, after confirmation.
+/// Remove the lock of a topology (in its backend, local or S3) or of its local state store,
+/// after confirmation.
 ///
 /// Use it only when no apply is running: the lock keeps two applies from interleaving. The
 /// lock id is in the error of the apply that found the lock.
@@ -27,7 +28,63 @@ pub struct Args {
     force: bool,
 }
 
+/// Confirms on a terminal, or with --force.
+fn confirmed(args: &Args, what: &str, ctx: &mut Ctx) -> bool {
+    if args.force {
+        return true;
+    }
+    if !std::io::stdin().is_terminal() {
+        ctx.err("error: force-unlock asks for confirmation, and standard input is not a terminal; pass --force\n");
+        return false;
+    }
+    ctx.err(&format!(
+        "{what}.\nRemove it only if no apply is running. Only 'yes' will be accepted.\n  Enter a value: "
+    ));
+    let mut line = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut line);
+    if line.trim() != "yes" {
+        ctx.err("Cancelled: the lock was kept.\n");
+        return false;
+    }
+    true
+}
+
+/// The topology's backend lock, when it has the id asked for: removed after confirmation.
+fn backend_lock(args: &Args, ctx: &mut Ctx) -> Option<u8> {
+    let sources = crate::source::Sources::load(&args.path).ok()?;
+    let topology = crate::check(&sources).valid()?.clone();
+    let at = crate::backend::BackendRef::of(
+        topology.backend.as_ref(),
+        &super::team::topology_dir(&args.path),
+    );
+    let backend = at.open().ok()?;
+    let holder = backend.holder().ok()??;
+    if holder.id != args.lock_id {
+        return None;
+    }
+    if !confirmed(
+        args,
+        &format!("The topology ({at}) is held by {}", holder.describe()),
+        ctx,
+    ) {
+        return Some(exit::ERROR);
+    }
+    Some(match backend.force_unlock(&args.lock_id) {
+        Ok(_) => {
+            ctx.out(&format!("Removed the lock of {at}.\n"));
+            exit::OK
+        }
+        Err(e) => {
+            ctx.report(e);
+            exit::ERROR
+        }
+    })
+}
+
 pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
+    if let Some(code) = backend_lock(&args, ctx) {
+        return code;
+    }
     let state = args
         .state
         .clone()
@@ -43,21 +100,12 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
         ),
         Some(Err(text)) => text,
     };
-    if !args.force {
-        if !std::io::stdin().is_terminal() {
-            ctx.err("error: force-unlock asks for confirmation, and standard input is not a terminal; pass --force\n");
-            return exit::ERROR;
-        }
-        ctx.err(&format!(
-            "The lock of {} is held by {holder}.\nRemove it only if no apply is running. Only 'yes' will be accepted.\n  Enter a value: ",
-            state.display()
-        ));
-        let mut line = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut line);
-        if line.trim() != "yes" {
-            ctx.err("Cancelled: the lock was kept.\n");
-            return exit::ERROR;
-        }
+    if !confirmed(
+        &args,
+        &format!("The lock of {} is held by {holder}", state.display()),
+        ctx,
+    ) {
+        return exit::ERROR;
     }
     match lock::force_unlock(&state, &args.lock_id) {
         Ok(_) => {

@@ -194,47 +194,14 @@ pub struct RecordSpec {
 }
 
 /// The ownership marker of a service: a TXT record beside its name saying which topology
-/// and service own the name, so Meridian never touches records it did not create.
+/// and service own the name, so Meridian never touches records it did not create. Its text
+/// carries the topology's id ([`crate::identity::Identity::marker_value`]).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OwnerSpec {
     pub zone: String,
     /// `_meridian.<domain>`.
     pub name: String,
-    pub topology: String,
     pub service: String,
-}
-
-/// The version of the ownership marker's text. Version 1 (no `v=`) is still read.
-pub const MARKER_VERSION: u32 = 2;
-
-impl OwnerSpec {
-    /// The TXT value, quoted as Route 53 stores it.
-    pub fn value(&self) -> String {
-        format!(
-            "\"meridian v={MARKER_VERSION} topology={} service={}\"",
-            self.topology, self.service
-        )
-    }
-
-    /// Reads a marker value back: (topology, service), from any version Meridian wrote.
-    pub fn parse(value: &str) -> Option<(String, String)> {
-        let v = value.trim_matches('"').strip_prefix("meridian ")?;
-        let mut topology = None;
-        let mut service = None;
-        for part in v.split(' ') {
-            if let Some(t) = part.strip_prefix("topology=") {
-                topology = Some(t.to_string());
-            } else if let Some(s) = part.strip_prefix("service=") {
-                service = Some(s.to_string());
-            } else if let Some(version) = part.strip_prefix("v=") {
-                // A later Meridian's marker: not one this version can read.
-                if version.parse::<u32>().map_or(true, |n| n > MARKER_VERSION) {
-                    return None;
-                }
-            }
-        }
-        Some((topology?, service?))
-    }
 }
 
 /// The name of a service's ownership marker.
@@ -261,7 +228,6 @@ pub struct EcrReplicationSpec {
 /// Every resource of a topology, in address order.
 pub fn lower(t: &Topology) -> Vec<Resource> {
     let mut out = Vec::new();
-    let topology = t.name.as_deref().unwrap_or("topology");
     for s in t.services.values() {
         out.push(Resource {
             address: Address::new(Kind::Owner, &s.name, None),
@@ -269,7 +235,6 @@ pub fn lower(t: &Topology) -> Vec<Resource> {
             spec: ResourceSpec::Owner(OwnerSpec {
                 zone: s.zone.clone(),
                 name: owner_name(&s.domain),
-                topology: topology.to_string(),
                 service: s.name.clone(),
             }),
         });

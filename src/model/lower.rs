@@ -50,6 +50,7 @@ pub fn lower(root: &Block, diags: &mut Diagnostics) -> Topology {
     t.zones = zones(root, diags);
     t.tag_health_checks = root.bool("tag_health_checks").unwrap_or(false);
     t.provider = provider(root, diags);
+    t.backend = root.block("backend").and_then(|b| backend(b, diags));
     t.services = services(root, diags);
     registries(root.blocks("registry"), &mut t, diags);
     t
@@ -117,6 +118,60 @@ fn provider(root: &Block, diags: &mut Diagnostics) -> Option<AwsProviderConfig> 
         });
     }
     provider
+}
+
+/// The `backend` block, when its kind is known and has what it needs.
+fn backend(b: &Block, diags: &mut Diagnostics) -> Option<BackendConfig> {
+    let own = |name: &str| b.str(name).map(String::from);
+    let (needs, refuses): (&[&str], &[&str]) = match b.label() {
+        "local" => (&[], &["bucket", "key", "region", "profile", "endpoint_url"]),
+        "s3" => (&["bucket", "key"], &["path"]),
+        other => {
+            diags.push(
+                Diagnostic::error(Code::Backend, b.label_loc(), format!("unknown backend \"{other}\""))
+                    .label("not a backend")
+                    .help("use backend \"local\" { path = \".meridian\" } or backend \"s3\" { bucket = \"...\", key = \"...\" }"),
+            );
+            return None;
+        }
+    };
+    let mut ok = true;
+    for name in needs.iter().filter(|n| b.str(n).is_none()) {
+        ok = false;
+        diags.push(
+            Diagnostic::error(
+                Code::Backend,
+                b.label_loc(),
+                format!("backend \"{}\" needs `{name}`", b.label()),
+            )
+            .label("incomplete backend")
+            .help("an S3 backend names its bucket and the key of the manifest object"),
+        );
+    }
+    for name in refuses.iter().filter(|n| b.str(n).is_some()) {
+        ok = false;
+        diags.push(
+            Diagnostic::error(
+                Code::Backend,
+                b.value_loc(name),
+                format!("`{name}` has no meaning in backend \"{}\"", b.label()),
+            )
+            .label("not used by this backend"),
+        );
+    }
+    if !ok {
+        return None;
+    }
+    Some(match b.label() {
+        "local" => BackendConfig::Local { path: own("path") },
+        _ => BackendConfig::S3 {
+            bucket: own("bucket").unwrap_or_default(),
+            key: own("key").unwrap_or_default(),
+            region: own("region"),
+            profile: own("profile"),
+            endpoint_url: own("endpoint_url"),
+        },
+    })
 }
 
 /// The valid services by name; a domain declared by two services is reported.

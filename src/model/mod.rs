@@ -38,10 +38,29 @@ pub struct Topology {
     pub prices: BTreeMap<String, f64>,
     /// Zones read by every plan, besides those of the services (`zones` attribute).
     pub zones: Vec<String>,
+    /// A `backend` block: where the manifest and lock live (None: local `.meridian`).
+    pub backend: Option<BackendConfig>,
     /// `tag_health_checks`: write and repair tags on health checks (one more call each).
     pub tag_health_checks: bool,
     /// A `provider "aws"` block: plan and apply against AWS.
     pub provider: Option<AwsProviderConfig>,
+}
+
+/// Where a topology's manifest and lock live.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum BackendConfig {
+    Local {
+        /// Relative to the topology's directory.
+        path: Option<String>,
+    },
+    S3 {
+        bucket: String,
+        key: String,
+        region: Option<String>,
+        profile: Option<String>,
+        endpoint_url: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

@@ -529,6 +529,21 @@ pub static PROVIDER: BlockSpec = BlockSpec {
     blocks: &[],
 };
 
+pub static BACKEND: BlockSpec = BlockSpec {
+    name: "backend",
+    labels: &["kind"],
+    doc: "Where the topology's manifest (its id, what it manages, its history) and apply lock live: `backend \"local\"` (the default) or `backend \"s3\"` for a team.",
+    attrs: &[
+        attr("path", Kind::String, "local: the directory, relative to the topology; default `.meridian`."),
+        attr("bucket", Kind::String, "s3: the bucket (required)."),
+        attr("key", Kind::String, "s3: the manifest's object key (required); the lock is `KEY.lock`."),
+        attr("region", Kind::String, "s3: the bucket's region; default from the AWS configuration chain."),
+        attr("profile", Kind::String, "s3: AWS profile; default from AWS_PROFILE."),
+        attr("endpoint_url", Kind::String, "s3: an S3-compatible endpoint (a test server); default from AWS_ENDPOINT_URL."),
+    ],
+    blocks: &[],
+};
+
 /// A non-negative number (prices, volumes).
 const fn price(name: &'static str, doc: &'static str) -> AttrSpec {
     checked(
@@ -627,6 +642,7 @@ pub static ROOT: BlockSpec = BlockSpec {
         one(&OBJECTIVES),
         one(&PRICES),
         many(&PROVIDER),
+        one(&BACKEND),
         many(&SERVICE),
         many(&REGISTRY),
     ],

@@ -8,7 +8,7 @@
 //! depends on it and nothing else; everything done is in the cloud under Meridian's ownership
 //! markers, so the next plan shows exactly what remains.
 
-use super::diff::{caller_reference, Detail};
+use super::diff::Detail;
 use super::{Action, Plan, ResourceChange};
 use crate::dns::ChangeAction;
 use crate::graph::HealthCheckSpec;
@@ -279,7 +279,9 @@ fn health_checks(plan: &Plan, work: &Work, run: &mut Runner) -> Checks {
 
 fn create_check(plan: &Plan, c: &ResourceChange, spec: &HealthCheckSpec, zone: &str) -> Op {
     Op::CreateHealthCheck {
-        caller_reference: caller_reference(&plan.topology, &c.address, zone, &plan.plan_id),
+        caller_reference: plan
+            .identity
+            .caller_reference(&c.address, zone, &plan.plan_id),
         config: spec.clone(),
     }
 }

@@ -1,7 +1,7 @@
 //! Diff: desired resources (the graph) against live state -> one change per address.
 //!
 //! Matching: health checks by Meridian's ownership marker in their caller reference
-//! (`m-<topology hash>-<address hash>-<plan>`); records by zone, name and set identifier, at
+//! (see [`crate::identity`]); records by zone, name and set identifier, at
 //! names the topology owns (a `_meridian.<name>` TXT marker); ECR repositories by region and
 //! name; replication rules by the repositories they filter. What the topology does not manage
 //! is never changed: it is listed in [`Diff::untouched`] instead.
@@ -12,6 +12,7 @@ use crate::graph::{
     Address, HealthCheckSpec, Kind, OwnerSpec, RecordSpec, ResourceGraph, ResourceSpec,
 };
 use crate::hash;
+use crate::identity::{Identity, Marker};
 use crate::provider::{LiveHealthCheck, LiveState, RecordSet, ReplicationRule};
 
 /// The TTL of an ownership marker (it is never resolved in the request path).
@@ -75,7 +76,7 @@ pub struct Foreign {
     pub name: String,
     /// `TYPE set-identifier` of each record found there.
     pub records: Vec<String>,
-    /// The topology and service of another owner's marker, when there is one.
+    /// Another Meridian topology whose marker stands at the name, when there is one.
     pub owner: Option<String>,
 }
 
@@ -86,38 +87,6 @@ pub struct Diff {
     pub foreign: Vec<Foreign>,
     /// Things left alone, said in the plan.
     pub untouched: Vec<Untouched>,
-}
-
-/// Version of the caller references Meridian writes: `m2-...`. Version 1 (`m-...`, the same
-/// parts) is still recognised, so checks made by an earlier Meridian stay this topology's.
-pub const CALLER_REFERENCE_VERSION: u32 = 2;
-
-/// The part of a caller reference that names the topology.
-fn topology_tag(topology: &str) -> String {
-    hash::hex(topology, 8)
-}
-
-/// The caller reference of a health check Meridian creates: fixed for one plan and address
-/// (a retried apply gets the same check back), fresh for another plan (AWS never reuses the
-/// reference of a deleted check). `m2-<topology 8>-<address 12>-<zone 6>-<plan 8>`: 40
-/// characters (Route 53 allows 64), read back without any extra call per check.
-pub fn caller_reference(topology: &str, address: &str, zone: &str, plan_id: &str) -> String {
-    let plan: String = plan_id.chars().take(8).collect();
-    format!(
-        "m{CALLER_REFERENCE_VERSION}-{}-{}-{}-{plan}",
-        topology_tag(topology),
-        hash::hex(address, 12),
-        hash::hex(zone, 6)
-    )
-}
-
-/// The caller-reference prefixes of this topology's checks, every version.
-pub fn reference_prefixes(topology: &str) -> Vec<String> {
-    let tag = topology_tag(topology);
-    vec![
-        format!("m{CALLER_REFERENCE_VERSION}-{tag}-"),
-        format!("m-{tag}-"),
-    ]
 }
 
 /// The tags a topology with `tag_health_checks` keeps on the check at `address`. Tags are for
@@ -138,18 +107,6 @@ fn missing_tags(
         .filter(|(k, v)| live.get(*k) != Some(*v))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
-}
-
-/// The address and zone hashes of one of this topology's caller references (any version).
-fn reference_parts(caller_reference: &str, topology: &str) -> Option<(String, Option<String>)> {
-    let tag = topology_tag(topology);
-    let rest = caller_reference
-        .strip_prefix(&format!("m{CALLER_REFERENCE_VERSION}-{tag}-"))
-        .or_else(|| caller_reference.strip_prefix(&format!("m-{tag}-")))?;
-    let mut parts = rest.split('-');
-    let address = parts.next()?.to_string();
-    let zone = parts.next().filter(|z| z.len() == 6).map(str::to_string);
-    Some((address, zone))
 }
 
 pub fn health_check_json(h: &HealthCheckSpec) -> Value {
@@ -237,10 +194,13 @@ fn change(
     }
 }
 
-/// How to diff: the topology's name and settings that shape the changes.
+/// How to diff: the topology's name and identity, and settings that shape the changes.
 #[derive(Debug, Clone, Copy)]
 pub struct Settings<'a> {
+    /// For people (tags).
     pub topology: &'a str,
+    /// What ownership is decided by.
+    pub identity: &'a Identity,
     /// Take over names that hold foreign records.
     pub adopt: bool,
     /// Keep tags on health checks ([`check_tags`]).
@@ -250,12 +210,12 @@ pub struct Settings<'a> {
 /// Computes every change.
 pub fn diff(graph: &ResourceGraph, live: &LiveState, settings: Settings) -> Diff {
     let Settings {
-        topology, adopt, ..
+        identity, adopt, ..
     } = settings;
     let mut d = Diff::default();
-    let mut ours = OurChecks::read(live, topology);
+    let mut ours = OurChecks::read(live, identity);
     let kept_check_ids = declared_checks(graph, &mut ours, settings, &mut d);
-    records(graph, live, topology, adopt, &kept_check_ids, &mut d);
+    records(graph, live, identity, adopt, &kept_check_ids, &mut d);
     ecr(graph, live, &mut d);
     orphan_checks(live, ours, &mut d);
     d.changes.sort_by(|a, b| a.address.cmp(&b.address));
@@ -274,7 +234,7 @@ struct OurChecks<'a> {
 }
 
 impl<'a> OurChecks<'a> {
-    fn read(live: &'a LiveState, topology: &str) -> OurChecks<'a> {
+    fn read(live: &'a LiveState, identity: &Identity) -> OurChecks<'a> {
         let mut ours = OurChecks {
             by_address: BTreeMap::new(),
             zone_of: BTreeMap::new(),
@@ -285,7 +245,7 @@ impl<'a> OurChecks<'a> {
                 .collect(),
         };
         for h in &live.health_checks {
-            if let Some((a, zone)) = reference_parts(&h.caller_reference, topology) {
+            if let Some((a, zone)) = identity.reference_parts(&h.caller_reference) {
                 ours.by_address.entry(a).or_default().push(h);
                 ours.zone_of.insert(&h.id, zone);
             }
@@ -594,14 +554,14 @@ fn tagged_address(h: &LiveHealthCheck) -> Option<String> {
         .cloned()
 }
 
-fn owner_record(o: &OwnerSpec) -> RecordSet {
+fn owner_record(o: &OwnerSpec, identity: &Identity) -> RecordSet {
     RecordSet {
         zone: o.zone.clone(),
         name: o.name.clone(),
         record_type: RecordType::Txt,
         set_identifier: None,
         ttl: Some(MARKER_TTL),
-        values: vec![o.value()],
+        values: vec![identity.marker_value(&o.service)],
         alias: None,
         routing: RoutingPolicy::Simple,
         health_check_id: None,
@@ -703,7 +663,7 @@ fn describe(r: &RecordSet) -> String {
 struct Names<'a> {
     /// Live records by (zone, name), the zone's own apex SOA and NS left out.
     at_name: BTreeMap<(String, String), Vec<&'a RecordSet>>,
-    topology: &'a str,
+    identity: &'a Identity,
     adopt: bool,
     kept_check_ids: &'a BTreeMap<Address, String>,
 }
@@ -719,7 +679,7 @@ impl<'a> Names<'a> {
 fn records(
     graph: &ResourceGraph,
     live: &LiveState,
-    topology: &str,
+    identity: &Identity,
     adopt: bool,
     kept_check_ids: &BTreeMap<Address, String>,
     d: &mut Diff,
@@ -738,7 +698,7 @@ fn records(
     }
     let names = Names {
         at_name,
-        topology,
+        identity,
         adopt,
         kept_check_ids,
     };
@@ -789,8 +749,14 @@ fn owned_name(
         .copied();
     let marker_owner = live_marker
         .and_then(|m| m.values.first())
-        .and_then(|v| OwnerSpec::parse(v));
-    let owned = marker_owner.as_ref() == Some(&(names.topology.to_string(), o.service.clone()));
+        .and_then(|v| Marker::parse(v));
+    let owned = marker_owner
+        .as_ref()
+        .is_some_and(|m| names.identity.owns(m) && m.is_for(&o.service));
+    // Another Meridian topology's name is never adopted: its owner would lose it unseen.
+    let meridians = marker_owner
+        .as_ref()
+        .is_some_and(|m| !names.identity.owns(m));
     let live_here = names.at(&o.zone, domain);
     // At a name it owns, Meridian's own records are the A, AAAA and CNAME record sets named
     // after the service; anything else was added by someone else.
@@ -802,17 +768,26 @@ fn owned_name(
     // would need fields it does not carry.
     let unadoptable = foreign_here.iter().any(|r| unmanaged(r));
     if (!foreign_here.is_empty() || (!owned && live_marker.is_some()))
-        && (!names.adopt || unadoptable)
+        && (!names.adopt || unadoptable || meridians)
     {
         d.foreign.push(Foreign {
             service: o.service.clone(),
             name: domain.to_string(),
             records: foreign_here.iter().map(|r| describe(r)).collect(),
-            owner: marker_owner.map(|(t, s)| format!("topology {t}, service {s}")),
+            owner: marker_owner
+                .filter(|m| !names.identity.owns(m))
+                .map(|m| m.describe()),
         });
         return;
     }
-    marker_change(owner_address, o, live_marker, names.adopt && !owned, d);
+    marker_change(
+        owner_address,
+        o,
+        names.identity,
+        live_marker,
+        names.adopt && !owned,
+        d,
+    );
     // The service's records at its name, by set identifier.
     let mut live_by_set: BTreeMap<Option<String>, Vec<&RecordSet>> = BTreeMap::new();
     for r in live_here {
@@ -842,11 +817,12 @@ fn owned_name(
 fn marker_change(
     owner_address: &Address,
     o: &OwnerSpec,
+    identity: &Identity,
     live_marker: Option<&RecordSet>,
     adopting: bool,
     d: &mut Diff,
 ) {
-    let want = owner_record(o);
+    let want = owner_record(o, identity);
     let (actions, before, delete) = match live_marker {
         Some(m) if *m == want => (vec![Action::NoOp], Some(record_json(m, None)), vec![]),
         Some(m) => (
@@ -953,6 +929,13 @@ fn removed_services(
     still_declared: &BTreeSet<&str>,
     d: &mut Diff,
 ) {
+    let known: Vec<String> = names
+        .identity
+        .services
+        .iter()
+        .cloned()
+        .chain(still_declared.iter().map(|s| (*s).to_string()))
+        .collect();
     for ((zone, name), recs) in &names.at_name {
         if declared_names.contains(&(zone.clone(), name.clone())) {
             continue;
@@ -960,15 +943,26 @@ fn removed_services(
         let Some(marker) = recs.iter().find(|r| r.record_type == RecordType::Txt) else {
             continue;
         };
-        let Some((t, service)) = marker.values.first().and_then(|v| OwnerSpec::parse(v)) else {
+        let Some(m) = marker.values.first().and_then(|v| Marker::parse(v)) else {
             continue;
         };
         let Some(domain) = crate::dns::marker_domain(name) else {
             continue;
         };
-        if t != names.topology {
+        if !names.identity.owns(&m) {
             continue;
         }
+        // A hashed marker names its service through the services the last apply managed,
+        // else through the set identifiers (`SERVICE-REGION...`) of the records beside it.
+        let from_records: Vec<String> = names
+            .at(zone, domain)
+            .iter()
+            .filter_map(|r| r.set_identifier.as_deref())
+            .flat_map(|s| s.match_indices('-').map(|(i, _)| s[..i].to_string()))
+            .collect();
+        let service = m
+            .service_among(known.iter().chain(&from_records))
+            .unwrap_or_else(|| m.service_label());
         // A service still declared under another name (its domain changed) keeps its
         // addresses for the new name; the old name's resources are told apart by it.
         let renamed = still_declared.contains(service.as_str());

@@ -13,6 +13,7 @@ pub mod saved;
 use crate::analysis::Analysis;
 use crate::graph::{Address, Kind, ResourceGraph};
 use crate::hash;
+use crate::identity::Identity;
 use crate::model::Topology;
 use crate::provider::{LiveSource, LiveState, Provider, ProviderError, Scope};
 use diff::Detail;
@@ -23,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Version of the plan document; bumped on any incompatible change (see CHANGELOG.md).
 /// 2: typed `live_source`, record routing as one tagged value, structured `untouched`, each
 /// change's `detail`, recovery objectives per service.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -174,6 +175,11 @@ pub struct Plan {
     /// Where live state came from: never mistake a local dry run for AWS.
     pub live_source: LiveSource,
     pub topology: String,
+    /// The topology's identity: its id decides what it owns (a new one is recorded by the
+    /// first apply).
+    pub identity: Identity,
+    /// Where the topology's manifest and lock live (None: made without one, by the library).
+    pub backend: Option<crate::backend::BackendRef>,
     /// A fingerprint of `prior_state`.
     pub prior_fingerprint: String,
     pub resource_changes: Vec<ResourceChange>,
@@ -183,6 +189,9 @@ pub struct Plan {
     pub recovery: RecoveryChange,
     /// The addresses `--target` limited the plan to (empty: everything).
     pub targets: Vec<String>,
+    /// A plan to delete everything the topology manages (`plan --destroy`).
+    #[serde(default)]
+    pub destroy: bool,
     /// Whether the plan takes over names holding records Meridian did not create.
     pub adopt: bool,
     /// The topology's files, so a saved plan applies without them.
@@ -212,6 +221,18 @@ pub enum PlanError {
         help("Meridian changes only names it created. To take these names over (their records will be replaced by the declared ones), run again with --adopt")
     )]
     Foreign(Vec<diff::Foreign>),
+    #[error("{}", collision_message(.0))]
+    #[diagnostic(
+        code(meridian::plan::collision),
+        help("two topologies cannot own one name: give the service another domain, or remove it from the other topology and apply that first")
+    )]
+    Collision(Vec<diff::Foreign>),
+    #[error("the backend holds no manifest for topology {name}, but an earlier Meridian left resources under that name: {found}")]
+    #[diagnostic(
+        code(meridian::plan::needs_init),
+        help("run `meridian init` on this topology to adopt them into a manifest (nothing else is changed), then plan again")
+    )]
+    NeedsInit { name: String, found: String },
     #[error("no resource matches --target {0}")]
     #[diagnostic(
         code(meridian::plan::target),
@@ -221,6 +242,21 @@ pub enum PlanError {
     #[error("cannot serialise {what}: {why}")]
     #[diagnostic(code(meridian::plan::serialise))]
     Serialise { what: &'static str, why: String },
+}
+
+fn collision_message(f: &[diff::Foreign]) -> String {
+    let parts: Vec<String> = f
+        .iter()
+        .map(|x| {
+            format!(
+                "{} (service {}) is owned by another Meridian topology ({})",
+                x.name,
+                x.service,
+                x.owner.as_deref().unwrap_or("unknown")
+            )
+        })
+        .collect();
+    parts.join("; ")
 }
 
 fn foreign_message(f: &[diff::Foreign]) -> String {
@@ -301,6 +337,8 @@ pub struct Options {
     pub targets: Vec<String>,
     /// Price overrides for the recovery analysis (price name -> USD).
     pub prices: BTreeMap<String, f64>,
+    /// The graph declares nothing: a plan to delete what the topology manages.
+    pub destroy: bool,
 }
 
 /// What a plan is made from: a valid, named topology, its resource graph and its files.
@@ -309,6 +347,9 @@ pub struct Input<'a> {
     pub topology: &'a Topology,
     pub graph: &'a ResourceGraph,
     pub sources: &'a [SourceText],
+    pub identity: &'a Identity,
+    /// Where the identity came from.
+    pub backend: Option<&'a crate::backend::BackendRef>,
 }
 
 impl Input<'_> {
@@ -325,8 +366,11 @@ pub fn plan(
     plan_id: String,
 ) -> Result<Plan, PlanError> {
     let mut scope = scope_with(input.graph, &input.topology.zones);
+    // What the last apply left under management is read too: its removal is planned.
+    extend_sorted(&mut scope.zones, &input.identity.zones);
+    extend_sorted(&mut scope.regions, &input.identity.regions);
     if input.topology.tag_health_checks {
-        scope.tag_prefixes = diff::reference_prefixes(input.name());
+        scope.tag_prefixes = input.identity.reference_prefixes();
     }
     let live = provider.read(&scope)?;
     let mut plan = plan_against(input, live, provider.source(), opts, plan_id)?;
@@ -342,17 +386,31 @@ pub fn plan_against(
     opts: &Options,
     plan_id: String,
 ) -> Result<Plan, PlanError> {
+    if input.identity.new {
+        if let Some(found) = legacy_resources(&live, input.name()) {
+            return Err(PlanError::NeedsInit {
+                name: input.name().to_string(),
+                found,
+            });
+        }
+    }
     let d = diff::diff(
         input.graph,
         &live,
         diff::Settings {
             topology: input.name(),
+            identity: input.identity,
             adopt: opts.adopt,
             tag_checks: input.topology.tag_health_checks,
         },
     );
-    if !d.foreign.is_empty() {
-        return Err(PlanError::Foreign(d.foreign));
+    let (meridian, foreign): (Vec<_>, Vec<_>) =
+        d.foreign.into_iter().partition(|f| f.owner.is_some());
+    if !meridian.is_empty() {
+        return Err(PlanError::Collision(meridian));
+    }
+    if !foreign.is_empty() {
+        return Err(PlanError::Foreign(foreign));
     }
     let mut changes = d.changes;
     if !opts.targets.is_empty() {
@@ -365,17 +423,50 @@ pub fn plan_against(
         plan_id,
         live_source,
         topology: input.name().to_string(),
+        identity: input.identity.clone(),
+        backend: input.backend.cloned(),
         prior_fingerprint: fingerprint(&live)?,
         summary: Summary::of(&changes),
         resource_changes: changes,
         untouched: d.untouched,
         recovery: recovery(input.topology, &analysis, &live)?,
         targets: opts.targets.clone(),
+        destroy: opts.destroy,
         adopt: opts.adopt,
         sources: input.sources.to_vec(),
         prior_state: live,
         api_calls: BTreeMap::new(),
     })
+}
+
+fn extend_sorted(v: &mut Vec<String>, more: &[String]) {
+    v.extend(more.iter().cloned());
+    v.sort();
+    v.dedup();
+}
+
+/// Markers and health checks an earlier Meridian (keyed by topology name) made for `name`,
+/// counted for a message; None when there are none.
+fn legacy_resources(live: &LiveState, name: &str) -> Option<String> {
+    let legacy = Identity {
+        adopted_name: Some(name.to_string()),
+        ..Identity::known("")
+    };
+    let markers = live
+        .records
+        .iter()
+        .filter_map(|r| r.values.first())
+        .filter_map(|v| crate::identity::Marker::parse(v))
+        .filter(|m| matches!(&m.owner, crate::identity::Owner::Name(n) if n == name))
+        .count();
+    let checks = live
+        .health_checks
+        .iter()
+        .filter(|h| !h.caller_reference.starts_with("m3-"))
+        .filter(|h| legacy.reference_parts(&h.caller_reference).is_some())
+        .count();
+    (markers + checks > 0)
+        .then(|| format!("{markers} ownership marker(s), {checks} health check(s)"))
 }
 
 /// The addresses a `--target` plan keeps: each target, what it depends on, and what a

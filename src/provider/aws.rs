@@ -78,7 +78,7 @@ pub struct AwsProvider {
     progress: Option<ProgressSink>,
 }
 
-fn sdk_error<E, R>(
+pub(crate) fn sdk_error<E, R>(
     what: &str,
     e: aws_smithy_runtime_api::client::result::SdkError<E, R>,
 ) -> ProviderError

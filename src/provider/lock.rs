@@ -39,8 +39,39 @@ impl Drop for Lock {
     }
 }
 
-/// Removes every lock file this process holds (a signal handler's last act).
+/// A way to release a lock held elsewhere (an S3 lock object), run by [`release_all`].
+type Release = Box<dyn Fn() + Send>;
+
+/// Remote locks this process holds, by a key of its own.
+static RELEASES: Mutex<Vec<(u64, Release)>> = Mutex::new(Vec::new());
+
+/// Registers how to release a remote lock if a signal ends the process; returns the key that
+/// [`forget_release`] takes once the lock is released normally.
+pub fn on_release(f: Release) -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let key = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if let Ok(mut r) = RELEASES.lock() {
+        r.push((key, f));
+    }
+    key
+}
+
+/// Forgets a registered release (the lock was released normally).
+pub fn forget_release(key: u64) {
+    if let Ok(mut r) = RELEASES.lock() {
+        r.retain(|(k, _)| *k != key);
+    }
+}
+
+/// Removes every lock this process holds (a signal handler's last act).
 pub fn release_all() {
+    let remote: Vec<(u64, Release)> = RELEASES
+        .lock()
+        .map(|mut r| std::mem::take(&mut *r))
+        .unwrap_or_default();
+    for (_, release) in remote {
+        release();
+    }
     let paths: Vec<PathBuf> = HELD
         .lock()
         .map(|mut h| std::mem::take(&mut *h))
@@ -67,6 +98,17 @@ fn io(path: &Path, e: impl std::fmt::Display) -> ProviderError {
 
 /// Takes the lock of `state`, waiting up to `timeout` for another holder.
 pub fn take(state: &Path, timeout: std::time::Duration) -> Result<Lock, ProviderError> {
+    let what = format!("the local state store {}", state.display());
+    take_as(state, timeout, &what, "apply")
+}
+
+/// Takes the lock of `file` for `operation`; `what` names the file in messages.
+pub fn take_as(
+    state: &Path,
+    timeout: std::time::Duration,
+    what: &str,
+    operation: &str,
+) -> Result<Lock, ProviderError> {
     let path = lock_path(state);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| io(state, e))?;
@@ -78,10 +120,10 @@ pub fn take(state: &Path, timeout: std::time::Duration) -> Result<Lock, Provider
             .create_new(true)
             .open(&path)
         {
-            Ok(f) => return write_holder(f, path, state),
+            Ok(f) => return write_holder(f, path, state, operation),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 if start.elapsed() >= timeout {
-                    return Err(ProviderError::Locked(busy(state, &path)));
+                    return Err(ProviderError::Locked(busy(state, &path, what)));
                 }
                 std::thread::sleep(std::time::Duration::from_millis(100));
             }
@@ -90,7 +132,12 @@ pub fn take(state: &Path, timeout: std::time::Duration) -> Result<Lock, Provider
     }
 }
 
-fn write_holder(mut f: std::fs::File, path: PathBuf, state: &Path) -> Result<Lock, ProviderError> {
+fn write_holder(
+    mut f: std::fs::File,
+    path: PathBuf,
+    state: &Path,
+    operation: &str,
+) -> Result<Lock, ProviderError> {
     use std::io::Write;
     let holder = Holder {
         id: crate::plan::new_plan_id(&path.display().to_string()),
@@ -99,7 +146,7 @@ fn write_holder(mut f: std::fs::File, path: PathBuf, state: &Path) -> Result<Loc
         since_unix: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
-        operation: "apply".into(),
+        operation: operation.into(),
     };
     let text = serde_json::to_string(&holder).map_err(|e| io(state, e))?;
     if let Err(e) = writeln!(f, "{text}").and_then(|()| f.sync_all()) {
@@ -113,28 +160,27 @@ fn write_holder(mut f: std::fs::File, path: PathBuf, state: &Path) -> Result<Loc
 }
 
 /// Why the lock of `state` cannot be taken, naming its holder and what to do.
-fn busy(state: &Path, path: &Path) -> String {
+fn busy(state: &Path, path: &Path, what: &str) -> String {
     match holder(state) {
         Some(Ok(h)) if h.host == crate::process::host() && !crate::process::alive(h.pid) => format!(
-            "the local state store {} is locked by pid {} on this host, which no longer runs (an interrupted apply); if nothing else is applying, remove the lock with `meridian force-unlock {}`",
-            state.display(),
+            "{what} is locked by pid {} on this host, which no longer runs (an interrupted {}); if nothing else is applying, remove the lock with `meridian force-unlock {}`",
             h.pid,
+            h.operation,
             h.id
         ),
         Some(Ok(h)) => format!(
-            "the local state store {} is locked by another apply (pid {} on {}, since unix time {}); wait for it, use --lock-timeout, or, if that process is gone, `meridian force-unlock {}`",
-            state.display(),
+            "{what} is locked by another {} (pid {} on {}, since unix time {}); wait for it, use --lock-timeout, or, if that process is gone, `meridian force-unlock {}`",
+            h.operation,
             h.pid,
             h.host,
             h.since_unix,
             h.id
         ),
         Some(Err(text)) => format!(
-            "the local state store {} is locked ({text}); if no apply is running, remove {}",
-            state.display(),
+            "{what} is locked ({text}); if no apply is running, remove {}",
             path.display()
         ),
-        None => format!("the local state store {} was locked, and is no longer: try again", state.display()),
+        None => format!("{what} was locked, and is no longer: try again"),
     }
 }
 

@@ -251,10 +251,31 @@ fn untouched(p: &Plan, bullet: &str, s: &mut String) {
     }
 }
 
+/// The topology id, or that the first apply records a new one.
+fn identity_words(p: &Plan) -> String {
+    if p.identity.new {
+        format!("new id {}, recorded by the first apply", p.identity.id)
+    } else {
+        format!("id {}", p.identity.id)
+    }
+}
+
 pub fn human(p: &Plan) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "Live state: {}", p.live_source);
-    let _ = writeln!(s, "Topology: {} (plan {})", p.topology, p.plan_id);
+    let _ = writeln!(
+        s,
+        "Topology: {} ({}; plan {})",
+        p.topology,
+        identity_words(p),
+        p.plan_id
+    );
+    if let Some(b) = &p.backend {
+        let _ = writeln!(s, "Backend: {b}");
+    }
+    if p.destroy {
+        s.push_str("Destroy: every resource this topology manages is deleted.\n");
+    }
     if !p.targets.is_empty() {
         let _ = writeln!(
             s,
@@ -293,8 +314,10 @@ pub fn markdown(p: &Plan) -> String {
     let mut s = String::from("## Meridian plan\n\n");
     let _ = writeln!(
         s,
-        "Live state: **{}** · topology `{}`\n",
-        p.live_source, p.topology
+        "Live state: **{}** · topology `{}` ({})\n",
+        p.live_source,
+        p.topology,
+        identity_words(p)
     );
     let _ = writeln!(s, "**{}**\n", summary_line(p));
     let _ = writeln!(s, "{}\n", recovery_line(p));

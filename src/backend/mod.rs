@@ -1,0 +1,346 @@
+//! Backends: where a topology's manifest and apply lock live, so a team (laptops and CI
+//! runners alike) shares one identity and one lock. Live state is still read from the cloud
+//! itself; the manifest only says who the topology is and what its last apply left under
+//! management.
+//!
+//! [`local::LocalBackend`] keeps them in a directory (`.meridian` beside the topology by
+//! default); [`s3::S3Backend`] in an S3 object, written with conditional requests
+//! (`If-None-Match: *` to create, `If-Match: <ETag>` to replace), with a lock object that
+//! carries a lease.
+
+pub mod local;
+pub mod s3;
+
+use crate::identity::Identity;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Version of the manifest document; `schemas/manifest.schema.json` describes it.
+pub const MANIFEST_FORMAT: u32 = 1;
+/// Applies the manifest's history keeps (the oldest are dropped).
+pub const HISTORY_CAP: usize = 100;
+
+/// What a backend keeps about one topology.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format_version: u32,
+    /// The ownership key of everything the topology creates; random, minted once.
+    pub topology_id: String,
+    /// The topology's name when it was last applied (for people).
+    pub name: String,
+    /// Resources an earlier Meridian made under this name are this topology's
+    /// (`meridian init` adopted them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopted_name: Option<String>,
+    /// Incremented by every apply, destroy and init.
+    pub serial: u64,
+    /// Under management after the last apply: services, hosted zones and registry regions.
+    pub services: Vec<String>,
+    pub zones: Vec<String>,
+    pub regions: Vec<String>,
+    pub last_plan_id: Option<String>,
+    /// The last [`HISTORY_CAP`] operations, oldest first.
+    pub history: Vec<Entry>,
+}
+
+/// What changed the manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    Apply,
+    Destroy,
+    Init,
+}
+
+/// One operation in the manifest's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub serial: u64,
+    pub operation: Operation,
+    pub plan_id: Option<String>,
+    /// The caller identity's ARN (S3 backend), else `user@host`.
+    pub who: String,
+    pub when_unix: u64,
+    pub added: usize,
+    pub changed: usize,
+    pub destroyed: usize,
+    /// Changes that did not complete (failed, partial or not attempted).
+    pub incomplete: usize,
+}
+
+impl Manifest {
+    /// The manifest of a topology about to be applied for the first time.
+    pub fn new(identity: &Identity, name: &str) -> Manifest {
+        Manifest {
+            format_version: MANIFEST_FORMAT,
+            topology_id: identity.id.clone(),
+            name: name.to_string(),
+            adopted_name: identity.adopted_name.clone(),
+            serial: 0,
+            services: Vec::new(),
+            zones: Vec::new(),
+            regions: Vec::new(),
+            last_plan_id: None,
+            history: Vec::new(),
+        }
+    }
+
+    /// The identity a plan uses.
+    pub fn identity(&self) -> Identity {
+        Identity {
+            id: self.topology_id.clone(),
+            new: false,
+            adopted_name: self.adopted_name.clone(),
+            services: self.services.clone(),
+            zones: self.zones.clone(),
+            regions: self.regions.clone(),
+        }
+    }
+
+    /// Records one operation: the serial moves on, the history keeps the last entries.
+    pub fn record(&mut self, mut entry: Entry) {
+        self.serial += 1;
+        entry.serial = self.serial;
+        if entry.plan_id.is_some() {
+            self.last_plan_id.clone_from(&entry.plan_id);
+        }
+        self.history.push(entry);
+        let excess = self.history.len().saturating_sub(HISTORY_CAP);
+        self.history.drain(..excess);
+    }
+
+    /// Reads a manifest, refusing another format.
+    pub fn parse(where_: &str, bytes: &[u8]) -> Result<Manifest, BackendError> {
+        let v: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|e| BackendError::Io(format!("{where_} is not a Meridian manifest: {e}")))?;
+        let found = v.get("format_version").and_then(serde_json::Value::as_u64);
+        if found != Some(u64::from(MANIFEST_FORMAT)) {
+            return Err(BackendError::Io(format!(
+                "{where_} has manifest format {}; this Meridian reads format {MANIFEST_FORMAT}",
+                found.map_or("none".to_string(), |f| f.to_string())
+            )));
+        }
+        serde_json::from_value(v)
+            .map_err(|e| BackendError::Io(format!("{where_} is not a Meridian manifest: {e}")))
+    }
+}
+
+/// A manifest as stored, with the version a conditional write must name.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub manifest: Manifest,
+    /// The S3 ETag, or a hash of the local file.
+    pub version: String,
+}
+
+/// Who holds a lock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockInfo {
+    /// Random; what `force-unlock` names.
+    pub id: String,
+    pub who: String,
+    pub host: String,
+    pub pid: u32,
+    pub operation: String,
+    pub since_unix: u64,
+    /// When the lease ends unless renewed (S3); None for a local lock, whose holder's
+    /// process is checked instead.
+    #[serde(default)]
+    pub expires_unix: Option<u64>,
+}
+
+impl LockInfo {
+    /// A lock for this process.
+    pub fn mine(who: &str, operation: &str, lease: Option<Duration>) -> LockInfo {
+        let now = now_unix();
+        LockInfo {
+            id: crate::identity::random_hex(),
+            who: who.to_string(),
+            host: crate::process::host(),
+            pid: std::process::id(),
+            operation: operation.to_string(),
+            since_unix: now,
+            expires_unix: lease.map(|l| now + l.as_secs()),
+        }
+    }
+
+    /// Says who holds it, and whether it looks abandoned.
+    pub fn describe(&self) -> String {
+        let stale = match self.expires_unix {
+            Some(e) if e < now_unix() => format!(
+                "; its lease expired {} s ago, so its holder has probably died",
+                now_unix() - e
+            ),
+            _ => String::new(),
+        };
+        format!(
+            "lock {} held by {} (pid {} on {}) for {} since unix time {}{stale}",
+            self.id, self.who, self.pid, self.host, self.operation, self.since_unix
+        )
+    }
+}
+
+pub fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// `user@host`, for the history and locks where no cloud identity is known.
+pub fn local_user() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    format!("{user}@{}", crate::process::host())
+}
+
+/// A lock held; released when dropped (if it is still ours).
+pub trait Held: Send {
+    fn info(&self) -> &LockInfo;
+}
+
+/// A backend failure, in words a user can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
+pub enum BackendError {
+    #[error("the topology is locked: {0}")]
+    #[diagnostic(
+        code(meridian::backend::locked),
+        help("wait for that apply (--lock-timeout 5m waits), or, if it is dead, run `meridian force-unlock LOCK_ID`")
+    )]
+    Locked(String),
+    #[error("the manifest of topology {0} changed since it was read: another apply or init won the race")]
+    #[diagnostic(
+        code(meridian::backend::conflict),
+        help("nothing was changed by this run; run `meridian plan` again")
+    )]
+    Conflict(String),
+    #[error("{0}")]
+    #[diagnostic(code(meridian::backend::lock_id))]
+    NoSuchLock(String),
+    #[error("{0}")]
+    #[diagnostic(code(meridian::backend::io))]
+    Io(String),
+}
+
+/// Where a backend is, saved in every plan so a saved plan is applied under the same one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum BackendRef {
+    /// A directory, absolute with its symlinks resolved.
+    Local { dir: std::path::PathBuf },
+    S3 {
+        bucket: String,
+        key: String,
+        region: Option<String>,
+        profile: Option<String>,
+        endpoint_url: Option<String>,
+    },
+}
+
+impl std::fmt::Display for BackendRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BackendRef::Local { dir } => write!(f, "local {}", dir.display()),
+            BackendRef::S3 { bucket, key, .. } => write!(f, "s3://{bucket}/{key}"),
+        }
+    }
+}
+
+impl BackendRef {
+    /// The backend a topology declares, its local directory resolved against `topology_dir`.
+    pub fn of(
+        config: Option<&crate::model::BackendConfig>,
+        topology_dir: &std::path::Path,
+    ) -> BackendRef {
+        use crate::model::BackendConfig;
+        match config {
+            None | Some(BackendConfig::Local { path: None }) => BackendRef::Local {
+                dir: crate::provider::local::identity(&topology_dir.join(".meridian")),
+            },
+            Some(BackendConfig::Local { path: Some(p) }) => BackendRef::Local {
+                dir: crate::provider::local::identity(&topology_dir.join(p)),
+            },
+            Some(BackendConfig::S3 {
+                bucket,
+                key,
+                region,
+                profile,
+                endpoint_url,
+            }) => BackendRef::S3 {
+                bucket: bucket.clone(),
+                key: key.clone(),
+                region: region.clone(),
+                profile: profile.clone(),
+                endpoint_url: endpoint_url.clone(),
+            },
+        }
+    }
+
+    pub fn open(&self) -> Result<Box<dyn Backend>, BackendError> {
+        Ok(match self {
+            BackendRef::Local { dir } => Box::new(local::LocalBackend::new(dir)),
+            BackendRef::S3 {
+                bucket,
+                key,
+                region,
+                profile,
+                endpoint_url,
+            } => Box::new(s3::S3Backend::new(&s3::S3Settings {
+                bucket: bucket.clone(),
+                key: key.clone(),
+                region: region.clone(),
+                profile: profile.clone(),
+                endpoint_url: endpoint_url.clone(),
+            })?),
+        })
+    }
+}
+
+/// Where a topology's manifest and lock live.
+pub trait Backend: Send + Sync {
+    /// For plan headers and messages, e.g. `s3://bucket/key`.
+    fn describe(&self) -> String;
+    /// The manifest, or None before the first apply.
+    fn read(&self) -> Result<Option<Stored>, BackendError>;
+    /// Writes `m` when the stored manifest is still `prior` (None: there is none yet);
+    /// returns the new version. A lost race is [`BackendError::Conflict`].
+    fn write(&self, m: &Manifest, prior: Option<&str>) -> Result<String, BackendError>;
+    /// Takes the topology's lock, waiting up to `timeout` for another holder.
+    fn lock(&self, operation: &str, timeout: Duration) -> Result<Box<dyn Held>, BackendError>;
+    /// Who holds the lock, if anyone.
+    fn holder(&self) -> Result<Option<LockInfo>, BackendError>;
+    /// Removes the lock `id` (whoever holds it); returns what it said.
+    fn force_unlock(&self, id: &str) -> Result<LockInfo, BackendError>;
+    /// Who is acting, for the history.
+    fn who(&self) -> String;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_history_is_capped_and_the_serial_counts_every_operation() {
+        let mut m = Manifest::new(&Identity::known("t-1"), "shop");
+        for i in 0..(HISTORY_CAP + 5) {
+            m.record(Entry {
+                serial: 0,
+                operation: Operation::Apply,
+                plan_id: Some(format!("p{i}")),
+                who: "me".into(),
+                when_unix: 0,
+                added: 0,
+                changed: 0,
+                destroyed: 0,
+                incomplete: 0,
+            });
+        }
+        assert_eq!(m.serial, 105);
+        assert_eq!(m.history.len(), HISTORY_CAP);
+        assert_eq!(m.history[0].serial, 6);
+        assert_eq!(m.last_plan_id.as_deref(), Some("p104"));
+        let text = serde_json::to_vec(&m).unwrap_or_default();
+        assert_eq!(Manifest::parse("m", &text), Ok(m));
+        assert!(Manifest::parse("m", b"{\"format_version\": 9}").is_err());
+    }
+}

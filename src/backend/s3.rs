@@ -1,0 +1,393 @@
+//! The S3 backend: the manifest is the object `key`, its lock the object `key.lock`.
+//!
+//! - The manifest is created with `If-None-Match: *` (two first applies cannot both win) and
+//!   replaced with `If-Match: <ETag>` (a lost race is an error, never an overwrite).
+//! - The lock is created with `If-None-Match: *` and holds who, where, when, the operation and
+//!   a lease; a thread renews the lease (`If-Match`) while the lock is held, so a lock whose
+//!   holder died on another machine shows an expired lease. It is deleted at the end with
+//!   `If-Match`, so a lock someone force-unlocked and another apply took is never removed.
+
+use super::{Backend, BackendError, Held, LockInfo, Manifest, Stored};
+use crate::provider::aws::sdk_error;
+use aws_sdk_s3 as s3;
+use s3::primitives::ByteStream;
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a lock lasts unless renewed.
+const LEASE: Duration = Duration::from_secs(120);
+
+/// [`LEASE`], or `MERIDIAN_LOCK_LEASE_SECS` (tests of a stale lock).
+fn lease() -> Duration {
+    std::env::var("MERIDIAN_LOCK_LEASE_SECS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .map_or(LEASE, Duration::from_secs)
+}
+
+/// Where the backend is: the `backend "s3"` block, with the AWS configuration chain for the
+/// rest.
+#[derive(Debug, Clone, Default)]
+pub struct S3Settings {
+    pub bucket: String,
+    pub key: String,
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+pub struct S3Backend {
+    rt: tokio::runtime::Runtime,
+    client: s3::Client,
+    sts: aws_sdk_sts::Client,
+    bucket: String,
+    key: String,
+}
+
+/// What an S3 request failed with: the HTTP status when there was an answer, and the error.
+struct Failure {
+    status: Option<u16>,
+    error: BackendError,
+}
+
+fn failure<E>(
+    op: &str,
+    e: aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> Failure
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let status = e.raw_response().map(|r| r.status().as_u16());
+    Failure {
+        status,
+        error: BackendError::Io(format!("S3 backend: {}", sdk_error(op, e))),
+    }
+}
+
+/// 412 (a precondition failed) or 409 (a concurrent conditional write): another writer won.
+fn lost_race(status: Option<u16>) -> bool {
+    matches!(status, Some(412 | 409))
+}
+
+impl S3Backend {
+    pub fn new(settings: &S3Settings) -> Result<S3Backend, BackendError> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| BackendError::Io(format!("cannot start the async runtime: {e}")))?;
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(r) = &settings.region {
+            loader = loader.region(aws_config::Region::new(r.clone()));
+        }
+        if let Some(p) = &settings.profile {
+            loader = loader.profile_name(p);
+        }
+        if let Some(e) = &settings.endpoint_url {
+            loader = loader.endpoint_url(e);
+        }
+        let config = rt.block_on(loader.load());
+        // An AWS-compatible endpoint on loopback has no per-bucket host names.
+        let path_style = config.endpoint_url().is_some();
+        let client = s3::Client::from_conf(
+            s3::config::Builder::from(&config)
+                .force_path_style(path_style)
+                .build(),
+        );
+        Ok(S3Backend {
+            rt,
+            client,
+            sts: aws_sdk_sts::Client::new(&config),
+            bucket: settings.bucket.clone(),
+            key: settings.key.clone(),
+        })
+    }
+
+    fn lock_key(&self) -> String {
+        format!("{}.lock", self.key)
+    }
+
+    /// An object's bytes and ETag; None when there is no such object.
+    fn get(&self, key: &str) -> Result<Option<(Vec<u8>, String)>, BackendError> {
+        self.rt.block_on(async {
+            let out = self
+                .client
+                .get_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .send()
+                .await;
+            let out = match out {
+                Ok(o) => o,
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
+                    return Ok(None)
+                }
+                Err(e) => return Err(failure("GetObject", e).error),
+            };
+            let etag = out.e_tag().unwrap_or_default().to_string();
+            let bytes = out
+                .body
+                .collect()
+                .await
+                .map_err(|e| BackendError::Io(format!("S3 backend: GetObject {key}: {e}")))?;
+            Ok(Some((bytes.into_bytes().to_vec(), etag)))
+        })
+    }
+
+    /// Puts `bytes` at `key` if it is still `prior` (None: absent); returns the new ETag.
+    fn put(&self, key: &str, bytes: Vec<u8>, prior: Option<&str>) -> Result<String, Failure> {
+        let mut req = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type("application/json")
+            .body(ByteStream::from(bytes));
+        req = match prior {
+            Some(etag) => req.if_match(etag),
+            None => req.if_none_match("*"),
+        };
+        let out = self
+            .rt
+            .block_on(req.send())
+            .map_err(|e| failure("PutObject", e))?;
+        Ok(out.e_tag().unwrap_or_default().to_string())
+    }
+
+    fn read_lock(&self) -> Result<Option<(LockInfo, String)>, BackendError> {
+        let Some((bytes, etag)) = self.get(&self.lock_key())? else {
+            return Ok(None);
+        };
+        let info: LockInfo = serde_json::from_slice(&bytes).map_err(|e| {
+            BackendError::Io(format!(
+                "S3 backend: the lock s3://{}/{} is unreadable ({e}); remove it by hand if no apply runs",
+                self.bucket,
+                self.lock_key()
+            ))
+        })?;
+        Ok(Some((info, etag)))
+    }
+
+    /// One attempt at creating the lock object: Ok(None) when someone holds it.
+    fn try_lock(&self, info: &LockInfo) -> Result<Option<String>, BackendError> {
+        let bytes = serde_json::to_vec(info).map_err(|e| BackendError::Io(e.to_string()))?;
+        match self.put(&self.lock_key(), bytes, None) {
+            Ok(etag) => Ok(Some(etag)),
+            Err(f) if lost_race(f.status) => Ok(None),
+            Err(f) => Err(f.error),
+        }
+    }
+}
+
+/// A held S3 lock: renewed by a thread until dropped, then deleted if still ours.
+struct S3Held {
+    info: LockInfo,
+    stop: Option<mpsc::Sender<()>>,
+    renewer: Option<std::thread::JoinHandle<()>>,
+    release: Arc<dyn Fn() + Send + Sync>,
+    release_key: u64,
+}
+
+impl Held for S3Held {
+    fn info(&self) -> &LockInfo {
+        &self.info
+    }
+}
+
+impl Drop for S3Held {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.renewer.take() {
+            let _ = t.join();
+        }
+        (self.release)();
+        crate::provider::lock::forget_release(self.release_key);
+    }
+}
+
+/// What the renewal thread and the release share: a client, where the lock is, its ETag.
+#[derive(Clone)]
+struct LockObject {
+    client: s3::Client,
+    bucket: String,
+    key: String,
+    etag: Arc<Mutex<String>>,
+}
+
+impl LockObject {
+    fn runtime() -> Option<tokio::runtime::Runtime> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()
+    }
+
+    /// Extends the lease (only while the object is still ours).
+    fn renew(&self, rt: &tokio::runtime::Runtime, info: &mut LockInfo) -> bool {
+        info.expires_unix = Some(super::now_unix() + lease().as_secs());
+        let Ok(bytes) = serde_json::to_vec(&*info) else {
+            return false;
+        };
+        let etag = self.etag.lock().map(|e| e.clone()).unwrap_or_default();
+        let sent = rt.block_on(
+            self.client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(&self.key)
+                .if_match(etag)
+                .body(ByteStream::from(bytes))
+                .send(),
+        );
+        match sent {
+            Ok(out) => {
+                if let (Ok(mut e), Some(new)) = (self.etag.lock(), out.e_tag()) {
+                    *e = new.to_string();
+                }
+                true
+            }
+            // Someone removed or replaced it: stop renewing; the apply's end says so.
+            Err(e) => !lost_race(e.raw_response().map(|r| r.status().as_u16())),
+        }
+    }
+
+    /// Deletes the lock object if it is still ours.
+    fn release(&self) {
+        let Some(rt) = LockObject::runtime() else {
+            return;
+        };
+        let etag = self.etag.lock().map(|e| e.clone()).unwrap_or_default();
+        let _ = rt.block_on(
+            self.client
+                .delete_object()
+                .bucket(&self.bucket)
+                .key(&self.key)
+                .if_match(etag)
+                .send(),
+        );
+    }
+}
+
+/// Renews the lease every third of it until `stop` is dropped.
+fn renew_until(lock: LockObject, mut info: LockInfo, stop: mpsc::Receiver<()>) {
+    let Some(rt) = LockObject::runtime() else {
+        return;
+    };
+    let every = lease() / 3;
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(every) {
+        if !lock.renew(&rt, &mut info) {
+            return;
+        }
+    }
+}
+
+impl Backend for S3Backend {
+    fn describe(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.key)
+    }
+
+    fn read(&self) -> Result<Option<Stored>, BackendError> {
+        let Some((bytes, etag)) = self.get(&self.key)? else {
+            return Ok(None);
+        };
+        let manifest = Manifest::parse(&self.describe(), &bytes)?;
+        Ok(Some(Stored {
+            manifest,
+            version: etag,
+        }))
+    }
+
+    fn write(&self, m: &Manifest, prior: Option<&str>) -> Result<String, BackendError> {
+        let mut bytes =
+            serde_json::to_vec_pretty(m).map_err(|e| BackendError::Io(e.to_string()))?;
+        bytes.push(b'\n');
+        match self.put(&self.key, bytes, prior) {
+            Ok(etag) => Ok(etag),
+            Err(f) if lost_race(f.status) => Err(BackendError::Conflict(m.topology_id.clone())),
+            Err(f) => Err(f.error),
+        }
+    }
+
+    fn lock(&self, operation: &str, timeout: Duration) -> Result<Box<dyn Held>, BackendError> {
+        let mut info = LockInfo::mine(&self.who(), operation, Some(lease()));
+        let start = Instant::now();
+        let etag = loop {
+            if let Some(etag) = self.try_lock(&info)? {
+                break etag;
+            }
+            if start.elapsed() >= timeout {
+                let holder = self.read_lock()?.map_or_else(
+                    || "its holder released it meanwhile: try again".to_string(),
+                    |(h, _)| h.describe(),
+                );
+                return Err(BackendError::Locked(format!(
+                    "{} ({holder})",
+                    self.describe()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(500));
+            info.since_unix = super::now_unix();
+        };
+        let object = LockObject {
+            client: self.client.clone(),
+            bucket: self.bucket.clone(),
+            key: self.lock_key(),
+            etag: Arc::new(Mutex::new(etag)),
+        };
+        let releaser = object.clone();
+        let release: Arc<dyn Fn() + Send + Sync> = Arc::new(move || releaser.release());
+        let on_signal = release.clone();
+        let release_key = crate::provider::lock::on_release(Box::new(move || on_signal()));
+        let (tx, rx) = mpsc::channel();
+        let renewer = {
+            let info = info.clone();
+            std::thread::spawn(move || renew_until(object, info, rx))
+        };
+        Ok(Box::new(S3Held {
+            info,
+            stop: Some(tx),
+            renewer: Some(renewer),
+            release,
+            release_key,
+        }))
+    }
+
+    fn holder(&self) -> Result<Option<LockInfo>, BackendError> {
+        Ok(self.read_lock()?.map(|(h, _)| h))
+    }
+
+    fn force_unlock(&self, id: &str) -> Result<LockInfo, BackendError> {
+        let Some((info, etag)) = self.read_lock()? else {
+            return Err(BackendError::NoSuchLock(format!(
+                "{} is not locked",
+                self.describe()
+            )));
+        };
+        if info.id != id {
+            return Err(BackendError::NoSuchLock(format!(
+                "the lock of {} has id {}, not {id}",
+                self.describe(),
+                info.id
+            )));
+        }
+        let sent = self.rt.block_on(
+            self.client
+                .delete_object()
+                .bucket(&self.bucket)
+                .key(self.lock_key())
+                .if_match(etag)
+                .send(),
+        );
+        match sent {
+            Ok(_) => Ok(info),
+            Err(e) => Err(failure("DeleteObject", e).error),
+        }
+    }
+
+    fn who(&self) -> String {
+        let arn = self.rt.block_on(self.sts.get_caller_identity().send());
+        match arn.ok().and_then(|o| o.arn().map(str::to_string)) {
+            Some(arn) => arn,
+            None => super::local_user(),
+        }
+    }
+}

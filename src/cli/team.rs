@@ -1,0 +1,148 @@
+//! The CLI's side of backends: open the topology's backend, read its identity, lock it for
+//! an apply, record the topology before its first change, and the apply in the manifest after.
+
+use super::{exit, Ctx};
+use crate::backend::{Backend, BackendRef, Entry, Held, Manifest, Operation, Stored};
+use crate::identity::Identity;
+use crate::plan::{apply::Outcome, Plan};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The directory a topology path stands for: itself, or a file's directory.
+pub fn topology_dir(path: &Path) -> PathBuf {
+    if path.is_dir() {
+        path.to_path_buf()
+    } else {
+        path.parent().map(Path::to_path_buf).unwrap_or_default()
+    }
+}
+
+/// An open backend and what it held when read.
+pub struct Team {
+    pub backend: Box<dyn Backend>,
+    pub stored: Option<Stored>,
+    /// Held for an apply, destroy or init; released when dropped.
+    pub _lock: Option<Box<dyn Held>>,
+}
+
+impl Team {
+    /// Opens `at`; with `lock`, takes its lock (waiting up to the duration) before reading.
+    pub fn open(
+        at: &BackendRef,
+        lock: Option<(&str, Duration)>,
+        ctx: &mut Ctx,
+    ) -> Result<Team, u8> {
+        let report = |ctx: &mut Ctx, e: crate::backend::BackendError| {
+            ctx.report(e);
+            exit::ERROR
+        };
+        let backend = at.open().map_err(|e| report(ctx, e))?;
+        let lock = match lock {
+            Some((operation, timeout)) => Some(
+                backend
+                    .lock(operation, timeout)
+                    .map_err(|e| report(ctx, e))?,
+            ),
+            None => None,
+        };
+        let stored = backend.read().map_err(|e| report(ctx, e))?;
+        Ok(Team {
+            backend,
+            stored,
+            _lock: lock,
+        })
+    }
+
+    /// The identity plans use: the manifest's, or a fresh one before the first apply.
+    pub fn identity(&self) -> Identity {
+        self.stored
+            .as_ref()
+            .map_or_else(Identity::mint, |s| s.manifest.identity())
+    }
+
+    /// Before the first change of a topology's first apply: create its manifest, so that of
+    /// two first applies only one proceeds. Returns the manifest and its version.
+    pub fn commit_identity(
+        &mut self,
+        identity: &Identity,
+        name: &str,
+        ctx: &mut Ctx,
+    ) -> Result<(Manifest, String), u8> {
+        if let Some(s) = &self.stored {
+            return Ok((s.manifest.clone(), s.version.clone()));
+        }
+        let m = Manifest::new(identity, name);
+        match self.backend.write(&m, None) {
+            Ok(version) => Ok((m, version)),
+            Err(e) => {
+                ctx.report(e);
+                Err(exit::ERROR)
+            }
+        }
+    }
+
+    /// After an apply or destroy: what it left under management, and one history entry.
+    pub fn record(
+        &self,
+        mut m: Manifest,
+        version: &str,
+        done: &Done,
+        ctx: &mut Ctx,
+    ) -> Result<(), u8> {
+        let complete = done.outcome.succeeded() && done.plan.targets.is_empty();
+        let (services, zones, regions) = &done.managed;
+        if complete {
+            m.services.clone_from(services);
+            m.zones.clone_from(zones);
+            m.regions.clone_from(regions);
+        } else {
+            merge(&mut m.services, services);
+            merge(&mut m.zones, zones);
+            merge(&mut m.regions, regions);
+        }
+        m.name.clone_from(&done.plan.topology);
+        m.record(entry(done, self.backend.who()));
+        if let Err(e) = self.backend.write(&m, Some(version)) {
+            ctx.report(e);
+            ctx.err("error: the changes above were made, but the manifest could not record them; run `meridian plan` to see the live state\n");
+            return Err(exit::ERROR);
+        }
+        Ok(())
+    }
+}
+
+/// What an apply did, for the manifest.
+pub struct Done<'a> {
+    pub plan: &'a Plan,
+    pub outcome: &'a Outcome,
+    pub operation: Operation,
+    /// Services, zones and regions the topology declares (empty for a destroy).
+    pub managed: (Vec<String>, Vec<String>, Vec<String>),
+}
+
+fn entry(done: &Done, who: String) -> Entry {
+    use crate::plan::apply::Status;
+    let s = &done.plan.summary;
+    Entry {
+        serial: 0,
+        operation: done.operation,
+        plan_id: Some(done.plan.plan_id.clone()),
+        who,
+        when_unix: crate::backend::now_unix(),
+        added: s.add,
+        changed: s.change,
+        destroyed: s.destroy,
+        incomplete: done
+            .outcome
+            .changes
+            .iter()
+            .filter(|c| c.status != Status::Done)
+            .count(),
+    }
+}
+
+fn merge(into: &mut Vec<String>, more: &[String]) {
+    into.extend(more.iter().cloned());
+    into.sort();
+    into.dedup();
+}

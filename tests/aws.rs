@@ -286,6 +286,7 @@ fn full_round_trip_per_example() {
             assert!(live.iter().any(|r| r["Name"] == "ledger.example.com."
                 && r["AliasTarget"]["HostedZoneId"] == "Z2BJ6XQ5FK7U4H"));
             assert_eq!(checks, 0, "{e}");
+            destroy_leaves_only_the_zone(port, &dir, e, &zone_id);
             moto_reset(port);
             continue;
         }
@@ -324,9 +325,34 @@ fn full_round_trip_per_example() {
         assert!(checks
             .iter()
             .all(|c| c["HealthCheckConfig"]["RequestInterval"] == 30));
+        destroy_leaves_only_the_zone(port, &dir, e, &zone_id);
         // Reset between examples.
         moto_reset(port);
     }
+}
+
+/// `destroy` deletes every record, marker and health check the topology made: the zone
+/// holds only its own SOA and NS, and the next plan creates everything again.
+fn destroy_leaves_only_the_zone(port: u16, dir: &Path, e: &str, zone_id: &str) {
+    let o = meridian(
+        port,
+        dir,
+        &["destroy", e, "--live", "aws", "--auto-approve"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{e}: destroy: {}", text(&o));
+    let left: Vec<serde_json::Value> = records(port, zone_id)
+        .into_iter()
+        .filter(|r| r["Type"] != "SOA" && r["Type"] != "NS")
+        .collect();
+    assert!(left.is_empty(), "{e}: {left:?}");
+    assert!(check_ids(port).is_empty(), "{e}");
+    let o = meridian(
+        port,
+        dir,
+        &["destroy", e, "--live", "aws", "--auto-approve"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{e}: {}", text(&o));
+    assert!(text(&o).contains("No changes"), "{e}: {}", text(&o));
 }
 
 fn moto_reset(port: u16) {
@@ -1315,4 +1341,299 @@ fn signals_at_random_moments_of_aws_applies() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(backend, ["manifest.json"]);
+}
+
+/// A one-service topology in example.com, in `dir`, named after its directory.
+fn small_topology(dir: &Path, service: &str, extra: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join("main.hcl"),
+        format!(
+            "{extra}service \"{service}\" {{\n  zone = \"example.com\"\n  domain = \"{service}.example.com\"\n  routing = \"latency\"\n  stateless = true\n  health_check {{\n    type = \"HTTPS\"\n  }}\n  region \"us-east-1\" {{\n    target = \"{service}-a.example.com\"\n  }}\n  region \"eu-west-1\" {{\n    target = \"{service}-b.example.com\"\n  }}\n}}\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// Two unrelated topologies of one name (`x/infra` and `y/infra`) in one zone: each has its
+/// own id, neither plans to touch the other's records or checks, a name both declare is a
+/// collision naming the other topology, and destroying one leaves the other whole. One of
+/// them invoked by its directory and by its file is one topology.
+#[test]
+#[cfg_attr(meridian_skip_aws, ignore = "MERIDIAN_SKIP_AWS_TESTS is set")]
+fn two_topologies_of_one_name_never_touch_each_other() {
+    let (port, _g) = moto();
+    let zone_id = create_zone(port, "example.com");
+    let root = tempdir("same-name");
+    small_topology(&root.join("x/infra"), "api", "");
+    small_topology(&root.join("y/infra"), "web", "");
+    for t in ["x/infra", "y/infra"] {
+        let o = meridian(
+            port,
+            &root,
+            &["apply", t, "--live", "aws", "--auto-approve"],
+        );
+        assert_eq!(o.status.code(), Some(0), "{t}: {}", text(&o));
+    }
+    for t in ["x/infra", "y/infra", "x/infra/main.hcl"] {
+        let (code, doc) = plan_json(port, &root, t);
+        assert_eq!(code, Some(0), "{t}: {:?}", actions(&doc));
+    }
+    assert_eq!(check_ids(port).len(), 4);
+    let id = |t: &str| -> String {
+        let m: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(root.join(t).join(".meridian/manifest.json")).unwrap(),
+        )
+        .unwrap();
+        m["topology_id"].as_str().unwrap().to_string()
+    };
+    let (x, y) = (id("x/infra"), id("y/infra"));
+    assert_ne!(x, y);
+
+    // x now also declares y's name: refused, naming y's id.
+    let both = format!(
+        "{}\n{}",
+        std::fs::read_to_string(root.join("x/infra/main.hcl")).unwrap(),
+        std::fs::read_to_string(root.join("y/infra/main.hcl")).unwrap()
+    );
+    std::fs::write(root.join("x/infra/main.hcl"), &both).unwrap();
+    let o = meridian(
+        port,
+        &root,
+        &["plan", "x/infra", "--live", "aws", "--adopt"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains(&format!("topology {y}")), "{}", text(&o));
+    small_topology(&root.join("x/infra"), "api", "");
+
+    // Destroying x leaves y whole.
+    let o = meridian(
+        port,
+        &root,
+        &["destroy", "x/infra", "--live", "aws", "--auto-approve"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let (code, doc) = plan_json(port, &root, "y/infra");
+    assert_eq!(code, Some(0), "{:?}", actions(&doc));
+    assert_eq!(check_ids(port).len(), 2);
+    let names: Vec<String> = records(port, &zone_id)
+        .iter()
+        .map(|r| r["Name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(names.iter().any(|n| n == "web.example.com."), "{names:?}");
+    assert!(!names.iter().any(|n| n == "api.example.com."), "{names:?}");
+}
+
+fn s3_backend(bucket: &str, key: &str) -> String {
+    format!("backend \"s3\" {{\n  bucket = \"{bucket}\"\n  key = \"{key}\"\n}}\n")
+}
+
+fn manifest_serial(port: u16, bucket: &str, key: &str) -> u64 {
+    let out = tempdir("manifest-copy").join("m.json");
+    aws(
+        port,
+        &[
+            "s3api",
+            "get-object",
+            "--bucket",
+            bucket,
+            "--key",
+            key,
+            out.to_str().unwrap(),
+        ],
+    );
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    m["serial"].as_u64().unwrap()
+}
+
+/// The S3 backend: a fresh checkout (no local files) plans exactly as the machine that
+/// applied; a lock whose lease expired is reported as stale and `force-unlock` clears it;
+/// concurrent applies (bounded loop, random offsets) never interleave: each round's change
+/// is applied once and counted once in the manifest.
+#[test]
+#[cfg_attr(meridian_skip_aws, ignore = "MERIDIAN_SKIP_AWS_TESTS is set")]
+fn the_s3_backend_shares_one_identity_and_one_lock() {
+    let (port, _g) = moto();
+    create_zone(port, "example.com");
+    aws(port, &["s3api", "create-bucket", "--bucket", "team"]);
+    let root = tempdir("s3-backend");
+    let backend = s3_backend("team", "shop/manifest.json");
+    small_topology(&root.join("laptop/shop"), "api", &backend);
+    small_topology(&root.join("ci/shop"), "api", &backend);
+    let apply = ["apply", "shop", "--live", "aws", "--auto-approve"];
+    let o = meridian(port, &root.join("laptop"), &apply);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(!root.join("laptop/shop/.meridian").exists());
+    let (code, doc) = plan_json(port, &root.join("ci"), "shop");
+    assert_eq!(code, Some(0), "{:?}", actions(&doc));
+    assert_eq!(doc["backend"]["kind"], "s3");
+    assert_eq!(manifest_serial(port, "team", "shop/manifest.json"), 1);
+
+    // A lock left by a holder that died elsewhere: its lease has expired.
+    let dead = r#"{"id":"deadbeefdeadbeef","who":"arn:aws:iam::123456789012:user/ci","host":"runner-7","pid":4242,"operation":"apply","since_unix":1000,"expires_unix":1120}"#;
+    let lock_file = root.join("lock.json");
+    std::fs::write(&lock_file, dead).unwrap();
+    aws(
+        port,
+        &[
+            "s3api",
+            "put-object",
+            "--bucket",
+            "team",
+            "--key",
+            "shop/manifest.json.lock",
+            "--body",
+            lock_file.to_str().unwrap(),
+        ],
+    );
+    let o = meridian(port, &root.join("ci"), &apply);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains("deadbeefdeadbeef") && t.contains("lease expired"),
+        "{t}"
+    );
+    let o = meridian(
+        port,
+        &root.join("ci"),
+        &["force-unlock", "deadbeefdeadbeef", "shop", "--force"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    // Concurrent applies of each edit from both machines.
+    let mut seed: u64 = 0x1234_5678_9abc_def1;
+    let mut refused = 0;
+    for round in 0..4u64 {
+        let interval = if round % 2 == 0 { "10" } else { "30" };
+        for m in ["laptop", "ci"] {
+            small_topology(
+                &root.join(m).join("shop"),
+                "api",
+                &backend.replace("}\n", &format!("}}\n# round {round}\n")),
+            );
+            let main = root.join(m).join("shop/main.hcl");
+            let hcl = std::fs::read_to_string(&main).unwrap().replace(
+                "type = \"HTTPS\"",
+                &format!("type = \"HTTPS\"\n    interval = {interval}"),
+            );
+            std::fs::write(&main, hcl).unwrap();
+        }
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let before = manifest_serial(port, "team", "shop/manifest.json");
+        // Odd rounds wait for the lock; even rounds are refused while it is held.
+        let wait = if round % 2 == 1 { "60s" } else { "0s" };
+        let spawn = |m: &str| {
+            env(&mut Command::new(env!("CARGO_BIN_EXE_meridian")), port)
+                // Route 53's real pace: an apply takes seconds, so the two overlap.
+                .env("MERIDIAN_ROUTE53_RPS", "5")
+                .current_dir(root.join(m))
+                .args(apply)
+                .args(["--lock-timeout", wait])
+                .output()
+        };
+        let offset = Duration::from_millis(seed % 300);
+        let (a, b) = std::thread::scope(|s| {
+            let a = s.spawn(|| spawn("laptop"));
+            std::thread::sleep(offset);
+            let b = s.spawn(|| spawn("ci"));
+            (a.join().unwrap().unwrap(), b.join().unwrap().unwrap())
+        });
+        for o in [&a, &b] {
+            let t = text(o);
+            assert!(
+                o.status.code() == Some(0)
+                    || (o.status.code() == Some(1)
+                        && t.contains("locked")
+                        && t.contains("held by")),
+                "round {round}: {t}"
+            );
+        }
+        assert!(a.status.success() || b.status.success(), "round {round}");
+        refused += usize::from(!a.status.success()) + usize::from(!b.status.success());
+        // The edit was applied exactly once.
+        assert_eq!(
+            manifest_serial(port, "team", "shop/manifest.json"),
+            before + 1,
+            "round {round}"
+        );
+        let (code, doc) = plan_json(port, &root.join("ci"), "shop");
+        assert_eq!(code, Some(0), "round {round}: {:?}", actions(&doc));
+    }
+    eprintln!("{refused} of 8 concurrent applies were refused by the lock");
+    assert!(
+        refused > 0,
+        "the applies never overlapped: the lock was not exercised"
+    );
+    assert_eq!(check_ids(port).len(), 2);
+    let held = aws(
+        port,
+        &[
+            "s3api",
+            "list-objects-v2",
+            "--bucket",
+            "team",
+            "--prefix",
+            "shop/",
+        ],
+    );
+    let keys: Vec<&str> = held["Contents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["Key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["shop/manifest.json"], "the lock is released");
+}
+
+/// The S3 backend's writes are compare-and-swap: a second first apply and a write from a
+/// stale read both lose with a conflict, never overwrite; its lock refuses a second holder,
+/// naming the first, and is gone once released.
+#[test]
+#[cfg_attr(meridian_skip_aws, ignore = "MERIDIAN_SKIP_AWS_TESTS is set")]
+fn s3_manifest_writes_are_compare_and_swap() {
+    use meridian::backend::s3::{S3Backend, S3Settings};
+    use meridian::backend::{Backend, BackendError, Manifest};
+    let (port, _g) = moto();
+    aws(port, &["s3api", "create-bucket", "--bucket", "cas"]);
+    // The library reads credentials from the environment, as the CLI does.
+    std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+    let b = S3Backend::new(&S3Settings {
+        bucket: "cas".into(),
+        key: "t/manifest.json".into(),
+        region: Some("us-east-1".into()),
+        profile: None,
+        endpoint_url: Some(endpoint(port)),
+    })
+    .unwrap();
+    let mut m = Manifest::new(&meridian::identity::Identity::known("t-1"), "shop");
+    let v1 = b.write(&m, None).unwrap();
+    let other = Manifest::new(&meridian::identity::Identity::known("t-2"), "shop");
+    assert!(matches!(
+        b.write(&other, None),
+        Err(BackendError::Conflict(_))
+    ));
+    m.serial = 1;
+    let v2 = b.write(&m, Some(&v1)).unwrap();
+    m.serial = 2;
+    assert!(matches!(
+        b.write(&m, Some(&v1)),
+        Err(BackendError::Conflict(_))
+    ));
+    let stored = b.read().unwrap().unwrap();
+    assert_eq!((stored.manifest.serial, stored.version), (1, v2));
+    assert_eq!(stored.manifest.topology_id, "t-1");
+
+    let held = b.lock("apply", Duration::ZERO).unwrap();
+    let Err(BackendError::Locked(why)) = b.lock("apply", Duration::from_millis(600)) else {
+        panic!("a second lock was granted");
+    };
+    assert!(why.contains(&held.info().id), "{why}");
+    drop(held);
+    assert_eq!(b.holder().unwrap(), None);
+    let again = b.lock("apply", Duration::ZERO).unwrap();
+    drop(again);
 }

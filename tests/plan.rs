@@ -1959,3 +1959,100 @@ fn health_check_tags_are_opt_in_and_repaired() {
     // Turned off again: tags are neither read nor diffed; nothing to do.
     assert!(!plan_of(&plain, &s).has_changes());
 }
+
+/// A topology applied by an earlier Meridian (markers and caller references keyed by its
+/// name, no manifest): the plan stops and asks for `meridian init` instead of calling its
+/// resources foreign or taking them silently; after `init`, the plan only rewrites the
+/// markers with the id, and the apply after it converges with no duplicate and nothing lost.
+#[test]
+fn resources_of_an_earlier_meridian_are_adopted_by_init() {
+    let dir = tempdir("init");
+    copy_example("active-active-partitioned", &dir);
+    let t = "active-active-partitioned";
+    let o = meridian(&dir, &["apply", t, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    // Turn the store into what the previous Meridian left: name-keyed marks, no manifest.
+    let meridian_dir = dir.join(t).join(".meridian");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(meridian_dir.join("manifest.json")).unwrap())
+            .unwrap();
+    let id = manifest["topology_id"].as_str().unwrap();
+    std::fs::remove_file(meridian_dir.join("manifest.json")).unwrap();
+    let state = meridian_dir.join("state.json");
+    let text = std::fs::read_to_string(&state)
+        .unwrap()
+        .replace(
+            &format!("meridian v=3 id={id} s={}", meridian::hash::hex("api", 8)),
+            &format!("meridian v=2 topology={t} service=api"),
+        )
+        .replace(
+            &format!("m3-{}-", meridian::hash::hex(id, 8)),
+            &format!("m2-{}-", meridian::hash::hex(t, 8)),
+        );
+    std::fs::write(&state, text).unwrap();
+
+    let o = meridian(&dir, &["plan", t]);
+    assert_eq!(o.status.code(), Some(1), "{}", text_of(&o));
+    assert!(text_of(&o).contains("meridian init"), "{}", text_of(&o));
+    assert!(
+        text_of(&o).contains("1 ownership marker(s), 3 health check(s)"),
+        "{}",
+        text_of(&o)
+    );
+
+    let o = meridian(&dir, &["init", t]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let o = meridian(&dir, &["plan", t, "--format", "json"]);
+    let p: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let changed: Vec<(&str, &serde_json::Value)> = p["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["change"]["actions"] != serde_json::json!(["no-op"]))
+        .map(|c| (c["address"].as_str().unwrap(), &c["change"]["actions"]))
+        .collect();
+    assert_eq!(
+        changed,
+        [("owner.api", &serde_json::json!(["update"]))],
+        "only the marker is rewritten"
+    );
+    let o = meridian(&dir, &["apply", t, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let o = meridian(&dir, &["plan", t, "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let store: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert_eq!(store["health_checks"].as_array().unwrap().len(), 3);
+}
+
+/// Removing the last service of a zone plans the deletion of its records, marker and health
+/// checks (the manifest says the zone is under management), with no `zones` attribute.
+#[test]
+fn removing_the_last_service_of_a_zone_deletes_what_it_had() {
+    let dir = tempdir("last-service");
+    copy_example("active-passive", &dir);
+    let t = "active-passive";
+    let o = meridian(&dir, &["apply", t, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let main = dir.join(t).join("main.hcl");
+    let text = std::fs::read_to_string(&main).unwrap();
+    let start = text.find("service \"billing\"").unwrap();
+    let end = start + text[start..].find("\n}\n").unwrap() + 3;
+    std::fs::write(&main, format!("{}{}", &text[..start], &text[end..])).unwrap();
+    let o = meridian(&dir, &["plan", t, "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text_of(&o));
+    // 2 health checks, 2 records, 1 marker.
+    assert!(
+        text_of(&o).contains("0 to add, 0 to change, 5 to destroy"),
+        "{}",
+        text_of(&o)
+    );
+    let o = meridian(&dir, &["apply", t, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let store: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join(t).join(".meridian/state.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(store["health_checks"].as_array().unwrap().is_empty());
+    assert!(store["records"].as_array().unwrap().is_empty(), "{store}");
+}

@@ -120,3 +120,34 @@ impl Backend for LocalBackend {
         super::local_user()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::Identity;
+
+    #[test]
+    fn writes_are_compare_and_swap() -> Result<(), BackendError> {
+        let dir = std::env::temp_dir().join(format!("meridian-local-cas-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let b = LocalBackend::new(&dir);
+        assert!(b.read()?.is_none());
+        let mut m = Manifest::new(&Identity::known("t-1"), "shop");
+        let v1 = b.write(&m, None)?;
+        let other = Manifest::new(&Identity::known("t-2"), "shop");
+        assert!(matches!(
+            b.write(&other, None),
+            Err(BackendError::Conflict(_))
+        ));
+        m.serial = 1;
+        let v2 = b.write(&m, Some(&v1))?;
+        m.serial = 2;
+        assert!(matches!(
+            b.write(&m, Some(&v1)),
+            Err(BackendError::Conflict(_))
+        ));
+        let stored = b.read()?.ok_or(BackendError::Io("gone".into()))?;
+        assert_eq!((stored.manifest.serial, stored.version), (1, v2));
+        Ok(())
+    }
+}

@@ -5,7 +5,9 @@
 //! never own each other's resources.
 
 use crate::hash;
+use crate::provider::ReplicationRule;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Version of the caller references Meridian writes: `m3-...`, keyed by the topology id.
 /// Versions 1 (`m-...`) and 2 (`m2-...`) were keyed by the topology's name; they are this
@@ -31,6 +33,11 @@ pub struct Identity {
     pub services: Vec<String>,
     pub zones: Vec<String>,
     pub regions: Vec<String>,
+    /// The ECR replication rules the last apply wrote, by source region: a live rule is this
+    /// topology's only when it is exactly one of these (ECR filters are prefixes, so a filter
+    /// naming a declared repository proves nothing).
+    #[serde(default)]
+    pub rules: BTreeMap<String, Vec<ReplicationRule>>,
 }
 
 impl Identity {
@@ -43,6 +50,7 @@ impl Identity {
             services: Vec::new(),
             zones: Vec::new(),
             regions: Vec::new(),
+            rules: BTreeMap::new(),
         }
     }
 

@@ -1043,36 +1043,89 @@ fn health_checks_of_a_removed_zone_wait_until_the_zone_is_read() {
     );
 }
 
+/// ECR replication rules are owned by what the manifest says was written, exactly: a
+/// hand-made rule whose prefix filter reaches a declared repository is left alone and
+/// reported as a conflict; another topology's rule in the same source region survives both
+/// topologies' applies; removing a registry removes only its own rule.
 #[test]
-fn an_unpaired_managed_replication_rule_is_shown_as_deleted() {
+fn replication_rules_are_owned_exactly_and_others_are_kept() {
     let dir = tempdir("repl");
-    let s = store(&dir);
-    let g = graph(&example("active-active-partitioned"));
-    assert!(apply(&plan_of(&g, &s), &s, 10).succeeded());
-    let live = s.read(&zone_scope(&g)).unwrap();
-    let mut rules = live.replication["us-east-1"].clone();
-    rules.push(meridian::provider::ReplicationRule {
+    copy_example("active-passive", &dir);
+    let t = "active-passive";
+    let state = dir.join(t).join(".meridian/state.json");
+    let o = meridian(&dir, &["apply", t, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let hand = meridian::provider::ReplicationRule {
         destinations: vec!["eu-central-1".into()],
-        filters: vec!["api".into()],
-    });
-    s.apply(
-        &[Op::PutReplication {
-            region: "us-east-1".into(),
-            rules,
-        }],
-        1,
-    )
-    .remove(0)
-    .unwrap();
-    let p = plan_of(&g, &s);
-    let a = actions(&p);
-    assert_eq!(a.len(), 1, "{a:?}");
+        filters: vec!["billing".into(), "other-team".into()],
+    };
+    {
+        let s = LocalStore::open(&state, None).unwrap();
+        s.apply(
+            &[Op::UpdateReplication {
+                region: "us-east-1".into(),
+                add: vec![hand.clone()],
+                remove: vec![],
+            }],
+            1,
+        )
+        .remove(0)
+        .unwrap();
+    }
+    let o = meridian(&dir, &["plan", t, "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
     assert!(
-        a[0].0.starts_with("ecr_replication._removed_us-east-1") && a[0].1 == [Action::Delete],
-        "{a:?}"
+        text_of(&o)
+            .contains("CONFLICT: its filter \"billing\" also matches repository billing/api"),
+        "{}",
+        text_of(&o)
     );
-    assert!(apply(&p, &s, 10).succeeded());
-    assert!(!plan_of(&g, &s).has_changes());
+
+    // Another topology with a registry in the same source region, on the same store.
+    let other = dir.join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(
+        other.join("main.hcl"),
+        "registry \"web-images\" {\n  source = \"us-east-1\"\n  destinations = [\"ap-southeast-2\"]\n  repositories = [\"web\"]\n}\n",
+    )
+    .unwrap();
+    let st = state.to_str().unwrap();
+    let o = meridian(&dir, &["apply", "other", "--state", st, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    for (t, extra) in [(t, vec![]), ("other", vec!["--state", st])] {
+        let mut args = vec!["plan", t, "--detailed-exitcode"];
+        args.extend(extra);
+        let o = meridian(&dir, &args);
+        assert_eq!(o.status.code(), Some(0), "{t}: {}", text_of(&o));
+    }
+    let rules = |s: &Path| -> Vec<serde_json::Value> {
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(s).unwrap()).unwrap();
+        v["replication"]["us-east-1"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(rules(&state).len(), 3, "{:?}", rules(&state));
+
+    // The first topology drops its registry: only its own rule goes.
+    let main = dir.join(t).join("main.hcl");
+    let text = std::fs::read_to_string(&main).unwrap();
+    let start = text.find("registry \"billing-images\"").unwrap();
+    let end = start + text[start..].find("\n}\n").unwrap() + 3;
+    let mut edited = format!("{}{}", &text[..start], &text[end..]);
+    edited = edited.replace("  images = [\"billing-images\"]\n", "");
+    std::fs::write(&main, edited).unwrap();
+    let o = meridian(&dir, &["apply", t, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let left = rules(&state);
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(left
+        .iter()
+        .any(|r| r["filters"] == serde_json::json!(["web"])));
+    assert!(left
+        .iter()
+        .any(|r| r["filters"] == serde_json::json!(["billing", "other-team"])));
 }
 
 #[test]
@@ -2055,4 +2108,43 @@ fn removing_the_last_service_of_a_zone_deletes_what_it_had() {
     .unwrap();
     assert!(store["health_checks"].as_array().unwrap().is_empty());
     assert!(store["records"].as_array().unwrap().is_empty(), "{store}");
+}
+
+/// Two topologies with registries in one source region, each planned before the other
+/// applies (what two concurrent applies see): each apply re-reads the configuration and adds
+/// only its own rule, so the second does not remove the first's. (moto 5.2.5 refuses a
+/// second rule per registry, so this runs on the local store, which allows ECR's 10.)
+#[test]
+fn two_topologies_sharing_a_registry_region_keep_their_rules() {
+    let dir = tempdir("shared-registry");
+    let state = dir.join("state.json");
+    let st = state.to_str().unwrap();
+    for (name, repo, dest) in [
+        ("team-a", "api", "eu-west-1"),
+        ("team-b", "web", "ap-southeast-2"),
+    ] {
+        std::fs::create_dir_all(dir.join(name)).unwrap();
+        std::fs::write(
+            dir.join(name).join("main.hcl"),
+            format!("registry \"{name}\" {{\n  source = \"us-east-1\"\n  destinations = [\"{dest}\"]\n  repositories = [\"{repo}\"]\n}}\n"),
+        )
+        .unwrap();
+    }
+    for name in ["team-a", "team-b"] {
+        let out = format!("{name}.json");
+        let o = meridian(&dir, &["plan", name, "--state", st, "--out", &out]);
+        assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    }
+    for name in ["team-a", "team-b"] {
+        let o = meridian(&dir, &["apply", &format!("{name}.json")]);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", text_of(&o));
+    }
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    let rules = v["replication"]["us-east-1"].as_array().unwrap();
+    assert_eq!(rules.len(), 2, "{rules:?}");
+    for name in ["team-a", "team-b"] {
+        let o = meridian(&dir, &["plan", name, "--state", st, "--detailed-exitcode"]);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", text_of(&o));
+    }
 }

@@ -38,6 +38,9 @@ pub struct Manifest {
     pub services: Vec<String>,
     pub zones: Vec<String>,
     pub regions: Vec<String>,
+    /// The ECR replication rules the last apply wrote, by source region.
+    #[serde(default)]
+    pub rules: std::collections::BTreeMap<String, Vec<crate::provider::ReplicationRule>>,
     pub last_plan_id: Option<String>,
     /// The last [`HISTORY_CAP`] operations, oldest first.
     pub history: Vec<Entry>,
@@ -80,6 +83,7 @@ impl Manifest {
             services: Vec::new(),
             zones: Vec::new(),
             regions: Vec::new(),
+            rules: std::collections::BTreeMap::new(),
             last_plan_id: None,
             history: Vec::new(),
         }
@@ -94,6 +98,7 @@ impl Manifest {
             services: self.services.clone(),
             zones: self.zones.clone(),
             regions: self.regions.clone(),
+            rules: self.rules.clone(),
         }
     }
 

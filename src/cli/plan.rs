@@ -1,6 +1,6 @@
 //! `meridian plan` and `meridian apply`: diff against live state, then change exactly that.
 
-use super::team::{topology_dir, Done, Team};
+use super::team::{topology_dir, Done, Managed, Team};
 use super::{exit, to_json, Ctx};
 use crate::analysis::Prices;
 use crate::backend::{BackendRef, Operation};
@@ -212,14 +212,27 @@ impl Loaded {
         self
     }
 
-    /// The services, zones and registry regions the topology declares.
-    fn managed(&self) -> (Vec<String>, Vec<String>, Vec<String>) {
+    /// The services, zones, registry regions and replication rules the topology declares.
+    fn managed(&self) -> Managed {
         let scope = plan::scope_with(&self.graph, &self.topology.zones);
-        (
-            self.topology.services.keys().cloned().collect(),
-            scope.zones,
-            scope.regions,
-        )
+        let mut rules: BTreeMap<String, Vec<crate::provider::ReplicationRule>> = BTreeMap::new();
+        for r in self.graph.resources() {
+            if let crate::graph::ResourceSpec::EcrReplication(x) = &r.spec {
+                rules
+                    .entry(x.region.clone())
+                    .or_default()
+                    .push(crate::provider::ReplicationRule {
+                        destinations: x.destinations.clone(),
+                        filters: x.filters.clone(),
+                    });
+            }
+        }
+        Managed {
+            services: self.topology.services.keys().cloned().collect(),
+            zones: scope.zones,
+            regions: scope.regions,
+            rules,
+        }
     }
 
     fn new(
@@ -508,8 +521,11 @@ fn init(args: &InitArgs, ctx: &mut Ctx) -> Result<u8, u8> {
         ..Identity::mint()
     };
     let (mut m, version) = team.commit_identity(&identity, &name, ctx)?;
-    let (services, zones, regions) = l.managed();
-    (m.services, m.zones, m.regions) = (services, zones, regions);
+    let now = l.managed();
+    (m.services, m.zones, m.regions) = (now.services, now.zones, now.regions);
+    // Rules that filter a declared repository were this topology's under the old rule of
+    // ownership; they are adopted only when exactly as declared (the plan then shows others).
+    m.rules = now.rules;
     m.record(crate::backend::Entry {
         serial: 0,
         operation: Operation::Init,

@@ -90,15 +90,25 @@ impl Team {
         ctx: &mut Ctx,
     ) -> Result<(), u8> {
         let complete = done.outcome.succeeded() && done.plan.targets.is_empty();
-        let (services, zones, regions) = &done.managed;
+        let now = &done.managed;
         if complete {
-            m.services.clone_from(services);
-            m.zones.clone_from(zones);
-            m.regions.clone_from(regions);
+            m.services.clone_from(&now.services);
+            m.zones.clone_from(&now.zones);
+            m.regions.clone_from(&now.regions);
+            m.rules.clone_from(&now.rules);
         } else {
-            merge(&mut m.services, services);
-            merge(&mut m.zones, zones);
-            merge(&mut m.regions, regions);
+            // Keep managing what the last apply had: some of it may still be live.
+            merge(&mut m.services, &now.services);
+            merge(&mut m.zones, &now.zones);
+            merge(&mut m.regions, &now.regions);
+            for (region, rules) in &now.rules {
+                let kept = m.rules.entry(region.clone()).or_default();
+                for r in rules {
+                    if !kept.contains(r) {
+                        kept.push(r.clone());
+                    }
+                }
+            }
         }
         m.name.clone_from(&done.plan.topology);
         m.record(entry(done, self.backend.who()));
@@ -116,8 +126,17 @@ pub struct Done<'a> {
     pub plan: &'a Plan,
     pub outcome: &'a Outcome,
     pub operation: Operation,
-    /// Services, zones and regions the topology declares (empty for a destroy).
-    pub managed: (Vec<String>, Vec<String>, Vec<String>),
+    /// What the topology declares (nothing for a destroy).
+    pub managed: Managed,
+}
+
+/// What a topology declares, as its manifest records it.
+#[derive(Debug, Clone, Default)]
+pub struct Managed {
+    pub services: Vec<String>,
+    pub zones: Vec<String>,
+    pub regions: Vec<String>,
+    pub rules: std::collections::BTreeMap<String, Vec<crate::provider::ReplicationRule>>,
 }
 
 fn entry(done: &Done, who: String) -> Entry {

@@ -559,17 +559,24 @@ fn repositories(work: &Work, run: &mut Runner) -> BTreeSet<String> {
 
 /// ECR: each source region's whole replication configuration, once its repositories exist.
 fn replication(work: &Work, failed_regions: &BTreeSet<String>, run: &mut Runner) {
-    let mut per_region: BTreeMap<&str, (&[ReplicationRule], Vec<usize>)> = BTreeMap::new();
+    type Delta<'a> = (&'a [ReplicationRule], &'a [ReplicationRule], Vec<usize>);
+    let mut per_region: BTreeMap<&str, Delta> = BTreeMap::new();
     for (i, c) in work {
-        if let Detail::Replication { region, rules } = &c.detail {
-            let e = per_region.entry(region).or_insert((rules, Vec::new()));
-            e.0 = rules;
-            e.1.push(*i);
+        if let Detail::Replication {
+            region,
+            add,
+            remove,
+        } = &c.detail
+        {
+            let e = per_region
+                .entry(region)
+                .or_insert((add, remove, Vec::new()));
+            e.2.push(*i);
         }
     }
     let mut ops = Vec::new();
     let mut owners = Vec::new();
-    for (region, (rules, who)) in per_region {
+    for (region, (add, remove, who)) in per_region {
         if failed_regions.contains(region) {
             for i in who {
                 run.ledger
@@ -577,9 +584,10 @@ fn replication(work: &Work, failed_regions: &BTreeSet<String>, run: &mut Runner)
             }
             continue;
         }
-        ops.push(Op::PutReplication {
+        ops.push(Op::UpdateReplication {
             region: region.to_string(),
-            rules: rules.to_vec(),
+            add: add.to_vec(),
+            remove: remove.to_vec(),
         });
         owners.push(who);
     }

@@ -62,10 +62,12 @@ pub enum Detail {
         region: String,
         name: String,
     },
-    /// The whole replication configuration of `region` after the change.
+    /// The rules of `region` to add and to remove (the same for every change of the region):
+    /// the apply re-reads the live configuration and writes it with only these changes.
     Replication {
         region: String,
-        rules: Vec<ReplicationRule>,
+        add: Vec<ReplicationRule>,
+        remove: Vec<ReplicationRule>,
     },
 }
 
@@ -216,7 +218,7 @@ pub fn diff(graph: &ResourceGraph, live: &LiveState, settings: Settings) -> Diff
     let mut ours = OurChecks::read(live, identity);
     let kept_check_ids = declared_checks(graph, &mut ours, settings, &mut d);
     records(graph, live, identity, adopt, &kept_check_ids, &mut d);
-    ecr(graph, live, &mut d);
+    ecr(graph, live, identity, &mut d);
     orphan_checks(live, ours, &mut d);
     d.changes.sort_by(|a, b| a.address.cmp(&b.address));
     d.untouched.sort();
@@ -1008,9 +1010,9 @@ fn untouched_names(names: &Names, declared_names: &BTreeSet<(String, String)>, d
     }
 }
 
-fn ecr(graph: &ResourceGraph, live: &LiveState, d: &mut Diff) {
+fn ecr(graph: &ResourceGraph, live: &LiveState, identity: &Identity, d: &mut Diff) {
     let declared = repositories(graph, live, d);
-    replication(graph, live, &declared, d);
+    replication(graph, live, identity, &declared, d);
     for (region, repos) in &live.repositories {
         d.untouched.extend(
             repos
@@ -1063,15 +1065,22 @@ fn repositories(
     declared
 }
 
-/// Replication: per source region, the managed rules are those filtering a declared
-/// repository; every other rule is kept as it is.
+/// Replication: per source region, the topology's rules are those its last apply wrote
+/// (exactly); each change carries only what to add to and remove from the live
+/// configuration, which the apply re-reads just before writing. Every other rule is kept, and
+/// one whose prefix filters reach a declared repository is reported as a conflict.
 fn replication(
     graph: &ResourceGraph,
     live: &LiveState,
+    identity: &Identity,
     declared: &BTreeMap<String, BTreeSet<String>>,
     d: &mut Diff,
 ) {
-    let mut by_region: BTreeMap<String, Vec<(&Address, ReplicationRule)>> = BTreeMap::new();
+    let mut by_region: BTreeMap<String, Vec<(&Address, ReplicationRule)>> = identity
+        .rules
+        .keys()
+        .map(|r| (r.clone(), Vec::new()))
+        .collect();
     for r in graph.resources() {
         let ResourceSpec::EcrReplication(spec) = &r.spec else {
             continue;
@@ -1085,39 +1094,79 @@ fn replication(
         ));
     }
     for (region, wanted) in by_region {
-        let ours = declared.get(&region).cloned().unwrap_or_default();
-        let live_rules = live.replication.get(&region).map_or(&[][..], Vec::as_slice);
-        region_replication(&region, &wanted, live_rules, &ours, d);
+        // A region whose configuration was not read cannot be planned.
+        let Some(live_rules) = live.replication.get(&region) else {
+            continue;
+        };
+        let region_state = RegionRules {
+            region: &region,
+            live: live_rules,
+            written: identity.rules.get(&region).map_or(&[][..], Vec::as_slice),
+            repositories: declared.get(&region),
+        };
+        region_replication(&region_state, &wanted, d);
     }
 }
 
-/// The replication changes of one source region. The configuration is written whole: every
-/// change carries the region's configuration after the plan.
-fn region_replication(
-    region: &str,
-    wanted: &[(&Address, ReplicationRule)],
-    live_rules: &[ReplicationRule],
-    ours: &BTreeSet<String>,
-    d: &mut Diff,
-) {
-    let (mut managed, foreign): (Vec<ReplicationRule>, Vec<ReplicationRule>) = live_rules
+/// What the diff of one region's replication reads.
+struct RegionRules<'a> {
+    region: &'a str,
+    live: &'a [ReplicationRule],
+    /// What the last apply wrote here.
+    written: &'a [ReplicationRule],
+    /// The repositories the topology declares here.
+    repositories: Option<&'a BTreeSet<String>>,
+}
+
+impl RegionRules<'_> {
+    /// A rule that is not this topology's but replicates one of its repositories.
+    fn conflict(&self, rule: &ReplicationRule) -> Option<String> {
+        let repos = self.repositories?;
+        let hit = rule.filters.iter().find_map(|f| {
+            repos
+                .iter()
+                .find(|r| r.starts_with(f.as_str()))
+                .map(|r| (f, r))
+        })?;
+        Some(format!(
+            "its filter \"{}\" also matches repository {}, which this topology replicates with its own rule; remove that rule or narrow its filter if {} should not also go to {}",
+            hit.0,
+            hit.1,
+            hit.1,
+            rule.destinations.join(", ")
+        ))
+    }
+}
+
+fn region_replication(r: &RegionRules, wanted: &[(&Address, ReplicationRule)], d: &mut Diff) {
+    let is_wanted = |x: &ReplicationRule| wanted.iter().any(|(_, w)| w == x);
+    // Ours: what the last apply wrote, or a live rule exactly as declared.
+    let (mut ours, others): (Vec<ReplicationRule>, Vec<ReplicationRule>) = r
+        .live
         .iter()
         .cloned()
-        .partition(|rule| rule.filters.iter().any(|f| ours.contains(f)));
-    let mut config: Vec<ReplicationRule> = foreign.clone();
-    config.extend(wanted.iter().map(|(_, r)| r.clone()));
+        .partition(|x| r.written.contains(x) || is_wanted(x));
     d.untouched
-        .extend(foreign.iter().map(|r| Untouched::ReplicationRule {
-            region: region.to_string(),
-            destinations: r.destinations.clone(),
-            filters: r.filters.clone(),
+        .extend(others.iter().map(|x| Untouched::ReplicationRule {
+            region: r.region.to_string(),
+            destinations: x.destinations.clone(),
+            filters: x.filters.clone(),
+            conflict: r.conflict(x),
         }));
-    let rule_json = |r: &ReplicationRule| json!({"region": region, "destinations": r.destinations, "filters": r.filters});
+    let add: Vec<ReplicationRule> = wanted
+        .iter()
+        .map(|(_, w)| w.clone())
+        .filter(|w| !r.live.contains(w))
+        .collect();
+    let remove: Vec<ReplicationRule> = ours.iter().filter(|x| !is_wanted(x)).cloned().collect();
+    let region = r.region;
+    let rule_json = |x: &ReplicationRule| json!({"region": region, "destinations": x.destinations, "filters": x.filters});
     let detail = || Detail::Replication {
         region: region.to_string(),
-        rules: config.clone(),
+        add: add.clone(),
+        remove: remove.clone(),
     };
-    let paired = pair_rules(wanted, &mut managed);
+    let paired = pair_rules(wanted, &mut ours);
     for ((address, rule), before) in wanted.iter().zip(paired) {
         let actions = match &before {
             Some(b) if b == rule => vec![Action::NoOp],
@@ -1136,8 +1185,8 @@ fn region_replication(
         );
         d.changes.push(c.with(detail()));
     }
-    // Managed rules left unpaired are dropped from the region's configuration.
-    for m in managed {
+    // Our rules left unpaired are removed from the region's configuration.
+    for m in ours {
         let address = Address::new(
             Kind::EcrReplication,
             &format!("_removed_{region}"),
@@ -1156,8 +1205,6 @@ fn region_replication(
     }
 }
 
-/// Pairs live rules with declared ones one to one: exact matches first, then rules that share
-/// a repository filter. What is paired is taken out of `managed`.
 fn pair_rules(
     wanted: &[(&Address, ReplicationRule)],
     managed: &mut Vec<ReplicationRule>,

@@ -134,6 +134,10 @@ pub enum Untouched {
         region: String,
         destinations: Vec<String>,
         filters: Vec<String>,
+        /// Why it matters to this topology, when its filters reach a declared repository,
+        /// and what would resolve it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conflict: Option<String>,
     },
     /// An ECR repository the topology does not declare (Meridian never deletes repositories).
     Repository { region: String, name: String },

@@ -598,10 +598,9 @@ impl AwsProvider {
         Ok(())
     }
 
-    async fn registry(
-        &self,
-        region: &str,
-    ) -> Result<(Vec<String>, Vec<ReplicationRule>), ProviderError> {
+    /// A region's replication configuration (`DescribeRegistry`), destinations in this
+    /// account by region, others as `REGISTRY/REGION`.
+    async fn replication_rules(&self, region: &str) -> Result<Vec<ReplicationRule>, ProviderError> {
         let client = self.ecr_client(region);
         self.count("DescribeRegistry");
         let reg = client
@@ -649,6 +648,15 @@ impl AwsProvider {
                     .collect()
             })
             .unwrap_or_default();
+        Ok(rules)
+    }
+
+    async fn registry(
+        &self,
+        region: &str,
+    ) -> Result<(Vec<String>, Vec<ReplicationRule>), ProviderError> {
+        let rules = self.replication_rules(region).await?;
+        let client = self.ecr_client(region);
         let mut repos = Vec::new();
         let mut token: Option<String> = None;
         loop {
@@ -746,7 +754,11 @@ impl AwsProvider {
                     Err(e) => Err(e),
                 }
             }
-            Op::PutReplication { region, rules } => self.put_replication(region, rules).await,
+            Op::UpdateReplication {
+                region,
+                add,
+                remove,
+            } => self.update_replication(region, add, remove).await,
         }
     }
 
@@ -921,6 +933,33 @@ impl AwsProvider {
         known().ok_or_else(|| {
             ProviderError::Io(format!("DescribeRegistry in {region} gave no registry id"))
         })
+    }
+
+    /// Re-reads the region's configuration, writes it with only this change, and reads it
+    /// back: another writer's rule that appeared meanwhile is kept, and a write that another
+    /// writer undid at once is made again (at most 3 times). `PutReplicationConfiguration` has
+    /// no precondition, so a writer between the read and the write can still be overwritten
+    /// within that window (see README).
+    async fn update_replication(
+        &self,
+        region: &str,
+        add: &[ReplicationRule],
+        remove: &[ReplicationRule],
+    ) -> Result<Done, ProviderError> {
+        for _ in 0..3 {
+            let live = self.replication_rules(region).await?;
+            let want = crate::provider::updated_rules(&live, add, remove);
+            if want != live {
+                self.put_replication(region, &want).await?;
+            }
+            let now = self.replication_rules(region).await?;
+            if add.iter().all(|a| now.contains(a)) && !remove.iter().any(|r| now.contains(r)) {
+                return Ok(Done::Other);
+            }
+        }
+        Err(ProviderError::Io(format!(
+            "ECR replication in {region}: another writer kept changing the configuration; run `meridian plan` again"
+        )))
     }
 
     async fn put_replication(

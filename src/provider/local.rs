@@ -380,7 +380,14 @@ fn execute(s: &mut Store, op: &Op) -> Result<Done, ProviderError> {
             }
             Ok(Done::Other)
         }
-        Op::PutReplication { region, rules } => put_replication(s, region, rules),
+        Op::UpdateReplication {
+            region,
+            add,
+            remove,
+        } => {
+            let live = s.replication.get(region).cloned().unwrap_or_default();
+            put_replication(s, region, &super::updated_rules(&live, add, remove))
+        }
     }
 }
 

@@ -74,6 +74,25 @@ pub struct LiveHealthCheck {
     pub drift: Vec<String>,
 }
 
+/// A region's rules after removing `remove` and appending `add` (each once), in live order.
+pub fn updated_rules(
+    live: &[ReplicationRule],
+    add: &[ReplicationRule],
+    remove: &[ReplicationRule],
+) -> Vec<ReplicationRule> {
+    let mut out: Vec<ReplicationRule> = live
+        .iter()
+        .filter(|r| !remove.contains(r))
+        .cloned()
+        .collect();
+    for a in add {
+        if !out.contains(a) {
+            out.push(a.clone());
+        }
+    }
+    out
+}
+
 /// One ECR replication rule.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ReplicationRule {
@@ -159,10 +178,13 @@ pub enum Op {
         region: String,
         name: String,
     },
-    /// Replaces the whole replication configuration of a region.
-    PutReplication {
+    /// Changes a region's replication configuration: re-reads it, removes `remove`, appends
+    /// `add`, writes it, and reads it back (retrying when another writer interfered). Rules
+    /// it does not name are kept as they are live at that moment.
+    UpdateReplication {
         region: String,
-        rules: Vec<ReplicationRule>,
+        add: Vec<ReplicationRule>,
+        remove: Vec<ReplicationRule>,
     },
 }
 

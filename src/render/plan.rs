@@ -224,10 +224,15 @@ pub fn untouched_line(u: &Untouched) -> String {
             region,
             destinations,
             filters,
+            conflict,
         } => format!(
-            "ECR replication rule in {region} (filters {}, to {}): not managed by this topology",
+            "ECR replication rule in {region} (filters {}, to {}): not managed by this topology{}",
             filters.join(", "),
-            destinations.join(", ")
+            destinations.join(", "),
+            conflict
+                .as_ref()
+                .map(|c| format!("; CONFLICT: {c}"))
+                .unwrap_or_default()
         ),
         Untouched::Repository { region, name } => format!(
             "ECR repository {name} in {region}: not declared here (Meridian never deletes repositories: they hold images)"

@@ -21,6 +21,7 @@ pub mod duration;
 pub mod format;
 pub mod graph;
 pub mod hash;
+pub mod iam;
 pub mod identity;
 pub mod model;
 pub mod parse;

@@ -1637,3 +1637,98 @@ fn s3_manifest_writes_are_compare_and_swap() {
     let again = b.lock("apply", Duration::ZERO).unwrap();
     drop(again);
 }
+
+/// The AWS actions of every call an example's apply, edit and destroy make, as counted by
+/// the provider: every one is allowed by `meridian iam-policy` (and a plan's by
+/// `--for plan`), so the printed policy is enough to run Meridian.
+#[test]
+#[cfg_attr(meridian_skip_aws, ignore = "MERIDIAN_SKIP_AWS_TESTS is set")]
+fn every_aws_call_is_allowed_by_the_iam_policy() {
+    let (port, _g) = moto();
+    let calls = |o: &Output| -> Vec<String> {
+        let t = text(o);
+        let mut out = Vec::new();
+        for line in t.lines().filter(|l| l.starts_with("API calls: ")) {
+            let inner = line
+                .split_once('(')
+                .map_or("", |x| x.1)
+                .trim_end_matches(')');
+            for part in inner.split(", ") {
+                let op = part.split(' ').next().unwrap_or_default();
+                let service = if [
+                    "DescribeRegistry",
+                    "DescribeRepositories",
+                    "CreateRepository",
+                    "PutReplicationConfiguration",
+                ]
+                .contains(&op)
+                {
+                    "ecr"
+                } else {
+                    "route53"
+                };
+                out.push(format!("{service}:{op}"));
+            }
+        }
+        out
+    };
+    let policy_actions = |dir: &Path, e: &str, purpose: &str| {
+        let o = meridian(port, dir, &["iam-policy", e, "--for", purpose]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        meridian::iam::actions(&serde_json::from_slice(&o.stdout).unwrap())
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for (e, tagged) in [
+        ("active-passive", true),
+        ("active-active-partitioned", false),
+        ("active-active-anycast", false),
+    ] {
+        moto_reset(port);
+        create_zone(port, "example.com");
+        let dir = tempdir(&format!("iam-{e}"));
+        copy_example(e, &dir);
+        let main = dir.join(e).join("main.hcl");
+        if tagged {
+            let hcl = std::fs::read_to_string(&main).unwrap();
+            std::fs::write(&main, format!("tag_health_checks = true\n{hcl}")).unwrap();
+        }
+        let allowed = policy_actions(&dir, e, "apply");
+        let read_only = policy_actions(&dir, e, "plan");
+        let o = meridian(port, &dir, &["plan", e, "--live", "aws"]);
+        for a in calls(&o) {
+            assert!(
+                read_only.contains(&a),
+                "{e}: plan calls {a}, not in {read_only:?}"
+            );
+        }
+        let apply = ["apply", e, "--live", "aws", "--auto-approve"];
+        let mut outputs = vec![meridian(port, &dir, &apply)];
+        let hcl = std::fs::read_to_string(&main)
+            .unwrap()
+            .replace("interval          = 10", "interval          = 30");
+        std::fs::write(&main, hcl).unwrap();
+        outputs.push(meridian(port, &dir, &apply));
+        outputs.push(meridian(
+            port,
+            &dir,
+            &["destroy", e, "--live", "aws", "--auto-approve"],
+        ));
+        for o in &outputs {
+            assert_eq!(o.status.code(), Some(0), "{e}: {}", text(o));
+            for a in calls(o) {
+                assert!(allowed.contains(&a), "{e}: calls {a}, not in {allowed:?}");
+                seen.insert(a);
+            }
+        }
+    }
+    // The test saw the writes it is about.
+    for a in [
+        "route53:ChangeResourceRecordSets",
+        "route53:CreateHealthCheck",
+        "route53:DeleteHealthCheck",
+        "route53:ChangeTagsForResource",
+        "ecr:PutReplicationConfiguration",
+    ] {
+        assert!(seen.contains(a), "{a} never called: {seen:?}");
+    }
+}

@@ -38,6 +38,9 @@ pub struct Manifest {
     pub services: Vec<String>,
     pub zones: Vec<String>,
     pub regions: Vec<String>,
+    /// The record names (domains and their markers) under management.
+    #[serde(default)]
+    pub names: Vec<String>,
     /// The ECR replication rules the last apply wrote, by source region.
     #[serde(default)]
     pub rules: std::collections::BTreeMap<String, Vec<crate::provider::ReplicationRule>>,
@@ -83,6 +86,7 @@ impl Manifest {
             services: Vec::new(),
             zones: Vec::new(),
             regions: Vec::new(),
+            names: Vec::new(),
             rules: std::collections::BTreeMap::new(),
             last_plan_id: None,
             history: Vec::new(),

@@ -7,6 +7,7 @@
 mod analyze;
 mod fmt;
 mod graph;
+mod iam;
 mod plan;
 mod schema;
 mod signals;
@@ -82,6 +83,7 @@ enum Command {
     Fmt(fmt::Args),
     Schema(schema::Args),
     ForceUnlock(unlock::Args),
+    IamPolicy(iam::Args),
 }
 
 /// Output streams and settings shared by every command.
@@ -197,6 +199,7 @@ pub fn main() -> ExitCode {
         Command::Fmt(a) => fmt::run(a, &mut ctx),
         Command::Schema(a) => schema::run(a, &mut ctx),
         Command::ForceUnlock(a) => unlock::run(a, &mut ctx),
+        Command::IamPolicy(a) => iam::run(a, &mut ctx),
     };
     let _ = std::io::stdout().flush();
     ExitCode::from(code)

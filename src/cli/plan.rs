@@ -231,6 +231,7 @@ impl Loaded {
             services: self.topology.services.keys().cloned().collect(),
             zones: scope.zones,
             regions: scope.regions,
+            names: crate::iam::record_names(&self.graph),
             rules,
         }
     }
@@ -522,7 +523,7 @@ fn init(args: &InitArgs, ctx: &mut Ctx) -> Result<u8, u8> {
     };
     let (mut m, version) = team.commit_identity(&identity, &name, ctx)?;
     let now = l.managed();
-    (m.services, m.zones, m.regions) = (now.services, now.zones, now.regions);
+    (m.services, m.zones, m.regions, m.names) = (now.services, now.zones, now.regions, now.names);
     // Rules that filter a declared repository were this topology's under the old rule of
     // ownership; they are adopted only when exactly as declared (the plan then shows others).
     m.rules = now.rules;

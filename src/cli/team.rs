@@ -95,12 +95,14 @@ impl Team {
             m.services.clone_from(&now.services);
             m.zones.clone_from(&now.zones);
             m.regions.clone_from(&now.regions);
+            m.names.clone_from(&now.names);
             m.rules.clone_from(&now.rules);
         } else {
             // Keep managing what the last apply had: some of it may still be live.
             merge(&mut m.services, &now.services);
             merge(&mut m.zones, &now.zones);
             merge(&mut m.regions, &now.regions);
+            merge(&mut m.names, &now.names);
             for (region, rules) in &now.rules {
                 let kept = m.rules.entry(region.clone()).or_default();
                 for r in rules {
@@ -136,6 +138,7 @@ pub struct Managed {
     pub services: Vec<String>,
     pub zones: Vec<String>,
     pub regions: Vec<String>,
+    pub names: Vec<String>,
     pub rules: std::collections::BTreeMap<String, Vec<crate::provider::ReplicationRule>>,
 }
 

@@ -1732,3 +1732,72 @@ fn every_aws_call_is_allowed_by_the_iam_policy() {
         assert!(seen.contains(a), "{a} never called: {seen:?}");
     }
 }
+
+/// The S3 lock's lease is renewed while an apply runs (a 3 s lease here, renewed every
+/// second), so only a dead holder's lock goes stale; the lock is gone when the apply ends.
+#[test]
+#[cfg_attr(meridian_skip_aws, ignore = "MERIDIAN_SKIP_AWS_TESTS is set")]
+fn the_s3_lock_lease_is_renewed_while_the_apply_runs() {
+    let (port, _g) = moto();
+    create_zone(port, "example.com");
+    aws(port, &["s3api", "create-bucket", "--bucket", "lease"]);
+    let root = tempdir("lease");
+    let mut text = s3_backend("lease", "t/manifest.json");
+    for i in 0..6 {
+        text.push_str(&format!(
+            "service \"s{i}\" {{\n  zone = \"example.com\"\n  domain = \"s{i}.example.com\"\n  routing = \"latency\"\n  stateless = true\n  health_check {{\n    type = \"HTTPS\"\n  }}\n  region \"us-east-1\" {{\n    target = \"a{i}.example.com\"\n  }}\n  region \"eu-west-1\" {{\n    target = \"b{i}.example.com\"\n  }}\n}}\n"
+        ));
+    }
+    std::fs::create_dir_all(root.join("t")).unwrap();
+    std::fs::write(root.join("t/main.hcl"), text).unwrap();
+    let mut child = env(&mut Command::new(env!("CARGO_BIN_EXE_meridian")), port)
+        .env("MERIDIAN_LOCK_LEASE_SECS", "3")
+        // One call a second: the apply takes well over the lease.
+        .env("MERIDIAN_ROUTE53_RPS", "1")
+        .current_dir(&root)
+        .args(["apply", "t", "--live", "aws", "--auto-approve"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = root.join("lock.json");
+    let expiry = || -> Option<u64> {
+        let o = env(&mut Command::new(&server().aws[0]), port)
+            .args(&server().aws[1..])
+            .args([
+                "s3api",
+                "get-object",
+                "--bucket",
+                "lease",
+                "--key",
+                "t/manifest.json.lock",
+            ])
+            .arg(&out)
+            .output()
+            .ok()?;
+        if !o.status.success() {
+            return None;
+        }
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&out).ok()?).ok()?;
+        v["expires_unix"].as_u64()
+    };
+    let mut seen = Vec::new();
+    for _ in 0..80 {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if let Some(e) = expiry() {
+            if seen.last() != Some(&e) {
+                seen.push(e);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    eprintln!("lease expiries seen: {seen:?}");
+    assert!(seen.len() >= 3, "the lease was not renewed: {seen:?}");
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+    assert_eq!(expiry(), None, "the lock is released");
+}

@@ -38,6 +38,29 @@ pub struct Identity {
     /// naming a declared repository proves nothing).
     #[serde(default)]
     pub rules: BTreeMap<String, Vec<ReplicationRule>>,
+    /// Forgotten by `meridian state rm`: these health-check ids and the services whose markers
+    /// stand at these names are no longer this topology's, though their marks say so.
+    #[serde(default)]
+    pub forgotten: Forgotten,
+}
+
+/// What `meridian state rm` made a topology forget.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Forgotten {
+    /// Health-check ids.
+    pub checks: Vec<String>,
+    /// Marker names (`_meridian.<domain>`), with their zone: `zone/name`.
+    pub markers: Vec<String>,
+}
+
+impl Forgotten {
+    pub fn check(&self, id: &str) -> bool {
+        self.checks.iter().any(|c| c == id)
+    }
+
+    pub fn marker(&self, zone: &str, name: &str) -> bool {
+        self.markers.iter().any(|m| *m == format!("{zone}/{name}"))
+    }
 }
 
 impl Identity {
@@ -51,6 +74,7 @@ impl Identity {
             zones: Vec::new(),
             regions: Vec::new(),
             rules: BTreeMap::new(),
+            forgotten: Forgotten::default(),
         }
     }
 

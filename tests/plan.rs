@@ -2148,3 +2148,63 @@ fn two_topologies_sharing_a_registry_region_keep_their_rules() {
         assert_eq!(o.status.code(), Some(0), "{name}: {}", text_of(&o));
     }
 }
+
+/// `state list` names every resource the topology manages, `state show` one of them as live,
+/// and `state rm owner.S` forgets a service: removed from the topology afterwards, its
+/// records, marker and health checks stay live and the plan leaves them alone.
+#[test]
+fn state_lists_shows_and_forgets() {
+    let dir = tempdir("state");
+    copy_example("active-active-partitioned", &dir);
+    let t = "active-active-partitioned";
+    let o = meridian(&dir, &["apply", t, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let o = meridian(&dir, &["state", "list", t]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let listed = String::from_utf8_lossy(&o.stdout).into_owned();
+    let mut want: Vec<String> = ["ap-southeast-1", "eu-west-1", "us-east-1"]
+        .iter()
+        .flat_map(|r| {
+            [
+                format!("health_check.api[\"{r}\"]"),
+                format!("record.api[\"{r}\"]"),
+            ]
+        })
+        .collect();
+    want.push("owner.api".into());
+    want.push("ecr_replication._removed_us-east-1[\"api,worker\"]".into());
+    want.sort();
+    let mut got: Vec<String> = listed.lines().map(str::to_string).collect();
+    got.sort();
+    assert_eq!(got, want);
+    let o = meridian(
+        &dir,
+        &["state", "show", "health_check.api[\"eu-west-1\"]", t],
+    );
+    let shown: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(shown["id"].as_str().unwrap().starts_with("hc-"), "{shown}");
+
+    let o = meridian(&dir, &["state", "rm", "owner.api", t]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    // The service leaves the topology; the registry stays.
+    let main = dir.join(t).join("main.hcl");
+    let text = std::fs::read_to_string(&main).unwrap();
+    let start = text.find("service \"api\"").unwrap();
+    let end = start + text[start..].find("\n}\n").unwrap() + 3;
+    std::fs::write(&main, format!("{}{}", &text[..start], &text[end..])).unwrap();
+    let o = meridian(&dir, &["apply", t, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let store: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join(t).join(".meridian/state.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(store["health_checks"].as_array().unwrap().len(), 3);
+    assert_eq!(store["records"].as_array().unwrap().len(), 4, "{store}");
+    let o = meridian(&dir, &["state", "list", t]);
+    let listed = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(
+        listed.trim(),
+        "ecr_replication._removed_us-east-1[\"api,worker\"]",
+        "{listed}"
+    );
+}

@@ -44,6 +44,9 @@ pub struct Manifest {
     /// The ECR replication rules the last apply wrote, by source region.
     #[serde(default)]
     pub rules: std::collections::BTreeMap<String, Vec<crate::provider::ReplicationRule>>,
+    /// What `meridian state rm` forgot (left in the cloud, no longer managed).
+    #[serde(default)]
+    pub forgotten: crate::identity::Forgotten,
     pub last_plan_id: Option<String>,
     /// The last [`HISTORY_CAP`] operations, oldest first.
     pub history: Vec<Entry>,
@@ -56,6 +59,8 @@ pub enum Operation {
     Apply,
     Destroy,
     Init,
+    /// `meridian state rm`: forgot resources without deleting them.
+    Forget,
 }
 
 /// One operation in the manifest's history.
@@ -88,6 +93,7 @@ impl Manifest {
             regions: Vec::new(),
             names: Vec::new(),
             rules: std::collections::BTreeMap::new(),
+            forgotten: crate::identity::Forgotten::default(),
             last_plan_id: None,
             history: Vec::new(),
         }
@@ -103,6 +109,7 @@ impl Manifest {
             zones: self.zones.clone(),
             regions: self.regions.clone(),
             rules: self.rules.clone(),
+            forgotten: self.forgotten.clone(),
         }
     }
 

@@ -11,6 +11,7 @@ mod iam;
 mod plan;
 mod schema;
 mod signals;
+mod state;
 mod team;
 mod unlock;
 mod validate;
@@ -84,6 +85,9 @@ enum Command {
     Schema(schema::Args),
     ForceUnlock(unlock::Args),
     IamPolicy(iam::Args),
+    /// What a topology manages: list, show, or forget part of it (rm).
+    #[command(subcommand)]
+    State(state::Command),
 }
 
 /// Output streams and settings shared by every command.
@@ -200,6 +204,7 @@ pub fn main() -> ExitCode {
         Command::Schema(a) => schema::run(a, &mut ctx),
         Command::ForceUnlock(a) => unlock::run(a, &mut ctx),
         Command::IamPolicy(a) => iam::run(a, &mut ctx),
+        Command::State(c) => state::run(c, &mut ctx),
     };
     let _ = std::io::stdout().flush();
     ExitCode::from(code)

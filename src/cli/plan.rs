@@ -103,7 +103,7 @@ pub struct InitArgs {
 }
 
 #[derive(Debug, Clone, clap::Args)]
-struct Common {
+pub(super) struct Common {
     /// Where live state comes from: local (the state store) or aws. Default: aws when the
     /// topology has a `provider "aws"` block, else local.
     #[arg(long, value_enum)]
@@ -152,6 +152,15 @@ enum ApplyFormat {
 
 fn parse_duration(s: &str) -> Result<crate::duration::Duration, String> {
     crate::duration::Duration::parse(s)
+}
+
+impl Common {
+    /// The local state store: `--state`, else beside the topology.
+    pub(super) fn state_path(&self, topology: &Path) -> PathBuf {
+        self.state
+            .clone()
+            .unwrap_or_else(|| default_state(topology))
+    }
 }
 
 /// `.meridian/state.json` beside the topology.
@@ -203,8 +212,20 @@ impl Loaded {
         }
     }
 
+    pub(super) fn set_identity(&mut self, identity: Identity) {
+        self.identity = identity;
+    }
+
+    pub(super) fn backend(&self) -> &BackendRef {
+        &self.backend
+    }
+
+    pub(super) fn topology(&self) -> &crate::model::Topology {
+        &self.topology
+    }
+
     /// The same topology with nothing declared: its plan deletes everything it manages.
-    fn for_destroy(mut self) -> Loaded {
+    pub(super) fn for_destroy(mut self) -> Loaded {
         self.topology.services.clear();
         self.topology.registries.clear();
         self.graph = ResourceGraph::build(&self.topology);
@@ -289,7 +310,7 @@ fn prices(path: Option<&Path>, ctx: &mut Ctx) -> Result<BTreeMap<String, f64>, u
     })
 }
 
-fn make_plan(
+pub(super) fn make_plan(
     l: &Loaded,
     provider: &dyn Provider,
     common: &Common,
@@ -348,7 +369,7 @@ fn progress_sink() -> Option<crate::provider::ProgressSink> {
 }
 
 /// Opens the provider a command reads and applies through.
-fn open_provider(
+pub(super) fn open_provider(
     common: &Common,
     topology: &crate::model::Topology,
     state: &Path,

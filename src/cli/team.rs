@@ -97,6 +97,11 @@ impl Team {
             m.regions.clone_from(&now.regions);
             m.names.clone_from(&now.names);
             m.rules.clone_from(&now.rules);
+            // A forgotten service declared and applied again (with --adopt) is managed again.
+            m.forgotten.markers.retain(|zm| {
+                let name = zm.split_once('/').map_or(zm.as_str(), |x| x.1);
+                !now.names.iter().any(|n| n == name)
+            });
         } else {
             // Keep managing what the last apply had: some of it may still be live.
             merge(&mut m.services, &now.services);

@@ -246,7 +246,11 @@ impl<'a> OurChecks<'a> {
                 .filter_map(|r| r.health_check_id.as_deref())
                 .collect(),
         };
-        for h in &live.health_checks {
+        for h in live
+            .health_checks
+            .iter()
+            .filter(|h| !identity.forgotten.check(&h.id))
+        {
             if let Some((a, zone)) = identity.reference_parts(&h.caller_reference) {
                 ours.by_address.entry(a).or_default().push(h);
                 ours.zone_of.insert(&h.id, zone);
@@ -752,9 +756,11 @@ fn owned_name(
     let marker_owner = live_marker
         .and_then(|m| m.values.first())
         .and_then(|v| Marker::parse(v));
-    let owned = marker_owner
-        .as_ref()
-        .is_some_and(|m| names.identity.owns(m) && m.is_for(&o.service));
+    let forgotten = names.identity.forgotten.marker(&o.zone, &o.name);
+    let owned = !forgotten
+        && marker_owner
+            .as_ref()
+            .is_some_and(|m| names.identity.owns(m) && m.is_for(&o.service));
     // Another Meridian topology's name is never adopted: its owner would lose it unseen.
     let meridians = marker_owner
         .as_ref()
@@ -951,7 +957,7 @@ fn removed_services(
         let Some(domain) = crate::dns::marker_domain(name) else {
             continue;
         };
-        if !names.identity.owns(&m) {
+        if !names.identity.owns(&m) || names.identity.forgotten.marker(zone, name) {
             continue;
         }
         // A hashed marker names its service through the services the last apply managed,

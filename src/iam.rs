@@ -38,6 +38,8 @@ pub struct Input<'a> {
     /// Record names the last apply left under management (from the manifest): deleting them
     /// must stay allowed after their services are removed from the topology.
     pub managed_names: &'a [String],
+    /// The manifest holds replication rules: removing them must stay allowed too.
+    pub managed_rules: bool,
 }
 
 /// The IAM policy document of a topology.
@@ -48,7 +50,7 @@ pub fn policy(input: &Input, purpose: Purpose) -> Value {
         names.extend(input.managed_names.iter().cloned());
         names.sort();
         names.dedup();
-        statements.extend(write_statements(input.graph, &names, input.tags));
+        statements.extend(write_statements(input, &names));
     }
     let backend = input.backend;
     if let Some(Value::Array(s)) = backend_statement(backend, purpose) {
@@ -89,7 +91,8 @@ pub fn record_names(graph: &ResourceGraph) -> Vec<String> {
     names.into_iter().collect()
 }
 
-fn write_statements(graph: &ResourceGraph, names: &[String], tags: bool) -> Vec<Value> {
+fn write_statements(input: &Input, names: &[String]) -> Vec<Value> {
+    let (graph, tags) = (input.graph, input.tags);
     let mut checks = vec![
         "route53:CreateHealthCheck",
         "route53:UpdateHealthCheck",
@@ -138,6 +141,8 @@ fn write_statements(graph: &ResourceGraph, names: &[String], tags: bool) -> Vec<
             "Action": ["ecr:CreateRepository"],
             "Resource": repos,
         }));
+    }
+    if !repos.is_empty() || input.managed_rules {
         out.push(json!({
             "Sid": "MeridianReplication",
             "Effect": "Allow",
@@ -165,7 +170,8 @@ fn backend_statement(backend: &BackendRef, purpose: Purpose) -> Option<Value> {
             ],
         ),
     };
-    // Without ListBucket, S3 answers a missing manifest (a topology never applied) with 403.
+    // Without ListBucket, S3 answers a missing manifest (a topology never applied) with 403
+    // (a GetObject carries no `s3:prefix`, so the grant cannot be narrowed by one).
     Some(json!([
         {
             "Sid": "MeridianBackend",
@@ -178,7 +184,6 @@ fn backend_statement(backend: &BackendRef, purpose: Purpose) -> Option<Value> {
             "Effect": "Allow",
             "Action": ["s3:ListBucket"],
             "Resource": format!("arn:aws:s3:::{bucket}"),
-            "Condition": {"StringEquals": {"s3:prefix": [key.clone(), format!("{key}.lock")]}},
         }
     ]))
 }

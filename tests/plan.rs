@@ -2172,7 +2172,9 @@ fn state_lists_shows_and_forgets() {
         })
         .collect();
     want.push("owner.api".into());
-    want.push("ecr_replication._removed_us-east-1[\"api,worker\"]".into());
+    want.push(
+        "ecr_replication._removed_us-east-1[\"api,worker -> ap-southeast-1,eu-west-1\"]".into(),
+    );
     want.sort();
     let mut got: Vec<String> = listed.lines().map(str::to_string).collect();
     got.sort();
@@ -2204,7 +2206,7 @@ fn state_lists_shows_and_forgets() {
     let listed = String::from_utf8_lossy(&o.stdout).into_owned();
     assert_eq!(
         listed.trim(),
-        "ecr_replication._removed_us-east-1[\"api,worker\"]",
+        "ecr_replication._removed_us-east-1[\"api,worker -> ap-southeast-1,eu-west-1\"]",
         "{listed}"
     );
 }

@@ -15,6 +15,10 @@ use crate::identity::Identity;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+/// Set when a held lock turns out to be someone else's (force-unlocked and taken, or its lease
+/// ran out unrenewed): the apply stops after the calls in flight.
+pub static LOCK_LOST: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Version of the manifest document; `schemas/manifest.schema.json` describes it.
 pub const MANIFEST_FORMAT: u32 = 1;
 /// Applies the manifest's history keeps (the oldest are dropped).
@@ -227,7 +231,7 @@ pub enum BackendError {
     #[error("the manifest of topology {0} changed since it was read: another apply or init won the race")]
     #[diagnostic(
         code(meridian::backend::conflict),
-        help("nothing was changed by this run; run `meridian plan` again")
+        help("run `meridian plan` again: it shows the live state")
     )]
     Conflict(String),
     #[error("{0}")]

@@ -76,7 +76,14 @@ impl S3Backend {
             .enable_all()
             .build()
             .map_err(|e| BackendError::Io(format!("cannot start the async runtime: {e}")))?;
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        // Bounded: releasing the lock on a signal must not hang the process.
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .operation_timeout(Duration::from_secs(15))
+                    .build(),
+            );
         if let Some(r) = &settings.region {
             loader = loader.region(aws_config::Region::new(r.clone()));
         }
@@ -222,31 +229,44 @@ impl LockObject {
             .ok()
     }
 
-    /// Extends the lease (only while the object is still ours).
-    fn renew(&self, rt: &tokio::runtime::Runtime, info: &mut LockInfo) -> bool {
-        info.expires_unix = Some(super::now_unix() + lease().as_secs());
+    /// Extends the lease (only while the object is still ours). Returns what it found.
+    fn renew(&self, rt: &tokio::runtime::Runtime, info: &mut LockInfo) -> Renewal {
+        let expires = super::now_unix() + lease().as_secs();
+        info.expires_unix = Some(expires);
         let Ok(bytes) = serde_json::to_vec(&*info) else {
-            return false;
+            return Renewal::Failed;
         };
-        let etag = self.etag.lock().map(|e| e.clone()).unwrap_or_default();
+        // Held across the write, so a release never names an ETag being replaced.
+        let Ok(mut etag) = self.etag.lock() else {
+            return Renewal::Failed;
+        };
         let sent = rt.block_on(
             self.client
                 .put_object()
                 .bucket(&self.bucket)
                 .key(&self.key)
-                .if_match(etag)
+                .if_match(etag.clone())
                 .body(ByteStream::from(bytes))
                 .send(),
         );
         match sent {
             Ok(out) => {
-                if let (Ok(mut e), Some(new)) = (self.etag.lock(), out.e_tag()) {
-                    *e = new.to_string();
+                if let Some(new) = out.e_tag() {
+                    *etag = new.to_string();
                 }
-                true
+                Renewal::Renewed(expires)
             }
-            // Someone removed or replaced it: stop renewing; the apply's end says so.
-            Err(e) => !lost_race(e.raw_response().map(|r| r.status().as_u16())),
+            // Replaced or removed: the lock is someone else's now.
+            Err(e)
+                if matches!(
+                    e.raw_response().map(|r| r.status().as_u16()),
+                    Some(412 | 404)
+                ) =>
+            {
+                Renewal::Lost
+            }
+            // A concurrent conditional write (409), throttling, the network: try again.
+            Err(_) => Renewal::Failed,
         }
     }
 
@@ -255,7 +275,10 @@ impl LockObject {
         let Some(rt) = LockObject::runtime() else {
             return;
         };
-        let etag = self.etag.lock().map(|e| e.clone()).unwrap_or_default();
+        let Ok(etag) = self.etag.lock() else {
+            return;
+        };
+        let etag = etag.clone();
         let _ = rt.block_on(
             self.client
                 .delete_object()
@@ -267,15 +290,36 @@ impl LockObject {
     }
 }
 
-/// Renews the lease every third of it until `stop` is dropped.
+/// What one renewal found.
+enum Renewal {
+    Renewed(u64),
+    /// The object is another's now.
+    Lost,
+    /// Not renewed this time.
+    Failed,
+}
+
+/// Renews the lease every third of it until `stop` is dropped. A lock found to be another's,
+/// or whose lease ran out without a renewal, sets [`super::LOCK_LOST`].
 fn renew_until(lock: LockObject, mut info: LockInfo, stop: mpsc::Receiver<()>) {
+    use std::sync::atomic::Ordering;
     let Some(rt) = LockObject::runtime() else {
         return;
     };
     let every = lease() / 3;
+    let mut expires = info.expires_unix.unwrap_or(0);
     while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(every) {
-        if !lock.renew(&rt, &mut info) {
-            return;
+        match lock.renew(&rt, &mut info) {
+            Renewal::Renewed(e) => expires = e,
+            Renewal::Lost => {
+                super::LOCK_LOST.store(true, Ordering::SeqCst);
+                return;
+            }
+            Renewal::Failed if super::now_unix() >= expires => {
+                super::LOCK_LOST.store(true, Ordering::SeqCst);
+                return;
+            }
+            Renewal::Failed => {}
         }
     }
 }
@@ -311,6 +355,9 @@ impl Backend for S3Backend {
         let mut info = LockInfo::mine(&self.who(), operation, Some(lease()));
         let start = Instant::now();
         let etag = loop {
+            // Stamped when written: a lock taken after a wait does not start out expired.
+            info.since_unix = super::now_unix();
+            info.expires_unix = Some(info.since_unix + lease().as_secs());
             if let Some(etag) = self.try_lock(&info)? {
                 break etag;
             }
@@ -325,7 +372,6 @@ impl Backend for S3Backend {
                 )));
             }
             std::thread::sleep(Duration::from_millis(500));
-            info.since_unix = super::now_unix();
         };
         let object = LockObject {
             client: self.client.clone(),

@@ -42,18 +42,22 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
         For::Apply => Purpose::Apply,
     };
     // The names the last apply manages stay deletable (read from the manifest when it can be).
-    let managed_names = backend
+    let manifest = backend
         .open()
         .and_then(|b| b.read())
         .ok()
         .flatten()
-        .map(|s| s.manifest.names)
+        .map(|s| s.manifest);
+    let managed_names = manifest
+        .as_ref()
+        .map(|m| m.names.clone())
         .unwrap_or_default();
     let input = crate::iam::Input {
         graph: &graph,
         backend: &backend,
         tags: topology.tag_health_checks,
         managed_names: &managed_names,
+        managed_rules: manifest.is_some_and(|m| !m.rules.is_empty()),
     };
     let doc = policy(&input, purpose);
     match to_json(&doc, ctx) {

@@ -226,6 +226,11 @@ impl Loaded {
 
     /// The same topology with nothing declared: its plan deletes everything it manages.
     pub(super) fn for_destroy(mut self) -> Loaded {
+        // Its zones are still read (besides those of the manifest).
+        let declared = plan::scope(&self.graph).zones;
+        self.topology.zones.extend(declared);
+        self.topology.zones.sort();
+        self.topology.zones.dedup();
         self.topology.services.clear();
         self.topology.registries.clear();
         self.graph = ResourceGraph::build(&self.topology);
@@ -573,12 +578,25 @@ fn init(args: &InitArgs, ctx: &mut Ctx) -> Result<u8, u8> {
 
 /// Runs the apply engine, stopping after the calls in flight when a signal arrives.
 fn run_apply_engine(p: &Plan, store: &dyn Provider, args: &ApplyArgs) -> plan::apply::Outcome {
-    use super::signals::{APPLYING, STOP};
+    use super::signals::STOP;
     use std::sync::atomic::Ordering;
-    APPLYING.store(true, Ordering::SeqCst);
-    let outcome = apply_until(p, store, usize::from(args.parallelism), &STOP);
-    APPLYING.store(false, Ordering::SeqCst);
-    outcome
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        // A lock lost meanwhile (force-unlocked, taken by another apply) stops the engine
+        // after the calls in flight, as a signal does.
+        s.spawn(|| {
+            while !done.load(Ordering::SeqCst) {
+                if crate::backend::LOCK_LOST.load(Ordering::SeqCst) {
+                    STOP.store(true, Ordering::SeqCst);
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        });
+        let outcome = apply_until(p, store, usize::from(args.parallelism), &STOP);
+        done.store(true, Ordering::SeqCst);
+        outcome
+    })
 }
 
 fn lock_timeout(args: &ApplyArgs) -> std::time::Duration {
@@ -595,10 +613,8 @@ fn apply_topology(args: &ApplyArgs, destroy: bool, ctx: &mut Ctx) -> Result<u8, 
     let mut team = Team::open(&l.backend, Some((operation, lock_timeout(args))), ctx)?;
     l.identity = team.identity();
     if destroy {
-        if team.stored.is_none() {
-            ctx.out("Nothing to destroy: the backend holds no manifest for this topology (it was never applied).\n");
-            return Ok(exit::OK);
-        }
+        // Without a manifest the plan still reads the zones: resources an earlier Meridian
+        // made under the name stop it (`meridian init` first); otherwise it has no changes.
         l = l.for_destroy();
     }
     let state = args
@@ -653,9 +669,30 @@ fn run_and_record(
     (args, operation): (&ApplyArgs, Operation),
     ctx: &mut Ctx,
 ) -> Result<u8, u8> {
+    use super::signals::APPLYING;
+    use std::sync::atomic::Ordering;
+    // From the manifest's first write to its last, a signal lets the work finish.
+    APPLYING.store(true, Ordering::SeqCst);
+    let result = run_recorded(p, l, team, store, (args, operation), ctx);
+    APPLYING.store(false, Ordering::SeqCst);
+    result
+}
+
+fn run_recorded(
+    p: &Plan,
+    l: &Loaded,
+    team: &mut Team,
+    store: &dyn Provider,
+    (args, operation): (&ApplyArgs, Operation),
+    ctx: &mut Ctx,
+) -> Result<u8, u8> {
     let (manifest, version) = team.commit_identity(&p.identity, &p.topology, ctx)?;
     let outcome = run_apply_engine(p, store, args);
     let code = finish(&outcome, store, args.format, ctx);
+    if crate::backend::LOCK_LOST.load(std::sync::atomic::Ordering::SeqCst) {
+        ctx.err("error: the topology's lock was lost during the apply (force-unlocked, or its lease could not be renewed): stopped after the calls in flight, and the manifest is not updated; run `meridian plan` to see the live state\n");
+        return Err(exit::ERROR);
+    }
     let managed = if operation == Operation::Destroy {
         Default::default()
     } else {

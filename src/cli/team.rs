@@ -76,6 +76,9 @@ impl Team {
             Ok(version) => Ok((m, version)),
             Err(e) => {
                 ctx.report(e);
+                ctx.err(
+                    "Nothing was changed: the topology's identity is recorded before any change.\n",
+                );
                 Err(exit::ERROR)
             }
         }
@@ -96,7 +99,6 @@ impl Team {
             m.zones.clone_from(&now.zones);
             m.regions.clone_from(&now.regions);
             m.names.clone_from(&now.names);
-            m.rules.clone_from(&now.rules);
             // A forgotten service declared and applied again (with --adopt) is managed again.
             m.forgotten.markers.retain(|zm| {
                 let name = zm.split_once('/').map_or(zm.as_str(), |x| x.1);
@@ -108,15 +110,8 @@ impl Team {
             merge(&mut m.zones, &now.zones);
             merge(&mut m.regions, &now.regions);
             merge(&mut m.names, &now.names);
-            for (region, rules) in &now.rules {
-                let kept = m.rules.entry(region.clone()).or_default();
-                for r in rules {
-                    if !kept.contains(r) {
-                        kept.push(r.clone());
-                    }
-                }
-            }
         }
+        written_rules(&mut m, done);
         m.name.clone_from(&done.plan.topology);
         m.record(entry(done, self.backend.who()));
         if let Err(e) = self.backend.write(&m, Some(version)) {
@@ -166,6 +161,43 @@ fn entry(done: &Done, who: String) -> Entry {
             .filter(|c| c.status != Status::Done)
             .count(),
     }
+}
+
+/// The rules this topology has written after the apply: what it had, with the additions and
+/// removals of each region whose replication change completed. A declared rule that was
+/// already live (someone else's identical rule) is not claimed.
+fn written_rules(m: &mut Manifest, done: &Done) {
+    use crate::plan::apply::Status;
+    use crate::plan::diff::Detail;
+    let completed: std::collections::BTreeSet<&str> = done
+        .outcome
+        .changes
+        .iter()
+        .filter(|c| c.status == Status::Done)
+        .map(|c| c.address.as_str())
+        .collect();
+    let mut seen = std::collections::BTreeSet::new();
+    for c in &done.plan.resource_changes {
+        let Detail::Replication {
+            region,
+            add,
+            remove,
+        } = &c.detail
+        else {
+            continue;
+        };
+        if !completed.contains(c.address.as_str()) || !seen.insert(region.clone()) {
+            continue;
+        }
+        let rules = m.rules.entry(region.clone()).or_default();
+        rules.retain(|r| !remove.contains(r));
+        for a in add {
+            if !rules.contains(a) {
+                rules.push(a.clone());
+            }
+        }
+    }
+    m.rules.retain(|_, v| !v.is_empty());
 }
 
 fn merge(into: &mut Vec<String>, more: &[String]) {

@@ -57,8 +57,16 @@ fn backend_lock(args: &Args, ctx: &mut Ctx) -> Option<u8> {
         topology.backend.as_ref(),
         &super::team::topology_dir(&args.path),
     );
-    let backend = at.open().ok()?;
-    let holder = backend.holder().ok()??;
+    let held = at.open().and_then(|b| b.holder().map(|h| (b, h)));
+    let (backend, holder) = match held {
+        Ok((b, Some(h))) => (b, h),
+        Ok((_, None)) => return None,
+        Err(e) => {
+            // Said, then the state store's lock is tried.
+            ctx.report(e);
+            return None;
+        }
+    };
     if holder.id != args.lock_id {
         return None;
     }

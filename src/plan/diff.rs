@@ -1196,7 +1196,11 @@ fn region_replication(r: &RegionRules, wanted: &[(&Address, ReplicationRule)], d
         let address = Address::new(
             Kind::EcrReplication,
             &format!("_removed_{region}"),
-            Some(&m.filters.join(",")),
+            Some(&format!(
+                "{} -> {}",
+                m.filters.join(","),
+                m.destinations.join(",")
+            )),
         );
         let c = change(
             &address,

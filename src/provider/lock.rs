@@ -32,7 +32,14 @@ static HELD: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 impl Drop for Lock {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        // Only our own: after a force-unlock, another apply may hold this file now.
+        let ours = std::fs::read_to_string(&self.path)
+            .ok()
+            .and_then(|t| serde_json::from_str::<Holder>(&t).ok())
+            .is_some_and(|h| h.id == self.holder.id);
+        if ours {
+            let _ = std::fs::remove_file(&self.path);
+        }
         if let Ok(mut held) = HELD.lock() {
             held.retain(|p| p != &self.path);
         }
@@ -204,5 +211,32 @@ pub fn force_unlock(state: &Path, id: &str) -> Result<Holder, ProviderError> {
             std::fs::remove_file(lock_path(state)).map_err(|e| io(state, e))?;
             Ok(h)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lock_taken_over_by_another_holder_is_not_removed_by_the_first() -> Result<(), ProviderError>
+    {
+        let dir = std::env::temp_dir().join(format!("meridian-lock-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let state = dir.join("state.json");
+        let l = take(&state, std::time::Duration::ZERO)?;
+        // Force-unlocked, then taken by another apply.
+        let other = Holder {
+            id: "another".into(),
+            ..l.holder.clone()
+        };
+        let text = serde_json::to_string(&other).map_err(|e| ProviderError::Io(e.to_string()))?;
+        std::fs::write(lock_path(&state), text).map_err(|e| ProviderError::Io(e.to_string()))?;
+        drop(l);
+        assert!(
+            lock_path(&state).exists(),
+            "the other holder's lock was removed"
+        );
+        Ok(())
     }
 }

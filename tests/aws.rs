@@ -1189,6 +1189,7 @@ fn health_check_tags_are_opt_in_against_aws() {
         let t = tags_of(port, id);
         assert!(t["Name"].starts_with("health_check.billing[\""), "{t:?}");
         assert_eq!(t["meridian:topology"], "active-passive");
+        assert!(t["meridian:topology-id"].starts_with("t-"), "{t:?}");
     }
     let (code, _) = plan_json(port, &dir, "active-passive");
     assert_eq!(code, Some(0));
@@ -1241,13 +1242,8 @@ fn signals_at_random_moments_of_aws_applies() {
             foreign,
         ],
     );
-    let services = 15;
-    let mut text_a = String::new();
-    for i in 0..services {
-        text_a.push_str(&format!(
-            "service \"s{i}\" {{\n  zone = \"example.com\"\n  domain = \"s{i}.example.com\"\n  routing = \"latency\"\n  stateless = true\n  health_check {{\n    type = \"HTTPS\"\n  }}\n  region \"us-east-1\" {{\n    target = \"a{i}.example.com\"\n  }}\n  region \"eu-west-1\" {{\n    target = \"b{i}.example.com\"\n  }}\n}}\n"
-        ));
-    }
+    let count = 15;
+    let text_a = services(count);
     let dir = tempdir("signals");
     std::fs::create_dir_all(dir.join("t")).unwrap();
     let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
@@ -1336,7 +1332,7 @@ fn signals_at_random_moments_of_aws_applies() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(
         check_ids(port).len(),
-        services * 2,
+        count * 2,
         "a duplicate check survived"
     );
     assert!(records(port, &zone_id)
@@ -1436,6 +1432,17 @@ fn two_topologies_of_one_name_never_touch_each_other() {
         .collect();
     assert!(names.iter().any(|n| n == "web.example.com."), "{names:?}");
     assert!(!names.iter().any(|n| n == "api.example.com."), "{names:?}");
+}
+
+/// `n` latency-routed services with a health check in two regions, in example.com.
+fn services(n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "service \"s{i}\" {{\n  zone = \"example.com\"\n  domain = \"s{i}.example.com\"\n  routing = \"latency\"\n  stateless = true\n  health_check {{\n    type = \"HTTPS\"\n  }}\n  region \"us-east-1\" {{\n    target = \"a{i}.example.com\"\n  }}\n  region \"eu-west-1\" {{\n    target = \"b{i}.example.com\"\n  }}\n}}\n"
+            )
+        })
+        .collect()
 }
 
 fn s3_backend(bucket: &str, key: &str) -> String {
@@ -1757,11 +1764,7 @@ fn the_s3_lock_lease_is_renewed_while_the_apply_runs() {
     aws(port, &["s3api", "create-bucket", "--bucket", "lease"]);
     let root = tempdir("lease");
     let mut text = s3_backend("lease", "t/manifest.json");
-    for i in 0..6 {
-        text.push_str(&format!(
-            "service \"s{i}\" {{\n  zone = \"example.com\"\n  domain = \"s{i}.example.com\"\n  routing = \"latency\"\n  stateless = true\n  health_check {{\n    type = \"HTTPS\"\n  }}\n  region \"us-east-1\" {{\n    target = \"a{i}.example.com\"\n  }}\n  region \"eu-west-1\" {{\n    target = \"b{i}.example.com\"\n  }}\n}}\n"
-        ));
-    }
+    text.push_str(&services(6));
     std::fs::create_dir_all(root.join("t")).unwrap();
     std::fs::write(root.join("t/main.hcl"), text).unwrap();
     let mut child = env(&mut Command::new(env!("CARGO_BIN_EXE_meridian")), port)
@@ -1827,11 +1830,7 @@ fn a_lost_s3_lock_stops_the_apply() {
     aws(port, &["s3api", "create-bucket", "--bucket", "lost"]);
     let root = tempdir("lost-lock");
     let mut hcl = s3_backend("lost", "t/manifest.json");
-    for i in 0..6 {
-        hcl.push_str(&format!(
-            "service \"s{i}\" {{\n  zone = \"example.com\"\n  domain = \"s{i}.example.com\"\n  routing = \"latency\"\n  stateless = true\n  health_check {{\n    type = \"HTTPS\"\n  }}\n  region \"us-east-1\" {{\n    target = \"a{i}.example.com\"\n  }}\n  region \"eu-west-1\" {{\n    target = \"b{i}.example.com\"\n  }}\n}}\n"
-        ));
-    }
+    hcl.push_str(&services(6));
     std::fs::create_dir_all(root.join("t")).unwrap();
     std::fs::write(root.join("t/main.hcl"), hcl).unwrap();
     let child = env(&mut Command::new(env!("CARGO_BIN_EXE_meridian")), port)

@@ -83,6 +83,23 @@ pub struct Entry {
     pub incomplete: usize,
 }
 
+impl Entry {
+    /// An entry for an operation that changed nothing in the cloud (init, forget).
+    pub fn bare(operation: Operation, who: String) -> Entry {
+        Entry {
+            serial: 0,
+            operation,
+            plan_id: None,
+            who,
+            when_unix: now_unix(),
+            added: 0,
+            changed: 0,
+            destroyed: 0,
+            incomplete: 0,
+        }
+    }
+}
+
 impl Manifest {
     /// The manifest of a topology about to be applied for the first time.
     pub fn new(identity: &Identity, name: &str) -> Manifest {

@@ -553,17 +553,10 @@ fn init(args: &InitArgs, ctx: &mut Ctx) -> Result<u8, u8> {
     // Rules that filter a declared repository were this topology's under the old rule of
     // ownership; they are adopted only when exactly as declared (the plan then shows others).
     m.rules = now.rules;
-    m.record(crate::backend::Entry {
-        serial: 0,
-        operation: Operation::Init,
-        plan_id: None,
-        who: team.backend.who(),
-        when_unix: crate::backend::now_unix(),
-        added: 0,
-        changed: 0,
-        destroyed: 0,
-        incomplete: 0,
-    });
+    m.record(crate::backend::Entry::bare(
+        Operation::Init,
+        team.backend.who(),
+    ));
     if let Err(e) = team.backend.write(&m, Some(&version)) {
         ctx.report(e);
         return Err(exit::ERROR);
@@ -652,12 +645,22 @@ fn apply_topology(args: &ApplyArgs, destroy: bool, ctx: &mut Ctx) -> Result<u8, 
         return Err(exit::ERROR);
     }
     ctx.out("\n");
-    let op = if destroy {
+    run_and_record(
+        &p,
+        &l,
+        &mut team,
+        store.as_ref(),
+        (args, operation_of(destroy)),
+        ctx,
+    )
+}
+
+fn operation_of(destroy: bool) -> Operation {
+    if destroy {
         Operation::Destroy
     } else {
         Operation::Apply
-    };
-    run_and_record(&p, &l, &mut team, store.as_ref(), (args, op), ctx)
+    }
 }
 
 /// Records a new topology's identity, runs the apply engine, records what it did.
@@ -815,10 +818,12 @@ fn apply_saved(args: &ApplyArgs, ctx: &mut Ctx) -> Result<u8, u8> {
         ctx.out("No changes: the saved plan is already applied.\n");
         return Ok(exit::OK);
     }
-    let op = if saved.destroy {
-        Operation::Destroy
-    } else {
-        Operation::Apply
-    };
-    run_and_record(&now, &l, &mut team, store.as_ref(), (args, op), ctx)
+    run_and_record(
+        &now,
+        &l,
+        &mut team,
+        store.as_ref(),
+        (args, operation_of(saved.destroy)),
+        ctx,
+    )
 }

@@ -162,17 +162,7 @@ fn forget(address: &str, t: &Target, ctx: &mut Ctx) -> Result<u8, u8> {
             return Err(exit::ERROR);
         }
     }
-    m.record(Entry {
-        serial: 0,
-        operation: Operation::Forget,
-        plan_id: None,
-        who: team.backend.who(),
-        when_unix: crate::backend::now_unix(),
-        added: 0,
-        changed: 0,
-        destroyed: 0,
-        incomplete: 0,
-    });
+    m.record(Entry::bare(Operation::Forget, team.backend.who()));
     if let Err(e) = team.backend.write(&m, Some(&stored.version)) {
         ctx.report(e);
         return Err(exit::ERROR);

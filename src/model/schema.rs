@@ -633,7 +633,7 @@ pub static ROOT: BlockSpec = BlockSpec {
             attr(
                 "tag_health_checks",
                 Kind::Bool,
-                "Tag each health check with `Name` (its address) and `meridian:topology`, and repair those tags when they drift. Costs one more write per check; ownership never depends on tags.",
+                "Tag each health check with `Name` (its address), `meridian:topology` and `meridian:topology-id`, and repair those tags when they drift. Costs one more write per check; ownership never depends on tags.",
             ),
             "false",
         ),

@@ -93,10 +93,11 @@ pub struct Diff {
 
 /// The tags a topology with `tag_health_checks` keeps on the check at `address`. Tags are for
 /// people (the console shows `Name`); ownership is in the caller reference.
-pub fn check_tags(topology: &str, address: &str) -> BTreeMap<String, String> {
+pub fn check_tags(topology: &str, id: &str, address: &str) -> BTreeMap<String, String> {
     BTreeMap::from([
         ("Name".to_string(), address.to_string()),
         ("meridian:topology".to_string(), topology.to_string()),
+        ("meridian:topology-id".to_string(), id.to_string()),
     ])
 }
 
@@ -288,7 +289,11 @@ fn declared_checks(
         // Of several copies (a retried create), keep the one the live record uses.
         found.sort_by_key(|h| (!ours.in_use.contains(h.id.as_str()), h.id.clone()));
         let tags = if settings.tag_checks {
-            check_tags(settings.topology, &r.address.to_string())
+            check_tags(
+                settings.topology,
+                &settings.identity.id,
+                &r.address.to_string(),
+            )
         } else {
             BTreeMap::new()
         };

@@ -25,6 +25,7 @@ pub const READ_ACTIONS: &[&str] = &[
     "route53:ListResourceRecordSets",
     "route53:ListHealthChecks",
     "route53:ListTagsForResources",
+    "route53:GetAccountLimit",
     "ecr:DescribeRegistry",
     "ecr:DescribeRepositories",
 ];

@@ -2210,3 +2210,49 @@ fn state_lists_shows_and_forgets() {
         "{listed}"
     );
 }
+
+/// A store with a health-check limit (Route 53's per-account limit, here 4): a plan that would
+/// pass it stops before any change, counting that a replacement creates before it deletes.
+#[test]
+fn a_plan_that_would_pass_the_health_check_limit_stops_before_apply() {
+    let dir = tempdir("hc-limit");
+    copy_example("active-active-partitioned", &dir);
+    let t = "active-active-partitioned";
+    let state = dir.join(t).join(".meridian/state.json");
+    std::fs::create_dir_all(state.parent().unwrap()).unwrap();
+    std::fs::write(
+        &state,
+        r#"{"format_version": 2, "next_id": 1, "health_checks": [], "deleted_caller_references": [], "repositories": {}, "replication": {}, "max_health_checks": 4}"#,
+    )
+    .unwrap();
+    // 3 checks fit within 4.
+    let o = meridian(&dir, &["plan", t]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    assert!(
+        text_of(&o).contains("Health checks: +3 created; the account holds 0 of its limit of 4"),
+        "{}",
+        text_of(&o)
+    );
+    let o = meridian(&dir, &["apply", t, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    // Replacing all 3 needs 6 at once: refused before anything changes.
+    let main = dir.join(t).join("main.hcl");
+    let hcl = std::fs::read_to_string(&main)
+        .unwrap()
+        .replace("interval          = 10", "interval          = 30");
+    std::fs::write(&main, hcl).unwrap();
+    let before = std::fs::read_to_string(&state).unwrap();
+    let o = meridian(&dir, &["apply", t, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text_of(&o));
+    assert!(
+        text_of(&o)
+            .contains("creates 3 health check(s), but the account holds 3 of its limit of 4"),
+        "{}",
+        text_of(&o)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&state).unwrap(),
+        before,
+        "nothing changed"
+    );
+}

@@ -205,7 +205,21 @@ pub struct Plan {
     /// API calls the read took, by operation (empty for the local store).
     #[serde(default)]
     pub api_calls: BTreeMap<String, usize>,
+    /// When the plan creates health checks: how many, against the account's limit.
+    #[serde(default)]
+    pub health_checks: Option<CheckBudget>,
 }
+
+/// The health checks a plan creates, against the account's limit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckBudget {
+    /// Created by the plan (a replacement creates the new check before deleting the old).
+    pub adding: usize,
+    pub limit: crate::provider::CheckLimit,
+}
+
+/// Route 53 creates at most this many health checks per account in 24 hours.
+pub const CREATIONS_PER_DAY: usize = 1000;
 
 impl Plan {
     pub fn has_changes(&self) -> bool {
@@ -237,6 +251,22 @@ pub enum PlanError {
         help("run `meridian init` on this topology to adopt them into a manifest (nothing else is changed), then plan again")
     )]
     NeedsInit { name: String, found: String },
+    #[error("this plan creates {adding} health check(s), but the account holds {count} of its limit of {limit}: the apply would fail partway")]
+    #[diagnostic(
+        code(meridian::plan::health_check_limit),
+        help("ask AWS for a higher limit (Service Quotas: Route 53, health checks per account), or declare fewer checks; a replacement creates the new check before deleting the old one")
+    )]
+    CheckLimit {
+        adding: usize,
+        count: u64,
+        limit: u64,
+    },
+    #[error("this plan creates {0} health checks; Route 53 creates at most 1,000 per account in 24 hours")]
+    #[diagnostic(
+        code(meridian::plan::health_check_rate),
+        help("apply in parts with --target, a day apart")
+    )]
+    CheckRate(usize),
     #[error("no resource matches --target {0}")]
     #[diagnostic(
         code(meridian::plan::target),
@@ -378,6 +408,7 @@ pub fn plan(
     }
     let live = provider.read(&scope)?;
     let mut plan = plan_against(input, live, provider.source(), opts, plan_id)?;
+    plan.health_checks = budget(&plan, provider)?;
     plan.api_calls = provider.stats();
     Ok(plan)
 }
@@ -440,7 +471,35 @@ pub fn plan_against(
         sources: input.sources.to_vec(),
         prior_state: live,
         api_calls: BTreeMap::new(),
+        health_checks: None,
     })
+}
+
+/// The health checks `plan` creates, against the account's limit (read only when it creates
+/// some); an error when the apply would pass the limit or the daily creation cap.
+fn budget(plan: &Plan, provider: &dyn Provider) -> Result<Option<CheckBudget>, PlanError> {
+    let adding = plan
+        .resource_changes
+        .iter()
+        .filter(|c| c.kind == Kind::HealthCheck && c.change.actions.contains(&Action::Create))
+        .count();
+    if adding == 0 {
+        return Ok(None);
+    }
+    if adding > CREATIONS_PER_DAY {
+        return Err(PlanError::CheckRate(adding));
+    }
+    let limit = provider.check_limit();
+    if let crate::provider::CheckLimit::Known { limit, count } = limit {
+        if count + adding as u64 > limit {
+            return Err(PlanError::CheckLimit {
+                adding,
+                count,
+                limit,
+            });
+        }
+    }
+    Ok(Some(CheckBudget { adding, limit }))
 }
 
 fn extend_sorted(v: &mut Vec<String>, more: &[String]) {

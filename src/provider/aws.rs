@@ -1356,6 +1356,30 @@ impl Provider for AwsProvider {
         self.rt.block_on(self.read_all(scope))
     }
 
+    fn check_limit(&self) -> super::CheckLimit {
+        let req = self
+            .route53
+            .get_account_limit()
+            .r#type(r53::types::AccountLimitType::MaxHealthChecksByOwner);
+        match self.rt.block_on(self.r53("GetAccountLimit", || req.clone().send())) {
+            Ok(out) => match out.limit() {
+                Some(l) => super::CheckLimit::Known {
+                    limit: u64::try_from(l.value()).unwrap_or(0),
+                    count: u64::try_from(out.count()).unwrap_or(0),
+                },
+                None => super::CheckLimit::Unknown {
+                    why: "GetAccountLimit answered without a limit".into(),
+                },
+            },
+            Err(ProviderError::Io(m)) if m.contains("not an AWS response") => {
+                super::CheckLimit::Unknown {
+                    why: "the endpoint did not answer GetAccountLimit as AWS does; a test server may not implement it".into(),
+                }
+            }
+            Err(e) => super::CheckLimit::Unknown { why: e.to_string() },
+        }
+    }
+
     fn apply(&self, ops: &[Op], parallelism: usize) -> Vec<Result<Done, ProviderError>> {
         // Independent operations run concurrently, at most `parallelism` at once; the Route 53
         // rate limiter still spaces its calls.

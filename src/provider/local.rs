@@ -37,6 +37,10 @@ struct StoreFile {
     deleted_caller_references: BTreeSet<String>,
     repositories: BTreeMap<String, BTreeSet<String>>,
     replication: BTreeMap<String, Vec<ReplicationRule>>,
+    /// Like Route 53's per-account limit, when set (by hand, for tests): a create beyond it
+    /// is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max_health_checks: Option<u64>,
 }
 
 /// Reading every version of the file this Meridian knows.
@@ -137,6 +141,7 @@ struct Store {
     deleted_caller_references: BTreeSet<String>,
     repositories: BTreeMap<String, BTreeSet<String>>,
     replication: BTreeMap<String, Vec<ReplicationRule>>,
+    max_health_checks: Option<u64>,
 }
 
 impl Store {
@@ -147,6 +152,7 @@ impl Store {
             deleted_caller_references: f.deleted_caller_references,
             repositories: f.repositories,
             replication: f.replication,
+            max_health_checks: f.max_health_checks,
             ..Store::default()
         };
         for r in f.records {
@@ -174,6 +180,7 @@ impl Store {
             deleted_caller_references: self.deleted_caller_references.clone(),
             repositories: self.repositories.clone(),
             replication: self.replication.clone(),
+            max_health_checks: self.max_health_checks,
         }
     }
 
@@ -422,6 +429,13 @@ fn create_check(
                 "caller reference {caller_reference} (used by a health check deleted since; this plan cannot create it again: run `meridian plan`)"
             ),
         });
+    }
+    if let Some(max) = s.max_health_checks {
+        if s.health_checks.len() as u64 >= max {
+            return Err(ProviderError::Invalid(format!(
+                "TooManyHealthChecks: the account's limit of {max} health checks is reached"
+            )));
+        }
     }
     let id = format!("hc-{:08}", s.next_id);
     s.next_id = s.next_id.checked_add(1).ok_or_else(|| {
@@ -692,6 +706,21 @@ impl Provider for LocalStore {
                 .map(|r| (r.clone(), s.replication.get(r).cloned().unwrap_or_default()))
                 .collect(),
         })
+    }
+
+    fn check_limit(&self) -> super::CheckLimit {
+        match self.store.lock() {
+            Ok(s) => match s.max_health_checks {
+                Some(limit) => super::CheckLimit::Known {
+                    limit,
+                    count: s.health_checks.len() as u64,
+                },
+                None => super::CheckLimit::None,
+            },
+            Err(_) => super::CheckLimit::Unknown {
+                why: "a previous operation panicked".into(),
+            },
+        }
     }
 
     fn apply(&self, ops: &[Op], _parallelism: usize) -> Vec<Result<Done, ProviderError>> {

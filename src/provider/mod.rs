@@ -296,8 +296,25 @@ pub enum Progress {
 /// Where a provider sends [`Progress`].
 pub type ProgressSink = std::sync::Arc<dyn Fn(Progress) + Send + Sync>;
 
+/// How many health checks the account may hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CheckLimit {
+    /// No limit (the local store, unless one is set).
+    None,
+    /// Route 53's `MAX_HEALTH_CHECKS_BY_OWNER`: the limit and how many exist.
+    Known { limit: u64, count: u64 },
+    /// It could not be read, and why.
+    Unknown { why: String },
+}
+
 /// Live state read and change apply, in bulk.
 pub trait Provider: Sync {
+    /// The account's health-check limit and usage (one call where the backend has one).
+    fn check_limit(&self) -> CheckLimit {
+        CheckLimit::None
+    }
+
     /// Where live state comes from, for the header of every plan and the saved-plan check.
     fn source(&self) -> LiveSource;
 

@@ -308,11 +308,31 @@ pub fn human(p: &Plan) -> String {
         s.push('\n');
     }
     let _ = writeln!(s, "{}", recovery_line(p));
+    if let Some(line) = budget_line(p) {
+        let _ = writeln!(s, "{line}");
+    }
     if !p.api_calls.is_empty() {
         let _ = writeln!(s, "{}", calls_line(&p.api_calls));
     }
     let _ = writeln!(s, "{}", summary_line(p));
     s
+}
+
+/// The health checks the plan creates against the account's limit.
+fn budget_line(p: &Plan) -> Option<String> {
+    use crate::provider::CheckLimit;
+    let b = p.health_checks.as_ref()?;
+    Some(match &b.limit {
+        CheckLimit::None => return None,
+        CheckLimit::Known { limit, count } => format!(
+            "Health checks: +{} created; the account holds {count} of its limit of {limit}",
+            b.adding
+        ),
+        CheckLimit::Unknown { why } => format!(
+            "Health checks: +{} created; the account's limit is unknown ({why})",
+            b.adding
+        ),
+    })
 }
 
 pub fn markdown(p: &Plan) -> String {

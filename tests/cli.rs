@@ -740,3 +740,32 @@ fn no_recovery_fails_the_gate_without_objectives() {
     let o = meridian(&["plan", path, "--state", state, "--detailed-exitcode"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// `--version` names the commit and build date; `-C DIR` runs as if started in DIR (a
+/// missing one is an error, exit 1); `--no-color` is accepted as `--color never`.
+#[test]
+fn version_chdir_and_no_color() {
+    let o = meridian(&["--version"]);
+    assert_eq!(o.status.code(), Some(0));
+    let v = stdout(&o);
+    assert!(
+        v.starts_with(&format!("meridian {} (commit ", env!("CARGO_PKG_VERSION"))),
+        "{v}"
+    );
+    assert!(v.contains(", built 20"), "{v}");
+    let o = meridian(&["-C", "examples", "validate", "active-passive", "--no-color"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        stdout(&o).contains("active-passive: valid"),
+        "{}",
+        stdout(&o)
+    );
+    let o = meridian(&["--chdir", "no-such-directory", "validate"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot change to directory"));
+}

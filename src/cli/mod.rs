@@ -52,13 +52,30 @@ Exit codes (every command):
   3  a gate failed: an objective breached or unknown, or a service with no recovery from
      some region loss (check; plan --fail-on-objectives, where 3 wins over 2)";
 
+/// `--version`: the package version, the commit and the build date.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("MERIDIAN_COMMIT"),
+    ", built ",
+    env!("MERIDIAN_BUILD_DATE"),
+    ")"
+);
+
 /// Meridian plans multi-region infrastructure from one declarative HCL topology.
 #[derive(Debug, Parser)]
-#[command(name = "meridian", version, about, after_help = AFTER_HELP)]
+#[command(name = "meridian", version = VERSION, about, after_help = AFTER_HELP)]
 pub struct Cli {
     /// When to colour output: auto (a terminal without NO_COLOR), always, never.
     #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
     color: Color,
+    /// Same as --color never.
+    #[arg(long, global = true)]
+    no_color: bool,
+    /// Run as if started in DIR (like git -C, cargo -C, terraform -chdir): every path is
+    /// relative to it.
+    #[arg(short = 'C', long = "chdir", value_name = "DIR", global = true)]
+    chdir: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -176,7 +193,14 @@ pub fn main() -> ExitCode {
             });
         }
     };
+    if let Some(dir) = &cli.chdir {
+        if let Err(e) = std::env::set_current_dir(dir) {
+            eprintln!("error: cannot change to directory {}: {e}", dir.display());
+            return ExitCode::from(exit::ERROR);
+        }
+    }
     let color = match cli.color {
+        _ if cli.no_color => false,
         Color::Always => true,
         Color::Never => false,
         Color::Auto => {

@@ -2256,3 +2256,49 @@ fn a_plan_that_would_pass_the_health_check_limit_stops_before_apply() {
         "nothing changed"
     );
 }
+
+/// `destroy` of a never-applied topology changes nothing (exit 0); of an applied one it
+/// deletes its 2 health checks, 2 records, 1 marker and 1 replication rule (6 changes in 4
+/// operations: 1 record batch, 2 check deletes, 1 replication update) and keeps the
+/// repositories, leaving the manifest with nothing under management.
+#[test]
+fn destroy_deletes_everything_the_topology_manages() {
+    let dir = tempdir("destroy");
+    copy_example("active-passive", &dir);
+    let t = "active-passive";
+    let o = meridian(&dir, &["destroy", t, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    assert!(text_of(&o).contains("No changes"), "{}", text_of(&o));
+    let o = meridian(&dir, &["apply", t, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let o = meridian(&dir, &["destroy", t, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let out = text_of(&o);
+    assert!(
+        out.contains("Plan: 0 to add, 0 to change, 6 to destroy."),
+        "{out}"
+    );
+    assert!(
+        out.contains("Apply complete: 6 change(s) applied in 4 operation(s)."),
+        "{out}"
+    );
+    let store: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join(t).join(".meridian/state.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(store["records"].as_array().unwrap().is_empty(), "{store}");
+    assert!(store["health_checks"].as_array().unwrap().is_empty());
+    assert!(store["replication"]["us-east-1"].is_null(), "{store}");
+    assert_eq!(
+        store["repositories"]["us-east-1"].as_array().unwrap().len(),
+        2
+    );
+    let m: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join(t).join(".meridian/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(m["services"], serde_json::json!([]));
+    assert_eq!(m["rules"], serde_json::json!({}));
+    assert_eq!(m["history"][1]["operation"], "destroy");
+    assert_eq!(m["history"][1]["destroyed"], 6);
+}

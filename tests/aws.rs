@@ -367,6 +367,22 @@ fn destroy_leaves_only_the_zone(port: u16, dir: &Path, e: &str, zone_id: &str) {
     assert!(text(&o).contains("No changes"), "{e}: {}", text(&o));
 }
 
+/// A record Meridian did not create, `www.example.com A 192.0.2.7`, made with the AWS CLI.
+fn add_foreign_record(port: u16, zone_id: &str) {
+    let batch = r#"{"Changes":[{"Action":"CREATE","ResourceRecordSet":{"Name":"www.example.com","Type":"A","TTL":300,"ResourceRecords":[{"Value":"192.0.2.7"}]}}]}"#;
+    aws(
+        port,
+        &[
+            "route53",
+            "change-resource-record-sets",
+            "--hosted-zone-id",
+            zone_id,
+            "--change-batch",
+            batch,
+        ],
+    );
+}
+
 fn moto_reset(port: u16) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("moto answers");
     // A server that stops answering fails the test instead of hanging it.
@@ -389,18 +405,7 @@ fn what_meridian_does_not_own_survives_every_apply() {
     let e = "active-active-partitioned";
     copy_example(e, &dir);
     let zone_id = create_zone(port, "example.com");
-    let batch = r#"{"Changes":[{"Action":"CREATE","ResourceRecordSet":{"Name":"www.example.com","Type":"A","TTL":300,"ResourceRecords":[{"Value":"192.0.2.7"}]}}]}"#;
-    aws(
-        port,
-        &[
-            "route53",
-            "change-resource-record-sets",
-            "--hosted-zone-id",
-            &zone_id,
-            "--change-batch",
-            batch,
-        ],
-    );
+    add_foreign_record(port, &zone_id);
     let foreign_check = aws(
         port,
         &[
@@ -986,18 +991,7 @@ fn fault_matrix() {
         // A proxy per case: no connection of one case outlives it.
         let proxy = Proxy::start(port);
         let zone_id = create_zone(port, "example.com");
-        let foreign = r#"{"Changes":[{"Action":"CREATE","ResourceRecordSet":{"Name":"www.example.com","Type":"A","TTL":300,"ResourceRecords":[{"Value":"192.0.2.7"}]}}]}"#;
-        aws(
-            port,
-            &[
-                "route53",
-                "change-resource-record-sets",
-                "--hosted-zone-id",
-                &zone_id,
-                "--change-batch",
-                foreign,
-            ],
-        );
+        add_foreign_record(port, &zone_id);
         let dir = tempdir(&format!("fault-{n}"));
         copy_example("active-passive", &dir);
         let args = ["apply", "active-passive", "--live", "aws", "--auto-approve"];
@@ -1230,18 +1224,7 @@ fn signals_at_random_moments_of_aws_applies() {
     let server = start_moto().expect("moto starts");
     let port = server.port;
     let zone_id = create_zone(port, "example.com");
-    let foreign = r#"{"Changes":[{"Action":"CREATE","ResourceRecordSet":{"Name":"www.example.com","Type":"A","TTL":300,"ResourceRecords":[{"Value":"192.0.2.7"}]}}]}"#;
-    aws(
-        port,
-        &[
-            "route53",
-            "change-resource-record-sets",
-            "--hosted-zone-id",
-            &zone_id,
-            "--change-batch",
-            foreign,
-        ],
-    );
+    add_foreign_record(port, &zone_id);
     let count = 15;
     let text_a = services(count);
     let dir = tempdir("signals");

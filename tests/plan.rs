@@ -72,6 +72,17 @@ fn graph(text: &str) -> Fixture {
     }
 }
 
+/// `text` without the block that starts at `head` (up to its closing brace at the same
+/// indentation).
+fn without_block(text: &str, head: &str) -> String {
+    let start = text.find(head).unwrap();
+    let line = &text[text[..start].rfind('\n').map_or(0, |i| i + 1)..];
+    let indent = &line[..line.len() - line.trim_start().len()];
+    let close = format!("\n{indent}}}\n");
+    let end = start + text[start..].find(&close).unwrap() + close.len();
+    format!("{}{}", &text[..start], &text[end..])
+}
+
 fn example(name: &str) -> String {
     let dir = Path::new("examples").join(name);
     let mut text = String::new();
@@ -178,9 +189,7 @@ fn edits_produce_update_delete_and_replace_with_reasons() {
     assert_eq!(rec.1, [Action::Update]);
 
     // A region removed: its record and health check are deleted.
-    let start = base.find("  region \"ap-southeast-1\"").unwrap();
-    let end = start + base[start..].find("\n  }\n").unwrap() + 5;
-    let removed = format!("{}{}", &base[..start], &base[end..]);
+    let removed = without_block(&base, "  region \"ap-southeast-1\"");
     let p = plan_of(&graph(&removed), &s);
     let mut a = actions(&p);
     a.sort();
@@ -796,9 +805,7 @@ fn plan_snapshots_in_three_formats() {
     );
     let main = dir.join("active-active-partitioned/main.hcl");
     let text = std::fs::read_to_string(&main).unwrap();
-    let start = text.find("  region \"ap-southeast-1\"").unwrap();
-    let end = start + text[start..].find("\n  }\n").unwrap() + 5;
-    let edited = format!("{}{}", &text[..start], &text[end..])
+    let edited = without_block(&text, "  region \"ap-southeast-1\"")
         .replace("    interval          = 10", "    interval          = 30")
         .replace("    failure_threshold = 3", "    failure_threshold = 2");
     std::fs::write(&main, edited).unwrap();
@@ -996,9 +1003,7 @@ fn health_checks_of_a_removed_zone_wait_until_the_zone_is_read() {
     let s = store(&dir);
     let text = example("active-active-partitioned");
     assert!(apply(&plan_of(&graph(&text), &s), &s, 10).succeeded());
-    let start = text.find("service \"api\"").unwrap();
-    let end = start + text[start..].find("\n}\n").unwrap() + 3;
-    let without = format!("{}{}", &text[..start], &text[end..]);
+    let without = without_block(&text, "service \"api\"");
     // The zone is no longer read: the checks stay, and the plan says why.
     let p = plan_of(&graph(&without), &s);
     assert!(
@@ -1111,9 +1116,7 @@ fn replication_rules_are_owned_exactly_and_others_are_kept() {
     // The first topology drops its registry: only its own rule goes.
     let main = dir.join(t).join("main.hcl");
     let text = std::fs::read_to_string(&main).unwrap();
-    let start = text.find("registry \"billing-images\"").unwrap();
-    let end = start + text[start..].find("\n}\n").unwrap() + 3;
-    let mut edited = format!("{}{}", &text[..start], &text[end..]);
+    let mut edited = without_block(&text, "registry \"billing-images\"");
     edited = edited.replace("  images = [\"billing-images\"]\n", "");
     std::fs::write(&main, edited).unwrap();
     let o = meridian(&dir, &["apply", t, "--auto-approve"]);
@@ -1518,9 +1521,7 @@ fn plan_exit_codes_follow_the_one_table() {
     std::fs::create_dir_all(dir.join("t")).unwrap();
     // Without its data block, the service's RPO is unknown: the rpo objective is UNKNOWN.
     let text = example("active-passive");
-    let start = text.find("  data {").unwrap();
-    let end = start + text[start..].find("\n  }\n").unwrap() + 5;
-    let text = format!("{}{}", &text[..start], &text[end..]);
+    let text = without_block(&text, "  data {");
     std::fs::write(dir.join("t/main.hcl"), &text).unwrap();
     let code = |args: &[&str]| meridian(&dir, args).status.code();
     assert_eq!(code(&["plan", "t"]), Some(0));
@@ -2089,9 +2090,7 @@ fn removing_the_last_service_of_a_zone_deletes_what_it_had() {
     assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
     let main = dir.join(t).join("main.hcl");
     let text = std::fs::read_to_string(&main).unwrap();
-    let start = text.find("service \"billing\"").unwrap();
-    let end = start + text[start..].find("\n}\n").unwrap() + 3;
-    std::fs::write(&main, format!("{}{}", &text[..start], &text[end..])).unwrap();
+    std::fs::write(&main, without_block(&text, "service \"billing\"")).unwrap();
     let o = meridian(&dir, &["plan", t, "--detailed-exitcode"]);
     assert_eq!(o.status.code(), Some(2), "{}", text_of(&o));
     // 2 health checks, 2 records, 1 marker.
@@ -2191,9 +2190,7 @@ fn state_lists_shows_and_forgets() {
     // The service leaves the topology; the registry stays.
     let main = dir.join(t).join("main.hcl");
     let text = std::fs::read_to_string(&main).unwrap();
-    let start = text.find("service \"api\"").unwrap();
-    let end = start + text[start..].find("\n}\n").unwrap() + 3;
-    std::fs::write(&main, format!("{}{}", &text[..start], &text[end..])).unwrap();
+    std::fs::write(&main, without_block(&text, "service \"api\"")).unwrap();
     let o = meridian(&dir, &["apply", t, "--auto-approve"]);
     assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
     let store: serde_json::Value = serde_json::from_str(

@@ -43,6 +43,8 @@ pub struct S3Backend {
     sts: aws_sdk_sts::Client,
     bucket: String,
     key: String,
+    /// The caller's ARN, asked once (the lock and the history both name it).
+    who: std::sync::OnceLock<String>,
 }
 
 /// What an S3 request failed with: the HTTP status when there was an answer, and the error.
@@ -107,6 +109,7 @@ impl S3Backend {
             sts: aws_sdk_sts::Client::new(&config),
             bucket: settings.bucket.clone(),
             key: settings.key.clone(),
+            who: std::sync::OnceLock::new(),
         })
     }
 
@@ -430,10 +433,14 @@ impl Backend for S3Backend {
     }
 
     fn who(&self) -> String {
-        let arn = self.rt.block_on(self.sts.get_caller_identity().send());
-        match arn.ok().and_then(|o| o.arn().map(str::to_string)) {
-            Some(arn) => arn,
-            None => super::local_user(),
-        }
+        self.who
+            .get_or_init(|| {
+                let arn = self.rt.block_on(self.sts.get_caller_identity().send());
+                match arn.ok().and_then(|o| o.arn().map(str::to_string)) {
+                    Some(arn) => arn,
+                    None => super::local_user(),
+                }
+            })
+            .clone()
     }
 }

@@ -441,11 +441,7 @@ fn plan_command(args: &PlanArgs, ctx: &mut Ctx) -> Result<u8, u8> {
     if args.destroy {
         l = l.for_destroy();
     }
-    let state = args
-        .common
-        .state
-        .clone()
-        .unwrap_or_else(|| default_state(&args.path));
+    let state = args.common.state_path(&args.path);
     let store = open_provider(&args.common, &l.topology, &state, None, ctx)?;
     let p = make_plan(
         &l,
@@ -610,11 +606,7 @@ fn apply_topology(args: &ApplyArgs, destroy: bool, ctx: &mut Ctx) -> Result<u8, 
         // made under the name stop it (`meridian init` first); otherwise it has no changes.
         l = l.for_destroy();
     }
-    let state = args
-        .common
-        .state
-        .clone()
-        .unwrap_or_else(|| default_state(&args.path));
+    let state = args.common.state_path(&args.path);
     let store = open_provider(
         &args.common,
         &l.topology,

@@ -49,7 +49,7 @@ pub struct Target {
 
 pub fn run(cmd: Command, ctx: &mut Ctx) -> u8 {
     let result = match &cmd {
-        Command::List(t) => managed(t, None, ctx).map(|p| {
+        Command::List(t) => managed(t, None, ctx).map(|(p, _)| {
             for c in live_changes(&p) {
                 ctx.out(&format!("{}\n", c.address));
             }
@@ -65,36 +65,26 @@ pub fn run(cmd: Command, ctx: &mut Ctx) -> u8 {
 
 /// The plan that would delete everything the topology manages: its changes are what it
 /// manages, as live.
-fn managed(t: &Target, lock: Option<&mut Option<Team>>, ctx: &mut Ctx) -> Result<Plan, u8> {
+/// Locked for `state rm`; plain reads take no lock.
+const RM_LOCK: Option<(&str, std::time::Duration)> = Some(("state rm", std::time::Duration::ZERO));
+
+fn managed(
+    t: &Target,
+    lock: Option<(&str, std::time::Duration)>,
+    ctx: &mut Ctx,
+) -> Result<(Plan, Team), u8> {
     let mut l: Loaded = load(&t.path, ctx)?;
-    let team = Team::open(
-        l.backend(),
-        lock.as_ref()
-            .map(|_| ("state rm", std::time::Duration::ZERO)),
-        ctx,
-    )?;
+    let team = Team::open(l.backend(), lock, ctx)?;
     if team.stored.is_none() {
         ctx.err("error: the backend holds no manifest for this topology: it manages nothing yet\n");
         return Err(exit::ERROR);
     }
     l.set_identity(team.identity());
     let l = l.for_destroy();
-    let store = open_provider(
-        &t.common,
-        &topology_of(&l),
-        &t.common.state_path(&t.path),
-        None,
-        ctx,
-    )?;
+    let state = t.common.state_path(&t.path);
+    let store = open_provider(&t.common, l.topology(), &state, None, ctx)?;
     let p = make_plan(&l, store.as_ref(), &t.common, "state".into(), ctx)?;
-    if let Some(slot) = lock {
-        *slot = Some(team);
-    }
-    Ok(p)
-}
-
-fn topology_of(l: &Loaded) -> crate::model::Topology {
-    l.topology().clone()
+    Ok((p, team))
 }
 
 fn live_changes(p: &Plan) -> impl Iterator<Item = &ResourceChange> {
@@ -104,7 +94,7 @@ fn live_changes(p: &Plan) -> impl Iterator<Item = &ResourceChange> {
 }
 
 fn show(address: &str, t: &Target, ctx: &mut Ctx) -> Result<u8, u8> {
-    let p = managed(t, None, ctx)?;
+    let (p, _) = managed(t, None, ctx)?;
     let Some(c) = live_changes(&p).find(|c| c.address == address) else {
         ctx.err(&format!(
             "error: {address} is not managed by this topology (see `meridian state list`)\n"
@@ -117,11 +107,7 @@ fn show(address: &str, t: &Target, ctx: &mut Ctx) -> Result<u8, u8> {
 }
 
 fn forget(address: &str, t: &Target, ctx: &mut Ctx) -> Result<u8, u8> {
-    let mut team = None;
-    let p = managed(t, Some(&mut team), ctx)?;
-    let Some(team) = team else {
-        return Err(exit::ERROR);
-    };
+    let (p, team) = managed(t, RM_LOCK, ctx)?;
     let Some(stored) = team.stored.clone() else {
         return Err(exit::ERROR);
     };

@@ -2299,3 +2299,42 @@ fn destroy_deletes_everything_the_topology_manages() {
     assert_eq!(m["history"][1]["operation"], "destroy");
     assert_eq!(m["history"][1]["destroyed"], 6);
 }
+
+/// The first plan shows the id it mints as new; the first apply records it, and later plans
+/// show it as the topology's. A plan takes no lock: it runs while an apply holds one, which
+/// that apply's backend refuses to a second apply, naming the holder.
+#[test]
+fn the_first_apply_records_the_id_and_plans_take_no_lock() {
+    let dir = tempdir("first-id");
+    copy_example("active-passive", &dir);
+    let t = "active-passive";
+    let o = meridian(&dir, &["plan", t, "--format", "json"]);
+    let first: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(first["identity"]["new"], true);
+    assert!(
+        !dir.join(t).join(".meridian/manifest.json").exists(),
+        "a plan writes nothing"
+    );
+    let o = meridian(&dir, &["apply", t, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let o = meridian(&dir, &["plan", t, "--format", "json"]);
+    let after: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(after["identity"]["new"], false);
+    let m: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join(t).join(".meridian/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(after["identity"]["id"], m["topology_id"]);
+    // A live holder (this test process) of the backend's lock.
+    let holder = serde_json::json!({"id": "feedfacefeedface", "pid": std::process::id(), "host": meridian::process::host(), "since_unix": 1, "operation": "apply"});
+    std::fs::write(
+        dir.join(t).join(".meridian/manifest.json.lock"),
+        holder.to_string(),
+    )
+    .unwrap();
+    let o = meridian(&dir, &["plan", t, "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let o = meridian(&dir, &["apply", t, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text_of(&o));
+    assert!(text_of(&o).contains("feedfacefeedface"), "{}", text_of(&o));
+}

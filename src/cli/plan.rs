@@ -68,7 +68,7 @@ pub struct ApplyArgs {
     /// How many independent operations may run at once.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=64))]
     parallelism: u16,
-    /// How long to wait for another apply's lock on the state, e.g. "30s".
+    /// How long to wait for another apply's lock (the topology's backend, the local state store), e.g. "30s".
     #[arg(long, default_value = "0s", value_parser = parse_duration)]
     lock_timeout: crate::duration::Duration,
     /// Output of the result: human, or json (every change with its status).

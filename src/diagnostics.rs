@@ -93,6 +93,10 @@ codes! {
     Unchecked => "unchecked_region", "a region with no health check and no evaluate_target_health";
     ScaleUpUnused => "scale_up_unused", "scale_up on a region already at full capacity";
     Cycle => "cycle", "resources that depend on each other in a cycle";
+    Dependency => "dependency", "a dependency without exactly one of region and regions, or cache_ttl without a local cache";
+    UnknownReference => "unknown_reference", "depends_on or used_by naming no service, dependency or region of the topology";
+    DependencyCycle => "dependency_cycle", "services whose depends_on form a cycle";
+    LintRule => "lint_rule", "a lint block naming no rule, or one rule at two levels";
 }
 
 impl fmt::Display for Code {

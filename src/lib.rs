@@ -23,6 +23,7 @@ pub mod graph;
 pub mod hash;
 pub mod iam;
 pub mod identity;
+pub mod lint;
 pub mod model;
 pub mod parse;
 pub mod plan;

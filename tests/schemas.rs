@@ -143,6 +143,38 @@ fn analysis_json_matches_its_schema() {
 }
 
 #[test]
+fn lint_json_matches_its_schema() {
+    for file in ["SS000", "SS000_clean", "SS001", "SS004", "SS009"] {
+        check(
+            "schemas/lint.schema.json",
+            &[
+                "lint",
+                &format!("tests/fixtures/lint/{file}.hcl"),
+                "--format",
+                "json",
+            ],
+        );
+    }
+    check(
+        "schemas/lint.schema.json",
+        &["lint", "examples/active-passive", "--format", "json"],
+    );
+    // `check` embeds the same document.
+    let o = Command::new(env!("CARGO_BIN_EXE_meridian"))
+        .args(["check", "tests/fixtures/lint/SS001.hcl", "--format", "json"])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string("schemas/lint.schema.json").unwrap())
+            .unwrap();
+    let mut errors = Vec::new();
+    validate(&schema, &schema, &doc["lint"], "$.lint", &mut errors);
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    assert_eq!(doc["lint"]["denied"], 3);
+}
+
+#[test]
 fn compare_json_matches_its_schema() {
     check(
         "schemas/compare.schema.json",

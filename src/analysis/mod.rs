@@ -9,10 +9,11 @@
 pub mod compare;
 pub mod cost;
 pub mod geo;
+pub mod needs;
 mod rto;
 
 pub use cost::{CostItem, CostReport, Prices};
-pub use rto::{RegionLoss, Step, StepKind, Taker, Unknown, UnknownKind};
+pub use rto::{steady_shares, RegionLoss, Step, StepKind, Taker, Unknown, UnknownKind};
 
 use crate::duration::Duration;
 use crate::model::{Consistency, DataPattern, RpoCase, RtoCase, Topology};

@@ -132,7 +132,33 @@ pub fn region_losses(s: &Service, t: &Topology) -> Vec<RegionLoss> {
         .chain(witness)
         .collect();
     let shares = steady_shares(s);
-    aws.into_iter().map(|a| loss(s, t, a, &shares)).collect()
+    // Regions the service does not run in matter when losing them stalls it (a dependency).
+    let elsewhere: BTreeSet<&str> = t
+        .services
+        .values()
+        .flat_map(|o| o.regions.values().map(|r| r.aws_region.as_str()))
+        .chain(
+            t.dependencies
+                .values()
+                .flat_map(|d| d.regions.iter().map(String::as_str)),
+        )
+        .filter(|a| !aws.contains(a) && stalled(s, t, a).is_some())
+        .collect();
+    let mut all = aws;
+    all.extend(elsewhere);
+    all.into_iter().map(|a| loss(s, t, a, &shares)).collect()
+}
+
+/// Why losing `aws` stalls a surviving region of `s` (a dependency it cannot reach), if so.
+fn stalled(s: &Service, t: &Topology, aws: &str) -> Option<String> {
+    let reasons: Vec<String> = s
+        .regions
+        .iter()
+        .filter(|(_, r)| r.aws_region != aws)
+        .filter_map(|(label, _)| super::needs::stall(t, s, label, super::needs::Cut::Lost(aws)))
+        .map(|st| st.reason)
+        .collect();
+    (!reasons.is_empty()).then(|| format!("surviving regions stall: {}", reasons.join("; ")))
 }
 
 /// Each region's steady share of the service's traffic.
@@ -751,12 +777,16 @@ fn loss(s: &Service, t: &Topology, aws: &str, shares: &BTreeMap<String, f64>) ->
     if let Writes::QuorumKept(a) = &i.writes {
         notes.push(format!("write quorum kept: {a}"));
     }
-    if !i.traffic && matches!(i.writes, Writes::Untouched | Writes::QuorumKept(_)) {
+    let stall = stalled(s, t, aws);
+    if !i.traffic
+        && stall.is_none()
+        && matches!(i.writes, Writes::Untouched | Writes::QuorumKept(_))
+    {
         return no_cost(aws, i.labels, notes);
     }
     let mut missing = Vec::new();
     let mut blocked = Vec::new();
-    let no_recovery = no_recovery(s, &i);
+    let no_recovery = stall.or_else(|| no_recovery(s, &i));
     if let Err(u) = &detect {
         if u.kind == UnknownKind::Unknown {
             missing.push(u.reason.clone());

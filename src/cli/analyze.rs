@@ -155,10 +155,17 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
 }
 
 pub fn run_check(args: CheckArgs, ctx: &mut Ctx) -> u8 {
-    let a = match load(&args.path, args.prices.as_deref(), ctx) {
-        Ok((_, a)) => a,
+    let overrides = match price_file(args.prices.as_deref(), ctx) {
+        Ok(o) => o,
         Err(code) => return code,
     };
+    let (sources, topology) = match super::load_valid(&args.path, "nothing analysed", ctx) {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
+    let a = analyze_with_prices(&topology, &overrides);
+    // The lint is reported, not gated on: `meridian lint` is its gate.
+    let lint = crate::lint::lint(&topology, &sources, &crate::lint::Config::default());
     match args.format {
         CheckFormat::Human => {
             if a.objectives.is_empty() {
@@ -170,6 +177,15 @@ pub fn run_check(args: CheckArgs, ctx: &mut Ctx) -> u8 {
             for (service, why) in a.no_recovery() {
                 ctx.out(&format!("service {service}: NO RECOVERY ({why})\n"));
             }
+            for f in &lint.findings {
+                ctx.out(&format!(
+                    "{} {}: {}\n",
+                    f.rule.as_str(),
+                    f.level.as_str(),
+                    f.message
+                ));
+            }
+            ctx.out(&format!("{}\n", render::lint::summary(&lint)));
         }
         CheckFormat::Json => {
             let no_recovery: Vec<serde_json::Value> = a
@@ -184,6 +200,7 @@ pub fn run_check(args: CheckArgs, ctx: &mut Ctx) -> u8 {
                 "unknown": a.objectives_unknown(),
                 "no_recovery": no_recovery,
                 "objectives": a.objectives,
+                "lint": render::lint::json(&lint, &sources),
             });
             match super::to_json(&doc, ctx) {
                 Ok(text) => ctx.out(&text),

@@ -8,6 +8,7 @@ mod analyze;
 mod fmt;
 mod graph;
 mod iam;
+mod lint;
 mod plan;
 mod schema;
 mod signals;
@@ -94,6 +95,7 @@ enum Command {
     Analyze(analyze::Args),
     Check(analyze::CheckArgs),
     Compare(analyze::CompareArgs),
+    Lint(lint::Args),
     Plan(plan::PlanArgs),
     Apply(plan::ApplyArgs),
     Destroy(plan::DestroyArgs),
@@ -220,6 +222,7 @@ pub fn main() -> ExitCode {
         Command::Analyze(a) => analyze::run(a, &mut ctx),
         Command::Check(a) => analyze::run_check(a, &mut ctx),
         Command::Compare(a) => analyze::run_compare(a, &mut ctx),
+        Command::Lint(a) => lint::run(a, &mut ctx),
         Command::Plan(a) => plan::run_plan(a, &mut ctx),
         Command::Apply(a) => plan::run_apply(a, &mut ctx),
         Command::Destroy(a) => plan::run_destroy(a, &mut ctx),

@@ -53,6 +53,9 @@ pub fn lower(root: &Block, diags: &mut Diagnostics) -> Topology {
     t.backend = root.block("backend").and_then(|b| backend(b, diags));
     t.services = services(root, diags);
     registries(root.blocks("registry"), &mut t, diags);
+    t.dependencies = super::dependency::dependencies(root, diags);
+    super::dependency::depends_on(root, diags);
+    t.lint = super::dependency::lint_levels(root, diags);
     t
 }
 
@@ -256,7 +259,7 @@ fn dns_name(b: &Block, attr: &str, diags: &mut Diagnostics) -> Option<String> {
     }
 }
 
-fn region_name(value: &str, at: Loc, what: &str) -> Result<String, Box<Diagnostic>> {
+pub(super) fn region_name(value: &str, at: Loc, what: &str) -> Result<String, Box<Diagnostic>> {
     if catalog::is_aws_region(value) {
         return Ok(value.to_string());
     }
@@ -350,9 +353,19 @@ fn service(b: &Block, registries: &[&str], diags: &mut Diagnostics) -> Option<Se
         data,
         stateless,
         images,
+        depends_on: b.list("depends_on").map(<[_]>::to_vec).unwrap_or_default(),
+        block_locs: block_locs(b),
         cost,
         loc: b.header.clone(),
     })
+}
+
+/// Where each child block of a service is written.
+fn block_locs(b: &Block) -> BTreeMap<&'static str, Loc> {
+    ["health_check", "anycast", "data", "cost"]
+        .into_iter()
+        .filter_map(|n| b.block(n).map(|c| (n, c.header.clone())))
+        .collect()
 }
 
 /// Reports a service domain that is neither the zone nor a name under it.
@@ -1183,6 +1196,7 @@ fn data(d: &Block, regions: &[&str], diags: &mut Diagnostics) -> Option<Data> {
         promoted_by: d.str("promoted_by").map(str::to_string),
         consistency,
         witness: d.str("witness").map(str::to_string),
+        user_scoped: d.bool("user_scoped").unwrap_or(false),
     })
 }
 
@@ -1595,7 +1609,7 @@ pub fn is_plain_label(label: &str) -> bool {
 
 /// The block's label when it is plain; else a diagnostic and None (the block is skipped, so
 /// nothing is reported twice about it).
-fn plain_label(b: &Block, what: &str, diags: &mut Diagnostics) -> Option<String> {
+pub(super) fn plain_label(b: &Block, what: &str, diags: &mut Diagnostics) -> Option<String> {
     let label = b.label();
     if is_plain_label(label) {
         return Some(label.to_string());

@@ -7,6 +7,7 @@
 
 pub mod catalog;
 pub mod decode;
+pub mod dependency;
 pub mod lower;
 pub mod schema;
 
@@ -44,6 +45,159 @@ pub struct Topology {
     pub tag_health_checks: bool,
     /// A `provider "aws"` block: plan and apply against AWS.
     pub provider: Option<AwsProviderConfig>,
+    /// `dependency` blocks by label.
+    pub dependencies: BTreeMap<String, Dependency>,
+    /// The `lint` block: rule levels by rule.
+    pub lint: BTreeMap<crate::lint::RuleId, crate::lint::Level>,
+}
+
+/// Something services call while serving, where it lives and what callers do without it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Dependency {
+    pub name: String,
+    pub kind: DependencyKind,
+    /// The AWS regions holding a copy, sorted (one for `region`).
+    pub regions: Vec<String>,
+    pub fallback: Fallback,
+    /// local-cache: how long the cache serves; None = as long as needed.
+    pub cache_ttl: Option<Duration>,
+    #[serde(skip)]
+    pub cache_ttl_loc: Option<Loc>,
+    /// Who calls it (from `used_by`).
+    pub used_by: Vec<Use>,
+    #[serde(skip)]
+    pub loc: Loc,
+}
+
+/// One entry of `used_by` (or a service's `depends_on`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Use {
+    pub service: String,
+    /// The region label, or None for every region of the service.
+    pub region: Option<String>,
+    #[serde(skip)]
+    pub loc: Loc,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DependencyKind {
+    Auth,
+    Registry,
+    Flags,
+    Secrets,
+    Config,
+    Database,
+    Queue,
+    Other,
+}
+
+impl DependencyKind {
+    pub fn parse(s: &str) -> Option<DependencyKind> {
+        Some(match s {
+            "auth" => DependencyKind::Auth,
+            "registry" => DependencyKind::Registry,
+            "flags" => DependencyKind::Flags,
+            "secrets" => DependencyKind::Secrets,
+            "config" => DependencyKind::Config,
+            "database" => DependencyKind::Database,
+            "queue" => DependencyKind::Queue,
+            "other" => DependencyKind::Other,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fallback {
+    None,
+    LocalCache,
+    Replica,
+    Static,
+}
+
+impl Fallback {
+    pub fn parse(s: &str) -> Option<Fallback> {
+        Some(match s {
+            "none" => Fallback::None,
+            "local-cache" => Fallback::LocalCache,
+            "replica" => Fallback::Replica,
+            "static" => Fallback::Static,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fallback::None => "none",
+            Fallback::LocalCache => "local-cache",
+            Fallback::Replica => "replica",
+            Fallback::Static => "static",
+        }
+    }
+}
+
+/// What one region of a service calls: a dependency block or another service.
+#[derive(Debug, Clone, Copy)]
+pub enum Needed<'a> {
+    Dependency(&'a Dependency),
+    Service(&'a Service),
+}
+
+impl<'a> Needed<'a> {
+    pub fn name(&self) -> &'a str {
+        match self {
+            Needed::Dependency(d) => &d.name,
+            Needed::Service(s) => &s.name,
+        }
+    }
+
+    /// The AWS regions where a copy answers.
+    pub fn aws_regions(&self) -> Vec<&'a str> {
+        match self {
+            Needed::Dependency(d) => d.regions.iter().map(String::as_str).collect(),
+            Needed::Service(s) => {
+                let set: std::collections::BTreeSet<&str> =
+                    s.regions.values().map(|r| r.aws_region.as_str()).collect();
+                set.into_iter().collect()
+            }
+        }
+    }
+
+    /// What a caller does when no copy is reachable.
+    pub fn fallback(&self) -> Fallback {
+        match self {
+            Needed::Dependency(d) => d.fallback,
+            Needed::Service(_) => Fallback::None,
+        }
+    }
+}
+
+impl Topology {
+    /// What region `label` of `service` needs while serving, with where the need is declared,
+    /// sorted by name (a name declared twice appears once, at its first declaration).
+    pub fn needs<'a>(&'a self, service: &'a Service, label: &str) -> Vec<(Needed<'a>, &'a Loc)> {
+        let mut out: BTreeMap<&str, (Needed<'a>, &'a Loc)> = BTreeMap::new();
+        for (name, at) in &service.depends_on {
+            let n = match (self.dependencies.get(name), self.services.get(name)) {
+                (Some(d), _) => Needed::Dependency(d),
+                (None, Some(s)) => Needed::Service(s),
+                (None, None) => continue,
+            };
+            out.entry(name.as_str()).or_insert((n, at));
+        }
+        for d in self.dependencies.values() {
+            let used = d.used_by.iter().find(|u| {
+                u.service == service.name && u.region.as_deref().is_none_or(|r| r == label)
+            });
+            if let Some(u) = used {
+                out.entry(d.name.as_str())
+                    .or_insert((Needed::Dependency(d), &u.loc));
+            }
+        }
+        out.into_values().collect()
+    }
 }
 
 /// Where a topology's manifest and lock live.
@@ -134,6 +288,12 @@ pub struct Service {
     pub stateless: bool,
     /// The registry label the service's images come from.
     pub images: Option<String>,
+    /// `depends_on`: dependency or service names, with where each is written.
+    #[serde(skip)]
+    pub depends_on: Vec<(String, Loc)>,
+    /// Where each child block (`health_check`, `data`, ...) is written.
+    #[serde(skip)]
+    pub block_locs: BTreeMap<&'static str, Loc>,
     pub cost: Cost,
     #[serde(skip)]
     pub loc: Loc,
@@ -305,6 +465,8 @@ pub struct Data {
     pub consistency: Consistency,
     /// Strong multi-master: an AWS region that votes without serving.
     pub witness: Option<String>,
+    /// The data is scoped to a user: a stale replica read is a correctness bug.
+    pub user_scoped: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

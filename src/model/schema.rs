@@ -141,6 +141,10 @@ pub const CONSISTENCY: &[&str] = &["eventual", "strong"];
 pub const PROMOTION_MODES: &[&str] = &["automatic", "manual"];
 pub const RTO_CASES: &[&str] = &["fast", "dark"];
 pub const RPO_CASES: &[&str] = &["typical", "worst"];
+pub const DEPENDENCY_KINDS: &[&str] = &[
+    "auth", "registry", "flags", "secrets", "config", "database", "queue", "other",
+];
+pub const FALLBACKS: &[&str] = &["none", "local-cache", "replica", "static"];
 const MAX_TTL: f64 = 2_147_483_647.0;
 
 pub static OBJECTIVES: BlockSpec = BlockSpec {
@@ -374,6 +378,10 @@ pub static DATA: BlockSpec = BlockSpec {
             attr("consistency", Kind::Enum(CONSISTENCY), "multi-master only."),
             "eventual",
         ),
+        default(
+            attr("user_scoped", Kind::Bool, "The data is scoped to a user (sessions, entitlements, balances): a stale read from a replica is a correctness bug, not a performance issue (lint SS005)."),
+            "false",
+        ),
     ],
     blocks: &[],
 };
@@ -475,6 +483,11 @@ pub static SERVICE: BlockSpec = BlockSpec {
             Kind::String,
             "The registry (a `registry` label) the service's container images come from: a region can scale up only where the images are.",
         ),
+        attr(
+            "depends_on",
+            Kind::StringList,
+            "What the service calls while serving: `dependency` labels and other services. Each region of the service needs each of them (a `dependency` block's `used_by` can name single regions).",
+        ),
     ],
     blocks: &[
         one(&HEALTH_CHECK),
@@ -540,6 +553,36 @@ pub static BACKEND: BlockSpec = BlockSpec {
         attr("region", Kind::String, "s3: the bucket's region; default from the AWS configuration chain."),
         attr("profile", Kind::String, "s3: AWS profile; default from AWS_PROFILE."),
         attr("endpoint_url", Kind::String, "s3: an S3-compatible endpoint (a test server); default from AWS_ENDPOINT_URL."),
+    ],
+    blocks: &[],
+};
+
+pub static DEPENDENCY: BlockSpec = BlockSpec {
+    name: "dependency",
+    labels: &["name"],
+    doc: "Something services call while serving (an auth server, feature flags, secrets, a queue), where it lives and what callers do when it is out of reach. `lint`, `analyze` and `simulate` follow it.",
+    attrs: &[
+        req(attr("kind", Kind::Enum(DEPENDENCY_KINDS), "What it is.")),
+        attr("region", Kind::String, "The AWS region it lives in (one of `region` and `regions`)."),
+        attr("regions", Kind::StringList, "The AWS regions it is replicated to: each caller uses the copy in its own region when there is one."),
+        default(
+            attr("fallback", Kind::Enum(FALLBACKS), "What a caller does when it cannot reach it: `none` (it fails), `local-cache` (it serves from a local cache until `cache_ttl` runs out), `replica` (it reads a copy in its own region), `static` (it uses a built-in default)."),
+            "\"none\"",
+        ),
+        attr("cache_ttl", Kind::Duration, "local-cache only: how long the cache serves after the source is lost. Unset: as long as needed."),
+        attr("used_by", Kind::StringList, "The services that call it: `\"api\"` (every region of api) or `\"api:eu-west-1\"` (one region, by label)."),
+    ],
+    blocks: &[],
+};
+
+pub static LINT: BlockSpec = BlockSpec {
+    name: "lint",
+    labels: &[],
+    doc: "Levels of the static-stability lint rules (`meridian lint --list` shows them): a rule id in `allow` is off, in `warn` a warning, in `deny` an error. The command line's -A/-W/-D win.",
+    attrs: &[
+        attr("allow", Kind::StringList, "Rule ids to turn off."),
+        attr("warn", Kind::StringList, "Rule ids reported as warnings."),
+        attr("deny", Kind::StringList, "Rule ids reported as errors (lint exits 3)."),
     ],
     blocks: &[],
 };
@@ -645,6 +688,8 @@ pub static ROOT: BlockSpec = BlockSpec {
         one(&BACKEND),
         many(&SERVICE),
         many(&REGISTRY),
+        many(&DEPENDENCY),
+        one(&LINT),
     ],
 };
 

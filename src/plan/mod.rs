@@ -171,6 +171,17 @@ pub struct RecoveryChange {
     pub objectives: Value,
 }
 
+/// A lint finding as a plan reports it (`meridian lint` shows where and how to fix it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LintNote {
+    /// The rule id, e.g. `SS001`.
+    pub rule: String,
+    /// `deny` or `warn`.
+    pub level: String,
+    pub service: Option<String>,
+    pub message: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub format_version: u32,
@@ -198,6 +209,9 @@ pub struct Plan {
     pub destroy: bool,
     /// Whether the plan takes over names holding records Meridian did not create.
     pub adopt: bool,
+    /// Static-stability findings of the topology (`meridian lint`); informational.
+    #[serde(default)]
+    pub lint: Vec<LintNote>,
     /// The topology's files, so a saved plan applies without them.
     pub sources: Vec<SourceText>,
     /// The live state the plan was computed from.
@@ -468,11 +482,34 @@ pub fn plan_against(
         targets: opts.targets.clone(),
         destroy: opts.destroy,
         adopt: opts.adopt,
+        lint: lint_notes(input),
         sources: input.sources.to_vec(),
         prior_state: live,
         api_calls: BTreeMap::new(),
         health_checks: None,
     })
+}
+
+/// The static-stability lint's findings, at the levels the topology sets: reported by the
+/// plan, never deciding its exit code.
+fn lint_notes(input: &Input) -> Vec<LintNote> {
+    let sources = crate::source::Sources::from_texts(
+        input
+            .sources
+            .iter()
+            .map(|s| (s.name.as_str(), s.text.as_str())),
+    );
+    let report = crate::lint::lint(input.topology, &sources, &crate::lint::Config::default());
+    report
+        .findings
+        .into_iter()
+        .map(|f| LintNote {
+            rule: f.rule.as_str().to_string(),
+            level: f.level.as_str().to_string(),
+            service: f.service,
+            message: f.message,
+        })
+        .collect()
 }
 
 /// The health checks `plan` creates, against the account's limit (read only when it creates

@@ -142,12 +142,38 @@ fn place(file: &SourceFile, l: &Label) -> String {
     format!("{}:{line}:{col}", file.name)
 }
 
-fn snippet(d: &Diagnostic, sources: &Sources) -> Snippet {
-    let file = sources.get(d.file());
-    let mut same: Vec<&Label> = vec![&d.primary];
+/// What a snippet shows: a diagnostic of the topology or a lint finding.
+pub struct Shown<'a> {
+    pub code: &'static str,
+    pub severity: miette::Severity,
+    pub message: &'a str,
+    pub primary: &'a Label,
+    pub secondary: &'a [Label],
+    pub help: Option<&'a str>,
+}
+
+impl<'a> Shown<'a> {
+    fn of(d: &'a Diagnostic) -> Shown<'a> {
+        Shown {
+            code: d.code.as_str(),
+            severity: match d.severity {
+                Severity::Error => miette::Severity::Error,
+                Severity::Warning => miette::Severity::Warning,
+            },
+            message: &d.message,
+            primary: &d.primary,
+            secondary: &d.secondary,
+            help: d.help.as_deref(),
+        }
+    }
+}
+
+fn snippet(d: &Shown, sources: &Sources) -> Snippet {
+    let file = sources.get(d.primary.loc.file);
+    let mut same: Vec<&Label> = vec![d.primary];
     let mut related = Vec::new();
-    for l in &d.secondary {
-        if l.loc.file == d.file() {
+    for l in d.secondary {
+        if l.loc.file == d.primary.loc.file {
             same.push(l);
         } else {
             let other = sources.get(l.loc.file);
@@ -185,19 +211,16 @@ fn snippet(d: &Diagnostic, sources: &Sources) -> Snippet {
     };
     Snippet {
         message: match source {
-            Some(_) => d.message.clone(),
+            Some(_) => d.message.to_string(),
             None => format!(
                 "{} (at {}; the line is too long to show)",
                 d.message,
-                place(file, &d.primary)
+                place(file, d.primary)
             ),
         },
-        code: d.code.as_str(),
-        severity: match d.severity {
-            Severity::Error => miette::Severity::Error,
-            Severity::Warning => miette::Severity::Warning,
-        },
-        help: d.help.clone(),
+        code: d.code,
+        severity: d.severity,
+        help: d.help.map(str::to_string),
         source,
         labels,
         related,
@@ -206,6 +229,23 @@ fn snippet(d: &Diagnostic, sources: &Sources) -> Snippet {
 
 /// Every diagnostic as a miette snippet with file:line:col, one after another.
 pub fn human(diags: &Diagnostics, sources: &Sources, color: bool) -> String {
+    let mut out = snippets(diags.iter().map(Shown::of), sources, color);
+    if diags.not_shown() > 0 {
+        out.push_str(&format!(
+            "... and {} more diagnostics not shown (Meridian collects at most {} per run)\n",
+            diags.not_shown(),
+            crate::diagnostics::MAX_DIAGNOSTICS
+        ));
+    }
+    out
+}
+
+/// Snippets one after another, each with file:line:col.
+pub fn snippets<'a>(
+    items: impl Iterator<Item = Shown<'a>>,
+    sources: &Sources,
+    color: bool,
+) -> String {
     let theme = if color {
         GraphicalTheme::unicode()
     } else {
@@ -213,19 +253,12 @@ pub fn human(diags: &Diagnostics, sources: &Sources, color: bool) -> String {
     };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
     let mut out = String::new();
-    for d in diags.iter() {
+    for d in items {
         let mut s = String::new();
         // Writing into a String cannot fail.
-        let _ = handler.render_report(&mut s, &snippet(d, sources));
+        let _ = handler.render_report(&mut s, &snippet(&d, sources));
         out.push_str(&s);
         out.push('\n');
-    }
-    if diags.not_shown() > 0 {
-        out.push_str(&format!(
-            "... and {} more diagnostics not shown (Meridian collects at most {} per run)\n",
-            diags.not_shown(),
-            crate::diagnostics::MAX_DIAGNOSTICS
-        ));
     }
     out
 }

@@ -6,4 +6,5 @@ pub mod analysis;
 pub mod compare;
 pub mod diagnostics;
 pub mod graph;
+pub mod lint;
 pub mod plan;

@@ -147,6 +147,22 @@ fn seconds(v: Option<f64>) -> String {
 
 /// `Recovery: RTO floor 90 s -> 120 s; objectives met`, or the objectives that are not:
 /// `rto BREACHED (service api)`, `rpo UNKNOWN (no computable RPO for service web: ...)`.
+/// The lint's findings, one line each, under a count; nothing when there are none.
+fn lint_lines(p: &Plan, s: &mut String) {
+    if p.lint.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "Static stability: {} finding{} (details: meridian lint)",
+        p.lint.len(),
+        if p.lint.len() == 1 { "" } else { "s" }
+    );
+    for n in &p.lint {
+        let _ = writeln!(s, "  {} {}: {}", n.rule, n.level, n.message);
+    }
+}
+
 fn recovery_line(p: &Plan) -> String {
     let r = &p.recovery;
     let objectives = r
@@ -308,6 +324,7 @@ pub fn human(p: &Plan) -> String {
         s.push('\n');
     }
     let _ = writeln!(s, "{}", recovery_line(p));
+    lint_lines(p, &mut s);
     if let Some(line) = budget_line(p) {
         let _ = writeln!(s, "{line}");
     }
@@ -346,6 +363,13 @@ pub fn markdown(p: &Plan) -> String {
     );
     let _ = writeln!(s, "**{}**\n", summary_line(p));
     let _ = writeln!(s, "{}\n", recovery_line(p));
+    if !p.lint.is_empty() {
+        let _ = writeln!(s, "**Static stability** (`meridian lint`):\n");
+        for n in &p.lint {
+            let _ = writeln!(s, "- `{}` {}: {}", n.rule, n.level, n.message);
+        }
+        s.push('\n');
+    }
     let changed: Vec<&ResourceChange> = p
         .resource_changes
         .iter()

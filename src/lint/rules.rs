@@ -1,0 +1,401 @@
+//! The checks behind each rule. Each function finds one rule's problems in a valid topology;
+//! levels and suppressions are applied by the caller.
+
+use super::detection;
+use super::{Finding, RuleId};
+use crate::analysis::{self, steady_shares};
+use crate::diagnostics::Label;
+use crate::duration::Duration;
+use crate::model::{DataPattern, Endpoint, Fallback, Needed, Region, Routing, Service, Topology};
+use crate::source::Loc;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How long the reference's game day blocks cross-region traffic.
+pub const GAME_DAY: Duration = Duration::from_secs(30 * 60);
+
+/// Every rule's findings, unordered, at their default levels.
+pub fn check(t: &Topology) -> Vec<Finding> {
+    let a = analysis::analyze(t);
+    let mut out = Vec::new();
+    for s in t.services.values() {
+        out.extend(cross_region(t, s));
+        out.extend(images(t, s));
+        out.extend(unchecked(s));
+        out.extend(stale_user_data(s));
+        out.extend(partial_failure(t, s));
+        if let Some(sa) = a.services.get(&s.name) {
+            out.extend(no_second_region(s, sa));
+            out.extend(lag_over_rpo(t, s, sa));
+        }
+    }
+    out.extend(short_caches(t));
+    out
+}
+
+fn finding(rule: RuleId, loc: &Loc, label: &str, message: String, help: String) -> Finding {
+    Finding {
+        rule,
+        level: rule.rule().level,
+        message,
+        primary: Label {
+            loc: loc.clone(),
+            text: label.into(),
+        },
+        secondary: Vec::new(),
+        help,
+        service: None,
+        suppressed: None,
+    }
+}
+
+fn about(mut f: Finding, s: &Service) -> Finding {
+    f.service = Some(s.name.clone());
+    f
+}
+
+fn secondary(mut f: Finding, loc: &Loc, text: String) -> Finding {
+    f.secondary.push(Label {
+        loc: loc.clone(),
+        text,
+    });
+    f
+}
+
+/// The regions (labels) of `s` that need `name` from another AWS region, by where the need is
+/// written, for one fallback.
+fn remote_needs<'a>(
+    t: &'a Topology,
+    s: &'a Service,
+    wanted: impl Fn(Fallback) -> bool,
+) -> BTreeMap<(&'a str, Loc), (Needed<'a>, Vec<&'a Region>)> {
+    let mut out: BTreeMap<(&str, Loc), (Needed, Vec<&Region>)> = BTreeMap::new();
+    for (label, r) in &s.regions {
+        for (n, at) in t.needs(s, label) {
+            if n.aws_regions().contains(&r.aws_region.as_str()) || !wanted(n.fallback()) {
+                continue;
+            }
+            out.entry((n.name(), at.clone()))
+                .or_insert((n, Vec::new()))
+                .1
+                .push(r);
+        }
+    }
+    out
+}
+
+fn names(regions: &[&Region]) -> String {
+    let set: BTreeSet<&str> = regions.iter().map(|r| r.aws_region.as_str()).collect();
+    set.into_iter().collect::<Vec<_>>().join(", ")
+}
+
+/// SS001: a region calls something that lives only elsewhere, with no fallback.
+fn cross_region(t: &Topology, s: &Service) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for ((name, at), (n, regions)) in remote_needs(t, s, |f| f == Fallback::None) {
+        let homes = n.aws_regions().join(", ");
+        let callers = names(&regions);
+        let (what, help, home) = match n {
+            Needed::Dependency(d) => (
+                format!("dependency \"{name}\""),
+                format!("replicate {name} to {callers} (regions = [...]) or give its callers a fallback (fallback = \"local-cache\", \"replica\" or \"static\")"),
+                &d.loc,
+            ),
+            Needed::Service(o) => (
+                format!("service \"{name}\""),
+                format!("run {name} in {callers} too, or take the call out of the request path (a queue, a cache)"),
+                &o.loc,
+            ),
+        };
+        let f = finding(
+            RuleId::Ss001,
+            &at,
+            "cross-region call in the request path",
+            format!("{} in {callers} calls {what}, which lives only in {homes}, with no fallback: losing or isolating {homes} stalls it", s.name),
+            help,
+        );
+        out.push(about(
+            secondary(f, home, format!("lives only in {homes}")),
+            s,
+        ));
+    }
+    out
+}
+
+/// SS009: a local cache that runs out before the game day's 30 minutes end.
+fn short_caches(t: &Topology) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for d in t.dependencies.values() {
+        let Some(ttl) = d.cache_ttl.filter(|ttl| *ttl < GAME_DAY) else {
+            continue;
+        };
+        let mut callers: BTreeSet<String> = BTreeSet::new();
+        for s in t.services.values() {
+            for (key, (_, regions)) in remote_needs(t, s, |f| f == Fallback::LocalCache) {
+                if key.0 == d.name {
+                    callers.extend(
+                        regions
+                            .iter()
+                            .map(|r| format!("{} in {}", s.name, r.aws_region)),
+                    );
+                }
+            }
+        }
+        if callers.is_empty() {
+            continue;
+        }
+        let at = d.cache_ttl_loc.as_ref().unwrap_or(&d.loc);
+        let callers: Vec<String> = callers.into_iter().collect();
+        out.push(finding(
+            RuleId::Ss009,
+            at,
+            "shorter than a 30-minute isolation",
+            format!(
+                "the local cache of \"{}\" runs out after {ttl}: when {} is out of reach for longer, its callers stall ({}); a game day blocks cross-region traffic for 30 minutes",
+                d.name,
+                d.regions.join(", "),
+                callers.join(", ")
+            ),
+            "keep serving the last known values without expiry (unset cache_ttl) or for longer than a region outage lasts, or replicate the dependency".into(),
+        ));
+    }
+    out
+}
+
+/// SS002: a region runs a service whose images are not kept in that region.
+fn images(t: &Topology, s: &Service) -> Vec<Finding> {
+    let Some(reg) = s.images.as_ref().and_then(|i| t.registries.get(i)) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for r in s.regions.values() {
+        if r.aws_region == reg.source || reg.destinations.contains(&r.aws_region) {
+            continue;
+        }
+        let f = finding(
+            RuleId::Ss002,
+            &r.loc,
+            "no images in this region",
+            format!(
+                "{} runs in {}, but registry \"{}\" neither lives there nor replicates there: when {} is lost, {} cannot pull images to start or scale",
+                s.name, r.aws_region, reg.name, reg.source, r.aws_region
+            ),
+            format!("add \"{}\" to the destinations of registry \"{}\"", r.aws_region, reg.name),
+        );
+        let to = if reg.destinations.is_empty() {
+            "nowhere".to_string()
+        } else {
+            reg.destinations.join(", ")
+        };
+        let f = secondary(
+            f,
+            &reg.loc,
+            format!("source {}, replicated to {to}", reg.source),
+        );
+        out.push(about(f, s));
+    }
+    out
+}
+
+/// True when something on the data plane takes region `r` out of the answers when it fails.
+fn detected(s: &Service, r: &Region) -> bool {
+    s.health_check.is_some()
+        || s.anycast.as_ref().is_some_and(|a| a.accelerator.is_some())
+        || matches!(&r.endpoint, Endpoint::Alias(a) if a.evaluate_target_health)
+}
+
+/// SS003 (non-failover routing) and SS007 (failover primaries): a region nothing on the data
+/// plane takes out of the answers.
+fn unchecked(s: &Service) -> Vec<Finding> {
+    let aws: BTreeSet<&str> = s.regions.values().map(|r| r.aws_region.as_str()).collect();
+    let mut out = Vec::new();
+    for r in s.regions.values().filter(|r| !detected(s, r)) {
+        let f = if s.routing == Routing::Failover {
+            if r.role != Some(crate::model::Role::Primary) {
+                continue;
+            }
+            finding(
+                RuleId::Ss007,
+                &r.loc,
+                "no health check watches the primary",
+                format!("the failover primary of {} in {} has no health check: Route 53 keeps answering with it when it is lost, and failing over means editing the records through the control plane in us-east-1", s.name, r.aws_region),
+                "add a health_check block to the service (or an alias with evaluate_target_health = true)".into(),
+            )
+        } else if aws.len() > 1 {
+            finding(
+                RuleId::Ss003,
+                &r.loc,
+                "only a control-plane write moves its traffic",
+                format!("nothing on the data plane takes {} of {} out of the answers: moving its users means a ChangeResourceRecordSets call to Route 53's control plane in us-east-1 during the incident", r.aws_region, s.name),
+                "add a health_check block to the service (or alias records with evaluate_target_health = true), so failover rides on Route 53's data plane".into(),
+            )
+        } else {
+            continue;
+        };
+        out.push(about(f, s));
+    }
+    out
+}
+
+/// SS004: latency or geolocation routing that strands users when a region is lost.
+fn no_second_region(s: &Service, sa: &analysis::ServiceAnalysis) -> Vec<Finding> {
+    if !matches!(s.routing, Routing::Latency | Routing::Geolocation) {
+        return Vec::new();
+    }
+    let aws: BTreeSet<&str> = s.regions.values().map(|r| r.aws_region.as_str()).collect();
+    if aws.len() == 1 {
+        let only = aws.into_iter().next().unwrap_or_default();
+        return vec![about(
+            finding(
+                RuleId::Ss004,
+                &s.loc,
+                "one region only",
+                format!("{} routes by {} to one AWS region, {only}: nothing takes its users when {only} is lost", s.name, s.routing.as_str()),
+                "add a region in another AWS region".into(),
+            ),
+            s,
+        )];
+    }
+    let mut out = Vec::new();
+    for l in sa.region_losses.iter().filter(|l| !l.stranded.is_empty()) {
+        let Some(r) = l.labels.first().and_then(|label| s.regions.get(label)) else {
+            continue;
+        };
+        out.push(about(
+            finding(
+                RuleId::Ss004,
+                &r.loc,
+                "its users have no second region",
+                format!("losing {} leaves {}'s users in {} with no record: no other region serves those locations and the \"*\" default is lost too", l.region, s.name, places(&l.stranded)),
+                "serve those locations from a second region, or put the \"*\" default in another AWS region".into(),
+            ),
+            s,
+        ));
+    }
+    out
+}
+
+/// Geolocation codes for people: `*` is "the rest of the world".
+fn places(codes: &[String]) -> String {
+    let named: Vec<&str> = codes
+        .iter()
+        .map(|c| {
+            if c == "*" {
+                "the rest of the world (*)"
+            } else {
+                c.as_str()
+            }
+        })
+        .collect();
+    named.join(", ")
+}
+
+/// SS005: user-scoped data read from asynchronous replicas in regions that serve traffic.
+fn stale_user_data(s: &Service) -> Vec<Finding> {
+    let Some(d) = s.data.as_ref().filter(|d| d.user_scoped) else {
+        return Vec::new();
+    };
+    if d.pattern != DataPattern::PrimaryReplica {
+        return Vec::new();
+    }
+    let shares = steady_shares(s);
+    let readers: BTreeSet<&str> = s
+        .regions
+        .values()
+        .filter(|r| Some(&r.name) != d.primary.as_ref())
+        .filter(|r| shares.get(&r.name).is_some_and(|x| *x > 0.0))
+        .map(|r| r.aws_region.as_str())
+        .collect();
+    if readers.is_empty() {
+        return Vec::new();
+    }
+    let lag = d
+        .replication_lag
+        .map_or_else(String::new, |l| format!(" (lag {l})"));
+    let at = s.block_locs.get("data").unwrap_or(&s.loc);
+    vec![about(
+        finding(
+            RuleId::Ss005,
+            at,
+            "user-scoped data on asynchronous replicas",
+            format!(
+                "{} serves user-scoped data from replicas in {} that lag the primary in {}{lag}: a user can read a session, entitlement or balance already changed or deleted there",
+                s.name,
+                readers.into_iter().collect::<Vec<_>>().join(", "),
+                d.primary.as_deref().unwrap_or("another region"),
+            ),
+            "route each user to the region that holds their data (pattern = \"partitioned\"), read user-scoped data from the primary, or accept eventual consistency explicitly and suppress this with the reason".into(),
+        ),
+        s,
+    )]
+}
+
+/// SS006: a declared lag the RPO objective cannot absorb.
+fn lag_over_rpo(t: &Topology, s: &Service, sa: &analysis::ServiceAnalysis) -> Vec<Finding> {
+    let Some(rpo) = t.objectives.as_ref().and_then(|o| o.rpo) else {
+        return Vec::new();
+    };
+    let (lag, what) = match (sa.rpo_seconds, sa.rpo_worst_seconds) {
+        (Some(l), _) if l > rpo => (l, "replication lag"),
+        (_, Some(w)) if w > rpo => (w, "worst-case replication lag"),
+        _ => return Vec::new(),
+    };
+    let at = s.block_locs.get("data").unwrap_or(&s.loc);
+    let f = finding(
+        RuleId::Ss006,
+        at,
+        "lag over the RPO",
+        format!("{}'s {what} {lag} exceeds the RPO objective {rpo}: losing the primary's region loses more writes than the objective allows", s.name),
+        "replicate faster (synchronous or quorum writes), or agree on a looser RPO".into(),
+    );
+    let f = match t.objectives.as_ref().and_then(|o| o.loc.as_ref()) {
+        Some(o) => secondary(f, o, format!("rpo = {rpo}")),
+        None => f,
+    };
+    vec![about(f, s)]
+}
+
+/// SS008: threshold checks under an RTO objective cannot see a sick-but-reachable region.
+fn partial_failure(t: &Topology, s: &Service) -> Vec<Finding> {
+    if t.objectives.as_ref().and_then(|o| o.rto).is_none() {
+        return Vec::new();
+    }
+    let (n, what, at) = match (&s.anycast, &s.health_check) {
+        (Some(a), _) if a.accelerator.is_some() => (
+            a.threshold,
+            "accelerator health check",
+            s.block_locs.get("anycast"),
+        ),
+        (_, Some(h)) => (
+            h.failure_threshold,
+            "health check",
+            s.block_locs.get("health_check"),
+        ),
+        _ => return Vec::new(),
+    };
+    let trip = detection::trip_rate(n);
+    let half = detection::unhealthy_share(0.5, n);
+    let message = if what == "health check" {
+        format!(
+            "{}'s {n}-failure health check fails a region over only above about {:.0} % errors: at 50 % each checker reports it unhealthy {:.0} % of the time, and Route 53 needs 82 % (steady-state model in `meridian lint --explain SS008`)",
+            s.name,
+            trip * 100.0,
+            half * 100.0
+        )
+    } else {
+        format!(
+            "{}'s accelerator health check ({n} failures in a row) sees a sick region only while {n} probes in a row fail: at 50 % errors the region stays in rotation about {:.0} % of the time (model in `meridian lint --explain SS008`)",
+            s.name,
+            (1.0 - half) * 100.0
+        )
+    };
+    vec![about(
+        finding(
+            RuleId::Ss008,
+            at.unwrap_or(&s.loc),
+            "sees dead regions, not sick ones",
+            message,
+            "watch the error rate too (a Route 53 CLOUDWATCH_METRIC check on a 5xx-rate alarm, or a calculated check over it, managed outside Meridian) and suppress this with that reason".into(),
+        ),
+        s,
+    )]
+}

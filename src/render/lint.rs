@@ -1,0 +1,194 @@
+//! Lint findings for people (miette snippets), CI (JSON) and code scanning (SARIF 2.1.0).
+
+use super::diagnostics::{snippets, Shown};
+use crate::diagnostics::Label;
+use crate::lint::{Finding, Level, Report, RuleId, JSON_FORMAT_VERSION};
+use crate::source::Sources;
+use serde_json::{json, Value};
+
+fn shown(f: &Finding) -> Shown<'_> {
+    Shown {
+        code: f.rule.as_str(),
+        severity: match f.level {
+            Level::Deny => miette::Severity::Error,
+            _ => miette::Severity::Warning,
+        },
+        message: &f.message,
+        primary: &f.primary,
+        secondary: &f.secondary,
+        help: Some(&f.help),
+    }
+}
+
+/// Every finding as a snippet, then a one-line count.
+pub fn human(r: &Report, sources: &Sources, color: bool) -> String {
+    let mut out = snippets(r.findings.iter().map(shown), sources, color);
+    out.push_str(&summary(r));
+    out.push('\n');
+    out
+}
+
+/// "lint: 1 denied, 2 warnings, 1 suppressed" (or "no findings").
+pub fn summary(r: &Report) -> String {
+    let (deny, warn) = (r.count(Level::Deny), r.count(Level::Warn));
+    if deny + warn == 0 && r.suppressed.is_empty() {
+        return "lint: no findings".into();
+    }
+    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    format!(
+        "lint: {} denied, {}, {} suppressed",
+        deny,
+        plural(warn, "warning"),
+        r.suppressed.len()
+    )
+}
+
+fn place(l: &Label, sources: &Sources) -> Value {
+    let f = sources.get(l.loc.file);
+    let (line, column) = f.line_col(l.loc.span.start);
+    let (end_line, end_column) = f.line_col(l.loc.span.end);
+    json!({
+        "file": f.name,
+        "line": line,
+        "column": column,
+        "end_line": end_line,
+        "end_column": end_column,
+        "text": l.text,
+    })
+}
+
+fn finding_json(f: &Finding, sources: &Sources) -> Value {
+    json!({
+        "rule": f.rule,
+        "name": f.rule.rule().name,
+        "level": f.level,
+        "message": f.message,
+        "location": place(&f.primary, sources),
+        "related": f.secondary.iter().map(|l| place(l, sources)).collect::<Vec<_>>(),
+        "help": f.help,
+        "service": f.service,
+        "reason": f.suppressed,
+    })
+}
+
+/// The JSON document (`schemas/lint.schema.json`).
+pub fn json(r: &Report, sources: &Sources) -> Value {
+    json!({
+        "format_version": JSON_FORMAT_VERSION,
+        "passed": !r.denied(),
+        "denied": r.count(Level::Deny),
+        "warnings": r.count(Level::Warn),
+        "findings": r.findings.iter().map(|f| finding_json(f, sources)).collect::<Vec<_>>(),
+        "suppressed": r.suppressed.iter().map(|f| finding_json(f, sources)).collect::<Vec<_>>(),
+    })
+}
+
+/// A SARIF file URI: the path as given, with forward slashes (relative paths resolve against
+/// the repository root in code scanning).
+fn uri(name: &str) -> String {
+    let p = name.replace('\\', "/");
+    if p.starts_with('/') {
+        format!("file://{p}")
+    } else {
+        p.trim_start_matches("./").to_string()
+    }
+}
+
+fn sarif_location(l: &Label, sources: &Sources) -> Value {
+    let f = sources.get(l.loc.file);
+    let (line, column) = f.line_col(l.loc.span.start);
+    let (end_line, end_column) = f.line_col(l.loc.span.end);
+    let mut loc = json!({
+        "physicalLocation": {
+            "artifactLocation": {"uri": uri(&f.name)},
+            "region": {
+                "startLine": line,
+                "startColumn": column,
+                "endLine": end_line,
+                "endColumn": end_column.max(column + usize::from(end_line == line)),
+            }
+        }
+    });
+    if !l.text.is_empty() {
+        loc["message"] = json!({"text": l.text});
+    }
+    loc
+}
+
+fn sarif_level(l: Level) -> &'static str {
+    match l {
+        Level::Deny => "error",
+        Level::Warn => "warning",
+        Level::Allow => "none",
+    }
+}
+
+fn sarif_rules() -> Vec<Value> {
+    RuleId::ALL
+        .iter()
+        .map(|id| {
+            let r = id.rule();
+            json!({
+                "id": id.as_str(),
+                "name": r.name,
+                "shortDescription": {"text": r.summary},
+                "fullDescription": {"text": r.summary},
+                "help": {"text": r.doc, "markdown": r.doc},
+                "helpUri": r.help_uri(),
+                "defaultConfiguration": {"level": sarif_level(r.level)},
+            })
+        })
+        .collect()
+}
+
+fn sarif_result(f: &Finding, sources: &Sources) -> Value {
+    let index = RuleId::ALL.iter().position(|r| *r == f.rule).unwrap_or(0);
+    let mut res = json!({
+        "ruleId": f.rule.as_str(),
+        "ruleIndex": index,
+        "level": sarif_level(f.level),
+        "message": {"text": format!("{} ({})", f.message, f.help)},
+        "locations": [sarif_location(&f.primary, sources)],
+    });
+    if !f.secondary.is_empty() {
+        let related: Vec<Value> = f
+            .secondary
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let mut v = sarif_location(l, sources);
+                v["id"] = json!(i);
+                v
+            })
+            .collect();
+        res["relatedLocations"] = json!(related);
+    }
+    if let Some(reason) = &f.suppressed {
+        res["suppressions"] = json!([{"kind": "inSource", "justification": reason}]);
+    }
+    res
+}
+
+/// A SARIF 2.1.0 log for GitHub code scanning: every rule with its help, every finding with
+/// its location, suppressed findings marked `inSource` with their reason.
+pub fn sarif(r: &Report, sources: &Sources) -> Value {
+    let mut results: Vec<Value> = r
+        .findings
+        .iter()
+        .map(|f| sarif_result(f, sources))
+        .collect();
+    results.extend(r.suppressed.iter().map(|f| sarif_result(f, sources)));
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "meridian",
+                "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://meridian.dev/docs/lint",
+                "rules": sarif_rules(),
+            }},
+            "results": results,
+        }]
+    })
+}

@@ -30,6 +30,7 @@ pub mod plan;
 pub mod process;
 pub mod provider;
 pub mod render;
+pub mod simulate;
 pub mod source;
 
 use diagnostics::Diagnostics;

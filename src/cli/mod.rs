@@ -12,6 +12,7 @@ mod lint;
 mod plan;
 mod schema;
 mod signals;
+mod simulate;
 mod state;
 mod team;
 mod unlock;
@@ -96,6 +97,7 @@ enum Command {
     Check(analyze::CheckArgs),
     Compare(analyze::CompareArgs),
     Lint(lint::Args),
+    Simulate(simulate::Args),
     Plan(plan::PlanArgs),
     Apply(plan::ApplyArgs),
     Destroy(plan::DestroyArgs),
@@ -223,6 +225,7 @@ pub fn main() -> ExitCode {
         Command::Check(a) => analyze::run_check(a, &mut ctx),
         Command::Compare(a) => analyze::run_compare(a, &mut ctx),
         Command::Lint(a) => lint::run(a, &mut ctx),
+        Command::Simulate(a) => simulate::run(a, &mut ctx),
         Command::Plan(a) => plan::run_plan(a, &mut ctx),
         Command::Apply(a) => plan::run_apply(a, &mut ctx),
         Command::Destroy(a) => plan::run_destroy(a, &mut ctx),

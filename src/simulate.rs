@@ -1,0 +1,351 @@
+//! Rehearsing a region loss on the model: a region gone, isolated (the reference's game day:
+//! cross-region traffic blocked while users and Route 53's checkers still reach it) or sick
+//! (reachable, failing a share of requests).
+//!
+//! Consumes a validated [`Topology`] and its [`Analysis`]; produces a [`Simulation`]. The loss
+//! case reuses the analysis's region losses (so `simulate --all` agrees with `analyze`); the
+//! dependencies follow [`crate::analysis::needs`]; detection of a sick region follows
+//! [`crate::lint::detection`]. Pure: nothing here prints.
+
+use crate::analysis::needs::{self, Cut};
+use crate::analysis::{steady_shares, Analysis, UnknownKind};
+use crate::duration::Duration;
+use crate::lint::detection;
+use crate::model::{DataPattern, Endpoint, Service, Topology};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Version of the JSON document `meridian simulate --format json` prints.
+pub const JSON_FORMAT_VERSION: u32 = 1;
+
+/// What happens to one AWS region.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Scenario {
+    Fail { region: String },
+    Isolate { region: String },
+    Degrade { region: String, error_rate: f64 },
+}
+
+impl Scenario {
+    pub fn region(&self) -> &str {
+        match self {
+            Scenario::Fail { region }
+            | Scenario::Isolate { region }
+            | Scenario::Degrade { region, .. } => region,
+        }
+    }
+}
+
+/// One service under one scenario.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    /// Keeps serving all of its traffic once recovery (if any) completes.
+    pub serves_all: bool,
+    /// The AWS regions still serving its users.
+    pub serving: Vec<String>,
+    /// Regions that stall, each with the chain of calls that breaks.
+    pub stalled: Vec<StalledRegion>,
+    /// Why writes fail, when some do.
+    pub writes_fail: Option<String>,
+    /// Whether anything moves users off the affected region, and why (not).
+    pub detection: Detection,
+    /// The RTO floor of the move (fail, or a degrade detection fires), as `analyze` computes it.
+    pub rto_seconds: Option<Duration>,
+    pub rto_formula: Option<String>,
+    /// The writes at risk: the replication lag to the affected region's replicas or from its
+    /// primary.
+    pub rpo_exposed_seconds: Option<Duration>,
+    /// Share of the service's requests that fail while nothing moves (degrade).
+    pub error_share: Option<f64>,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StalledRegion {
+    pub region: String,
+    pub path: Vec<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Detection {
+    pub fires: bool,
+    pub why: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Simulation {
+    pub scenario: Scenario,
+    /// Services that run in, or depend on, the affected region; the others are untouched.
+    pub services: BTreeMap<String, Outcome>,
+    /// Services the scenario does not touch.
+    pub untouched: Vec<String>,
+}
+
+/// Every AWS region of the topology (services, dependencies, witnesses), sorted.
+pub fn regions(t: &Topology) -> Vec<String> {
+    let mut set: BTreeSet<&str> = BTreeSet::new();
+    for s in t.services.values() {
+        set.extend(s.regions.values().map(|r| r.aws_region.as_str()));
+    }
+    for d in t.dependencies.values() {
+        set.extend(d.regions.iter().map(String::as_str));
+    }
+    set.into_iter().map(str::to_string).collect()
+}
+
+pub fn simulate(t: &Topology, a: &Analysis, scenario: &Scenario) -> Simulation {
+    let mut services = BTreeMap::new();
+    let mut untouched = Vec::new();
+    for s in t.services.values() {
+        match outcome(t, a, s, scenario) {
+            Some(o) => {
+                services.insert(s.name.clone(), o);
+            }
+            None => untouched.push(s.name.clone()),
+        }
+    }
+    Simulation {
+        scenario: scenario.clone(),
+        services,
+        untouched,
+    }
+}
+
+fn stalls(t: &Topology, s: &Service, cut: Cut) -> Vec<StalledRegion> {
+    s.regions
+        .iter()
+        .filter(|(_, r)| !matches!(cut, Cut::Lost(a) if a == r.aws_region))
+        .filter_map(|(label, r)| {
+            needs::stall(t, s, label, cut).map(|st| StalledRegion {
+                region: r.aws_region.clone(),
+                path: st.path,
+                reason: st.reason,
+            })
+        })
+        .collect()
+}
+
+fn outcome(t: &Topology, a: &Analysis, s: &Service, sc: &Scenario) -> Option<Outcome> {
+    let region = sc.region();
+    let runs_there = s.regions.values().any(|r| r.aws_region == region);
+    let cut = match sc {
+        Scenario::Isolate { region } => Cut::Isolated(region),
+        _ => Cut::Lost(region),
+    };
+    // A sick region's dependencies answer, slowly or not: only loss and isolation stall.
+    let stalled = match sc {
+        Scenario::Degrade { .. } => Vec::new(),
+        _ => stalls(t, s, cut),
+    };
+    if !runs_there && stalled.is_empty() {
+        return None;
+    }
+    Some(match sc {
+        Scenario::Fail { .. } => fail(a, s, region, stalled),
+        Scenario::Isolate { .. } => isolate(s, region, stalled),
+        Scenario::Degrade { error_rate, .. } => degrade(a, s, region, *error_rate, stalled),
+    })
+}
+
+fn data_plane_detection(s: &Service, region: &str) -> Option<u32> {
+    if let Some(a) = s.anycast.as_ref().filter(|a| a.accelerator.is_some()) {
+        return Some(a.threshold);
+    }
+    if let Some(h) = &s.health_check {
+        return Some(h.failure_threshold);
+    }
+    let eth = s.regions.values().any(|r| {
+        r.aws_region == region
+            && matches!(&r.endpoint, Endpoint::Alias(x) if x.evaluate_target_health)
+    });
+    eth.then_some(3)
+}
+
+fn serving(s: &Service, gone: &BTreeSet<&str>, stalled: &[StalledRegion]) -> Vec<String> {
+    let stalled: BTreeSet<&str> = stalled.iter().map(|x| x.region.as_str()).collect();
+    let set: BTreeSet<&str> = s
+        .regions
+        .values()
+        .map(|r| r.aws_region.as_str())
+        .filter(|r| !gone.contains(r) && !stalled.contains(r))
+        .collect();
+    set.into_iter().map(str::to_string).collect()
+}
+
+fn fail(a: &Analysis, s: &Service, region: &str, stalled: Vec<StalledRegion>) -> Outcome {
+    let loss = a
+        .services
+        .get(&s.name)
+        .and_then(|x| x.region_losses.iter().find(|l| l.region == region));
+    let recovers = loss.is_some_and(|l| {
+        l.unknown
+            .as_ref()
+            .is_none_or(|u| u.kind != UnknownKind::NoRecovery)
+    });
+    let detect = data_plane_detection(s, region);
+    let writes_fail = s.data.as_ref().and_then(|d| {
+        let primary = d.primary.as_ref().and_then(|p| s.regions.get(p))?;
+        (d.pattern == DataPattern::PrimaryReplica && primary.aws_region == region).then(|| {
+            format!(
+                "the primary is in {region}: writes fail until a replica is promoted{}",
+                d.promotion.map_or_else(String::new, |p| format!(" ({p})"))
+            )
+        })
+    });
+    Outcome {
+        serves_all: recovers && stalled.is_empty(),
+        serving: serving(s, &BTreeSet::from([region]), &stalled),
+        writes_fail,
+        detection: Detection {
+            fires: detect.is_some(),
+            why: match detect {
+                Some(n) => {
+                    format!("a dead region fails every probe: {n} failures in a row trip the check")
+                }
+                None => {
+                    "nothing on the data plane watches the region: Route 53 keeps answering with it"
+                        .into()
+                }
+            },
+        },
+        rto_seconds: loss.and_then(|l| l.floor_seconds),
+        rto_formula: loss.map(|l| match &l.unknown {
+            Some(u) => format!("unknown: {}", u.reason),
+            None => l.formula.clone(),
+        }),
+        rpo_exposed_seconds: s.data.as_ref().and_then(|d| d.replication_lag),
+        error_share: None,
+        notes: loss.map(|l| l.notes.clone()).unwrap_or_default(),
+        stalled,
+    }
+}
+
+fn isolate(s: &Service, region: &str, stalled: Vec<StalledRegion>) -> Outcome {
+    let mut notes = vec![format!(
+        "users and Route 53's checkers still reach {region}: its records stay in the answers, nothing fails over"
+    )];
+    let writes_fail = s.data.as_ref().and_then(|d| match d.pattern {
+        DataPattern::PrimaryReplica => {
+            let primary = d.primary.as_ref().and_then(|p| s.regions.get(p))?;
+            let others: Vec<&str> = s
+                .regions
+                .values()
+                .filter(|r| r.aws_region != primary.aws_region)
+                .map(|r| r.aws_region.as_str())
+                .collect();
+            if primary.aws_region == region {
+                notes.push(format!(
+                    "replicas outside {region} fall behind for as long as the isolation lasts"
+                ));
+                Some(format!(
+                    "writes from {} cannot reach the primary in {region}",
+                    others.join(", ")
+                ))
+            } else {
+                notes.push(format!(
+                    "the replica in {region} falls behind for as long as the isolation lasts"
+                ));
+                Some(format!(
+                    "writes in {region} cannot reach the primary in {}",
+                    primary.aws_region
+                ))
+            }
+        }
+        DataPattern::MultiMaster if d.consistency == crate::model::Consistency::Strong => Some(
+            format!("{region} is cut from the write quorum: its writes fail"),
+        ),
+        DataPattern::MultiMaster => {
+            notes.push(format!(
+                "writes on both sides of {region}'s isolation conflict when it heals"
+            ));
+            None
+        }
+        DataPattern::Partitioned => None,
+    });
+    Outcome {
+        serves_all: stalled.is_empty() && writes_fail.is_none(),
+        serving: serving(s, &BTreeSet::new(), &stalled),
+        writes_fail,
+        detection: Detection {
+            fires: false,
+            why: format!("{region} still answers its checkers"),
+        },
+        rto_seconds: None,
+        rto_formula: None,
+        rpo_exposed_seconds: None,
+        error_share: None,
+        notes,
+        stalled,
+    }
+}
+
+fn degrade(
+    a: &Analysis,
+    s: &Service,
+    region: &str,
+    e: f64,
+    stalled: Vec<StalledRegion>,
+) -> Outcome {
+    let share: f64 = {
+        let shares = steady_shares(s);
+        s.regions
+            .values()
+            .filter(|r| r.aws_region == region)
+            .map(|r| shares.get(&r.name).copied().unwrap_or(0.0))
+            .sum()
+    };
+    let Some(n) = data_plane_detection(s, region) else {
+        return Outcome {
+            error_share: Some(share * e),
+            detection: Detection {
+                fires: false,
+                why: "nothing on the data plane watches the region".into(),
+            },
+            ..isolate_free(s, stalled)
+        };
+    };
+    let u = detection::unhealthy_share(e, n);
+    if detection::fires(e, n) {
+        let mut o = fail(a, s, region, stalled);
+        o.detection = Detection {
+            fires: true,
+            why: format!("at {:.0} % errors each checker reports unhealthy {:.0} % of the time (Route 53 fails over at 82 %)", e * 100.0, u * 100.0),
+        };
+        return o;
+    }
+    Outcome {
+        serves_all: false,
+        error_share: Some(share * e),
+        detection: Detection {
+            fires: false,
+            why: format!(
+                "at {:.0} % errors each checker reports unhealthy only {:.0} % of the time; Route 53 fails over at 82 % (this {n}-failure check trips above about {:.0} %)",
+                e * 100.0,
+                u * 100.0,
+                detection::trip_rate(n) * 100.0
+            ),
+        },
+        ..isolate_free(s, stalled)
+    }
+}
+
+/// An outcome where every region keeps its records (nothing moves).
+fn isolate_free(s: &Service, stalled: Vec<StalledRegion>) -> Outcome {
+    Outcome {
+        serves_all: false,
+        serving: serving(s, &BTreeSet::new(), &stalled),
+        stalled,
+        writes_fail: None,
+        detection: Detection {
+            fires: false,
+            why: String::new(),
+        },
+        rto_seconds: None,
+        rto_formula: None,
+        rpo_exposed_seconds: None,
+        error_share: None,
+        notes: Vec::new(),
+    }
+}

@@ -42,6 +42,9 @@ pub struct Identity {
     /// stand at these names are no longer this topology's, though their marks say so.
     #[serde(default)]
     pub forgotten: Forgotten,
+    /// Weights held by `meridian shift`, by service: plans use them instead of the file's.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub holds: crate::shift::Holds,
 }
 
 /// What `meridian state rm` made a topology forget.
@@ -75,6 +78,7 @@ impl Identity {
             regions: Vec::new(),
             rules: BTreeMap::new(),
             forgotten: Forgotten::default(),
+            holds: BTreeMap::new(),
         }
     }
 

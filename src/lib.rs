@@ -11,6 +11,7 @@
 //! formatter; [`cli`] is the thin command-line edge, the only place that prints or picks exit
 //! codes.
 
+pub mod alerts;
 pub mod analysis;
 pub mod atomic;
 pub mod backend;
@@ -30,6 +31,7 @@ pub mod plan;
 pub mod process;
 pub mod provider;
 pub mod render;
+pub mod shift;
 pub mod simulate;
 pub mod source;
 

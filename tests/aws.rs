@@ -1865,3 +1865,116 @@ fn a_lost_s3_lock_stops_the_apply() {
     let (code, doc) = plan_json(port, &root, "t");
     assert_eq!(code, Some(0), "{:?}", actions(&doc));
 }
+
+/// The weight of the record `set_identifier` in zone `zone_id`, read with the AWS CLI.
+fn weight_of(port: u16, zone_id: &str, set_identifier: &str) -> u64 {
+    let v = aws(
+        port,
+        &[
+            "route53",
+            "list-resource-record-sets",
+            "--hosted-zone-id",
+            zone_id,
+        ],
+    );
+    v["ResourceRecordSets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["SetIdentifier"] == set_identifier)
+        .unwrap_or_else(|| panic!("no record {set_identifier}"))["Weight"]
+        .as_u64()
+        .unwrap()
+}
+
+/// A drain against moto moves the weight in the declared steps (read back with the AWS CLI
+/// after the interrupt and at the end), survives a SIGINT between steps, and resumes.
+#[test]
+fn a_shift_against_aws_moves_in_steps_and_resumes() {
+    let (port, _g) = moto();
+    let dir = tempdir("shift");
+    let zone_id = create_zone(port, "example.com");
+    let text_hcl = r#"
+service "api" {
+  zone    = "example.com"
+  domain  = "api.example.com"
+  routing = "weighted"
+  health_check {
+    type = "HTTPS"
+    path = "/healthz"
+  }
+  region "us-east-1" {
+    target = "api-use1.example.com"
+    weight = 200
+  }
+  region "eu-west-1" {
+    target = "api-euw1.example.com"
+    weight = 0
+  }
+}
+"#;
+    std::fs::create_dir_all(dir.join("t")).unwrap();
+    std::fs::write(dir.join("t/main.hcl"), text_hcl).unwrap();
+    let o = meridian(
+        port,
+        &dir,
+        &["apply", "t", "--live", "aws", "--auto-approve"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(weight_of(port, &zone_id, "api-us-east-1"), 200);
+    // 200 to 0 in 4 steps (150, 100, 50, 0), one every 2 s; interrupted after about 3 s.
+    let args = [
+        "shift",
+        "api",
+        "t",
+        "--live",
+        "aws",
+        "--auto-approve",
+        "--region",
+        "us-east-1",
+        "--to",
+        "0",
+        "--over",
+        "8s",
+        "--steps",
+        "4",
+    ];
+    let child = env(&mut Command::new(env!("CARGO_BIN_EXE_meridian")), port)
+        .current_dir(&dir)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(3000));
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_ne!(o.status.code(), Some(0), "{}", text(&o));
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("t/.meridian/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let done = manifest["holds"]["api"]["done"].as_u64().unwrap();
+    assert!((1..4).contains(&done), "{manifest}");
+    let expected = [150, 100, 50][done as usize - 1];
+    assert_eq!(weight_of(port, &zone_id, "api-us-east-1"), expected);
+    // The plan holds the weight: no changes.
+    let (code, _) = plan_json(port, &dir, "t");
+    assert_eq!(code, Some(0));
+    let mut resume = args.to_vec();
+    resume[11] = "0s";
+    let o = meridian(port, &dir, &resume);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("{done} of 4 steps applied")),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(weight_of(port, &zone_id, "api-us-east-1"), 0);
+    let (code, _) = plan_json(port, &dir, "t");
+    assert_eq!(code, Some(0));
+}

@@ -321,3 +321,58 @@ fn manifest_matches_its_schema() {
     );
     assert_eq!(doc["services"], serde_json::json!([]));
 }
+
+/// A shift's hold, in the manifest and in the plan (identity and `untouched`), matches the
+/// schemas.
+#[test]
+fn holds_match_the_manifest_and_plan_schemas() {
+    let dir = std::env::temp_dir().join(format!("meridian-schema-holds-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = std::fs::read_to_string("tests/fixtures/lint/SS003_clean.hcl").unwrap();
+    std::fs::write(dir.join("main.hcl"), text).unwrap();
+    let path = dir.to_str().unwrap();
+    for args in [
+        vec!["apply", path, "--auto-approve"],
+        vec![
+            "shift",
+            "api",
+            path,
+            "--region",
+            "us-east-1",
+            "--to",
+            "0",
+            "--over",
+            "0s",
+            "--steps",
+            "2",
+            "--auto-approve",
+        ],
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_meridian"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string("schemas/manifest.schema.json").unwrap())
+            .unwrap();
+    let doc: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join(".meridian/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let mut errors = Vec::new();
+    validate(&schema, &schema, &doc, "$", &mut errors);
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    assert_eq!(doc["holds"]["api"]["done"], 2);
+    check(
+        "schemas/plan.schema.json",
+        &["plan", path, "--format", "json"],
+    );
+}

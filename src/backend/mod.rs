@@ -52,6 +52,9 @@ pub struct Manifest {
     #[serde(default)]
     pub forgotten: crate::identity::Forgotten,
     pub last_plan_id: Option<String>,
+    /// Weights held by `meridian shift`, by service (until `shift --write` or `--release`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub holds: crate::shift::Holds,
     /// The last [`HISTORY_CAP`] operations, oldest first.
     pub history: Vec<Entry>,
 }
@@ -65,6 +68,8 @@ pub enum Operation {
     Init,
     /// `meridian state rm`: forgot resources without deleting them.
     Forget,
+    /// `meridian shift`: one step of a weight shift, its abort, write-back or release.
+    Shift,
 }
 
 /// One operation in the manifest's history.
@@ -116,6 +121,7 @@ impl Manifest {
             rules: std::collections::BTreeMap::new(),
             forgotten: crate::identity::Forgotten::default(),
             last_plan_id: None,
+            holds: std::collections::BTreeMap::new(),
             history: Vec::new(),
         }
     }
@@ -131,6 +137,7 @@ impl Manifest {
             regions: self.regions.clone(),
             rules: self.rules.clone(),
             forgotten: self.forgotten.clone(),
+            holds: self.holds.clone(),
         }
     }
 

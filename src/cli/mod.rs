@@ -4,6 +4,7 @@
 //! `fmt`, `schema`), each an `Args` struct whose
 //! doc comments are its `--help`, plus a `run` function returning the exit code.
 
+mod alerts;
 mod analyze;
 mod fmt;
 mod graph;
@@ -11,6 +12,7 @@ mod iam;
 mod lint;
 mod plan;
 mod schema;
+mod shift;
 mod signals;
 mod simulate;
 mod state;
@@ -98,6 +100,8 @@ enum Command {
     Compare(analyze::CompareArgs),
     Lint(lint::Args),
     Simulate(simulate::Args),
+    Alerts(alerts::Args),
+    Shift(shift::Args),
     Plan(plan::PlanArgs),
     Apply(plan::ApplyArgs),
     Destroy(plan::DestroyArgs),
@@ -226,6 +230,8 @@ pub fn main() -> ExitCode {
         Command::Compare(a) => analyze::run_compare(a, &mut ctx),
         Command::Lint(a) => lint::run(a, &mut ctx),
         Command::Simulate(a) => simulate::run(a, &mut ctx),
+        Command::Alerts(a) => alerts::run(a, &mut ctx),
+        Command::Shift(a) => shift::run(a, &mut ctx),
         Command::Plan(a) => plan::run_plan(a, &mut ctx),
         Command::Apply(a) => plan::run_apply(a, &mut ctx),
         Command::Destroy(a) => plan::run_destroy(a, &mut ctx),
@@ -238,4 +244,15 @@ pub fn main() -> ExitCode {
     };
     let _ = std::io::stdout().flush();
     ExitCode::from(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Clap's own consistency checks (unique flags, valid groups) for every command.
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }

@@ -122,7 +122,7 @@ pub(super) struct Common {
     state: Option<PathBuf>,
     /// Limit to this resource and what it depends on (repeatable).
     #[arg(long, value_name = "ADDRESS")]
-    target: Vec<String>,
+    pub(super) target: Vec<String>,
     /// Take over declared names that hold records Meridian did not create.
     #[arg(long)]
     adopt: bool,
@@ -139,7 +139,7 @@ enum Format {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Live {
+pub(super) enum Live {
     Local,
     Aws,
 }
@@ -150,12 +150,33 @@ enum ApplyFormat {
     Json,
 }
 
-fn parse_duration(s: &str) -> Result<crate::duration::Duration, String> {
+pub(super) fn parse_duration(s: &str) -> Result<crate::duration::Duration, String> {
     crate::duration::Duration::parse(s)
 }
 
 impl Common {
     /// The local state store: `--state`, else beside the topology.
+    /// Live-state options only (no targets, adoption or prices): `meridian shift`'s, whose
+    /// `--region` names the region whose weight moves.
+    pub(super) fn live_only(
+        live: Option<Live>,
+        endpoint_url: Option<String>,
+        region: Option<String>,
+        profile: Option<String>,
+        state: Option<PathBuf>,
+    ) -> Common {
+        Common {
+            live,
+            endpoint_url,
+            region,
+            profile,
+            state,
+            target: Vec::new(),
+            adopt: false,
+            prices: None,
+        }
+    }
+
     pub(super) fn state_path(&self, topology: &Path) -> PathBuf {
         self.state
             .clone()
@@ -214,6 +235,16 @@ impl Loaded {
 
     pub(super) fn set_identity(&mut self, identity: Identity) {
         self.identity = identity;
+        self.hold();
+    }
+
+    /// Plans with the weights `meridian shift` holds (the identity's), not the file's.
+    fn hold(&mut self) {
+        if self.identity.holds.is_empty() {
+            return;
+        }
+        crate::shift::apply(&mut self.topology, &mut self.identity.holds);
+        self.graph = ResourceGraph::build(&self.topology);
     }
 
     pub(super) fn backend(&self) -> &BackendRef {
@@ -236,6 +267,24 @@ impl Loaded {
         self.graph = ResourceGraph::build(&self.topology);
         self.destroy = true;
         self
+    }
+
+    /// The address of the record of `service` in region `label`.
+    pub(super) fn record_address(&self, service: &str, label: &str) -> Option<String> {
+        self.graph
+            .resources()
+            .iter()
+            .map(|r| &r.address)
+            .find(|a| {
+                a.kind == crate::graph::Kind::Record
+                    && a.name == service
+                    && a.key.as_deref() == Some(label)
+            })
+            .map(ToString::to_string)
+    }
+
+    pub(super) fn managed_now(&self) -> Managed {
+        self.managed()
     }
 
     /// The services, zones, registry regions and replication rules the topology declares.
@@ -437,7 +486,7 @@ pub fn run_plan(args: PlanArgs, ctx: &mut Ctx) -> u8 {
 fn plan_command(args: &PlanArgs, ctx: &mut Ctx) -> Result<u8, u8> {
     let mut l = load(&args.path, ctx)?;
     let team = Team::open(&l.backend, None, ctx)?;
-    l.identity = team.identity();
+    l.set_identity(team.identity());
     if args.destroy {
         l = l.for_destroy();
     }
@@ -566,7 +615,11 @@ fn init(args: &InitArgs, ctx: &mut Ctx) -> Result<u8, u8> {
 }
 
 /// Runs the apply engine, stopping after the calls in flight when a signal arrives.
-fn run_apply_engine(p: &Plan, store: &dyn Provider, args: &ApplyArgs) -> plan::apply::Outcome {
+pub(super) fn run_apply_engine(
+    p: &Plan,
+    store: &dyn Provider,
+    parallelism: u16,
+) -> plan::apply::Outcome {
     use super::signals::STOP;
     use std::sync::atomic::Ordering;
     let done = std::sync::atomic::AtomicBool::new(false);
@@ -582,7 +635,7 @@ fn run_apply_engine(p: &Plan, store: &dyn Provider, args: &ApplyArgs) -> plan::a
                 std::thread::sleep(std::time::Duration::from_millis(100));
             }
         });
-        let outcome = apply_until(p, store, usize::from(args.parallelism), &STOP);
+        let outcome = apply_until(p, store, usize::from(parallelism), &STOP);
         done.store(true, Ordering::SeqCst);
         outcome
     })
@@ -600,7 +653,7 @@ fn apply_topology(args: &ApplyArgs, destroy: bool, ctx: &mut Ctx) -> Result<u8, 
     }
     let operation = if destroy { "destroy" } else { "apply" };
     let mut team = Team::open(&l.backend, Some((operation, lock_timeout(args))), ctx)?;
-    l.identity = team.identity();
+    l.set_identity(team.identity());
     if destroy {
         // Without a manifest the plan still reads the zones: resources an earlier Meridian
         // made under the name stop it (`meridian init` first); otherwise it has no changes.
@@ -682,7 +735,7 @@ fn run_recorded(
     ctx: &mut Ctx,
 ) -> Result<u8, u8> {
     let (manifest, version) = team.commit_identity(&p.identity, &p.topology, ctx)?;
-    let outcome = run_apply_engine(p, store, args);
+    let outcome = run_apply_engine(p, store, args.parallelism);
     let code = finish(&outcome, store, args.format, ctx);
     if crate::backend::LOCK_LOST.load(std::sync::atomic::Ordering::SeqCst) {
         ctx.err("error: the topology's lock was lost during the apply (force-unlocked, or its lease could not be renewed): stopped after the calls in flight, and the manifest is not updated; run `meridian plan` to see the live state\n");
@@ -776,7 +829,7 @@ fn apply_saved(args: &ApplyArgs, ctx: &mut Ctx) -> Result<u8, u8> {
     let (saved, mut l) = read_saved(&args.path, ctx)?;
     let operation = if saved.destroy { "destroy" } else { "apply" };
     let mut team = Team::open(&l.backend, Some((operation, lock_timeout(args))), ctx)?;
-    l.identity = saved_identity(&saved, &team, ctx)?;
+    l.set_identity(saved_identity(&saved, &team, ctx)?);
     // The plan's own live source, unless the command line names another (then the check
     // below refuses a different one).
     let (live, planned_state) = match &saved.live_source {

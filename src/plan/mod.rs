@@ -141,6 +141,17 @@ pub enum Untouched {
     },
     /// An ECR repository the topology does not declare (Meridian never deletes repositories).
     Repository { region: String, name: String },
+    /// A weight `meridian shift` holds: planned as held, not as the file's.
+    Held {
+        service: String,
+        region: String,
+        weight: u8,
+        /// The file's weight.
+        declared: Option<u8>,
+        /// Steps applied of the shift's steps.
+        done: u32,
+        steps: u32,
+    },
 }
 
 /// Why one of the topology's own health checks is kept.
@@ -477,7 +488,7 @@ pub fn plan_against(
         prior_fingerprint: fingerprint(&live)?,
         summary: Summary::of(&changes),
         resource_changes: changes,
-        untouched: d.untouched,
+        untouched: with_holds(d.untouched, input),
         recovery: recovery(input.topology, &analysis, &live)?,
         targets: opts.targets.clone(),
         destroy: opts.destroy,
@@ -488,6 +499,25 @@ pub fn plan_against(
         api_calls: BTreeMap::new(),
         health_checks: None,
     })
+}
+
+/// The weights `meridian shift` holds, said among what the plan leaves alone.
+fn with_holds(mut untouched: Vec<Untouched>, input: &Input) -> Vec<Untouched> {
+    let declared = &input.topology.services;
+    let held = input
+        .identity
+        .holds
+        .iter()
+        .filter(|(s, _)| declared.contains_key(*s));
+    untouched.extend(held.map(|(service, h)| Untouched::Held {
+        service: service.clone(),
+        region: h.region.clone(),
+        weight: h.weight,
+        declared: h.declared,
+        done: h.done,
+        steps: h.steps,
+    }));
+    untouched
 }
 
 /// The static-stability lint's findings, at the levels the topology sets: reported by the

@@ -225,6 +225,17 @@ pub fn untouched_line(u: &Untouched) -> String {
                 .map(|s| format!(" ({s})"))
                 .unwrap_or_default()
         ),
+        Untouched::Held {
+            service,
+            region,
+            weight,
+            declared,
+            done,
+            steps,
+        } => format!(
+            "weight of {service}[\"{region}\"] held at {weight} by a shift ({done} of {steps} steps applied; the file says {}): `meridian shift {service} --write` puts it in the file, `--release` hands control back to the file",
+            declared.map_or_else(|| "none".to_string(), |d| d.to_string())
+        ),
         Untouched::HealthCheck { id, address, why } => format!(
             "health check {id}{}: {}",
             address

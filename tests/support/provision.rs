@@ -177,6 +177,63 @@ fn provision(venv: &Path, pins: &[&str]) -> Result<(), String> {
     }
 }
 
+/// Debian bookworm's `prometheus` package, whose `usr/bin/promtool` checks rule files.
+pub const PROMETHEUS_DEB: &str = "prometheus=2.42.0+ds-5+deb12u1";
+
+/// `promtool`: `MERIDIAN_PROMTOOL`, else one on PATH, else extracted from the pinned Debian
+/// package (`apt-get download`, no install) under the target directory.
+pub fn promtool() -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os("MERIDIAN_PROMTOOL") {
+        return Ok(PathBuf::from(p));
+    }
+    if let Some(p) = which("promtool") {
+        return Ok(p);
+    }
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("promtool-2.42.0");
+    let bin = root.join("usr/bin/promtool");
+    if bin.is_file() {
+        return Ok(bin);
+    }
+    let scratch = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("promtool-partial-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
+    eprintln!(
+        "provisioning promtool from Debian's {PROMETHEUS_DEB} into {} (first run only)",
+        root.display()
+    );
+    let download =
+        || {
+            run(
+            Command::new("apt-get").args(["download", PROMETHEUS_DEB]).current_dir(&scratch),
+            "apt-get download of the prometheus package (for promtool; or set MERIDIAN_PROMTOOL)",
+        )
+        };
+    if download().is_err() {
+        // The package lists may be missing on a fresh machine.
+        run(Command::new("apt-get").arg("update"), "apt-get update")?;
+        download()?;
+    }
+    let deb = std::fs::read_dir(&scratch)
+        .map_err(|e| e.to_string())?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "deb"))
+        .ok_or("apt-get download left no .deb")?;
+    let tree = scratch.join("root");
+    run(
+        Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&tree),
+        "dpkg-deb -x",
+    )?;
+    match std::fs::rename(&tree, &root) {
+        Ok(()) => {}
+        Err(_) if bin.is_file() => {}
+        Err(e) => return Err(format!("cannot move promtool into place: {e}")),
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(bin)
+}
+
 fn which(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)

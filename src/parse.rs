@@ -107,10 +107,125 @@ fn syntax_error(file: FileId, text: &str, e: &hcl_edit::parser::Error) -> Diagno
         .label("second definition")
         .help("remove one of them");
     }
+    if let Some(d) = unbalanced(file, text, message) {
+        return d;
+    }
     Diagnostic::error(
         Code::Syntax,
         Loc::new(file, start..end),
         format!("syntax error: {message}"),
     )
     .label("here")
+    .help("check the line above too: an unclosed string, bracket or missing value often shows up one token later")
+}
+
+/// The braces of a file, outside strings and comments: a `}` that closes nothing, or a `{`
+/// never closed. Parsers trip over these far from where they are; this points at them.
+fn unbalanced(file: FileId, text: &str, parser: &str) -> Option<Diagnostic> {
+    let bytes = text.as_bytes();
+    let mut open: Vec<usize> = Vec::new();
+    // The last block closed, and the first whose `}` is not indented like its opening line
+    // (the likely culprit when braces do not balance): (its `{`, its `}`).
+    let mut last_closed: Option<(usize, usize)> = None;
+    let mut misaligned: Option<(usize, usize)> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => i = skip_string(bytes, i),
+            b'#' => i = skip_line(bytes, i),
+            b'/' if bytes.get(i + 1) == Some(&b'/') => i = skip_line(bytes, i),
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i = text[i + 2..]
+                    .find("*/")
+                    .map_or(bytes.len(), |j| i + 2 + j + 1);
+            }
+            b'{' => open.push(i),
+            b'}' => match open.pop() {
+                Some(o) => {
+                    last_closed = Some((o, i));
+                    if misaligned.is_none() && indent_of(text, i) != indent_of(text, o) {
+                        misaligned = Some((o, i));
+                    }
+                }
+                None => return Some(stray(file, text, i, misaligned.or(last_closed), parser)),
+            },
+            _ => {}
+        }
+        i += 1;
+    }
+    let o = *open.last()?;
+    Some(
+        Diagnostic::error(
+            Code::Syntax,
+            Loc::new(file, o..o + 1),
+            "syntax error: this block is never closed",
+        )
+        .label("opened here")
+        .help(format!("add the missing `}}` (the parser said: {parser})")),
+    )
+}
+
+fn stray(
+    file: FileId,
+    text: &str,
+    at: usize,
+    last_closed: Option<(usize, usize)>,
+    parser: &str,
+) -> Diagnostic {
+    let mut d = Diagnostic::error(
+        Code::Syntax,
+        Loc::new(file, at..at + 1),
+        "syntax error: unmatched `}`: no block is open here",
+    )
+    .label("closes nothing");
+    if let Some((o, c)) = last_closed {
+        let line = text[..c].matches('\n').count() + 1;
+        d = Diagnostic::error(
+            Code::Syntax,
+            Loc::new(file, c..c + 1),
+            format!("syntax error: unbalanced braces: one `}}` too many (at line {}); this one probably closes its block too early", text[..at].matches('\n').count() + 1),
+        )
+        .label("closes the block opened above")
+        .with_secondary(Loc::new(file, o..o + 1), "the block it closes")
+        .with_secondary(Loc::new(file, at..at + 1), "nothing left to close here")
+        .help(format!("remove the `}}` on line {line} if the block should go on, or the extra one (the parser said: {parser})"));
+    } else {
+        d = d.help(format!("remove this `}}` (the parser said: {parser})"));
+    }
+    d
+}
+
+/// The indentation of the line holding byte `i`, when only spaces and tabs precede `i` on it
+/// (a brace ending a line of code has no indentation of its own).
+fn indent_of(text: &str, i: usize) -> Option<usize> {
+    let start = text[..i].rfind('\n').map_or(0, |n| n + 1);
+    let line = &text[start..];
+    let width = line.len() - line.trim_start_matches([' ', '\t']).len();
+    // A `{` is measured by its line's indentation; a `}` only when it starts its line.
+    if text.as_bytes()[i] == b'}' && start + width != i {
+        return None;
+    }
+    Some(width)
+}
+
+/// The index of the closing quote of the string starting at `i` (or the end).
+fn skip_string(bytes: &[u8], mut i: usize) -> usize {
+    i += 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 1,
+            b'"' | b'\n' => return i,
+            _ => {}
+        }
+        i += 1;
+    }
+    bytes.len()
+}
+
+/// The index of the end of the line at `i`.
+fn skip_line(bytes: &[u8], i: usize) -> usize {
+    bytes[i..]
+        .iter()
+        .position(|b| *b == b'\n')
+        .map_or(bytes.len(), |j| i + j)
 }

@@ -113,6 +113,7 @@ pub fn apply(t: &mut Topology, holds: &mut Holds) {
         if let Some(r) = t
             .services
             .get_mut(service)
+            .filter(|s| s.routing == Routing::Weighted)
             .and_then(|s| s.regions.get_mut(&h.region))
         {
             h.declared = r.weight;

@@ -88,6 +88,7 @@ pub fn regions(t: &Topology) -> Vec<String> {
     let mut set: BTreeSet<&str> = BTreeSet::new();
     for s in t.services.values() {
         set.extend(s.regions.values().map(|r| r.aws_region.as_str()));
+        set.extend(s.data.as_ref().and_then(|d| d.witness.as_deref()));
     }
     for d in t.dependencies.values() {
         set.extend(d.regions.iter().map(String::as_str));
@@ -129,7 +130,8 @@ fn stalls(t: &Topology, s: &Service, cut: Cut) -> Vec<StalledRegion> {
 
 fn outcome(t: &Topology, a: &Analysis, s: &Service, sc: &Scenario) -> Option<Outcome> {
     let region = sc.region();
-    let runs_there = s.regions.values().any(|r| r.aws_region == region);
+    let witness = s.data.as_ref().and_then(|d| d.witness.as_deref()) == Some(region);
+    let runs_there = witness || s.regions.values().any(|r| r.aws_region == region);
     let cut = match sc {
         Scenario::Isolate { region } => Cut::Isolated(region),
         _ => Cut::Lost(region),
@@ -141,6 +143,9 @@ fn outcome(t: &Topology, a: &Analysis, s: &Service, sc: &Scenario) -> Option<Out
     };
     if !runs_there && stalled.is_empty() {
         return None;
+    }
+    if !runs_there {
+        return Some(stalled_only(s, region, stalled));
     }
     Some(match sc {
         Scenario::Fail { .. } => fail(a, s, region, stalled),
@@ -235,7 +240,9 @@ fn isolate(s: &Service, region: &str, stalled: Vec<StalledRegion>) -> Outcome {
                 .filter(|r| r.aws_region != primary.aws_region)
                 .map(|r| r.aws_region.as_str())
                 .collect();
-            if primary.aws_region == region {
+            if others.is_empty() {
+                None
+            } else if primary.aws_region == region {
                 notes.push(format!(
                     "replicas outside {region} fall behind for as long as the isolation lasts"
                 ));
@@ -298,6 +305,7 @@ fn degrade(
     };
     let Some(n) = data_plane_detection(s, region) else {
         return Outcome {
+            serves_all: share * e == 0.0,
             error_share: Some(share * e),
             detection: Detection {
                 fires: false,
@@ -316,7 +324,8 @@ fn degrade(
         return o;
     }
     Outcome {
-        serves_all: false,
+        // Nothing is lost when the sick region carries no traffic (a failover secondary).
+        serves_all: share * e == 0.0,
         error_share: Some(share * e),
         detection: Detection {
             fires: false,
@@ -326,6 +335,18 @@ fn degrade(
                 u * 100.0,
                 detection::trip_rate(n) * 100.0
             ),
+        },
+        ..isolate_free(s, stalled)
+    }
+}
+
+/// A service that does not run in the affected region, but whose regions stall because of it.
+fn stalled_only(s: &Service, region: &str, stalled: Vec<StalledRegion>) -> Outcome {
+    Outcome {
+        serves_all: false,
+        detection: Detection {
+            fires: false,
+            why: format!("{} does not run in {region}: its own health checks keep passing while its regions stall (unless they probe the dependency)", s.name),
         },
         ..isolate_free(s, stalled)
     }

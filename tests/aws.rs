@@ -1909,7 +1909,7 @@ service "api" {
   }
   region "eu-west-1" {
     target = "api-euw1.example.com"
-    weight = 0
+    weight = 100
   }
 }
 "#;

@@ -769,3 +769,67 @@ fn version_chdir_and_no_color() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("cannot change to directory"));
 }
+
+/// Every `meridian` command in docs/ci.md parses with the real command line, and the
+/// pre-commit hooks name commands that exist.
+#[test]
+fn the_ci_recipe_uses_real_commands() {
+    use clap::Parser;
+    let mut lines: Vec<String> = Vec::new();
+    for file in ["docs/ci.md", ".pre-commit-hooks.yaml"] {
+        for line in std::fs::read_to_string(file).unwrap().lines() {
+            let l = line
+                .trim()
+                .trim_start_matches("- run: ")
+                .trim_start_matches("entry: ");
+            if let Some(rest) = l.strip_prefix("meridian ") {
+                let cmd = rest.split(['>', '|', '#']).next().unwrap().trim();
+                lines.push(cmd.to_string());
+            }
+        }
+    }
+    assert!(lines.len() >= 10, "{lines:?}");
+    for cmd in lines {
+        let args = std::iter::once("meridian").chain(cmd.split_whitespace());
+        if let Err(e) = meridian::cli::Cli::try_parse_from(args) {
+            panic!("`meridian {cmd}` does not parse: {e}");
+        }
+    }
+}
+
+/// Completions and the man page come from the clap definitions: every command is in them, and
+/// the bash script is valid bash.
+#[test]
+fn completions_and_man_page_name_every_command() {
+    let bash = meridian(&["completions", "bash"]);
+    assert_eq!(bash.status.code(), Some(0));
+    let script = stdout(&bash);
+    for cmd in [
+        "validate", "plan", "apply", "lint", "simulate", "shift", "alerts", "man",
+    ] {
+        assert!(script.contains(cmd), "bash completions lack {cmd}");
+    }
+    let dir = std::env::temp_dir().join(format!("meridian-completions-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("meridian.bash");
+    std::fs::write(&file, &script).unwrap();
+    let check = Command::new("bash").arg("-n").arg(&file).output().unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(stdout(&meridian(&["completions", "zsh"])).starts_with("#compdef meridian"));
+    assert!(stdout(&meridian(&["completions", "fish"])).contains("complete -c meridian"));
+    let man = stdout(&meridian(&["man"]));
+    assert!(
+        man.contains(".TH meridian 1"),
+        "{}",
+        &man[..200.min(man.len())]
+    );
+    assert!(
+        man.contains(".SH NAME") && man.contains("simulate"),
+        "man page incomplete"
+    );
+    assert_eq!(meridian(&["completions", "tcsh"]).status.code(), Some(1));
+}

@@ -222,3 +222,71 @@ fn errors_do_not_hide_or_invent_others() {
         ]
     );
 }
+
+/// A stray `}` is reported where it is, with the block it was probably meant to close, not
+/// where the parser gives up; an unclosed block at its opening brace.
+#[test]
+fn unbalanced_braces_are_reported_where_they_are() {
+    let text = "service \"api\" {\n  zone    = \"example.com\"\n  domain  = \"api.example.com\" # a } in a comment\n  routing = \"latency\"\n  health_check {\n    type = \"HTTPS\"\n    path = \"/}\"\n  }\n  }\n  region \"us-east-1\" {\n    target = \"use1.example.com\"\n  }\n}\n";
+    let sources = Sources::from_texts([("main.hcl", text)]);
+    let checked = meridian::check(&sources);
+    let d = checked
+        .diagnostics
+        .iter()
+        .find(|d| d.code == Code::Syntax)
+        .unwrap();
+    // Line 9's `  }` closes the service block (opened at column 1) too early; the file only
+    // becomes unbalanced at line 13. Point at line 9, and say where the extra one is.
+    assert!(d.message.contains("unbalanced braces"), "{}", d.message);
+    assert!(d.message.contains("at line 13"), "{}", d.message);
+    let f = sources.get(d.primary.loc.file);
+    assert_eq!(f.line_col(d.primary.loc.span.start).0, 9);
+    assert!(
+        d.help.as_deref().unwrap_or_default().contains("line 9"),
+        "{:?}",
+        d.help
+    );
+
+    let text = "service \"api\" {\n  zone = \"example.com\"\n  region \"us-east-1\" {\n    target = \"use1.example.com\"\n}\n";
+    let sources = Sources::from_texts([("main.hcl", text)]);
+    let checked = meridian::check(&sources);
+    let d = checked
+        .diagnostics
+        .iter()
+        .find(|d| d.code == Code::Syntax)
+        .unwrap();
+    assert!(d.message.contains("never closed"), "{}", d.message);
+    assert_eq!(
+        sources
+            .get(d.primary.loc.file)
+            .line_col(d.primary.loc.span.start)
+            .0,
+        1
+    );
+}
+
+/// What does not depend on a broken value is still checked, and nothing that does: a bad
+/// `path` is reported beside a bad `type`; a geolocation service whose `*` region is broken
+/// for another reason gets no false "no default" warning.
+#[test]
+fn no_cascades_and_no_hidden_errors() {
+    let text = "service \"api\" {\n  zone    = \"example.com\"\n  domain  = \"api.example.com\"\n  routing = \"latency\"\n  health_check {\n    type = \"HTTPX\"\n    path = \"healthz\"\n  }\n  region \"us-east-1\" {\n    target = \"use1.example.com\"\n  }\n}\n";
+    let checked = meridian::check(&Sources::from_texts([("main.hcl", text)]));
+    let codes: Vec<&str> = checked
+        .diagnostics
+        .iter()
+        .map(|d| d.code.as_str())
+        .collect();
+    assert!(codes.contains(&"meridian::enum_value"), "{codes:?}");
+    assert!(codes.contains(&"meridian::health_check_path"), "{codes:?}");
+
+    let text = "service \"web\" {\n  zone    = \"example.com\"\n  domain  = \"web.example.com\"\n  routing = \"geolocation\"\n  health_check {\n    type = \"HTTPS\"\n    path = \"/\"\n  }\n  region \"eu-west-1\" {\n    target    = \"euw1.example.com\"\n    locations = [\"EU\", \"*\"]\n    capacity  = 2\n  }\n  region \"us-east-1\" {\n    target    = \"use1.example.com\"\n    locations = [\"NA\"]\n  }\n}\n";
+    let checked = meridian::check(&Sources::from_texts([("main.hcl", text)]));
+    let codes: Vec<&str> = checked
+        .diagnostics
+        .iter()
+        .map(|d| d.code.as_str())
+        .collect();
+    assert!(codes.contains(&"meridian::capacity"), "{codes:?}");
+    assert!(!codes.contains(&"meridian::geo_default"), "{codes:?}");
+}

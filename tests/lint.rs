@@ -396,3 +396,69 @@ dependency "auth" {
     assert_eq!(a.services["api"].worst_region.as_deref(), Some("us-east-1"));
     assert!(!a.no_recovery().is_empty());
 }
+
+fn lint_text(text: &str, config: &Config) -> lint::Report {
+    let sources = Sources::from_texts([("main.hcl", text)]);
+    let checked = meridian::check(&sources);
+    let t = checked
+        .valid()
+        .unwrap_or_else(|| panic!("{:?}", checked.diagnostics));
+    lint::lint(t, &sources, config)
+}
+
+/// Suppressions: several rules at once (commas or spaces), `//` comments, a mark inside a
+/// string is not a comment, and a suppression of a rule turned off is not "silencing nothing".
+#[test]
+fn suppression_forms() {
+    let base = std::fs::read_to_string(format!("{FIXTURES}/SS003.hcl")).unwrap();
+    // SS003 fires on both regions (lines 5 and 9 of the fixture).
+    let two = base
+        .replacen(
+            "  region \"us-east-1\" {",
+            "  region \"us-east-1\" { # meridian:allow SS003, SS002 weights are moved by hand",
+            1,
+        )
+        .replacen(
+            "  region \"eu-west-1\" {",
+            "  // meridian:allow SS001 SS003 moved by hand too\n  region \"eu-west-1\" {",
+            1,
+        );
+    let r = lint_text(&two, &Config::default());
+    assert_eq!(r.suppressed.len(), 2, "{:?}", found(&r));
+    assert_eq!(
+        r.suppressed[0].suppressed.as_deref(),
+        Some("weights are moved by hand")
+    );
+    assert_eq!(
+        r.suppressed[1].suppressed.as_deref(),
+        Some("moved by hand too")
+    );
+    assert!(r.findings.is_empty(), "{:?}", found(&r));
+    // A mark inside a string is no comment: nothing is suppressed, and no SS000 either.
+    let in_string = base.replacen(
+        "target = \"api-us-east-1.example.com\"",
+        "target = \"api-us-east-1.example.com\" # plain comment",
+        1,
+    );
+    let with_string = format!(
+        "{in_string}\nprovider \"aws\" {{\n  profile = \"x#meridian:allow SS003 not a comment\"\n}}\n"
+    );
+    let r = lint_text(&with_string, &Config::default());
+    assert_eq!(
+        r.findings
+            .iter()
+            .filter(|f| f.rule == RuleId::Ss003)
+            .count(),
+        2
+    );
+    assert!(
+        !r.findings.iter().any(|f| f.rule == RuleId::Ss000),
+        "{:?}",
+        found(&r)
+    );
+    // SS003 turned off: its suppressions are neither findings nor "silencing nothing".
+    let mut off = Config::default();
+    off.levels.insert(RuleId::Ss003, Level::Allow);
+    let r = lint_text(&two, &off);
+    assert!(r.findings.is_empty(), "{:?}", found(&r));
+}

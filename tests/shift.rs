@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-const TOPOLOGY: &str = r#"# A weighted service: us-east-1 takes everything, eu-west-1 stands by.
+const TOPOLOGY: &str = r#"# A weighted service: an even split between two regions.
 service "api" {
   zone    = "example.com"
   domain  = "api.example.com"
@@ -25,7 +25,7 @@ service "api" {
 
   region "eu-west-1" {
     target = "api-euw1.example.com"
-    weight = 0
+    weight = 100
   }
 }
 "#;
@@ -165,7 +165,7 @@ fn release_hands_control_back_to_the_file() {
     assert_eq!(live_weight(&dir, "eu-west-1"), 10);
     let o = shift(&dir, &["--release"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    // The file says 0: the next plan changes the canary back.
+    // The file says 100: the next plan changes it back.
     let o = meridian(&["plan", dir.to_str().unwrap(), "--detailed-exitcode"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("1 to change"), "{}", text(&o));
@@ -258,7 +258,7 @@ fn only_weighted_services_shift() {
     let latency = TOPOLOGY
         .replace("\"weighted\"", "\"latency\"")
         .replace("    weight = 100 # the primary\n", "")
-        .replace("    weight = 0\n", "");
+        .replace("    weight = 100\n", "");
     std::fs::write(dir.join("main.hcl"), latency).unwrap();
     let o = shift(&dir, &["--region", "us-east-1", "--to", "0"]);
     assert_eq!(o.status.code(), Some(1));
@@ -278,4 +278,134 @@ fn only_weighted_services_shift() {
     );
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("never been applied"), "{}", text(&o));
+}
+
+/// One held region per service; no drain to all-zero weights; an abort back to an earlier
+/// shift's weight keeps holding it; destroy forgets every hold; a step never carries an
+/// unapplied edit of the file.
+#[test]
+fn shifts_refuse_what_would_surprise() {
+    let dir = applied("guards");
+    // eu-west-1 drained to 0 and written into the file.
+    let o = shift(
+        &dir,
+        &[
+            "--region",
+            "eu-west-1",
+            "--to",
+            "0",
+            "--over",
+            "0s",
+            "--steps",
+            "1",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = shift(&dir, &["--write"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = shift(
+        &dir,
+        &[
+            "--region",
+            "us-east-1",
+            "--to",
+            "50",
+            "--over",
+            "0s",
+            "--steps",
+            "1",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // eu-west-1 while us-east-1 is held: refused.
+    let o = shift(
+        &dir,
+        &[
+            "--region",
+            "eu-west-1",
+            "--to",
+            "50",
+            "--over",
+            "0s",
+            "--steps",
+            "1",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).contains("one region of a service moves at a time"),
+        "{}",
+        text(&o)
+    );
+    // us-east-1 to 0 while eu-west-1 is at 0: every weight 0 means an equal split.
+    let o = shift(
+        &dir,
+        &[
+            "--region",
+            "us-east-1",
+            "--to",
+            "0",
+            "--over",
+            "0s",
+            "--steps",
+            "1",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).contains("splits its traffic equally"),
+        "{}",
+        text(&o)
+    );
+    // A second shift from the held 50 to 20, aborted: back at 50, still held (the file says 100).
+    let o = shift(
+        &dir,
+        &[
+            "--region",
+            "us-east-1",
+            "--to",
+            "20",
+            "--over",
+            "0s",
+            "--steps",
+            "1",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = shift(&dir, &["--abort"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(live_weight(&dir, "us-east-1"), 50);
+    assert_eq!(manifest(&dir)["holds"]["api"]["weight"], 50);
+    let o = meridian(&["plan", dir.to_str().unwrap(), "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // An unapplied edit of the region's target: the shift refuses to carry it.
+    let main = dir.join("main.hcl");
+    let edited = std::fs::read_to_string(&main)
+        .unwrap()
+        .replace("api-use1.example.com", "api-use1b.example.com");
+    std::fs::write(&main, edited).unwrap();
+    let o = shift(
+        &dir,
+        &[
+            "--region",
+            "us-east-1",
+            "--to",
+            "40",
+            "--over",
+            "0s",
+            "--steps",
+            "1",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("a shift changes weights only"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(live_weight(&dir, "us-east-1"), 50);
+    // Destroy forgets the hold: a rebuild starts from the file's weight.
+    let o = meridian(&["destroy", dir.to_str().unwrap(), "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(manifest(&dir).get("holds").is_none());
 }

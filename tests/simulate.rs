@@ -154,3 +154,180 @@ fn bad_scenarios_are_usage_errors() {
     ]);
     assert!(String::from_utf8_lossy(&o.stdout).starts_with("# Region-loss rehearsal"));
 }
+
+fn sim_text(text: &str, args: &[&str]) -> (Option<i32>, Value) {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("simulate");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("t{}.hcl", args.join("_").replace(['-', '.'], "")));
+    std::fs::write(&file, text).unwrap();
+    let mut all = vec!["simulate", file.to_str().unwrap()];
+    all.extend(args);
+    json(&all)
+}
+
+const WEB_CALLS_FAILOVER_API: &str = r#"
+service "api" {
+  zone    = "example.com"
+  domain  = "api.example.com"
+  routing = "failover"
+  stateless = true
+  health_check {
+    type = "HTTPS"
+    path = "/healthz"
+  }
+  region "us-east-1" {
+    target = "api-use1.example.com"
+    role   = "primary"
+  }
+  region "eu-west-1" {
+    target = "api-euw1.example.com"
+    role   = "secondary"
+  }
+}
+
+service "web" {
+  zone       = "example.com"
+  domain     = "web.example.com"
+  routing    = "latency"
+  stateless  = true
+  depends_on = ["api", "flags"]
+  health_check {
+    type = "HTTPS"
+    path = "/healthz"
+  }
+  region "eu-west-1" {
+    target = "web-euw1.example.com"
+  }
+  region "eu-central-1" {
+    target = "web-euc1.example.com"
+  }
+}
+
+dependency "flags" {
+  kind      = "flags"
+  region    = "eu-west-1"
+  fallback  = "local-cache"
+  cache_ttl = "10m"
+}
+"#;
+
+/// Isolating us-east-1: api's primary still passes its health checks there, so DNS keeps
+/// sending web to it, across the cut: web stalls in both its regions, though api runs in
+/// eu-west-1 too. web does not run in us-east-1: its own checks keep passing.
+#[test]
+fn a_failover_callee_answers_from_its_primary_during_an_isolation() {
+    let (code, sim) = sim_text(WEB_CALLS_FAILOVER_API, &["--isolate", "us-east-1"]);
+    assert_eq!(code, Some(3));
+    let web = &sim["simulations"][0]["services"]["web"];
+    assert_eq!(web["serves_all"], false);
+    assert_eq!(web["stalled"].as_array().unwrap().len(), 2, "{web:#}");
+    assert_eq!(web["detection"]["fires"], false);
+    assert!(web["writes_fail"].is_null());
+    // Losing us-east-1 instead: api fails over to eu-west-1, and web recovers with it.
+    let (_, sim) = sim_text(WEB_CALLS_FAILOVER_API, &["--fail", "us-east-1"]);
+    assert!(
+        sim["simulations"][0]["services"].get("web").is_none(),
+        "{sim:#}"
+    );
+}
+
+/// Isolating eu-west-1 cuts eu-central-1 off flags, whose 10-minute cache runs out before a
+/// 30-minute game day ends: web stalls there.
+#[test]
+fn a_short_cache_does_not_cover_an_isolation() {
+    let (_, sim) = sim_text(WEB_CALLS_FAILOVER_API, &["--isolate", "eu-west-1"]);
+    let web = &sim["simulations"][0]["services"]["web"];
+    let stalled: Vec<&str> = web["stalled"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["region"].as_str().unwrap())
+        .collect();
+    assert!(stalled.contains(&"eu-central-1"), "{web:#}");
+    assert!(web.to_string().contains("runs out after 10m"), "{web:#}");
+}
+
+/// A sick failover secondary carries no traffic: nothing is lost (exit 0). A witness region
+/// can be simulated like any other.
+#[test]
+fn a_sick_secondary_costs_nothing_and_witnesses_are_regions() {
+    let (code, sim) = json(&[
+        "simulate",
+        "examples/active-passive",
+        "--degrade",
+        "eu-west-1",
+        "--error-rate",
+        "0.5",
+    ]);
+    assert_eq!(code, Some(0), "{sim:#}");
+    assert_eq!(
+        sim["simulations"][0]["services"]["billing"]["error_share"],
+        0.0
+    );
+    let fixture = "tests/fixtures/recovery/strong_witness.hcl";
+    let text = std::fs::read_to_string(fixture).unwrap();
+    let w = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("witness"))
+        .unwrap();
+    let region = w.split('"').nth(1).unwrap();
+    let (code, sim) = json(&["simulate", fixture, "--fail", region]);
+    assert!(matches!(code, Some(0 | 3)), "witness {region}: {sim:#}");
+    let (_, all) = json(&["simulate", fixture, "--all"]);
+    let regions: Vec<&str> = all["simulations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["scenario"]["region"].as_str().unwrap())
+        .collect();
+    assert!(regions.contains(&region), "{regions:?}");
+}
+
+/// The SVG is well-formed XML (checked with python3's parser), marks the affected region and the
+/// broken calls, and draws one scenario only.
+#[test]
+fn the_svg_marks_the_region_and_the_broken_calls() {
+    let o = meridian(&[
+        "simulate",
+        "tests/fixtures/lint/SS001.hcl",
+        "--isolate",
+        "us-east-1",
+        "--format",
+        "svg",
+    ]);
+    let svg = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(svg.starts_with("<svg"), "{svg}");
+    assert!(svg.contains("us-east-1 (affected)"));
+    // api in eu-west-1 calls billing and auth, both only in us-east-1: two broken calls.
+    assert_eq!(
+        svg.matches(r#"stroke-dasharray="6 4"/>"#).count(),
+        2 + 1,
+        "two calls and the legend"
+    );
+    assert!(svg.contains("api (stalls)"));
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("simulate");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("isolate.svg");
+    std::fs::write(&file, &svg).unwrap();
+    let parsed = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, xml.dom.minidom as m; m.parse(sys.argv[1])",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        parsed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&parsed.stderr)
+    );
+    let o = meridian(&[
+        "simulate",
+        "examples/active-passive",
+        "--all",
+        "--format",
+        "svg",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+}

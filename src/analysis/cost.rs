@@ -1,6 +1,6 @@
 //! Monthly cost: line items priced from a built-in table the user can override.
 //!
-//! Prices and their sources are in `../shared/reference/aws-facts.md` (Route 53 pricing page
+//! Prices and their sources are in `docs/aws-facts.md` (Route 53 pricing page
 //! as transcribed 2026-09; the cross-region transfer price is marked unverified there, which is
 //! why every price can be overridden with a `prices` block or `--prices FILE.json`). Each line
 //! item says whether it was computed from declared inputs or which input it is missing.

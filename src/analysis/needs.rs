@@ -6,7 +6,11 @@
 //! loss case (a dependency homed only in the lost region makes that loss `no_recovery` for its
 //! callers); `simulate` uses both.
 
-use crate::model::{Fallback, Needed, Service, Topology};
+use crate::duration::Duration;
+use crate::model::{Fallback, Needed, Region, Role, Routing, Service, Topology};
+
+/// How long the reference's game day blocks cross-region traffic.
+pub const GAME_DAY: Duration = Duration::from_secs(30 * 60);
 
 /// What is cut off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,9 +54,29 @@ fn stall_at(t: &Topology, s: &Service, label: &str, cut: Cut, depth: usize) -> O
     let from = s.regions.get(label)?.aws_region.as_str();
     let here = format!("{}[{from}]", s.name);
     for (n, _) in t.needs(s, label) {
-        if n.fallback() != Fallback::None {
+        let short_cache = match n {
+            Needed::Dependency(d) => d.cache_ttl.filter(|ttl| *ttl < GAME_DAY),
+            Needed::Service(_) => None,
+        };
+        let covered = match n.fallback() {
+            Fallback::None => false,
+            // A cache that runs out before the game day ends does not cover an isolation.
+            Fallback::LocalCache => !(matches!(cut, Cut::Isolated(_)) && short_cache.is_some()),
+            Fallback::Replica | Fallback::Static => true,
+        };
+        if covered {
             continue;
         }
+        let why = short_cache
+            .filter(|_| n.fallback() == Fallback::LocalCache)
+            .map_or_else(
+                || "has no fallback".to_string(),
+                |ttl| {
+                    format!(
+                        "its local cache runs out after {ttl}, before a 30-minute isolation ends"
+                    )
+                },
+            );
         match n {
             Needed::Dependency(d) => {
                 if d.regions.iter().any(|h| cut.reaches(from, h)) {
@@ -62,7 +86,7 @@ fn stall_at(t: &Topology, s: &Service, label: &str, cut: Cut, depth: usize) -> O
                     need: d.name.clone(),
                     path: vec![format!("{here} -> {} [{}]", d.name, d.regions.join(", "))],
                     reason: format!(
-                        "{} needs \"{}\", which lives only in {} and has no fallback",
+                        "{} needs \"{}\", which lives only in {} and {why}",
                         here,
                         d.name,
                         d.regions.join(", ")
@@ -88,10 +112,33 @@ fn stall_at(t: &Topology, s: &Service, label: &str, cut: Cut, depth: usize) -> O
     None
 }
 
-/// Why no region of `o` answers a caller in `from`, if none does.
+/// The regions of `o` whose records Route 53 answers with under `cut`: a failover service
+/// answers from its primary while the primary's health check passes (an isolated primary still
+/// passes: the checkers reach it), from its secondary once the primary is lost; the other
+/// policies from every region.
+pub fn answering<'a>(o: &'a Service, cut: Cut) -> Vec<(&'a String, &'a Region)> {
+    if o.routing != Routing::Failover {
+        return o.regions.iter().collect();
+    }
+    let primary_lost = o
+        .regions
+        .values()
+        .any(|r| r.role == Some(Role::Primary) && matches!(cut, Cut::Lost(a) if a == r.aws_region));
+    let want = if primary_lost {
+        Role::Secondary
+    } else {
+        Role::Primary
+    };
+    o.regions
+        .iter()
+        .filter(|(_, r)| r.role == Some(want))
+        .collect()
+}
+
+/// Why no region of `o` that DNS answers with serves a caller in `from`, if none does.
 fn service_stall(t: &Topology, o: &Service, from: &str, cut: Cut, depth: usize) -> Option<Stall> {
     let mut first = None;
-    for (label, r) in &o.regions {
+    for (label, r) in answering(o, cut) {
         if !cut.reaches(from, &r.aws_region) {
             continue;
         }
@@ -103,13 +150,15 @@ fn service_stall(t: &Topology, o: &Service, from: &str, cut: Cut, depth: usize) 
         }
     }
     Some(first.unwrap_or_else(|| {
-        let homes: std::collections::BTreeSet<&str> =
-            o.regions.values().map(|r| r.aws_region.as_str()).collect();
+        let homes: std::collections::BTreeSet<&str> = answering(o, cut)
+            .into_iter()
+            .map(|(_, r)| r.aws_region.as_str())
+            .collect();
         let homes: Vec<&str> = homes.into_iter().collect();
         Stall {
             need: o.name.clone(),
             path: Vec::new(),
-            reason: format!("it runs only in {}, out of reach", homes.join(", ")),
+            reason: format!("its records answer from {}, out of reach", homes.join(", ")),
         }
     }))
 }

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 /// stderr.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  meridian alerts examples/active-passive > meridian.rules.yml\n  promtool check rules meridian.rules.yml\n  meridian alerts infra/ --lag-warn 2s --lag-page 10s --lag-metric pg_replication_lag_seconds"
+    after_help = "Examples:\n  meridian alerts examples/active-passive > meridian.rules.yml\n  promtool check rules meridian.rules.yml\n  meridian alerts infra/ --lag-warn 2s --lag-page 10s \\\n      --lag-metric pg_replication_lag_seconds"
 )]
 pub struct Args {
     /// A topology file or a directory of .hcl files.

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 /// the verdict on the objectives.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  meridian analyze examples/active-passive\n  meridian analyze examples/active-passive --format markdown >> pr-comment.md\n  meridian analyze examples/active-passive --format json | jq '.services[].rto_floor_seconds'"
+    after_help = "Examples:\n  meridian analyze examples/active-passive\n  meridian analyze examples/active-passive --format markdown >> pr-comment.md\n  meridian analyze examples/active-passive --format json \\\n      | jq '.services[].rto_floor_seconds'"
 )]
 pub struct Args {
     /// A topology file or a directory of .hcl files.
@@ -56,7 +56,7 @@ enum CheckFormat {
 /// monthly cost and its ratio to the cheapest, objectives.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  meridian compare examples/active-passive examples/active-active-partitioned examples/active-active-anycast\n  meridian compare a.hcl b.hcl --format svg > rto-vs-cost.svg\n  meridian compare a.hcl b.hcl --format markdown >> pr-comment.md"
+    after_help = "Examples:\n  meridian compare examples/active-passive examples/active-active-anycast\n  meridian compare a.hcl b.hcl --format svg > rto-vs-cost.svg\n  meridian compare a.hcl b.hcl --format markdown >> pr-comment.md"
 )]
 pub struct CompareArgs {
     /// Two or more topologies (files or directories).
@@ -121,7 +121,7 @@ fn load(
     ctx: &mut Ctx,
 ) -> Result<(crate::model::Topology, crate::analysis::Analysis), u8> {
     let overrides = price_file(prices, ctx)?;
-    let (_, topology) = super::load_valid(path, "nothing analysed", ctx)?;
+    let (_, topology) = super::load_valid(path, "nothing analyzed", ctx)?;
     let analysis = analyze_with_prices(&topology, &overrides);
     Ok((topology, analysis))
 }
@@ -159,7 +159,7 @@ pub fn run_check(args: CheckArgs, ctx: &mut Ctx) -> u8 {
         Ok(o) => o,
         Err(code) => return code,
     };
-    let (sources, topology) = match super::load_valid(&args.path, "nothing analysed", ctx) {
+    let (sources, topology) = match super::load_valid(&args.path, "nothing analyzed", ctx) {
         Ok(v) => v,
         Err(code) => return code,
     };

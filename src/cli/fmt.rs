@@ -69,7 +69,7 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
                 }
             }
             Err(e) => {
-                ctx.report(e);
+                report(e, "<stdin>", &text, ctx);
                 exit::ERROR
             }
         };
@@ -107,7 +107,7 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
                 }
             }
             Err(e) => {
-                ctx.report(e);
+                report(e, &name, &text, ctx);
                 failed = true;
             }
         }
@@ -122,6 +122,26 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
     } else {
         exit::OK
     }
+}
+
+/// A file that does not parse is shown with the full syntax diagnostics `validate` gives
+/// (where, what was expected), not one line of the parser's message.
+fn report(e: crate::format::FormatError, name: &str, text: &str, ctx: &mut Ctx) {
+    if matches!(e, crate::format::FormatError::Syntax { .. }) {
+        let sources = crate::source::Sources::from_texts([(name, text)]);
+        let mut diags = crate::diagnostics::Diagnostics::default();
+        crate::parse::parse(&sources, &mut diags);
+        if !diags.is_empty() {
+            ctx.err(&crate::render::diagnostics::human(
+                &diags, &sources, ctx.color,
+            ));
+            ctx.err(&format!(
+                "error: {name} is not valid HCL; it was left as it is\n"
+            ));
+            return;
+        }
+    }
+    ctx.report(e);
 }
 
 /// Writes through a temporary file and a rename (through a symlink given by name, to its

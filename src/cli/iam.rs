@@ -11,7 +11,7 @@ use std::path::PathBuf;
 /// ones, and the S3 backend to its manifest and lock objects.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  meridian iam-policy infra/ > meridian-apply.json\n  meridian iam-policy infra/ --for plan > meridian-plan.json\n  aws iam create-policy --policy-name meridian-infra --policy-document file://meridian-apply.json"
+    after_help = "Examples:\n  meridian iam-policy infra/ > meridian-apply.json\n  meridian iam-policy infra/ --for plan > meridian-plan.json\n  aws iam create-policy --policy-name meridian-infra \\\n      --policy-document file://meridian-apply.json"
 )]
 pub struct Args {
     /// A topology file or a directory of .hcl files.

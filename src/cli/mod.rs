@@ -6,6 +6,7 @@
 
 mod alerts;
 mod analyze;
+mod completions;
 mod fmt;
 mod graph;
 mod iam;
@@ -102,6 +103,8 @@ enum Command {
     Simulate(simulate::Args),
     Alerts(alerts::Args),
     Shift(shift::Args),
+    Completions(completions::CompletionsArgs),
+    Man(completions::ManArgs),
     Plan(plan::PlanArgs),
     Apply(plan::ApplyArgs),
     Destroy(plan::DestroyArgs),
@@ -232,6 +235,8 @@ pub fn main() -> ExitCode {
         Command::Simulate(a) => simulate::run(a, &mut ctx),
         Command::Alerts(a) => alerts::run(a, &mut ctx),
         Command::Shift(a) => shift::run(a, &mut ctx),
+        Command::Completions(a) => completions::run_completions(&a, &mut ctx),
+        Command::Man(a) => completions::run_man(&a, &mut ctx),
         Command::Plan(a) => plan::run_plan(a, &mut ctx),
         Command::Apply(a) => plan::run_apply(a, &mut ctx),
         Command::Destroy(a) => plan::run_destroy(a, &mut ctx),
@@ -254,5 +259,35 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+
+    /// Every example line of every `--help` fits 80 columns, so no terminal wraps a command in
+    /// the middle (copying it would break it).
+    #[test]
+    fn help_examples_fit_80_columns() {
+        let mut cmd = super::Cli::command();
+        cmd.build();
+        let mut long = Vec::new();
+        for sub in std::iter::once(&cmd).chain(cmd.get_subcommands()) {
+            let text = sub
+                .get_after_help()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            let command = |l: &&str| {
+                let t = l.trim_start();
+                l.starts_with("  ")
+                    && ["meridian ", "aws ", "promtool "]
+                        .iter()
+                        .any(|c| t.starts_with(c))
+            };
+            for line in text
+                .lines()
+                .filter(command)
+                .filter(|l| l.chars().count() > 80)
+            {
+                long.push(format!("{}: {line}", sub.get_name()));
+            }
+        }
+        assert!(long.is_empty(), "{long:#?}");
     }
 }

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 /// topology) unless another provider is chosen. Never changes anything.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  meridian plan examples/active-passive\n  meridian plan examples/active-passive --out plan.json && meridian apply plan.json\n  meridian plan infra/ --detailed-exitcode --format json > plan.json; echo $?\n  meridian plan infra/ --detailed-exitcode --fail-on-objectives\n  meridian plan infra/ --target 'record.api[\"us-east-1\"]'\n\nExit codes: 0 no changes (or no --detailed-exitcode), 1 error, 2 changes present\n(--detailed-exitcode), 3 an objective breached or unknown, or a service with no recovery (--fail-on-objectives;
+    after_help = "Examples:\n  meridian plan examples/active-passive\n  meridian plan examples/active-passive --out plan.json\n  meridian apply plan.json\n  meridian plan infra/ --detailed-exitcode --format json > plan.json; echo $?\n  meridian plan infra/ --detailed-exitcode --fail-on-objectives\n  meridian plan infra/ --target 'record.api[\"us-east-1\"]'\n\nExit codes: 0 no changes (or no --detailed-exitcode), 1 error, 2 changes present\n(--detailed-exitcode), 3 an objective breached or unknown, or a service with no recovery (--fail-on-objectives;
 wins over 2)."
 )]
 pub struct PlanArgs {
@@ -54,7 +54,7 @@ pub struct PlanArgs {
 /// live state changed since).
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  meridian apply examples/active-passive            # asks for \"yes\" on a terminal\n  meridian apply examples/active-passive --auto-approve\n  meridian apply plan.json                          # a saved plan, no prompt"
+    after_help = "Examples:\n  meridian apply examples/active-passive      # asks for \"yes\" on a terminal\n  meridian apply examples/active-passive --auto-approve\n  meridian apply plan.json                          # a saved plan, no prompt"
 )]
 pub struct ApplyArgs {
     /// A topology (file or directory), or a plan saved with `meridian plan --out`.
@@ -81,7 +81,7 @@ pub struct ApplyArgs {
 /// repositories hold images and are kept.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  meridian destroy infra/\n  meridian destroy infra/ --live aws --auto-approve\n  meridian plan infra/ --destroy --out destroy.json && meridian apply destroy.json"
+    after_help = "Examples:\n  meridian destroy infra/\n  meridian destroy infra/ --live aws --auto-approve\n  meridian plan infra/ --destroy --out destroy.json\n  meridian apply destroy.json"
 )]
 pub struct DestroyArgs {
     #[command(flatten)]
@@ -514,7 +514,7 @@ fn plan_command(args: &PlanArgs, ctx: &mut Ctx) -> Result<u8, u8> {
     Ok(plan_exit(&p, args))
 }
 
-fn confirm(ctx: &mut Ctx) -> bool {
+pub(super) fn confirm(ctx: &mut Ctx) -> bool {
     ctx.err(
         "\nDo you want to perform these actions? Only 'yes' will be accepted.\n  Enter a value: ",
     );

@@ -1,7 +1,7 @@
 //! `meridian shift`: move a weighted service's traffic gradually, step by step, under the
 //! topology's lock, recording each step in the backend's manifest so it can stop and resume.
 
-use super::plan::{load, make_plan, open_provider, run_apply_engine, Common, Loaded};
+use super::plan::{confirm, load, make_plan, open_provider, run_apply_engine, Common, Loaded};
 use super::signals::{APPLYING, STOP};
 use super::team::Team;
 use super::{exit, Ctx};
@@ -23,7 +23,7 @@ use std::sync::atomic::Ordering;
 /// current step; the same command resumes; --abort returns to the starting weight.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  meridian shift api --region us-east-1 --to 0 --over 5m --steps 5 --auto-approve\n  meridian shift api --region eu-central-1 --to 10 --steps 1 --auto-approve\n  meridian shift api --abort --auto-approve\n  meridian shift api --write\n  meridian shift api --release"
+    after_help = "Examples:\n  meridian shift api --region us-east-1 --to 0 --over 5m --steps 5\n  meridian shift api --region eu-central-1 --to 10 --steps 1 --auto-approve\n  meridian shift api --abort --auto-approve\n  meridian shift api --write\n  meridian shift api --release"
 )]
 pub struct Args {
     /// The weighted service.
@@ -146,13 +146,21 @@ fn start(s: &Session, held: Option<Hold>, ctx: &mut Ctx) -> Result<Hold, u8> {
         (Some(r), Some(t)) => (r.clone(), t),
         _ => return Err(exit::ERROR),
     };
-    if let Some(h) = held.filter(|h| h.region == region && h.to == to && !h.finished()) {
+    if let Some(h) = held.as_ref().filter(|h| h.region != region) {
+        ctx.err(&format!(
+            "error: {0}[\"{1}\"] is held at weight {2} by an earlier shift; one region of a service moves at a time: `meridian shift {0} --write` or `--release` first (or `--abort`)\n",
+            s.args.service, h.region, h.weight
+        ));
+        return Err(exit::ERROR);
+    }
+    if let Some(h) = held.filter(|h| h.to == to && !h.finished()) {
         ctx.out(&format!(
             "Resuming the shift of {}[\"{region}\"] to {to}: {} of {} steps applied (weight {}).\n",
             s.args.service, h.done, h.steps, h.weight
         ));
         return Ok(h);
     }
+    all_zero_guard(s, &region, to, ctx)?;
     let declared =
         shift::shiftable(s.l.topology(), &s.args.service, &region).map_err(|_| exit::ERROR)?;
     let current = s
@@ -181,9 +189,48 @@ fn start(s: &Session, held: Option<Hold>, ctx: &mut Ctx) -> Result<Hold, u8> {
     })
 }
 
+/// Refuses a shift that would leave every region of the service at weight 0: Route 53 then
+/// splits the traffic equally, the opposite of a drain.
+fn all_zero_guard(s: &Session, region: &str, to: u8, ctx: &mut Ctx) -> Result<(), u8> {
+    let Some(svc) = s.l.topology().services.get(&s.args.service) else {
+        return Ok(());
+    };
+    let others_zero = svc
+        .regions
+        .iter()
+        .filter(|(label, _)| *label != region)
+        .all(|(_, r)| r.weight.unwrap_or(0) == 0);
+    if to == 0 && others_zero {
+        ctx.err(&format!(
+            "error: every region of {} would be at weight 0, and Route 53 then splits its traffic equally among them; raise another region's weight first\n",
+            s.args.service
+        ));
+        return Err(exit::ERROR);
+    }
+    Ok(())
+}
+
 fn steps(s: &mut Session, mut hold: Hold, ctx: &mut Ctx) -> Result<u8, u8> {
     let weights = shift::weights(hold.from, hold.to, hold.steps);
     let pause = std::time::Duration::from_millis(s.args.over.as_millis() / u64::from(hold.steps));
+    ctx.out(&format!(
+        "Shift {}[\"{}\"] from weight {} to {} in {} steps ({}), a step every {} s.\n",
+        s.args.service,
+        hold.region,
+        hold.weight,
+        hold.to,
+        hold.steps - hold.done,
+        weights[hold.done as usize..]
+            .iter()
+            .map(u8::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        pause.as_secs_f64()
+    ));
+    if !s.args.auto_approve && !confirm(ctx) {
+        ctx.err("Shift cancelled: nothing was changed.\n");
+        return Err(exit::ERROR);
+    }
     while !hold.finished() {
         let i = hold.done as usize;
         let before = hold.weight;
@@ -220,7 +267,7 @@ fn step(s: &mut Session, hold: &Hold, ctx: &mut Ctx) -> Result<String, u8> {
         return Err(exit::ERROR);
     };
     let mut common = s.args.common();
-    common.target = vec![address];
+    common.target = vec![address.clone()];
     let name = s.l.topology().name.clone().unwrap_or_default();
     let p = make_plan(
         &s.l,
@@ -229,14 +276,43 @@ fn step(s: &mut Session, hold: &Hold, ctx: &mut Ctx) -> Result<String, u8> {
         plan::new_plan_id(&name),
         ctx,
     )?;
-    if p.summary.add > 0 {
+    let created = p
+        .resource_changes
+        .iter()
+        .any(|c| c.address == address && c.change.actions == [crate::plan::Action::Create]);
+    if created {
         ctx.err("error: the service's records do not exist yet: apply the topology first\n");
+        return Err(exit::ERROR);
+    }
+    if let Some(other) = beyond_weight(&p) {
+        ctx.err(&format!("error: this step would also change {other}, which the file changed since the last apply; apply the topology first (a shift changes weights only)\n"));
         return Err(exit::ERROR);
     }
     APPLYING.store(true, Ordering::SeqCst);
     let result = apply_and_record(s, &p, hold, ctx);
     APPLYING.store(false, Ordering::SeqCst);
     result
+}
+
+/// A change of the step's plan other than the record's weight, if any.
+fn beyond_weight(p: &Plan) -> Option<String> {
+    let strip = |v: &Option<serde_json::Value>| {
+        v.clone().map(|mut v| {
+            if let Some(o) = v.as_object_mut() {
+                o.remove("weight");
+            }
+            v
+        })
+    };
+    p.resource_changes
+        .iter()
+        .filter(|c| !c.is_no_op())
+        .find(|c| {
+            c.kind != crate::graph::Kind::Record
+                || c.change.actions != [crate::plan::Action::Update]
+                || strip(&c.change.before) != strip(&c.change.after)
+        })
+        .map(|c| c.address.clone())
 }
 
 fn apply_and_record(s: &mut Session, p: &Plan, hold: &Hold, ctx: &mut Ctx) -> Result<String, u8> {
@@ -295,18 +371,48 @@ fn abort(s: &mut Session, held: Option<Hold>, ctx: &mut Ctx) -> Result<u8, u8> {
         ctx.err(&format!("error: no shift of {} to abort\n", s.args.service));
         return Err(exit::ERROR);
     };
+    // The file's weight, read before the step plans with the held one.
+    let declared = shift::shiftable(s.l.topology(), &s.args.service, &h.region).ok();
     let back = Hold {
         weight: h.from,
         done: h.steps,
         ..h.clone()
     };
+    ctx.out(&format!(
+        "Abort the shift of {}[\"{}\"]: weight {} -> {} in one step.\n",
+        s.args.service, h.region, h.weight, h.from
+    ));
+    if !s.args.auto_approve && !confirm(ctx) {
+        ctx.err("Abort cancelled: nothing was changed.\n");
+        return Err(exit::ERROR);
+    }
     let changes = step(s, &back, ctx)?;
     let mut holds = s.team.identity().holds;
-    holds.remove(&s.args.service);
+    // Back at the file's weight: nothing left to hold. Back at an earlier shift's weight: hold
+    // that, so the next apply does not move it.
+    if declared == Some(h.from) {
+        holds.remove(&s.args.service);
+    } else {
+        holds.insert(
+            s.args.service.clone(),
+            Hold {
+                to: h.from,
+                declared: None,
+                ..back
+            },
+        );
+    }
     write_holds(&mut s.team, holds, ctx)?;
     ctx.out(&format!(
-        "Aborted: {}[\"{}\"] is back at weight {} ({changes}); the file's weight applies again.\n",
-        s.args.service, h.region, h.from
+        "Aborted: {}[\"{}\"] is back at weight {} ({changes}){}.\n",
+        s.args.service,
+        h.region,
+        h.from,
+        if declared == Some(h.from) {
+            "; plans follow the file again"
+        } else {
+            ", where an earlier shift left it: still held"
+        }
     ));
     Ok(exit::OK)
 }

@@ -43,7 +43,8 @@ pub struct Args {
     /// Each region of the topology fails in turn.
     #[arg(long, group = "scenario")]
     all: bool,
-    /// Output: human, json or markdown.
+    /// Output: human, json, markdown, or svg (the dependency graph with the scenario drawn on
+    /// it; one scenario, not --all).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
 }
@@ -53,6 +54,7 @@ enum Format {
     Human,
     Json,
     Markdown,
+    Svg,
 }
 
 fn rate(s: &str) -> Result<f64, String> {
@@ -113,6 +115,13 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
     match args.format {
         Format::Human => ctx.out(&render::human(&sims)),
         Format::Markdown => ctx.out(&render::markdown(&sims)),
+        Format::Svg => match sims.as_slice() {
+            [one] => ctx.out(&render::svg(&topology, one)),
+            _ => {
+                ctx.err("error: --format svg draws one scenario: use --fail, --isolate or --degrade, not --all\n");
+                return exit::ERROR;
+            }
+        },
         Format::Json => match super::to_json(&render::json(&sims), ctx) {
             Ok(t) => ctx.out(&t),
             Err(code) => return code,

@@ -112,6 +112,10 @@ impl Team {
             merge(&mut m.names, &now.names);
         }
         written_rules(&mut m, done);
+        if done.operation == Operation::Destroy {
+            // Nothing is left to hold: a rebuild starts from the file's weights.
+            m.holds.clear();
+        }
         m.name.clone_from(&done.plan.topology);
         m.record(entry(done, self.backend.who()));
         if let Err(e) = self.backend.write(&m, Some(version)) {

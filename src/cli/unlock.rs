@@ -12,7 +12,7 @@ use std::path::PathBuf;
 /// lock id is in the error of the apply that found the lock.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  meridian force-unlock 3f2a9c0d1e4b5a67 infra/\n  meridian force-unlock 3f2a9c0d1e4b5a67 --state infra/.meridian/state.json --force"
+    after_help = "Examples:\n  meridian force-unlock 3f2a9c0d1e4b5a67 infra/\n  meridian force-unlock 3f2a9c0d1e4b5a67 --force \\\n      --state infra/.meridian/state.json"
 )]
 pub struct Args {
     /// The id of the lock, as the refused apply printed it.

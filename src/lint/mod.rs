@@ -198,7 +198,8 @@ pub fn lint(t: &Topology, sources: &Sources, config: &Config) -> Report {
     for f in &mut raw {
         f.level = config.level(f.rule, t);
     }
-    raw.retain(|f| f.level != Level::Allow);
+    // Suppressions first: one of a rule that is turned off still silences its finding (it is
+    // not "silencing nothing"); then what is off is dropped.
     let mut report = suppress::apply(raw, sources);
     for f in &mut report.findings {
         if f.rule == RuleId::Ss000 {
@@ -206,6 +207,7 @@ pub fn lint(t: &Topology, sources: &Sources, config: &Config) -> Report {
         }
     }
     report.findings.retain(|f| f.level != Level::Allow);
+    report.suppressed.retain(|f| f.level != Level::Allow);
     let key = |f: &Finding| (f.primary.loc.file, f.primary.loc.span.start, f.rule);
     report.findings.sort_by_key(key);
     report.suppressed.sort_by_key(key);

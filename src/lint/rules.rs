@@ -5,13 +5,11 @@ use super::detection;
 use super::{Finding, RuleId};
 use crate::analysis::{self, steady_shares};
 use crate::diagnostics::Label;
-use crate::duration::Duration;
 use crate::model::{DataPattern, Endpoint, Fallback, Needed, Region, Routing, Service, Topology};
 use crate::source::Loc;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// How long the reference's game day blocks cross-region traffic.
-pub const GAME_DAY: Duration = Duration::from_secs(30 * 60);
+use crate::analysis::needs::GAME_DAY;
 
 /// Every rule's findings, unordered, at their default levels.
 pub fn check(t: &Topology) -> Vec<Finding> {
@@ -101,7 +99,11 @@ fn cross_region(t: &Topology, s: &Service) -> Vec<Finding> {
                 &d.loc,
             ),
             Needed::Service(o) => (
-                format!("service \"{name}\""),
+                if o.routing == Routing::Failover {
+                    format!("service \"{name}\" (failover: its primary answers)")
+                } else {
+                    format!("service \"{name}\"")
+                },
                 format!("run {name} in {callers} too, or take the call out of the request path (a queue, a cache)"),
                 &o.loc,
             ),

@@ -96,14 +96,26 @@ fn scan(sources: &Sources, problems: &mut Vec<Finding>) -> Vec<Suppression> {
     out
 }
 
-/// Where a `meridian:allow` comment starts in the line, and the text after the mark.
+/// Where a `meridian:allow` comment starts in the line (its `#` or `//`, outside any string),
+/// and the text after the mark.
 fn comment(line: &str) -> Option<(usize, &str)> {
     let at = line.find(MARK)?;
-    let before = line[..at].trim_end();
-    let code = before
-        .strip_suffix('#')
-        .or_else(|| before.strip_suffix("//"))?;
-    Some((code.len(), line[at + MARK.len()..].trim()))
+    let b = line.as_bytes();
+    let mut in_str = false;
+    let mut i = 0;
+    while i < at {
+        match b[i] {
+            b'\\' if in_str => i += 1,
+            b'"' => in_str = !in_str,
+            b'#' if !in_str => return Some((i, line[at + MARK.len()..].trim())),
+            b'/' if !in_str && b.get(i + 1) == Some(&b'/') => {
+                return Some((i, line[at + MARK.len()..].trim()))
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// The 1-based number of the first line after `i` (0-based) that is neither blank nor a comment.
@@ -126,12 +138,24 @@ fn parse(
     loc: Loc,
     problems: &mut Vec<Finding>,
 ) -> Option<Suppression> {
-    let (ids, reason) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+    // Leading rule ids, separated by commas and/or spaces; the rest is the reason.
+    let looks_like_id = |p: &str| {
+        p.len() > 2
+            && p[..2].eq_ignore_ascii_case("ss")
+            && p[2..].bytes().all(|c| c.is_ascii_digit())
+    };
     let mut rules = Vec::new();
-    for id in ids.split(',').filter(|s| !s.is_empty()) {
-        match RuleId::parse(id) {
-            Some(r) => rules.push(r),
-            None => {
+    let mut reason = text.trim();
+    while !reason.is_empty() {
+        let (token, tail) = reason
+            .split_once(char::is_whitespace)
+            .unwrap_or((reason, ""));
+        let pieces: Vec<&str> = token.split(',').filter(|p| !p.is_empty()).collect();
+        if pieces.is_empty() || !pieces.iter().all(|p| looks_like_id(p)) {
+            break;
+        }
+        for id in pieces {
+            let Some(r) = RuleId::parse(id) else {
                 problems.push(problem(
                     loc.clone(),
                     format!("the suppression names \"{id}\", which is no lint rule"),
@@ -139,8 +163,10 @@ fn parse(
                     "write `# meridian:allow SS001 <reason>`; `meridian lint --list` shows the rules",
                 ));
                 return None;
-            }
+            };
+            rules.push(r);
         }
+        reason = tail.trim_start();
     }
     if rules.is_empty() || reason.trim().is_empty() {
         problems.push(problem(

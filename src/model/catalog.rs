@@ -1,4 +1,4 @@
-//! Fixed AWS facts the validator checks against (see `../shared/reference/aws-facts.md`).
+//! Fixed AWS facts the validator checks against (see `docs/aws-facts.md`).
 
 /// AWS regions a Route 53 latency record or an ECR registry can name (commercial partition and
 /// GovCloud).

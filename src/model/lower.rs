@@ -368,6 +368,26 @@ fn block_locs(b: &Block) -> BTreeMap<&'static str, Loc> {
         .collect()
 }
 
+/// Two regions with the same failover role: the second is reported, with the first beside it.
+fn failover_role_repeated(blocks: &[Block], primaries: bool, diags: &mut Diagnostics) {
+    let role = if primaries { "primary" } else { "secondary" };
+    let other = if primaries { "secondary" } else { "primary" };
+    let mut with_role = blocks.iter().filter(|r| r.str("role") == Some(role));
+    let (Some(first), Some(second)) = (with_role.next(), with_role.next()) else {
+        return;
+    };
+    diags.push(
+        Diagnostic::error(
+            Code::FailoverRoles,
+            second.value_loc("role"),
+            format!("a second {role} region: failover routing has exactly one primary and one secondary"),
+        )
+        .label(format!("second {role}"))
+        .with_secondary(first.value_loc("role"), format!("first {role}"))
+        .help(format!("make one of them role = \"{other}\"")),
+    );
+}
+
 /// Reports a service domain that is neither the zone nor a name under it.
 fn domain_in_zone(b: &Block, z: &str, d: &str, diags: &mut Diagnostics) {
     if d != z && !d.ends_with(&format!(".{z}")) {
@@ -522,7 +542,8 @@ fn set_identifiers(service: &str, routing: Option<Routing>, b: &Block, diags: &m
 
 fn health_check(h: &Block, diags: &mut Diagnostics) -> Option<HealthCheck> {
     let kind = h.str("type").and_then(HealthCheckType::parse);
-    let mut ok = kind.is_some();
+    // The path's form does not depend on the type: checked even when the type is broken.
+    let mut ok = kind.is_some() & path_form(h, diags);
     if let Some(kind) = kind {
         ok &= health_check_fields(h, kind, diags);
     }
@@ -547,25 +568,28 @@ fn health_check(h: &Block, diags: &mut Diagnostics) -> Option<HealthCheck> {
     })
 }
 
-/// Checks `path`, `port` and `search_string` against the check type; false on any error.
+/// A health-check path starts with `/`; false when it does not.
+fn path_form(h: &Block, diags: &mut Diagnostics) -> bool {
+    let Some(path) = h.str("path").filter(|p| !p.starts_with('/')) else {
+        return true;
+    };
+    diags.push(
+        Diagnostic::error(
+            Code::HealthCheckPath,
+            h.value_loc("path"),
+            format!("health-check path \"{path}\" must start with /"),
+        )
+        .label("missing leading /")
+        .help(format!("write \"/{path}\"")),
+    );
+    false
+}
+
+/// Checks `port` and `search_string` against the check type; false on any error.
 fn health_check_fields(h: &Block, kind: HealthCheckType, diags: &mut Diagnostics) -> bool {
     let mut ok = true;
     if kind == HealthCheckType::Tcp {
         ok &= tcp_health_check_fields(h, diags);
-    }
-    if let Some(path) = h.str("path") {
-        if !path.starts_with('/') {
-            ok = false;
-            diags.push(
-                Diagnostic::error(
-                    Code::HealthCheckPath,
-                    h.value_loc("path"),
-                    format!("health-check path \"{path}\" must start with /"),
-                )
-                .label("missing leading /")
-                .help(format!("write \"/{path}\"")),
-            );
-        }
     }
     match (kind.is_string_match(), h.is_written("search_string")) {
         (true, false) => {
@@ -962,6 +986,55 @@ fn alias(a: &Block, diags: &mut Diagnostics) -> Option<Alias> {
     })
 }
 
+/// Geolocation: each location in one region; a `*` default (a warning without one).
+fn geolocation_rules(
+    b: &Block,
+    regions: &BTreeMap<String, (Region, &Block)>,
+    diags: &mut Diagnostics,
+) {
+    let mut seen: BTreeMap<&str, Loc> = BTreeMap::new();
+    let mut ordered: Vec<_> = regions.values().collect();
+    ordered.sort_by_key(|(_, rb)| rb.header.clone());
+    for (_, rb) in &ordered {
+        for (l, at) in rb.list("locations").unwrap_or(&[]) {
+            if let Some(first) = seen.get(l.as_str()) {
+                diags.push(
+                    Diagnostic::error(
+                        Code::GeoLocation,
+                        at.clone(),
+                        format!("location \"{l}\" is routed twice"),
+                    )
+                    .label("repeated")
+                    .with_secondary(first.clone(), "first routed here")
+                    .help("each location may appear in one region only"),
+                );
+            } else {
+                seen.insert(l, at.clone());
+            }
+        }
+    }
+    // From the blocks as written: a region dropped for another error may hold the "*".
+    let blocks = b.blocks("region");
+    let has_default = blocks.iter().any(|rb| {
+        rb.list("locations")
+            .is_some_and(|l| l.iter().any(|(x, _)| x == "*"))
+    });
+    let unreadable = blocks
+        .iter()
+        .any(|rb| rb.is_written("locations") && rb.list("locations").is_none());
+    if !has_default && !unreadable && !regions.is_empty() {
+        diags.push(
+            Diagnostic::warning(
+                Code::GeoDefault,
+                b.value_loc("routing"),
+                "geolocation routing without a \"*\" default: resolvers outside every listed location get no answer",
+            )
+            .label("no default location")
+            .help("add \"*\" to the locations of one region"),
+        );
+    }
+}
+
 fn routing_rules(
     b: &Block,
     routing: Routing,
@@ -999,7 +1072,9 @@ fn routing_rules(
             let primaries = roles.iter().filter(|r| **r == "primary").count();
             let secondaries = roles.len() - primaries;
             let missing_role = blocks.iter().any(|r| r.str("role").is_none());
-            if !missing_role && (primaries != 1 || secondaries != 1 || blocks.len() != 2) {
+            if !missing_role && (primaries > 1 || secondaries > 1) {
+                failover_role_repeated(blocks, primaries > 1, diags);
+            } else if !missing_role && (primaries != 1 || secondaries != 1 || blocks.len() != 2) {
                 diags.push(
                     Diagnostic::error(
                         Code::FailoverRoles,
@@ -1013,40 +1088,7 @@ fn routing_rules(
                 );
             }
         }
-        Routing::Geolocation => {
-            let mut seen: BTreeMap<&str, Loc> = BTreeMap::new();
-            let mut ordered: Vec<_> = regions.values().collect();
-            ordered.sort_by_key(|(_, rb)| rb.header.clone());
-            for (_, rb) in &ordered {
-                for (l, at) in rb.list("locations").unwrap_or(&[]) {
-                    if let Some(first) = seen.get(l.as_str()) {
-                        diags.push(
-                            Diagnostic::error(
-                                Code::GeoLocation,
-                                at.clone(),
-                                format!("location \"{l}\" is routed twice"),
-                            )
-                            .label("repeated")
-                            .with_secondary(first.clone(), "first routed here")
-                            .help("each location may appear in one region only"),
-                        );
-                    } else {
-                        seen.insert(l, at.clone());
-                    }
-                }
-            }
-            if !seen.contains_key("*") && !regions.is_empty() {
-                diags.push(
-                    Diagnostic::warning(
-                        Code::GeoDefault,
-                        b.value_loc("routing"),
-                        "geolocation routing without a \"*\" default: resolvers outside every listed location get no answer",
-                    )
-                    .label("no default location")
-                    .help("add \"*\" to the locations of one region"),
-                );
-            }
-        }
+        Routing::Geolocation => geolocation_rules(b, regions, diags),
         Routing::Weighted => {}
     }
 }

@@ -153,13 +153,18 @@ impl<'a> Needed<'a> {
         }
     }
 
-    /// The AWS regions where a copy answers.
+    /// The AWS regions where a copy answers in the steady state (a failover service: its
+    /// primary's).
     pub fn aws_regions(&self) -> Vec<&'a str> {
         match self {
             Needed::Dependency(d) => d.regions.iter().map(String::as_str).collect(),
             Needed::Service(s) => {
-                let set: std::collections::BTreeSet<&str> =
-                    s.regions.values().map(|r| r.aws_region.as_str()).collect();
+                let set: std::collections::BTreeSet<&str> = s
+                    .regions
+                    .values()
+                    .filter(|r| s.routing != Routing::Failover || r.role == Some(Role::Primary))
+                    .map(|r| r.aws_region.as_str())
+                    .collect();
                 set.into_iter().collect()
             }
         }

@@ -693,8 +693,8 @@ pub static ROOT: BlockSpec = BlockSpec {
     ],
 };
 
-/// The JSON Schema of a topology written in HCL's JSON syntax (`.hcl.json`): labelled blocks
-/// become objects keyed by label. Editors use it for completion; `schemas/topology.schema.json`
+/// The format as a JSON Schema: labelled blocks become objects keyed by label. For editors and
+/// tools (Meridian reads only native HCL, not HCL's JSON syntax); `schemas/topology.schema.json`
 /// is this value, kept in sync by a test.
 pub fn json_schema() -> Value {
     let mut root = block_schema(&ROOT);

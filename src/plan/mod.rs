@@ -493,7 +493,11 @@ pub fn plan_against(
         targets: opts.targets.clone(),
         destroy: opts.destroy,
         adopt: opts.adopt,
-        lint: lint_notes(input),
+        lint: if opts.destroy {
+            Vec::new()
+        } else {
+            lint_notes(input)
+        },
         sources: input.sources.to_vec(),
         prior_state: live,
         api_calls: BTreeMap::new(),
@@ -503,12 +507,13 @@ pub fn plan_against(
 
 /// The weights `meridian shift` holds, said among what the plan leaves alone.
 fn with_holds(mut untouched: Vec<Untouched>, input: &Input) -> Vec<Untouched> {
-    let declared = &input.topology.services;
-    let held = input
-        .identity
-        .holds
-        .iter()
-        .filter(|(s, _)| declared.contains_key(*s));
+    // Only holds that apply: a weighted service that still has the region.
+    let applies = |service: &String, h: &crate::shift::Hold| {
+        input.topology.services.get(service).is_some_and(|s| {
+            s.routing == crate::model::Routing::Weighted && s.regions.contains_key(&h.region)
+        })
+    };
+    let held = input.identity.holds.iter().filter(|(s, h)| applies(s, h));
     untouched.extend(held.map(|(service, h)| Untouched::Held {
         service: service.clone(),
         region: h.region.clone(),

@@ -87,10 +87,20 @@ pub fn json(r: &Report, sources: &Sources) -> Value {
 /// the repository root in code scanning).
 fn uri(name: &str) -> String {
     let p = name.replace('\\', "/");
-    if p.starts_with('/') {
-        format!("file://{p}")
+    let mut out = String::new();
+    for c in p.trim_start_matches("./").chars() {
+        match c {
+            ' ' => out.push_str("%20"),
+            '#' => out.push_str("%23"),
+            '%' => out.push_str("%25"),
+            '?' => out.push_str("%3F"),
+            _ => out.push(c),
+        }
+    }
+    if out.starts_with('/') {
+        format!("file://{out}")
     } else {
-        p.trim_start_matches("./").to_string()
+        out
     }
 }
 
@@ -189,6 +199,8 @@ pub fn sarif(r: &Report, sources: &Sources) -> Value {
                 "rules": sarif_rules(),
             }},
             "results": results,
+            // Columns count characters (Unicode code points), as every Meridian output does.
+            "columnKind": "unicodeCodePoints",
         }]
     })
 }

@@ -181,8 +181,14 @@ fn provision(venv: &Path, pins: &[&str]) -> Result<(), String> {
 pub const PROMETHEUS_DEB: &str = "prometheus=2.42.0+ds-5+deb12u1";
 
 /// `promtool`: `MERIDIAN_PROMTOOL`, else one on PATH, else extracted from the pinned Debian
-/// package (`apt-get download`, no install) under the target directory.
+/// package (`apt-get download`, no install) under the target directory. Once per process: the
+/// tests of one binary run in parallel and must not download over each other.
 pub fn promtool() -> Result<PathBuf, String> {
+    static ONCE: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    ONCE.get_or_init(find_promtool).clone()
+}
+
+fn find_promtool() -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os("MERIDIAN_PROMTOOL") {
         return Ok(PathBuf::from(p));
     }

@@ -833,3 +833,101 @@ fn completions_and_man_page_name_every_command() {
     );
     assert_eq!(meridian(&["completions", "tcsh"]).status.code(), Some(1));
 }
+
+/// `--color always` colours a plan's change symbols and a check's verdicts (the symbols and
+/// words stay); `--color never`, `--no-color` and a pipe under `auto` do not.
+#[test]
+fn color_always_colours_plans_and_verdicts() {
+    let dir = std::env::temp_dir().join(format!("meridian-color-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy("examples/active-passive/main.hcl", dir.join("main.hcl")).unwrap();
+    let path = dir.to_str().unwrap();
+    let o = meridian(&["plan", path, "--color", "always"]);
+    assert!(
+        stdout(&o).contains("\x1b[32m+\x1b[0m record.billing"),
+        "{}",
+        stdout(&o)
+    );
+    for args in [
+        vec!["plan", path, "--color", "never"],
+        vec!["plan", path, "--no-color"],
+        vec!["plan", path],
+    ] {
+        let o = meridian(&args);
+        assert!(!stdout(&o).contains('\x1b'), "{args:?}");
+        assert!(stdout(&o).contains("  + record.billing"), "{args:?}");
+    }
+    let o = meridian(&["check", "examples/active-passive", "--color", "always"]);
+    assert!(stdout(&o).contains("\x1b[32mmet\x1b[0m"), "{}", stdout(&o));
+}
+
+/// The text element of `svg` whose content starts with `label`: its `y`.
+fn label_y(svg: &str, label: &str) -> Option<i64> {
+    let at = svg.find(&format!("\n{label}"))?;
+    let open = svg[..at].rfind("<text")?;
+    let tag = &svg[open..at];
+    let y = tag.split("y=\"").nth(1)?.split('"').next()?;
+    y.parse().ok()
+}
+
+/// The pictures: the timeline has a legend for the critical path and the RTO objective line,
+/// labels above their bars; the comparison stacks the labels of designs at one point and draws
+/// a cost that is only a lower bound hollow, with a legend entry saying so.
+#[test]
+fn charts_say_what_they_show() {
+    let o = meridian(&["analyze", "examples/active-passive", "--format", "svg"]);
+    let svg = stdout(&o);
+    assert!(
+        svg.contains("on the critical path (sets the floor)"),
+        "{svg}"
+    );
+    assert!(svg.contains("RTO objective 900 s"));
+    let dir = std::env::temp_dir().join(format!("meridian-charts-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for d in ["a", "b", "partial"] {
+        std::fs::create_dir_all(dir.join(d)).unwrap();
+    }
+    let text = std::fs::read_to_string("examples/active-passive/main.hcl").unwrap();
+    std::fs::write(dir.join("a/main.hcl"), &text).unwrap();
+    std::fs::write(dir.join("b/main.hcl"), &text).unwrap();
+    std::fs::write(
+        dir.join("partial/main.hcl"),
+        text.replace("database_per_region = 2500", ""),
+    )
+    .unwrap();
+    let p = |d: &str| dir.join(d).to_str().unwrap().to_string();
+    let o = meridian(&[
+        "compare",
+        &p("a"),
+        &p("b"),
+        &p("partial"),
+        "--format",
+        "svg",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let svg = stdout(&o);
+    let (ya, yb) = (label_y(&svg, "a: 630 s"), label_y(&svg, "b: 630 s"));
+    assert!(ya.is_some() && yb.is_some() && ya != yb, "{ya:?} {yb:?}");
+    assert!(svg.contains("cost at least this (inputs missing)"));
+    assert!(
+        svg.contains("USD &gt;= "),
+        "the partial cost is labelled as a lower bound"
+    );
+    // Valid XML for a renderer (python3's parser).
+    let file = dir.join("compare.svg");
+    std::fs::write(&file, &svg).unwrap();
+    let parsed = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, xml.dom.minidom as m; m.parse(sys.argv[1])",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        parsed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&parsed.stderr)
+    );
+}

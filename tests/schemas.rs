@@ -376,3 +376,55 @@ fn holds_match_the_manifest_and_plan_schemas() {
         &["plan", path, "--format", "json"],
     );
 }
+
+/// validate, graph, check and the apply outcome: every JSON output has its schema, checked
+/// against real output (valid and invalid topologies, a collection, each example).
+#[test]
+fn every_json_output_matches_its_schema() {
+    for args in [
+        vec!["validate", "examples/active-passive", "--format", "json"],
+        vec!["validate", "examples/", "--format", "json"],
+        vec![
+            "validate",
+            "tests/fixtures/invalid/duplicate_label.hcl",
+            "--format",
+            "json",
+        ],
+        vec![
+            "validate",
+            "tests/fixtures/invalid/syntax.hcl",
+            "--format",
+            "json",
+        ],
+    ] {
+        check("schemas/validate.schema.json", &args);
+    }
+    for example in [
+        "active-passive",
+        "active-active-partitioned",
+        "active-active-anycast",
+    ] {
+        let path = format!("examples/{example}");
+        check(
+            "schemas/graph.schema.json",
+            &["graph", &path, "--format", "json"],
+        );
+        check(
+            "schemas/check.schema.json",
+            &["check", &path, "--format", "json"],
+        );
+    }
+    check(
+        "schemas/check.schema.json",
+        &["check", "tests/fixtures/lint/SS001.hcl", "--format", "json"],
+    );
+    let dir = std::env::temp_dir().join(format!("meridian-schema-apply-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy("examples/active-passive/main.hcl", dir.join("main.hcl")).unwrap();
+    let path = dir.to_str().unwrap();
+    check(
+        "schemas/apply.schema.json",
+        &["apply", path, "--auto-approve", "--format", "json"],
+    );
+}

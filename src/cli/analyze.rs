@@ -129,7 +129,7 @@ fn load(
 /// Prints the analysis; false when the chart could not be drawn.
 fn print(a: &crate::analysis::Analysis, format: Format, ctx: &mut Ctx) -> bool {
     match format {
-        Format::Human => ctx.out(&render::analysis::human(a)),
+        Format::Human => ctx.out_colored(&render::analysis::human(a), render::color::verdicts),
         Format::Markdown => ctx.out(&render::analysis::markdown(a)),
         Format::Json => match super::to_json(a, ctx) {
             Ok(text) => ctx.out(&text),
@@ -172,10 +172,12 @@ pub fn run_check(args: CheckArgs, ctx: &mut Ctx) -> u8 {
                 ctx.out("no objectives declared\n");
             }
             for o in &a.objectives {
-                ctx.out(&format!("{}\n", render::analysis::objective_line(o)));
+                let line = format!("{}\n", render::analysis::objective_line(o));
+                ctx.out_colored(&line, render::color::verdicts);
             }
             for (service, why) in a.no_recovery() {
-                ctx.out(&format!("service {service}: NO RECOVERY ({why})\n"));
+                let line = format!("service {service}: NO RECOVERY ({why})\n");
+                ctx.out_colored(&line, render::color::verdicts);
             }
             for f in &lint.findings {
                 ctx.out(&format!(

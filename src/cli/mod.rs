@@ -120,7 +120,10 @@ enum Command {
 
 /// Output streams and settings shared by every command.
 pub struct Ctx {
+    /// Colour diagnostics and messages (stderr).
     pub color: bool,
+    /// Colour what goes to stdout (plans, analyses): `--color always`, or `auto` on a terminal.
+    pub color_out: bool,
     out: std::io::Stdout,
     err: std::io::Stderr,
 }
@@ -130,6 +133,15 @@ impl Ctx {
     pub fn out(&mut self, s: &str) {
         // A closed pipe (`meridian graph | head`) is not an error worth reporting.
         let _ = self.out.write_all(s.as_bytes());
+    }
+
+    /// Writes human text to stdout, coloured by `paint` when stdout takes colour.
+    pub fn out_colored(&mut self, s: &str, paint: fn(&str) -> String) {
+        if self.color_out {
+            self.out(&paint(s));
+        } else {
+            self.out(s);
+        }
     }
 
     /// Writes messages and diagnostics to stderr.
@@ -154,8 +166,12 @@ impl Ctx {
 
 /// A document as pretty JSON with a final newline; an error (reported, exit 1) if it cannot
 /// be serialised, never an empty document.
+///
+/// One style for every document: keys sorted (through a `serde_json::Value`, whose maps are
+/// ordered), two-space indentation, a `format_version` at the top level.
 pub fn to_json<T: serde::Serialize>(doc: &T, ctx: &mut Ctx) -> Result<String, u8> {
-    serde_json::to_string_pretty(doc)
+    serde_json::to_value(doc)
+        .and_then(|v| serde_json::to_string_pretty(&v))
         .map(|t| format!("{t}\n"))
         .map_err(|e| {
             ctx.err(&format!("error: cannot serialise the document: {e}\n"));
@@ -210,18 +226,21 @@ pub fn main() -> ExitCode {
             return ExitCode::from(exit::ERROR);
         }
     }
-    let color = match cli.color {
-        _ if cli.no_color => false,
-        Color::Always => true,
-        Color::Never => false,
-        Color::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::io::stderr().is_terminal()
-        }
+    let no_color_env = || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let (color, color_out) = match cli.color {
+        _ if cli.no_color => (false, false),
+        Color::Always => (true, true),
+        Color::Never => (false, false),
+        Color::Auto if no_color_env() => (false, false),
+        Color::Auto => (
+            std::io::stderr().is_terminal(),
+            std::io::stdout().is_terminal(),
+        ),
     };
     signals::install();
     let mut ctx = Ctx {
         color,
+        color_out,
         out: std::io::stdout(),
         err: std::io::stderr(),
     };

@@ -385,7 +385,10 @@ pub(super) fn make_plan(
 
 fn print_plan(p: &Plan, format: Format, ctx: &mut Ctx) -> Result<(), u8> {
     match format {
-        Format::Human => ctx.out(&render::plan::human(p)),
+        Format::Human => {
+            let text = render::plan::human(p);
+            ctx.out_colored(&text, render::color::plan);
+        }
         Format::Markdown => ctx.out(&render::plan::markdown(p)),
         Format::Json => {
             let text = to_json(p, ctx)?;
@@ -680,7 +683,7 @@ fn apply_topology(args: &ApplyArgs, destroy: bool, ctx: &mut Ctx) -> Result<u8, 
     if args.format == ApplyFormat::Json {
         ctx.err(&shown);
     } else {
-        ctx.out(&shown);
+        ctx.out_colored(&shown, render::color::plan);
     }
     if !p.has_changes() {
         return Ok(exit::OK);

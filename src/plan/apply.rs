@@ -36,6 +36,9 @@ pub enum Status {
     },
 }
 
+/// Version of the apply outcome document.
+pub const OUTCOME_FORMAT_VERSION: u32 = 1;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ChangeOutcome {
     pub address: String,
@@ -48,6 +51,8 @@ pub struct ChangeOutcome {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
+    /// Version of this document (`apply --format json`, `schemas/apply.schema.json`).
+    pub format_version: u32,
     pub changes: Vec<ChangeOutcome>,
     /// Provider operations attempted.
     pub operations: usize,
@@ -157,6 +162,7 @@ pub fn apply_until(
         })
         .collect();
     Outcome {
+        format_version: OUTCOME_FORMAT_VERSION,
         changes: outcomes,
         operations: ledger.operations,
         interrupted,

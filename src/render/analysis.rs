@@ -312,14 +312,104 @@ fn timeline_bars(a: &Analysis) -> Vec<Bar> {
     bars
 }
 
+type TimelineChart<'a, 'b> = plotters::chart::ChartContext<
+    'a,
+    plotters::prelude::SVGBackend<'b>,
+    plotters::prelude::Cartesian2d<
+        plotters::coord::types::RangedCoordf64,
+        plotters::coord::types::RangedCoordf64,
+    >,
+>;
+
+/// The bars (critical path red, the rest blue, each in the legend), their labels, and the RTO
+/// objective as a dashed line.
+fn draw_timeline(
+    chart: &mut TimelineChart,
+    bars: &[Bar],
+    rows: usize,
+    max_x: f64,
+    objective: Option<f64>,
+) -> Result<(), String> {
+    use plotters::prelude::*;
+    let err = |e: DrawingAreaErrorKind<_>| e.to_string();
+    // Each row: its label on top, its bar below it, so no label is drawn over a bar.
+    let bar = |b: &Bar, i: usize, color: RGBAColor| {
+        let y = (rows - i) as f64;
+        Rectangle::new(
+            [
+                (b.start, y - 0.85),
+                (b.end.max(b.start + max_x / 400.0), y - 0.5),
+            ],
+            color.filled(),
+        )
+    };
+    let critical = RED.mix(0.7);
+    let parallel = BLUE.mix(0.35);
+    chart
+        .draw_series(
+            bars.iter()
+                .enumerate()
+                .filter(|(_, b)| b.critical)
+                .map(|(i, b)| bar(b, i, critical)),
+        )
+        .map_err(err)?
+        .label("on the critical path (sets the floor)")
+        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], critical.filled()));
+    chart
+        .draw_series(
+            bars.iter()
+                .enumerate()
+                .filter(|(_, b)| !b.critical)
+                .map(|(i, b)| bar(b, i, parallel)),
+        )
+        .map_err(err)?
+        .label("runs in parallel, off the critical path")
+        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], parallel.filled()));
+    chart
+        .draw_series(bars.iter().enumerate().map(|(i, b)| {
+            let y = (rows - i) as f64;
+            Text::new(
+                b.label.clone(),
+                (b.start, y - 0.1),
+                ("sans-serif", 12).into_font(),
+            )
+        }))
+        .map_err(err)?;
+    if let Some(x) = objective {
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(x, 0.0), (x, rows as f64)],
+                6,
+                4,
+                BLACK.mix(0.7).stroke_width(2),
+            ))
+            .map_err(err)?
+            .label(format!("RTO objective {x} s"))
+            .legend(|(x, y)| {
+                PathElement::new([(x, y), (x + 16, y)], BLACK.mix(0.7).stroke_width(2))
+            });
+    }
+    Ok(())
+}
+
 /// The critical path of each service's worst region loss as a timeline (SVG): detection, then
 /// the parallel steps, the longest one marked.
 pub fn timeline_svg(a: &Analysis) -> Result<String, String> {
     use plotters::prelude::*;
     let bars = timeline_bars(a);
-    let max_x = bars.iter().map(|b| b.end).fold(10.0, f64::max) * 1.1;
+    let objective = a
+        .objectives
+        .iter()
+        .find(|o| o.objective == "rto")
+        .map(|o| o.target);
+    let max_x = bars
+        .iter()
+        .map(|b| b.end)
+        .chain(objective)
+        .fold(10.0, f64::max)
+        * 1.1;
     let rows = bars.len().max(1);
-    let height = 120 + 40 * rows as u32;
+    let height = 170 + 44 * rows as u32;
     let mut out = String::new();
     {
         let root = SVGBackend::with_string(&mut out, (900, height)).into_drawing_area();
@@ -331,8 +421,8 @@ pub fn timeline_svg(a: &Analysis) -> Result<String, String> {
                 ("sans-serif", 20),
             )
             .margin(20)
-            .x_label_area_size(40)
-            .build_cartesian_2d(0f64..max_x, 0f64..rows as f64)
+            .x_label_area_size(55)
+            .build_cartesian_2d(0f64..max_x, 0f64..(rows as f64 + 0.9))
             .map_err(err)?;
         chart
             .configure_mesh()
@@ -343,32 +433,13 @@ pub fn timeline_svg(a: &Analysis) -> Result<String, String> {
             .x_label_formatter(&|v| format!("{v:.0}"))
             .draw()
             .map_err(err)?;
+        draw_timeline(&mut chart, &bars, rows, max_x, objective)?;
         chart
-            .draw_series(bars.iter().enumerate().map(|(i, b)| {
-                let y = (rows - i) as f64;
-                let color = if b.critical {
-                    RED.mix(0.7)
-                } else {
-                    BLUE.mix(0.35)
-                };
-                Rectangle::new(
-                    [
-                        (b.start, y - 0.8),
-                        (b.end.max(b.start + max_x / 400.0), y - 0.2),
-                    ],
-                    color.filled(),
-                )
-            }))
-            .map_err(err)?;
-        chart
-            .draw_series(bars.iter().enumerate().map(|(i, b)| {
-                let y = (rows - i) as f64;
-                Text::new(
-                    b.label.clone(),
-                    (0.0, y - 0.1),
-                    ("sans-serif", 12).into_font(),
-                )
-            }))
+            .configure_series_labels()
+            .border_style(BLACK.mix(0.3))
+            .background_style(WHITE.mix(0.9))
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
             .map_err(err)?;
         root.present().map_err(err)?;
     }

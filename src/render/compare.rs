@@ -135,21 +135,24 @@ pub fn markdown(c: &Comparison) -> String {
 
 /// What the chart shows: points with a floor, points without one (at the right edge), the RTO
 /// objectives, and the axes' ranges.
+/// A design on the chart: floor, cost, label, and whether the cost is only a lower bound.
+type Point = (f64, f64, String, bool);
+
 struct ChartData {
-    known: Vec<(f64, f64, String)>,
-    unknown: Vec<(f64, f64, String)>,
+    known: Vec<Point>,
+    unknown: Vec<Point>,
     objectives: Vec<f64>,
     max_x: f64,
     max_y: f64,
 }
 
 fn chart_data(c: &Comparison) -> ChartData {
-    let known: Vec<(f64, f64, String)> = c
+    let known: Vec<Point> = c
         .designs
         .iter()
         .filter_map(|d| {
             d.rto_floor_seconds
-                .map(|r| (r.as_secs_f64(), d.monthly_usd, label(d)))
+                .map(|r| (r.as_secs_f64(), d.monthly_usd, label(d), !d.cost_complete))
         })
         .collect();
     let objectives: Vec<f64> = {
@@ -176,11 +179,15 @@ fn chart_data(c: &Comparison) -> ChartData {
         // Headroom above the dearest design for the legend.
         * 1.5;
     let edge = max_x * 0.96;
-    let unknown: Vec<(f64, f64, String)> = c
+    let unknown: Vec<Point> = c
         .designs
         .iter()
         .filter(|d| d.rto_floor_seconds.is_none())
-        .map(|d| (edge, d.monthly_usd, format!("{} (no floor)", d.name)))
+        .map(|d| {
+            let cost = if d.cost_complete { "" } else { ">= " };
+            let text = format!("{} (no floor), USD {cost}{}", d.name, money(d.monthly_usd));
+            (edge, d.monthly_usd, text, !d.cost_complete)
+        })
         .collect();
     ChartData {
         known,
@@ -223,23 +230,17 @@ pub fn svg(c: &Comparison) -> Result<String, String> {
             .light_line_style(WHITE)
             .draw()
             .map_err(err)?;
-        for x in &objectives {
-            chart
-                .draw_series(DashedLineSeries::new(
-                    [(*x, 0.0), (*x, max_y)],
-                    6,
-                    4,
-                    RED.mix(0.6).stroke_width(1),
-                ))
-                .map_err(err)?
-                .label(format!("RTO objective {x} s"))
-                .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], RED.mix(0.6)));
-        }
-        // Labelled points, the label on the side with room.
-        let elements = |points: &[(f64, f64, String)], color: RGBColor| {
+        draw_objectives(&mut chart, &objectives, max_y)?;
+        // Labelled points, the label on the side with room; points at (nearly) the same place
+        // stack their labels instead of drawing them over each other. A cost that is only a
+        // lower bound (inputs missing) is a hollow point with an arrow up.
+        let elements = |points: &[Point], color: RGBColor| {
             points
                 .iter()
-                .map(|(x, y, text)| {
+                .enumerate()
+                .map(|(i, p)| {
+                    let (x, y, text, partial) = p;
+                    let stacked = stacked(points, i, max_x, max_y);
                     let right_half = *x > max_x / 2.0;
                     let anchor = if right_half { HPos::Right } else { HPos::Left };
                     let font = ("sans-serif", 12)
@@ -247,9 +248,11 @@ pub fn svg(c: &Comparison) -> Result<String, String> {
                         .into_text_style(&root)
                         .pos(Pos::new(anchor, VPos::Bottom));
                     let dx = if right_half { -10 } else { 10 };
+                    let (dot, arrow) = marker(*partial, color);
                     EmptyElement::at((*x, *y))
-                        + Circle::new((0, 0), 6, color.filled())
-                        + Text::new(text.clone(), (dx, -8), font)
+                        + dot
+                        + arrow
+                        + Text::new(text.clone(), (dx, -8 - 16 * stacked), font)
                 })
                 .collect::<Vec<_>>()
         };
@@ -265,6 +268,7 @@ pub fn svg(c: &Comparison) -> Result<String, String> {
                 .label("no floor (unknown or no recovery)")
                 .legend(|(x, y)| Circle::new((x + 8, y), 5, RED.filled()));
         }
+        draw_legend(&mut chart, &known, &unknown)?;
         chart
             .configure_series_labels()
             .border_style(BLACK.mix(0.3))
@@ -287,4 +291,71 @@ fn label(d: &crate::analysis::compare::Design) -> String {
         if d.cost_complete { "" } else { ">= " },
         money(d.monthly_usd)
     )
+}
+
+type Chart<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// A dashed vertical line per RTO objective, each in the legend.
+fn draw_objectives(chart: &mut Chart, objectives: &[f64], max_y: f64) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<_>| e.to_string();
+    for x in objectives {
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(*x, 0.0), (*x, max_y)],
+                6,
+                4,
+                RED.mix(0.6).stroke_width(1),
+            ))
+            .map_err(err)?
+            .label(format!("RTO objective {x} s"))
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], RED.mix(0.6)));
+    }
+    Ok(())
+}
+
+/// The legend entry for costs that are lower bounds, when some design has one.
+fn draw_legend(chart: &mut Chart, known: &[Point], unknown: &[Point]) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<_>| e.to_string();
+    if known.iter().chain(unknown).any(|p| p.3) {
+        chart
+            .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
+            .map_err(err)?
+            .label("cost at least this (inputs missing)")
+            .legend(|(x, y)| Circle::new((x + 8, y), 5, BLUE.stroke_width(2)));
+    }
+    Ok(())
+}
+
+/// How many earlier points sit at (nearly) the same place as point `i`: its label goes that many
+/// lines higher.
+fn stacked(points: &[Point], i: usize, max_x: f64, max_y: f64) -> i32 {
+    let p = &points[i];
+    let near = |q: &&Point| (q.0 - p.0).abs() < max_x * 0.03 && (q.1 - p.1).abs() < max_y * 0.04;
+    points[..i].iter().filter(near).count() as i32
+}
+
+/// A filled point, or for a cost that is only a lower bound a hollow one with an arrow up.
+/// A point's dot and the arrow beside it, in pixels from the point.
+type Marker = (Circle<(i32, i32), i32>, PathElement<(i32, i32)>);
+
+fn marker(partial: bool, color: RGBColor) -> Marker {
+    if partial {
+        (
+            Circle::new((0, 0), 6, color.stroke_width(2)),
+            PathElement::new(
+                vec![(0, -6), (0, -22), (-4, -16), (0, -22), (4, -16)],
+                color.stroke_width(2),
+            ),
+        )
+    } else {
+        // A point, not an empty polyline (invalid SVG): draws nothing.
+        (
+            Circle::new((0, 0), 6, color.filled()),
+            PathElement::new(vec![(0, 0), (0, 0)], color.stroke_width(2)),
+        )
+    }
 }

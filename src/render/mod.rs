@@ -9,3 +9,85 @@ pub mod graph;
 pub mod lint;
 pub mod plan;
 pub mod simulate;
+
+/// ANSI colours for text a terminal shows, Terraform's way: the change symbols of a plan
+/// (`+` green, `-` red, `~` yellow, `-/+` both) and the verdicts of an analysis (met green,
+/// breached and NO RECOVERY red, unknown yellow). The symbols and words stay: colour is never
+/// the only signal.
+pub mod color {
+    const GREEN: &str = "\x1b[32m";
+    const RED: &str = "\x1b[31m";
+    const YELLOW: &str = "\x1b[33m";
+    const BOLD_RED: &str = "\x1b[1;31m";
+    const RESET: &str = "\x1b[0m";
+
+    /// Colours the leading change symbol of each line of a human plan.
+    pub fn plan(text: &str) -> String {
+        let mut out = String::with_capacity(text.len() + 64);
+        for line in text.split_inclusive('\n') {
+            let body = line.trim_start_matches(' ');
+            let indent = &line[..line.len() - body.len()];
+            let colored = if let Some(rest) = body.strip_prefix("-/+ ") {
+                Some(format!("{RED}-{RESET}/{GREEN}+{RESET} {rest}"))
+            } else {
+                [("+ ", GREEN), ("- ", RED), ("~ ", YELLOW)]
+                    .iter()
+                    .find_map(|(sym, c)| {
+                        body.strip_prefix(sym)
+                            .map(|rest| format!("{c}{}{RESET} {rest}", sym.trim_end()))
+                    })
+            };
+            match colored {
+                Some(c) => {
+                    out.push_str(indent);
+                    out.push_str(&c);
+                }
+                None => out.push_str(line),
+            }
+        }
+        out
+    }
+
+    /// Colours the verdict words of an analysis or check.
+    pub fn verdicts(text: &str) -> String {
+        text.replace(": met", &format!(": {GREEN}met{RESET}"))
+            .replace(": breached", &format!(": {RED}breached{RESET}"))
+            .replace(": unknown", &format!(": {YELLOW}unknown{RESET}"))
+            .replace("NO RECOVERY", &format!("{BOLD_RED}NO RECOVERY{RESET}"))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn symbols_and_words_keep_their_text() {
+            let plan = "  + record.a {\n      ~ ttl = 60 -> 30\n-/+ health_check.b {\n  # note\n";
+            let c = super::plan(plan);
+            assert!(c.contains("\x1b[32m+\x1b[0m record.a"));
+            assert!(c.contains("\x1b[33m~\x1b[0m ttl"));
+            assert!(c.contains("\x1b[31m-\x1b[0m/\x1b[32m+\x1b[0m health_check.b"));
+            assert!(c.ends_with("  # note\n"));
+            // Stripped of its escapes, the text is unchanged.
+            let plain: String = strip(&c);
+            assert_eq!(plain, plan);
+            let v = super::verdicts("rto 900 s: met (actual 630 s)\nservice a: NO RECOVERY (x)\n");
+            assert_eq!(
+                strip(&v),
+                "rto 900 s: met (actual 630 s)\nservice a: NO RECOVERY (x)\n"
+            );
+        }
+
+        fn strip(s: &str) -> String {
+            let mut out = String::new();
+            let mut esc = false;
+            for ch in s.chars() {
+                match (esc, ch) {
+                    (false, '\x1b') => esc = true,
+                    (true, 'm') => esc = false,
+                    (true, _) => {}
+                    (false, c) => out.push(c),
+                }
+            }
+            out
+        }
+    }
+}

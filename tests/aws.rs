@@ -1978,3 +1978,44 @@ service "api" {
     let (code, _) = plan_json(port, &dir, "t");
     assert_eq!(code, Some(0));
 }
+
+/// At any log level, no credential and no signed header reaches the log: a planted secret key
+/// and session token are absent from a `RUST_LOG=trace` plan and apply against moto, while the
+/// AWS calls are there with their operation names and durations.
+#[test]
+fn logs_name_every_call_and_never_a_credential() {
+    let (port, _g) = moto();
+    let dir = tempdir("logs");
+    copy_example("active-passive", &dir);
+    create_zone(port, "example.com");
+    let secret = "PlantedSecretKey0123456789abcdefGHIJKLMN";
+    let token = "PlantedSessionToken9876543210zyxwvuTSRQ";
+    for args in [
+        vec!["plan", "active-passive", "--live", "aws"],
+        vec!["apply", "active-passive", "--live", "aws", "--auto-approve"],
+    ] {
+        let o = env(&mut Command::new(env!("CARGO_BIN_EXE_meridian")), port)
+            .current_dir(&dir)
+            .args(&args)
+            .env("AWS_SECRET_ACCESS_KEY", secret)
+            .env("AWS_SESSION_TOKEN", token)
+            .env("RUST_LOG", "trace")
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", text(&o));
+        let log = String::from_utf8_lossy(&o.stderr).to_string();
+        for planted in [secret, token, &secret[..16], &token[..16]] {
+            assert!(!log.contains(planted), "{args:?} logged a credential");
+        }
+        let lower = log.to_ascii_lowercase();
+        for header in ["authorization", "x-amz-security-token", "signature="] {
+            assert!(!lower.contains(header), "{args:?} logged `{header}`");
+        }
+        assert!(
+            log.contains("operation=\"ListHostedZonesByName\"")
+                || log.contains("ListHostedZonesByName"),
+            "{args:?}: {log}"
+        );
+        assert!(log.contains("time.busy"), "{args:?}: no durations");
+    }
+}

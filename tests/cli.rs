@@ -931,3 +931,88 @@ fn charts_say_what_they_show() {
         String::from_utf8_lossy(&parsed.stderr)
     );
 }
+
+/// Every JSON example in the README (a `$ meridian ... --format json` block) is what the
+/// command prints today.
+#[test]
+fn readme_json_examples_match_real_output() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let mut checked = 0;
+    for block in readme.split("```sh\n").skip(1) {
+        let body = block.split("```").next().unwrap();
+        let Some((first, rest)) = body.split_once('\n') else {
+            continue;
+        };
+        let Some(cmd) = first.strip_prefix("$ meridian ") else {
+            continue;
+        };
+        if !cmd.contains("--format json") || !rest.trim_start().starts_with('{') {
+            continue;
+        }
+        let args: Vec<&str> = cmd.split_whitespace().collect();
+        let o = meridian(&args);
+        let real: serde_json::Value =
+            serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("`meridian {cmd}`: {e}"));
+        let shown: serde_json::Value = serde_json::from_str(rest)
+            .unwrap_or_else(|e| panic!("README example of `meridian {cmd}` is not JSON: {e}"));
+        assert_eq!(shown, real, "README example of `meridian {cmd}` is stale");
+        checked += 1;
+    }
+    assert!(checked >= 1, "no JSON example found in the README");
+}
+
+/// Off a terminal, an apply reports its progress as plain lines on stderr, one per wave, the
+/// last with every change settled; stdout keeps only the plan and the result.
+#[test]
+fn apply_progress_is_plain_lines_off_a_terminal() {
+    let dir = std::env::temp_dir().join(format!("meridian-progress-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy("examples/active-passive/main.hcl", dir.join("main.hcl")).unwrap();
+    let o = meridian(&["apply", dir.to_str().unwrap(), "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("progress: "))
+        .collect();
+    assert!(lines.len() >= 2, "{}", stderr(&o));
+    // 2 health checks, the marker, 2 records, 2 repositories and the replication rule: 8.
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .starts_with("progress: 8/8 changes settled"),
+        "{lines:?}"
+    );
+    assert!(!stdout(&o).contains("progress: "));
+}
+
+/// `--quiet` keeps stderr to errors (no progress, no warnings of a valid topology); `-v` logs
+/// Meridian's steps; `RUST_LOG` sets the filter.
+#[test]
+fn quiet_and_verbose() {
+    let dir = std::env::temp_dir().join(format!("meridian-quiet-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy("tests/fixtures/invalid/ttl_high.hcl", dir.join("main.hcl")).unwrap();
+    let path = dir.to_str().unwrap();
+    let o = meridian(&["apply", path, "--auto-approve", "--quiet"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "", "quiet apply wrote to stderr");
+    let o = meridian(&["plan", path]);
+    assert!(
+        stderr(&o).contains("meridian::ttl_high"),
+        "warnings show without --quiet"
+    );
+    let o = meridian(&["plan", path, "-v"]);
+    assert!(stderr(&o).contains("DEBUG"), "{}", stderr(&o));
+    let o = Command::new(env!("CARGO_BIN_EXE_meridian"))
+        .args(["destroy", path, "--auto-approve"])
+        .env("RUST_LOG", "meridian=info")
+        .output()
+        .unwrap();
+    assert!(stderr(&o).contains("apply progress"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("DEBUG"), "RUST_LOG=meridian=info shows no debug events");
+    assert_eq!(meridian(&["plan", path, "-q", "-v"]).status.code(), Some(1));
+}

@@ -85,8 +85,10 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
         topology_id: (!identity.new).then_some(identity.id),
     };
     let file = alerts::rules(&topology, &options);
-    for n in &file.notes {
-        ctx.err(&format!("note: {n}\n"));
+    if !super::QUIET.load(std::sync::atomic::Ordering::SeqCst) {
+        for n in &file.notes {
+            ctx.err(&format!("note: {n}\n"));
+        }
     }
     match args.format {
         Format::Yaml => ctx.out(&file.yaml(&format!(

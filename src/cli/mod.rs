@@ -81,6 +81,14 @@ pub struct Cli {
     /// relative to it.
     #[arg(short = 'C', long = "chdir", value_name = "DIR", global = true)]
     chdir: Option<std::path::PathBuf>,
+    /// Print only errors on stderr: no warnings, notes or progress.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Log what happens on stderr: -v Meridian's steps, -vv also each AWS call with its
+    /// duration and attempts. RUST_LOG (e.g. `meridian=debug`) sets the filter instead.
+    /// Credentials and signed headers are never logged.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -116,6 +124,38 @@ enum Command {
     /// What a topology manages: list, show, or forget part of it (rm).
     #[command(subcommand)]
     State(state::Command),
+}
+
+/// `--quiet`: only errors on stderr.
+pub static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Installs the log printer when `-v` or `RUST_LOG` asks for one (nothing is set up otherwise).
+/// Whatever the filter, two things are never printed: the signing crate's events (signed
+/// headers, canonical requests) and any other crate's TRACE events (raw requests).
+fn logging(verbose: u8) {
+    use tracing_subscriber::filter::{filter_fn, EnvFilter};
+    use tracing_subscriber::fmt::format::FmtSpan;
+    use tracing_subscriber::prelude::*;
+    let from_env = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    let directives = match (from_env, verbose) {
+        (Some(env), _) => env,
+        (None, 0) => return,
+        (None, 1) => "meridian=debug".to_string(),
+        (None, _) => "meridian=trace,aws_smithy_runtime::client::orchestrator=debug".to_string(),
+    };
+    let safe = filter_fn(|m| {
+        let target = m.target();
+        !target.starts_with("aws_sigv4")
+            && (target.starts_with("meridian") || *m.level() != tracing::Level::TRACE)
+    });
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_span_events(FmtSpan::CLOSE)
+        .with_filter(EnvFilter::new(directives))
+        .with_filter(safe);
+    let _ = tracing_subscriber::registry().with(layer).try_init();
 }
 
 /// Output streams and settings shared by every command.
@@ -191,11 +231,14 @@ pub fn load_valid(
         exit::ERROR
     })?;
     let checked = crate::check(&sources);
-    ctx.err(&crate::render::diagnostics::human(
-        &checked.diagnostics,
-        &sources,
-        ctx.color,
-    ));
+    // --quiet: warnings only matter when something fails.
+    if !QUIET.load(std::sync::atomic::Ordering::SeqCst) || checked.diagnostics.has_errors() {
+        ctx.err(&crate::render::diagnostics::human(
+            &checked.diagnostics,
+            &sources,
+            ctx.color,
+        ));
+    }
     if checked.diagnostics.has_errors() {
         ctx.err(&format!(
             "error: {} is invalid ({}); {what}\n",
@@ -237,6 +280,8 @@ pub fn main() -> ExitCode {
             std::io::stdout().is_terminal(),
         ),
     };
+    QUIET.store(cli.quiet, std::sync::atomic::Ordering::SeqCst);
+    logging(cli.verbose);
     signals::install();
     let mut ctx = Ctx {
         color,

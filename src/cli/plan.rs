@@ -6,7 +6,7 @@ use crate::analysis::Prices;
 use crate::backend::{BackendRef, Operation};
 use crate::graph::ResourceGraph;
 use crate::identity::Identity;
-use crate::plan::{self, apply::apply_until, saved, Input, Options, Plan, SourceText};
+use crate::plan::{self, apply::apply_with, saved, Input, Options, Plan, SourceText};
 use crate::provider::aws::{AwsProvider, AwsSettings};
 use crate::provider::local::LocalStore;
 use crate::provider::{LiveSource, Progress, Provider};
@@ -408,6 +408,59 @@ fn live_kind(common: &Common, topology: &crate::model::Topology) -> Live {
     })
 }
 
+/// The apply's progress on stderr: one line rewritten in place on a terminal, a plain line per
+/// wave otherwise (CI logs).
+struct ApplyProgress {
+    started: std::time::Instant,
+    terminal: bool,
+}
+
+impl ApplyProgress {
+    fn new() -> ApplyProgress {
+        ApplyProgress {
+            started: std::time::Instant::now(),
+            terminal: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn show(&self, p: plan::apply::Progress) {
+        tracing::info!(
+            settled = p.settled,
+            total = p.total,
+            operations = p.operations,
+            "apply progress"
+        );
+        if super::QUIET.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        let secs = self.started.elapsed().as_secs();
+        let bar = |width: usize| {
+            let full = (p.settled * width).checked_div(p.total).unwrap_or(width);
+            format!("[{}{}]", "=".repeat(full), " ".repeat(width - full))
+        };
+        if self.terminal {
+            eprint!(
+                "\r  {} {}/{} changes, {} operations, {secs} s ",
+                bar(24),
+                p.settled,
+                p.total,
+                p.operations
+            );
+        } else {
+            eprintln!(
+                "progress: {}/{} changes settled, {} operations, {secs} s",
+                p.settled, p.total, p.operations
+            );
+        }
+    }
+
+    fn finish(&self) {
+        if self.terminal && !super::QUIET.load(std::sync::atomic::Ordering::SeqCst) {
+            eprintln!();
+        }
+    }
+}
+
 /// Shows Route 53's propagation on a terminal; silent otherwise.
 fn progress_sink() -> Option<crate::provider::ProgressSink> {
     if !std::io::stderr().is_terminal() {
@@ -638,7 +691,11 @@ pub(super) fn run_apply_engine(
                 std::thread::sleep(std::time::Duration::from_millis(100));
             }
         });
-        let outcome = apply_until(p, store, usize::from(parallelism), &STOP);
+        let shown = ApplyProgress::new();
+        let outcome = apply_with(p, store, usize::from(parallelism), &STOP, &|x| {
+            shown.show(x)
+        });
+        shown.finish();
         done.store(true, Ordering::SeqCst);
         outcome
     })

@@ -113,6 +113,19 @@ pub fn apply(plan: &Plan, provider: &dyn Provider, parallelism: usize) -> Outcom
     apply_until(plan, provider, parallelism, &AtomicBool::new(false))
 }
 
+/// How far an apply has come, after each wave (for a progress display).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Changes settled (done, failed or skipped) of those to make.
+    pub settled: usize,
+    pub total: usize,
+    /// Provider operations started so far.
+    pub operations: usize,
+}
+
+/// Called after each wave.
+pub type OnProgress<'a> = &'a (dyn Fn(Progress) + Sync);
+
 /// [`apply`], stopping before the next wave once `stop` is set: what ran is reported, the
 /// rest is "not attempted", and the next plan shows exactly it.
 pub fn apply_until(
@@ -120,6 +133,17 @@ pub fn apply_until(
     provider: &dyn Provider,
     parallelism: usize,
     stop: &AtomicBool,
+) -> Outcome {
+    apply_with(plan, provider, parallelism, stop, &|_| {})
+}
+
+/// [`apply_until`], reporting [`Progress`] after each wave.
+pub fn apply_with(
+    plan: &Plan,
+    provider: &dyn Provider,
+    parallelism: usize,
+    stop: &AtomicBool,
+    on_progress: OnProgress,
 ) -> Outcome {
     let n = plan.resource_changes.len();
     let mut ledger = Ledger {
@@ -138,6 +162,8 @@ pub fn apply_until(
         parallelism,
         ledger: &mut ledger,
         stop,
+        on_progress,
+        total: work.len(),
     };
     let checks = health_checks(plan, &work, &mut run);
     let held_zones = records(&work, &checks, &mut run);
@@ -176,6 +202,9 @@ struct Runner<'a> {
     ledger: &'a mut Ledger,
     /// Set by a signal: no further wave starts.
     stop: &'a AtomicBool,
+    on_progress: OnProgress<'a>,
+    /// Changes to make.
+    total: usize,
 }
 
 impl Runner<'_> {
@@ -208,6 +237,11 @@ impl Runner<'_> {
         for (i, _) in &succeeded {
             self.ledger.done(*i);
         }
+        (self.on_progress)(Progress {
+            settled: self.ledger.status.iter().filter(|s| s.is_some()).count(),
+            total: self.total,
+            operations: self.ledger.operations,
+        });
         succeeded
     }
 }

@@ -477,6 +477,13 @@ pub fn plan_against(
         let keep = targeted(input.graph, &changes, &opts.targets)?;
         changes.retain(|c| keep.contains(&c.address));
     }
+    tracing::debug!(
+        changes = changes.iter().filter(|c| !c.is_no_op()).count(),
+        resources = changes.len(),
+        live_records = live.records.len(),
+        live_health_checks = live.health_checks.len(),
+        "diffed the topology against live state"
+    );
     let analysis = crate::analysis::analyze_with_prices(input.topology, &opts.prices);
     Ok(Plan {
         format_version: FORMAT_VERSION,

@@ -330,6 +330,7 @@ impl AwsProvider {
     }
 
     fn count(&self, op: &'static str) {
+        tracing::debug!(operation = op, "AWS call");
         if let Ok(mut c) = self.calls.lock() {
             *c.entry(op).or_default() += 1;
         }

@@ -1013,6 +1013,28 @@ fn quiet_and_verbose() {
         .output()
         .unwrap();
     assert!(stderr(&o).contains("apply progress"), "{}", stderr(&o));
-    assert!(!stderr(&o).contains("DEBUG"), "RUST_LOG=meridian=info shows no debug events");
+    assert!(
+        !stderr(&o).contains("DEBUG"),
+        "RUST_LOG=meridian=info shows no debug events"
+    );
     assert_eq!(meridian(&["plan", path, "-q", "-v"]).status.code(), Some(1));
+}
+
+/// `fmt` on a file that does not parse shows the full syntax diagnostic (where, what was
+/// expected), not one truncated line, and leaves the file alone.
+#[test]
+fn fmt_shows_the_whole_syntax_error() {
+    let before = std::fs::read_to_string("tests/fixtures/invalid/syntax.hcl").unwrap();
+    let o = meridian(&["fmt", "--check", "tests/fixtures/invalid/syntax.hcl"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("meridian::syntax"), "{err}");
+    assert!(err.contains("syntax.hcl:3:12"), "{err}");
+    assert!(err.contains("expected"), "{err}");
+    assert!(
+        err.contains("is not valid HCL; it was left as it is"),
+        "{err}"
+    );
+    let after = std::fs::read_to_string("tests/fixtures/invalid/syntax.hcl").unwrap();
+    assert_eq!(before, after);
 }

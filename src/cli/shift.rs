@@ -214,7 +214,7 @@ fn steps(s: &mut Session, mut hold: Hold, ctx: &mut Ctx) -> Result<u8, u8> {
     let weights = shift::weights(hold.from, hold.to, hold.steps);
     let pause = std::time::Duration::from_millis(s.args.over.as_millis() / u64::from(hold.steps));
     ctx.out(&format!(
-        "Shift {}[\"{}\"] from weight {} to {} in {} steps ({}), a step every {} s.\n",
+        "Shift {}[\"{}\"] from weight {} to {} in {} step(s) ({}), a step every {} s.\n",
         s.args.service,
         hold.region,
         hold.weight,

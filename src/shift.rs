@@ -106,9 +106,14 @@ pub fn weights(from: u8, to: u8, steps: u32) -> Vec<u8> {
         .collect()
 }
 
+/// The file's weight of each region a hold was applied to, by (service, region label).
+pub type FileWeights = BTreeMap<(String, String), Option<u8>>;
+
 /// Puts the held weights into the topology (records are planned with them) and notes each
-/// hold's declared weight. Holds of services or regions no longer declared are ignored.
-pub fn apply(t: &mut Topology, holds: &mut Holds) {
+/// hold's declared weight: the file's, remembered in `file` the first time, so applying holds
+/// again (each step of a shift) does not take an earlier step's weight for the file's. Holds
+/// of services or regions no longer declared, or no longer weighted, are ignored.
+pub fn apply(t: &mut Topology, holds: &mut Holds, file: &mut FileWeights) {
     for (service, h) in holds.iter_mut() {
         if let Some(r) = t
             .services
@@ -116,7 +121,9 @@ pub fn apply(t: &mut Topology, holds: &mut Holds) {
             .filter(|s| s.routing == Routing::Weighted)
             .and_then(|s| s.regions.get_mut(&h.region))
         {
-            h.declared = r.weight;
+            h.declared = *file
+                .entry((service.clone(), h.region.clone()))
+                .or_insert(r.weight);
             r.weight = Some(h.weight);
         }
     }
@@ -166,6 +173,34 @@ pub fn set_weight(
 #[cfg(test)]
 mod tests {
     use super::{set_weight, weights};
+
+    /// Applying holds twice (two steps of one shift) keeps the file's weight as `declared`.
+    #[test]
+    fn the_declared_weight_is_the_files_at_every_step() {
+        let text = "service \"api\" {\n  zone = \"example.com\"\n  domain = \"api.example.com\"\n  routing = \"weighted\"\n  health_check {\n    type = \"HTTPS\"\n    path = \"/\"\n  }\n  region \"us-east-1\" {\n    target = \"a.example.net\"\n    weight = 100\n  }\n  region \"eu-west-1\" {\n    target = \"b.example.net\"\n    weight = 100\n  }\n}\n";
+        let checked = crate::check(&crate::source::Sources::from_texts([("main.hcl", text)]));
+        let mut t = checked
+            .valid()
+            .unwrap_or_else(|| panic!("{:?}", checked.diagnostics))
+            .clone();
+        let mut file = super::FileWeights::new();
+        for weight in [80, 60] {
+            let hold = super::Hold {
+                region: "us-east-1".into(),
+                weight,
+                from: 100,
+                to: 0,
+                steps: 5,
+                done: 1,
+                over_seconds: 0,
+                declared: None,
+            };
+            let mut holds = super::Holds::from([("api".to_string(), hold)]);
+            super::apply(&mut t, &mut holds, &mut file);
+            assert_eq!(holds["api"].declared, Some(100));
+            assert_eq!(t.services["api"].regions["us-east-1"].weight, Some(weight));
+        }
+    }
 
     #[test]
     fn set_weight_changes_the_value_and_keeps_the_comments() {

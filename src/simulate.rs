@@ -231,18 +231,24 @@ fn isolate(s: &Service, region: &str, stalled: Vec<StalledRegion>) -> Outcome {
     let mut notes = vec![format!(
         "users and Route 53's checkers still reach {region}: its records stay in the answers, nothing fails over"
     )];
+    // Only regions that carry traffic write: an idle failover secondary loses nothing.
+    let shares = steady_shares(s);
+    let busy = |aws: &str| {
+        s.regions
+            .values()
+            .any(|r| r.aws_region == aws && shares.get(&r.name).is_some_and(|x| *x > 0.0))
+    };
     let writes_fail = s.data.as_ref().and_then(|d| match d.pattern {
         DataPattern::PrimaryReplica => {
             let primary = d.primary.as_ref().and_then(|p| s.regions.get(p))?;
-            let others: Vec<&str> = s
+            let mut others: Vec<&str> = s
                 .regions
                 .values()
-                .filter(|r| r.aws_region != primary.aws_region)
+                .filter(|r| r.aws_region != primary.aws_region && busy(&r.aws_region))
                 .map(|r| r.aws_region.as_str())
                 .collect();
-            if others.is_empty() {
-                None
-            } else if primary.aws_region == region {
+            others.dedup();
+            if primary.aws_region == region && !others.is_empty() {
                 notes.push(format!(
                     "replicas outside {region} fall behind for as long as the isolation lasts"
                 ));
@@ -250,19 +256,23 @@ fn isolate(s: &Service, region: &str, stalled: Vec<StalledRegion>) -> Outcome {
                     "writes from {} cannot reach the primary in {region}",
                     others.join(", ")
                 ))
-            } else {
+            } else if primary.aws_region != region {
                 notes.push(format!(
                     "the replica in {region} falls behind for as long as the isolation lasts"
                 ));
-                Some(format!(
-                    "writes in {region} cannot reach the primary in {}",
-                    primary.aws_region
-                ))
+                busy(region).then(|| {
+                    format!(
+                        "writes in {region} cannot reach the primary in {}",
+                        primary.aws_region
+                    )
+                })
+            } else {
+                None
             }
         }
-        DataPattern::MultiMaster if d.consistency == crate::model::Consistency::Strong => Some(
-            format!("{region} is cut from the write quorum: its writes fail"),
-        ),
+        DataPattern::MultiMaster if d.consistency == crate::model::Consistency::Strong => {
+            busy(region).then(|| format!("{region} is cut from the write quorum: its writes fail"))
+        }
         DataPattern::MultiMaster => {
             notes.push(format!(
                 "writes on both sides of {region}'s isolation conflict when it heals"

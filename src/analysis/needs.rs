@@ -35,8 +35,6 @@ impl Cut<'_> {
 /// Why a region stalls: the chain of calls from it to what it cannot reach.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stall {
-    /// The dependency or service it calls directly.
-    pub need: String,
     /// `api[eu-west-1] -> auth [us-east-1]`, then each further hop.
     pub path: Vec<String>,
     pub reason: String,
@@ -83,7 +81,6 @@ fn stall_at(t: &Topology, s: &Service, label: &str, cut: Cut, depth: usize) -> O
                     continue;
                 }
                 return Some(Stall {
-                    need: d.name.clone(),
                     path: vec![format!("{here} -> {} [{}]", d.name, d.regions.join(", "))],
                     reason: format!(
                         "{} needs \"{}\", which lives only in {} and {why}",
@@ -101,7 +98,6 @@ fn stall_at(t: &Topology, s: &Service, label: &str, cut: Cut, depth: usize) -> O
                     let mut path = vec![format!("{here} -> {}", o.name)];
                     path.extend(st.path);
                     return Some(Stall {
-                        need: o.name.clone(),
                         path,
                         reason: format!("{here} needs service \"{}\": {}", o.name, st.reason),
                     });
@@ -116,7 +112,7 @@ fn stall_at(t: &Topology, s: &Service, label: &str, cut: Cut, depth: usize) -> O
 /// answers from its primary while the primary's health check passes (an isolated primary still
 /// passes: the checkers reach it), from its secondary once the primary is lost; the other
 /// policies from every region.
-pub fn answering<'a>(o: &'a Service, cut: Cut) -> Vec<(&'a String, &'a Region)> {
+fn answering<'a>(o: &'a Service, cut: Cut) -> Vec<(&'a String, &'a Region)> {
     if o.routing != Routing::Failover {
         return o.regions.iter().collect();
     }
@@ -156,7 +152,6 @@ fn service_stall(t: &Topology, o: &Service, from: &str, cut: Cut, depth: usize) 
             .collect();
         let homes: Vec<&str> = homes.into_iter().collect();
         Stall {
-            need: o.name.clone(),
             path: Vec::new(),
             reason: format!("its records answer from {}, out of reach", homes.join(", ")),
         }

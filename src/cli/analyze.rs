@@ -165,7 +165,7 @@ pub fn run_check(args: CheckArgs, ctx: &mut Ctx) -> u8 {
     };
     let a = analyze_with_prices(&topology, &overrides);
     // The lint is reported, not gated on: `meridian lint` is its gate.
-    let lint = crate::lint::lint(&topology, &sources, &crate::lint::Config::default());
+    let lint = crate::lint::lint_with(&topology, &a, &sources, &crate::lint::Config::default());
     match args.format {
         CheckFormat::Human => {
             if a.objectives.is_empty() {

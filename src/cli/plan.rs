@@ -220,6 +220,8 @@ pub(super) struct Loaded {
     identity: Identity,
     /// Everything declared was cleared: the plan deletes what the topology manages.
     destroy: bool,
+    /// The file's weights of the regions a shift holds (the topology carries the held ones).
+    file_weights: crate::shift::FileWeights,
 }
 
 impl Loaded {
@@ -243,7 +245,11 @@ impl Loaded {
         if self.identity.holds.is_empty() {
             return;
         }
-        crate::shift::apply(&mut self.topology, &mut self.identity.holds);
+        crate::shift::apply(
+            &mut self.topology,
+            &mut self.identity.holds,
+            &mut self.file_weights,
+        );
         self.graph = ResourceGraph::build(&self.topology);
     }
 
@@ -339,6 +345,7 @@ impl Loaded {
             backend,
             identity: Identity::mint(),
             destroy: false,
+            file_weights: Default::default(),
         })
     }
 }

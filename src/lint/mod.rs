@@ -194,7 +194,17 @@ impl Report {
 
 /// Lints a validated topology.
 pub fn lint(t: &Topology, sources: &Sources, config: &Config) -> Report {
-    let mut raw = rules::check(t);
+    lint_with(t, &crate::analysis::analyze(t), sources, config)
+}
+
+/// [`lint`] with the topology's analysis already made (plan and check have one).
+pub fn lint_with(
+    t: &Topology,
+    analysis: &crate::analysis::Analysis,
+    sources: &Sources,
+    config: &Config,
+) -> Report {
+    let mut raw = rules::check(t, analysis);
     for f in &mut raw {
         f.level = config.level(f.rule, t);
     }

@@ -12,8 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::analysis::needs::GAME_DAY;
 
 /// Every rule's findings, unordered, at their default levels.
-pub fn check(t: &Topology) -> Vec<Finding> {
-    let a = analysis::analyze(t);
+pub fn check(t: &Topology, a: &analysis::Analysis) -> Vec<Finding> {
     let mut out = Vec::new();
     for s in t.services.values() {
         out.extend(cross_region(t, s));

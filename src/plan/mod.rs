@@ -503,7 +503,7 @@ pub fn plan_against(
         lint: if opts.destroy {
             Vec::new()
         } else {
-            lint_notes(input)
+            lint_notes(input, &analysis)
         },
         sources: input.sources.to_vec(),
         prior_state: live,
@@ -534,14 +534,19 @@ fn with_holds(mut untouched: Vec<Untouched>, input: &Input) -> Vec<Untouched> {
 
 /// The static-stability lint's findings, at the levels the topology sets: reported by the
 /// plan, never deciding its exit code.
-fn lint_notes(input: &Input) -> Vec<LintNote> {
+fn lint_notes(input: &Input, analysis: &crate::analysis::Analysis) -> Vec<LintNote> {
     let sources = crate::source::Sources::from_texts(
         input
             .sources
             .iter()
             .map(|s| (s.name.as_str(), s.text.as_str())),
     );
-    let report = crate::lint::lint(input.topology, &sources, &crate::lint::Config::default());
+    let report = crate::lint::lint_with(
+        input.topology,
+        analysis,
+        &sources,
+        &crate::lint::Config::default(),
+    );
     report
         .findings
         .into_iter()

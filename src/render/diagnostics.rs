@@ -273,21 +273,24 @@ pub fn summary(diags: &Diagnostics) -> String {
     )
 }
 
+/// A labelled span as JSON: file, 1-based line and column of both ends, and the label's text.
+pub fn label_json(l: &Label, sources: &Sources) -> Value {
+    let f = sources.get(l.loc.file);
+    let (line, column) = f.line_col(l.loc.span.start);
+    let (end_line, end_column) = f.line_col(l.loc.span.end);
+    json!({
+        "file": f.name,
+        "line": line,
+        "column": column,
+        "end_line": end_line,
+        "end_column": end_column,
+        "text": l.text,
+    })
+}
+
 /// The machine-readable form: one object per diagnostic with 1-based line and column.
 pub fn json(diags: &Diagnostics, sources: &Sources) -> Value {
-    let label = |l: &Label| {
-        let f = sources.get(l.loc.file);
-        let (line, column) = f.line_col(l.loc.span.start);
-        let (end_line, end_column) = f.line_col(l.loc.span.end);
-        json!({
-            "file": f.name,
-            "line": line,
-            "column": column,
-            "end_line": end_line,
-            "end_column": end_column,
-            "text": l.text,
-        })
-    };
+    let label = |l: &Label| label_json(l, sources);
     let items: Vec<Value> = diags
         .iter()
         .map(|d| {

@@ -1,6 +1,6 @@
 //! Lint findings for people (miette snippets), CI (JSON) and code scanning (SARIF 2.1.0).
 
-use super::diagnostics::{snippets, Shown};
+use super::diagnostics::{label_json, snippets, Shown};
 use crate::diagnostics::Label;
 use crate::lint::{Finding, Level, Report, RuleId, JSON_FORMAT_VERSION};
 use crate::source::Sources;
@@ -43,28 +43,14 @@ pub fn summary(r: &Report) -> String {
     )
 }
 
-fn place(l: &Label, sources: &Sources) -> Value {
-    let f = sources.get(l.loc.file);
-    let (line, column) = f.line_col(l.loc.span.start);
-    let (end_line, end_column) = f.line_col(l.loc.span.end);
-    json!({
-        "file": f.name,
-        "line": line,
-        "column": column,
-        "end_line": end_line,
-        "end_column": end_column,
-        "text": l.text,
-    })
-}
-
 fn finding_json(f: &Finding, sources: &Sources) -> Value {
     json!({
         "rule": f.rule,
         "name": f.rule.rule().name,
         "level": f.level,
         "message": f.message,
-        "location": place(&f.primary, sources),
-        "related": f.secondary.iter().map(|l| place(l, sources)).collect::<Vec<_>>(),
+        "location": label_json(&f.primary, sources),
+        "related": f.secondary.iter().map(|l| label_json(l, sources)).collect::<Vec<_>>(),
         "help": f.help,
         "service": f.service,
         "reason": f.suppressed,

@@ -1953,7 +1953,8 @@ service "api" {
         .status()
         .unwrap();
     let o = child.wait_with_output().unwrap();
-    assert_ne!(o.status.code(), Some(0), "{}", text(&o));
+    // SIGINT in the pause between steps: 128 + 2.
+    assert_eq!(o.status.code(), Some(130), "{}", text(&o));
     let manifest: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.join("t/.meridian/manifest.json")).unwrap(),
     )

@@ -807,7 +807,10 @@ fn completions_and_man_page_name_every_command() {
     for cmd in [
         "validate", "plan", "apply", "lint", "simulate", "shift", "alerts", "man",
     ] {
-        assert!(script.contains(cmd), "bash completions lack {cmd}");
+        assert!(
+            script.contains(&format!("meridian__subcmd__{cmd}")),
+            "bash completions lack {cmd}"
+        );
     }
     let dir = std::env::temp_dir().join(format!("meridian-completions-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -827,10 +830,13 @@ fn completions_and_man_page_name_every_command() {
         "{}",
         &man[..200.min(man.len())]
     );
-    assert!(
-        man.contains(".SH NAME") && man.contains("simulate"),
-        "man page incomplete"
-    );
+    assert!(man.contains(".SH NAME"), "man page incomplete");
+    for cmd in ["lint", "simulate", "shift", "alerts", "completions"] {
+        assert!(
+            man.contains(&format!("meridian\\-{cmd}(1)")),
+            "man page lacks {cmd}"
+        );
+    }
     assert_eq!(meridian(&["completions", "tcsh"]).status.code(), Some(1));
 }
 

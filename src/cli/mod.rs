@@ -55,7 +55,10 @@ Exit codes (every command):
   1  invalid topology, bad usage or any other error
   2  changes present (plan --detailed-exitcode only)
   3  a gate failed: an objective breached or unknown, or a service with no recovery from
-     some region loss (check; plan --fail-on-objectives, where 3 wins over 2)";
+     some region loss (check; plan --fail-on-objectives, where 3 wins over 2); a lint
+     finding at the deny level (lint); a service that does not keep serving all its
+     traffic (simulate)
+  130 shift (or apply) interrupted by Ctrl-C where nothing was in flight";
 
 /// `--version`: the package version, the commit and the build date.
 const VERSION: &str = concat!(

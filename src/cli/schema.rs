@@ -2,7 +2,8 @@
 
 use super::{exit, Ctx};
 
-/// Print the JSON Schema of the topology format (HCL's JSON syntax), for editors and tools.
+/// Print the JSON Schema of the topology format, for editors and tools (Meridian reads only
+/// native HCL).
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Example:\n  meridian schema > topology.schema.json")]
 pub struct Args {}

@@ -21,6 +21,9 @@ use std::sync::atomic::Ordering;
 /// manifest after every step: `plan` shows it as held (not as drift to undo) until --write
 /// puts it in the file or --release hands control back to the file. Ctrl-C stops after the
 /// current step; the same command resumes; --abort returns to the starting weight.
+///
+/// Exit 0 when the shift completes (or the weight is already there), 1 on error or when a
+/// signal stops it after a step, 130 when a signal arrives during the pause between steps.
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Examples:\n  meridian shift api --region us-east-1 --to 0 --over 5m --steps 5\n  meridian shift api --region eu-central-1 --to 10 --steps 1 --auto-approve\n  meridian shift api --abort --auto-approve\n  meridian shift api --write\n  meridian shift api --release"

@@ -1,9 +1,17 @@
-//! Plan benchmark: a generated topology of N services x 3 regions, planned against a local
-//! state store that already holds it (so the plan is all no-ops: the steady state CI sees).
+//! Plan benchmark: generated topologies of N services x 3 regions (7 resources each: 3 health
+//! checks, 3 records, 1 ownership marker), planned by the `meridian` binary end to end against
+//! a local state store that already holds them (so the plan is all no-ops: the steady state CI
+//! sees).
 //!
-//! `cargo bench --bench plan` runs N = 100, 1,000 and 10,000, each in its own process so its
-//! peak memory is its own, and prints time and peak RSS with ratios to the N = 100 baseline
-//! measured in the same run. `cargo bench --bench plan -- 1000` runs one size.
+//! `cargo bench --bench plan` runs N = 100, 1,000, 10,000 and 30,000, and for each prints the
+//! median wall time and the peak RSS (the process's own, from `wait4`) of `plan`, `validate`
+//! and `analyze`, with ratios to N = 100 measured in the same run and the growth exponent
+//! (log time ratio / log N ratio; 1.0 is linear). Then the small-against-huge case: 100
+//! services of another topology planned against a store of 30,000 services, as a ratio to
+//! only reading that store, in the same process.
+//!
+//! `cargo bench --bench plan -- 1000 10000` runs chosen sizes; `-- --small 30000` only the
+//! small-against-huge case against a store of that size.
 
 // Tests and benchmarks may unwrap (a panic is a failure) and run long: the lints in
 // Cargo.toml are for src/.
@@ -12,17 +20,21 @@
 use meridian::graph::ResourceGraph;
 use meridian::plan::{self, apply::apply, Options};
 use meridian::provider::local::LocalStore;
+use meridian::provider::Provider;
 use meridian::source::Sources;
-use std::time::Instant;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-1"];
+const MERIDIAN: &str = env!("CARGO_BIN_EXE_meridian");
 
-fn topology(n: usize) -> String {
+/// `n` services named `{prefix}{i}` in zone bench.example.
+fn topology(name: &str, prefix: &str, n: usize) -> String {
     let mut s = String::with_capacity(n * 400);
-    s.push_str("name = \"bench\"\n");
+    s.push_str(&format!("name = \"{name}\"\n"));
     for i in 0..n {
         s.push_str(&format!(
-            "service \"svc{i}\" {{\n  zone = \"bench.example\"\n  domain = \"svc{i}.bench.example\"\n  routing = \"latency\"\n  health_check {{\n    type = \"HTTPS\"\n    path = \"/healthz\"\n    interval = 10\n  }}\n"
+            "service \"{prefix}{i}\" {{\n  zone = \"bench.example\"\n  domain = \"{prefix}{i}.bench.example\"\n  routing = \"latency\"\n  health_check {{\n    type = \"HTTPS\"\n    path = \"/healthz\"\n    interval = 10\n  }}\n"
         ));
         for (k, r) in REGIONS.iter().enumerate() {
             s.push_str(&format!(
@@ -36,67 +48,212 @@ fn topology(n: usize) -> String {
     s
 }
 
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
+struct Valid {
+    topology: meridian::model::Topology,
+    graph: ResourceGraph,
 }
 
-/// Resets the peak-RSS mark (Linux: write 5 to clear_refs), so only what follows counts.
-fn reset_peak() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-/// One size: prints `n check_ms plan_ms peak_kib resources`.
-fn child(n: usize) {
-    let text = topology(n);
-    let dir = std::env::temp_dir().join(format!("meridian-bench-{n}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let store = LocalStore::open(&dir.join("state.json"), None).expect("store");
-
-    let t = Instant::now();
-    let sources = Sources::from_texts([("bench.hcl", text)]);
-    let checked = meridian::check(&sources);
-    let mut topology = checked.valid().expect("valid bench topology").clone();
-    topology.name = Some("bench".into());
+fn valid(text: String) -> Valid {
+    let sources = Sources::from_texts([("main.hcl", text)]);
+    let topology = meridian::check(&sources)
+        .valid()
+        .expect("valid bench topology")
+        .clone();
     let graph = ResourceGraph::build(&topology);
-    let check_time = t.elapsed();
-    let identity = meridian::identity::Identity::known("t-bench");
+    Valid { topology, graph }
+}
+
+/// Applies `v` to `store` through the library under `identity` (the CLI refuses more than
+/// 1,000 new health checks a day, as Route 53 does; a seed is not a real account).
+fn fill(v: &Valid, identity: &meridian::identity::Identity, store: &LocalStore) {
     let input = plan::Input {
-        topology: &topology,
-        graph: &graph,
+        topology: &v.topology,
+        graph: &v.graph,
+        sources: &[],
+        identity,
+        backend: None,
+    };
+    let live = store.read(&plan::scope(&v.graph)).expect("read");
+    let first = plan::plan_against(
+        &input,
+        live,
+        store.source(),
+        &Options::default(),
+        "seed".into(),
+    )
+    .expect("plan");
+    assert!(apply(&first, store, 10).succeeded(), "seed apply");
+}
+
+/// Writes `dir/main.hcl` and a state store and manifest (`dir/.meridian`) that hold it, as
+/// `meridian apply` would have left them.
+fn seed(n: usize, dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir.join(".meridian")).expect("dir");
+    let text = topology("bench", "svc", n);
+    std::fs::write(dir.join("main.hcl"), &text).expect("write topology");
+    let identity = meridian::identity::Identity::known("t-bench");
+    let manifest = meridian::backend::Manifest::new(&identity, "bench");
+    use meridian::backend::Backend;
+    meridian::backend::local::LocalBackend::new(&dir.join(".meridian"))
+        .write(&manifest, None)
+        .expect("manifest");
+    let store = LocalStore::open(&dir.join(".meridian/state.json"), None).expect("store");
+    fill(&valid(text), &identity, &store);
+}
+
+/// Seeds in a child process: Linux counts the RSS a process had when it spawned another
+/// into that one's peak, so this process stays small.
+fn seed_apart(n: usize, dir: &Path) {
+    let ok = std::process::Command::new(std::env::current_exe().expect("own path"))
+        .args(["--seed", &n.to_string()])
+        .arg(dir)
+        .status()
+        .expect("seed runs");
+    assert!(ok.success(), "seeding {n} failed");
+}
+
+/// Runs the binary; returns its wall time and its own peak RSS in KiB.
+fn run(args: &[&str]) -> (Duration, u64) {
+    let t = Instant::now();
+    // Reaped by wait4 below, which also gives its own peak RSS.
+    #[allow(clippy::zombie_processes)]
+    let child = std::process::Command::new(MERIDIAN)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("meridian runs");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is valid; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let got = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = t.elapsed();
+    assert_eq!(got, pid, "wait4");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "meridian {args:?} failed (status {status})"
+    );
+    (wall, usage.ru_maxrss as u64)
+}
+
+/// Median time and largest peak RSS of `runs` runs.
+fn measure(args: &[&str], runs: usize) -> (Duration, u64) {
+    let mut times = Vec::new();
+    let mut rss = 0;
+    for _ in 0..runs {
+        let (t, r) = run(args);
+        times.push(t);
+        rss = rss.max(r);
+    }
+    times.sort();
+    (times[times.len() / 2], rss)
+}
+
+fn exponent(a: f64, b: f64, na: usize, nb: usize) -> f64 {
+    (b / a).ln() / (nb as f64 / na as f64).ln()
+}
+
+fn scaling(sizes: &[usize]) {
+    let work = std::env::temp_dir().join(format!("meridian-bench-{}", std::process::id()));
+    println!(
+        "meridian COMMAND on N services x 3 regions; `plan` against a local store holding them"
+    );
+    println!("(median of 3 runs; RSS is the process's peak; ratios to the first size, same run)\n");
+    println!(
+        "{:>7} {:>9}  {:>9} {:>7} {:>10} {:>7}  {:>9} {:>10}  {:>9} {:>10}",
+        "N",
+        "resources",
+        "plan",
+        "x base",
+        "plan RSS",
+        "x base",
+        "validate",
+        "RSS",
+        "analyze",
+        "RSS"
+    );
+    let mut rows: Vec<(usize, f64, f64)> = Vec::new();
+    for &n in sizes {
+        let dir = work.join(n.to_string());
+        seed_apart(n, &dir);
+        let d = dir.to_str().expect("utf-8 temp dir");
+        let (plan_t, plan_rss) = measure(&["plan", "-q", d], 3);
+        let (val_t, val_rss) = measure(&["validate", "-q", d], 3);
+        let (an_t, an_rss) = measure(&["analyze", "-q", d], 3);
+        let (t, r) = (plan_t.as_secs_f64(), plan_rss as f64);
+        let (bt, br) = rows.first().map_or((t, r), |b| (b.1, b.2));
+        rows.push((n, t, r));
+        println!(
+            "{n:>7} {:>9}  {:>7.0}ms {:>6.1}x {:>6.1} MiB {:>6.1}x  {:>7.0}ms {:>6.1} MiB  {:>7.0}ms {:>6.1} MiB",
+            n * 7,
+            t * 1e3,
+            t / bt,
+            r / 1024.0,
+            r / br,
+            val_t.as_secs_f64() * 1e3,
+            val_rss as f64 / 1024.0,
+            an_t.as_secs_f64() * 1e3,
+            an_rss as f64 / 1024.0,
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    if rows.len() > 1 {
+        println!("\ngrowth exponent of plan (1.0 = linear), time / RSS:");
+        for w in rows.windows(2) {
+            let ((na, ta, ra), (nb, tb, rb)) = (w[0], w[1]);
+            println!(
+                "  {na:>6} -> {nb:>6}: {:.2} / {:.2}",
+                exponent(ta, tb, na, nb),
+                exponent(ra, rb, na, nb)
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+/// 100 services of a new topology planned against a store of `big` services of another, in
+/// one process: the plan's time as a ratio to opening and reading that store.
+fn small_against_huge(big: usize) {
+    let dir = std::env::temp_dir().join(format!("meridian-bench-small-{}", std::process::id()));
+    seed(big, &dir);
+    let path = dir.join(".meridian/state.json");
+    let small = valid(topology("small", "small", 100));
+    let identity = meridian::identity::Identity::mint();
+    let input = plan::Input {
+        topology: &small.topology,
+        graph: &small.graph,
         sources: &[],
         identity: &identity,
         backend: None,
     };
-
-    // Fill the store with the same topology (not timed).
-    let first = plan::plan(&input, &store, &Options::default(), "seed".into()).expect("plan");
-    assert!(apply(&first, &store, 10).succeeded());
-
-    reset_peak();
-    let mut times = Vec::new();
-    for _ in 0..5 {
-        let t = Instant::now();
-        let p = plan::plan(&input, &store, &Options::default(), "bench".into()).expect("plan");
-        times.push(t.elapsed());
-        assert!(!p.has_changes());
-    }
-    times.sort();
-    let median = times[times.len() / 2];
+    let median = |f: &dyn Fn()| {
+        let mut times: Vec<Duration> = (0..3)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed()
+            })
+            .collect();
+        times.sort();
+        times[1]
+    };
+    let read = median(&|| {
+        let store = LocalStore::open(&path, None).expect("store");
+        let live = store.read(&plan::scope(&small.graph)).expect("read");
+        assert!(live.records.len() >= big * 4);
+    });
+    let planned = median(&|| {
+        let store = LocalStore::open(&path, None).expect("store");
+        let p = plan::plan(&input, &store, &Options::default(), "small".into()).expect("plan");
+        assert_eq!(p.summary.add, 700);
+    });
     println!(
-        "{n} {:.3} {:.3} {} {}",
-        check_time.as_secs_f64() * 1e3,
-        median.as_secs_f64() * 1e3,
-        peak_rss_kib(),
-        graph.resources().len()
+        "\n100 services planned against a store of {big} services of another topology:\n  open + read the store {:.0} ms (baseline), open + plan {:.0} ms: {:.2}x",
+        read.as_secs_f64() * 1e3,
+        planned.as_secs_f64() * 1e3,
+        planned.as_secs_f64() / read.as_secs_f64()
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -106,47 +263,28 @@ fn main() {
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
-    if let Some(n) = args.first().and_then(|a| a.parse::<usize>().ok()) {
-        if args.get(1).is_some_and(|a| a == "--child") {
-            child(n);
+    if let [flag, n, dir] = args.as_slice() {
+        if flag == "--seed" {
+            seed(n.parse().expect("size"), Path::new(dir));
             return;
         }
     }
-    let sizes: Vec<usize> = match args.first().and_then(|a| a.parse().ok()) {
-        Some(n) => vec![n],
-        None => vec![100, 1_000, 10_000],
+    if let Some(i) = args.iter().position(|a| a == "--small") {
+        let big = args
+            .get(i + 1)
+            .and_then(|a| a.parse().ok())
+            .unwrap_or(30_000);
+        small_against_huge(big);
+        return;
+    }
+    let sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    let sizes = if sizes.is_empty() {
+        vec![100, 1_000, 10_000, 30_000]
+    } else {
+        sizes
     };
-    let exe = std::env::current_exe().expect("own path");
-    println!("plan of N services x 3 regions against a local store holding them (median of 5)");
-    println!(
-        "{:>7} {:>10} {:>12} {:>12} {:>10} {:>12} {:>10}",
-        "N", "resources", "check+graph", "plan", "plan/base", "peak RSS", "RSS/base"
-    );
-    let mut base: Option<(f64, f64, usize)> = None;
-    for n in sizes {
-        let out = std::process::Command::new(&exe)
-            .args([n.to_string(), "--child".into()])
-            .output()
-            .expect("child runs");
-        let line = String::from_utf8_lossy(&out.stdout);
-        let f: Vec<&str> = line.split_whitespace().collect();
-        if f.len() < 5 {
-            eprintln!("size {n} failed: {}", String::from_utf8_lossy(&out.stderr));
-            std::process::exit(1);
-        }
-        let check_ms: f64 = f[1].parse().unwrap_or(0.0);
-        let plan_ms: f64 = f[2].parse().unwrap_or(0.0);
-        let rss: f64 = f[3].parse().unwrap_or(0.0);
-        let (b_plan, b_rss, b_n) = *base.get_or_insert((plan_ms, rss, n));
-        println!(
-            "{n:>7} {:>10} {:>10.1}ms {:>10.1}ms {:>9.1}x {:>9.1} MiB {:>9.1}x   (N/base {:.0}x)",
-            f[4],
-            check_ms,
-            plan_ms,
-            plan_ms / b_plan,
-            rss / 1024.0,
-            rss / b_rss,
-            n as f64 / b_n as f64
-        );
+    scaling(&sizes);
+    if args.is_empty() {
+        small_against_huge(30_000);
     }
 }

@@ -175,14 +175,32 @@ fn status(name_matcher: &str, o: &Options) -> String {
     )
 }
 
+/// `s` as a PromQL regular expression that matches only itself (inside single quotes).
+fn regex_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push_str("\\\\");
+        } else if c == '\'' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn health_rules(t: &Topology, s: &Service, o: &Options) -> Vec<Rule> {
     let Some(h) = &s.health_check else {
         return Vec::new();
     };
     let detect = Duration::from_secs(u64::from(h.interval) * u64::from(h.failure_threshold));
     let mut out = Vec::new();
+    let mut addresses = Vec::new();
     for (label, r) in &s.regions {
-        let address = format!("health_check.{}[\"{label}\"]", s.name);
+        let spec = crate::graph::region_check(s, r, h, t.health_check_scope);
+        let address =
+            crate::graph::check_address(s, label, &spec, t.health_check_scope).to_string();
+        addresses.push(regex_escape(&address));
         out.push(rule(
             "MeridianRegionUnhealthy",
             format!("{} == 0", status(&format!("tag_Name='{address}'"), o)),
@@ -196,10 +214,9 @@ fn health_rules(t: &Topology, s: &Service, o: &Options) -> Vec<Rule> {
             ),
         ));
     }
-    let all = status(
-        &format!("tag_Name=~'health_check\\\\.{}\\\\[.*'", s.name),
-        o,
-    );
+    addresses.sort();
+    addresses.dedup();
+    let all = status(&format!("tag_Name=~'{}'", addresses.join("|")), o);
     out.push(rule(
         "MeridianServiceDown",
         format!("max({all}) == 0"),

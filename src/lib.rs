@@ -78,9 +78,9 @@ impl Checked {
 pub fn check(sources: &Sources) -> Checked {
     let mut diagnostics = Diagnostics::default();
     let bodies = parse::parse(sources, &mut diagnostics);
-    let refs: Vec<_> = bodies.iter().map(|(id, b)| (*id, b)).collect();
-    let root = model::decode::decode_root(&refs, &mut diagnostics);
+    let root = model::decode::decode_root(bodies, &mut diagnostics);
     let topology = model::lower::lower(&root, &mut diagnostics);
+    drop(root);
     diagnostics.sort();
     Checked {
         topology,

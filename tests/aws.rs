@@ -597,9 +597,13 @@ fn a_thousand_services_plan_in_few_calls_and_apply_in_few_batches() {
         .and_then(|x| x.trim().parse().ok())
         .unwrap_or_else(|| panic!("no batch count in:\n{out}"));
     // 4,000 record sets of one value each (at most 1,000 elements a batch) whose values
-    // total about 71,000 characters (at most 32,000 a batch): 4 batches at best, and 5 when
-    // the 1,000 ownership markers (35 characters each) come first.
-    assert!((4..=5).contains(&batches), "{batches} batches: {out}");
+    // total about 71,000 characters (at most 32,000 a batch): 4 batches at best (the lower
+    // bound), which packing each marker with its records reaches (markers first took 5).
+    assert_eq!(batches, 4, "{out}");
+    assert!(
+        out.contains("Record batches: 4 sent (the changes need at least 4)"),
+        "{out}"
+    );
     let live = records(port, &zone_id);
     // moto ignores StartRecordIdentifier, so the CLI's paging repeats some records: count
     // distinct ones.
@@ -952,6 +956,46 @@ fn fault_cases() -> Vec<Case> {
             vec![rule(PUT_REPLICATION, 1, ResetBefore)],
         ),
     ]
+}
+
+/// Batches to disjoint names go out back to back and are awaited together: with every batch
+/// answered PENDING, all three are sent before the first GetChange, in one INSYNC wait (one
+/// after each batch took three).
+#[test]
+#[cfg_attr(meridian_skip_aws, ignore = "MERIDIAN_SKIP_AWS_TESTS is set")]
+fn batches_go_out_back_to_back_and_are_awaited_together() {
+    let (port, _g) = moto();
+    let dir = tempdir("together");
+    // 600 services x 3 regions: 1,800 record sets and 600 markers, one value each: 2,400
+    // elements, so 3 batches (characters: about 42,000, 2 batches).
+    std::fs::write(dir.join("big.hcl"), big_topology(600)).unwrap();
+    create_zone(port, "big.example");
+    let proxy = Proxy::start(port);
+    proxy.set(vec![
+        rule(BATCH, 3, Fault::Pending),
+        rule(GET_CHANGE, 100, Fault::Delay(std::time::Duration::ZERO)),
+    ]);
+    let o = through(
+        proxy.port,
+        &dir,
+        &["apply", "big.hcl", "--live", "aws", "--auto-approve"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let seen = proxy.injected();
+    let sent: Vec<usize> = (0..seen.len())
+        .filter(|i| seen[*i].starts_with(BATCH))
+        .collect();
+    let first_wait = seen.iter().position(|s| s.starts_with(GET_CHANGE));
+    assert_eq!(sent.len(), 3, "{seen:?}");
+    assert!(
+        first_wait.is_some_and(|w| sent.iter().all(|s| *s < w)),
+        "a batch waited for the one before: {seen:?}"
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("Record batches: 3 sent (the changes need at least 3), 1 INSYNC wait(s)."),
+        "{out}"
+    );
 }
 
 /// Runs meridian through the proxy.

@@ -230,8 +230,8 @@ fn edits_produce_update_delete_and_replace_with_reasons() {
         .find(|c| c.address == r#"record.billing["us-east-1"]"#)
         .unwrap()
         .change;
-    assert_eq!(c.before.as_ref().unwrap()["ttl"], 60);
-    assert_eq!(c.after.as_ref().unwrap()["ttl"], 30);
+    assert_eq!(c.before.as_ref().unwrap().value()["ttl"], 60);
+    assert_eq!(c.after.as_ref().unwrap().value()["ttl"], 30);
 }
 
 /// A provider that fails every operation after the first `ok` ones.
@@ -2337,4 +2337,101 @@ fn the_first_apply_records_the_id_and_plans_take_no_lock() {
     let o = meridian(&dir, &["apply", t, "--auto-approve"]);
     assert_eq!(o.status.code(), Some(1), "{}", text_of(&o));
     assert!(text_of(&o).contains("feedfacefeedface"), "{}", text_of(&o));
+}
+
+/// Three services behind one load balancer per region (same target, port, path, type and
+/// timing). By default each service and region has its own check: 3 x 2 = 6. With
+/// `health_check_scope = "endpoint"` they share one check per endpoint: 2, every record of a
+/// region probed by its region's check. Switching an applied topology over replaces the 6
+/// with the 2 (created first, records moved, old ones deleted), and the cost counts each
+/// shared check once: HTTPS is 1 feature, so a non-AWS-endpoint check is 0.75 + 1 x 2.00 =
+/// 2.75 USD a month; 6 of them 16.50, 2 of them 5.50.
+#[test]
+fn health_check_scope_endpoint_shares_one_check_per_endpoint() {
+    let dir = tempdir("hc-scope");
+    let mut text = String::from("name = \"shared\"\n");
+    for svc in ["api", "shop", "web"] {
+        text.push_str(&format!(
+            "service \"{svc}\" {{\n  zone = \"example.com\"\n  domain = \"{svc}.example.com\"\n  routing = \"latency\"\n  health_check {{\n    type = \"HTTPS\"\n    path = \"/healthz\"\n  }}\n  region \"us-east-1\" {{\n    target = \"lb-use1.example.net\"\n  }}\n  region \"eu-west-1\" {{\n    target = \"lb-euw1.example.net\"\n  }}\n}}\n"
+        ));
+    }
+    std::fs::write(dir.join("main.hcl"), &text).unwrap();
+    let o = meridian(&dir, &["apply", ".", "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let state = dir.join(".meridian/state.json");
+    let checks = |dir: &Path| -> Vec<serde_json::Value> {
+        let s: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(".meridian/state.json")).unwrap(),
+        )
+        .unwrap();
+        s["health_checks"].as_array().unwrap().clone()
+    };
+    assert_eq!(checks(&dir).len(), 6);
+    let cost = |dir: &Path| -> f64 {
+        let o = meridian(dir, &["analyze", ".", "--format", "json"]);
+        let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        doc["cost"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["item"] == "health checks")
+            .map(|i| i["monthly_usd"].as_f64().unwrap())
+            .sum()
+    };
+    assert!((cost(&dir) - 16.50).abs() < 1e-9, "{}", cost(&dir));
+
+    std::fs::write(
+        dir.join("main.hcl"),
+        text.replace(
+            "name = \"shared\"\n",
+            "name = \"shared\"\nhealth_check_scope = \"endpoint\"\n",
+        ),
+    )
+    .unwrap();
+    assert!((cost(&dir) - 5.50).abs() < 1e-9, "{}", cost(&dir));
+    let o = meridian(&dir, &["plan", ".", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let summary = &doc["summary"];
+    // 2 checks created, 6 deleted, 6 records updated to point at them.
+    assert_eq!(
+        (
+            summary["add"].as_u64(),
+            summary["destroy"].as_u64(),
+            summary["change"].as_u64()
+        ),
+        (Some(2), Some(6), Some(6)),
+        "{summary}"
+    );
+    let o = meridian(&dir, &["apply", ".", "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let live = checks(&dir);
+    assert_eq!(live.len(), 2, "{live:?}");
+    let mut fqdns: Vec<&str> = live
+        .iter()
+        .map(|h| h["config"]["fqdn"].as_str().unwrap())
+        .collect();
+    fqdns.sort();
+    assert_eq!(fqdns, ["lb-euw1.example.net", "lb-use1.example.net"]);
+    // Every record of a region uses that region's one check.
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    let by_region: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> = s
+        ["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["type"] != "TXT")
+        .fold(Default::default(), |mut m, r| {
+            m.entry(r["region"].as_str().unwrap().to_string())
+                .or_default()
+                .insert(r["health_check_id"].as_str().unwrap().to_string());
+            m
+        });
+    assert_eq!(by_region.len(), 2);
+    assert!(
+        by_region.values().all(|ids| ids.len() == 1),
+        "{by_region:?}"
+    );
+    let o = meridian(&dir, &["plan", "."]);
+    assert!(text_of(&o).contains("No changes"), "{}", text_of(&o));
 }

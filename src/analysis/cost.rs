@@ -164,6 +164,7 @@ pub fn cost(t: &Topology, extra: &BTreeMap<String, f64>) -> CostReport {
         .with_overrides(extra);
     let p = &prices;
     let mut items = Vec::new();
+    let payers = check_payers(t);
 
     let zones: BTreeSet<&str> = t.services.values().map(|s| s.zone.as_str()).collect();
     if !zones.is_empty() {
@@ -186,7 +187,7 @@ pub fn cost(t: &Topology, extra: &BTreeMap<String, f64>) -> CostReport {
         ));
     }
     for s in t.services.values() {
-        service(s, p, &mut items);
+        service(s, p, &payers, &mut items);
     }
     for r in t.registries.values() {
         let scope = format!("registry \"{}\"", r.name);
@@ -224,11 +225,46 @@ pub fn cost(t: &Topology, extra: &BTreeMap<String, f64>) -> CostReport {
     }
 }
 
-fn service(s: &Service, p: &Prices, items: &mut Vec<CostItem>) {
+/// Who pays for each health check: with `health_check_scope = "endpoint"`, a check shared by
+/// several services is counted once, for the first of them in name order.
+struct Payers<'a> {
+    scope: crate::model::CheckScope,
+    by_check: BTreeMap<crate::graph::Address, &'a str>,
+}
+
+fn check_payers(t: &Topology) -> Payers<'_> {
+    let scope = t.health_check_scope;
+    let mut by_check = BTreeMap::new();
+    if scope == crate::model::CheckScope::Endpoint {
+        for s in t.services.values() {
+            let Some(h) = &s.health_check else { continue };
+            for (label, r) in &s.regions {
+                let spec = crate::graph::region_check(s, r, h, scope);
+                let a = crate::graph::check_address(s, label, &spec, scope);
+                by_check.entry(a).or_insert(s.name.as_str());
+            }
+        }
+    }
+    Payers { scope, by_check }
+}
+
+impl Payers<'_> {
+    /// Whether `s` pays for the check of its region `label`.
+    fn pays(&self, s: &Service, label: &str, h: &crate::model::HealthCheck) -> bool {
+        let Some(r) = s.regions.get(label) else {
+            return true;
+        };
+        let spec = crate::graph::region_check(s, r, h, self.scope);
+        let a = crate::graph::check_address(s, label, &spec, self.scope);
+        self.by_check.get(&a).is_none_or(|p| *p == s.name)
+    }
+}
+
+fn service(s: &Service, p: &Prices, payers: &Payers, items: &mut Vec<CostItem>) {
     let scope = format!("service \"{}\"", s.name);
     queries(s, p, &scope, items);
     if let Some(h) = &s.health_check {
-        items.push(health_checks(s, h, p, &scope));
+        items.push(health_checks(s, h, p, payers, &scope));
     }
     if s.anycast.is_some() {
         anycast(s, p, &scope, items);
@@ -338,21 +374,33 @@ fn queries(s: &Service, p: &Prices, scope: &str, items: &mut Vec<CostItem>) {
     }
 }
 
-fn health_checks(s: &Service, h: &crate::model::HealthCheck, p: &Prices, scope: &str) -> CostItem {
+fn health_checks(
+    s: &Service,
+    h: &crate::model::HealthCheck,
+    p: &Prices,
+    payers: &Payers,
+    scope: &str,
+) -> CostItem {
     let features = usize::from(h.kind.is_https())
         + usize::from(h.kind.is_string_match())
         + usize::from(h.interval == 10);
-    let aws_endpoints = s
+    let paid: Vec<&crate::model::Region> = s
         .regions
-        .values()
+        .iter()
+        .filter(|(label, _)| payers.pays(s, label, h))
+        .map(|(_, r)| r)
+        .collect();
+    let aws_endpoints = paid
+        .iter()
         .filter(|r| matches!(r.endpoint, Endpoint::Alias(_)))
         .count();
     let mut total = 0.0;
     let mut parts = Vec::new();
-    for (aws, n) in [
-        (true, aws_endpoints),
-        (false, s.regions.len() - aws_endpoints),
-    ] {
+    let shared = s.regions.len() - paid.len();
+    if shared > 0 {
+        parts.push(format!("{shared} shared, paid by an earlier service"));
+    }
+    for (aws, n) in [(true, aws_endpoints), (false, paid.len() - aws_endpoints)] {
         if n == 0 {
             continue;
         }

@@ -144,10 +144,11 @@ pub fn analyze(t: &Topology) -> Analysis {
 /// The analysis with extra price overrides (a `--prices` file), applied after the topology's.
 pub fn analyze_with_prices(t: &Topology, price_overrides: &BTreeMap<String, f64>) -> Analysis {
     let cost = cost::cost(t, price_overrides);
+    let everywhere = rto::topology_regions(t);
     let services: BTreeMap<String, ServiceAnalysis> = t
         .services
         .iter()
-        .map(|(name, s)| (name.clone(), service(s, t)))
+        .map(|(name, s)| (name.clone(), service(s, t, &everywhere)))
         .collect();
     let worst_of = |f: fn(&ServiceAnalysis) -> Option<Duration>| -> Option<Duration> {
         services
@@ -171,8 +172,12 @@ pub fn analyze_with_prices(t: &Topology, price_overrides: &BTreeMap<String, f64>
 }
 
 /// One service: its region losses, the worst of them, and its RPO.
-fn service(s: &crate::model::Service, t: &Topology) -> ServiceAnalysis {
-    let region_losses = rto::region_losses(s, t);
+fn service(
+    s: &crate::model::Service,
+    t: &Topology,
+    everywhere: &std::collections::BTreeSet<&str>,
+) -> ServiceAnalysis {
+    let region_losses = rto::region_losses(s, t, everywhere);
     let worst = region_losses.iter().max_by(|a, b| {
         // A loss with no floor is the worst of all; no recovery is worse than a missing input.
         let key = |l: &RegionLoss| {

@@ -123,7 +123,23 @@ fn pct(v: f64) -> String {
 }
 
 /// One timeline per AWS region the service runs in, in region order.
-pub fn region_losses(s: &Service, t: &Topology) -> Vec<RegionLoss> {
+/// Every AWS region the topology names (services and dependencies), each once: what a
+/// service's losses are looked for in beyond its own regions. Computed once per analysis.
+pub fn topology_regions(t: &Topology) -> BTreeSet<&str> {
+    t.services
+        .values()
+        .flat_map(|o| o.regions.values().map(|r| r.aws_region.as_str()))
+        .chain(
+            t.dependencies
+                .values()
+                .flat_map(|d| d.regions.iter().map(String::as_str)),
+        )
+        .collect()
+}
+
+/// What losing each region (its own, its witness's, and any of `everywhere` whose loss stalls
+/// it through a dependency) does to `s`.
+pub fn region_losses(s: &Service, t: &Topology, everywhere: &BTreeSet<&str>) -> Vec<RegionLoss> {
     let witness = s.data.as_ref().and_then(|d| d.witness.as_deref());
     let aws: BTreeSet<&str> = s
         .regions
@@ -133,15 +149,9 @@ pub fn region_losses(s: &Service, t: &Topology) -> Vec<RegionLoss> {
         .collect();
     let shares = steady_shares(s);
     // Regions the service does not run in matter when losing them stalls it (a dependency).
-    let elsewhere: BTreeSet<&str> = t
-        .services
-        .values()
-        .flat_map(|o| o.regions.values().map(|r| r.aws_region.as_str()))
-        .chain(
-            t.dependencies
-                .values()
-                .flat_map(|d| d.regions.iter().map(String::as_str)),
-        )
+    let elsewhere: BTreeSet<&str> = everywhere
+        .iter()
+        .copied()
         .filter(|a| !aws.contains(a) && stalled(s, t, a).is_some())
         .collect();
     let mut all = aws;

@@ -299,8 +299,9 @@ fn step(s: &mut Session, hold: &Hold, ctx: &mut Ctx) -> Result<String, u8> {
 
 /// A change of the step's plan other than the record's weight, if any.
 fn beyond_weight(p: &Plan) -> Option<String> {
-    let strip = |v: &Option<serde_json::Value>| {
-        v.clone().map(|mut v| {
+    let strip = |v: &Option<crate::plan::Attrs>| {
+        v.as_ref().map(|a| {
+            let mut v = a.value();
             if let Some(o) = v.as_object_mut() {
                 o.remove("weight");
             }

@@ -1,7 +1,7 @@
 //! Lowering a topology into the cloud resources it implies.
 
 use crate::dns::{FailoverRole, RecordType, RoutingPolicy};
-use crate::model::{Endpoint, HealthCheckType, Role, Routing, Service, Topology};
+use crate::model::{CheckScope, Endpoint, HealthCheckType, Role, Routing, Service, Topology};
 use crate::source::Loc;
 use serde::Serialize;
 use std::fmt;
@@ -228,6 +228,10 @@ pub struct EcrReplicationSpec {
 /// Every resource of a topology, in address order.
 pub fn lower(t: &Topology) -> Vec<Resource> {
     let mut out = Vec::new();
+    let mut shared = Shared {
+        scope: t.health_check_scope,
+        made: std::collections::HashSet::new(),
+    };
     for s in t.services.values() {
         out.push(Resource {
             address: Address::new(Kind::Owner, &s.name, None),
@@ -238,7 +242,7 @@ pub fn lower(t: &Topology) -> Vec<Resource> {
                 service: s.name.clone(),
             }),
         });
-        service(s, &mut out);
+        service(s, &mut shared, &mut out);
     }
     for r in t.registries.values() {
         let mut repos = Vec::new();
@@ -297,34 +301,95 @@ fn accelerator_record(s: &Service, accelerator: &str) -> Resource {
     }
 }
 
-fn service(s: &Service, out: &mut Vec<Resource>) {
+/// The health checks made so far, by address: a shared check is made once.
+struct Shared {
+    scope: CheckScope,
+    made: std::collections::HashSet<Address>,
+}
+
+/// What the health check of one region of a service probes. With `health_check_scope =
+/// "endpoint"`, a check of an `ips` region probes the address with no host name, so services
+/// behind one address can share it.
+pub fn region_check(
+    s: &Service,
+    r: &crate::model::Region,
+    h: &crate::model::HealthCheck,
+    scope: CheckScope,
+) -> HealthCheckSpec {
+    let (fqdn, ip) = match &r.endpoint {
+        Endpoint::Target(t) => (Some(t.clone()), None),
+        Endpoint::Ips(ips) => (
+            (scope == CheckScope::Service).then(|| s.domain.clone()),
+            ips.first().map(|i| i.to_string()),
+        ),
+        Endpoint::Alias(a) => (Some(a.name.clone()), None),
+    };
+    HealthCheckSpec {
+        kind: h.kind,
+        fqdn,
+        ip_address: ip,
+        port: h.port,
+        resource_path: h.path.clone(),
+        request_interval: h.interval,
+        failure_threshold: h.failure_threshold,
+        regions: h.regions.clone(),
+        search_string: h.search_string.clone(),
+    }
+}
+
+/// The address of the check of region `label` of `s`: `health_check.<service>["<label>"]`,
+/// or with `health_check_scope = "endpoint"` one named by its zone and everything it probes,
+/// which two regions share exactly when their checks are the same:
+/// `health_check.endpoint["<zone>/<type> <target>:<port><path> every <n>s x<n>"]` (and
+/// ` match "<string>"`, ` from <regions>` when set).
+pub fn check_address(
+    s: &Service,
+    label: &str,
+    spec: &HealthCheckSpec,
+    scope: CheckScope,
+) -> Address {
+    if scope == CheckScope::Service {
+        return Address::new(Kind::HealthCheck, &s.name, Some(label));
+    }
+    let target = spec
+        .ip_address
+        .as_deref()
+        .or(spec.fqdn.as_deref())
+        .unwrap_or_default();
+    let mut key = format!(
+        "{}/{} {target}:{}{} every {}s x{}",
+        s.zone,
+        spec.kind.as_str(),
+        spec.port,
+        spec.resource_path.as_deref().unwrap_or_default(),
+        spec.request_interval,
+        spec.failure_threshold
+    );
+    if let Some(m) = &spec.search_string {
+        key.push_str(&format!(" match {m:?}"));
+    }
+    if !spec.regions.is_empty() {
+        key.push_str(&format!(" from {}", spec.regions.join(",")));
+    }
+    Address::new(Kind::HealthCheck, "endpoint", Some(&key))
+}
+
+fn service(s: &Service, shared: &mut Shared, out: &mut Vec<Resource>) {
     if let Some(accelerator) = s.anycast.as_ref().and_then(|a| a.accelerator.as_ref()) {
         out.push(accelerator_record(s, accelerator));
         return;
     }
     for r in s.regions.values() {
         let check = s.health_check.as_ref().map(|h| {
-            let (fqdn, ip) = match &r.endpoint {
-                Endpoint::Target(t) => (Some(t.clone()), None),
-                Endpoint::Ips(ips) => (Some(s.domain.clone()), ips.first().map(|i| i.to_string())),
-                Endpoint::Alias(a) => (Some(a.name.clone()), None),
-            };
-            let address = Address::new(Kind::HealthCheck, &s.name, Some(&r.name));
-            out.push(Resource {
-                address: address.clone(),
-                loc: r.loc.clone(),
-                spec: ResourceSpec::HealthCheck(HealthCheckSpec {
-                    kind: h.kind,
-                    fqdn,
-                    ip_address: ip,
-                    port: h.port,
-                    resource_path: h.path.clone(),
-                    request_interval: h.interval,
-                    failure_threshold: h.failure_threshold,
-                    regions: h.regions.clone(),
-                    search_string: h.search_string.clone(),
-                }),
-            });
+            let spec = region_check(s, r, h, shared.scope);
+            let address = check_address(s, &r.name, &spec, shared.scope);
+            if shared.made.insert(address.clone()) {
+                out.push(Resource {
+                    address: address.clone(),
+                    loc: r.loc.clone(),
+                    spec: ResourceSpec::HealthCheck(spec),
+                });
+            }
             address
         });
         let (record_type, values, alias) = match &r.endpoint {

@@ -49,6 +49,9 @@ pub fn lower(root: &Block, diags: &mut Diagnostics) -> Topology {
     }
     t.zones = zones(root, diags);
     t.tag_health_checks = root.bool("tag_health_checks").unwrap_or(false);
+    if root.str("health_check_scope") == Some("endpoint") {
+        t.health_check_scope = super::CheckScope::Endpoint;
+    }
     t.provider = provider(root, diags);
     t.backend = root.block("backend").and_then(|b| backend(b, diags));
     t.services = services(root, diags);

@@ -43,12 +43,26 @@ pub struct Topology {
     pub backend: Option<BackendConfig>,
     /// `tag_health_checks`: write and repair tags on health checks (one more call each).
     pub tag_health_checks: bool,
+    /// `health_check_scope`: one check per service and region, or one per endpoint.
+    pub health_check_scope: CheckScope,
     /// A `provider "aws"` block: plan and apply against AWS.
     pub provider: Option<AwsProviderConfig>,
     /// `dependency` blocks by label.
     pub dependencies: BTreeMap<String, Dependency>,
     /// The `lint` block: rule levels by rule.
     pub lint: BTreeMap<crate::lint::RuleId, crate::lint::Level>,
+}
+
+/// What one Route 53 health check serves (`health_check_scope`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckScope {
+    /// One check per service and region (the default).
+    #[default]
+    Service,
+    /// One check per endpoint: services of one zone whose regions probe the same endpoint
+    /// with the same settings share it.
+    Endpoint,
 }
 
 /// Something services call while serving, where it lives and what callers do without it.

@@ -136,6 +136,7 @@ pub const ROUTING: &[&str] = &["latency", "geolocation", "weighted", "failover"]
 pub const HEALTH_CHECK_TYPES: &[&str] =
     &["HTTP", "HTTPS", "HTTP_STR_MATCH", "HTTPS_STR_MATCH", "TCP"];
 pub const ROLES: &[&str] = &["primary", "secondary"];
+pub const CHECK_SCOPES: &[&str] = &["service", "endpoint"];
 pub const DATA_PATTERNS: &[&str] = &["primary-replica", "partitioned", "multi-master"];
 pub const CONSISTENCY: &[&str] = &["eventual", "strong"];
 pub const PROMOTION_MODES: &[&str] = &["automatic", "manual"];
@@ -679,6 +680,14 @@ pub static ROOT: BlockSpec = BlockSpec {
                 "Tag each health check with `Name` (its address), `meridian:topology` and `meridian:topology-id`, and repair those tags when they drift. Costs one more write per check; ownership never depends on tags.",
             ),
             "false",
+        ),
+        default(
+            attr(
+                "health_check_scope",
+                Kind::Enum(CHECK_SCOPES),
+                "`service`: one health check per service and region. `endpoint`: services of one zone whose regions probe the same endpoint (target, port, path, type and timing) share one check, addressed `health_check.endpoint[\"<zone>/<type> <target>:<port><path> ...\"]`; a check of an `ips` region then probes the address without a host name. Fewer checks against the account's limit (200 by default) and its bill.",
+            ),
+            "\"service\"",
         ),
     ],
     blocks: &[

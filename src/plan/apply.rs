@@ -58,6 +58,9 @@ pub struct Outcome {
     pub operations: usize,
     /// The apply was asked to stop (a signal) and did not run every wave.
     pub interrupted: bool,
+    /// Record batches and INSYNC waits, where the provider batches (AWS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batches: Option<crate::provider::BatchStats>,
 }
 
 impl Outcome {
@@ -192,6 +195,7 @@ pub fn apply_with(
         changes: outcomes,
         operations: ledger.operations,
         interrupted,
+        batches: provider.batch_stats(),
     }
 }
 

@@ -6,7 +6,7 @@
 //! name; replication rules by the repositories they filter. What the topology does not manage
 //! is never changed: it is listed in [`Diff::untouched`] instead.
 
-use super::{Action, Change, ResourceChange, Untouched, UntouchedWhy};
+use super::{Action, Attrs, Change, ResourceChange, Untouched, UntouchedWhy};
 use crate::dns::{RecordType, RoutingPolicy};
 use crate::graph::{
     Address, HealthCheckSpec, Kind, OwnerSpec, RecordSpec, ResourceGraph, ResourceSpec,
@@ -181,6 +181,12 @@ fn change(
     for u in unknown {
         after_unknown.insert((*u).to_string(), Value::Bool(true));
     }
+    let after_attrs = after.as_ref().map(Attrs::new);
+    // Unchanged (most of a steady-state plan): one text for both.
+    let before_attrs = match (&before, &after, &after_attrs) {
+        (Some(b), Some(a), Some(same)) if b == a => Some(same.clone()),
+        _ => before.as_ref().map(Attrs::new),
+    };
     Draft {
         address: address.to_string(),
         kind: address.kind,
@@ -188,9 +194,9 @@ fn change(
         key: address.key.clone(),
         change: Change {
             actions,
-            before,
-            after,
-            after_unknown: Value::Object(after_unknown),
+            before: before_attrs,
+            after: after_attrs,
+            after_unknown: Attrs::new(&Value::Object(after_unknown)),
         },
         action_reason: reason.map(str::to_string),
         replace_paths,
@@ -368,16 +374,8 @@ fn declared_check(
     if actions == [Action::NoOp] && !tags.is_empty() {
         actions = vec![Action::Update];
     }
-    let mut c = change(
-        address,
-        actions,
-        before,
-        Some(health_check_json(spec)),
-        &unknown,
-        reason,
-        paths,
-    );
-    if let Some(obj) = c.change.after.as_mut().and_then(Value::as_object_mut) {
+    let mut after = health_check_json(spec);
+    if let Some(obj) = after.as_object_mut() {
         if let Some(k) = &keep {
             obj.insert("id".into(), json!(k.id));
         }
@@ -387,6 +385,15 @@ fn declared_check(
             obj.insert("tags".into(), json!(all));
         }
     }
+    let c = change(
+        address,
+        actions,
+        before,
+        Some(after),
+        &unknown,
+        reason,
+        paths,
+    );
     let replaced_id = delete.first().map(|h| h.id.clone());
     let kept_id = keep.as_ref().map(|k| k.id.clone());
     d.changes.push(c.with(Detail::HealthCheck {

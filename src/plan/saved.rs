@@ -52,7 +52,9 @@ pub fn read(path: &str, text: &str) -> Result<Plan, SavedError> {
             found,
         });
     }
-    serde_json::from_value(v).map_err(|e| unreadable(e.to_string()))
+    drop(v);
+    // From the text, not the value: a plan holds its attributes as JSON text.
+    serde_json::from_str(text).map_err(|e| unreadable(e.to_string()))
 }
 
 /// Whether `now` is the live source the plan was made against. A local store is the same
@@ -159,8 +161,9 @@ fn same_change(now: &ResourceChange, p: &ResourceChange) -> bool {
 }
 
 fn comparable(c: &ResourceChange) -> (&[Action], Option<Value>) {
-    let strip = |v: &Option<Value>| {
-        v.clone().map(|mut v| {
+    let strip = |v: &Option<super::Attrs>| {
+        v.as_ref().map(|a| {
+            let mut v = a.value();
             if let Some(o) = v.as_object_mut() {
                 o.remove("id");
                 o.remove("health_check_id");

@@ -74,6 +74,7 @@ pub struct AwsProvider {
     limiter: tokio::sync::Mutex<Instant>,
     interval: Duration,
     calls: Mutex<BTreeMap<&'static str, usize>>,
+    batches: Mutex<super::BatchStats>,
     source: LiveSource,
     progress: Option<ProgressSink>,
 }
@@ -313,6 +314,7 @@ impl AwsProvider {
             limiter: tokio::sync::Mutex::new(Instant::now()),
             interval: Duration::from_secs_f64(1.0 / rps),
             calls: Mutex::new(BTreeMap::new()),
+            batches: Mutex::new(super::BatchStats::default()),
             source,
             progress: settings.progress.clone(),
         })
@@ -845,22 +847,40 @@ impl AwsProvider {
             Some(id) => id,
             None => self.zone_id(zone).await?,
         };
+        // The batches touch disjoint names, so they go out back to back and are awaited
+        // together: one INSYNC wait for the zone, not one per batch.
+        let batches = split_batches(changes);
+        if let Ok(mut s) = self.batches.lock() {
+            s.batches += batches.len();
+            s.lower_bound += batch_lower_bound(changes);
+        }
+        let mut pending = Vec::new();
         let mut insync = true;
-        for batch in split_batches(changes) {
-            insync &= self.apply_batch(zone, &zone_id, &batch).await?;
+        for batch in &batches {
+            match self.send_batch(zone, &zone_id, batch).await? {
+                Sent::InSync => {}
+                Sent::Pending(id) => pending.push(id),
+                Sent::Unknown => insync = false,
+            }
+        }
+        if !pending.is_empty() {
+            if let Ok(mut s) = self.batches.lock() {
+                s.waits += 1;
+            }
+            insync &= self.wait_insync(&pending).await.is_ok();
         }
         Ok(Done::Records { insync })
     }
 
     /// Sends one change batch. A batch is not idempotent: after a failure that may have been
     /// acted on, what is live decides (applied: done; untouched: sent again; anything else: an
-    /// error). Returns whether INSYNC was seen (false: accepted, still propagating or unknown).
-    async fn apply_batch(
+    /// error).
+    async fn send_batch(
         &self,
         zone: &str,
         zone_id: &str,
         batch: &[&RecordChange],
-    ) -> Result<bool, ProviderError> {
+    ) -> Result<Sent, ProviderError> {
         let mut cb = Vec::new();
         for c in batch {
             cb.push(
@@ -886,13 +906,14 @@ impl AwsProvider {
                 .await
             {
                 Ok(out) => {
-                    let Some(info) = out.change_info() else {
-                        return Ok(false);
-                    };
-                    return Ok(self.wait_insync(info.id(), info.status()).await.is_ok());
+                    return Ok(match out.change_info() {
+                        None => Sent::Unknown,
+                        Some(i) if *i.status() == r53::types::ChangeStatus::Insync => Sent::InSync,
+                        Some(i) => Sent::Pending(i.id().trim_start_matches("/change/").to_string()),
+                    });
                 }
                 Err((e, true)) => match self.batch_state(zone, zone_id, batch).await? {
-                    BatchState::Applied => return Ok(false),
+                    BatchState::Applied => return Ok(Sent::Unknown),
                     BatchState::Untouched => continue,
                     BatchState::Mixed => {
                         return Err(ProviderError::Io(format!(
@@ -987,46 +1008,59 @@ impl AwsProvider {
         Ok(Done::Other)
     }
 
-    /// Polls GetChange until INSYNC, with growing pauses, at most [`INSYNC_TIMEOUT`].
-    async fn wait_insync(
-        &self,
-        change_id: &str,
-        status: &r53::types::ChangeStatus,
-    ) -> Result<(), ProviderError> {
-        if *status == r53::types::ChangeStatus::Insync {
-            return Ok(());
-        }
+    /// Polls GetChange for each change until all are INSYNC, with growing pauses, at most
+    /// [`insync_timeout`] in all.
+    async fn wait_insync(&self, ids: &[String]) -> Result<(), ProviderError> {
         let start = Instant::now();
         let timeout = insync_timeout();
         let mut pause = Duration::from_millis(500);
-        let id = change_id.trim_start_matches("/change/").to_string();
-        loop {
-            self.report(Progress::Propagating {
-                change_id: id.clone(),
-                elapsed: start.elapsed(),
-            });
-            tokio::time::sleep(pause).await;
-            let req = self.route53.get_change().id(&id);
-            let out = self.r53("GetChange", || req.clone().send()).await?;
-            if out
-                .change_info()
-                .is_some_and(|c| *c.status() == r53::types::ChangeStatus::Insync)
-            {
-                self.report(Progress::InSync {
-                    change_id: id.clone(),
+        let mut pending: Vec<&String> = ids.iter().collect();
+        while !pending.is_empty() {
+            for id in &pending {
+                self.report(Progress::Propagating {
+                    change_id: (*id).clone(),
                     elapsed: start.elapsed(),
                 });
-                return Ok(());
             }
-            if start.elapsed() > timeout {
+            tokio::time::sleep(pause).await;
+            let mut still = Vec::new();
+            for id in pending {
+                let req = self.route53.get_change().id(id);
+                let out = self.r53("GetChange", || req.clone().send()).await?;
+                if out
+                    .change_info()
+                    .is_some_and(|c| *c.status() == r53::types::ChangeStatus::Insync)
+                {
+                    self.report(Progress::InSync {
+                        change_id: id.clone(),
+                        elapsed: start.elapsed(),
+                    });
+                } else {
+                    still.push(id);
+                }
+            }
+            pending = still;
+            if !pending.is_empty() && start.elapsed() > timeout {
                 return Err(ProviderError::Io(format!(
-                    "change {id} was accepted but did not reach INSYNC within {} s; it will complete on its own, but any later batch of this zone was not sent: run `meridian plan` to see what remains",
+                    "change {} was accepted but did not reach INSYNC within {} s; it will complete on its own: run `meridian plan` to see what remains",
+                    pending[0],
                     timeout.as_secs()
                 )));
             }
             pause = (pause * 2).min(Duration::from_secs(5));
         }
+        Ok(())
     }
+}
+
+/// What sending a batch came to.
+enum Sent {
+    /// Route 53 said INSYNC at once.
+    InSync,
+    /// Accepted; this change id is propagating.
+    Pending(String),
+    /// Applied, but its change id is unknown (an answer lost, then read back).
+    Unknown,
 }
 
 /// What a zone shows of a batch: all of it, none of it, or some (someone else's change).
@@ -1059,65 +1093,88 @@ fn batch_state(batch: &[&RecordChange], live: &[RecordSet]) -> BatchState {
     }
 }
 
-/// Splits a zone's changes into batches within Route 53's limits (1,000 ResourceRecord
-/// elements and 32,000 value characters, UPSERTs counted twice), keeping the DELETE and CREATE
-/// of one record set together so a name never goes unanswered between batches.
-pub fn split_batches(changes: &[RecordChange]) -> Vec<Vec<&RecordChange>> {
-    // Every change at a name where something is deleted stays in one batch (a type change,
-    // CNAME to A say, must not leave the name unanswered or hold both types at once); other
-    // changes stand alone.
-    let deleting: BTreeSet<&str> = changes
+/// What one change costs in a batch: ResourceRecord elements and value characters, an UPSERT
+/// counted twice (Route 53's rule).
+fn batch_cost(c: &RecordChange) -> (usize, usize) {
+    let factor = if c.action == ChangeAction::Upsert {
+        2
+    } else {
+        1
+    };
+    let elements = c.record.values.len().max(1) * factor;
+    let chars: usize = c.record.values.iter().map(String::len).sum::<usize>() * factor;
+    (elements, chars)
+}
+
+/// The fewest batches `changes` can fit in: elements / 1,000 and characters / 32,000,
+/// rounded up, whichever is more.
+pub fn batch_lower_bound(changes: &[RecordChange]) -> usize {
+    let (e, c) = changes
         .iter()
-        .filter(|c| c.action == ChangeAction::Delete)
-        .map(|c| c.record.name.as_str())
-        .collect();
-    let mut groups: Vec<Vec<&RecordChange>> = Vec::new();
-    let mut by_name: BTreeMap<&str, usize> = BTreeMap::new();
+        .map(batch_cost)
+        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    e.div_ceil(MAX_BATCH_ELEMENTS)
+        .max(c.div_ceil(MAX_BATCH_CHARS))
+}
+
+/// Splits a zone's changes into batches within Route 53's limits (1,000 ResourceRecord
+/// elements and 32,000 value characters, UPSERTs counted twice). Every change at one name, and
+/// a service's ownership marker (`_meridian.<name>`) with them, stays in one batch: a name
+/// never goes unanswered between batches (a type change, CNAME to A say, deletes and creates
+/// together), and a record is never written without its marker. So batches touch disjoint
+/// names and may be sent back to back. The groups are packed largest first into the first
+/// batch with room (first-fit decreasing).
+pub fn split_batches(changes: &[RecordChange]) -> Vec<Vec<&RecordChange>> {
+    let mut by_name: BTreeMap<(&str, &str), Vec<&RecordChange>> = BTreeMap::new();
     for c in changes {
         let name = c.record.name.as_str();
-        match by_name.get(name) {
-            Some(&g) if deleting.contains(name) => groups[g].push(c),
-            _ => {
-                if deleting.contains(name) {
-                    by_name.insert(name, groups.len());
-                }
-                groups.push(vec![c]);
-            }
+        let owner = crate::dns::marker_domain(name).unwrap_or(name);
+        by_name
+            .entry((c.record.zone.as_str(), owner))
+            .or_default()
+            .push(c);
+    }
+    let mut groups: Vec<(usize, usize, Vec<&RecordChange>)> = Vec::new();
+    for (_, g) in by_name {
+        let (e, c) = g
+            .iter()
+            .map(|c| batch_cost(c))
+            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+        let deletes = g.iter().any(|c| c.action == ChangeAction::Delete);
+        if (e > MAX_BATCH_ELEMENTS || c > MAX_BATCH_CHARS) && !deletes {
+            // Too big for one batch and nothing deleted: its changes go one by one.
+            groups.extend(g.into_iter().map(|c| {
+                let (e, ch) = batch_cost(c);
+                (e, ch, vec![c])
+            }));
+        } else {
+            groups.push((e, c, g));
         }
     }
-    let cost = |c: &RecordChange| {
-        let factor = if c.action == ChangeAction::Upsert {
-            2
-        } else {
-            1
-        };
-        let elements = c.record.values.len().max(1) * factor;
-        let chars: usize = c.record.values.iter().map(String::len).sum::<usize>() * factor;
-        (elements, chars)
-    };
-    let mut out: Vec<Vec<&RecordChange>> = Vec::new();
-    let (mut elements, mut chars) = (0, 0);
-    for g in groups {
-        let (ge, gc) = g
+    // Largest first, by the larger of its two shares of a batch; ties keep name order.
+    let share = |e: usize, c: usize| (e * MAX_BATCH_CHARS).max(c * MAX_BATCH_ELEMENTS);
+    groups.sort_by_key(|g| std::cmp::Reverse(share(g.0, g.1)));
+    let mut out: Vec<(usize, usize, Vec<&RecordChange>)> = Vec::new();
+    for (e, c, g) in groups {
+        let fits = out
             .iter()
-            .map(|c| cost(c))
-            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
-        if out.is_empty() || elements + ge > MAX_BATCH_ELEMENTS || chars + gc > MAX_BATCH_CHARS {
-            out.push(Vec::new());
-            elements = 0;
-            chars = 0;
-        }
-        elements += ge;
-        chars += gc;
-        if let Some(last) = out.last_mut() {
-            last.extend(g);
+            .position(|b| b.0 + e <= MAX_BATCH_ELEMENTS && b.1 + c <= MAX_BATCH_CHARS);
+        match fits {
+            Some(i) => {
+                out[i].0 += e;
+                out[i].1 += c;
+                out[i].2.extend(g);
+            }
+            None => out.push((e, c, g)),
         }
     }
     // Route 53 applies a batch's changes in order: deletes first within each batch.
-    for b in &mut out {
-        b.sort_by_key(|c| c.action != ChangeAction::Delete);
-    }
-    out
+    out.into_iter()
+        .map(|(_, _, mut b)| {
+            b.sort_by_key(|c| c.action != ChangeAction::Delete);
+            b
+        })
+        .collect()
 }
 
 /// A record set as Route 53 returns it, reduced to what its routing policy and kind mean: a
@@ -1384,17 +1441,27 @@ impl Provider for AwsProvider {
     fn apply(&self, ops: &[Op], parallelism: usize) -> Vec<Result<Done, ProviderError>> {
         // Independent operations run concurrently, at most `parallelism` at once; the Route 53
         // rate limiter still spaces its calls.
+        // buffer_unordered starts the next operation as one finishes and polls only the
+        // operations that were woken: the CPU per call stays the same however many there are.
+        use futures_util::stream::{self, StreamExt};
         self.rt.block_on(async {
-            let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(parallelism.clamp(1, 1024)));
-            let futures = ops.iter().map(|op| {
-                let sem = sem.clone();
-                async move {
-                    let _permit = sem.acquire().await;
-                    self.run(op).await
-                }
-            });
-            futures_join_all(futures).await
+            let mut out: Vec<Option<Result<Done, ProviderError>>> = vec![None; ops.len()];
+            let mut running = stream::iter(ops.iter().enumerate())
+                .map(|(i, op)| async move { (i, self.run(op).await) })
+                .buffer_unordered(parallelism.clamp(1, 1024));
+            while let Some((i, result)) = running.next().await {
+                out[i] = Some(result);
+            }
+            out.into_iter()
+                .map(|r| {
+                    r.unwrap_or_else(|| Err(ProviderError::Io("the operation did not run".into())))
+                })
+                .collect()
         })
+    }
+
+    fn batch_stats(&self) -> Option<super::BatchStats> {
+        self.batches.lock().ok().map(|s| *s)
     }
 
     fn stats(&self) -> BTreeMap<String, usize> {
@@ -1403,33 +1470,6 @@ impl Provider for AwsProvider {
             .map(|(k, v)| (k.to_string(), v))
             .collect()
     }
-}
-
-/// Runs futures concurrently on the current task and collects their outputs in order.
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl IntoIterator<Item = F>,
-) -> Vec<F::Output> {
-    let mut set: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
-    let mut out: Vec<Option<F::Output>> = (0..set.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, f) in set.iter_mut().enumerate() {
-            if out[i].is_some() {
-                continue;
-            }
-            match f.as_mut().poll(cx) {
-                std::task::Poll::Ready(v) => out[i] = Some(v),
-                std::task::Poll::Pending => pending = true,
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    out.into_iter().flatten().collect()
 }
 
 #[cfg(test)]
@@ -1477,13 +1517,99 @@ mod tests {
         c.push(change(ChangeAction::Delete, "x", 1));
         c.push(change(ChangeAction::Create, "x", 1));
         let b = split_batches(&c);
-        let last = b.last().unwrap();
+        assert_eq!(b.len(), 2);
+        let with_x: Vec<_> = b
+            .iter()
+            .filter(|b| b.iter().any(|c| c.record.name == "x"))
+            .collect();
+        assert_eq!(with_x.len(), 1, "x is split across batches");
+        let actions: Vec<_> = with_x[0]
+            .iter()
+            .filter(|c| c.record.name == "x")
+            .map(|c| c.action)
+            .collect();
+        assert_eq!(actions, [ChangeAction::Delete, ChangeAction::Create]);
+    }
+
+    /// A service's marker and its records: one change per region plus the marker.
+    fn service(i: usize, regions: usize, ips: usize, action: ChangeAction) -> Vec<RecordChange> {
+        let name = format!("svc{i}.example.com");
+        let mut marker = change(action, &format!("_meridian.{name}"), 1);
+        marker.record.record_type = RecordType::Txt;
+        marker.record.values = vec![format!(
+            "\"meridian v=3 id=t-0123456789abcdef s={:08x}\"",
+            i
+        )];
+        let mut out = vec![marker];
+        for r in 0..regions {
+            let mut c = change(action, &name, ips);
+            c.record.set_identifier = Some(format!("svc{i}-r{r}"));
+            out.push(c);
+        }
+        out
+    }
+
+    fn check_packing(changes: &[RecordChange]) {
+        let b = split_batches(changes);
+        assert_eq!(b.iter().map(Vec::len).sum::<usize>(), changes.len());
+        let mut home: BTreeMap<&str, usize> = BTreeMap::new();
+        for (k, batch) in b.iter().enumerate() {
+            let (e, c) = batch
+                .iter()
+                .map(|c| batch_cost(c))
+                .fold((0, 0), |a, x| (a.0 + x.0, a.1 + x.1));
+            assert!(
+                e <= MAX_BATCH_ELEMENTS && c <= MAX_BATCH_CHARS,
+                "batch {k}: {e} elements, {c} chars"
+            );
+            for ch in batch {
+                let n = ch.record.name.as_str();
+                let owner = crate::dns::marker_domain(n).unwrap_or(n);
+                assert_eq!(*home.entry(owner).or_insert(k), k, "{owner} spans batches");
+            }
+        }
+        let bound = batch_lower_bound(changes);
         assert!(
-            last.iter().any(|c| c.action == ChangeAction::Delete)
-                && last
-                    .iter()
-                    .any(|c| c.record.name == "x" && c.action == ChangeAction::Create)
+            b.len() <= bound + 1,
+            "{} batches, lower bound {bound}",
+            b.len()
         );
+    }
+
+    /// 3,000 services x 3 regions, created: 12,000 elements, so 12 batches (the marker-first
+    /// packing took 13), each service's marker beside its records.
+    #[test]
+    fn markers_travel_with_their_records_and_batches_meet_the_lower_bound() {
+        let changes: Vec<RecordChange> = (0..3000)
+            .flat_map(|i| service(i, 3, 1, ChangeAction::Create))
+            .collect();
+        assert_eq!(batch_lower_bound(&changes), 12);
+        assert_eq!(split_batches(&changes).len(), 12);
+        check_packing(&changes);
+    }
+
+    proptest::proptest! {
+        /// Designs of every shape (1 to 5 regions, 1 to 8 addresses per record, creates,
+        /// upserts and deletes) pack within the limits, keep each name in one batch, and need
+        /// at most one batch more than the lower bound.
+        #[test]
+        fn any_design_packs_within_one_batch_of_the_bound(
+            shapes in proptest::collection::vec((1usize..=5, 1usize..=8, 0u8..3), 1..1500)
+        ) {
+            let changes: Vec<RecordChange> = shapes
+                .iter()
+                .enumerate()
+                .flat_map(|(i, (regions, ips, a))| {
+                    let action = match a {
+                        0 => ChangeAction::Create,
+                        1 => ChangeAction::Upsert,
+                        _ => ChangeAction::Delete,
+                    };
+                    service(i, *regions, *ips, action)
+                })
+                .collect();
+            check_packing(&changes);
+        }
     }
 
     #[test]

@@ -104,6 +104,13 @@ mod migrate {
 
     /// Parses a store file of any known version.
     pub(super) fn read(text: &str) -> Result<StoreFile, String> {
+        // The current version in one pass (the common case); any other, or an error, is
+        // looked at again for its version.
+        if let Ok(f) = serde_json::from_str::<StoreFile>(text) {
+            if f.format_version == FORMAT_VERSION {
+                return Ok(f);
+            }
+        }
         let v: Version = serde_json::from_str(text)
             .map_err(|e| format!("unreadable (no format_version): {e}"))?;
         match v.format_version {
@@ -208,8 +215,25 @@ pub use super::lock::Lock;
 #[derive(Debug)]
 pub struct LocalStore {
     path: PathBuf,
-    store: Mutex<Store>,
+    store: Mutex<Held>,
     _lock: Option<Lock>,
+}
+
+/// What a store holds in memory. A plan reads the file once and keeps what it read, so the
+/// file's lists are handed to it as they are (no index, no copy); an apply indexes them.
+#[derive(Debug)]
+enum Held {
+    /// The file as read, not indexed yet.
+    File(StoreFile),
+    /// Indexed, for operations.
+    Index(Store),
+    /// Handed to a plan by [`Provider::read`]; what the store's own questions need is kept,
+    /// and the file is read again if an operation follows.
+    Taken {
+        lineage: Option<String>,
+        checks: usize,
+        max_health_checks: Option<u64>,
+    },
 }
 
 /// The hosted zone id the local store gives a zone name.
@@ -229,18 +253,45 @@ impl LocalStore {
         lock: Option<std::time::Duration>,
     ) -> Result<LocalStore, ProviderError> {
         let lock = lock.map(|timeout| take_lock(path, timeout)).transpose()?;
-        let store = match std::fs::read_to_string(path) {
-            Ok(text) => Store::from_file(migrate::read(&text).map_err(|e| io(path, e))?),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Store {
-                next_id: 1,
-                ..Store::default()
-            },
-            Err(e) => return Err(io(path, e)),
-        };
         Ok(LocalStore {
             path: path.to_path_buf(),
-            store: Mutex::new(store),
+            store: Mutex::new(Self::load(path)?),
             _lock: lock,
+        })
+    }
+
+    /// The file, or an empty store when there is none.
+    fn load(path: &Path) -> Result<Held, ProviderError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Ok(Held::File(migrate::read(&text).map_err(|e| io(path, e))?)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Held::Index(Store {
+                next_id: 1,
+                ..Store::default()
+            })),
+            Err(e) => Err(io(path, e)),
+        }
+    }
+
+    /// The indexed store, indexing (or reading again) what is held.
+    fn index<'a>(&self, held: &'a mut Held) -> Result<&'a mut Store, ProviderError> {
+        if let Held::Taken { .. } = held {
+            *held = Self::load(&self.path)?;
+        }
+        if let Held::File(f) = held {
+            *held = Held::Index(Store::from_file(std::mem::take(f)));
+        }
+        match held {
+            Held::Index(s) => Ok(s),
+            _ => Err(ProviderError::Io(format!(
+                "local state store {}: not indexed",
+                self.path.display()
+            ))),
+        }
+    }
+
+    fn held(&self) -> Result<std::sync::MutexGuard<'_, Held>, ProviderError> {
+        self.store.lock().map_err(|_| {
+            ProviderError::Io("local state store: a previous operation panicked".into())
         })
     }
 
@@ -252,7 +303,10 @@ impl LocalStore {
     /// allows it (the record then counts as healthy); an apply in the right order never
     /// leaves one.
     pub fn dangling_checks(&self) -> Vec<(String, String)> {
-        let Ok(s) = self.store.lock() else {
+        let Ok(mut held) = self.held() else {
+            return Vec::new();
+        };
+        let Ok(s) = self.index(&mut held) else {
             return Vec::new();
         };
         s.records
@@ -267,7 +321,11 @@ impl LocalStore {
 
     /// The store's lineage: None until its first write.
     pub fn lineage(&self) -> Option<String> {
-        self.store.lock().ok().and_then(|s| s.lineage.clone())
+        match &*self.held().ok()? {
+            Held::File(f) => f.lineage.clone(),
+            Held::Index(s) => s.lineage.clone(),
+            Held::Taken { lineage, .. } => lineage.clone(),
+        }
     }
 
     fn save(&self, s: &Store) -> Result<(), ProviderError> {
@@ -282,15 +340,13 @@ impl LocalStore {
     /// Runs `ops` one after another against the in-memory store (each all or nothing), then
     /// writes the file once. If the write fails, none of them happened.
     fn run(&self, ops: &[Op]) -> Vec<Result<Done, ProviderError>> {
-        let Ok(mut guard) = self.store.lock() else {
-            return ops
-                .iter()
-                .map(|_| {
-                    Err(ProviderError::Io(
-                        "local state store: a previous operation panicked".into(),
-                    ))
-                })
-                .collect();
+        let mut held = match self.held() {
+            Ok(h) => h,
+            Err(e) => return ops.iter().map(|_| Err(e.clone())).collect(),
+        };
+        let guard = match self.index(&mut held) {
+            Ok(s) => s,
+            Err(e) => return ops.iter().map(|_| Err(e.clone())).collect(),
         };
         let mut next = guard.clone();
         if next.lineage.is_none() {
@@ -650,6 +706,95 @@ fn check_record(s: &Store, r: &RecordSet) -> Result<(), ProviderError> {
     Ok(())
 }
 
+/// What a plan of `scope` reads from the indexed store.
+fn from_store(s: &Store, scope: &Scope) -> LiveState {
+    let zones = zone_ids(scope);
+    LiveState {
+        records: s
+            .records
+            .values()
+            .filter(|r| zones.contains_key(&r.zone))
+            .cloned()
+            .collect(),
+        health_checks: s
+            .health_checks
+            .values()
+            .map(|h| LiveHealthCheck {
+                tags: if scope.reads_tags_of(&h.caller_reference) {
+                    h.tags.clone()
+                } else {
+                    BTreeMap::new()
+                },
+                ..h.clone()
+            })
+            .collect(),
+        repositories: region_map(scope, |r| {
+            s.repositories
+                .get(r)
+                .map(|x| x.iter().cloned().collect())
+                .unwrap_or_default()
+        }),
+        replication: region_map(scope, |r| s.replication.get(r).cloned().unwrap_or_default()),
+        zones,
+    }
+}
+
+/// The same from the file's lists, moved, not copied, in the index's order. A file with two
+/// entries under one key (edited by hand) is indexed first, as the index keeps the last.
+fn from_file(mut f: StoreFile, scope: &Scope) -> LiveState {
+    let zones = zone_ids(scope);
+    f.records.retain(|r| zones.contains_key(&r.zone));
+    f.records.sort_by(|a, b| record_key(a).cmp(&record_key(b)));
+    f.health_checks.sort_by(|a, b| a.id.cmp(&b.id));
+    let repeated = f
+        .records
+        .windows(2)
+        .any(|w| record_key(&w[0]) == record_key(&w[1]))
+        || f.health_checks.windows(2).any(|w| w[0].id == w[1].id);
+    if repeated {
+        return from_store(&Store::from_file(f), scope);
+    }
+    for h in &mut f.health_checks {
+        if !scope.reads_tags_of(&h.caller_reference) {
+            h.tags.clear();
+        }
+    }
+    LiveState {
+        records: f.records,
+        health_checks: f.health_checks,
+        repositories: region_map(scope, |r| {
+            f.repositories
+                .get(r)
+                .map(|x| x.iter().cloned().collect())
+                .unwrap_or_default()
+        }),
+        replication: region_map(scope, |r| f.replication.get(r).cloned().unwrap_or_default()),
+        zones,
+    }
+}
+
+/// A record's [`RecordKey`], borrowed: the same order.
+fn record_key(r: &RecordSet) -> (&str, &str, &RecordType, Option<&str>) {
+    (
+        &r.zone,
+        &r.name,
+        &r.record_type,
+        r.set_identifier.as_deref(),
+    )
+}
+
+fn zone_ids(scope: &Scope) -> BTreeMap<String, String> {
+    scope
+        .zones
+        .iter()
+        .map(|z| (z.clone(), zone_id(z)))
+        .collect()
+}
+
+fn region_map<T>(scope: &Scope, f: impl Fn(&str) -> T) -> BTreeMap<String, T> {
+    scope.regions.iter().map(|r| (r.clone(), f(r))).collect()
+}
+
 impl Provider for LocalStore {
     fn source(&self) -> LiveSource {
         LiveSource::Local {
@@ -659,67 +804,45 @@ impl Provider for LocalStore {
     }
 
     fn read(&self, scope: &Scope) -> Result<LiveState, ProviderError> {
-        let s = self.store.lock().map_err(|_| {
-            ProviderError::Io("local state store: a previous operation panicked".into())
-        })?;
-        let zones: BTreeMap<String, String> = scope
-            .zones
-            .iter()
-            .map(|z| (z.clone(), zone_id(z)))
-            .collect();
-        Ok(LiveState {
-            records: s
-                .records
-                .values()
-                .filter(|r| zones.contains_key(&r.zone))
-                .cloned()
-                .collect(),
-            zones,
-            health_checks: s
-                .health_checks
-                .values()
-                .map(|h| LiveHealthCheck {
-                    tags: if scope.reads_tags_of(&h.caller_reference) {
-                        h.tags.clone()
-                    } else {
-                        BTreeMap::new()
-                    },
-                    ..h.clone()
-                })
-                .collect(),
-            repositories: scope
-                .regions
-                .iter()
-                .map(|r| {
-                    (
-                        r.clone(),
-                        s.repositories
-                            .get(r)
-                            .map(|x| x.iter().cloned().collect())
-                            .unwrap_or_default(),
-                    )
-                })
-                .collect(),
-            replication: scope
-                .regions
-                .iter()
-                .map(|r| (r.clone(), s.replication.get(r).cloned().unwrap_or_default()))
-                .collect(),
-        })
+        let mut held = self.held()?;
+        let file = match &mut *held {
+            Held::Index(s) => return Ok(from_store(s, scope)),
+            Held::Taken { .. } => match Self::load(&self.path)? {
+                Held::File(f) => f,
+                Held::Index(s) => return Ok(from_store(&s, scope)),
+                Held::Taken { .. } => StoreFile::default(),
+            },
+            Held::File(f) => {
+                let f = std::mem::take(f);
+                *held = Held::Taken {
+                    lineage: f.lineage.clone(),
+                    checks: f.health_checks.len(),
+                    max_health_checks: f.max_health_checks,
+                };
+                f
+            }
+        };
+        drop(held);
+        Ok(from_file(file, scope))
     }
 
     fn check_limit(&self) -> super::CheckLimit {
-        match self.store.lock() {
-            Ok(s) => match s.max_health_checks {
-                Some(limit) => super::CheckLimit::Known {
-                    limit,
-                    count: s.health_checks.len() as u64,
-                },
-                None => super::CheckLimit::None,
+        let (limit, count) = match self.held().as_deref() {
+            Ok(Held::File(f)) => (f.max_health_checks, f.health_checks.len()),
+            Ok(Held::Index(s)) => (s.max_health_checks, s.health_checks.len()),
+            Ok(Held::Taken {
+                checks,
+                max_health_checks,
+                ..
+            }) => (*max_health_checks, *checks),
+            Err(e) => return super::CheckLimit::Unknown { why: e.to_string() },
+        };
+        match limit {
+            Some(limit) => super::CheckLimit::Known {
+                limit,
+                count: count as u64,
             },
-            Err(_) => super::CheckLimit::Unknown {
-                why: "a previous operation panicked".into(),
-            },
+            None => super::CheckLimit::None,
         }
     }
 

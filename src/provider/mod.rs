@@ -308,6 +308,18 @@ pub enum CheckLimit {
     Unknown { why: String },
 }
 
+/// How record changes went out, from a provider that sends them in batches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchStats {
+    /// Change batches sent.
+    pub batches: usize,
+    /// The fewest the same changes fit in (elements / 1,000 and characters / 32,000, per
+    /// zone and wave, rounded up).
+    pub lower_bound: usize,
+    /// Waits for INSYNC (one per zone and wave that had a batch still propagating).
+    pub waits: usize,
+}
+
 /// Live state read and change apply, in bulk.
 pub trait Provider: Sync {
     /// The account's health-check limit and usage (one call where the backend has one).
@@ -325,6 +337,11 @@ pub trait Provider: Sync {
     /// can; returns one result per operation, in order. The engine only passes operations
     /// that do not depend on each other in one call.
     fn apply(&self, ops: &[Op], parallelism: usize) -> Vec<Result<Done, ProviderError>>;
+
+    /// Record batches sent and INSYNC waits so far (None where changes are not batched).
+    fn batch_stats(&self) -> Option<BatchStats> {
+        None
+    }
 
     /// API calls made so far, by operation (empty where calls cost nothing).
     fn stats(&self) -> BTreeMap<String, usize> {

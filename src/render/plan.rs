@@ -62,20 +62,13 @@ fn headline(c: &ResourceChange) -> String {
 }
 
 fn attributes(c: &ResourceChange, out: &mut String) {
-    let empty = serde_json::Map::new();
-    let object = |v: &Option<Value>| {
-        v.as_ref()
-            .and_then(Value::as_object)
-            .unwrap_or(&empty)
-            .clone()
+    let object = |v: Option<Value>| match v {
+        Some(Value::Object(o)) => o,
+        _ => serde_json::Map::new(),
     };
-    let (before, after) = (object(&c.change.before), object(&c.change.after));
-    let unknown = c
-        .change
-        .after_unknown
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
+    let parsed = |v: &Option<crate::plan::Attrs>| object(v.as_ref().map(crate::plan::Attrs::value));
+    let (before, after) = (parsed(&c.change.before), parsed(&c.change.after));
+    let unknown = object(Some(c.change.after_unknown.value()));
     let mut keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
     let unknown_keys: Vec<String> = unknown.keys().cloned().collect();
     keys.extend(unknown_keys.iter());
@@ -424,8 +417,21 @@ pub fn calls_line(calls: &std::collections::BTreeMap<String, usize>) -> String {
     format!("API calls: {total} ({})", parts.join(", "))
 }
 
-/// The outcome of an apply, one line per change, then a summary.
+/// The outcome of an apply, one line per change, then a summary, then the record batches
+/// where the provider sends them in batches.
 pub fn outcome(o: &Outcome) -> String {
+    let mut s = changes_outcome(o);
+    if let Some(b) = o.batches.filter(|b| b.batches > 0) {
+        let _ = writeln!(
+            s,
+            "Record batches: {} sent (the changes need at least {}), {} INSYNC wait(s).",
+            b.batches, b.lower_bound, b.waits
+        );
+    }
+    s
+}
+
+fn changes_outcome(o: &Outcome) -> String {
     let mut s = String::new();
     let (mut done, mut failed, mut partial, mut skipped) = (0, 0, 0, 0);
     for c in &o.changes {

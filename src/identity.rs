@@ -121,14 +121,7 @@ impl Identity {
 
     /// The address and zone hashes of one of this topology's caller references.
     pub fn reference_parts(&self, caller_reference: &str) -> Option<(String, Option<String>)> {
-        let rest = self
-            .reference_prefixes()
-            .iter()
-            .find_map(|p| caller_reference.strip_prefix(p.as_str()))?;
-        let mut parts = rest.split('-');
-        let address = parts.next()?.to_string();
-        let zone = parts.next().filter(|z| z.len() == 6).map(str::to_string);
-        Some((address, zone))
+        reference_parts_in(&self.reference_prefixes(), caller_reference)
     }
 
     /// The TXT value of this topology's marker for `service`, quoted as Route 53 stores it.
@@ -257,6 +250,21 @@ pub fn random_hex() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
     hash::hex(&format!("{now}-{}", std::process::id()), 16)
+}
+
+/// [`Identity::reference_parts`] with the prefixes computed once (for a scan of every check
+/// of an account).
+pub fn reference_parts_in(
+    prefixes: &[String],
+    caller_reference: &str,
+) -> Option<(String, Option<String>)> {
+    let rest = prefixes
+        .iter()
+        .find_map(|p| caller_reference.strip_prefix(p.as_str()))?;
+    let mut parts = rest.split('-');
+    let address = parts.next()?.to_string();
+    let zone = parts.next().filter(|z| z.len() == 6).map(str::to_string);
+    Some((address, zone))
 }
 
 #[cfg(test)]

@@ -253,12 +253,15 @@ impl<'a> OurChecks<'a> {
                 .filter_map(|r| r.health_check_id.as_deref())
                 .collect(),
         };
+        let prefixes = identity.reference_prefixes();
         for h in live
             .health_checks
             .iter()
             .filter(|h| !identity.forgotten.check(&h.id))
         {
-            if let Some((a, zone)) = identity.reference_parts(&h.caller_reference) {
+            if let Some((a, zone)) =
+                crate::identity::reference_parts_in(&prefixes, &h.caller_reference)
+            {
                 ours.by_address.entry(a).or_default().push(h);
                 ours.zone_of.insert(&h.id, zone);
             }
@@ -680,17 +683,15 @@ fn describe(r: &RecordSet) -> String {
 /// What the record diff of every name reads.
 struct Names<'a> {
     /// Live records by (zone, name), the zone's own apex SOA and NS left out.
-    at_name: BTreeMap<(String, String), Vec<&'a RecordSet>>,
+    at_name: BTreeMap<(&'a str, &'a str), Vec<&'a RecordSet>>,
     identity: &'a Identity,
     adopt: bool,
     kept_check_ids: &'a BTreeMap<Address, String>,
 }
 
 impl<'a> Names<'a> {
-    fn at(&self, zone: &str, name: &str) -> &[&'a RecordSet] {
-        self.at_name
-            .get(&(zone.to_string(), name.to_string()))
-            .map_or(&[], Vec::as_slice)
+    fn at(&self, zone: &'a str, name: &'a str) -> &[&'a RecordSet] {
+        self.at_name.get(&(zone, name)).map_or(&[], Vec::as_slice)
     }
 }
 
@@ -702,7 +703,7 @@ fn records(
     kept_check_ids: &BTreeMap<Address, String>,
     d: &mut Diff,
 ) {
-    let mut at_name: BTreeMap<(String, String), Vec<&RecordSet>> = BTreeMap::new();
+    let mut at_name: BTreeMap<(&str, &str), Vec<&RecordSet>> = BTreeMap::new();
     // The zone's own SOA and NS records at its apex belong to the zone, never to a service.
     for r in live
         .records
@@ -710,7 +711,7 @@ fn records(
         .filter(|r| !(r.name == r.zone && matches!(r.record_type.as_str(), "SOA" | "NS")))
     {
         at_name
-            .entry((r.zone.clone(), r.name.clone()))
+            .entry((r.zone.as_str(), r.name.as_str()))
             .or_default()
             .push(r);
     }
@@ -737,11 +738,11 @@ fn records(
                 .push((&res.address, spec));
         }
     }
-    let mut declared_names: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut declared_names: BTreeSet<(&str, &str)> = BTreeSet::new();
     for (owner_address, o) in &owners {
         let domain = crate::dns::marker_domain(&o.name).unwrap_or(&o.name);
-        declared_names.insert((o.zone.clone(), domain.to_string()));
-        declared_names.insert((o.zone.clone(), o.name.clone()));
+        declared_names.insert((o.zone.as_str(), domain));
+        declared_names.insert((o.zone.as_str(), o.name.as_str()));
         let specs = by_owner.get(*owner_address).map_or(&[][..], Vec::as_slice);
         owned_name(&names, owner_address, o, specs, d);
     }
@@ -945,7 +946,7 @@ fn record_change(
 /// the marker are deleted.
 fn removed_services(
     names: &Names,
-    declared_names: &BTreeSet<(String, String)>,
+    declared_names: &BTreeSet<(&str, &str)>,
     still_declared: &BTreeSet<&str>,
     d: &mut Diff,
 ) {
@@ -957,7 +958,7 @@ fn removed_services(
         .chain(still_declared.iter().map(|s| (*s).to_string()))
         .collect();
     for ((zone, name), recs) in &names.at_name {
-        if declared_names.contains(&(zone.clone(), name.clone())) {
+        if declared_names.contains(&(*zone, *name)) {
             continue;
         }
         let Some(marker) = recs.iter().find(|r| r.record_type == RecordType::Txt) else {
@@ -1012,11 +1013,9 @@ fn removed_services(
 }
 
 /// Names nobody declares are never touched: each of their record sets is listed.
-fn untouched_names(names: &Names, declared_names: &BTreeSet<(String, String)>, d: &mut Diff) {
+fn untouched_names(names: &Names, declared_names: &BTreeSet<(&str, &str)>, d: &mut Diff) {
     for ((zone, name), recs) in &names.at_name {
-        if declared_names.contains(&(zone.clone(), name.clone()))
-            || crate::dns::marker_domain(name).is_some()
-        {
+        if declared_names.contains(&(*zone, *name)) || crate::dns::marker_domain(name).is_some() {
             continue;
         }
         d.untouched.extend(recs.iter().map(|r| Untouched::Record {

@@ -779,13 +779,26 @@ pub fn recovery(
 /// The topology as the cloud runs it today: services and regions that have live records, with
 /// their live TTL and health-check timing; None when that is the topology as declared.
 fn live_view(t: &crate::model::Topology, live: &LiveState) -> Option<crate::model::Topology> {
-    let mut at_name: BTreeMap<(&str, &str), Vec<&crate::provider::RecordSet>> = BTreeMap::new();
+    // Only the declared names are looked at: an account may hold far more than the topology.
+    let mut at_name: BTreeMap<(&str, &str), Vec<&crate::provider::RecordSet>> = t
+        .services
+        .values()
+        .map(|s| ((s.zone.as_str(), s.domain.as_str()), Vec::new()))
+        .collect();
     for r in &live.records {
-        at_name.entry((&r.zone, &r.name)).or_default().push(r);
+        if let Some(v) = at_name.get_mut(&(r.zone.as_str(), r.name.as_str())) {
+            v.push(r);
+        }
     }
+    let used: BTreeSet<&str> = at_name
+        .values()
+        .flatten()
+        .filter_map(|r| r.health_check_id.as_deref())
+        .collect();
     let checks: BTreeMap<&str, &crate::provider::LiveHealthCheck> = live
         .health_checks
         .iter()
+        .filter(|h| used.contains(h.id.as_str()))
         .map(|h| (h.id.as_str(), h))
         .collect();
     let mut edits: Vec<(&String, Option<crate::model::Service>)> = Vec::new();

@@ -175,18 +175,21 @@ fn status(name_matcher: &str, o: &Options) -> String {
     )
 }
 
-/// `s` as a PromQL regular expression that matches only itself (inside single quotes).
+/// `s` as a regular expression that matches only itself (RE2 syntax, before quoting).
 fn regex_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if "\\.+*?()|[]{}^$".contains(c) {
-            out.push_str("\\\\");
-        } else if c == '\'' {
             out.push('\\');
         }
         out.push(c);
     }
     out
+}
+
+/// `s` inside a single-quoted PromQL string.
+fn quoted(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('\'', "\\'")
 }
 
 fn health_rules(t: &Topology, s: &Service, o: &Options) -> Vec<Rule> {
@@ -203,7 +206,7 @@ fn health_rules(t: &Topology, s: &Service, o: &Options) -> Vec<Rule> {
         addresses.push(regex_escape(&address));
         out.push(rule(
             "MeridianRegionUnhealthy",
-            format!("{} == 0", status(&format!("tag_Name='{address}'"), o)),
+            format!("{} == 0", status(&format!("tag_Name='{}'", quoted(&address)), o)),
             "1m".into(),
             "warning",
             s,
@@ -216,7 +219,7 @@ fn health_rules(t: &Topology, s: &Service, o: &Options) -> Vec<Rule> {
     }
     addresses.sort();
     addresses.dedup();
-    let all = status(&format!("tag_Name=~'{}'", addresses.join("|")), o);
+    let all = status(&format!("tag_Name=~'{}'", quoted(&addresses.join("|"))), o);
     out.push(rule(
         "MeridianServiceDown",
         format!("max({all}) == 0"),

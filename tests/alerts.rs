@@ -147,3 +147,38 @@ fn bad_options_are_usage_errors() {
     let o = meridian(&["alerts", "examples/active-passive", "--lag-metric", "9lag"]);
     assert_eq!(o.status.code(), Some(1));
 }
+
+/// With `health_check_scope = "endpoint"`, two services behind one endpoint per region share
+/// its checks, and each service's rules name the shared checks; a search string with quotes
+/// and a backslash, and a path with a single quote, still give rules promtool accepts, and the
+/// down-everywhere rule matches exactly those addresses.
+#[test]
+fn shared_checks_with_awkward_characters_give_valid_rules() {
+    let dir = scratch("shared");
+    let mut text = String::from(
+        "name = \"shared\"\ntag_health_checks = true\nhealth_check_scope = \"endpoint\"\n",
+    );
+    for svc in ["api", "web"] {
+        text.push_str(&format!(
+            "service \"{svc}\" {{\n  zone = \"example.com\"\n  domain = \"{svc}.example.com\"\n  routing = \"latency\"\n  health_check {{\n    type = \"HTTPS_STR_MATCH\"\n    path = \"/it's/ok\"\n    search_string = \"\\\"status\\\":\\\"ok\\\" \\\\d\"\n  }}\n  region \"us-east-1\" {{\n    target = \"lb-use1.example.net\"\n  }}\n  region \"eu-west-1\" {{\n    target = \"lb-euw1.example.net\"\n  }}\n}}\n"
+        ));
+    }
+    let path = dir.join("main.hcl");
+    std::fs::write(&path, &text).unwrap();
+    let o = meridian(&["alerts", path.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let yaml = String::from_utf8_lossy(&o.stdout).to_string();
+    let file = dir.join("rules.yml");
+    std::fs::write(&file, &yaml).unwrap();
+    // Per service: 2 regions + 1 down-everywhere (no data block, no objectives) = 3; 2 services.
+    let (ok, out) = promtool(&file);
+    assert!(ok, "{out}\n{yaml}");
+    assert!(out.contains("SUCCESS: 6 rules found"), "{out}");
+    assert!(yaml.contains("health_check.endpoint["), "{yaml}");
+    assert!(!yaml.contains("health_check.api["), "{yaml}");
+}

@@ -341,7 +341,7 @@ pub fn region_check(
 /// or with `health_check_scope = "endpoint"` one named by its zone and everything it probes,
 /// which two regions share exactly when their checks are the same:
 /// `health_check.endpoint["<zone>/<type> <target>:<port><path> every <n>s x<n>"]` (and
-/// ` match "<string>"`, ` from <regions>` when set).
+/// ` match #<hash of the search string>`, ` from <regions>` when set).
 pub fn check_address(
     s: &Service,
     label: &str,
@@ -366,13 +366,26 @@ pub fn check_address(
         spec.failure_threshold
     );
     if let Some(m) = &spec.search_string {
-        key.push_str(&format!(" match {m:?}"));
+        // By its hash: a search string may hold quotes and run to 255 characters.
+        key.push_str(&format!(" match #{}", crate::hash::hex(m, 8)));
     }
     if !spec.regions.is_empty() {
         key.push_str(&format!(" from {}", spec.regions.join(",")));
     }
+    // The address is the check's Name tag (`tag_health_checks`), at most 256 characters: a
+    // long key keeps its start and ends in a hash of the whole.
+    if key.len() > MAX_KEY {
+        let mut end = MAX_KEY - 20;
+        while !key.is_char_boundary(end) {
+            end -= 1;
+        }
+        key = format!("{} #{}", &key[..end], crate::hash::hex(&key, 12));
+    }
     Address::new(Kind::HealthCheck, "endpoint", Some(&key))
 }
+
+/// The longest shared-check key kept whole (its address then fits a 256-character tag).
+const MAX_KEY: usize = 200;
 
 fn service(s: &Service, shared: &mut Shared, out: &mut Vec<Resource>) {
     if let Some(accelerator) = s.anycast.as_ref().and_then(|a| a.accelerator.as_ref()) {

@@ -1,8 +1,9 @@
 //! Apply: a plan's changes as provider operations, in dependency order.
 //!
-//! Route 53 work runs in waves: create and update health checks; then one atomic record
-//! batch per zone (ownership markers, creates, updates, deletes, and a type change as
-//! DELETE + CREATE in the same batch, so a name never goes unanswered); then delete the health
+//! Route 53 work runs in waves: create and update health checks; then one record operation
+//! per zone (ownership markers, creates, updates, deletes, and a type change as DELETE +
+//! CREATE; the provider keeps every change at one name in one atomic batch, so a name never
+//! goes unanswered); then delete the health
 //! checks no record uses any more; last, tag the checks that need it (`tag_health_checks`). ECR work runs beside it: create repositories, then write
 //! each source region's replication configuration. A failed operation stops the work that
 //! depends on it and nothing else; everything done is in the cloud under Meridian's ownership
@@ -149,6 +150,7 @@ pub fn apply_with(
     on_progress: OnProgress,
 ) -> Outcome {
     let n = plan.resource_changes.len();
+    let batches_before = provider.batch_stats();
     let mut ledger = Ledger {
         status: vec![None; n],
         ids: vec![Vec::new(); n],
@@ -195,7 +197,7 @@ pub fn apply_with(
         changes: outcomes,
         operations: ledger.operations,
         interrupted,
-        batches: provider.batch_stats(),
+        batches: provider.batch_stats().map(|now| now.since(batches_before)),
     }
 }
 

@@ -182,7 +182,7 @@ fn change(
         after_unknown.insert((*u).to_string(), Value::Bool(true));
     }
     let after_attrs = after.as_ref().map(Attrs::new);
-    // Unchanged (most of a steady-state plan): one text for both.
+    // Unchanged (most of a steady-state plan): serialised once, for both.
     let before_attrs = match (&before, &after, &after_attrs) {
         (Some(b), Some(a), Some(same)) if b == a => Some(same.clone()),
         _ => before.as_ref().map(Attrs::new),

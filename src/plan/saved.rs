@@ -41,9 +41,14 @@ pub fn read(path: &str, text: &str) -> Result<Plan, SavedError> {
         path: path.to_string(),
         why,
     };
-    let v: Value = serde_json::from_str(text).map_err(|e| unreadable(e.to_string()))?;
+    #[derive(serde::Deserialize)]
+    struct Version {
+        format_version: Option<Value>,
+    }
+    let v: Version = serde_json::from_str(text).map_err(|e| unreadable(e.to_string()))?;
     let found = v
-        .get("format_version")
+        .format_version
+        .as_ref()
         .and_then(Value::as_u64)
         .ok_or_else(|| unreadable("it has no format_version".into()))?;
     if found != u64::from(FORMAT_VERSION) {
@@ -52,7 +57,6 @@ pub fn read(path: &str, text: &str) -> Result<Plan, SavedError> {
             found,
         });
     }
-    drop(v);
     // From the text, not the value: a plan holds its attributes as JSON text.
     serde_json::from_str(text).map_err(|e| unreadable(e.to_string()))
 }

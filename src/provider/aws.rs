@@ -857,19 +857,42 @@ impl AwsProvider {
         let mut pending = Vec::new();
         let mut insync = true;
         for batch in &batches {
-            match self.send_batch(zone, &zone_id, batch).await? {
+            let sent = match self.send_batch(zone, &zone_id, batch).await {
+                // The zone still busy with the batches before, after every retry: wait for
+                // them, then send this one again.
+                Err(e)
+                    if !pending.is_empty() && e.to_string().contains("PriorRequestNotComplete") =>
+                {
+                    insync &= self.wait_counted(&pending).await;
+                    pending.clear();
+                    self.send_batch(zone, &zone_id, batch).await?
+                }
+                other => other?,
+            };
+            match sent {
                 Sent::InSync => {}
                 Sent::Pending(id) => pending.push(id),
                 Sent::Unknown => insync = false,
             }
         }
         if !pending.is_empty() {
-            if let Ok(mut s) = self.batches.lock() {
-                s.waits += 1;
-            }
-            insync &= self.wait_insync(&pending).await.is_ok();
+            insync &= self.wait_counted(&pending).await;
         }
         Ok(Done::Records { insync })
+    }
+
+    /// One INSYNC wait for these changes (counted); whether INSYNC was seen.
+    async fn wait_counted(&self, ids: &[String]) -> bool {
+        if let Ok(mut s) = self.batches.lock() {
+            s.waits += 1;
+        }
+        match self.wait_insync(ids).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!("{e}");
+                false
+            }
+        }
     }
 
     /// Sends one change batch. A batch is not idempotent: after a failure that may have been
@@ -1093,6 +1116,22 @@ fn batch_state(batch: &[&RecordChange], live: &[RecordSet]) -> BatchState {
     }
 }
 
+/// The name a change is batched with: its own, its service's for an ownership marker, and an
+/// alias's target's when this list also changes records at that name (an alias to a record of
+/// the same zone must not reach Route 53 before its target; one level of aliasing).
+fn group_name<'a>(c: &'a RecordChange, names: &BTreeSet<(&str, &str)>) -> &'a str {
+    let owner = |name: &'a str| {
+        let name = name.trim_end_matches('.');
+        crate::dns::marker_domain(name).unwrap_or(name)
+    };
+    match &c.record.alias {
+        Some(a) if names.contains(&(c.record.zone.as_str(), a.dns_name.trim_end_matches('.'))) => {
+            owner(&a.dns_name)
+        }
+        _ => owner(&c.record.name),
+    }
+}
+
 /// What one change costs in a batch: ResourceRecord elements and value characters, an UPSERT
 /// counted twice (Route 53's rule).
 fn batch_cost(c: &RecordChange) -> (usize, usize) {
@@ -1125,12 +1164,14 @@ pub fn batch_lower_bound(changes: &[RecordChange]) -> usize {
 /// names and may be sent back to back. The groups are packed largest first into the first
 /// batch with room (first-fit decreasing).
 pub fn split_batches(changes: &[RecordChange]) -> Vec<Vec<&RecordChange>> {
+    let names: BTreeSet<(&str, &str)> = changes
+        .iter()
+        .map(|c| (c.record.zone.as_str(), c.record.name.trim_end_matches('.')))
+        .collect();
     let mut by_name: BTreeMap<(&str, &str), Vec<&RecordChange>> = BTreeMap::new();
     for c in changes {
-        let name = c.record.name.as_str();
-        let owner = crate::dns::marker_domain(name).unwrap_or(name);
         by_name
-            .entry((c.record.zone.as_str(), owner))
+            .entry((c.record.zone.as_str(), group_name(c, &names)))
             .or_default()
             .push(c);
     }
@@ -1529,6 +1570,30 @@ mod tests {
             .map(|c| c.action)
             .collect();
         assert_eq!(actions, [ChangeAction::Delete, ChangeAction::Create]);
+    }
+
+    /// An alias to a record of the same zone travels with its target, even when packing would
+    /// put it first.
+    #[test]
+    fn an_alias_to_a_record_of_the_same_zone_is_batched_with_its_target() {
+        let mut c: Vec<_> = (0..999)
+            .map(|i| change(ChangeAction::Create, &format!("n{i}"), 1))
+            .collect();
+        c.push(change(ChangeAction::Create, "target.example.com", 1));
+        let mut alias = change(ChangeAction::Create, "www.example.com", 0);
+        alias.record.alias = Some(crate::graph::AliasTarget {
+            dns_name: "target.example.com.".into(),
+            hosted_zone_id: "Z1".into(),
+            evaluate_target_health: false,
+        });
+        c.push(alias);
+        let b = split_batches(&c);
+        let home = |name: &str| {
+            b.iter()
+                .position(|b| b.iter().any(|c| c.record.name == name))
+        };
+        assert!(home("www.example.com").is_some());
+        assert_eq!(home("www.example.com"), home("target.example.com"));
     }
 
     /// A service's marker and its records: one change per region plus the marker.

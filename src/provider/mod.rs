@@ -320,6 +320,18 @@ pub struct BatchStats {
     pub waits: usize,
 }
 
+impl BatchStats {
+    /// What happened since `before` (a provider counts for its whole life).
+    pub fn since(self, before: Option<BatchStats>) -> BatchStats {
+        let b = before.unwrap_or_default();
+        BatchStats {
+            batches: self.batches.saturating_sub(b.batches),
+            lower_bound: self.lower_bound.saturating_sub(b.lower_bound),
+            waits: self.waits.saturating_sub(b.waits),
+        }
+    }
+}
+
 /// Live state read and change apply, in bulk.
 pub trait Provider: Sync {
     /// The account's health-check limit and usage (one call where the backend has one).

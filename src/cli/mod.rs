@@ -213,13 +213,10 @@ impl Ctx {
 /// One style for every document: keys sorted (through a `serde_json::Value`, whose maps are
 /// ordered), two-space indentation, a `format_version` at the top level.
 pub fn to_json<T: serde::Serialize>(doc: &T, ctx: &mut Ctx) -> Result<String, u8> {
-    serde_json::to_value(doc)
-        .and_then(|v| serde_json::to_string_pretty(&v))
-        .map(|t| format!("{t}\n"))
-        .map_err(|e| {
-            ctx.err(&format!("error: cannot serialise the document: {e}\n"));
-            exit::ERROR
-        })
+    crate::render::json::sorted_pretty(doc).map_err(|e| {
+        ctx.err(&format!("error: cannot serialise the document: {e}\n"));
+        exit::ERROR
+    })
 }
 
 /// Reads and validates one topology for a command that needs a valid one: prints its

@@ -6,6 +6,7 @@ pub mod analysis;
 pub mod compare;
 pub mod diagnostics;
 pub mod graph;
+pub mod json;
 pub mod lint;
 pub mod plan;
 pub mod simulate;

@@ -2434,4 +2434,22 @@ fn health_check_scope_endpoint_shares_one_check_per_endpoint() {
     );
     let o = meridian(&dir, &["plan", "."]);
     assert!(text_of(&o).contains("No changes"), "{}", text_of(&o));
+    // What the topology manages is listed under the shared checks' own addresses (known again
+    // from each live check's zone and settings), not under one service that uses them.
+    let o = meridian(&dir, &["state", "list", "."]);
+    let listed = String::from_utf8_lossy(&o.stdout).into_owned();
+    for region in ["use1", "euw1"] {
+        let address = format!(
+            "health_check.endpoint[\"example.com/HTTPS lb-{region}.example.net:443/healthz every 30s x3\"]"
+        );
+        assert!(listed.lines().any(|l| l == address), "{listed}");
+    }
+    assert!(!listed.contains("health_check.api["), "{listed}");
+    assert!(!listed.contains("health_check.web["), "{listed}");
+    let o = meridian(&dir, &["analyze", "."]);
+    assert!(
+        text_of(&o).contains("2 shared, paid by api"),
+        "{}",
+        text_of(&o)
+    );
 }

@@ -249,14 +249,12 @@ fn check_payers(t: &Topology) -> Payers<'_> {
 }
 
 impl Payers<'_> {
-    /// Whether `s` pays for the check of its region `label`.
-    fn pays(&self, s: &Service, label: &str, h: &crate::model::HealthCheck) -> bool {
-        let Some(r) = s.regions.get(label) else {
-            return true;
-        };
+    /// Who pays for the check of region `label` of `s`, when another service does.
+    fn payer(&self, s: &Service, label: &str, h: &crate::model::HealthCheck) -> Option<&str> {
+        let r = s.regions.get(label)?;
         let spec = crate::graph::region_check(s, r, h, self.scope);
         let a = crate::graph::check_address(s, label, &spec, self.scope);
-        self.by_check.get(&a).is_none_or(|p| *p == s.name)
+        self.by_check.get(&a).copied().filter(|p| *p != s.name)
     }
 }
 
@@ -384,12 +382,16 @@ fn health_checks(
     let features = usize::from(h.kind.is_https())
         + usize::from(h.kind.is_string_match())
         + usize::from(h.interval == 10);
-    let paid: Vec<&crate::model::Region> = s
-        .regions
-        .iter()
-        .filter(|(label, _)| payers.pays(s, label, h))
-        .map(|(_, r)| r)
-        .collect();
+    let mut paid: Vec<&crate::model::Region> = Vec::new();
+    let mut others: BTreeSet<&str> = BTreeSet::new();
+    for (label, r) in &s.regions {
+        match payers.payer(s, label, h) {
+            Some(p) => {
+                others.insert(p);
+            }
+            None => paid.push(r),
+        }
+    }
     let aws_endpoints = paid
         .iter()
         .filter(|r| matches!(r.endpoint, Endpoint::Alias(_)))
@@ -398,7 +400,8 @@ fn health_checks(
     let mut parts = Vec::new();
     let shared = s.regions.len() - paid.len();
     if shared > 0 {
-        parts.push(format!("{shared} shared, paid by an earlier service"));
+        let by: Vec<&str> = others.into_iter().collect();
+        parts.push(format!("{shared} shared, paid by {}", by.join(", ")));
     }
     for (aws, n) in [(true, aws_endpoints), (false, paid.len() - aws_endpoints)] {
         if n == 0 {

@@ -351,6 +351,12 @@ pub fn check_address(
     if scope == CheckScope::Service {
         return Address::new(Kind::HealthCheck, &s.name, Some(label));
     }
+    endpoint_address(&s.zone, spec)
+}
+
+/// The address of a shared (`health_check_scope = "endpoint"`) check of `zone` probing as
+/// `spec` does: derived from what the check is, so a live check's address can be known again.
+pub fn endpoint_address(zone: &str, spec: &HealthCheckSpec) -> Address {
     let target = spec
         .ip_address
         .as_deref()
@@ -358,7 +364,7 @@ pub fn check_address(
         .unwrap_or_default();
     let mut key = format!(
         "{}/{} {target}:{}{} every {}s x{}",
-        s.zone,
+        zone,
         spec.kind.as_str(),
         spec.port,
         spec.resource_path.as_deref().unwrap_or_default(),

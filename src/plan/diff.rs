@@ -517,7 +517,11 @@ fn orphan_checks(live: &LiveState, ours: OurChecks, d: &mut Diff) {
         .filter(|r| !released.contains(&r.key()))
         .filter_map(|r| r.health_check_id.as_deref())
         .collect();
-    for h in ours.by_address.into_values().flatten() {
+    for (key, h) in ours
+        .by_address
+        .iter()
+        .flat_map(|(k, hs)| hs.iter().map(move |h| (k, *h)))
+    {
         let zone = ours.zone_of.get(h.id.as_str()).cloned().flatten();
         let zone_name = zone.as_ref().and_then(|z| zones_read.get(z)).copied();
         let why = if zone.is_some() && zone_name.is_none() {
@@ -534,11 +538,30 @@ fn orphan_checks(live: &LiveState, ours: OurChecks, d: &mut Diff) {
                 why,
             }),
             None => {
-                let label = named.get(&h.id).cloned().or_else(|| tagged_address(h));
+                let label = orphan_label(h, key, zone_name, &named);
                 delete_orphan(h, label, zone_name.unwrap_or_default(), d);
             }
         }
     }
+}
+
+/// The address an undeclared check of ours is shown under. Its caller reference holds the
+/// hash of the address it was created for (`key`): a candidate with that hash is its address
+/// (the name of a record that used it, or the shared-check address its zone and settings
+/// give); else the record's name as a guess, its `Name` tag, or its id.
+fn orphan_label(
+    h: &LiveHealthCheck,
+    key: &str,
+    zone: Option<&str>,
+    named: &BTreeMap<String, String>,
+) -> Option<String> {
+    let by_record = named.get(&h.id).cloned();
+    let shared = zone.map(|z| crate::graph::endpoint_address(z, &h.config).to_string());
+    let verified = |a: &Option<String>| a.as_ref().filter(|a| hash::hex(a, 12) == key).cloned();
+    verified(&by_record)
+        .or_else(|| verified(&shared))
+        .or(by_record)
+        .or_else(|| tagged_address(h))
 }
 
 fn delete_orphan(h: &LiveHealthCheck, label: Option<String>, zone: &str, d: &mut Diff) {

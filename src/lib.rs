@@ -26,6 +26,7 @@ pub mod iam;
 pub mod identity;
 pub mod lint;
 pub mod model;
+pub mod order;
 pub mod parse;
 pub mod plan;
 pub mod process;

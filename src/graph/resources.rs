@@ -227,7 +227,10 @@ pub struct EcrReplicationSpec {
 
 /// Every resource of a topology, in address order.
 pub fn lower(t: &Topology) -> Vec<Resource> {
-    let mut out = Vec::new();
+    // An owner and a record and a check per region, per service (shared checks, accelerators
+    // and registries make it differ a little): reserved, not doubled as it fills.
+    let estimate: usize = t.services.values().map(|s| 1 + 2 * s.regions.len()).sum();
+    let mut out = Vec::with_capacity(estimate + 16);
     let mut shared = Shared {
         scope: t.health_check_scope,
         made: std::collections::HashSet::new(),
@@ -269,7 +272,8 @@ pub fn lower(t: &Topology) -> Vec<Resource> {
             }),
         });
     }
-    out.sort_by(|a, b| a.address.cmp(&b.address));
+    crate::order::sort_moving_once(&mut out, |r| &r.address);
+    out.shrink_to_fit();
     out
 }
 

@@ -154,6 +154,12 @@ struct Draft {
 }
 
 impl Draft {
+    /// A no-op whose before is its after (known equal, so neither built nor compared twice).
+    fn unchanged(mut self) -> Draft {
+        self.change.before.clone_from(&self.change.after);
+        self
+    }
+
     fn with(self, detail: Detail) -> ResourceChange {
         ResourceChange {
             address: self.address,
@@ -177,10 +183,15 @@ fn change(
     reason: Option<&str>,
     replace_paths: Vec<String>,
 ) -> Draft {
-    let mut after_unknown = Map::new();
-    for u in unknown {
-        after_unknown.insert((*u).to_string(), Value::Bool(true));
-    }
+    let after_unknown = if unknown.is_empty() {
+        Attrs::empty()
+    } else {
+        let all: Map<String, Value> = unknown
+            .iter()
+            .map(|u| ((*u).to_string(), Value::Bool(true)))
+            .collect();
+        Attrs::new(&Value::Object(all))
+    };
     let after_attrs = after.as_ref().map(Attrs::new);
     // Unchanged (most of a steady-state plan): serialised once, for both.
     let before_attrs = match (&before, &after, &after_attrs) {
@@ -196,7 +207,7 @@ fn change(
             actions,
             before: before_attrs,
             after: after_attrs,
-            after_unknown: Attrs::new(&Value::Object(after_unknown)),
+            after_unknown,
         },
         action_reason: reason.map(str::to_string),
         replace_paths,
@@ -222,14 +233,23 @@ pub fn diff(graph: &ResourceGraph, live: &LiveState, settings: Settings) -> Diff
         identity, adopt, ..
     } = settings;
     let mut d = Diff::default();
+    // A change per declared resource, and a few more where live differs: a vector that
+    // doubled as it filled was the largest allocation of a steady-state plan.
+    let declared = graph.resources().len();
+    d.changes.reserve_exact(declared + declared / 16 + 16);
     let mut ours = OurChecks::read(live, identity);
     let kept_check_ids = declared_checks(graph, &mut ours, settings, &mut d);
     records(graph, live, identity, adopt, &kept_check_ids, &mut d);
     ecr(graph, live, identity, &mut d);
     orphan_checks(live, ours, &mut d);
-    d.changes.sort_by(|a, b| a.address.cmp(&b.address));
+    sort_by_address(&mut d.changes);
     d.untouched.sort();
     d
+}
+
+/// Sorts the changes by address (stable), each change moved at most once.
+fn sort_by_address(changes: &mut [ResourceChange]) {
+    crate::order::sort_moving_once(changes, |c| c.address.as_str());
 }
 
 /// This topology's live health checks, recognised by their caller reference.
@@ -237,7 +257,7 @@ struct OurChecks<'a> {
     /// By the hash of the address they were created for; declared ones are taken out.
     by_address: BTreeMap<String, Vec<&'a LiveHealthCheck>>,
     /// Ids that live records use.
-    in_use: BTreeSet<&'a str>,
+    in_use: std::collections::HashSet<&'a str>,
     /// The hash of the zone of each check's records, when its reference says.
     zone_of: BTreeMap<&'a str, Option<String>>,
 }
@@ -868,7 +888,7 @@ fn marker_change(
 ) {
     let want = owner_record(o, identity);
     let (actions, before, delete) = match live_marker {
-        Some(m) if *m == want => (vec![Action::NoOp], Some(record_json(m, None)), vec![]),
+        Some(m) if *m == want => (vec![Action::NoOp], None, vec![]),
         Some(m) => (
             vec![Action::Update],
             Some(record_json(m, None)),
@@ -876,17 +896,18 @@ fn marker_change(
         ),
         None => (vec![Action::Create], None, vec![]),
     };
+    let same = actions == [Action::NoOp];
+    let draft = change(
+        owner_address,
+        actions,
+        before,
+        Some(record_json(&want, None)),
+        &[],
+        adopting.then_some("adopt"),
+        vec![],
+    );
     d.changes.push(
-        change(
-            owner_address,
-            actions,
-            before,
-            Some(record_json(&want, None)),
-            &[],
-            adopting.then_some("adopt"),
-            vec![],
-        )
-        .with(Detail::Record {
+        if same { draft.unchanged() } else { draft }.with(Detail::Record {
             desired: Some(want),
             check: None,
             delete,
@@ -919,7 +940,7 @@ fn record_change(
     let (actions, before, reason, paths, in_place, delete) = match live_same {
         [] => (vec![Action::Create], None, None, vec![], false, vec![]),
         [one] if **one == want && !unknown_check => {
-            (vec![Action::NoOp], shown(one), None, vec![], true, vec![])
+            (vec![Action::NoOp], None, None, vec![], true, vec![])
         }
         [one]
             if one.record_type == want.record_type && one.routing.kind() == want.routing.kind() =>
@@ -946,17 +967,18 @@ fn record_change(
             )
         }
     };
+    let same = actions == [Action::NoOp];
+    let draft = change(
+        address,
+        actions,
+        before,
+        Some(after),
+        unknown,
+        reason,
+        paths,
+    );
     d.changes.push(
-        change(
-            address,
-            actions,
-            before,
-            Some(after),
-            unknown,
-            reason,
-            paths,
-        )
-        .with(Detail::Record {
+        if same { draft.unchanged() } else { draft }.with(Detail::Record {
             desired: Some(want),
             check: spec.health_check.clone(),
             delete,

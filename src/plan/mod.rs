@@ -47,18 +47,39 @@ pub struct Change {
 
 /// A JSON object of a plan (a resource's attributes before or after), held as its text and
 /// parsed when looked at: a plan of 70,000 resources holds 140,000 of them, and as trees of
-/// maps they took over half of its memory. Serialised as the JSON it holds.
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Attrs(Box<serde_json::value::RawValue>);
+/// maps they took over half of its memory. Shared, not copied, where a no-op's before is its
+/// after, and for every empty `after_unknown`. Serialised as the JSON it holds.
+#[derive(Clone)]
+pub struct Attrs(std::sync::Arc<serde_json::value::RawValue>);
+
+impl Serialize for Attrs {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(&*self.0, s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Attrs {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Box::<serde_json::value::RawValue>::deserialize(d).map(|raw| Attrs(raw.into()))
+    }
+}
 
 impl Attrs {
     /// The text of `v` (null only if `v` cannot be serialised, which a `Value` always can).
     pub fn new(v: &Value) -> Attrs {
         Attrs(
             serde_json::value::to_raw_value(v)
-                .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned()),
+                .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned())
+                .into(),
         )
+    }
+
+    /// `{}`, one allocation for the whole process.
+    pub fn empty() -> Attrs {
+        static EMPTY: std::sync::OnceLock<Attrs> = std::sync::OnceLock::new();
+        EMPTY
+            .get_or_init(|| Attrs::new(&Value::Object(serde_json::Map::new())))
+            .clone()
     }
 
     /// The parsed value.
@@ -491,16 +512,25 @@ pub fn plan_against(
             });
         }
     }
-    let d = diff::diff(
-        input.graph,
-        &live,
-        diff::Settings {
-            topology: input.name(),
-            identity: input.identity,
-            adopt: opts.adopt,
-            tag_checks: input.topology.tag_health_checks,
-        },
-    );
+    // The fingerprint hashes all of live state (a large account's is tens of MB, a byte at a
+    // time): on the other core, while the diff runs.
+    let (d, prior_fingerprint) = std::thread::scope(|s| {
+        let print = s.spawn(|| fingerprint(&live));
+        let d = diff::diff(
+            input.graph,
+            &live,
+            diff::Settings {
+                topology: input.name(),
+                identity: input.identity,
+                adopt: opts.adopt,
+                tag_checks: input.topology.tag_health_checks,
+            },
+        );
+        let print = print
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (d, print)
+    });
     let (meridian, foreign): (Vec<_>, Vec<_>) =
         d.foreign.into_iter().partition(|f| f.owner.is_some());
     if !meridian.is_empty() {
@@ -529,7 +559,7 @@ pub fn plan_against(
         topology: input.name().to_string(),
         identity: input.identity.clone(),
         backend: input.backend.cloned(),
-        prior_fingerprint: fingerprint(&live)?,
+        prior_fingerprint: prior_fingerprint?,
         summary: Summary::of(&changes),
         resource_changes: changes,
         untouched: with_holds(d.untouched, input),

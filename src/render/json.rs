@@ -80,7 +80,10 @@ fn array(text: &[u8], pos: &mut usize, level: usize, out: &mut String) {
     out.push(']');
 }
 
-/// An object, its members sorted by key (as a `serde_json::Map` orders them).
+/// An object, its members sorted by key (as a `serde_json::Map` orders them). The members are
+/// found first by skipping over their values, then each value is printed in place in key
+/// order: nothing is printed twice, so a large document is held once as compact text and once
+/// as the result, never a third time in pieces.
 fn object(text: &[u8], pos: &mut usize, level: usize, out: &mut String) {
     *pos += 1;
     if text.get(*pos) == Some(&b'}') {
@@ -88,18 +91,17 @@ fn object(text: &[u8], pos: &mut usize, level: usize, out: &mut String) {
         out.push_str("{}");
         return;
     }
-    let mut members: Vec<(String, &str, String)> = Vec::new();
+    let mut members: Vec<(std::borrow::Cow<str>, &str, usize)> = Vec::new();
     loop {
         let raw = string(text, pos);
         let key = if raw.contains('\\') {
-            serde_json::from_str::<String>(raw).unwrap_or_default()
+            std::borrow::Cow::Owned(serde_json::from_str::<String>(raw).unwrap_or_default())
         } else {
-            raw.trim_matches('"').to_string()
+            std::borrow::Cow::Borrowed(raw.trim_matches('"'))
         };
         *pos += 1; // ':'
-        let mut v = String::new();
-        value(text, pos, level + 1, &mut v);
-        members.push((key, raw, v));
+        members.push((key, raw, *pos));
+        skip(text, pos);
         let more = text.get(*pos) == Some(&b',');
         *pos += 1; // ',' or '}'
         if !more {
@@ -111,17 +113,50 @@ fn object(text: &[u8], pos: &mut usize, level: usize, out: &mut String) {
     members.sort_by(|a, b| a.0.cmp(&b.0));
     members.dedup_by(|a, b| a.0 == b.0);
     out.push('{');
-    for (i, (_, raw, v)) in members.iter().enumerate() {
+    for (i, (_, raw, start)) in members.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
         indent(out, level + 1);
         out.push_str(raw);
         out.push_str(": ");
-        out.push_str(v);
+        let mut at = *start;
+        value(text, &mut at, level + 1, out);
     }
     indent(out, level);
     out.push('}');
+}
+
+/// Moves `pos` past the value at it.
+fn skip(text: &[u8], pos: &mut usize) {
+    if !matches!(text.get(*pos), Some(b'{' | b'[')) {
+        if text.get(*pos) == Some(&b'"') {
+            string(text, pos);
+        }
+        while *pos < text.len() && !matches!(text[*pos], b',' | b']' | b'}') {
+            *pos += 1;
+        }
+        return;
+    }
+    let mut depth = 0usize;
+    while *pos < text.len() {
+        match text[*pos] {
+            b'"' => {
+                string(text, pos);
+                continue;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    *pos += 1;
+                    return;
+                }
+            }
+            _ => {}
+        }
+        *pos += 1;
+    }
 }
 
 #[cfg(test)]

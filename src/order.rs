@@ -1,11 +1,12 @@
 //! Orders for large vectors.
 
-/// Sorts by `key`, stable, moving each element at most once instead of through a merge
-/// sort's scratch copies: for vectors of large elements (a plan's changes, a graph's
+/// Sorts by `key`, stable, by swaps along the permutation's cycles (an element out of place
+/// moves once or, a cycle's first, once per swap) instead of through a merge sort's scratch
+/// copies: for vectors of large elements (a plan's changes, a graph's
 /// resources: hundreds of bytes each, tens of thousands of them), where the standard sort's
 /// moves and its scratch buffer of half the vector showed in time and peak memory. The order
-/// is found on indices, then applied by following its cycles.
-pub fn sort_moving_once<T, K: Ord + ?Sized>(items: &mut [T], key: impl Fn(&T) -> &K) {
+/// is found on indices, then applied cycle by cycle.
+pub fn sort_by_swaps<T, K: Ord + ?Sized>(items: &mut [T], key: impl Fn(&T) -> &K) {
     let mut order: Vec<usize> = (0..items.len()).collect();
     order.sort_by(|&a, &b| key(&items[a]).cmp(key(&items[b])));
     // Position i receives the element at order[i]; a finished position points at itself.
@@ -25,7 +26,7 @@ pub fn sort_moving_once<T, K: Ord + ?Sized>(items: &mut [T], key: impl Fn(&T) ->
 
 #[cfg(test)]
 mod tests {
-    use super::sort_moving_once;
+    use super::sort_by_swaps;
     use proptest::prelude::*;
 
     proptest! {
@@ -36,7 +37,7 @@ mod tests {
             let mut expected = items.clone();
             expected.sort_by_key(|&(k, _)| k);
             let mut got = items;
-            sort_moving_once(&mut got, |(k, _)| k);
+            sort_by_swaps(&mut got, |(k, _)| k);
             prop_assert_eq!(got, expected);
         }
     }

@@ -272,8 +272,11 @@ pub fn lower(t: &Topology) -> Vec<Resource> {
             }),
         });
     }
-    crate::order::sort_moving_once(&mut out, |r| &r.address);
-    out.shrink_to_fit();
+    crate::order::sort_by_swaps(&mut out, |r| &r.address);
+    // Shared checks leave the estimate high; a copy to give back a little is not worth it.
+    if out.capacity() > out.len() + out.len() / 4 {
+        out.shrink_to_fit();
+    }
     out
 }
 

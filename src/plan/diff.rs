@@ -247,9 +247,9 @@ pub fn diff(graph: &ResourceGraph, live: &LiveState, settings: Settings) -> Diff
     d
 }
 
-/// Sorts the changes by address (stable), each change moved at most once.
+/// Sorts the changes by address (stable), without a merge sort's scratch copies.
 fn sort_by_address(changes: &mut [ResourceChange]) {
-    crate::order::sort_moving_once(changes, |c| c.address.as_str());
+    crate::order::sort_by_swaps(changes, |c| c.address.as_str());
 }
 
 /// This topology's live health checks, recognised by their caller reference.

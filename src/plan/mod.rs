@@ -515,7 +515,10 @@ pub fn plan_against(
     // The fingerprint hashes all of live state (a large account's is tens of MB, a byte at a
     // time): on the other core, while the diff runs.
     let (d, prior_fingerprint) = std::thread::scope(|s| {
-        let print = s.spawn(|| fingerprint(&live));
+        // Where no thread can be started (a process limit), it is computed here after all.
+        let print = std::thread::Builder::new()
+            .name("fingerprint".into())
+            .spawn_scoped(s, || fingerprint(&live));
         let d = diff::diff(
             input.graph,
             &live,
@@ -526,9 +529,12 @@ pub fn plan_against(
                 tag_checks: input.topology.tag_health_checks,
             },
         );
-        let print = print
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let print = match print {
+            Ok(side) => side
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => fingerprint(&live),
+        };
         (d, print)
     });
     let (meridian, foreign): (Vec<_>, Vec<_>) =

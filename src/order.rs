@@ -1,11 +1,9 @@
 //! Orders for large vectors.
 
-/// Sorts by `key`, stable, by swaps along the permutation's cycles (an element out of place
-/// moves once or, a cycle's first, once per swap) instead of through a merge sort's scratch
-/// copies: for vectors of large elements (a plan's changes, a graph's
+/// Sorts by `key`, stable: the order is found on indices, then applied in place by swaps
+/// along the permutation's cycles. For vectors of large elements (a plan's changes, a graph's
 /// resources: hundreds of bytes each, tens of thousands of them), where the standard sort's
-/// moves and its scratch buffer of half the vector showed in time and peak memory. The order
-/// is found on indices, then applied cycle by cycle.
+/// moves and its scratch buffer of half the vector showed in time and peak memory.
 pub fn sort_by_swaps<T, K: Ord + ?Sized>(items: &mut [T], key: impl Fn(&T) -> &K) {
     let mut order: Vec<usize> = (0..items.len()).collect();
     order.sort_by(|&a, &b| key(&items[a]).cmp(key(&items[b])));

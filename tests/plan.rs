@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::too_many_lines)]
 
 use meridian::dns::{ChangeAction, RecordType, RoutingPolicy};
-use meridian::graph::ResourceGraph;
+use meridian::graph::{Kind, ResourceGraph};
 use meridian::identity::Identity;
 use meridian::model::Topology;
 use meridian::plan::apply::{apply, Status};
@@ -152,6 +152,31 @@ fn round_trip_on_every_example() {
         assert!(out.succeeded(), "{e}: {out:?}");
         let again = plan_of(&g, &s);
         assert!(!again.has_changes(), "{e}: {:?}", actions(&again));
+        // A no-op shows the same attributes before and after (the diff does not rebuild the
+        // before of a change it knows unchanged), and they are the resource's, not empty.
+        let mut kinds = std::collections::BTreeSet::new();
+        for c in &again.resource_changes {
+            let before = c.change.before.as_ref().map(meridian::plan::Attrs::value);
+            let after = c.change.after.as_ref().map(meridian::plan::Attrs::value);
+            assert_eq!(before, after, "{e}: {}", c.address);
+            let fields = after
+                .as_ref()
+                .and_then(|v| v.as_object())
+                .map_or(0, |o| o.len());
+            assert!(fields >= 2, "{e}: {} shows {after:?}", c.address);
+            assert_eq!(
+                c.change.after_unknown.value(),
+                serde_json::json!({}),
+                "{e}: {}",
+                c.address
+            );
+            kinds.insert(c.kind);
+        }
+        for k in [Kind::Owner, Kind::Record] {
+            assert!(kinds.contains(&k), "{e}: no {k:?} among the no-ops");
+        }
+        let checks = e != "active-active-anycast"; // the anycast example has none
+        assert_eq!(kinds.contains(&Kind::HealthCheck), checks, "{e}");
         // A fresh process reading the file sees the same.
         let reread = plan_of(&g, &store(&dir));
         assert!(!reread.has_changes());

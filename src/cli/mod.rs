@@ -210,8 +210,8 @@ impl Ctx {
 /// A document as pretty JSON with a final newline; an error (reported, exit 1) if it cannot
 /// be serialised, never an empty document.
 ///
-/// One style for every document: keys sorted (through a `serde_json::Value`, whose maps are
-/// ordered), two-space indentation, a `format_version` at the top level.
+/// One style for every document: keys sorted (as a `serde_json::Value`'s maps order them;
+/// `render::json`), two-space indentation, a `format_version` at the top level.
 pub fn to_json<T: serde::Serialize>(doc: &T, ctx: &mut Ctx) -> Result<String, u8> {
     crate::render::json::sorted_pretty(doc).map_err(|e| {
         ctx.err(&format!("error: cannot serialise the document: {e}\n"));

@@ -154,12 +154,6 @@ struct Draft {
 }
 
 impl Draft {
-    /// A no-op whose before is its after (known equal, so neither built nor compared twice).
-    fn unchanged(mut self) -> Draft {
-        self.change.before.clone_from(&self.change.after);
-        self
-    }
-
     fn with(self, detail: Detail) -> ResourceChange {
         ResourceChange {
             address: self.address,
@@ -193,8 +187,10 @@ fn change(
         Attrs::new(&Value::Object(all))
     };
     let after_attrs = after.as_ref().map(Attrs::new);
-    // Unchanged (most of a steady-state plan): serialised once, for both.
+    // Unchanged (most of a steady-state plan): one text for both. A no-op given no before is
+    // one its caller knows unchanged: its before is not built, nor compared.
     let before_attrs = match (&before, &after, &after_attrs) {
+        (None, _, Some(same)) if actions == [Action::NoOp] => Some(same.clone()),
         (Some(b), Some(a), Some(same)) if b == a => Some(same.clone()),
         _ => before.as_ref().map(Attrs::new),
     };
@@ -896,18 +892,17 @@ fn marker_change(
         ),
         None => (vec![Action::Create], None, vec![]),
     };
-    let same = actions == [Action::NoOp];
-    let draft = change(
-        owner_address,
-        actions,
-        before,
-        Some(record_json(&want, None)),
-        &[],
-        adopting.then_some("adopt"),
-        vec![],
-    );
     d.changes.push(
-        if same { draft.unchanged() } else { draft }.with(Detail::Record {
+        change(
+            owner_address,
+            actions,
+            before,
+            Some(record_json(&want, None)),
+            &[],
+            adopting.then_some("adopt"),
+            vec![],
+        )
+        .with(Detail::Record {
             desired: Some(want),
             check: None,
             delete,
@@ -967,18 +962,17 @@ fn record_change(
             )
         }
     };
-    let same = actions == [Action::NoOp];
-    let draft = change(
-        address,
-        actions,
-        before,
-        Some(after),
-        unknown,
-        reason,
-        paths,
-    );
     d.changes.push(
-        if same { draft.unchanged() } else { draft }.with(Detail::Record {
+        change(
+            address,
+            actions,
+            before,
+            Some(after),
+            unknown,
+            reason,
+            paths,
+        )
+        .with(Detail::Record {
             desired: Some(want),
             check: spec.health_check.clone(),
             delete,
@@ -1112,7 +1106,7 @@ fn repositories(
             change(
                 &r.address,
                 vec![if exists { Action::NoOp } else { Action::Create }],
-                exists.then(|| after.clone()),
+                None,
                 Some(after),
                 &[],
                 None,

@@ -7,7 +7,8 @@
 //! Metrics:
 //! - replication lag: a gauge in seconds with `service` and `region` labels (`--lag-metric`,
 //!   default `meridian_replication_lag_seconds`; map your database exporter's metric to it with a
-//!   recording rule). Thresholds follow the reference: warn at 5 s, page at 30 s.
+//!   recording rule). Thresholds follow the RPO objective they protect: page at min(30 s, rpo),
+//!   warn at min(5 s, rpo / 2); the reference's 5 s and 30 s apply when no RPO is declared.
 //! - health checks: the CloudWatch exporter's `aws_route53_health_check_status_minimum`
 //!   (namespace AWS/Route53, dimension HealthCheckId, us-east-1), joined to the check's tags
 //!   through `aws_resource_info` (the exporter's `aws_tag_select` on `route53:healthcheck`). The
@@ -19,6 +20,27 @@ use crate::model::{DataPattern, Service, Topology};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
+
+/// The reference's thresholds ("Alert at 5 seconds, page at 30 seconds").
+pub const LAG_WARN: Duration = Duration::from_secs(5);
+pub const LAG_PAGE: Duration = Duration::from_secs(30);
+
+/// The lag thresholds that protect an RPO objective: page at min(30 s, rpo), warn at
+/// min(5 s, rpo / 2); the reference's 5 s and 30 s without an objective. Explicit settings win.
+pub fn lag_thresholds(
+    rpo: Option<Duration>,
+    warn: Option<Duration>,
+    page: Option<Duration>,
+) -> (Duration, Duration) {
+    let (w, p) = match rpo {
+        Some(r) => (
+            LAG_WARN.min(Duration::from_millis(r.as_millis() / 2)),
+            LAG_PAGE.min(r),
+        ),
+        None => (LAG_WARN, LAG_PAGE),
+    };
+    (warn.unwrap_or(w), page.unwrap_or(p))
+}
 
 /// Settings of the rules.
 #[derive(Debug, Clone)]
@@ -33,8 +55,8 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            lag_warn: Duration::from_secs(5),
-            lag_page: Duration::from_secs(30),
+            lag_warn: LAG_WARN,
+            lag_page: LAG_PAGE,
             lag_metric: "meridian_replication_lag_seconds".into(),
             topology_id: None,
         }
@@ -316,6 +338,22 @@ impl RuleFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thresholds_follow_the_rpo_objective() {
+        let s = Duration::from_secs;
+        assert_eq!(lag_thresholds(None, None, None), (s(5), s(30)));
+        assert_eq!(
+            lag_thresholds(Some(s(1)), None, None),
+            (Duration::from_millis(500), s(1))
+        );
+        assert_eq!(lag_thresholds(Some(s(20)), None, None), (s(5), s(20)));
+        assert_eq!(lag_thresholds(Some(s(300)), None, None), (s(5), s(30)));
+        assert_eq!(
+            lag_thresholds(Some(s(1)), Some(s(2)), Some(s(3))),
+            (s(2), s(3))
+        );
+    }
 
     #[test]
     fn durations_in_prometheus_syntax() {

@@ -97,6 +97,7 @@ codes! {
     UnknownReference => "unknown_reference", "depends_on or used_by naming no service, dependency or region of the topology";
     DependencyCycle => "dependency_cycle", "services whose depends_on form a cycle";
     LintRule => "lint_rule", "a lint block naming no rule, or one rule at two levels";
+    EmptyTopology => "empty_topology", "a topology with no service and no registry block: nothing to plan or promise";
 }
 
 impl fmt::Display for Code {

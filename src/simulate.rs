@@ -8,7 +8,7 @@
 //! [`crate::lint::detection`]. Pure: nothing here prints.
 
 use crate::analysis::needs::{self, Cut};
-use crate::analysis::{steady_shares, Analysis, UnknownKind};
+use crate::analysis::{steady_shares, Analysis, UnknownKind, WriteEffect};
 use crate::duration::Duration;
 use crate::lint::detection;
 use crate::model::{DataPattern, Endpoint, Service, Topology};
@@ -53,9 +53,11 @@ pub struct Outcome {
     /// The RTO floor of the move (fail, or a degrade detection fires), as `analyze` computes it.
     pub rto_seconds: Option<Duration>,
     pub rto_formula: Option<String>,
-    /// The writes at risk: the replication lag to the affected region's replicas or from its
-    /// primary.
+    /// The writes at risk: the analysis's `writes_at_risk_seconds` for the loss (0 where the
+    /// region holds no writer; null where that RPO is unknown, or for isolation and degrade).
     pub rpo_exposed_seconds: Option<Duration>,
+    /// What the loss does to writes, as the analysis found (fail only).
+    pub writes: Option<WriteEffect>,
     /// Share of the service's requests that fail while nothing moves (degrade).
     pub error_share: Option<f64>,
     pub notes: Vec<String>,
@@ -189,38 +191,44 @@ fn fail(a: &Analysis, s: &Service, region: &str, stalled: Vec<StalledRegion>) ->
             .as_ref()
             .is_none_or(|u| u.kind != UnknownKind::NoRecovery)
     });
-    let detect = data_plane_detection(s, region);
-    let writes_fail = s.data.as_ref().and_then(|d| {
-        let primary = d.primary.as_ref().and_then(|p| s.regions.get(p))?;
-        (d.pattern == DataPattern::PrimaryReplica && primary.aws_region == region).then(|| {
-            format!(
-                "the primary is in {region}: writes fail until a replica is promoted{}",
-                d.promotion.map_or_else(String::new, |p| format!(" ({p})"))
-            )
-        })
-    });
+    // Detection, failing writes and writes at risk are the analysis's, never this module's.
+    let detect_step = loss.and_then(|l| l.steps.first());
+    let detect = match detect_step {
+        Some(step) => step.seconds.map(|_| step.formula.clone()),
+        None => data_plane_detection(s, region).map(|n| {
+            format!("a dead region fails every probe: {n} failures in a row trip the check")
+        }),
+    };
+    let effect = loss.map(|l| l.writes);
+    let promotion = s.data.as_ref().and_then(|d| d.promotion);
+    let writes_fail = match effect {
+        Some(WriteEffect::Promote) => Some(format!(
+            "a writer (the primary, or a shard's home) is in {region}: its writes fail until a replica is promoted{}",
+            promotion.map_or_else(String::new, |p| format!(" ({p})"))
+        )),
+        Some(WriteEffect::QuorumLost) => Some(format!(
+            "losing {region} loses the write quorum: writes stop"
+        )),
+        _ => None,
+    };
     Outcome {
         serves_all: recovers && stalled.is_empty(),
         serving: serving(s, &BTreeSet::from([region]), &stalled),
         writes_fail,
         detection: Detection {
             fires: detect.is_some(),
-            why: match detect {
-                Some(n) => {
-                    format!("a dead region fails every probe: {n} failures in a row trip the check")
-                }
-                None => {
-                    "nothing on the data plane watches the region: Route 53 keeps answering with it"
-                        .into()
-                }
-            },
+            why: detect.unwrap_or_else(|| {
+                "nothing declared detects the loss of the region: Route 53 keeps answering with it"
+                    .into()
+            }),
         },
         rto_seconds: loss.and_then(|l| l.floor_seconds),
         rto_formula: loss.map(|l| match &l.unknown {
             Some(u) => format!("unknown: {}", u.reason),
             None => l.formula.clone(),
         }),
-        rpo_exposed_seconds: s.data.as_ref().and_then(|d| d.replication_lag),
+        rpo_exposed_seconds: loss.and_then(|l| l.writes_at_risk_seconds),
+        writes: effect,
         error_share: None,
         notes: loss.map(|l| l.notes.clone()).unwrap_or_default(),
         stalled,
@@ -292,6 +300,7 @@ fn isolate(s: &Service, region: &str, stalled: Vec<StalledRegion>) -> Outcome {
         rto_seconds: None,
         rto_formula: None,
         rpo_exposed_seconds: None,
+        writes: None,
         error_share: None,
         notes,
         stalled,
@@ -376,6 +385,7 @@ fn isolate_free(s: &Service, stalled: Vec<StalledRegion>) -> Outcome {
         rto_seconds: None,
         rto_formula: None,
         rpo_exposed_seconds: None,
+        writes: None,
         error_share: None,
         notes: Vec::new(),
     }

@@ -230,7 +230,10 @@ fn a_stateless_service_has_rpo_zero_and_an_undeclared_one_is_named() {
     assert!(a.services["api"].rpo_basis.contains("stateless"));
     assert_eq!(a.services["web"].rpo_seconds, None);
     let rpo = &a.objectives[0];
-    assert_eq!((rpo.objective, rpo.verdict), ("rpo", Verdict::Unknown));
+    assert_eq!(
+        (rpo.objective.as_str(), rpo.verdict),
+        ("rpo", Verdict::Unknown)
+    );
     assert_eq!(rpo.services, ["web"]);
     let reason = rpo.reason.as_deref().unwrap_or_default();
     assert!(
@@ -257,10 +260,13 @@ fn objectives_report_met_and_breached_with_margins() {
     );
     let a = analysis(&text);
     let rto = &a.objectives[0];
-    assert_eq!((rto.objective, rto.verdict), ("rto", Verdict::Breached));
+    assert_eq!(
+        (rto.objective.as_str(), rto.verdict),
+        ("rto", Verdict::Breached)
+    );
     assert_eq!(rto.margin, Some(-30.0));
     let rpo = &a.objectives[1];
-    assert_eq!((rpo.objective, rpo.verdict), ("rpo", Verdict::Met));
+    assert_eq!((rpo.objective.as_str(), rpo.verdict), ("rpo", Verdict::Met));
     assert_eq!(rpo.margin, Some(5.0));
     assert!(a.objectives_breached());
 }

@@ -425,7 +425,7 @@ fn analyze_snapshots_in_three_formats() {
             assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
             if format == "json" {
                 let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-                assert_eq!(doc["format_version"], 3);
+                assert_eq!(doc["format_version"], 4);
                 assert!(doc["rto_floor_seconds"].is_number());
             }
             insta::with_settings!({

@@ -2196,9 +2196,8 @@ fn state_lists_shows_and_forgets() {
         })
         .collect();
     want.push("owner.api".into());
-    want.push(
-        "ecr_replication._removed_us-east-1[\"api,worker -> ap-southeast-1,eu-west-1\"]".into(),
-    );
+    // The declared rule has the address `plan` and `graph` give it: one namespace.
+    want.push("ecr_replication.images".into());
     want.sort();
     let mut got: Vec<String> = listed.lines().map(str::to_string).collect();
     got.sort();
@@ -2209,6 +2208,15 @@ fn state_lists_shows_and_forgets() {
     );
     let shown: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(shown["id"].as_str().unwrap().starts_with("hc-"), "{shown}");
+    let o = meridian(&dir, &["state", "show", "ecr_replication.images", t]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let shown: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(shown["region"], "us-east-1", "{shown}");
+    let graph = meridian(&dir, &["graph", t, "--format", "json"]);
+    assert!(
+        String::from_utf8_lossy(&graph.stdout).contains("\"ecr_replication.images\""),
+        "graph names the rule otherwise"
+    );
 
     let o = meridian(&dir, &["state", "rm", "owner.api", t]);
     assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
@@ -2226,11 +2234,7 @@ fn state_lists_shows_and_forgets() {
     assert_eq!(store["records"].as_array().unwrap().len(), 4, "{store}");
     let o = meridian(&dir, &["state", "list", t]);
     let listed = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert_eq!(
-        listed.trim(),
-        "ecr_replication._removed_us-east-1[\"api,worker -> ap-southeast-1,eu-west-1\"]",
-        "{listed}"
-    );
+    assert_eq!(listed.trim(), "ecr_replication.images", "{listed}");
 }
 
 /// A store with a health-check limit (Route 53's per-account limit, here 4): a plan that would

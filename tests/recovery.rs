@@ -8,7 +8,8 @@
 //! - `# expect loss SERVICE AWS_REGION SECONDS|no_recovery|unknown` one region loss
 //! - `# expect taker SERVICE AWS_REGION LABEL[,LABEL]` regions that take that loss's load
 //! - `# expect stranded SERVICE AWS_REGION LOC,LOC` geolocation users left without a record
-//! - `# expect rpo SERVICE SECONDS|unknown` and `# expect rpo_worst SERVICE SECONDS`
+//! - `# expect rpo SERVICE SECONDS|unknown` the RPO (the declared bound where there is one),
+//!   `# expect rpo_typical SERVICE SECONDS` and `# expect rpo_worst SERVICE SECONDS`
 //! - `# expect gate pass|fail` what `check` says
 
 #![allow(clippy::unwrap_used, clippy::too_many_lines)]
@@ -66,6 +67,10 @@ fn check(a: &Analysis, words: &[&str]) -> Option<String> {
         }
         ["stranded", s, r, want] => (loss(a, s, r).stranded.join(","), *want),
         ["rpo", s, want] => (figure(secs(a.services[*s].rpo_seconds), None), *want),
+        ["rpo_typical", s, want] => (
+            figure(secs(a.services[*s].rpo_typical_seconds), None),
+            *want,
+        ),
         ["rpo_worst", s, want] => (figure(secs(a.services[*s].rpo_worst_seconds), None), *want),
         ["gate", want] => (
             if a.gate_failed() { "fail" } else { "pass" }.to_string(),

@@ -63,7 +63,7 @@ fn simulate_all_agrees_with_analyze_on_every_example() {
     assert!(billing["writes_fail"]
         .as_str()
         .unwrap()
-        .contains("primary is in us-east-1"));
+        .contains("in us-east-1"));
     assert_eq!(billing["rpo_exposed_seconds"], 0.2);
 }
 

@@ -9,7 +9,10 @@ use std::collections::BTreeSet;
 /// Version of the JSON document `meridian compare --format json` prints.
 /// 2: `cost_ratio` is null without a complete baseline, `cost_ratio_at_least` marks a ratio of
 /// a lower-bound total; `rto_objective_seconds` per design.
-pub const JSON_FORMAT_VERSION: u32 = 2;
+/// 3: `rto_floor_seconds` and `rpo_seconds` are the figures the objectives gate on (the
+/// analysis's `verdict`), named by `rto_case` and `rpo_case`; `no_recovery` and `passed` (the
+/// gate `check` applies).
+pub const JSON_FORMAT_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Design {
@@ -20,10 +23,14 @@ pub struct Design {
     pub data_patterns: Vec<String>,
     /// Distinct AWS regions serving traffic.
     pub regions: Vec<String>,
-    pub rto_floor_seconds: Option<Duration>,
+    /// The RTO floor the RTO objective gates on (`rto_case`), as `check` shows it.
+    pub rto_floor_seconds: Option<f64>,
+    pub rto_case: crate::model::RtoCase,
     /// The worst loss of the worst service, as its formula.
     pub critical_path: Option<String>,
-    pub rpo_seconds: Option<Duration>,
+    /// The RPO the RPO objective gates on (`rpo_case`).
+    pub rpo_seconds: Option<f64>,
+    pub rpo_case: crate::model::RpoCase,
     pub monthly_usd: f64,
     pub cost_complete: bool,
     /// Monthly cost over the cheapest complete design's; null when no design's total is
@@ -37,6 +44,10 @@ pub struct Design {
     pub objectives: &'static str,
     /// Objectives not met, by name.
     pub objectives_not_met: Vec<&'static str>,
+    /// Services with no recovery from some region loss.
+    pub no_recovery: Vec<String>,
+    /// `check`'s gate on this design.
+    pub passed: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -71,7 +82,7 @@ pub fn compare(designs: &[(String, String, &Topology, &Analysis)]) -> Comparison
     };
     Comparison {
         format_version: JSON_FORMAT_VERSION,
-        fastest: pick(&|d| d.rto_floor_seconds.map(Duration::as_secs_f64)),
+        fastest: pick(&|d| d.rto_floor_seconds),
         cheapest: pick(&|d| d.cost_complete.then_some(d.monthly_usd)),
         designs: rows,
     }
@@ -94,24 +105,15 @@ fn data_patterns(a: &Analysis) -> BTreeSet<String> {
         .collect()
 }
 
-/// The overall verdict of a design's objectives, and those not met.
+/// The overall verdict of a design's objectives (the analysis's), and those not met.
 fn verdict(a: &Analysis) -> (&'static str, Vec<&'static str>) {
     let not_met: Vec<&'static str> = a
         .objectives
         .iter()
         .filter(|o| o.verdict != Verdict::Met)
-        .map(|o| o.objective)
+        .map(|o| o.objective.as_str())
         .collect();
-    let objectives = if a.objectives.is_empty() {
-        "none"
-    } else if a.objectives.iter().any(|o| o.verdict == Verdict::Breached) {
-        "breached"
-    } else if not_met.is_empty() {
-        "met"
-    } else {
-        "unknown"
-    };
-    (objectives, not_met)
+    (a.verdict.objectives.as_str(), not_met)
 }
 
 fn design(name: &str, path: &str, t: &Topology, a: &Analysis, cheapest: f64) -> Design {
@@ -121,10 +123,14 @@ fn design(name: &str, path: &str, t: &Topology, a: &Analysis, cheapest: f64) -> 
         .values()
         .flat_map(|s| s.regions.values().map(|r| r.aws_region.clone()))
         .collect();
+    let case = a.verdict.rto_case;
     let worst = a
         .services
         .values()
-        .filter(|s| s.rto_floor_seconds == a.rto_floor_seconds)
+        .filter(|s| {
+            super::rto_of(s, case).map(Duration::as_secs_f64) == a.verdict.rto_seconds
+                || (a.verdict.rto_seconds.is_none() && s.rto_unknown.is_some())
+        })
         .find_map(|s| {
             s.region_losses
                 .iter()
@@ -144,9 +150,11 @@ fn design(name: &str, path: &str, t: &Topology, a: &Analysis, cheapest: f64) -> 
         routing: routing.into_iter().collect(),
         data_patterns: data_patterns(a).into_iter().collect(),
         regions: regions.into_iter().collect(),
-        rto_floor_seconds: a.rto_floor_seconds,
+        rto_floor_seconds: a.verdict.rto_seconds,
+        rto_case: a.verdict.rto_case,
         critical_path: worst,
-        rpo_seconds: a.rpo_seconds,
+        rpo_seconds: a.verdict.rpo_seconds,
+        rpo_case: a.verdict.rpo_case,
         monthly_usd: a.cost.monthly_usd,
         cost_complete: a.cost.complete,
         cost_ratio: (cheapest > 0.0 && cheapest.is_finite())
@@ -159,5 +167,7 @@ fn design(name: &str, path: &str, t: &Topology, a: &Analysis, cheapest: f64) -> 
             .map(Duration::as_secs_f64),
         objectives,
         objectives_not_met: not_met,
+        no_recovery: a.verdict.no_recovery.clone(),
+        passed: a.verdict.passed,
     }
 }

@@ -13,11 +13,13 @@ pub mod needs;
 mod rto;
 
 pub use cost::{CostItem, CostReport, Prices};
-pub use rto::{steady_shares, RegionLoss, Step, StepKind, Taker, Unknown, UnknownKind};
+pub use rto::{
+    steady_shares, RegionLoss, Step, StepKind, Taker, Unknown, UnknownKind, WriteEffect,
+};
 
 use crate::duration::Duration;
 use crate::model::{Consistency, DataPattern, RpoCase, RtoCase, Topology};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Version of the JSON document `meridian analyze --format json` prints.
@@ -25,7 +27,11 @@ use std::collections::BTreeMap;
 /// 3: losses are of AWS regions, with labels, takers, stranded locations, dark floors and the
 /// kind of an unknown floor; services add `dark_rto_floor_seconds`, `rto_unknown`,
 /// `rpo_worst_seconds`.
-pub const JSON_FORMAT_VERSION: u32 = 3;
+/// 4: `verdict` (the figures the objectives gate on and the gate's outcome, computed once for
+/// every surface); each objective lists its per-service `figures`; the RPO is the declared bound
+/// (`replication_lag_max`) where there is one, with `rpo_typical_seconds` beside it; each region
+/// loss says what it does to `writes` and the `writes_at_risk_seconds`.
+pub const JSON_FORMAT_VERSION: u32 = 4;
 
 /// Alias records to a load balancer are answered with this fixed TTL.
 pub const ALIAS_TTL: Duration = Duration::from_secs(60);
@@ -38,9 +44,56 @@ pub struct Analysis {
     pub rto_floor_seconds: Option<Duration>,
     /// The same when the lost region goes dark.
     pub dark_rto_floor_seconds: Option<Duration>,
+    /// The worst RPO over every service (each service's bound where it declares one).
     pub rpo_seconds: Option<Duration>,
     pub cost: CostReport,
     pub objectives: Vec<ObjectiveResult>,
+    /// The one verdict every surface renders.
+    pub verdict: RecoveryVerdict,
+}
+
+/// The figures the objectives gate on and the gate's outcome, computed once: `analyze`,
+/// `check`, `plan`, `compare`, `simulate`, `lint`, `alerts` and the pictures all render this,
+/// and none recomputes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecoveryVerdict {
+    /// Which RTO figure is shown and gated: the RTO objective's case, `fast` without one.
+    pub rto_case: RtoCase,
+    /// The worst RTO floor under that case; null when some service's is unknown.
+    pub rto_seconds: Option<f64>,
+    /// Which RPO figure is shown and gated: the RPO objective's case, `bound` without one.
+    pub rpo_case: RpoCase,
+    /// The worst RPO under that case; null when some service's is unknown.
+    pub rpo_seconds: Option<f64>,
+    /// `none` (no objectives), `met`, `breached` or `unknown`.
+    pub objectives: Overall,
+    /// Services with no recovery from some region loss, sorted.
+    pub no_recovery: Vec<String>,
+    /// The topology declares no service and no registry: nothing to promise.
+    pub empty: bool,
+    /// `check`'s gate: objectives met (or none), every loss recoverable, something declared.
+    pub passed: bool,
+}
+
+/// The objectives taken together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Overall {
+    None,
+    Met,
+    Breached,
+    Unknown,
+}
+
+impl Overall {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Overall::None => "none",
+            Overall::Met => "met",
+            Overall::Breached => "breached",
+            Overall::Unknown => "unknown",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -59,8 +112,11 @@ pub struct ServiceAnalysis {
     pub worst_region: Option<String>,
     /// One timeline per AWS region the service runs in.
     pub region_losses: Vec<RegionLoss>,
-    /// The typical RPO (the declared `replication_lag`).
+    /// The RPO: the declared bound (`replication_lag_max`) where there is one, else the
+    /// typical lag (an objective is a promise, and AWS calls `rds.global_db_rpo` the upper bound).
     pub rpo_seconds: Option<Duration>,
+    /// The typical RPO (the declared `replication_lag`), shown beside the bound.
+    pub rpo_typical_seconds: Option<Duration>,
     /// The worst-case RPO (`replication_lag_max`), when declared.
     pub rpo_worst_seconds: Option<Duration>,
     /// How the RPO follows from the data block.
@@ -69,7 +125,7 @@ pub struct ServiceAnalysis {
     pub notes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Met,
@@ -78,23 +134,92 @@ pub enum Verdict {
     Unknown,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// An objective of the `objectives` block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectiveKind {
+    Rto,
+    Rpo,
+    MonthlyCost,
+}
+
+impl ObjectiveKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectiveKind::Rto => "rto",
+            ObjectiveKind::Rpo => "rpo",
+            ObjectiveKind::MonthlyCost => "monthly_cost",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Unit {
+    #[serde(rename = "seconds")]
+    Seconds,
+    #[serde(rename = "USD")]
+    Usd,
+}
+
+/// Which figure an objective gates on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Case {
+    Fast,
+    Dark,
+    Bound,
+    Typical,
+    Worst,
+}
+
+impl Case {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Case::Fast => "fast",
+            Case::Dark => "dark",
+            Case::Bound => "bound",
+            Case::Typical => "typical",
+            Case::Worst => "worst",
+        }
+    }
+}
+
+/// One service's figure for a duration objective.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceFigure {
+    pub service: String,
+    /// Null when it cannot be computed.
+    pub seconds: Option<f64>,
+    /// The figure is over the target.
+    pub over: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ObjectiveResult {
-    /// `rto`, `rpo` or `monthly_cost`.
-    pub objective: &'static str,
+    pub objective: ObjectiveKind,
     pub target: f64,
     pub actual: Option<f64>,
     /// target - actual: positive is headroom, negative the overrun.
     pub margin: Option<f64>,
-    pub unit: &'static str,
+    pub unit: Unit,
     pub verdict: Verdict,
     pub reason: Option<String>,
     /// The services that decide the verdict: those whose figure is unknown, else those over
     /// the target, else the one with the worst figure. Empty for the cost objective.
     pub services: Vec<String>,
-    /// Which figure it gates on: `fast` or `dark` (rto), `typical` or `worst` (rpo); null for
-    /// the cost.
-    pub case: Option<&'static str>,
+    /// Which figure it gates on: `fast` or `dark` (rto), `bound`, `typical` or `worst` (rpo);
+    /// null for the cost.
+    pub case: Option<Case>,
+    /// Every service's figure under that case (duration objectives; empty for the cost).
+    #[serde(default)]
+    pub figures: Vec<ServiceFigure>,
+}
+
+impl ObjectiveResult {
+    /// The figure of one service under this objective's case, when it has one.
+    pub fn figure(&self, service: &str) -> Option<&ServiceFigure> {
+        self.figures.iter().find(|f| f.service == service)
+    }
 }
 
 impl Analysis {
@@ -129,10 +254,32 @@ impl Analysis {
             .collect()
     }
 
-    /// `check` fails on a failed objective and on any service with no recovery from some
-    /// region loss, objectives or not.
+    /// `check` fails on a failed objective, on any service with no recovery from some
+    /// region loss, objectives or not, and on a topology that declares nothing.
     pub fn gate_failed(&self) -> bool {
-        self.objectives_failed() || !self.no_recovery().is_empty()
+        !self.verdict.passed
+    }
+
+    /// The objective of a kind, when declared.
+    pub fn objective(&self, kind: ObjectiveKind) -> Option<&ObjectiveResult> {
+        self.objectives.iter().find(|o| o.objective == kind)
+    }
+}
+
+/// One service's RTO floor under a case.
+pub fn rto_of(s: &ServiceAnalysis, case: RtoCase) -> Option<Duration> {
+    match case {
+        RtoCase::Fast => s.rto_floor_seconds,
+        RtoCase::Dark => s.dark_rto_floor_seconds,
+    }
+}
+
+/// One service's RPO under a case.
+pub fn rpo_of(s: &ServiceAnalysis, case: RpoCase) -> Option<Duration> {
+    match case {
+        RpoCase::Bound => s.rpo_seconds,
+        RpoCase::Typical => s.rpo_typical_seconds,
+        RpoCase::Worst => s.rpo_worst_seconds,
     }
 }
 
@@ -160,6 +307,7 @@ pub fn analyze_with_prices(t: &Topology, price_overrides: &BTreeMap<String, f64>
     let dark_floor = worst_of(|s| s.dark_rto_floor_seconds);
     let rpo = worst_of(|s| s.rpo_seconds);
     let objectives = objectives(t, &services, &cost);
+    let verdict = recovery_verdict(t, &services, &objectives);
     Analysis {
         format_version: JSON_FORMAT_VERSION,
         services,
@@ -168,6 +316,54 @@ pub fn analyze_with_prices(t: &Topology, price_overrides: &BTreeMap<String, f64>
         rpo_seconds: rpo,
         cost,
         objectives,
+        verdict,
+    }
+}
+
+/// The verdict every surface renders: the gated figures and the gate.
+fn recovery_verdict(
+    t: &Topology,
+    services: &BTreeMap<String, ServiceAnalysis>,
+    objectives: &[ObjectiveResult],
+) -> RecoveryVerdict {
+    let o = t.objectives.as_ref();
+    let rto_case = o.map(|o| o.rto_case).unwrap_or_default();
+    let rpo_case = o.map(|o| o.rpo_case).unwrap_or_default();
+    let worst = |f: &dyn Fn(&ServiceAnalysis) -> Option<Duration>| {
+        services
+            .values()
+            .map(f)
+            .try_fold(Duration::ZERO, |acc, d| d.map(|d| acc.max(d)))
+            .map(Duration::as_secs_f64)
+    };
+    let overall = if objectives.is_empty() {
+        Overall::None
+    } else if objectives.iter().any(|o| o.verdict == Verdict::Breached) {
+        Overall::Breached
+    } else if objectives.iter().any(|o| o.verdict == Verdict::Unknown) {
+        Overall::Unknown
+    } else {
+        Overall::Met
+    };
+    let no_recovery: Vec<String> = services
+        .iter()
+        .filter(|(_, s)| {
+            s.rto_unknown
+                .as_ref()
+                .is_some_and(|u| u.kind == UnknownKind::NoRecovery)
+        })
+        .map(|(n, _)| n.clone())
+        .collect();
+    let empty = t.services.is_empty() && t.registries.is_empty();
+    RecoveryVerdict {
+        rto_case,
+        rto_seconds: worst(&|s| rto_of(s, rto_case)),
+        rpo_case,
+        rpo_seconds: worst(&|s| rpo_of(s, rpo_case)),
+        passed: matches!(overall, Overall::None | Overall::Met) && no_recovery.is_empty() && !empty,
+        objectives: overall,
+        no_recovery,
+        empty,
     }
 }
 
@@ -177,7 +373,17 @@ fn service(
     t: &Topology,
     everywhere: &std::collections::BTreeSet<&str>,
 ) -> ServiceAnalysis {
-    let region_losses = rto::region_losses(s, t, everywhere);
+    let (rpo_typical, rpo_basis) = rpo(s);
+    let rpo_worst = rpo_worst(s, rpo_typical);
+    let rpo_bound = rpo_worst.or(rpo_typical);
+    let mut region_losses = rto::region_losses(s, t, everywhere);
+    for l in &mut region_losses {
+        l.writes_at_risk_seconds = if l.writes.risks_writes() {
+            rpo_bound
+        } else {
+            Some(Duration::ZERO)
+        };
+    }
     let worst = region_losses.iter().max_by(|a, b| {
         // A loss with no floor is the worst of all; no recovery is worse than a missing input.
         let key = |l: &RegionLoss| {
@@ -206,8 +412,6 @@ fn service(
         ),
         ..u
     });
-    let (rpo, rpo_basis) = rpo(s);
-    let rpo_worst = rpo_worst(s, rpo);
     ServiceAnalysis {
         routing: s.routing.as_str(),
         data_pattern: s.data.as_ref().map(|d| d.pattern),
@@ -222,7 +426,8 @@ fn service(
         worst_region,
         notes: rto::notes(s),
         region_losses,
-        rpo_seconds: rpo,
+        rpo_seconds: rpo_bound,
+        rpo_typical_seconds: rpo_typical,
         rpo_worst_seconds: rpo_worst,
         rpo_basis,
     }
@@ -241,32 +446,30 @@ fn objectives(
     if let Some(target) = o.rto {
         let figures = per_service(services, |s| {
             let why = s.rto_unknown.as_ref().map(|u| u.reason.as_str());
-            match o.rto_case {
-                RtoCase::Fast => (s.rto_floor_seconds, why),
-                RtoCase::Dark => (s.dark_rto_floor_seconds, why),
-            }
+            (rto_of(s, o.rto_case), why)
         });
-        let mut o_rto = duration_objective("rto", target, &figures);
+        let mut o_rto = duration_objective(ObjectiveKind::Rto, target, &figures);
         o_rto.case = Some(match o.rto_case {
-            RtoCase::Fast => "fast",
-            RtoCase::Dark => "dark",
+            RtoCase::Fast => Case::Fast,
+            RtoCase::Dark => Case::Dark,
         });
         objectives.push(o_rto);
     }
     if let Some(target) = o.rpo {
         let figures = per_service(services, |s| {
-            match o.rpo_case {
-            RpoCase::Typical => (s.rpo_seconds, Some(s.rpo_basis.as_str())),
-            RpoCase::Worst => (
-                s.rpo_worst_seconds,
-                Some("the objective gates on the worst case, and replication_lag_max is not declared"),
-            ),
-        }
+            let why = match o.rpo_case {
+                RpoCase::Worst if s.rpo_typical_seconds.is_some() => {
+                    "the objective gates on the worst case, and replication_lag_max is not declared"
+                }
+                _ => s.rpo_basis.as_str(),
+            };
+            (rpo_of(s, o.rpo_case), Some(why))
         });
-        let mut o_rpo = duration_objective("rpo", target, &figures);
+        let mut o_rpo = duration_objective(ObjectiveKind::Rpo, target, &figures);
         o_rpo.case = Some(match o.rpo_case {
-            RpoCase::Typical => "typical",
-            RpoCase::Worst => "worst",
+            RpoCase::Bound => Case::Bound,
+            RpoCase::Typical => Case::Typical,
+            RpoCase::Worst => Case::Worst,
         });
         objectives.push(o_rpo);
     }
@@ -287,14 +490,15 @@ fn cost_objective(target: f64, cost: &CostReport) -> ObjectiveResult {
         Verdict::Unknown
     };
     ObjectiveResult {
-        objective: "monthly_cost",
+        objective: ObjectiveKind::MonthlyCost,
         target,
         actual: Some(actual),
         margin: Some(round2(target - actual)),
-        unit: "USD",
+        unit: Unit::Usd,
         verdict,
         services: Vec::new(),
         case: None,
+        figures: Vec::new(),
         reason: (!cost.complete).then(|| {
             let missing: Vec<&str> = cost
                 .items
@@ -348,7 +552,11 @@ fn per_service<'a>(
 }
 
 /// The verdict on a duration objective over every service's figure: unknown when any is.
-fn duration_objective(name: &'static str, target: Duration, figures: &[Figure]) -> ObjectiveResult {
+fn duration_objective(
+    name: ObjectiveKind,
+    target: Duration,
+    figures: &[Figure],
+) -> ObjectiveResult {
     let t = target.as_secs_f64();
     let unknown: Vec<&Figure> = figures.iter().filter(|f| f.value.is_none()).collect();
     let actual = if unknown.is_empty() {
@@ -388,7 +596,7 @@ fn duration_objective(name: &'static str, target: Duration, figures: &[Figure]) 
                 None => format!("service {}", f.service),
             })
             .collect();
-        let what = if name == "rto" {
+        let what = if name == ObjectiveKind::Rto {
             "no computable RTO floor"
         } else {
             "no computable RPO"
@@ -401,11 +609,19 @@ fn duration_objective(name: &'static str, target: Duration, figures: &[Figure]) 
         target: t,
         actual: a,
         margin: a.map(|a| t - a),
-        unit: "seconds",
+        unit: Unit::Seconds,
         verdict,
         reason,
         services,
         case: None,
+        figures: figures
+            .iter()
+            .map(|f| ServiceFigure {
+                service: f.service.to_string(),
+                seconds: f.value.map(Duration::as_secs_f64),
+                over: f.value.is_some_and(|v| v > target),
+            })
+            .collect(),
     }
 }
 
@@ -426,16 +642,19 @@ fn rpo(s: &crate::model::Service) -> (Option<Duration>, String) {
     match (d.pattern, d.consistency) {
         (DataPattern::MultiMaster, Consistency::Strong) => {
             let voters = rto::voters(s, d);
-            if voters.len() >= 3 {
-                (
+            match voters.len() {
+                n if n >= 3 => (
                     Some(Duration::ZERO),
-                    format!("multi-master, strong consistency: every acknowledged write is on a quorum of the {} voting regions", voters.len()),
-                )
-            } else {
-                (
+                    format!("multi-master, strong consistency: every acknowledged write is on a quorum of the {n} voting regions"),
+                ),
+                2 => (
+                    Some(Duration::ZERO),
+                    "multi-master, strong consistency with two voting regions: every acknowledged write is in both (RPO 0), but losing either stops writes (a quorum needs three voters, or two and a `witness`)".into(),
+                ),
+                n => (
                     None,
-                    format!("multi-master, strong consistency needs a write quorum of at least three voting AWS regions (or two and a `witness`); this service has {}", voters.len()),
-                )
+                    format!("multi-master, strong consistency needs a write quorum of at least three voting AWS regions (or two and a `witness`); this service has {n}"),
+                ),
             }
         }
         (pattern, _) => match d.replication_lag {

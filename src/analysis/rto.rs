@@ -71,6 +71,39 @@ pub struct Taker {
     pub must_scale: bool,
 }
 
+/// What losing a region does to a service's writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteEffect {
+    /// The lost region holds no writer: no write fails, none is lost.
+    Untouched,
+    /// A writer (the primary, a shard's home) is lost: its writes fail until a replica is
+    /// promoted, and those not yet replicated are lost.
+    Promote,
+    /// Eventual multi-master: the lost region accepted writes; its users write elsewhere once
+    /// moved, and its unreplicated writes are at risk.
+    Unreplicated,
+    /// Strong multi-master: a vote is lost, a majority remains.
+    QuorumKept,
+    /// Strong multi-master: no majority remains, writes stop.
+    QuorumLost,
+}
+
+impl WriteEffect {
+    /// The loss can lose acknowledged writes (up to the RPO).
+    pub fn risks_writes(self) -> bool {
+        matches!(
+            self,
+            WriteEffect::Promote | WriteEffect::Unreplicated | WriteEffect::QuorumLost
+        )
+    }
+
+    /// Writes fail until recovery (or for ever, without one).
+    pub fn writes_fail(self) -> bool {
+        matches!(self, WriteEffect::Promote | WriteEffect::QuorumLost)
+    }
+}
+
 /// The timeline of losing one AWS region.
 #[derive(Debug, Clone, Serialize)]
 pub struct RegionLoss {
@@ -82,6 +115,11 @@ pub struct RegionLoss {
     pub carries_traffic: bool,
     /// The lost region holds a writer (primary, shard home) or a quorum vote.
     pub holds_writes: bool,
+    /// What the loss does to writes.
+    pub writes: WriteEffect,
+    /// The acknowledged writes the loss can lose: the service's RPO where a writer is lost,
+    /// 0 where none is; null when that RPO is unknown.
+    pub writes_at_risk_seconds: Option<Duration>,
     pub steps: Vec<Step>,
     /// The RTO floor when the region fails fast (interval x threshold detection); `None`
     /// when it cannot be computed (see `unknown`).
@@ -731,6 +769,8 @@ fn no_cost(aws: &str, labels: Vec<String>, notes: Vec<String>) -> RegionLoss {
         labels,
         carries_traffic: false,
         holds_writes: false,
+        writes: WriteEffect::Untouched,
+        writes_at_risk_seconds: Some(Duration::ZERO),
         steps: Vec::new(),
         floor_seconds: Some(Duration::ZERO),
         dark_floor_seconds: Some(Duration::ZERO),
@@ -788,11 +828,14 @@ fn loss(s: &Service, t: &Topology, aws: &str, shares: &BTreeMap<String, f64>) ->
         notes.push(format!("write quorum kept: {a}"));
     }
     let stall = stalled(s, t, aws);
+    let effect = write_effect(s, &i);
     if !i.traffic
         && stall.is_none()
         && matches!(i.writes, Writes::Untouched | Writes::QuorumKept(_))
     {
-        return no_cost(aws, i.labels, notes);
+        let mut out = no_cost(aws, i.labels, notes);
+        out.writes = effect;
+        return out;
     }
     let mut missing = Vec::new();
     let mut blocked = Vec::new();
@@ -838,11 +881,31 @@ fn loss(s: &Service, t: &Topology, aws: &str, shares: &BTreeMap<String, f64>) ->
     let mut out = timeline(aws, i.labels, detect, parallel, unknown);
     out.carries_traffic = i.traffic;
     out.holds_writes = holds_writes;
+    out.writes = effect;
     out.missing = missing;
     out.takers = i.takers;
     out.stranded = i.moved.stranded;
     out.notes = notes;
     out
+}
+
+/// What the loss does to writes, for every surface that reports it.
+fn write_effect(s: &Service, i: &Impact) -> WriteEffect {
+    match &i.writes {
+        Writes::Promote(_) => WriteEffect::Promote,
+        Writes::QuorumKept(_) => WriteEffect::QuorumKept,
+        Writes::QuorumLost(_) => WriteEffect::QuorumLost,
+        Writes::Untouched => {
+            let eventual = s.data.as_ref().is_some_and(|d| {
+                d.pattern == DataPattern::MultiMaster && d.consistency == Consistency::Eventual
+            });
+            if eventual && i.traffic {
+                WriteEffect::Unreplicated
+            } else {
+                WriteEffect::Untouched
+            }
+        }
+    }
 }
 
 /// Why nothing can recover the loss, when that is so.
@@ -924,6 +987,8 @@ fn timeline(
         labels,
         carries_traffic: true,
         holds_writes: false,
+        writes: WriteEffect::Untouched,
+        writes_at_risk_seconds: Some(Duration::ZERO),
         steps,
         floor_seconds: floor,
         dark_floor_seconds: dark,

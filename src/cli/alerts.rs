@@ -9,8 +9,9 @@ use clap::ValueEnum;
 use std::path::PathBuf;
 
 /// Write Prometheus alerting rules for the topology: replication lag per replica region (warn
-/// at 5 s, page at 30 s, as the reference advises), each region's Route 53 health check and the
-/// service's RTO objective (from the CloudWatch exporter's Route 53 metrics).
+/// at 5 s, page at 30 s, as the reference advises; under an RPO objective, page at min(30 s,
+/// rpo) and warn at min(5 s, rpo / 2)), each region's Route 53 health check and the service's
+/// RTO objective (from the CloudWatch exporter's Route 53 metrics).
 ///
 /// Health-check rules find checks by the tags `tag_health_checks = true` writes (their `Name`,
 /// the check's address, and the topology id once applied); the exporter must export them
@@ -24,12 +25,12 @@ pub struct Args {
     /// A topology file or a directory of .hcl files.
     #[arg(default_value = ".")]
     path: PathBuf,
-    /// Replication lag that warns.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration)]
-    lag_warn: Duration,
-    /// Replication lag that pages.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration)]
-    lag_page: Duration,
+    /// Replication lag that warns [default: 5s, or half the RPO objective when that is less].
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    lag_warn: Option<Duration>,
+    /// Replication lag that pages [default: 30s, or the RPO objective when that is less].
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    lag_page: Option<Duration>,
     /// The replication-lag gauge (seconds, labels `service` and `region`).
     #[arg(
         long,
@@ -53,10 +54,6 @@ fn duration(s: &str) -> Result<Duration, String> {
 }
 
 pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
-    if args.lag_page < args.lag_warn {
-        ctx.err("error: --lag-page must not be below --lag-warn\n");
-        return exit::ERROR;
-    }
     let valid_metric = !args.lag_metric.is_empty()
         && args.lag_metric.chars().enumerate().all(|(i, c)| {
             c.is_ascii_alphabetic() || c == '_' || c == ':' || (i > 0 && c.is_ascii_digit())
@@ -78,9 +75,24 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
         Err(code) => return code,
     };
     let identity = team.identity();
+    let rpo = topology.objectives.as_ref().and_then(|o| o.rpo);
+    let (lag_warn, lag_page) = alerts::lag_thresholds(rpo, args.lag_warn, args.lag_page);
+    if lag_page < lag_warn {
+        let from = |given: bool, flag: &str| match (given, rpo) {
+            (true, _) => format!(", {flag}"),
+            (false, Some(r)) => format!(", from the RPO objective {r}"),
+            (false, None) => ", the default".to_string(),
+        };
+        ctx.err(&format!(
+            "error: the lag that pages ({lag_page}{}) is below the lag that warns ({lag_warn}{})\n",
+            from(args.lag_page.is_some(), "--lag-page"),
+            from(args.lag_warn.is_some(), "--lag-warn"),
+        ));
+        return exit::ERROR;
+    }
     let options = Options {
-        lag_warn: args.lag_warn,
-        lag_page: args.lag_page,
+        lag_warn,
+        lag_page,
         lag_metric: args.lag_metric.clone(),
         topology_id: (!identity.new).then_some(identity.id),
     };

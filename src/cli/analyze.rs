@@ -167,28 +167,7 @@ pub fn run_check(args: CheckArgs, ctx: &mut Ctx) -> u8 {
     // The lint is reported, not gated on: `meridian lint` is its gate.
     let lint = crate::lint::lint_with(&topology, &a, &sources, &crate::lint::Config::default());
     match args.format {
-        CheckFormat::Human => {
-            if a.objectives.is_empty() {
-                ctx.out("no objectives declared\n");
-            }
-            for o in &a.objectives {
-                let line = format!("{}\n", render::analysis::objective_line(o));
-                ctx.out_colored(&line, render::color::verdicts);
-            }
-            for (service, why) in a.no_recovery() {
-                let line = format!("service {service}: NO RECOVERY ({why})\n");
-                ctx.out_colored(&line, render::color::verdicts);
-            }
-            for f in &lint.findings {
-                ctx.out(&format!(
-                    "{} {}: {}\n",
-                    f.rule.as_str(),
-                    f.level.as_str(),
-                    f.message
-                ));
-            }
-            ctx.out(&format!("{}\n", render::lint::summary(&lint)));
-        }
+        CheckFormat::Human => check_human(&a, &lint, ctx),
         CheckFormat::Json => {
             let no_recovery: Vec<serde_json::Value> = a
                 .no_recovery()
@@ -202,6 +181,7 @@ pub fn run_check(args: CheckArgs, ctx: &mut Ctx) -> u8 {
                 "unknown": a.objectives_unknown(),
                 "no_recovery": no_recovery,
                 "objectives": a.objectives,
+                "verdict": a.verdict,
                 "lint": render::lint::json(&lint, &sources),
             });
             match super::to_json(&doc, ctx) {
@@ -209,15 +189,67 @@ pub fn run_check(args: CheckArgs, ctx: &mut Ctx) -> u8 {
                 Err(code) => return code,
             }
         }
-        CheckFormat::Markdown => {
-            print(&a, Format::Markdown, ctx);
-        }
+        CheckFormat::Markdown => ctx.out(&render::analysis::check_markdown(&a, &lint)),
     }
     if a.gate_failed() {
         exit::GATE_FAILED
     } else {
         exit::OK
     }
+}
+
+fn check_human(a: &crate::analysis::Analysis, lint: &crate::lint::Report, ctx: &mut Ctx) {
+    if a.verdict.empty {
+        ctx.out_colored(
+            "nothing declared: no service and no registry, so there is nothing to promise: FAILED\n",
+            render::color::verdicts,
+        );
+    } else if a.objectives.is_empty() {
+        ctx.out("no objectives declared\n");
+    }
+    for o in &a.objectives {
+        let line = format!("{}\n", render::analysis::objective_line(o));
+        ctx.out_colored(&line, render::color::verdicts);
+    }
+    for (service, why) in a.no_recovery() {
+        let line = format!("service {service}: NO RECOVERY ({why})\n");
+        ctx.out_colored(&line, render::color::verdicts);
+    }
+    if let Some(note) = bound_note(a) {
+        ctx.out(&format!("note: {note}\n"));
+    }
+    for f in &lint.findings {
+        ctx.out(&format!(
+            "{} {}: {}\n",
+            f.rule.as_str(),
+            f.level.as_str(),
+            f.message
+        ));
+    }
+    ctx.out(&format!("{}\n", render::lint::summary(lint)));
+}
+
+/// Said when the RPO objective gates on a declared bound above the typical lag: the default
+/// changed (an objective is a promise), so a CI gate that passed on the typical lag may fail.
+fn bound_note(a: &crate::analysis::Analysis) -> Option<String> {
+    let o = a.objective(crate::analysis::ObjectiveKind::Rpo)?;
+    if o.case != Some(crate::analysis::Case::Bound) {
+        return None;
+    }
+    let services: Vec<&str> = a
+        .services
+        .iter()
+        .filter(|(_, s)| {
+            s.rpo_worst_seconds.is_some() && s.rpo_worst_seconds != s.rpo_typical_seconds
+        })
+        .map(|(n, _)| n.as_str())
+        .collect();
+    (!services.is_empty()).then(|| {
+        format!(
+            "rpo gates on the declared bound replication_lag_max of {} (an objective is a promise); objectives {{ rpo_case = \"typical\" }} gates on the typical lag instead",
+            services.join(", ")
+        )
+    })
 }
 
 fn design_name(path: &std::path::Path) -> String {

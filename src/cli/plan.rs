@@ -270,7 +270,7 @@ impl Loaded {
         self.topology.zones.dedup();
         self.topology.services.clear();
         self.topology.registries.clear();
-        self.graph = ResourceGraph::build(&self.topology);
+        self.graph = self.graph.retire_into(ResourceGraph::build(&self.topology));
         self.destroy = true;
         self
     }
@@ -618,8 +618,21 @@ fn finish(
     }
 }
 
+/// A saved plan is recognised by its content (a JSON document), not its name.
+pub(super) fn is_saved_plan(path: &Path) -> bool {
+    use std::io::Read;
+    if !path.is_file() {
+        return false;
+    }
+    let mut head = [0u8; 256];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    saved::looks_saved(&head[..n])
+}
+
 pub fn run_apply(args: ApplyArgs, ctx: &mut Ctx) -> u8 {
-    let saved = args.path.is_file() && args.path.extension().is_some_and(|e| e == "json");
+    let saved = is_saved_plan(&args.path);
     let result = if saved {
         apply_saved(&args, ctx)
     } else {
@@ -627,6 +640,51 @@ pub fn run_apply(args: ApplyArgs, ctx: &mut Ctx) -> u8 {
     };
     match result {
         Ok(code) | Err(code) => code,
+    }
+}
+
+/// Print a saved plan as `meridian plan` printed it (like `terraform show PLANFILE`), without
+/// reading live state or taking a lock.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  meridian plan infra/ --out plan.json\n  meridian show plan.json\n  meridian show plan.json --format markdown > comment.md"
+)]
+pub struct ShowArgs {
+    /// A plan saved by `meridian plan --out` (any file name).
+    path: PathBuf,
+    /// Output: human, json or markdown.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+pub fn run_show(args: ShowArgs, ctx: &mut Ctx) -> u8 {
+    let text = match std::fs::read_to_string(&args.path) {
+        Ok(t) => t,
+        Err(e) => {
+            ctx.err(&format!(
+                "error: cannot read {}: {e}\n",
+                args.path.display()
+            ));
+            return exit::ERROR;
+        }
+    };
+    if !saved::looks_saved(text.as_bytes()) {
+        ctx.err(&format!(
+            "error: {} is not a saved plan (a saved plan is the JSON document `meridian plan --out FILE` writes)\n",
+            args.path.display()
+        ));
+        return exit::ERROR;
+    }
+    let plan = match saved::read(&args.path.display().to_string(), &text) {
+        Ok(p) => p,
+        Err(e) => {
+            ctx.report(e);
+            return exit::ERROR;
+        }
+    };
+    match print_plan(&plan, args.format, ctx) {
+        Ok(()) => exit::OK,
+        Err(code) => code,
     }
 }
 

@@ -25,6 +25,9 @@ pub struct ResourceGraph {
     /// Node weights index `resources`; an edge `a -> b` means `a` depends on `b`.
     graph: DiGraph<usize, ()>,
     nodes: BTreeMap<Address, NodeIndex>,
+    /// Replication rules the topology declared before it was emptied for a destroy (or
+    /// `state`): a rule it deletes keeps the address `plan` and `graph` gave it.
+    retired_rules: Vec<(Address, resources::EcrReplicationSpec)>,
 }
 
 impl ResourceGraph {
@@ -67,7 +70,38 @@ impl ResourceGraph {
             resources,
             graph,
             nodes,
+            retired_rules: Vec::new(),
         }
+    }
+
+    /// The graph of what remains (`next`), remembering the addresses of this graph's
+    /// replication rules, so deleting them names them as declared.
+    pub fn retire_into(&self, mut next: ResourceGraph) -> ResourceGraph {
+        next.retired_rules = self
+            .resources
+            .iter()
+            .filter_map(|r| match &r.spec {
+                ResourceSpec::EcrReplication(x) => Some((r.address.clone(), x.clone())),
+                _ => None,
+            })
+            .chain(self.retired_rules.iter().cloned())
+            .collect();
+        next
+    }
+
+    /// The declared address of a replication rule this graph no longer holds.
+    pub fn retired_rule(
+        &self,
+        region: &str,
+        destinations: &[String],
+        filters: &[String],
+    ) -> Option<&Address> {
+        self.retired_rules
+            .iter()
+            .find(|(_, x)| {
+                x.region == region && x.destinations == destinations && x.filters == filters
+            })
+            .map(|(a, _)| a)
     }
 
     /// All resources, sorted by address.

@@ -22,7 +22,7 @@ pub fn check(t: &Topology, a: &analysis::Analysis) -> Vec<Finding> {
         out.extend(partial_failure(t, s));
         if let Some(sa) = a.services.get(&s.name) {
             out.extend(no_second_region(s, sa));
-            out.extend(lag_over_rpo(t, s, sa));
+            out.extend(lag_over_rpo(t, s, a));
         }
     }
     out.extend(short_caches(t));
@@ -330,15 +330,28 @@ fn stale_user_data(s: &Service) -> Vec<Finding> {
     )]
 }
 
-/// SS006: a declared lag the RPO objective cannot absorb.
-fn lag_over_rpo(t: &Topology, s: &Service, sa: &analysis::ServiceAnalysis) -> Vec<Finding> {
+/// SS006: a declared lag the RPO objective cannot absorb. It fires exactly where the RPO
+/// objective's verdict puts the service over: the figure it gates on is the analysis's
+/// (`rpo_case`), never recomputed here.
+fn lag_over_rpo(t: &Topology, s: &Service, a: &analysis::Analysis) -> Vec<Finding> {
     let Some(rpo) = t.objectives.as_ref().and_then(|o| o.rpo) else {
         return Vec::new();
     };
-    let (lag, what) = match (sa.rpo_seconds, sa.rpo_worst_seconds) {
-        (Some(l), _) if l > rpo => (l, "replication lag"),
-        (_, Some(w)) if w > rpo => (w, "worst-case replication lag"),
-        _ => return Vec::new(),
+    let Some(figure) = a
+        .objective(analysis::ObjectiveKind::Rpo)
+        .and_then(|o| o.figure(&s.name))
+        .filter(|f| f.over)
+    else {
+        return Vec::new();
+    };
+    let lag = crate::duration::Duration::from_millis(
+        (figure.seconds.unwrap_or(0.0) * 1000.0).round() as u64,
+    );
+    let sa = a.services.get(&s.name);
+    let what = match a.verdict.rpo_case {
+        crate::model::RpoCase::Typical => "replication lag",
+        _ if sa.and_then(|x| x.rpo_worst_seconds).is_some() => "worst-case replication lag",
+        _ => "replication lag",
     };
     let at = s.block_locs.get("data").unwrap_or(&s.loc);
     let f = finding(

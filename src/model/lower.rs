@@ -33,7 +33,8 @@ pub fn lower(root: &Block, diags: &mut Diagnostics) -> Topology {
             },
             rpo_case: match o.str("rpo_case") {
                 Some("worst") => RpoCase::Worst,
-                _ => RpoCase::Typical,
+                Some("typical") => RpoCase::Typical,
+                _ => RpoCase::Bound,
             },
             monthly_cost: o.num("monthly_cost"),
             loc: Some(o.header.clone()),
@@ -59,6 +60,21 @@ pub fn lower(root: &Block, diags: &mut Diagnostics) -> Topology {
     t.dependencies = super::dependency::dependencies(root, diags);
     super::dependency::depends_on(root, diags);
     t.lint = super::dependency::lint_levels(root, diags);
+    // Only on an otherwise valid file: a broken one has more to say than "it is empty".
+    if root.blocks("service").is_empty()
+        && root.blocks("registry").is_empty()
+        && !diags.has_errors()
+    {
+        diags.push(
+            Diagnostic::warning(
+                Code::EmptyTopology,
+                root.header.clone(),
+                "the topology declares no service and no registry",
+            )
+            .label("nothing declared")
+            .help("add a `service` or `registry` block; `check` fails on an empty topology (nothing to promise), and applying one after services were applied would delete them"),
+        );
+    }
     t
 }
 

@@ -13,7 +13,7 @@ pub mod schema;
 
 use crate::duration::Duration;
 use crate::source::Loc;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -495,7 +495,9 @@ pub enum PromotionMode {
     Manual,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum RtoCase {
     /// A region that fails fast (refused connections, errors): interval x threshold.
@@ -505,12 +507,38 @@ pub enum RtoCase {
     Dark,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum RpoCase {
+    /// The promise: `replication_lag_max` where declared, else `replication_lag`. An objective
+    /// is a promise, so it gates on the bound unless it says otherwise.
     #[default]
+    Bound,
+    /// The typical lag (`replication_lag`), even where a bound is declared.
     Typical,
+    /// The declared bound only: unknown where `replication_lag_max` is not declared.
     Worst,
+}
+
+impl RtoCase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RtoCase::Fast => "fast",
+            RtoCase::Dark => "dark",
+        }
+    }
+}
+
+impl RpoCase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RpoCase::Bound => "bound",
+            RpoCase::Typical => "typical",
+            RpoCase::Worst => "worst",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

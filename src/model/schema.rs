@@ -141,7 +141,7 @@ pub const DATA_PATTERNS: &[&str] = &["primary-replica", "partitioned", "multi-ma
 pub const CONSISTENCY: &[&str] = &["eventual", "strong"];
 pub const PROMOTION_MODES: &[&str] = &["automatic", "manual"];
 pub const RTO_CASES: &[&str] = &["fast", "dark"];
-pub const RPO_CASES: &[&str] = &["typical", "worst"];
+pub const RPO_CASES: &[&str] = &["bound", "typical", "worst"];
 pub const DEPENDENCY_KINDS: &[&str] = &[
     "auth", "registry", "flags", "secrets", "config", "database", "queue", "other",
 ];
@@ -164,7 +164,7 @@ pub static OBJECTIVES: BlockSpec = BlockSpec {
             "\"fast\"",
         ),
         default(
-            attr("rpo_case", Kind::Enum(RPO_CASES), "Which lag `rpo` gates on: `typical` (replication_lag) or `worst` (replication_lag_max)."),
+            attr("rpo_case", Kind::Enum(RPO_CASES), "Which lag `rpo` gates on: `bound` (default: replication_lag_max where declared, else replication_lag), `typical` (replication_lag) or `worst` (replication_lag_max; unknown without it)."),
             "\"typical\"",
         ),
         checked(

@@ -1051,19 +1051,48 @@ fn removed_services(
     }
 }
 
-/// Names nobody declares are never touched: each of their record sets is listed.
+/// Names nobody declares are never touched: each of their record sets is listed, except
+/// those this plan deletes (a removed service's, or every one of a destroy): a record is
+/// either deleted or left alone, never both.
 fn untouched_names(names: &Names, declared_names: &BTreeSet<(&str, &str)>, d: &mut Diff) {
+    let deleted: BTreeSet<(&str, &str, String, Option<&str>)> = d
+        .changes
+        .iter()
+        .filter_map(|c| match &c.detail {
+            Detail::Record { delete, .. } => Some(delete),
+            _ => None,
+        })
+        .flatten()
+        .map(|r| {
+            (
+                r.zone.as_str(),
+                r.name.as_str(),
+                r.record_type.to_string(),
+                r.set_identifier.as_deref(),
+            )
+        })
+        .collect();
+    let mut left = Vec::new();
     for ((zone, name), recs) in &names.at_name {
         if declared_names.contains(&(*zone, *name)) || crate::dns::marker_domain(name).is_some() {
             continue;
         }
-        d.untouched.extend(recs.iter().map(|r| Untouched::Record {
+        let kept = recs.iter().filter(|r| {
+            !deleted.contains(&(
+                r.zone.as_str(),
+                r.name.as_str(),
+                r.record_type.to_string(),
+                r.set_identifier.as_deref(),
+            ))
+        });
+        left.extend(kept.map(|r| Untouched::Record {
             zone: r.zone.clone(),
             name: r.name.clone(),
             record_type: r.record_type.clone(),
             set_identifier: r.set_identifier.clone(),
         }));
     }
+    d.untouched.extend(left);
 }
 
 fn ecr(graph: &ResourceGraph, live: &LiveState, identity: &Identity, d: &mut Diff) {
@@ -1160,7 +1189,7 @@ fn replication(
             written: identity.rules.get(&region).map_or(&[][..], Vec::as_slice),
             repositories: declared.get(&region),
         };
-        region_replication(&region_state, &wanted, d);
+        region_replication(graph, &region_state, &wanted, d);
     }
 }
 
@@ -1194,7 +1223,12 @@ impl RegionRules<'_> {
     }
 }
 
-fn region_replication(r: &RegionRules, wanted: &[(&Address, ReplicationRule)], d: &mut Diff) {
+fn region_replication(
+    graph: &ResourceGraph,
+    r: &RegionRules,
+    wanted: &[(&Address, ReplicationRule)],
+    d: &mut Diff,
+) {
     let is_wanted = |x: &ReplicationRule| wanted.iter().any(|(_, w)| w == x);
     // Ours: what the last apply wrote, or a live rule exactly as declared.
     let (mut ours, others): (Vec<ReplicationRule>, Vec<ReplicationRule>) = r
@@ -1242,16 +1276,22 @@ fn region_replication(r: &RegionRules, wanted: &[(&Address, ReplicationRule)], d
         d.changes.push(c.with(detail()));
     }
     // Our rules left unpaired are removed from the region's configuration.
+    // A rule the topology declared before a destroy keeps its declared address.
     for m in ours {
-        let address = Address::new(
-            Kind::EcrReplication,
-            &format!("_removed_{region}"),
-            Some(&format!(
-                "{} -> {}",
-                m.filters.join(","),
-                m.destinations.join(",")
-            )),
-        );
+        let address = graph
+            .retired_rule(region, &m.destinations, &m.filters)
+            .cloned()
+            .unwrap_or_else(|| {
+                Address::new(
+                    Kind::EcrReplication,
+                    &format!("_removed_{region}"),
+                    Some(&format!(
+                        "{} -> {}",
+                        m.filters.join(","),
+                        m.destinations.join(",")
+                    )),
+                )
+            });
         let c = change(
             &address,
             vec![Action::Delete],

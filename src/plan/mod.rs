@@ -221,11 +221,21 @@ pub enum UntouchedWhy {
 }
 
 /// The recovery figures of the change: before (the live DNS settings with the declared data
-/// and capacity) and after (the topology).
+/// and capacity) and after (the topology). The figures are those the RTO objective gates on
+/// (`rto_case`), and the objectives are the analysis's, typed: rendered, never re-parsed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecoveryChange {
+    /// The RTO floor of what runs today; null when nothing is live or it is unknown
+    /// (`before` says which).
     pub rto_floor_before_seconds: Option<f64>,
     pub rto_floor_after_seconds: Option<f64>,
+    /// Whether anything of the topology is live before the change.
+    #[serde(default)]
+    pub before: Before,
+    /// Which floor both figures are: `fast`, or `dark` under `rto_case = "dark"`.
+    #[serde(default)]
+    pub rto_case: crate::model::RtoCase,
+    /// The RPO the RPO objective gates on (its `rpo_case`).
     pub rpo_seconds: Option<f64>,
     /// Some objective is breached (a known figure over its limit).
     pub objectives_breached: bool,
@@ -235,7 +245,18 @@ pub struct RecoveryChange {
     /// Services with no recovery from some region loss (the gate fails on them too).
     #[serde(default)]
     pub no_recovery: Vec<String>,
-    pub objectives: Value,
+    pub objectives: Vec<crate::analysis::ObjectiveResult>,
+}
+
+/// What runs before the change.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Before {
+    /// Nothing of the topology is live: there is no floor to compare with.
+    NothingLive,
+    /// Some of it is live: the floor is that of the live records (null when unknown).
+    #[default]
+    Live,
 }
 
 /// A lint finding as a plan reports it (`meridian lint` shows where and how to fix it).
@@ -786,29 +807,25 @@ pub fn recovery(
     live: &LiveState,
 ) -> Result<RecoveryChange, PlanError> {
     // The steady state (live as declared) needs no second analysis nor a copy of the model.
-    let before_floor = match live_view(topology, live) {
-        None => (!topology.services.is_empty())
-            .then_some(after.rto_floor_seconds)
-            .flatten(),
-        Some(v) if v.services.is_empty() => None,
-        Some(v) => crate::analysis::analyze(&v).rto_floor_seconds,
+    let (before, before_floor) = match live_view(topology, live) {
+        None if topology.services.is_empty() => (Before::NothingLive, None),
+        None => (Before::Live, after.verdict.rto_seconds),
+        Some(v) if v.services.is_empty() => (Before::NothingLive, None),
+        Some(v) => (
+            Before::Live,
+            crate::analysis::analyze(&v).verdict.rto_seconds,
+        ),
     };
-    let objectives = serde_json::to_value(&after.objectives).map_err(|e| PlanError::Serialise {
-        what: "the objectives",
-        why: e.to_string(),
-    })?;
     Ok(RecoveryChange {
-        rto_floor_before_seconds: before_floor.map(|d| d.as_secs_f64()),
-        rto_floor_after_seconds: after.rto_floor_seconds.map(|d| d.as_secs_f64()),
-        rpo_seconds: after.rpo_seconds.map(|d| d.as_secs_f64()),
+        rto_floor_before_seconds: before_floor,
+        rto_floor_after_seconds: after.verdict.rto_seconds,
+        before,
+        rto_case: after.verdict.rto_case,
+        rpo_seconds: after.verdict.rpo_seconds,
         objectives_breached: after.objectives_breached(),
         objectives_unknown: after.objectives_unknown(),
-        no_recovery: after
-            .no_recovery()
-            .into_iter()
-            .map(|(s, _)| s.to_string())
-            .collect(),
-        objectives,
+        no_recovery: after.verdict.no_recovery.clone(),
+        objectives: after.objectives.clone(),
     })
 }
 

@@ -61,6 +61,15 @@ pub fn read(path: &str, text: &str) -> Result<Plan, SavedError> {
     serde_json::from_str(text).map_err(|e| unreadable(e.to_string()))
 }
 
+/// Whether a file's first bytes are those of a saved plan (a JSON object), whatever its name:
+/// a topology is HCL, which never starts with `{`.
+pub fn looks_saved(head: &[u8]) -> bool {
+    let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    head.iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'{')
+}
+
 /// Whether `now` is the live source the plan was made against. A local store is the same
 /// when its identity is (any spelling of its path) and it has not been replaced since (its
 /// lineage, once written, is the one the plan saw).

@@ -1,7 +1,11 @@
 //! The recovery analysis as text for a terminal, Markdown for a pull request, or JSON.
 
-use crate::analysis::{Analysis, CostReport, ObjectiveResult, Verdict};
+use crate::analysis::{
+    Analysis, Case, CostReport, ObjectiveKind, ObjectiveResult, Overall, RecoveryVerdict, Unit,
+    UnknownKind, Verdict,
+};
 use crate::duration::Duration;
+use crate::model::{RpoCase, RtoCase};
 use std::fmt::Write;
 
 fn secs(d: Option<Duration>) -> String {
@@ -37,18 +41,19 @@ fn num(v: f64) -> String {
 /// One line per objective: `rto 900 s: met (floor 630 s, margin 270 s)`.
 pub fn objective_line(o: &ObjectiveResult) -> String {
     let amount = |v: f64| {
-        if o.unit == "seconds" {
+        if o.unit == Unit::Seconds {
             format!("{} s", num(v))
         } else {
             format!("USD {}", money(v))
         }
     };
     let case = match o.case {
-        Some("dark") => " (dark region)",
-        Some("worst") => " (worst case)",
+        Some(Case::Dark) => " (dark region)",
+        Some(Case::Worst) => " (worst case)",
+        Some(Case::Typical) => " (typical lag)",
         _ => "",
     };
-    let target = format!("{} {}{case}", o.objective, amount(o.target));
+    let target = format!("{} {}{case}", o.objective.as_str(), amount(o.target));
     let by = if o.verdict == Verdict::Breached && !o.services.is_empty() {
         format!(
             "; service{} {}",
@@ -192,10 +197,7 @@ pub fn human(a: &Analysis) -> String {
         for l in &sa.region_losses {
             loss_lines(l, &mut s);
         }
-        let _ = writeln!(s, "  RPO {}: {}", secs(sa.rpo_seconds), sa.rpo_basis);
-        if let Some(w) = sa.rpo_worst_seconds.filter(|w| Some(*w) != sa.rpo_seconds) {
-            let _ = writeln!(s, "  RPO worst case {}: replication_lag_max", secs(Some(w)));
-        }
+        let _ = writeln!(s, "  RPO {}{}", secs(sa.rpo_seconds), rpo_detail(sa));
         for n in &sa.notes {
             let _ = writeln!(s, "  note: {n}");
         }
@@ -210,6 +212,128 @@ pub fn human(a: &Analysis) -> String {
         }
     }
     s
+}
+
+/// After the RPO: the bound's source and the typical lag beside it, then the basis.
+fn rpo_detail(sa: &crate::analysis::ServiceAnalysis) -> String {
+    match (sa.rpo_worst_seconds, sa.rpo_typical_seconds) {
+        (Some(w), Some(t)) if w != t => format!(
+            " (the declared bound, replication_lag_max; typical {}): {}",
+            secs(Some(t)),
+            sa.rpo_basis
+        ),
+        _ => format!(": {}", sa.rpo_basis),
+    }
+}
+
+/// The figure an RTO verdict is about, named by its case: `630 s`, `642 s (dark region)`.
+pub fn rto_figure(v: &RecoveryVerdict) -> String {
+    let n = v
+        .rto_seconds
+        .map_or_else(|| "unknown".to_string(), |x| format!("{} s", num(x)));
+    match v.rto_case {
+        RtoCase::Fast => n,
+        RtoCase::Dark => format!("{n} (dark region)"),
+    }
+}
+
+/// The RPO a verdict is about, named by its case where it is not the default.
+pub fn rpo_figure(v: &RecoveryVerdict) -> String {
+    let n = v
+        .rpo_seconds
+        .map_or_else(|| "unknown".to_string(), |x| format!("{} s", num(x)));
+    match v.rpo_case {
+        RpoCase::Bound => n,
+        RpoCase::Typical => format!("{n} (typical lag)"),
+        RpoCase::Worst => format!("{n} (worst case)"),
+    }
+}
+
+/// The one-line verdict: `PASSED: objectives met` or `FAILED: rto BREACHED; NO RECOVERY (api)`.
+pub fn verdict_line(a: &Analysis) -> String {
+    let v = &a.verdict;
+    let mut problems: Vec<String> = a
+        .objectives
+        .iter()
+        .filter(|o| o.verdict != Verdict::Met)
+        .map(|o| {
+            format!(
+                "{} {}",
+                o.objective.as_str(),
+                if o.verdict == Verdict::Breached {
+                    "BREACHED"
+                } else {
+                    "UNKNOWN"
+                }
+            )
+        })
+        .collect();
+    if !v.no_recovery.is_empty() {
+        problems.push(format!("NO RECOVERY ({})", v.no_recovery.join(", ")));
+    }
+    if v.empty {
+        problems.push("nothing declared (no service and no registry)".into());
+    }
+    match (v.passed, v.objectives) {
+        (true, Overall::None) => {
+            "PASSED: no objectives declared, every region loss recoverable".into()
+        }
+        (true, _) => "PASSED: objectives met, every region loss recoverable".into(),
+        (false, _) => format!("FAILED: {}", problems.join("; ")),
+    }
+}
+
+/// `check --format markdown`: the verdict first, then the objectives, the services without
+/// recovery and the lint's findings; the whole analysis folded below.
+pub fn check_markdown(a: &Analysis, lint: &crate::lint::Report) -> String {
+    let mark = if a.verdict.passed { "✅" } else { "❌" };
+    let mut s = format!(
+        "## Recovery check: {mark} {}
+
+",
+        verdict_line(a)
+    );
+    let _ = writeln!(
+        s,
+        "RTO floor {}, RPO {}.\n",
+        rto_figure(&a.verdict),
+        rpo_figure(&a.verdict)
+    );
+    if a.objectives.is_empty() {
+        s.push_str("No objectives declared.\n");
+    }
+    for o in &a.objectives {
+        let _ = writeln!(s, "- {} {}", objective_mark(o.verdict), objective_line(o));
+    }
+    for (service, why) in a.no_recovery() {
+        let _ = writeln!(s, "- ❌ service `{service}`: NO RECOVERY ({why})");
+    }
+    let _ = writeln!(
+        s,
+        "\n### Static stability\n\n{}\n",
+        crate::render::lint::summary(lint)
+    );
+    for f in &lint.findings {
+        let _ = writeln!(
+            s,
+            "- `{}` {}: {}",
+            f.rule.as_str(),
+            f.level.as_str(),
+            f.message
+        );
+    }
+    s.push_str("\n<details><summary>Recovery analysis</summary>\n\n");
+    s.push_str(&markdown(a));
+    s.push_str("\n</details>\n");
+    s
+}
+
+fn objective_mark(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Met => "✅",
+        Verdict::Breached => "❌",
+        Verdict::Unknown => "❓",
+    }
 }
 
 pub fn markdown(a: &Analysis) -> String {
@@ -259,28 +383,38 @@ pub fn markdown(a: &Analysis) -> String {
     if !a.objectives.is_empty() {
         s.push_str("\n### Objectives\n\n");
         for o in &a.objectives {
-            let mark = match o.verdict {
-                Verdict::Met => "✅",
-                Verdict::Breached => "❌",
-                Verdict::Unknown => "❓",
-            };
-            let _ = writeln!(s, "- {mark} {}", objective_line(o));
+            let _ = writeln!(s, "- {} {}", objective_mark(o.verdict), objective_line(o));
         }
     }
     s
 }
 
-/// One bar of the recovery timeline.
+/// One row of the recovery timeline: a bar, or a loss with no floor (drawn as text only).
 struct Bar {
     label: String,
     start: f64,
     end: f64,
     critical: bool,
+    /// The loss has no floor: no bar, the label says why.
+    floorless: bool,
 }
 
-/// The bars of each service's worst region loss: detection, then the parallel steps.
-fn timeline_bars(a: &Analysis) -> Vec<Bar> {
+/// What the timeline draws for one service: its worst loss under the verdict's case.
+struct Drawn {
+    service: String,
+    region: Option<String>,
+    floor: Option<f64>,
+    recovery: &'static str,
+    bars: usize,
+}
+
+/// The bars of each service's worst region loss: detection, then the parallel steps. Under
+/// `rto_case = "dark"` detection runs to the dark-region figure. A loss with no floor gets one
+/// row of text and no bar: a bar that ends would say the service recovers.
+fn timeline_bars(a: &Analysis) -> (Vec<Bar>, Vec<Drawn>) {
+    let dark = a.verdict.rto_case == RtoCase::Dark;
     let mut bars = Vec::new();
+    let mut drawn = Vec::new();
     for (name, sa) in &a.services {
         let Some(loss) = sa
             .region_losses
@@ -289,27 +423,128 @@ fn timeline_bars(a: &Analysis) -> Vec<Bar> {
         else {
             continue;
         };
-        let detect = loss
-            .steps
-            .first()
-            .and_then(|s| s.seconds)
-            .map_or(0.0, Duration::as_secs_f64);
-        for (i, step) in loss.steps.iter().enumerate() {
-            let Some(d) = step.seconds else { continue };
-            let (start, end) = if i == 0 {
-                (0.0, detect)
-            } else {
-                (detect, detect + d.as_secs_f64())
-            };
-            bars.push(Bar {
-                label: format!("{name} (lose {}): {}", loss.region, step.formula),
-                start,
-                end,
-                critical: loss.critical_path.contains(&step.kind),
-            });
+        let floor = crate::analysis::rto_of(sa, a.verdict.rto_case);
+        let before = bars.len();
+        match (&loss.unknown, floor) {
+            (Some(u), _) => bars.push(Bar {
+                label: format!(
+                    "{name} (lose {}): {}: {}",
+                    loss.region,
+                    if u.kind == UnknownKind::NoRecovery {
+                        "NO RECOVERY"
+                    } else {
+                        "floor unknown"
+                    },
+                    u.reason
+                ),
+                start: 0.0,
+                end: 0.0,
+                critical: false,
+                floorless: true,
+            }),
+            (None, _) => loss_bars(name, loss, dark, &mut bars),
         }
+        drawn.push(Drawn {
+            service: name.clone(),
+            region: Some(loss.region.clone()),
+            floor: floor.map(Duration::as_secs_f64),
+            recovery: match &loss.unknown {
+                None => "known",
+                Some(u) if u.kind == UnknownKind::NoRecovery => "no_recovery",
+                Some(_) => "unknown",
+            },
+            bars: bars[before..].iter().filter(|b| !b.floorless).count(),
+        });
     }
-    bars
+    (bars, drawn)
+}
+
+/// The bars of a loss that has a floor.
+fn loss_bars(name: &str, loss: &crate::analysis::RegionLoss, dark: bool, bars: &mut Vec<Bar>) {
+    let secs_of = |d: Option<Duration>| d.map_or(0.0, Duration::as_secs_f64);
+    // The dark figure differs from the fast one only in detection.
+    let extra = if dark {
+        secs_of(loss.dark_floor_seconds) - secs_of(loss.floor_seconds)
+    } else {
+        0.0
+    };
+    let detect = secs_of(loss.steps.first().and_then(|s| s.seconds)) + extra;
+    for (i, step) in loss.steps.iter().enumerate() {
+        let Some(d) = step.seconds else { continue };
+        let (start, end) = if i == 0 {
+            (0.0, detect)
+        } else {
+            (detect, detect + d.as_secs_f64())
+        };
+        let formula = if i == 0 && dark {
+            format!("{} (dark region: {} s)", step.formula, num(detect))
+        } else {
+            step.formula.clone()
+        };
+        bars.push(Bar {
+            label: format!("{name} (lose {}): {formula}", loss.region),
+            start,
+            end,
+            critical: loss.critical_path.contains(&step.kind),
+            floorless: false,
+        });
+    }
+}
+
+/// The chart's title: each service with its floor, or why it has none.
+fn timeline_title(drawn: &[Drawn], v: &RecoveryVerdict) -> String {
+    let case = if v.rto_case == RtoCase::Dark {
+        " (dark region)"
+    } else {
+        ""
+    };
+    let parts: Vec<String> = drawn
+        .iter()
+        .map(|d| match (d.floor, d.recovery) {
+            (Some(f), _) => format!("{} {} s", d.service, num(f)),
+            (None, "no_recovery") => format!("{} NO RECOVERY", d.service),
+            (None, _) => format!("{} unknown", d.service),
+        })
+        .collect();
+    let mut t = format!("Worst region loss{case}: {}", parts.join(", "));
+    if t.chars().count() > 110 {
+        t = t.chars().take(107).collect::<String>() + "...";
+    }
+    t
+}
+
+/// The verdict the picture draws, as data attributes, so a program can read what it shows.
+fn verdict_data(drawn: &[Drawn], a: &Analysis) -> String {
+    let v = &a.verdict;
+    let opt = |x: Option<f64>| x.map_or_else(|| "unknown".to_string(), num);
+    let mut g = format!(
+        "<g id=\"meridian-verdict\" data-rto-case=\"{}\" data-rto-seconds=\"{}\" data-rpo-seconds=\"{}\" data-objectives=\"{}\" data-passed=\"{}\">",
+        v.rto_case.as_str(),
+        opt(v.rto_seconds),
+        opt(v.rpo_seconds),
+        v.objectives.as_str(),
+        v.passed
+    );
+    for d in drawn {
+        let _ = write!(
+            g,
+            "<g data-service=\"{}\" data-worst-region=\"{}\" data-floor-seconds=\"{}\" data-recovery=\"{}\" data-bars=\"{}\"/>",
+            xml_escape(&d.service),
+            d.region.as_deref().unwrap_or(""),
+            opt(d.floor),
+            d.recovery,
+            d.bars
+        );
+    }
+    g.push_str("</g>");
+    g
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 type TimelineChart<'a, 'b> = plotters::chart::ChartContext<
@@ -349,7 +584,7 @@ fn draw_timeline(
         .draw_series(
             bars.iter()
                 .enumerate()
-                .filter(|(_, b)| b.critical)
+                .filter(|(_, b)| b.critical && !b.floorless)
                 .map(|(i, b)| bar(b, i, critical)),
         )
         .map_err(err)?
@@ -359,7 +594,7 @@ fn draw_timeline(
         .draw_series(
             bars.iter()
                 .enumerate()
-                .filter(|(_, b)| !b.critical)
+                .filter(|(_, b)| !b.critical && !b.floorless)
                 .map(|(i, b)| bar(b, i, parallel)),
         )
         .map_err(err)?
@@ -368,11 +603,9 @@ fn draw_timeline(
     chart
         .draw_series(bars.iter().enumerate().map(|(i, b)| {
             let y = (rows - i) as f64;
-            Text::new(
-                b.label.clone(),
-                (b.start, y - 0.1),
-                ("sans-serif", 12).into_font(),
-            )
+            let font = ("sans-serif", 12).into_font();
+            let color = if b.floorless { RED } else { BLACK };
+            Text::new(b.label.clone(), (b.start, y - 0.1), font.color(&color))
         }))
         .map_err(err)?;
     if let Some(x) = objective {
@@ -396,12 +629,8 @@ fn draw_timeline(
 /// the parallel steps, the longest one marked.
 pub fn timeline_svg(a: &Analysis) -> Result<String, String> {
     use plotters::prelude::*;
-    let bars = timeline_bars(a);
-    let objective = a
-        .objectives
-        .iter()
-        .find(|o| o.objective == "rto")
-        .map(|o| o.target);
+    let (bars, drawn) = timeline_bars(a);
+    let objective = a.objective(ObjectiveKind::Rto).map(|o| o.target);
     let max_x = bars
         .iter()
         .map(|b| b.end)
@@ -416,10 +645,7 @@ pub fn timeline_svg(a: &Analysis) -> Result<String, String> {
         let err = |e: DrawingAreaErrorKind<_>| e.to_string();
         root.fill(&WHITE).map_err(err)?;
         let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "Recovery timeline of the worst region loss",
-                ("sans-serif", 20),
-            )
+            .caption(timeline_title(&drawn, &a.verdict), ("sans-serif", 18))
             .margin(20)
             .x_label_area_size(55)
             .build_cartesian_2d(0f64..max_x, 0f64..(rows as f64 + 0.9))
@@ -442,6 +668,13 @@ pub fn timeline_svg(a: &Analysis) -> Result<String, String> {
             .draw()
             .map_err(err)?;
         root.present().map_err(err)?;
+    }
+    // The verdict as data, right after the opening <svg> tag.
+    if let Some(at) = out
+        .find("<svg")
+        .and_then(|i| out[i..].find('>').map(|j| i + j + 1))
+    {
+        out.insert_str(at, &format!("\n{}", verdict_data(&drawn, a)));
     }
     Ok(out)
 }

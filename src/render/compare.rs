@@ -2,16 +2,16 @@
 
 use super::analysis::money;
 use crate::analysis::compare::Comparison;
-use crate::duration::Duration;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::fmt::Write;
 
-fn secs(d: Option<Duration>) -> String {
+fn secs(d: Option<f64>) -> String {
     match d {
         None => "unknown".into(),
-        Some(d) => {
-            let s = d.as_secs_f64();
+        Some(s) => {
+            // Milliseconds are the model's resolution.
+            let s = (s * 1000.0).round() / 1000.0;
             if s.fract() == 0.0 {
                 format!("{} s", s as u64)
             } else {
@@ -19,6 +19,33 @@ fn secs(d: Option<Duration>) -> String {
             }
         }
     }
+}
+
+/// The RTO floor cell: the figure the objective gates on, named when it is the dark case;
+/// a design with no recovery says so.
+fn rto_cell(d: &crate::analysis::compare::Design) -> String {
+    let n = match (d.rto_floor_seconds, d.no_recovery.is_empty()) {
+        (None, false) => "NO RECOVERY".to_string(),
+        (v, _) => secs(v),
+    };
+    match d.rto_case {
+        crate::model::RtoCase::Fast => n,
+        crate::model::RtoCase::Dark => format!("{n} (dark)"),
+    }
+}
+
+/// The objectives cell: the analysis's verdict, and no recovery, which fails the gate too.
+fn objectives_cell(d: &crate::analysis::compare::Design) -> String {
+    let mut cell = match d.objectives {
+        "breached" | "unknown" => {
+            format!("{} ({})", d.objectives, d.objectives_not_met.join(", "))
+        }
+        other => other.to_string(),
+    };
+    if !d.no_recovery.is_empty() {
+        let _ = write!(cell, "; NO RECOVERY ({})", d.no_recovery.join(", "));
+    }
+    cell
 }
 
 fn rows(c: &Comparison) -> Vec<[String; 9]> {
@@ -34,7 +61,7 @@ fn rows(c: &Comparison) -> Vec<[String; 9]> {
                     d.data_patterns.join(", ")
                 },
                 d.regions.len().to_string(),
-                secs(d.rto_floor_seconds),
+                rto_cell(d),
                 secs(d.rpo_seconds),
                 format!(
                     "{}{}",
@@ -46,12 +73,7 @@ fn rows(c: &Comparison) -> Vec<[String; 9]> {
                     Some(r) => format!("{r:.2}x"),
                     None => "-".into(),
                 },
-                match d.objectives {
-                    "breached" | "unknown" => {
-                        format!("{} ({})", d.objectives, d.objectives_not_met.join(", "))
-                    }
-                    other => other.to_string(),
-                },
+                objectives_cell(d),
             ]
         })
         .collect()
@@ -152,7 +174,7 @@ fn chart_data(c: &Comparison) -> ChartData {
         .iter()
         .filter_map(|d| {
             d.rto_floor_seconds
-                .map(|r| (r.as_secs_f64(), d.monthly_usd, label(d), !d.cost_complete))
+                .map(|r| (r, d.monthly_usd, label(d), !d.cost_complete))
         })
         .collect();
     let objectives: Vec<f64> = {
@@ -286,7 +308,7 @@ fn label(d: &crate::analysis::compare::Design) -> String {
     format!(
         "{}: {}, RPO {}, USD {}{}",
         d.name,
-        secs(d.rto_floor_seconds),
+        rto_cell(d),
         secs(d.rpo_seconds),
         if d.cost_complete { "" } else { ">= " },
         money(d.monthly_usd)

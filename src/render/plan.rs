@@ -157,31 +157,27 @@ fn lint_lines(p: &Plan, s: &mut String) {
 }
 
 fn recovery_line(p: &Plan) -> String {
+    use crate::analysis::Verdict;
     let r = &p.recovery;
-    let objectives = r
-        .objectives
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+    if p.destroy {
+        return "Recovery: every service this topology manages stops serving: no RTO floor after a destroy".into();
+    }
     let mut problems = Vec::new();
-    for o in objectives {
-        let name = o["objective"].as_str().unwrap_or("objective");
-        let services: Vec<&str> = o["services"]
-            .as_array()
-            .map(|a| a.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        match o["verdict"].as_str() {
-            Some("breached") if services.is_empty() => problems.push(format!("{name} BREACHED")),
-            Some("breached") => problems.push(format!(
+    for o in &r.objectives {
+        let name = o.objective.as_str();
+        let services = &o.services;
+        match o.verdict {
+            Verdict::Breached if services.is_empty() => problems.push(format!("{name} BREACHED")),
+            Verdict::Breached => problems.push(format!(
                 "{name} BREACHED (service{} {})",
                 if services.len() == 1 { "" } else { "s" },
                 services.join(", ")
             )),
-            Some("unknown") => problems.push(format!(
+            Verdict::Unknown => problems.push(format!(
                 "{name} UNKNOWN ({})",
-                o["reason"].as_str().unwrap_or("cannot be computed")
+                o.reason.as_deref().unwrap_or("cannot be computed")
             )),
-            _ => {}
+            Verdict::Met => {}
         }
     }
     if !r.no_recovery.is_empty() {
@@ -190,15 +186,21 @@ fn recovery_line(p: &Plan) -> String {
             r.no_recovery.join(", ")
         ));
     }
-    let verdict = match (objectives.is_empty(), problems.is_empty()) {
+    let verdict = match (r.objectives.is_empty(), problems.is_empty()) {
         (true, true) => String::new(),
         (false, true) => "; objectives met".to_string(),
         (_, false) => format!("; {}", problems.join("; ")),
     };
+    let before = match r.before {
+        crate::plan::Before::NothingLive => "(nothing live)".to_string(),
+        crate::plan::Before::Live => seconds(r.rto_floor_before_seconds),
+    };
+    let case = match r.rto_case {
+        crate::model::RtoCase::Fast => "",
+        crate::model::RtoCase::Dark => " (dark region)",
+    };
     format!(
-        "Recovery: RTO floor {} -> {}{verdict}",
-        r.rto_floor_before_seconds
-            .map_or("(nothing live)".into(), |s| format!("{s} s")),
+        "Recovery: RTO floor{case} {before} -> {}{verdict}",
         seconds(r.rto_floor_after_seconds),
     )
 }

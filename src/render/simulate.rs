@@ -66,8 +66,16 @@ fn details(o: &Outcome, s: &mut String, bullet: &str) {
     if let Some(f) = &o.rto_formula {
         let _ = writeln!(s, "{bullet}recovery: {f}");
     }
-    if let Some(r) = o.rpo_exposed_seconds {
-        let _ = writeln!(s, "{bullet}writes at risk: the last {r} (replication lag)");
+    if o.writes.is_some_and(|w| w.risks_writes()) {
+        match o.rpo_exposed_seconds {
+            Some(r) if r > crate::duration::Duration::ZERO => {
+                let _ = writeln!(s, "{bullet}writes at risk: the last {r} (the RPO)");
+            }
+            Some(_) => {}
+            None => {
+                let _ = writeln!(s, "{bullet}writes at risk: unknown (no computable RPO)");
+            }
+        }
     }
     for n in &o.notes {
         let _ = writeln!(s, "{bullet}{n}");

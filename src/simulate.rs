@@ -147,7 +147,18 @@ fn outcome(t: &Topology, a: &Analysis, s: &Service, sc: &Scenario) -> Option<Out
         return None;
     }
     if !runs_there {
-        return Some(stalled_only(s, region, stalled));
+        let mut o = stalled_only(s, region, stalled);
+        // A loss it does not run in is still one of the analysis's losses: its figures.
+        if let (Scenario::Fail { .. }, Some(l)) = (sc, loss_of(a, s, region)) {
+            o.rto_seconds = l.floor_seconds;
+            o.rto_formula = Some(match &l.unknown {
+                Some(u) => format!("unknown: {}", u.reason),
+                None => l.formula.clone(),
+            });
+            o.rpo_exposed_seconds = l.writes_at_risk_seconds;
+            o.writes = Some(l.writes);
+        }
+        return Some(o);
     }
     Some(match sc {
         Scenario::Fail { .. } => fail(a, s, region, stalled),
@@ -181,11 +192,19 @@ fn serving(s: &Service, gone: &BTreeSet<&str>, stalled: &[StalledRegion]) -> Vec
     set.into_iter().map(str::to_string).collect()
 }
 
-fn fail(a: &Analysis, s: &Service, region: &str, stalled: Vec<StalledRegion>) -> Outcome {
-    let loss = a
-        .services
+/// The analysis's loss of `region` for `s`.
+fn loss_of<'a>(
+    a: &'a Analysis,
+    s: &Service,
+    region: &str,
+) -> Option<&'a crate::analysis::RegionLoss> {
+    a.services
         .get(&s.name)
-        .and_then(|x| x.region_losses.iter().find(|l| l.region == region));
+        .and_then(|x| x.region_losses.iter().find(|l| l.region == region))
+}
+
+fn fail(a: &Analysis, s: &Service, region: &str, stalled: Vec<StalledRegion>) -> Outcome {
+    let loss = loss_of(a, s, region);
     let recovers = loss.is_some_and(|l| {
         l.unknown
             .as_ref()

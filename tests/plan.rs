@@ -2482,3 +2482,64 @@ fn health_check_scope_endpoint_shares_one_check_per_endpoint() {
         text_of(&o)
     );
 }
+
+/// A destroy is about what it destroys: nothing it deletes is also "left alone", and its
+/// recovery line says the services stop serving (before: the README's own destroy listed
+/// the deleted records as "not declared by this topology" and ended "0 s; objectives met").
+#[test]
+fn a_destroy_plan_neither_leaves_alone_what_it_deletes_nor_promises_a_floor() {
+    let dir = tempdir("destroy-words");
+    copy_example("active-passive", &dir);
+    let t = "active-passive";
+    let o = meridian(&dir, &["apply", t, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let o = meridian(&dir, &["plan", t, "--destroy"]);
+    let text = text_of(&o);
+    assert!(
+        text.contains("0 to add, 0 to change, 6 to destroy"),
+        "{text}"
+    );
+    assert!(!text.contains("not declared by this topology"), "{text}");
+    assert!(!text.contains("objectives met"), "{text}");
+    assert!(
+        text.contains("Recovery: every service this topology manages stops serving"),
+        "{text}"
+    );
+    let o = meridian(&dir, &["destroy", t, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    assert!(
+        !text_of(&o).contains("not declared by this topology"),
+        "{}",
+        text_of(&o)
+    );
+}
+
+/// A saved plan is recognised by its content, whatever its name, and `show` prints it as
+/// `plan` did (before: `apply st.plan` parsed it as HCL).
+#[test]
+fn a_saved_plan_is_known_by_its_content_and_shown() {
+    let dir = tempdir("saved-name");
+    copy_example("active-passive", &dir);
+    let t = "active-passive";
+    let o = meridian(&dir, &["plan", t, "--out", "st.plan"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let planned = String::from_utf8_lossy(&o.stdout).into_owned();
+    let o = meridian(&dir, &["show", "st.plan"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), planned);
+    let o = meridian(&dir, &["show", "st.plan", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["format_version"], 3);
+    let o = meridian(&dir, &["apply", "st.plan"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    assert!(text_of(&o).contains("Apply complete"), "{}", text_of(&o));
+    // A topology is not a plan, whatever it is called.
+    std::fs::copy(dir.join(t).join("main.hcl"), dir.join("topology.json")).unwrap();
+    let o = meridian(&dir, &["show", "topology.json"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text_of(&o).contains("is not a saved plan"),
+        "{}",
+        text_of(&o)
+    );
+}

@@ -15,6 +15,9 @@
 #![allow(clippy::unwrap_used, clippy::too_many_lines)]
 
 use meridian::analysis::{analyze, Analysis, RegionLoss, UnknownKind};
+
+#[path = "support/agreement.rs"]
+mod agreement;
 use meridian::source::Sources;
 use std::path::Path;
 
@@ -116,4 +119,355 @@ fn hand_computed_designs() {
     }
     assert!(checked > 40, "only {checked} expectations found");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// One verdict on every surface, over random designs (tests/support/agreement.rs): every
+/// cell of routing x data pattern x RTO case at least 20 times, and no disagreement.
+#[test]
+fn every_surface_agrees_on_random_designs() {
+    let (coverage, seen, failures) = agreement::run(20_261_207, 1_500);
+    let mut report = String::from("coverage (routing, data, rto_case): designs\n");
+    for (cell, n) in &coverage {
+        report.push_str(&format!(
+            "  {} {} {}: {n}\n",
+            cell.routing, cell.data, cell.rto_case
+        ));
+    }
+    report.push_str("outcomes:\n");
+    for (what, n) in &seen {
+        report.push_str(&format!("  {what}: {n}\n"));
+    }
+    println!("{report}");
+    let rare: Vec<&&str> = seen
+        .iter()
+        .filter(|(_, n)| **n < 20)
+        .map(|(w, _)| w)
+        .collect();
+    assert_eq!(seen.len(), 17, "outcomes never reached:\n{report}");
+    assert!(
+        rare.is_empty(),
+        "outcomes under 20 designs: {rare:?}\n{report}"
+    );
+    let thin: Vec<String> = coverage
+        .iter()
+        .filter(|(_, n)| **n < 20)
+        .map(|(c, n)| format!("{c:?}: {n}"))
+        .collect();
+    assert_eq!(coverage.len(), 4 * 5 * 2, "cells not reached:\n{report}");
+    assert!(thin.is_empty(), "cells under 20 designs: {thin:?}");
+    assert!(failures.is_empty(), "{}", failures.join("\n---\n"));
+}
+
+/// The same agreement through the binary, on a sample of the random designs: `check`,
+/// `compare`, `plan`, `simulate --all`, `lint` and the SVG, each as JSON (or data attributes),
+/// give the same floor, RPO, verdict and writes at risk.
+#[test]
+fn every_command_agrees_on_sample_designs() {
+    use serde_json::Value;
+    let dir = std::env::temp_dir().join(format!("meridian-agree-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |args: &[&str]| -> (Option<i32>, String) {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_meridian"))
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
+    };
+    let json = |args: &[&str]| -> (Option<i32>, Value) {
+        let (code, out) = run(args);
+        (code, serde_json::from_str(&out).unwrap_or(Value::Null))
+    };
+    let mut rng = agreement::Rng::new(7);
+    for i in 0..12 {
+        let (hcl, _) = agreement::design(&mut rng);
+        let name = format!("d{i}.hcl");
+        std::fs::write(dir.join(&name), &hcl).unwrap();
+        let t = agreement::topology(&hcl);
+        let a = analyze(&t);
+        let (code, check) = json(&["check", &name, "--format", "json"]);
+        assert_eq!(code, Some(if a.gate_failed() { 3 } else { 0 }), "{hcl}");
+        let v = &check["verdict"];
+        let (_, cmp) = json(&["compare", &name, &name, "--format", "json"]);
+        let d = &cmp["designs"][0];
+        assert_eq!(
+            d["rto_floor_seconds"], v["rto_seconds"],
+            "compare vs check\n{hcl}"
+        );
+        assert_eq!(
+            d["rpo_seconds"], v["rpo_seconds"],
+            "compare vs check\n{hcl}"
+        );
+        assert_eq!(d["passed"], v["passed"], "compare vs check\n{hcl}");
+        let state = format!("state{i}.json");
+        let (_, plan) = json(&["plan", &name, "--state", &state, "--format", "json"]);
+        let r = &plan["recovery"];
+        assert_eq!(
+            r["rto_floor_after_seconds"], v["rto_seconds"],
+            "plan vs check\n{hcl}"
+        );
+        assert_eq!(r["rpo_seconds"], v["rpo_seconds"], "plan vs check\n{hcl}");
+        assert_eq!(r["before"], "nothing_live", "{hcl}");
+        assert_eq!(r["objectives"], check["objectives"], "plan vs check\n{hcl}");
+        let (_, sim) = json(&["simulate", &name, "--all", "--format", "json"]);
+        for s in sim["simulations"].as_array().unwrap() {
+            let region = s["scenario"]["region"].as_str().unwrap();
+            for (svc, o) in s["services"].as_object().unwrap() {
+                let Some(l) = a.services[svc]
+                    .region_losses
+                    .iter()
+                    .find(|l| l.region == region)
+                else {
+                    continue;
+                };
+                let at_risk = l.writes_at_risk_seconds.map(|d| d.as_secs_f64());
+                assert_eq!(
+                    o["rpo_exposed_seconds"].as_f64(),
+                    at_risk,
+                    "{svc} {region}\n{hcl}"
+                );
+                assert_eq!(
+                    o["rto_seconds"].as_f64(),
+                    l.floor_seconds.map(|d| d.as_secs_f64())
+                );
+            }
+        }
+        let (_, lint) = json(&["lint", &name, "--format", "json"]);
+        let ss006: Vec<&str> = lint["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "SS006")
+            .filter_map(|f| f["service"].as_str())
+            .collect();
+        let over: Vec<&str> = check["objectives"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["objective"] == "rpo")
+            .flat_map(|o| o["figures"].as_array().unwrap())
+            .filter(|f| f["over"] == true)
+            .filter_map(|f| f["service"].as_str())
+            .collect();
+        assert_eq!(ss006, over, "lint vs check\n{hcl}");
+        let (_, svg) = run(&["analyze", &name, "--format", "svg"]);
+        let figure = v["rto_seconds"]
+            .as_f64()
+            .map_or("unknown".to_string(), |x| format!("{x}"));
+        assert!(
+            svg.contains(&format!("data-rto-seconds=\"{figure}\"")),
+            "svg vs check\n{hcl}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs the binary in `dir`; exit code, stdout, stderr.
+fn meridian_in(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_meridian"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+const VERDICT: &str = "tests/fixtures/verdict";
+
+/// A loss with no recovery is never drawn as a bar that ends: the SVG says NO RECOVERY in its
+/// title, draws no bar for it, and carries the verdict as data (before: a 90 s critical path
+/// left of the 120 s line, the same picture as the fixed design's).
+#[test]
+fn the_timeline_of_a_loss_with_no_recovery_draws_no_bar() {
+    let here = Path::new(".");
+    let f = format!("{VERDICT}/no_recovery_dependency.hcl");
+    let (code, svg, _) = meridian_in(here, &["analyze", &f, "--format", "svg"]);
+    assert_eq!(code, Some(0));
+    assert!(svg.contains("api NO RECOVERY"), "{svg}");
+    assert!(
+        svg.contains("data-recovery=\"no_recovery\" data-bars=\"0\""),
+        "{svg}"
+    );
+    assert!(svg.contains("data-rto-seconds=\"unknown\""), "{svg}");
+    assert!(svg.contains("data-passed=\"false\""), "{svg}");
+    // No filled bar: plotters draws bars as filled rectangles in the critical red.
+    assert!(
+        !svg.contains("fill=\"#FF0000\" fill-opacity=\"0.7\""),
+        "{svg}"
+    );
+    let (code, _, _) = meridian_in(here, &["check", &f]);
+    assert_eq!(code, Some(3));
+}
+
+/// The RPO objective gates on the declared bound, and check, lint, compare, plan and alerts
+/// all say so (before: check met on the typical 0.3 s while lint denied 3 s).
+#[test]
+fn one_rpo_for_check_lint_compare_plan_and_alerts() {
+    let here = Path::new(".");
+    let f = format!("{VERDICT}/rpo_bound.hcl");
+    let (code, out, _) = meridian_in(here, &["check", &f]);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("rpo 1 s: BREACHED (actual 3 s"), "{out}");
+    assert!(out.contains("SS006 deny"), "{out}");
+    assert!(
+        out.contains("note: rpo gates on the declared bound"),
+        "{out}"
+    );
+    let (code, _, _) = meridian_in(here, &["lint", &f]);
+    assert_eq!(code, Some(3));
+    let (_, out, _) = meridian_in(here, &["compare", &f, &f]);
+    assert!(out.contains("breached (rpo)"), "{out}");
+    let dir = std::env::temp_dir().join(format!("meridian-rpo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let st = dir.join("s.json");
+    let (_, out, _) = meridian_in(here, &["plan", &f, "--state", st.to_str().unwrap()]);
+    assert!(out.contains("rpo BREACHED (service db)"), "{out}");
+    let (_, out, _) = meridian_in(here, &["alerts", &f]);
+    assert!(out.contains("> 0.5\""), "warn at min(5 s, 1 s / 2):\n{out}");
+    assert!(out.contains("> 1\""), "page at min(30 s, 1 s):\n{out}");
+    assert!(!out.contains("> 30\""), "{out}");
+    // Explicit thresholds still win.
+    let (_, out, _) = meridian_in(
+        here,
+        &["alerts", &f, "--lag-warn", "2s", "--lag-page", "4s"],
+    );
+    assert!(out.contains("> 2\"") && out.contains("> 4\""), "{out}");
+    // Gating on the typical lag is a choice the file states.
+    let typical = dir.join("typical.hcl");
+    let text = std::fs::read_to_string(&f).unwrap();
+    std::fs::write(
+        &typical,
+        text.replace("rpo = \"1s\"", "rpo = \"1s\"\n  rpo_case = \"typical\""),
+    )
+    .unwrap();
+    let (code, out, _) = meridian_in(here, &["check", typical.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("rpo 1 s (typical lag): met (actual 0.3 s"),
+        "{out}"
+    );
+    let (code, _, _) = meridian_in(here, &["lint", typical.to_str().unwrap()]);
+    assert_eq!(code, Some(0));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Writes are at risk only where a writer is lost (before: losing the replica's region said
+/// "writes at risk: the last 300ms").
+#[test]
+fn simulate_puts_writes_at_risk_only_where_a_writer_is_lost() {
+    let here = Path::new(".");
+    let f = format!("{VERDICT}/rpo_bound.hcl");
+    let (_, out, _) = meridian_in(here, &["simulate", &f, "--fail", "eu-west-1"]);
+    assert!(!out.contains("writes at risk"), "{out}");
+    assert!(!out.contains("writes:"), "{out}");
+    let (_, out, _) = meridian_in(here, &["simulate", &f, "--fail", "us-east-1"]);
+    assert!(out.contains("writes at risk: the last 3s"), "{out}");
+}
+
+/// Under rto_case = "dark", plan and compare show the 102 s that check gates on (before: 90 s
+/// beside BREACHED for a 100 s objective).
+#[test]
+fn the_dark_case_is_the_figure_everywhere() {
+    let here = Path::new(".");
+    let f = format!("{VERDICT}/dark_objective.hcl");
+    let (code, out, _) = meridian_in(here, &["check", &f]);
+    assert_eq!(code, Some(3));
+    assert!(
+        out.contains("rto 100 s (dark region): BREACHED (actual 102 s"),
+        "{out}"
+    );
+    let (_, out, _) = meridian_in(here, &["compare", &f, &f]);
+    let table: String = out.lines().take(3).collect::<Vec<_>>().join("\n");
+    assert!(table.contains("102 s (dark)"), "{out}");
+    assert!(!table.contains("90 s"), "{out}");
+    let dir = std::env::temp_dir().join(format!("meridian-dark-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let st = dir.join("s.json");
+    let (_, out, _) = meridian_in(here, &["plan", &f, "--state", st.to_str().unwrap()]);
+    assert!(
+        out.contains("Recovery: RTO floor (dark region) (nothing live) -> 102 s; rto BREACHED"),
+        "{out}"
+    );
+    let (_, svg, _) = meridian_in(here, &["analyze", &f, "--format", "svg"]);
+    assert!(
+        svg.contains("data-rto-case=\"dark\" data-rto-seconds=\"102\""),
+        "{svg}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// After a full apply, an unknown floor is "unknown", never "(nothing live)".
+#[test]
+fn an_applied_design_with_an_unknown_floor_is_not_nothing_live() {
+    let dir = std::env::temp_dir().join(format!("meridian-unknown-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(format!("{VERDICT}/unknown_floor.hcl"), dir.join("main.hcl")).unwrap();
+    let (_, out, _) = meridian_in(&dir, &["plan", "."]);
+    assert!(out.contains("RTO floor (nothing live) -> unknown"), "{out}");
+    let (code, _, err) = meridian_in(&dir, &["apply", ".", "--auto-approve"]);
+    assert_eq!(code, Some(0), "{err}");
+    let (_, out, _) = meridian_in(&dir, &["plan", "."]);
+    assert!(
+        out.contains("Recovery: RTO floor unknown -> unknown"),
+        "{out}"
+    );
+    let (_, out, _) = meridian_in(&dir, &["plan", ".", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["recovery"]["before"], "live");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `check --format markdown` is a verdict with its findings, not the analysis's Markdown.
+#[test]
+fn check_markdown_leads_with_the_verdict_and_the_lint() {
+    let here = Path::new(".");
+    let f = format!("{VERDICT}/rpo_bound.hcl");
+    let (code, check, _) = meridian_in(here, &["check", &f, "--format", "markdown"]);
+    let (_, analyze, _) = meridian_in(here, &["analyze", &f, "--format", "markdown"]);
+    assert_eq!(code, Some(3));
+    assert_ne!(check, analyze);
+    assert!(
+        check.starts_with("## Recovery check: ❌ FAILED: rpo BREACHED"),
+        "{check}"
+    );
+    assert!(check.contains("`SS006` deny"), "{check}");
+    assert!(
+        check.contains("<details><summary>Recovery analysis</summary>"),
+        "{check}"
+    );
+}
+
+/// An empty topology is a warning in validate and a failure in check (nothing to promise); a
+/// registry alone is legitimate.
+#[test]
+fn an_empty_topology_warns_and_fails_check() {
+    let dir = std::env::temp_dir().join(format!("meridian-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("main.hcl"), "").unwrap();
+    let (code, out, err) = meridian_in(&dir, &["validate", "main.hcl"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("1 warning"), "{out}");
+    assert!(err.contains("meridian::empty_topology"), "{err}");
+    let (code, out, _) = meridian_in(&dir, &["check", "main.hcl"]);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("nothing to promise"), "{out}");
+    std::fs::write(
+        dir.join("main.hcl"),
+        "registry \"r\" {\n  source = \"us-east-1\"\n  destinations = [\"eu-west-1\"]\n  repositories = [\"api\"]\n}\n",
+    )
+    .unwrap();
+    let (code, _, err) = meridian_in(&dir, &["validate", "main.hcl"]);
+    assert_eq!(code, Some(0));
+    assert!(!err.contains("empty_topology"), "{err}");
+    let (code, out, _) = meridian_in(&dir, &["check", "main.hcl"]);
+    assert_eq!(code, Some(0), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

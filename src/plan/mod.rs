@@ -59,9 +59,34 @@ impl Serialize for Attrs {
 }
 
 impl<'de> Deserialize<'de> for Attrs {
+    /// Held compact, whatever the spacing of the text it was read from (a saved plan is
+    /// pretty): documents are printed from the compact serialisation, which has no spaces.
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Box::<serde_json::value::RawValue>::deserialize(d).map(|raw| Attrs(raw.into()))
+        let raw = Box::<serde_json::value::RawValue>::deserialize(d)?;
+        match compact(raw.get()) {
+            None => Ok(Attrs(raw.into())),
+            Some(text) => serde_json::value::RawValue::from_string(text)
+                .map(|r| Attrs(r.into()))
+                .map_err(serde::de::Error::custom),
+        }
     }
+}
+
+/// `text` (valid JSON) without the whitespace between its tokens; None when it has none.
+fn compact(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in text.chars() {
+        match (in_string, escaped, c) {
+            (true, true, _) => escaped = false,
+            (true, false, '\\') => escaped = true,
+            (_, false, '"') => in_string = !in_string,
+            (false, _, ' ' | '\n' | '\r' | '\t') => continue,
+            _ => {}
+        }
+        out.push(c);
+    }
+    (out.len() != text.len()).then_some(out)
 }
 
 impl Attrs {
@@ -80,6 +105,11 @@ impl Attrs {
         EMPTY
             .get_or_init(|| Attrs::new(&Value::Object(serde_json::Map::new())))
             .clone()
+    }
+
+    /// The JSON text, compact.
+    pub fn text(&self) -> &str {
+        self.0.get()
     }
 
     /// The parsed value.
@@ -944,4 +974,19 @@ fn live_service(
         _ => {}
     }
     LiveService::Differs(Box::new(v))
+}
+
+#[cfg(test)]
+mod attrs_tests {
+    use super::Attrs;
+
+    /// A saved plan's attributes are pretty; held compact, with strings untouched.
+    #[test]
+    fn attributes_read_from_spaced_text_are_held_compact() {
+        let a: Attrs =
+            serde_json::from_str("{\n  \"a b\": [ 1, \"x \\\" y\" ],\n  \"c\": {}\n}").unwrap();
+        assert_eq!(a.text(), r#"{"a b":[1,"x \" y"],"c":{}}"#);
+        let b: Attrs = serde_json::from_str(r#"{"a":1}"#).unwrap();
+        assert_eq!(b.text(), r#"{"a":1}"#);
+    }
 }

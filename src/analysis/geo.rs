@@ -6,6 +6,8 @@
 //! inter-region latency measurements (e.g. cloudping.co), rounded and grouped by metro area;
 //! they only order candidates, and `failover_to` on a region overrides them.
 
+use crate::model::catalog;
+
 /// Metro areas of AWS regions; regions in one area are about 10-25 ms apart.
 const AREAS: &[(&str, &[&str])] = &[
     (
@@ -153,67 +155,9 @@ pub fn rtt_ms(a: &str, b: &str) -> Option<u32> {
         .map(|(_, _, ms)| *ms)
 }
 
-/// Continents by ISO 3166-1 country, as geolocation databases assign them (MaxMind's
-/// GeoIP continent codes, which Route 53's geolocation follows).
-const CONTINENT_COUNTRIES: &[(&str, &[&str])] = &[
-    (
-        "AF",
-        &[
-            "AO", "BF", "BI", "BJ", "BW", "CD", "CF", "CG", "CI", "CM", "CV", "DJ", "DZ", "EG",
-            "EH", "ER", "ET", "GA", "GH", "GM", "GN", "GQ", "GW", "KE", "KM", "LR", "LS", "LY",
-            "MA", "MG", "ML", "MR", "MU", "MW", "MZ", "NA", "NE", "NG", "RE", "RW", "SC", "SD",
-            "SH", "SL", "SN", "SO", "SS", "ST", "SZ", "TD", "TG", "TN", "TZ", "UG", "YT", "ZA",
-            "ZM", "ZW",
-        ],
-    ),
-    ("AN", &["AQ", "BV", "GS", "HM", "TF"]),
-    (
-        "AS",
-        &[
-            "AE", "AF", "AM", "AZ", "BD", "BH", "BN", "BT", "CC", "CN", "CX", "CY", "GE", "HK",
-            "ID", "IL", "IN", "IO", "IQ", "IR", "JO", "JP", "KG", "KH", "KP", "KR", "KW", "KZ",
-            "LA", "LB", "LK", "MM", "MN", "MO", "MV", "MY", "NP", "OM", "PH", "PK", "PS", "QA",
-            "SA", "SG", "SY", "TH", "TJ", "TL", "TM", "TR", "TW", "UZ", "VN", "YE",
-        ],
-    ),
-    (
-        "EU",
-        &[
-            "AD", "AL", "AT", "AX", "BA", "BE", "BG", "BY", "CH", "CZ", "DE", "DK", "EE", "ES",
-            "FI", "FO", "FR", "GB", "GG", "GI", "GR", "HR", "HU", "IE", "IM", "IS", "IT", "JE",
-            "LI", "LT", "LU", "LV", "MC", "MD", "ME", "MK", "MT", "NL", "NO", "PL", "PT", "RO",
-            "RS", "RU", "SE", "SI", "SJ", "SK", "SM", "UA", "VA", "XK",
-        ],
-    ),
-    (
-        "NA",
-        &[
-            "AG", "AI", "AW", "BB", "BL", "BM", "BQ", "BS", "BZ", "CA", "CR", "CU", "CW", "DM",
-            "DO", "GD", "GL", "GP", "GT", "HN", "HT", "JM", "KN", "KY", "LC", "MF", "MQ", "MS",
-            "MX", "NI", "PA", "PM", "PR", "SV", "SX", "TC", "TT", "US", "VC", "VG", "VI",
-        ],
-    ),
-    (
-        "OC",
-        &[
-            "AS", "AU", "CK", "FJ", "FM", "GU", "KI", "MH", "MP", "NC", "NF", "NR", "NU", "NZ",
-            "PF", "PG", "PN", "PW", "SB", "TK", "TO", "TV", "UM", "VU", "WF", "WS",
-        ],
-    ),
-    (
-        "SA",
-        &[
-            "AR", "BO", "BR", "CL", "CO", "EC", "FK", "GF", "GY", "PE", "PY", "SR", "UY", "VE",
-        ],
-    ),
-];
-
-/// The continent of a country code, when the table has it.
+/// The continent of a country code, from Route 53's own table ([`catalog::continent_of`]).
 pub fn continent_of(country: &str) -> Option<&'static str> {
-    CONTINENT_COUNTRIES
-        .iter()
-        .find(|(_, countries)| countries.contains(&country))
-        .map(|(c, _)| *c)
+    catalog::continent_of(country)
 }
 
 /// The next larger area that contains a geolocation code: `US-CA` -> `US` -> `NA` -> `*`;
@@ -222,7 +166,7 @@ pub fn parent(location: &str) -> Option<String> {
     if location == "*" {
         return None;
     }
-    if crate::model::catalog::CONTINENTS.contains(&location) {
+    if catalog::CONTINENTS.contains(&location) {
         return Some("*".into());
     }
     if let Some((country, _)) = location.split_once('-') {
@@ -232,14 +176,8 @@ pub fn parent(location: &str) -> Option<String> {
     Some(continent_of(country).map_or("*".into(), str::to_string))
 }
 
-/// How Meridian writes a country code (`country:XX` where XX is also a continent code).
-pub fn country_code_of(country: &str) -> String {
-    if crate::model::catalog::CONTINENTS.contains(&country) {
-        format!("country:{country}")
-    } else {
-        country.to_string()
-    }
-}
+/// How Meridian writes a country code ([`catalog::country_code_of`]).
+pub use catalog::country_code_of;
 
 #[cfg(test)]
 mod tests {
@@ -272,16 +210,5 @@ mod tests {
         assert_eq!(parent("DE").as_deref(), Some("EU"));
         assert_eq!(parent("JP").as_deref(), Some("AS"));
         assert_eq!(parent("BR").as_deref(), Some("SA"));
-    }
-
-    #[test]
-    fn every_country_has_one_continent() {
-        for c in crate::model::catalog::COUNTRIES {
-            let n = CONTINENT_COUNTRIES
-                .iter()
-                .filter(|(_, cs)| cs.contains(c))
-                .count();
-            assert!(n <= 1, "{c} is in {n} continents");
-        }
     }
 }

@@ -76,6 +76,101 @@ pub const COUNTRIES: &[&str] = &[
     "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW",
 ];
 
+/// Route 53's own continent of each country code it accepts for geolocation records: the
+/// table of the Route 53 Developer Guide, "Values specific for geolocation records" (as read
+/// for `../shared/reference/aws-facts.md`, 2026-12-07). It is Route 53's, not a GeoIP vendor's:
+/// TR and CY are in Europe (TR moved there from Asia), TL in Oceania, Antarctica is AQ, GS and
+/// TF. Validation, the analysis's geolocation fallback and anything else that needs a continent
+/// read this one table.
+pub const ROUTE53_CONTINENTS: &[(&str, &[&str])] = &[
+    (
+        "AF",
+        &[
+            "AO", "BF", "BI", "BJ", "BW", "CD", "CF", "CG", "CI", "CM", "CV", "DJ", "DZ", "EG",
+            "ER", "ET", "GA", "GH", "GM", "GN", "GQ", "GW", "KE", "KM", "LR", "LS", "LY", "MA",
+            "MG", "ML", "MR", "MU", "MW", "MZ", "NA", "NE", "NG", "RE", "RW", "SC", "SD", "SH",
+            "SL", "SN", "SO", "SS", "ST", "SZ", "TD", "TG", "TN", "TZ", "UG", "YT", "ZA", "ZM",
+            "ZW",
+        ],
+    ),
+    ("AN", &["AQ", "GS", "TF"]),
+    (
+        "AS",
+        &[
+            "AE", "AF", "AM", "AZ", "BD", "BH", "BN", "BT", "CC", "CN", "GE", "HK", "ID", "IL",
+            "IN", "IO", "IQ", "IR", "JO", "JP", "KG", "KH", "KP", "KR", "KW", "KZ", "LA", "LB",
+            "LK", "MM", "MN", "MO", "MV", "MY", "NP", "OM", "PH", "PK", "PS", "QA", "SA", "SG",
+            "SY", "TH", "TJ", "TM", "TW", "UZ", "VN", "YE",
+        ],
+    ),
+    (
+        "EU",
+        &[
+            "AD", "AL", "AT", "AX", "BA", "BE", "BG", "BY", "CH", "CZ", "DE", "DK", "EE", "ES",
+            "FI", "FO", "FR", "GB", "GG", "GI", "GR", "HR", "HU", "IE", "IM", "IS", "IT", "JE",
+            "LI", "LT", "LU", "LV", "MC", "MD", "ME", "MK", "MT", "NL", "NO", "PL", "PT", "RO",
+            "RS", "RU", "SE", "SI", "SJ", "SK", "SM", "UA", "VA", "XK", "CY", "TR",
+        ],
+    ),
+    (
+        "NA",
+        &[
+            "AG", "AI", "AW", "BB", "BL", "BM", "BQ", "BS", "BZ", "CA", "CR", "CU", "CW", "DM",
+            "DO", "GD", "GL", "GP", "GT", "HN", "HT", "JM", "KN", "KY", "LC", "MF", "MQ", "MS",
+            "MX", "NI", "PA", "PM", "PR", "SV", "SX", "TC", "TT", "US", "VC", "VG", "VI",
+        ],
+    ),
+    (
+        "OC",
+        &[
+            "AS", "AU", "CK", "FJ", "FM", "GU", "KI", "MH", "MP", "NC", "NF", "NR", "NU", "NZ",
+            "PF", "PG", "PN", "PW", "SB", "TK", "TL", "TO", "TV", "UM", "VU", "WF", "WS",
+        ],
+    ),
+    (
+        "SA",
+        &[
+            "AR", "BO", "BR", "CL", "CO", "EC", "FK", "GF", "GY", "PE", "PY", "SR", "UY", "VE",
+        ],
+    ),
+];
+
+/// ISO 3166-1 codes Route 53 does not accept in geolocation records, with their names (the
+/// same page: "Route 53 doesn't support creating geolocation records for the following
+/// countries").
+pub const UNSUPPORTED_COUNTRIES: &[(&str, &str)] = &[
+    ("BV", "Bouvet Island"),
+    ("CX", "Christmas Island"),
+    ("EH", "Western Sahara"),
+    ("HM", "Heard Island and McDonald Islands"),
+];
+
+/// Route 53's continent of a country code, when it has one.
+pub fn continent_of(country: &str) -> Option<&'static str> {
+    ROUTE53_CONTINENTS
+        .iter()
+        .find(|(_, countries)| countries.contains(&country))
+        .map(|(c, _)| *c)
+}
+
+/// The name of a country code Route 53 refuses in geolocation records.
+pub fn unsupported_country(code: &str) -> Option<&'static str> {
+    let code = code.strip_prefix("country:").unwrap_or(code);
+    UNSUPPORTED_COUNTRIES
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, name)| *name)
+}
+
+/// How Meridian writes a country code (`country:XX` where XX is also a continent code).
+pub fn country_code_of(country: &str) -> String {
+    if CONTINENTS.contains(&country) {
+        format!("country:{country}")
+    } else {
+        country.to_string()
+    }
+}
+
 /// US subdivisions Route 53 geolocation accepts, written `US-CA`.
 pub const US_STATES: &[&str] = &[
     "AK", "AL", "AR", "AZ", "CA", "CO", "CT", "DC", "DE", "FL", "GA", "HI", "IA", "ID", "IL", "IN",
@@ -98,6 +193,9 @@ pub fn is_checker_region(s: &str) -> bool {
 /// A geolocation code: `*`, a continent, a country, `US-XX`, or `country:XX` for the countries
 /// whose codes are also continents' (AF, AS, NA, SA: plain `SA` is South America).
 pub fn is_geo_location(s: &str) -> bool {
+    if unsupported_country(s).is_some() {
+        return false;
+    }
     if let Some(c) = s.strip_prefix("country:") {
         return COUNTRIES.binary_search(&c).is_ok();
     }
@@ -135,5 +233,27 @@ mod tests {
         assert!(!is_geo_location("US-XX"));
         assert!(is_geo_location("country:SA"));
         assert!(!is_geo_location("country:XX"));
+    }
+
+    /// Route 53's table, not a GeoIP vendor's (aws-facts.md, 2026-12-07).
+    #[test]
+    fn route53_continents_and_refused_codes() {
+        assert_eq!(continent_of("TR"), Some("EU"));
+        assert_eq!(continent_of("CY"), Some("EU"));
+        assert_eq!(continent_of("TL"), Some("OC"));
+        assert_eq!(continent_of("AQ"), Some("AN"));
+        for code in ["BV", "CX", "EH", "HM"] {
+            assert!(!is_geo_location(code), "{code}");
+            assert_eq!(continent_of(code), None, "{code}");
+        }
+        // Every other country Route 53 accepts has exactly one continent.
+        for c in COUNTRIES {
+            let n = ROUTE53_CONTINENTS
+                .iter()
+                .filter(|(_, cs)| cs.contains(c))
+                .count();
+            let refused = unsupported_country(c).is_some();
+            assert!(n <= 1 && !(refused && n == 1), "{c} is in {n} continents");
+        }
     }
 }

@@ -848,6 +848,12 @@ fn geo_locations(r: &Block, routing: Option<Routing>, diags: &mut Diagnostics) -
     for (l, at) in r.list("locations").unwrap_or(&[]) {
         if catalog::is_geo_location(l) {
             locations.push(l.clone());
+        } else if let Some(name) = catalog::unsupported_country(l) {
+            diags.push(
+                Diagnostic::error(Code::GeoLocation, at.clone(), format!("Route 53 does not accept geolocation records for \"{l}\" ({name})"))
+                    .label("not supported by Route 53")
+                    .help("Route 53 refuses BV, CX, EH and HM (Developer Guide, \"Values specific for geolocation records\"); users there fall under their continent's record or the \"*\" default"),
+            );
         } else {
             let upper = l.to_ascii_uppercase();
             let mut d = Diagnostic::error(Code::GeoLocation, at.clone(), format!("\"{l}\" is not a geolocation code"))

@@ -1291,7 +1291,7 @@ fn geo_code(g: &r53::types::GeoLocation) -> String {
     match (g.continent_code(), g.country_code(), g.subdivision_code()) {
         (Some(c), _, _) => c.to_string(),
         (None, Some(country), Some(sub)) => format!("{country}-{sub}"),
-        (None, Some(country), None) => crate::analysis::geo::country_code_of(country),
+        (None, Some(country), None) => crate::model::catalog::country_code_of(country),
         _ => "*".to_string(),
     }
 }

@@ -11,7 +11,7 @@ use crate::analysis::needs::{self, Cut};
 use crate::analysis::{steady_shares, Analysis, UnknownKind, WriteEffect};
 use crate::duration::Duration;
 use crate::lint::detection;
-use crate::model::{DataPattern, Endpoint, Service, Topology};
+use crate::model::{DataPattern, Service, Topology};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -167,18 +167,18 @@ fn outcome(t: &Topology, a: &Analysis, s: &Service, sc: &Scenario) -> Option<Out
     })
 }
 
+/// The failure threshold of what watches the service in `region` (its health check, or its
+/// accelerator's), for the sick-region model; None when nothing declared watches it there: no
+/// record in the region (a witness, a dependency's home), or only `evaluate_target_health`,
+/// whose load balancer's threshold is not declared.
 fn data_plane_detection(s: &Service, region: &str) -> Option<u32> {
+    if !s.regions.values().any(|r| r.aws_region == region) {
+        return None;
+    }
     if let Some(a) = s.anycast.as_ref().filter(|a| a.accelerator.is_some()) {
         return Some(a.threshold);
     }
-    if let Some(h) = &s.health_check {
-        return Some(h.failure_threshold);
-    }
-    let eth = s.regions.values().any(|r| {
-        r.aws_region == region
-            && matches!(&r.endpoint, Endpoint::Alias(x) if x.evaluate_target_health)
-    });
-    eth.then_some(3)
+    s.health_check.as_ref().map(|h| h.failure_threshold)
 }
 
 fn serving(s: &Service, gone: &BTreeSet<&str>, stalled: &[StalledRegion]) -> Vec<String> {
@@ -211,12 +211,12 @@ fn fail(a: &Analysis, s: &Service, region: &str, stalled: Vec<StalledRegion>) ->
             .is_none_or(|u| u.kind != UnknownKind::NoRecovery)
     });
     // Detection, failing writes and writes at risk are the analysis's, never this module's.
-    let detect_step = loss.and_then(|l| l.steps.first());
-    let detect = match detect_step {
-        Some(step) => step.seconds.map(|_| step.formula.clone()),
-        None => data_plane_detection(s, region).map(|n| {
-            format!("a dead region fails every probe: {n} failures in a row trip the check")
-        }),
+    let detect = loss.and_then(|l| l.detected_by.clone());
+    let nothing = if s.regions.values().any(|r| r.aws_region == region) {
+        "nothing declared detects the loss of the region: Route 53 keeps answering with it"
+            .to_string()
+    } else {
+        format!("{} has no record in {region}: there is nothing for Route 53 to take out of its answers", s.name)
     };
     let effect = loss.map(|l| l.writes);
     let promotion = s.data.as_ref().and_then(|d| d.promotion);
@@ -236,10 +236,7 @@ fn fail(a: &Analysis, s: &Service, region: &str, stalled: Vec<StalledRegion>) ->
         writes_fail,
         detection: Detection {
             fires: detect.is_some(),
-            why: detect.unwrap_or_else(|| {
-                "nothing declared detects the loss of the region: Route 53 keeps answering with it"
-                    .into()
-            }),
+            why: detect.unwrap_or(nothing),
         },
         rto_seconds: loss.and_then(|l| l.floor_seconds),
         rto_formula: loss.map(|l| match &l.unknown {

@@ -471,3 +471,65 @@ fn an_empty_topology_warns_and_fails_check() {
     assert_eq!(code, Some(0), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `simulate` invents no detection: losing a witness region (no record of the service there)
+/// or a region watched only by `evaluate_target_health` (the load balancer's threshold is not
+/// declared) detects nothing, and a sick alias region is not "tripped" by a threshold nobody
+/// declared.
+#[test]
+fn simulate_detects_only_what_is_declared() {
+    let here = Path::new(".");
+    let f = "tests/fixtures/recovery/strong_witness.hcl";
+    let (_, out, _) = meridian_in(
+        here,
+        &["simulate", f, "--fail", "us-east-2", "--format", "json"],
+    );
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let api = &doc["simulations"][0]["services"]["api"];
+    assert_eq!(api["detection"]["fires"], false, "{api}");
+    assert_eq!(api["writes"], "quorum_kept", "{api}");
+    assert_eq!(api["rpo_exposed_seconds"], 0.0, "{api}");
+    let dir = std::env::temp_dir().join(format!("meridian-eth-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("main.hcl"),
+        r#"service "web" {
+  zone      = "example.com"
+  domain    = "web.example.com"
+  routing   = "latency"
+  stateless = true
+  region "us-east-1" {
+    alias {
+      name                   = "web-use1.elb.us-east-1.amazonaws.com"
+      zone_id                = "Z35SXDOTRQ7X7K"
+      evaluate_target_health = true
+    }
+  }
+  region "eu-west-1" {
+    alias {
+      name                   = "web-euw1.elb.eu-west-1.amazonaws.com"
+      zone_id                = "Z32O12XQLNTSW2"
+      evaluate_target_health = true
+    }
+  }
+}
+"#,
+    )
+    .unwrap();
+    for args in [
+        &["simulate", "main.hcl", "--fail", "us-east-1"][..],
+        &[
+            "simulate",
+            "main.hcl",
+            "--degrade",
+            "us-east-1",
+            "--error-rate",
+            "0.99",
+        ][..],
+    ] {
+        let (_, out, _) = meridian_in(&dir, args);
+        assert!(!out.contains("failures in a row"), "{args:?}\n{out}");
+        assert!(out.contains("detection does not fire"), "{args:?}\n{out}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -120,6 +120,10 @@ pub struct RegionLoss {
     /// The acknowledged writes the loss can lose: the service's RPO where a writer is lost,
     /// 0 where none is; null when that RPO is unknown.
     pub writes_at_risk_seconds: Option<Duration>,
+    /// What detects the loss (`detect 10 s x 3 = 30 s`); null when nothing declared does: no
+    /// health check, or no record of the service in the lost region (a witness, a dependency's
+    /// home).
+    pub detected_by: Option<String>,
     pub steps: Vec<Step>,
     /// The RTO floor when the region fails fast (interval x threshold detection); `None`
     /// when it cannot be computed (see `unknown`).
@@ -771,6 +775,7 @@ fn no_cost(aws: &str, labels: Vec<String>, notes: Vec<String>) -> RegionLoss {
         holds_writes: false,
         writes: WriteEffect::Untouched,
         writes_at_risk_seconds: Some(Duration::ZERO),
+        detected_by: None,
         steps: Vec::new(),
         floor_seconds: Some(Duration::ZERO),
         dark_floor_seconds: Some(Duration::ZERO),
@@ -829,12 +834,22 @@ fn loss(s: &Service, t: &Topology, aws: &str, shares: &BTreeMap<String, f64>) ->
     }
     let stall = stalled(s, t, aws);
     let effect = write_effect(s, &i);
+    // Nothing can detect a region the service has no record in.
+    let detected_by = match &detect {
+        Ok((step, _)) if !i.lost.is_empty() => Some(step.formula.clone()),
+        _ => None,
+    };
     if !i.traffic
         && stall.is_none()
         && matches!(i.writes, Writes::Untouched | Writes::QuorumKept(_))
     {
         let mut out = no_cost(aws, i.labels, notes);
+        if effect == WriteEffect::QuorumKept {
+            out.formula =
+                "serves no traffic; a vote is lost but the write quorum holds => 0 s".into();
+        }
         out.writes = effect;
+        out.detected_by = detected_by;
         return out;
     }
     let mut missing = Vec::new();
@@ -882,6 +897,7 @@ fn loss(s: &Service, t: &Topology, aws: &str, shares: &BTreeMap<String, f64>) ->
     out.carries_traffic = i.traffic;
     out.holds_writes = holds_writes;
     out.writes = effect;
+    out.detected_by = detected_by;
     out.missing = missing;
     out.takers = i.takers;
     out.stranded = i.moved.stranded;
@@ -989,6 +1005,7 @@ fn timeline(
         holds_writes: false,
         writes: WriteEffect::Untouched,
         writes_at_risk_seconds: Some(Duration::ZERO),
+        detected_by: None,
         steps,
         floor_seconds: floor,
         dark_floor_seconds: dark,

@@ -485,6 +485,24 @@ fn simulations(t: &Topology, a: &Analysis, out: &mut Vec<String>) {
                     o.rto_seconds, loss.floor_seconds
                 ));
             }
+            if o.detection.fires != loss.detected_by.is_some() {
+                out.push(format!(
+                    "simulate --fail {region}: {name} detection {} / analyze {:?}",
+                    o.detection.fires, loss.detected_by
+                ));
+            }
+            // Facts off the topology: no check and no accelerator, or no record in the
+            // region, detect nothing.
+            let s = &t.services[name];
+            let watched = s.health_check.is_some()
+                || s.anycast.as_ref().is_some_and(|a| a.accelerator.is_some());
+            let here = s.regions.values().any(|r| r.aws_region == region);
+            if o.detection.fires && !(watched && here) {
+                out.push(format!(
+                    "simulate --fail {region}: {name} detects with nothing declared to ({})",
+                    o.detection.why
+                ));
+            }
             if o.writes_fail.is_some() != loss.writes.writes_fail() {
                 out.push(format!(
                     "simulate --fail {region}: {name} writes_fail {:?}, analyze {:?}",

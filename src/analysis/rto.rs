@@ -871,12 +871,35 @@ fn loss(s: &Service, t: &Topology, aws: &str, shares: &BTreeMap<String, f64>) ->
         parallel.push(promotion(d, what, &mut missing));
     }
     parallel.extend(scale_up(s, t, &i.takers, &mut missing, &mut blocked));
-    let unknown = match (no_recovery.or(blocked.first().cloned()), &detect) {
+    let cause = no_recovery.or(blocked.first().cloned());
+    let unknown = why_unknown(cause, &detect, i.traffic, aws, &mut missing);
+    let mut out = timeline(aws, i.labels, detect, parallel, unknown);
+    out.carries_traffic = i.traffic;
+    out.holds_writes = holds_writes;
+    out.writes = effect;
+    out.detected_by = detected_by;
+    out.missing = missing;
+    out.takers = i.takers;
+    out.stranded = i.moved.stranded;
+    out.notes = notes;
+    out
+}
+
+/// Why the loss has no floor, when it has none: nothing recovers it (`cause`), nothing detects
+/// it, or an input is missing (each also listed in `missing`).
+fn why_unknown(
+    cause: Option<String>,
+    detect: &Result<(Step, Duration), Unknown>,
+    traffic: bool,
+    aws: &str,
+    missing: &mut Vec<String>,
+) -> Option<Unknown> {
+    match (cause, detect) {
         (Some(reason), _) => Some(Unknown {
             kind: UnknownKind::NoRecovery,
             reason,
         }),
-        (None, Err(_)) if !i.traffic => {
+        (None, Err(_)) if !traffic => {
             let reason = format!(
                 "nothing declared detects the loss of {aws}, which holds writes (add a health_check block)"
             );
@@ -892,17 +915,7 @@ fn loss(s: &Service, t: &Topology, aws: &str, shares: &BTreeMap<String, f64>) ->
             reason: missing.join("; "),
         }),
         _ => None,
-    };
-    let mut out = timeline(aws, i.labels, detect, parallel, unknown);
-    out.carries_traffic = i.traffic;
-    out.holds_writes = holds_writes;
-    out.writes = effect;
-    out.detected_by = detected_by;
-    out.missing = missing;
-    out.takers = i.takers;
-    out.stranded = i.moved.stranded;
-    out.notes = notes;
-    out
+    }
 }
 
 /// What the loss does to writes, for every surface that reports it.

@@ -129,6 +129,9 @@ rules! {
     Ss009 => "SS009", "cache-shorter-than-game-day", Warn,
         "a local cache that runs out before a 30-minute region isolation ends",
         include_str!("docs/SS009.md");
+    Ss010 => "SS010", "undeclared-image-source", Warn,
+        "a service with no `images` whose name matches a repository that some of its regions do not receive",
+        include_str!("docs/SS010.md");
 }
 
 /// One problem the lint found.

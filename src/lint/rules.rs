@@ -17,6 +17,7 @@ pub fn check(t: &Topology, a: &analysis::Analysis) -> Vec<Finding> {
     for s in t.services.values() {
         out.extend(cross_region(t, s));
         out.extend(images(t, s));
+        out.extend(undeclared_images(t, s));
         out.extend(unchecked(s));
         out.extend(stale_user_data(s));
         out.extend(partial_failure(t, s));
@@ -191,6 +192,58 @@ fn images(t: &Topology, s: &Service) -> Vec<Finding> {
             f,
             &reg.loc,
             format!("source {}, replicated to {to}", reg.source),
+        );
+        out.push(about(f, s));
+    }
+    out
+}
+
+/// SS010: no `images`, but a registry holds a repository named after the service and does not
+/// reach every region it runs in.
+fn undeclared_images(t: &Topology, s: &Service) -> Vec<Finding> {
+    if s.images.is_some() {
+        return Vec::new();
+    }
+    let named = |repo: &str| repo == s.name || repo.rsplit('/').next() == Some(s.name.as_str());
+    let mut out = Vec::new();
+    for reg in t.registries.values() {
+        let Some(repo) = reg.repositories.iter().find(|r| named(r)) else {
+            continue;
+        };
+        let mut lacking: Vec<&str> = s
+            .regions
+            .values()
+            .map(|r| r.aws_region.as_str())
+            .filter(|a| *a != reg.source && !reg.destinations.iter().any(|d| d == a))
+            .collect();
+        lacking.sort_unstable();
+        lacking.dedup();
+        if lacking.is_empty() {
+            continue;
+        }
+        let f = finding(
+            RuleId::Ss010,
+            &s.loc,
+            "no `images`",
+            format!(
+                "{} declares no `images`, but registry \"{}\" holds repository \"{repo}\", named like it, and does not replicate it to {}: if that is where its images come from, {} cannot pull images to start or scale once {} is lost",
+                s.name,
+                reg.name,
+                lacking.join(", "),
+                lacking.join(", "),
+                reg.source
+            ),
+            format!(
+                "declare the link (images = \"{}\") and add {} to the registry's destinations, or rename the repository if it is not {}'s",
+                reg.name,
+                lacking.join(", "),
+                s.name
+            ),
+        );
+        let f = secondary(
+            f,
+            &reg.loc,
+            format!("holds \"{repo}\", source {}", reg.source),
         );
         out.push(about(f, s));
     }

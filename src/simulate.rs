@@ -150,7 +150,7 @@ fn outcome(t: &Topology, a: &Analysis, s: &Service, sc: &Scenario) -> Option<Out
         let mut o = stalled_only(s, region, stalled);
         // A loss it does not run in is still one of the analysis's losses: its figures.
         if let (Scenario::Fail { .. }, Some(l)) = (sc, loss_of(a, s, region)) {
-            o.rto_seconds = l.floor_seconds;
+            o.rto_seconds = floor_of(a, l);
             o.rto_formula = Some(match &l.unknown {
                 Some(u) => format!("unknown: {}", u.reason),
                 None => l.formula.clone(),
@@ -190,6 +190,14 @@ fn serving(s: &Service, gone: &BTreeSet<&str>, stalled: &[StalledRegion]) -> Vec
         .filter(|r| !gone.contains(r) && !stalled.contains(r))
         .collect();
     set.into_iter().map(str::to_string).collect()
+}
+
+/// A loss's floor under the figure the RTO objective gates on (`rto_case`), as `check` shows.
+fn floor_of(a: &Analysis, l: &crate::analysis::RegionLoss) -> Option<Duration> {
+    match a.verdict.rto_case {
+        crate::model::RtoCase::Fast => l.floor_seconds,
+        crate::model::RtoCase::Dark => l.dark_floor_seconds,
+    }
 }
 
 /// The analysis's loss of `region` for `s`.
@@ -238,7 +246,7 @@ fn fail(a: &Analysis, s: &Service, region: &str, stalled: Vec<StalledRegion>) ->
             fires: detect.is_some(),
             why: detect.unwrap_or(nothing),
         },
-        rto_seconds: loss.and_then(|l| l.floor_seconds),
+        rto_seconds: loss.and_then(|l| floor_of(a, l)),
         rto_formula: loss.map(|l| match &l.unknown {
             Some(u) => format!("unknown: {}", u.reason),
             None => l.formula.clone(),

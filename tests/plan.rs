@@ -2533,12 +2533,76 @@ fn a_saved_plan_is_known_by_its_content_and_shown() {
     let o = meridian(&dir, &["apply", "st.plan"]);
     assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
     assert!(text_of(&o).contains("Apply complete"), "{}", text_of(&o));
+    // A plan saved by the previous release (no recovery.before, rto_case, rpo_case,
+    // no_service; objectives without figures) reads as it did: a null floor before is nothing live.
+    let mut old: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("st.plan")).unwrap()).unwrap();
+    let r = old["recovery"].as_object_mut().unwrap();
+    for k in ["before", "rto_case", "rpo_case", "no_service"] {
+        r.remove(k);
+    }
+    for o in r["objectives"].as_array_mut().unwrap() {
+        o.as_object_mut().unwrap().remove("figures");
+    }
+    std::fs::write(dir.join("old.plan"), old.to_string()).unwrap();
+    let o = meridian(&dir, &["show", "old.plan"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    assert!(
+        text_of(&o).contains("Recovery: RTO floor (nothing live) -> 630 s"),
+        "{}",
+        text_of(&o)
+    );
     // A topology is not a plan, whatever it is called.
     std::fs::copy(dir.join(t).join("main.hcl"), dir.join("topology.json")).unwrap();
     let o = meridian(&dir, &["show", "topology.json"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
         text_of(&o).contains("is not a saved plan"),
+        "{}",
+        text_of(&o)
+    );
+}
+
+/// A declared rule whose repositories changed since the apply keeps its declared address in
+/// `state list`, `state show` and a destroy plan, as `plan` names it (one namespace).
+#[test]
+fn a_changed_rule_keeps_its_declared_address_in_state_and_destroy() {
+    let dir = tempdir("rule-address");
+    copy_example("active-passive", &dir);
+    let t = "active-passive";
+    let o = meridian(&dir, &["apply", t, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let main = dir.join(t).join("main.hcl");
+    let text = std::fs::read_to_string(&main).unwrap();
+    std::fs::write(
+        &main,
+        text.replace(
+            "repositories = [\"billing/api\", \"billing/worker\"]",
+            "repositories = [\"billing/api\"]",
+        ),
+    )
+    .unwrap();
+    let o = meridian(&dir, &["plan", t]);
+    assert!(
+        text_of(&o).contains("~ ecr_replication.billing-images"),
+        "{}",
+        text_of(&o)
+    );
+    let o = meridian(&dir, &["state", "list", t]);
+    let listed = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        listed.contains("ecr_replication.billing-images\n"),
+        "{listed}"
+    );
+    assert!(!listed.contains("_removed_"), "{listed}");
+    let o = meridian(
+        &dir,
+        &["state", "show", "ecr_replication.billing-images", t],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let o = meridian(&dir, &["plan", t, "--destroy"]);
+    assert!(
+        text_of(&o).contains("- ecr_replication.billing-images"),
         "{}",
         text_of(&o)
     );

@@ -229,9 +229,15 @@ fn every_command_agrees_on_sample_designs() {
                     at_risk,
                     "{svc} {region}\n{hcl}"
                 );
+                let floor = if v["rto_case"] == "dark" {
+                    l.dark_floor_seconds
+                } else {
+                    l.floor_seconds
+                };
                 assert_eq!(
                     o["rto_seconds"].as_f64(),
-                    l.floor_seconds.map(|d| d.as_secs_f64())
+                    floor.map(|d| d.as_secs_f64()),
+                    "{svc} {region}\n{hcl}"
                 );
             }
         }
@@ -393,7 +399,7 @@ fn the_dark_case_is_the_figure_everywhere() {
     let st = dir.join("s.json");
     let (_, out, _) = meridian_in(here, &["plan", &f, "--state", st.to_str().unwrap()]);
     assert!(
-        out.contains("Recovery: RTO floor (dark region) (nothing live) -> 102 s; rto BREACHED"),
+        out.contains("Recovery: dark-region RTO floor (nothing live) -> 102 s; rto BREACHED"),
         "{out}"
     );
     let (_, svg, _) = meridian_in(here, &["analyze", &f, "--format", "svg"]);
@@ -531,5 +537,77 @@ fn simulate_detects_only_what_is_declared() {
         assert!(!out.contains("failures in a row"), "{args:?}\n{out}");
         assert!(out.contains("detection does not fire"), "{args:?}\n{out}");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The review's cases: a witness with one data region is not "two voters, RPO 0"; under
+/// `rpo_case = "typical"` every surface shows the typical lag, simulate's writes at risk
+/// included; a registry-only topology has no floor rather than a 0 s one.
+#[test]
+fn cases_and_empty_designs_read_the_same_everywhere() {
+    let dir = std::env::temp_dir().join(format!("meridian-cases-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // blue and green both in us-east-1, a witness in us-east-2: the only copy of the data is
+    // in us-east-1, so losing it can lose writes: the RPO is not 0 (unknown: strong
+    // consistency over one data region).
+    std::fs::write(
+        dir.join("w.hcl"),
+        r#"objectives {
+  rpo = "0s"
+}
+service "ledger" {
+  zone    = "example.com"
+  domain  = "ledger.example.com"
+  routing = "weighted"
+  health_check {
+    type = "HTTPS"
+    path = "/healthz"
+  }
+  region "blue" {
+    aws_region = "us-east-1"
+    weight     = 50
+    target     = "blue.example.com"
+  }
+  region "green" {
+    aws_region = "us-east-1"
+    weight     = 50
+    target     = "green.example.com"
+  }
+  data {
+    pattern     = "multi-master"
+    consistency = "strong"
+    witness     = "us-east-2"
+  }
+}
+"#,
+    )
+    .unwrap();
+    let (code, out, err) = meridian_in(&dir, &["check", "w.hcl"]);
+    assert_eq!(code, Some(3), "{out}{err}");
+    assert!(out.contains("rpo 0 s: UNKNOWN"), "{out}");
+    let text = std::fs::read_to_string(format!("{VERDICT}/rpo_bound.hcl")).unwrap();
+    std::fs::write(
+        dir.join("typical.hcl"),
+        text.replace("rpo = \"1s\"", "rpo = \"1s\"\n  rpo_case = \"typical\""),
+    )
+    .unwrap();
+    let (_, out, _) = meridian_in(&dir, &["analyze", "typical.hcl"]);
+    assert!(out.contains("RPO 0.3 s (the typical lag"), "{out}");
+    let (_, out, _) = meridian_in(&dir, &["simulate", "typical.hcl", "--fail", "us-east-1"]);
+    assert!(out.contains("writes at risk: the last 300ms"), "{out}");
+    let (_, out, _) = meridian_in(&dir, &["compare", "typical.hcl", "typical.hcl"]);
+    assert!(out.lines().nth(1).unwrap().contains("0.3 s"), "{out}");
+    std::fs::write(
+        dir.join("ro.hcl"),
+        "registry \"r\" {\n  source = \"us-east-1\"\n  destinations = [\"eu-west-1\"]\n  repositories = [\"api\"]\n}\n",
+    )
+    .unwrap();
+    let (code, out, _) = meridian_in(&dir, &["check", "ro.hcl", "--format", "json"]);
+    assert_eq!(code, Some(0), "{out}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["verdict"]["rto_seconds"], serde_json::Value::Null);
+    let st = dir.join("s.json");
+    let (_, out, _) = meridian_in(&dir, &["plan", "ro.hcl", "--state", st.to_str().unwrap()]);
+    assert!(out.contains("Recovery: no service declared"), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -59,7 +59,8 @@ pub struct Analysis {
 pub struct RecoveryVerdict {
     /// Which RTO figure is shown and gated: the RTO objective's case, `fast` without one.
     pub rto_case: RtoCase,
-    /// The worst RTO floor under that case; null when some service's is unknown.
+    /// The worst RTO floor under that case; null when some service's is unknown, or when no
+    /// service is declared (nothing to recover).
     pub rto_seconds: Option<f64>,
     /// Which RPO figure is shown and gated: the RPO objective's case, `bound` without one.
     pub rpo_case: RpoCase,
@@ -355,11 +356,13 @@ fn recovery_verdict(
         .map(|(n, _)| n.clone())
         .collect();
     let empty = t.services.is_empty() && t.registries.is_empty();
+    // No service: nothing to recover, which is no figure rather than a 0 s recovery.
+    let any = !services.is_empty();
     RecoveryVerdict {
         rto_case,
-        rto_seconds: worst(&|s| rto_of(s, rto_case)),
+        rto_seconds: worst(&|s| rto_of(s, rto_case)).filter(|_| any),
         rpo_case,
-        rpo_seconds: worst(&|s| rpo_of(s, rpo_case)),
+        rpo_seconds: worst(&|s| rpo_of(s, rpo_case)).filter(|_| any),
         passed: matches!(overall, Overall::None | Overall::Met) && no_recovery.is_empty() && !empty,
         objectives: overall,
         no_recovery,
@@ -376,24 +379,45 @@ fn service(
     let (rpo_typical, rpo_basis) = rpo(s);
     let rpo_worst = rpo_worst(s, rpo_typical);
     let rpo_bound = rpo_worst.or(rpo_typical);
+    // Writes at risk are the RPO the objective gates on, as every surface shows it.
+    let at_risk = match t
+        .objectives
+        .as_ref()
+        .map(|o| o.rpo_case)
+        .unwrap_or_default()
+    {
+        RpoCase::Bound => rpo_bound,
+        RpoCase::Typical => rpo_typical,
+        RpoCase::Worst => rpo_worst,
+    };
     let mut region_losses = rto::region_losses(s, t, everywhere);
     for l in &mut region_losses {
         l.writes_at_risk_seconds = if l.writes.risks_writes() {
-            rpo_bound
+            at_risk
         } else {
             Some(Duration::ZERO)
         };
     }
+    // The worst loss under the figure the RTO objective gates on (fast, or dark).
+    let dark = t
+        .objectives
+        .as_ref()
+        .is_some_and(|o| o.rto_case == RtoCase::Dark);
     let worst = region_losses.iter().max_by(|a, b| {
         // A loss with no floor is the worst of all; no recovery is worse than a missing input.
         let key = |l: &RegionLoss| {
+            let (first, then) = if dark {
+                (l.dark_floor_seconds, l.floor_seconds)
+            } else {
+                (l.floor_seconds, l.dark_floor_seconds)
+            };
             (
                 l.floor_seconds.is_none(),
                 l.unknown
                     .as_ref()
                     .map(|u| u.kind == UnknownKind::NoRecovery),
-                l.floor_seconds,
-                l.dark_floor_seconds,
+                first,
+                then,
             )
         };
         key(a).cmp(&key(b)).then_with(|| b.region.cmp(&a.region))
@@ -647,7 +671,9 @@ fn rpo(s: &crate::model::Service) -> (Option<Duration>, String) {
                     Some(Duration::ZERO),
                     format!("multi-master, strong consistency: every acknowledged write is on a quorum of the {n} voting regions"),
                 ),
-                2 => (
+                // Two data-holding voters: a write is acknowledged only once it is in both. A
+                // witness holds no data, so a region and a witness are not that.
+                2 if d.witness.is_none() => (
                     Some(Duration::ZERO),
                     "multi-master, strong consistency with two voting regions: every acknowledged write is in both (RPO 0), but losing either stops writes (a quorum needs three voters, or two and a `witness`)".into(),
                 ),
@@ -657,19 +683,29 @@ fn rpo(s: &crate::model::Service) -> (Option<Duration>, String) {
                 ),
             }
         }
-        (pattern, _) => match d.replication_lag {
-            Some(lag) => (
-                Some(lag),
-                format!(
-                    "{}: asynchronous replication, writes within the replication lag ({lag}) may be lost",
-                    match pattern {
-                        DataPattern::PrimaryReplica => "primary-replica",
-                        DataPattern::Partitioned => "partitioned",
-                        DataPattern::MultiMaster => "multi-master, eventual consistency",
-                    }
-                ),
-            ),
-            None => (None, "replication_lag is not declared: the RPO is unknown".into()),
-        },
+        (pattern, _) => {
+            let what = match pattern {
+                DataPattern::PrimaryReplica => "primary-replica",
+                DataPattern::Partitioned => "partitioned",
+                DataPattern::MultiMaster => "multi-master, eventual consistency",
+            };
+            let window = match (d.replication_lag, d.replication_lag_max) {
+                (Some(lag), Some(max)) if max != lag => format!("up to {max}, typically {lag}"),
+                (Some(lag), _) => lag.to_string(),
+                (None, Some(max)) => {
+                    format!("up to {max}; the typical replication_lag is not declared")
+                }
+                (None, None) => {
+                    return (
+                        None,
+                        "replication_lag is not declared: the RPO is unknown".into(),
+                    )
+                }
+            };
+            (
+                d.replication_lag,
+                format!("{what}: asynchronous replication, writes within the replication lag ({window}) may be lost"),
+            )
+        }
     }
 }

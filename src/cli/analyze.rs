@@ -215,7 +215,7 @@ fn check_human(a: &crate::analysis::Analysis, lint: &crate::lint::Report, ctx: &
         let line = format!("service {service}: NO RECOVERY ({why})\n");
         ctx.out_colored(&line, render::color::verdicts);
     }
-    if let Some(note) = bound_note(a) {
+    if let Some(note) = render::analysis::bound_note(a) {
         ctx.out(&format!("note: {note}\n"));
     }
     for f in &lint.findings {
@@ -227,29 +227,6 @@ fn check_human(a: &crate::analysis::Analysis, lint: &crate::lint::Report, ctx: &
         ));
     }
     ctx.out(&format!("{}\n", render::lint::summary(lint)));
-}
-
-/// Said when the RPO objective gates on a declared bound above the typical lag: the default
-/// changed (an objective is a promise), so a CI gate that passed on the typical lag may fail.
-fn bound_note(a: &crate::analysis::Analysis) -> Option<String> {
-    let o = a.objective(crate::analysis::ObjectiveKind::Rpo)?;
-    if o.case != Some(crate::analysis::Case::Bound) {
-        return None;
-    }
-    let services: Vec<&str> = a
-        .services
-        .iter()
-        .filter(|(_, s)| {
-            s.rpo_worst_seconds.is_some() && s.rpo_worst_seconds != s.rpo_typical_seconds
-        })
-        .map(|(n, _)| n.as_str())
-        .collect();
-    (!services.is_empty()).then(|| {
-        format!(
-            "rpo gates on the declared bound replication_lag_max of {} (an objective is a promise); objectives {{ rpo_case = \"typical\" }} gates on the typical lag instead",
-            services.join(", ")
-        )
-    })
 }
 
 fn design_name(path: &std::path::Path) -> String {

@@ -89,19 +89,16 @@ impl ResourceGraph {
         next
     }
 
-    /// The declared address of a replication rule this graph no longer holds.
-    pub fn retired_rule(
-        &self,
-        region: &str,
-        destinations: &[String],
-        filters: &[String],
-    ) -> Option<&Address> {
+    /// The replication rules of `region` this graph no longer holds, with their declared
+    /// addresses.
+    pub fn retired_rules<'a>(
+        &'a self,
+        region: &'a str,
+    ) -> impl Iterator<Item = (&'a Address, &'a resources::EcrReplicationSpec)> + 'a {
         self.retired_rules
             .iter()
-            .find(|(_, x)| {
-                x.region == region && x.destinations == destinations && x.filters == filters
-            })
-            .map(|(a, _)| a)
+            .filter(move |(_, x)| x.region == region)
+            .map(|(a, x)| (a, x))
     }
 
     /// All resources, sorted by address.

@@ -164,8 +164,8 @@ pub static OBJECTIVES: BlockSpec = BlockSpec {
             "\"fast\"",
         ),
         default(
-            attr("rpo_case", Kind::Enum(RPO_CASES), "Which lag `rpo` gates on: `bound` (default: replication_lag_max where declared, else replication_lag), `typical` (replication_lag) or `worst` (replication_lag_max; unknown without it)."),
-            "\"typical\"",
+            attr("rpo_case", Kind::Enum(RPO_CASES), "Which lag `rpo` gates on: `bound` (replication_lag_max where declared, else replication_lag), `typical` (replication_lag) or `worst` (replication_lag_max; unknown without it)."),
+            "\"bound\"",
         ),
         checked(
             attr("monthly_cost", Kind::Number, "Monthly cost budget in USD."),

@@ -1276,22 +1276,9 @@ fn region_replication(
         d.changes.push(c.with(detail()));
     }
     // Our rules left unpaired are removed from the region's configuration.
-    // A rule the topology declared before a destroy keeps its declared address.
+    let named = retired_names(graph, region, &ours);
     for m in ours {
-        let address = graph
-            .retired_rule(region, &m.destinations, &m.filters)
-            .cloned()
-            .unwrap_or_else(|| {
-                Address::new(
-                    Kind::EcrReplication,
-                    &format!("_removed_{region}"),
-                    Some(&format!(
-                        "{} -> {}",
-                        m.filters.join(","),
-                        m.destinations.join(",")
-                    )),
-                )
-            });
+        let address = removed_address(&named, &m, region);
         let c = change(
             &address,
             vec![Action::Delete],
@@ -1303,6 +1290,56 @@ fn region_replication(
         );
         d.changes.push(c.with(detail()));
     }
+}
+
+/// The rules of `ours` the topology declared before a destroy, with their declared addresses,
+/// paired as declared rules pair with live ones (the same rule, else one sharing a filter).
+fn retired_names(
+    graph: &ResourceGraph,
+    region: &str,
+    ours: &[ReplicationRule],
+) -> Vec<(ReplicationRule, Address)> {
+    let retired: Vec<(&Address, ReplicationRule)> = graph
+        .retired_rules(region)
+        .map(|(a, x)| {
+            (
+                a,
+                ReplicationRule {
+                    destinations: x.destinations.clone(),
+                    filters: x.filters.clone(),
+                },
+            )
+        })
+        .collect();
+    let mut unnamed = ours.to_vec();
+    pair_rules(&retired, &mut unnamed)
+        .into_iter()
+        .zip(&retired)
+        .filter_map(|(m, (a, _))| m.map(|m| (m, (*a).clone())))
+        .collect()
+}
+
+/// The address of a rule this plan removes: its declared one, else one made of its content.
+fn removed_address(
+    named: &[(ReplicationRule, Address)],
+    m: &ReplicationRule,
+    region: &str,
+) -> Address {
+    named
+        .iter()
+        .find(|(r, _)| r == m)
+        .map(|(_, a)| a.clone())
+        .unwrap_or_else(|| {
+            Address::new(
+                Kind::EcrReplication,
+                &format!("_removed_{region}"),
+                Some(&format!(
+                    "{} -> {}",
+                    m.filters.join(","),
+                    m.destinations.join(",")
+                )),
+            )
+        })
 }
 
 fn pair_rules(

@@ -259,14 +259,18 @@ pub struct RecoveryChange {
     /// (`before` says which).
     pub rto_floor_before_seconds: Option<f64>,
     pub rto_floor_after_seconds: Option<f64>,
-    /// Whether anything of the topology is live before the change.
-    #[serde(default)]
-    pub before: Before,
+    /// Whether anything of the topology is live before the change. Absent in plans saved by
+    /// earlier versions, where a null floor before meant nothing live ([`Self::before`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<Before>,
     /// Which floor both figures are: `fast`, or `dark` under `rto_case = "dark"`.
     #[serde(default)]
     pub rto_case: crate::model::RtoCase,
     /// The RPO the RPO objective gates on (its `rpo_case`).
     pub rpo_seconds: Option<f64>,
+    /// Which RPO that is: `bound`, `typical` or `worst`.
+    #[serde(default)]
+    pub rpo_case: crate::model::RpoCase,
     /// Some objective is breached (a known figure over its limit).
     pub objectives_breached: bool,
     /// Some objective cannot be shown to hold (its figure is unknown).
@@ -276,16 +280,53 @@ pub struct RecoveryChange {
     #[serde(default)]
     pub no_recovery: Vec<String>,
     pub objectives: Vec<crate::analysis::ObjectiveResult>,
+    /// The topology declares no service (registries only): there is no floor to compute.
+    #[serde(default)]
+    pub no_service: bool,
+}
+
+impl RecoveryChange {
+    /// Whether anything was live before: as recorded, or, in a plan saved by an earlier
+    /// version, as its null floor said.
+    pub fn before(&self) -> Before {
+        self.before
+            .unwrap_or(if self.rto_floor_before_seconds.is_none() {
+                Before::NothingLive
+            } else {
+                Before::Live
+            })
+    }
+
+    /// A destroy's: what was live stops serving; there is no floor after it and no objective
+    /// to weigh (the destroyed topology's floor before it is not computed).
+    pub fn destroyed(anything_live: bool) -> RecoveryChange {
+        RecoveryChange {
+            rto_floor_before_seconds: None,
+            rto_floor_after_seconds: None,
+            before: Some(if anything_live {
+                Before::Live
+            } else {
+                Before::NothingLive
+            }),
+            rto_case: crate::model::RtoCase::Fast,
+            rpo_seconds: None,
+            rpo_case: crate::model::RpoCase::Bound,
+            objectives_breached: false,
+            objectives_unknown: false,
+            no_recovery: Vec::new(),
+            objectives: Vec::new(),
+            no_service: false,
+        }
+    }
 }
 
 /// What runs before the change.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Before {
     /// Nothing of the topology is live: there is no floor to compare with.
     NothingLive,
     /// Some of it is live: the floor is that of the live records (null when unknown).
-    #[default]
     Live,
 }
 
@@ -609,6 +650,7 @@ pub fn plan_against(
         "diffed the topology against live state"
     );
     let analysis = crate::analysis::analyze_with_prices(input.topology, &opts.prices);
+    let recovery = plan_recovery(input, &analysis, &live, opts.destroy, &changes)?;
     Ok(Plan {
         format_version: FORMAT_VERSION,
         plan_id,
@@ -620,7 +662,7 @@ pub fn plan_against(
         summary: Summary::of(&changes),
         resource_changes: changes,
         untouched: with_holds(d.untouched, input),
-        recovery: recovery(input.topology, &analysis, &live)?,
+        recovery,
         targets: opts.targets.clone(),
         destroy: opts.destroy,
         adopt: opts.adopt,
@@ -634,6 +676,24 @@ pub fn plan_against(
         api_calls: BTreeMap::new(),
         health_checks: None,
     })
+}
+
+/// The plan's recovery figures; a destroy leaves nothing to recover to: no floor after it, no
+/// objective it can meet.
+fn plan_recovery(
+    input: &Input,
+    analysis: &Analysis,
+    live: &LiveState,
+    destroy: bool,
+    changes: &[ResourceChange],
+) -> Result<RecoveryChange, PlanError> {
+    if destroy {
+        Ok(RecoveryChange::destroyed(
+            changes.iter().any(|c| c.change.before.is_some()),
+        ))
+    } else {
+        recovery(input.topology, analysis, live)
+    }
 }
 
 /// The weights `meridian shift` holds, said among what the plan leaves alone.
@@ -849,13 +909,15 @@ pub fn recovery(
     Ok(RecoveryChange {
         rto_floor_before_seconds: before_floor,
         rto_floor_after_seconds: after.verdict.rto_seconds,
-        before,
+        before: Some(before),
         rto_case: after.verdict.rto_case,
         rpo_seconds: after.verdict.rpo_seconds,
+        rpo_case: after.verdict.rpo_case,
         objectives_breached: after.objectives_breached(),
         objectives_unknown: after.objectives_unknown(),
         no_recovery: after.verdict.no_recovery.clone(),
         objectives: after.objectives.clone(),
+        no_service: topology.services.is_empty(),
     })
 }
 

@@ -64,6 +64,7 @@ pub fn objective_line(o: &ObjectiveResult) -> String {
         String::new()
     };
     match o.verdict {
+        Verdict::Met if o.actual.is_none() => format!("{target}: met (no service declared)"),
         Verdict::Met | Verdict::Breached => format!(
             "{target}: {} (actual {}, margin {}{by})",
             if o.verdict == Verdict::Met {
@@ -146,7 +147,7 @@ fn unknown_text(u: &crate::analysis::Unknown) -> String {
 
 /// One region loss: its formula, why it is unknown, who takes the load, what else happens.
 fn loss_lines(l: &crate::analysis::RegionLoss, s: &mut String) {
-    let labels = if l.labels.len() == 1 && l.labels[0] == l.region {
+    let labels = if l.labels.is_empty() || (l.labels.len() == 1 && l.labels[0] == l.region) {
         String::new()
     } else {
         format!(" ({})", l.labels.join(", "))
@@ -182,8 +183,13 @@ pub fn human(a: &Analysis) -> String {
             )
         });
         let _ = writeln!(s, "service \"{name}\": {} routing, {data}", sa.routing);
+        let dark = a.verdict.rto_case == RtoCase::Dark;
         let floor = match &sa.rto_unknown {
             Some(u) => unknown_text(u),
+            None if dark => format!(
+                "{} (dark region)",
+                secs(crate::analysis::rto_of(sa, RtoCase::Dark))
+            ),
             None => secs(sa.rto_floor_seconds),
         };
         match (&sa.worst_region, &sa.rto_unknown) {
@@ -197,7 +203,7 @@ pub fn human(a: &Analysis) -> String {
         for l in &sa.region_losses {
             loss_lines(l, &mut s);
         }
-        let _ = writeln!(s, "  RPO {}{}", secs(sa.rpo_seconds), rpo_detail(sa));
+        let _ = writeln!(s, "  RPO {}", rpo_text(sa, a.verdict.rpo_case));
         for n in &sa.notes {
             let _ = writeln!(s, "  note: {n}");
         }
@@ -211,19 +217,37 @@ pub fn human(a: &Analysis) -> String {
             let _ = writeln!(s, "  {}", objective_line(o));
         }
     }
+    let _ = writeln!(s, "verdict: {}", verdict_line(a));
     s
 }
 
-/// After the RPO: the bound's source and the typical lag beside it, then the basis.
-fn rpo_detail(sa: &crate::analysis::ServiceAnalysis) -> String {
-    match (sa.rpo_worst_seconds, sa.rpo_typical_seconds) {
-        (Some(w), Some(t)) if w != t => format!(
-            " (the declared bound, replication_lag_max; typical {}): {}",
-            secs(Some(t)),
-            sa.rpo_basis
+/// A service's RPO under the case the objective gates on, named when it is not the bound,
+/// with the other figure beside it and the basis: `3 s (the declared bound,
+/// replication_lag_max; typical 0.3 s): ...`.
+fn rpo_text(sa: &crate::analysis::ServiceAnalysis, case: RpoCase) -> String {
+    let figure = secs(crate::analysis::rpo_of(sa, case));
+    let bound = sa
+        .rpo_worst_seconds
+        .filter(|w| Some(*w) != sa.rpo_typical_seconds);
+    let beside = match (case, bound) {
+        (RpoCase::Typical, Some(b)) => format!(
+            " (the typical lag, as the objective gates; declared bound {})",
+            secs(Some(b))
         ),
-        _ => format!(": {}", sa.rpo_basis),
-    }
+        (RpoCase::Typical, None) => " (the typical lag)".to_string(),
+        (_, Some(_)) => match sa.rpo_typical_seconds {
+            Some(t) => format!(
+                " (the declared bound, replication_lag_max; typical {})",
+                secs(Some(t))
+            ),
+            None => " (the declared bound, replication_lag_max)".to_string(),
+        },
+        (RpoCase::Worst, None) if sa.rpo_worst_seconds.is_none() => {
+            " (worst case: replication_lag_max is not declared)".to_string()
+        }
+        _ => String::new(),
+    };
+    format!("{figure}{beside}: {}", sa.rpo_basis)
 }
 
 /// The figure an RTO verdict is about, named by its case: `630 s`, `642 s (dark region)`.
@@ -302,6 +326,9 @@ pub fn check_markdown(a: &Analysis, lint: &crate::lint::Report) -> String {
     if a.objectives.is_empty() {
         s.push_str("No objectives declared.\n");
     }
+    if let Some(note) = bound_note(a) {
+        let _ = writeln!(s, "> {note}\n");
+    }
     for o in &a.objectives {
         let _ = writeln!(s, "- {} {}", objective_mark(o.verdict), objective_line(o));
     }
@@ -328,6 +355,32 @@ pub fn check_markdown(a: &Analysis, lint: &crate::lint::Report) -> String {
     s
 }
 
+/// Said when the RPO objective gates on a declared bound above the typical lag: the default
+/// changed (an objective is a promise), so a CI gate that passed on the typical lag may fail.
+pub fn bound_note(a: &Analysis) -> Option<String> {
+    let o = a.objective(ObjectiveKind::Rpo)?;
+    if o.case != Some(Case::Bound) {
+        return None;
+    }
+    let services: Vec<&str> = a
+        .services
+        .iter()
+        .filter(
+            |(_, s)| match (s.rpo_typical_seconds, s.rpo_worst_seconds) {
+                (Some(t), Some(w)) => t < w,
+                _ => false,
+            },
+        )
+        .map(|(n, _)| n.as_str())
+        .collect();
+    (!services.is_empty()).then(|| {
+        format!(
+            "rpo gates on the declared bound replication_lag_max of {} (an objective is a promise); objectives {{ rpo_case = \"typical\" }} gates on the typical lag instead",
+            services.join(", ")
+        )
+    })
+}
+
 fn objective_mark(v: Verdict) -> &'static str {
     match v {
         Verdict::Met => "✅",
@@ -338,7 +391,15 @@ fn objective_mark(v: Verdict) -> &'static str {
 
 pub fn markdown(a: &Analysis) -> String {
     let mut s = String::from("## Recovery analysis\n\n");
-    s.push_str("| service | routing | data | RTO floor | worst loss | RPO |\n");
+    let case = if a.verdict.rto_case == RtoCase::Dark {
+        " (dark region)"
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        s,
+        "| service | routing | data | RTO floor{case} | worst loss | RPO |"
+    );
     s.push_str("| --- | --- | --- | --- | --- | --- |\n");
     for (name, sa) in &a.services {
         let data = sa
@@ -350,9 +411,12 @@ pub fn markdown(a: &Analysis) -> String {
             s,
             "| `{name}` | {} | {data} | {} | {} | {} |",
             sa.routing,
-            secs(sa.rto_floor_seconds),
+            match &sa.rto_unknown {
+                Some(u) if u.kind == UnknownKind::NoRecovery => "NO RECOVERY".to_string(),
+                _ => secs(crate::analysis::rto_of(sa, a.verdict.rto_case)),
+            },
             sa.worst_region.as_deref().unwrap_or("-"),
-            secs(sa.rpo_seconds)
+            secs(crate::analysis::rpo_of(sa, a.verdict.rpo_case))
         );
     }
     for (name, sa) in &a.services {
@@ -386,6 +450,7 @@ pub fn markdown(a: &Analysis) -> String {
             let _ = writeln!(s, "- {} {}", objective_mark(o.verdict), objective_line(o));
         }
     }
+    let _ = writeln!(s, "\n**Verdict:** {}", verdict_line(a));
     s
 }
 
@@ -518,9 +583,10 @@ fn verdict_data(drawn: &[Drawn], a: &Analysis) -> String {
     let v = &a.verdict;
     let opt = |x: Option<f64>| x.map_or_else(|| "unknown".to_string(), num);
     let mut g = format!(
-        "<g id=\"meridian-verdict\" data-rto-case=\"{}\" data-rto-seconds=\"{}\" data-rpo-seconds=\"{}\" data-objectives=\"{}\" data-passed=\"{}\">",
+        "<g id=\"meridian-verdict\" data-rto-case=\"{}\" data-rto-seconds=\"{}\" data-rpo-case=\"{}\" data-rpo-seconds=\"{}\" data-objectives=\"{}\" data-passed=\"{}\">",
         v.rto_case.as_str(),
         opt(v.rto_seconds),
+        v.rpo_case.as_str(),
         opt(v.rpo_seconds),
         v.objectives.as_str(),
         v.passed

@@ -25,6 +25,7 @@ fn secs(d: Option<f64>) -> String {
 /// a design with no recovery says so.
 fn rto_cell(d: &crate::analysis::compare::Design) -> String {
     let n = match (d.rto_floor_seconds, d.no_recovery.is_empty()) {
+        _ if d.routing.is_empty() => "-".to_string(),
         (None, false) => "NO RECOVERY".to_string(),
         (v, _) => secs(v),
     };
@@ -45,6 +46,10 @@ fn objectives_cell(d: &crate::analysis::compare::Design) -> String {
     if !d.no_recovery.is_empty() {
         let _ = write!(cell, "; NO RECOVERY ({})", d.no_recovery.join(", "));
     }
+    let otherwise_passing = matches!(d.objectives, "none" | "met") && d.no_recovery.is_empty();
+    if !d.passed && otherwise_passing {
+        cell.push_str("; FAILED: nothing declared");
+    }
     cell
 }
 
@@ -62,7 +67,11 @@ fn rows(c: &Comparison) -> Vec<[String; 9]> {
                 },
                 d.regions.len().to_string(),
                 rto_cell(d),
-                secs(d.rpo_seconds),
+                if d.routing.is_empty() {
+                    "-".to_string()
+                } else {
+                    secs(d.rpo_seconds)
+                },
                 format!(
                     "{}{}",
                     if d.cost_complete { "" } else { ">= " },

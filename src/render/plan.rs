@@ -162,6 +162,9 @@ fn recovery_line(p: &Plan) -> String {
     if p.destroy {
         return "Recovery: every service this topology manages stops serving: no RTO floor after a destroy".into();
     }
+    if r.no_service {
+        return "Recovery: no service declared (registries only): no RTO floor to compute".into();
+    }
     let mut problems = Vec::new();
     for o in &r.objectives {
         let name = o.objective.as_str();
@@ -191,16 +194,16 @@ fn recovery_line(p: &Plan) -> String {
         (false, true) => "; objectives met".to_string(),
         (_, false) => format!("; {}", problems.join("; ")),
     };
-    let before = match r.before {
+    let before = match r.before() {
         crate::plan::Before::NothingLive => "(nothing live)".to_string(),
         crate::plan::Before::Live => seconds(r.rto_floor_before_seconds),
     };
-    let case = match r.rto_case {
-        crate::model::RtoCase::Fast => "",
-        crate::model::RtoCase::Dark => " (dark region)",
+    let floor = match r.rto_case {
+        crate::model::RtoCase::Fast => "RTO floor",
+        crate::model::RtoCase::Dark => "dark-region RTO floor",
     };
     format!(
-        "Recovery: RTO floor{case} {before} -> {}{verdict}",
+        "Recovery: {floor} {before} -> {}{verdict}",
         seconds(r.rto_floor_after_seconds),
     )
 }

@@ -432,7 +432,7 @@ fn plan(t: &Topology, a: &Analysis, out: &mut Vec<String>) {
     if r.objectives != a.objectives {
         out.push("plan carries other objectives than check".into());
     }
-    if r.before != meridian::plan::Before::NothingLive {
+    if r.before() != meridian::plan::Before::NothingLive {
         out.push("a never-applied design has something live before".into());
     }
 }
@@ -479,10 +479,14 @@ fn simulations(t: &Topology, a: &Analysis, out: &mut Vec<String>) {
             else {
                 continue;
             };
-            if o.rto_seconds != loss.floor_seconds {
+            let floor = match a.verdict.rto_case {
+                RtoCase::Fast => loss.floor_seconds,
+                RtoCase::Dark => loss.dark_floor_seconds,
+            };
+            if o.rto_seconds != floor {
                 out.push(format!(
-                    "simulate --fail {region}: {name} rto {:?}, analyze {:?}",
-                    o.rto_seconds, loss.floor_seconds
+                    "simulate --fail {region}: {name} rto {:?}, analyze {floor:?}",
+                    o.rto_seconds
                 ));
             }
             if o.detection.fires != loss.detected_by.is_some() {

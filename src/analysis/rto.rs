@@ -449,44 +449,93 @@ fn connect_timeout(kind: HealthCheckType) -> Duration {
 
 /// Detection of the loss: fast (interval x threshold) and dark (each probe also waits the
 /// connect timeout). `Err` says why nothing detects it.
-fn detection(s: &Service, lost: &[&Region]) -> Result<(Step, Duration), Unknown> {
+fn detection(s: &Service, t: &Topology, lost: &[&Region]) -> Result<(Step, Duration), Unknown> {
     if let Some(a) = s.anycast.as_ref().filter(|a| a.accelerator.is_some()) {
         return accelerator_detection(a, lost);
     }
     if let Some(h) = &s.health_check {
-        let fast = Duration::from_secs(u64::from(h.interval) * u64::from(h.failure_threshold));
-        let timeout = connect_timeout(h.kind);
-        let dark = Duration::from_secs(
-            u64::from(h.failure_threshold) * (u64::from(h.interval) + timeout.as_millis() / 1000),
-        );
-        return Ok((
-            Step {
-                kind: StepKind::Detection,
-                formula: format!(
-                    "detect {} s x {} = {}",
-                    h.interval,
-                    h.failure_threshold,
-                    secs(fast)
-                ),
-                seconds: Some(fast),
-            },
-            dark,
-        ));
+        return Ok(check_detection(h, ""));
     }
-    let eth = lost
+    let eth: Vec<&crate::model::Alias> = lost
         .iter()
-        .any(|r| matches!(&r.endpoint, Endpoint::Alias(a) if a.evaluate_target_health));
-    Err(if eth {
-        Unknown {
-            kind: UnknownKind::Unknown,
-            reason: "detection by evaluate_target_health: the load balancer's health-check timing is not declared (add a health_check block)".into(),
-        }
-    } else {
-        Unknown {
+        .filter_map(|r| match &r.endpoint {
+            Endpoint::Alias(a) if a.evaluate_target_health => Some(a),
+            _ => None,
+        })
+        .collect();
+    let Some((first, rest)) = eth.split_first() else {
+        return Err(Unknown {
             kind: UnknownKind::NoRecovery,
             reason: "no health check: Route 53 keeps answering with the lost region".into(),
+        });
+    };
+    // The slowest of the lost aliases' detections; any unknown one makes it unknown.
+    let mut slowest = alias_detection(s, t, first)?;
+    for a in rest {
+        let d = alias_detection(s, t, a)?;
+        if d.0.seconds > slowest.0.seconds {
+            slowest = d;
         }
-    })
+    }
+    Ok(slowest)
+}
+
+/// A health check's detection: `interval x threshold` fast, `threshold x (interval +
+/// connect timeout)` dark.
+fn check_detection(h: &crate::model::HealthCheck, via: &str) -> (Step, Duration) {
+    let fast = Duration::from_secs(u64::from(h.interval) * u64::from(h.failure_threshold));
+    let timeout = connect_timeout(h.kind);
+    let dark = Duration::from_secs(
+        u64::from(h.failure_threshold) * (u64::from(h.interval) + timeout.as_millis() / 1000),
+    );
+    (
+        Step {
+            kind: StepKind::Detection,
+            formula: format!(
+                "detect{via} {} s x {} = {}",
+                h.interval,
+                h.failure_threshold,
+                secs(fast)
+            ),
+            seconds: Some(fast),
+        },
+        dark,
+    )
+}
+
+/// An alias with `evaluate_target_health` inherits its target's health (R53DG "How Amazon
+/// Route 53 chooses records when health checking is configured"): to a record group of the
+/// same zone, it is unhealthy only when every record of that group is, so its detection is that
+/// group's checks; a group with no check is always healthy (no recovery); a group the topology
+/// does not declare, or a load balancer's, has timing Meridian cannot know.
+fn alias_detection(
+    s: &Service,
+    t: &Topology,
+    a: &crate::model::Alias,
+) -> Result<(Step, Duration), Unknown> {
+    if !in_zone(&a.name, &s.zone) {
+        return Err(Unknown {
+            kind: UnknownKind::Unknown,
+            reason: "detection by evaluate_target_health: the load balancer's health-check timing is not declared (add a health_check block)".into(),
+        });
+    }
+    let Some(target) = t
+        .services
+        .values()
+        .find(|o| o.domain == a.name && o.zone == s.zone)
+    else {
+        return Err(Unknown {
+            kind: UnknownKind::Unknown,
+            reason: format!("the alias to {} evaluates the health of a record group this topology does not declare: its detection cannot be known", a.name),
+        });
+    };
+    match &target.health_check {
+        Some(h) => Ok(check_detection(h, &format!(" (alias to {}: its checks)", a.name))),
+        None => Err(Unknown {
+            kind: UnknownKind::NoRecovery,
+            reason: format!("the alias to {} evaluates a record group with no health check: it is always healthy, so Route 53 keeps answering with the lost region", a.name),
+        }),
+    }
 }
 
 /// Detection behind a Global Accelerator (developer guide, "Health check options"): the
@@ -820,7 +869,7 @@ fn impact<'a>(s: &'a Service, aws: &str, shares: &BTreeMap<String, f64>) -> Impa
 
 fn loss(s: &Service, t: &Topology, aws: &str, shares: &BTreeMap<String, f64>) -> RegionLoss {
     let i = impact(s, aws, shares);
-    let detect = detection(s, &i.lost);
+    let detect = detection(s, t, &i.lost);
     // Without detection nothing moves: saying where the users would go would contradict it.
     let mut notes = if detect.is_ok() {
         i.moved.how.clone()

@@ -18,7 +18,7 @@ pub fn check(t: &Topology, a: &analysis::Analysis) -> Vec<Finding> {
         out.extend(cross_region(t, s));
         out.extend(images(t, s));
         out.extend(undeclared_images(t, s));
-        out.extend(unchecked(s));
+        out.extend(unchecked(t, s));
         out.extend(stale_user_data(s));
         out.extend(partial_failure(t, s));
         if let Some(sa) = a.services.get(&s.name) {
@@ -251,18 +251,27 @@ fn undeclared_images(t: &Topology, s: &Service) -> Vec<Finding> {
 }
 
 /// True when something on the data plane takes region `r` out of the answers when it fails.
-fn detected(s: &Service, r: &Region) -> bool {
+/// An alias with `evaluate_target_health` to a record group of the same zone inherits that
+/// group's health: it is watched only if the group has a health check.
+fn detected(t: &Topology, s: &Service, r: &Region) -> bool {
+    let inherited = |a: &crate::model::Alias| {
+        let same_zone = t
+            .services
+            .values()
+            .find(|o| o.domain == a.name && o.zone == s.zone);
+        same_zone.is_none_or(|o| o.health_check.is_some())
+    };
     s.health_check.is_some()
         || s.anycast.as_ref().is_some_and(|a| a.accelerator.is_some())
-        || matches!(&r.endpoint, Endpoint::Alias(a) if a.evaluate_target_health)
+        || matches!(&r.endpoint, Endpoint::Alias(a) if a.evaluate_target_health && inherited(a))
 }
 
 /// SS003 (non-failover routing) and SS007 (failover primaries): a region nothing on the data
 /// plane takes out of the answers.
-fn unchecked(s: &Service) -> Vec<Finding> {
+fn unchecked(t: &Topology, s: &Service) -> Vec<Finding> {
     let aws: BTreeSet<&str> = s.regions.values().map(|r| r.aws_region.as_str()).collect();
     let mut out = Vec::new();
-    for r in s.regions.values().filter(|r| !detected(s, r)) {
+    for r in s.regions.values().filter(|r| !detected(t, s, r)) {
         let f = if s.routing == Routing::Failover {
             if r.role != Some(crate::model::Role::Primary) {
                 continue;

@@ -143,7 +143,7 @@ fn every_surface_agrees_on_random_designs() {
         .filter(|(_, n)| **n < 20)
         .map(|(w, _)| w)
         .collect();
-    assert_eq!(seen.len(), 17, "outcomes never reached:\n{report}");
+    assert_eq!(seen.len(), 18, "outcomes never reached:\n{report}");
     assert!(
         rare.is_empty(),
         "outcomes under 20 designs: {rare:?}\n{report}"
@@ -609,5 +609,40 @@ service "ledger" {
     let st = dir.join("s.json");
     let (_, out, _) = meridian_in(&dir, &["plan", "ro.hcl", "--state", st.to_str().unwrap()]);
     assert!(out.contains("Recovery: no service declared"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `shards` names region labels of a partitioned service, each shard once.
+#[test]
+fn shard_homes_are_validated() {
+    let dir = std::env::temp_dir().join(format!("meridian-shards-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text =
+        std::fs::read_to_string("tests/fixtures/recovery/partitioned_shard_homes.hcl").unwrap();
+    for (name, edit, want) in [
+        (
+            "unknown.hcl",
+            text.replace("eu = \"eu-west-1\"", "eu = \"ap-south-1\""),
+            "shard \\\"eu\\\" is homed in \\\"ap-south-1\\\", which is no region of the service",
+        ),
+        (
+            "pattern.hcl",
+            text.replace(
+                "\"partitioned\"",
+                "\"primary-replica\"\n    primary = \"us-east-1\"",
+            ),
+            "`shards` applies only to partitioned data",
+        ),
+        (
+            "type.hcl",
+            text.replace("eu = \"eu-west-1\"", "eu = 1"),
+            "`shards` must map names to strings",
+        ),
+    ] {
+        std::fs::write(dir.join(name), edit).unwrap();
+        let (code, out, _) = meridian_in(&dir, &["validate", name, "--format", "json"]);
+        assert_eq!(code, Some(1), "{name}: {out}");
+        assert!(out.contains(want), "{name}: {out}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -653,6 +653,18 @@ fn writes(s: &Service, lost_aws: &str, lost: &[&Region], shares: &BTreeMap<Strin
         {
             Writes::Promote("promote replica")
         }
+        // Declared shard homes hold writes whether or not they serve users.
+        DataPattern::Partitioned if !d.shards.is_empty() => {
+            let homes_here = d
+                .shards
+                .values()
+                .any(|home| lost.iter().any(|r| &r.name == home));
+            if homes_here {
+                Writes::Promote("promote shard replica")
+            } else {
+                Writes::Untouched
+            }
+        }
         DataPattern::Partitioned if lost.iter().any(|r| serves(&r)) => {
             Writes::Promote("promote shard replica")
         }

@@ -24,6 +24,8 @@ pub enum Value {
     Bool(bool),
     Dur(Duration),
     List(Vec<(String, Loc)>),
+    /// An object of strings: key, value and where the value is, in source order.
+    Map(Vec<(String, String, Loc)>),
 }
 
 /// A well-typed attribute: its value, where the value is, and where the key is.
@@ -184,6 +186,13 @@ impl Block {
     pub fn dur(&self, name: &str) -> Option<Duration> {
         match self.fields.get(name)?.value {
             Value::Dur(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    pub fn map(&self, name: &str) -> Option<&[(String, String, Loc)]> {
+        match self.fields.get(name)?.value {
+            Value::Map(ref m) => Some(m),
             _ => None,
         }
     }
@@ -481,6 +490,7 @@ fn type_name(kind: Kind) -> &'static str {
         Kind::Bool => "true or false",
         Kind::Duration => "a duration string such as \"45s\"",
         Kind::StringList => "a list of strings",
+        Kind::StringMap => "an object of strings",
     }
 }
 
@@ -540,6 +550,7 @@ fn decode_value(
             _ => wrong_type(attr, e, at, None, diags),
         },
         Kind::StringList => decode_string_list(file, attr, e, at, diags),
+        Kind::StringMap => decode_string_map(file, attr, e, at, diags),
     }
 }
 
@@ -720,6 +731,45 @@ fn decode_string_list(
         }
     }
     ok.then_some(Value::List(out))
+}
+
+fn decode_string_map(
+    file: FileId,
+    attr: &AttrSpec,
+    e: &Expression,
+    at: Loc,
+    diags: &mut Diagnostics,
+) -> Option<Value> {
+    let Expression::Object(object) = e else {
+        return wrong_type(attr, e, at, None, diags);
+    };
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (key, value) in object.iter() {
+        let name = match key {
+            hcl_edit::expr::ObjectKey::Ident(i) => Some(i.value().as_str().to_string()),
+            hcl_edit::expr::ObjectKey::Expression(Expression::String(s)) => {
+                Some(s.value().to_string())
+            }
+            hcl_edit::expr::ObjectKey::Expression(_) => None,
+        };
+        let value_loc = loc(file, value.expr());
+        match (name, value.expr()) {
+            (Some(k), Expression::String(v)) => out.push((k, v.value().to_string(), value_loc)),
+            _ => {
+                ok = false;
+                diags.push(
+                    Diagnostic::error(
+                        Code::WrongType,
+                        value_loc,
+                        format!("`{}` must map names to strings", attr.name),
+                    )
+                    .label("expected name = \"string\""),
+                );
+            }
+        }
+    }
+    ok.then_some(Value::Map(out))
 }
 
 /// Range, allowed-number and length checks; false when the value is rejected.

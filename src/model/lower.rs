@@ -1246,6 +1246,7 @@ fn data(d: &Block, regions: &[&str], diags: &mut Diagnostics) -> Option<Data> {
         _ => Consistency::Eventual,
     };
     ok &= recovery_fields(d, pattern, consistency, diags);
+    ok &= shards(d, pattern, regions, diags);
     if !ok {
         return None;
     }
@@ -1264,7 +1265,60 @@ fn data(d: &Block, regions: &[&str], diags: &mut Diagnostics) -> Option<Data> {
         consistency,
         witness: d.str("witness").map(str::to_string),
         user_scoped: d.bool("user_scoped").unwrap_or(false),
+        shards: d
+            .map("shards")
+            .unwrap_or_default()
+            .iter()
+            .map(|(k, v, _)| (k.clone(), v.clone()))
+            .collect(),
     })
+}
+
+/// `shards`: partitioned data only, each home a region label of the service, each shard once.
+fn shards(d: &Block, pattern: DataPattern, regions: &[&str], diags: &mut Diagnostics) -> bool {
+    let Some(map) = d.map("shards") else {
+        return true;
+    };
+    if pattern != DataPattern::Partitioned {
+        diags.push(
+            Diagnostic::error(
+                Code::DataField,
+                d.loc_of("shards"),
+                "`shards` applies only to partitioned data",
+            )
+            .label("not used by this pattern")
+            .help("a primary-replica or multi-master design has no shard homes"),
+        );
+        return false;
+    }
+    let mut ok = true;
+    let mut seen = std::collections::BTreeSet::new();
+    for (name, home, at) in map {
+        if !seen.insert(name.as_str()) {
+            ok = false;
+            diags.push(
+                Diagnostic::error(
+                    Code::DataField,
+                    at.clone(),
+                    format!("shard \"{name}\" is named twice"),
+                )
+                .label("repeated shard"),
+            );
+        }
+        if !regions.contains(&home.as_str()) {
+            ok = false;
+            diags.push(
+                Diagnostic::error(
+                    Code::DataField,
+                    at.clone(),
+                    format!("shard \"{name}\" is homed in \"{home}\", which is no region of the service"),
+                )
+                .label("unknown region")
+                .help(format!("name a region label of the service: {}", regions.join(", "))),
+            );
+        }
+    }
+    ok
 }
 
 /// The data attributes of the recovery model: `decision_time` goes with manual promotion,

@@ -486,6 +486,9 @@ pub struct Data {
     pub witness: Option<String>,
     /// The data is scoped to a user: a stale replica read is a correctness bug.
     pub user_scoped: bool,
+    /// Partitioned: each shard's home region label, by shard name; empty: every region that
+    /// serves users homes a shard.
+    pub shards: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -22,6 +22,8 @@ pub enum Kind {
     /// A string such as "45s"; see [`crate::duration::Duration::parse`].
     Duration,
     StringList,
+    /// An object of strings: `{ eu = "eu-west-1" }`.
+    StringMap,
 }
 
 /// A value check beyond the type, reported under its own code.
@@ -369,6 +371,11 @@ pub static DATA: BlockSpec = BlockSpec {
             "replication_lag_max",
             Kind::Duration,
             "Worst-case asynchronous replication lag (the RPO's worst case).",
+        ),
+        attr(
+            "shards",
+            Kind::StringMap,
+            "`partitioned` only: each shard's home region (label), e.g. `{ eu = \"eu-west-1\", na = \"us-east-1\" }`. Losing a home fails that shard's writes until its users move, whether or not the region serves traffic. Default: every serving region homes a shard.",
         ),
         attr(
             "witness",
@@ -772,6 +779,7 @@ fn attr_schema(a: &AttrSpec) -> Value {
             "minLength": 2,
         }),
         Kind::StringList => json!({"type": "array", "items": {"type": "string"}}),
+        Kind::StringMap => json!({"type": "object", "additionalProperties": {"type": "string"}}),
     };
     match a.check {
         Check::None => {}

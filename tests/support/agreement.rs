@@ -255,6 +255,14 @@ fn data_block(rng: &mut Rng, data: &str, labels: &[String], hcl: &mut String) {
         }
         "partitioned" => {
             hcl.push_str("  data {\n    pattern = \"partitioned\"\n");
+            if rng.chance(30) {
+                let _ = writeln!(
+                    hcl,
+                    "    shards = {{ a = \"{}\", b = \"{}\" }}",
+                    rng.pick(labels),
+                    rng.pick(labels)
+                );
+            }
             lag(rng, hcl);
             let _ = writeln!(hcl, "    promotion = \"60s\"\n  }}");
         }
@@ -457,6 +465,12 @@ fn writer_regions(t: &Topology, a: &Analysis, name: &str) -> Option<Vec<String>>
             .and_then(|p| s.regions.get(p))
             .map(|r| vec![r.aws_region.clone()])
             .unwrap_or_default(),
+        DataPattern::Partitioned if !d.shards.is_empty() => d
+            .shards
+            .values()
+            .filter_map(|home| s.regions.get(home))
+            .map(|r| r.aws_region.clone())
+            .collect(),
         DataPattern::Partitioned => serving(),
         DataPattern::MultiMaster => return None,
     })
@@ -712,6 +726,7 @@ fn outcomes(hcl: &str, a: &Analysis, o: &mut Outcomes) {
         (hcl.contains("replication_lag_max"), "a declared lag bound"),
         (hcl.contains("witness"), "a witness"),
         (hcl.contains("failover_to"), "failover_to"),
+        (hcl.contains("shards = "), "declared shard homes"),
     ];
     for (hit, name) in flags {
         if hit {

@@ -98,6 +98,8 @@ fn the_firing_fixtures_find_what_a_reader_of_them_finds() {
         ("SS009", &[("SS009", None)]),
         // api has no `images`; shop-images holds shop/api and skips ap-southeast-1.
         ("SS010", &[("SS010", Some("api"))]),
+        // ledger has a witness and no engine.
+        ("SS011", &[("SS011", Some("ledger"))]),
     ];
     for (file, want) in expect {
         let (r, _) = lint_file(

@@ -646,3 +646,45 @@ fn shard_homes_are_validated() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A DynamoDB witness must be in the replicas' Region set (aws-facts.md, 2026-12-07); without
+/// `engine` the rule cannot be checked, which lint SS011 says.
+#[test]
+fn a_dynamodb_witness_outside_the_region_set_is_refused() {
+    let dir = std::env::temp_dir().join(format!("meridian-witness-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let clean = std::fs::read_to_string("tests/fixtures/lint/SS011_clean.hcl").unwrap();
+    std::fs::write(dir.join("ok.hcl"), &clean).unwrap();
+    std::fs::write(dir.join("eu.hcl"), clean.replace("us-east-2", "eu-west-1")).unwrap();
+    std::fs::write(
+        dir.join("none.hcl"),
+        clean.replace("us-east-2", "sa-east-1"),
+    )
+    .unwrap();
+    let (code, _, err) = meridian_in(&dir, &["validate", "ok.hcl"]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, err, _) = meridian_in(&dir, &["validate", "eu.hcl", "--format", "json"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains(
+            "in DynamoDB's EU Region set, but the replicas in us-east-1, us-west-2 are not"
+        ),
+        "{err}"
+    );
+    let (code, err, _) = meridian_in(&dir, &["validate", "none.hcl", "--format", "json"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("in no Region set"), "{err}");
+    // The same witness without an engine validates, and the lint says what it cannot check.
+    std::fs::write(
+        dir.join("noengine.hcl"),
+        clean
+            .replace("us-east-2", "eu-west-1")
+            .replace("    engine      = \"dynamodb\"\n", ""),
+    )
+    .unwrap();
+    let (code, _, err) = meridian_in(&dir, &["validate", "noengine.hcl"]);
+    assert_eq!(code, Some(0), "{err}");
+    let (_, out, _) = meridian_in(&dir, &["lint", "noengine.hcl", "--format", "json"]);
+    assert!(out.contains("\"rule\": \"SS011\""), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

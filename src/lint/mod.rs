@@ -132,6 +132,9 @@ rules! {
     Ss010 => "SS010", "undeclared-image-source", Warn,
         "a service with no `images` whose name matches a repository that some of its regions do not receive",
         include_str!("docs/SS010.md");
+    Ss011 => "SS011", "engine-undeclared", Warn,
+        "a witness declared without the data `engine`, so the engine's placement rules cannot be checked",
+        include_str!("docs/SS011.md");
 }
 
 /// One problem the lint found.

@@ -18,6 +18,7 @@ pub fn check(t: &Topology, a: &analysis::Analysis) -> Vec<Finding> {
         out.extend(cross_region(t, s));
         out.extend(images(t, s));
         out.extend(undeclared_images(t, s));
+        out.extend(engine_undeclared(s));
         out.extend(unchecked(t, s));
         out.extend(stale_user_data(s));
         out.extend(partial_failure(t, s));
@@ -196,6 +197,26 @@ fn images(t: &Topology, s: &Service) -> Vec<Finding> {
         out.push(about(f, s));
     }
     out
+}
+
+/// SS011: a witness whose engine is not declared, so its placement cannot be checked.
+fn engine_undeclared(s: &Service) -> Vec<Finding> {
+    let Some(d) = &s.data else { return Vec::new() };
+    let Some(w) = d.witness.as_ref().filter(|_| d.engine.is_none()) else {
+        return Vec::new();
+    };
+    let at = s.block_locs.get("data").unwrap_or(&s.loc);
+    let f = finding(
+        RuleId::Ss011,
+        at,
+        "no `engine`",
+        format!(
+            "{} counts {w} as a witness but declares no `engine`: whether the engine accepts a witness there (DynamoDB: only in the replicas' Region set) cannot be checked",
+            s.name
+        ),
+        "declare the engine: engine = \"dynamodb\" (or aurora, elasticache, other)".into(),
+    );
+    vec![about(f, s)]
 }
 
 /// SS010: no `images`, but a registry holds a repository named after the service and does not

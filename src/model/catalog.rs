@@ -162,6 +162,29 @@ pub fn unsupported_country(code: &str) -> Option<&'static str> {
         .map(|(_, name)| *name)
 }
 
+/// DynamoDB multi-Region strong consistency: the replicas and the witness of a global table
+/// are in one of these Region sets (API CreateGlobalTableWitnessGroupMemberAction; aws-facts.md,
+/// 2026-12-07).
+pub const DYNAMODB_REGION_SETS: &[(&str, &[&str])] = &[
+    ("US", &["us-east-1", "us-east-2", "us-west-2"]),
+    (
+        "EU",
+        &["eu-central-1", "eu-west-1", "eu-west-2", "eu-west-3"],
+    ),
+    (
+        "AP",
+        &["ap-northeast-1", "ap-northeast-2", "ap-northeast-3"],
+    ),
+];
+
+/// The DynamoDB Region set an AWS region belongs to.
+pub fn dynamodb_region_set(region: &str) -> Option<&'static str> {
+    DYNAMODB_REGION_SETS
+        .iter()
+        .find(|(_, rs)| rs.contains(&region))
+        .map(|(name, _)| *name)
+}
+
 /// How Meridian writes a country code (`country:XX` where XX is also a continent code).
 pub fn country_code_of(country: &str) -> String {
     if CONTINENTS.contains(&country) {

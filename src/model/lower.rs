@@ -331,21 +331,8 @@ fn service(b: &Block, registries: &[&str], diags: &mut Diagnostics) -> Option<Se
         stateless_without_data(b, &name, diags);
     }
     let images = images(b, registries, diags);
-    if let (Some(w), Some(db)) = (
-        data.as_ref().and_then(|d| d.witness.as_ref()),
-        b.block("data"),
-    ) {
-        if regions.values().any(|r| &r.aws_region == w) {
-            diags.push(
-                Diagnostic::error(
-                    Code::DataField,
-                    db.value_loc("witness"),
-                    format!("witness {w} already votes: the service serves from it"),
-                )
-                .label("not a separate voter")
-                .help("a witness is an AWS region that votes without serving; name one the service does not run in"),
-            );
-        }
+    if let (Some(d), Some(db)) = (&data, b.block("data")) {
+        witness_rules(db, d, &regions, diags);
     }
     if let Some(routing) = routing {
         load_shares(b, routing, diags);
@@ -1265,6 +1252,12 @@ fn data(d: &Block, regions: &[&str], diags: &mut Diagnostics) -> Option<Data> {
         consistency,
         witness: d.str("witness").map(str::to_string),
         user_scoped: d.bool("user_scoped").unwrap_or(false),
+        engine: d.str("engine").map(|e| match e {
+            "aurora" => super::Engine::Aurora,
+            "dynamodb" => super::Engine::Dynamodb,
+            "elasticache" => super::Engine::Elasticache,
+            _ => super::Engine::Other,
+        }),
         shards: d
             .map("shards")
             .unwrap_or_default()
@@ -1272,6 +1265,55 @@ fn data(d: &Block, regions: &[&str], diags: &mut Diagnostics) -> Option<Data> {
             .map(|(k, v, _)| (k.clone(), v.clone()))
             .collect(),
     })
+}
+
+/// A witness votes without serving, so it is not one of the service's regions; a DynamoDB
+/// witness is in the replicas' Region set (API CreateGlobalTableWitnessGroupMemberAction).
+fn witness_rules(
+    db: &Block,
+    d: &Data,
+    regions: &BTreeMap<String, Region>,
+    diags: &mut Diagnostics,
+) {
+    let Some(w) = &d.witness else { return };
+    if regions.values().any(|r| &r.aws_region == w) {
+        diags.push(
+            Diagnostic::error(
+                Code::DataField,
+                db.value_loc("witness"),
+                format!("witness {w} already votes: the service serves from it"),
+            )
+            .label("not a separate voter")
+            .help("a witness is an AWS region that votes without serving; name one the service does not run in"),
+        );
+    }
+    if d.engine != Some(super::Engine::Dynamodb) {
+        return;
+    }
+    let set = catalog::dynamodb_region_set(w);
+    let outside: Vec<&str> = regions
+        .values()
+        .map(|r| r.aws_region.as_str())
+        .filter(|a| set.is_none() || catalog::dynamodb_region_set(a) != set)
+        .collect();
+    if set.is_none() || !outside.is_empty() {
+        let sets: Vec<String> = catalog::DYNAMODB_REGION_SETS
+            .iter()
+            .map(|(n, rs)| format!("{n}: {}", rs.join(", ")))
+            .collect();
+        diags.push(
+            Diagnostic::error(
+                Code::DataField,
+                db.value_loc("witness"),
+                match set {
+                    None => format!("DynamoDB cannot place a witness in {w}: it is in no Region set of multi-Region strong consistency"),
+                    Some(s) => format!("the witness {w} is in DynamoDB's {s} Region set, but the replicas in {} are not", outside.join(", ")),
+                },
+            )
+            .label("outside the replicas' Region set")
+            .help(format!("the replicas and the witness of a strongly consistent global table share one Region set ({})", sets.join("; "))),
+        );
+    }
 }
 
 /// `shards`: partitioned data only, each home a region label of the service, each shard once.

@@ -489,6 +489,17 @@ pub struct Data {
     /// Partitioned: each shard's home region label, by shard name; empty: every region that
     /// serves users homes a shard.
     pub shards: BTreeMap<String, String>,
+    /// The database engine, when declared: its own rules are checked.
+    pub engine: Option<Engine>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    Aurora,
+    Dynamodb,
+    Elasticache,
+    Other,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -141,6 +141,7 @@ pub const ROLES: &[&str] = &["primary", "secondary"];
 pub const CHECK_SCOPES: &[&str] = &["service", "endpoint"];
 pub const DATA_PATTERNS: &[&str] = &["primary-replica", "partitioned", "multi-master"];
 pub const CONSISTENCY: &[&str] = &["eventual", "strong"];
+pub const ENGINES: &[&str] = &["aurora", "dynamodb", "elasticache", "other"];
 pub const PROMOTION_MODES: &[&str] = &["automatic", "manual"];
 pub const RTO_CASES: &[&str] = &["fast", "dark"];
 pub const RPO_CASES: &[&str] = &["bound", "typical", "worst"];
@@ -381,6 +382,11 @@ pub static DATA: BlockSpec = BlockSpec {
             "witness",
             Kind::String,
             "multi-master with strong consistency: an AWS region that votes in the write quorum without serving.",
+        ),
+        attr(
+            "engine",
+            Kind::Enum(ENGINES),
+            "The database engine, so validation can check its rules (a DynamoDB witness must be in the replicas' Region set): `aurora`, `dynamodb`, `elasticache` or `other`.",
         ),
         default(
             attr("consistency", Kind::Enum(CONSISTENCY), "multi-master only."),

@@ -2607,3 +2607,35 @@ fn a_changed_rule_keeps_its_declared_address_in_state_and_destroy() {
         text_of(&o)
     );
 }
+
+/// An apply whose stderr is a pipe nobody reads (`2>&1 | tee` killed, a log collector gone)
+/// finishes: its progress lines meet EPIPE and are dropped, never a panic inside the engine
+/// (which hung the apply for ever, holding its lock).
+#[test]
+fn an_apply_with_a_closed_stderr_finishes() {
+    let dir = tempdir("closed-stderr");
+    copy_example("active-passive", &dir);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_meridian"))
+        .current_dir(&dir)
+        .args(["apply", "active-passive", "--auto-approve"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("the apply hung with a closed stderr");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+    let o = meridian(&dir, &["plan", "active-passive", "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    assert!(!dir.join("active-passive/.meridian/lock").exists());
+}

@@ -446,24 +446,24 @@ impl ApplyProgress {
             format!("[{}{}]", "=".repeat(full), " ".repeat(width - full))
         };
         if self.terminal {
-            eprint!(
+            super::to_stderr(&format!(
                 "\r  {} {}/{} changes, {} operations, {secs} s ",
                 bar(24),
                 p.settled,
                 p.total,
                 p.operations
-            );
+            ));
         } else {
-            eprintln!(
-                "progress: {}/{} changes settled, {} operations, {secs} s",
+            super::to_stderr(&format!(
+                "progress: {}/{} changes settled, {} operations, {secs} s\n",
                 p.settled, p.total, p.operations
-            );
+            ));
         }
     }
 
     fn finish(&self) {
         if self.terminal && !super::QUIET.load(std::sync::atomic::Ordering::SeqCst) {
-            eprintln!();
+            super::to_stderr("\n");
         }
     }
 }
@@ -474,14 +474,14 @@ fn progress_sink() -> Option<crate::provider::ProgressSink> {
         return None;
     }
     Some(std::sync::Arc::new(|p: Progress| match p {
-        Progress::Propagating { change_id, elapsed } => eprint!(
+        Progress::Propagating { change_id, elapsed } => super::to_stderr(&format!(
             "\r  waiting for Route 53 change {change_id} to reach INSYNC ({} s)",
             elapsed.as_secs()
-        ),
-        Progress::InSync { change_id, elapsed } => eprintln!(
-            "\r  Route 53 change {change_id} is INSYNC after {} s                ",
+        )),
+        Progress::InSync { change_id, elapsed } => super::to_stderr(&format!(
+            "\r  Route 53 change {change_id} is INSYNC after {} s                \n",
             elapsed.as_secs()
-        ),
+        )),
     }))
 }
 

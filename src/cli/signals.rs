@@ -28,10 +28,10 @@ pub fn install() {
         for sig in signals.forever() {
             let code = 128 + u8::try_from(sig).unwrap_or(0);
             if APPLYING.load(Ordering::SeqCst) && !STOP.swap(true, Ordering::SeqCst) {
-                eprintln!(
-                    "\ninterrupted: finishing the calls in flight (at most {} s), then stopping",
+                super::to_stderr(&format!(
+                    "\ninterrupted: finishing the calls in flight (at most {} s), then stopping\n",
                     GRACE.as_secs()
-                );
+                ));
                 std::thread::spawn(move || {
                     std::thread::sleep(GRACE);
                     lock::release_all();
@@ -39,7 +39,7 @@ pub fn install() {
                 });
             } else {
                 lock::release_all();
-                eprintln!("\ninterrupted: nothing was changed after this point");
+                super::to_stderr("\ninterrupted: nothing was changed after this point\n");
                 std::process::exit(i32::from(code));
             }
         }

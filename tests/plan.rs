@@ -2639,3 +2639,32 @@ fn an_apply_with_a_closed_stderr_finishes() {
     assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
     assert!(!dir.join("active-passive/.meridian/lock").exists());
 }
+
+/// An emptied file (a truncation, a bad merge) does not delete what the topology manages:
+/// plan and apply refuse and name `destroy`, which still works.
+#[test]
+fn an_emptied_topology_refuses_to_delete_everything() {
+    let dir = tempdir("emptied");
+    copy_example("active-passive", &dir);
+    let t = "active-passive";
+    let o = meridian(&dir, &["apply", t, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    std::fs::write(dir.join(t).join("main.hcl"), "").unwrap();
+    for cmd in ["plan", "apply"] {
+        let o = meridian(
+            &dir,
+            &[cmd, t, "--auto-approve"][..if cmd == "plan" { 2 } else { 3 }],
+        );
+        assert_eq!(o.status.code(), Some(1), "{cmd}: {}", text_of(&o));
+        assert!(
+            text_of(&o).contains("meridian::plan::empty_topology"),
+            "{}",
+            text_of(&o)
+        );
+        assert!(text_of(&o).contains("meridian destroy"), "{}", text_of(&o));
+    }
+    let store = std::fs::read_to_string(dir.join(t).join(".meridian/state.json")).unwrap();
+    assert!(store.contains("billing"), "nothing was deleted");
+    let o = meridian(&dir, &["destroy", t, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+}

@@ -440,6 +440,12 @@ pub enum PlanError {
         help("apply in parts with --target, a day apart")
     )]
     CheckRate(usize),
+    #[error("the topology declares nothing, but its manifest manages {}: applying it would delete every one of them", .0.join(", "))]
+    #[diagnostic(
+        code(meridian::plan::empty_topology),
+        help("if that is what you mean, run `meridian destroy` (or `meridian plan --destroy`); if the file was truncated or a merge went wrong, restore its services")
+    )]
+    EmptyTopology(Vec<String>),
     #[error("no resource matches --target {0}")]
     #[diagnostic(
         code(meridian::plan::target),
@@ -638,6 +644,12 @@ pub fn plan_against(
         return Err(PlanError::Foreign(foreign));
     }
     let mut changes = d.changes;
+    // A file that declares nothing is far more often a truncation or a bad merge than a
+    // request to delete everything: that is what `destroy` says.
+    let empty = input.topology.services.is_empty() && input.topology.registries.is_empty();
+    if !opts.destroy && empty && !input.identity.services.is_empty() {
+        return Err(PlanError::EmptyTopology(input.identity.services.clone()));
+    }
     if !opts.targets.is_empty() {
         let keep = targeted(input.graph, &changes, &opts.targets)?;
         changes.retain(|c| keep.contains(&c.address));

@@ -644,12 +644,7 @@ pub fn plan_against(
         return Err(PlanError::Foreign(foreign));
     }
     let mut changes = d.changes;
-    // A file that declares nothing is far more often a truncation or a bad merge than a
-    // request to delete everything: that is what `destroy` says.
-    let empty = input.topology.services.is_empty() && input.topology.registries.is_empty();
-    if !opts.destroy && empty && !input.identity.services.is_empty() {
-        return Err(PlanError::EmptyTopology(input.identity.services.clone()));
-    }
+    refuse_emptied(input, opts)?;
     if !opts.targets.is_empty() {
         let keep = targeted(input.graph, &changes, &opts.targets)?;
         changes.retain(|c| keep.contains(&c.address));
@@ -688,6 +683,16 @@ pub fn plan_against(
         api_calls: BTreeMap::new(),
         health_checks: None,
     })
+}
+
+/// A file that declares nothing is far more often a truncation or a bad merge than a request
+/// to delete everything: that is what `destroy` says.
+fn refuse_emptied(input: &Input, opts: &Options) -> Result<(), PlanError> {
+    let empty = input.topology.services.is_empty() && input.topology.registries.is_empty();
+    if !opts.destroy && empty && !input.identity.services.is_empty() {
+        return Err(PlanError::EmptyTopology(input.identity.services.clone()));
+    }
+    Ok(())
 }
 
 /// The plan's recovery figures; a destroy leaves nothing to recover to: no floor after it, no

@@ -163,22 +163,20 @@ fn outcome(t: &Topology, a: &Analysis, s: &Service, sc: &Scenario) -> Option<Out
     Some(match sc {
         Scenario::Fail { .. } => fail(a, s, region, stalled),
         Scenario::Isolate { .. } => isolate(s, region, stalled),
-        Scenario::Degrade { error_rate, .. } => degrade(a, s, region, *error_rate, stalled),
+        Scenario::Degrade { error_rate, .. } => degrade((t, a), s, region, *error_rate, stalled),
     })
 }
 
-/// The failure threshold of what watches the service in `region` (its health check, or its
-/// accelerator's), for the sick-region model; None when nothing declared watches it there: no
-/// record in the region (a witness, a dependency's home), or only `evaluate_target_health`,
-/// whose load balancer's threshold is not declared.
-fn data_plane_detection(s: &Service, region: &str) -> Option<u32> {
+/// The failure threshold of what watches the service in `region` (its health check, its
+/// accelerator's, or the check an `evaluate_target_health` alias inherits), for the
+/// sick-region model: the analysis's rule ([`crate::analysis::watching_threshold`]). None when
+/// nothing declared watches it there: no record in the region (a witness, a dependency's
+/// home), or a load balancer whose threshold is not declared.
+fn data_plane_detection(t: &Topology, s: &Service, region: &str) -> Option<u32> {
     if !s.regions.values().any(|r| r.aws_region == region) {
         return None;
     }
-    if let Some(a) = s.anycast.as_ref().filter(|a| a.accelerator.is_some()) {
-        return Some(a.threshold);
-    }
-    s.health_check.as_ref().map(|h| h.failure_threshold)
+    crate::analysis::watching_threshold(s, t, region)
 }
 
 fn serving(s: &Service, gone: &BTreeSet<&str>, stalled: &[StalledRegion]) -> Vec<String> {
@@ -220,7 +218,10 @@ fn fail(a: &Analysis, s: &Service, region: &str, stalled: Vec<StalledRegion>) ->
     });
     // Detection, failing writes and writes at risk are the analysis's, never this module's.
     let detect = loss.and_then(|l| l.detected_by.clone());
-    let nothing = if s.regions.values().any(|r| r.aws_region == region) {
+    let timing = loss.and_then(|l| l.detection_unknown.clone());
+    let nothing = if let Some(why) = timing {
+        format!("detection unknown: {why}")
+    } else if s.regions.values().any(|r| r.aws_region == region) {
         "nothing declared detects the loss of the region: Route 53 keeps answering with it"
             .to_string()
     } else {
@@ -331,8 +332,10 @@ fn isolate(s: &Service, region: &str, stalled: Vec<StalledRegion>) -> Outcome {
     }
 }
 
+/// A sick region: its share of the service's requests fail at rate `e` until (and unless) a
+/// threshold check trips.
 fn degrade(
-    a: &Analysis,
+    (t, a): (&Topology, &Analysis),
     s: &Service,
     region: &str,
     e: f64,
@@ -346,7 +349,7 @@ fn degrade(
             .map(|r| shares.get(&r.name).copied().unwrap_or(0.0))
             .sum()
     };
-    let Some(n) = data_plane_detection(s, region) else {
+    let Some(n) = data_plane_detection(t, s, region) else {
         return Outcome {
             serves_all: share * e == 0.0,
             error_share: Some(share * e),

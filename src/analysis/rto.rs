@@ -124,6 +124,9 @@ pub struct RegionLoss {
     /// health check, or no record of the service in the lost region (a witness, a dependency's
     /// home).
     pub detected_by: Option<String>,
+    /// Why detection's timing cannot be known, when something may detect the loss but its
+    /// timing is not declared (a load balancer's checks, an undeclared alias target).
+    pub detection_unknown: Option<String>,
     pub steps: Vec<Step>,
     /// The RTO floor when the region fails fast (interval x threshold detection); `None`
     /// when it cannot be computed (see `unknown`).
@@ -450,34 +453,63 @@ fn connect_timeout(kind: HealthCheckType) -> Duration {
 /// Detection of the loss: fast (interval x threshold) and dark (each probe also waits the
 /// connect timeout). `Err` says why nothing detects it.
 fn detection(s: &Service, t: &Topology, lost: &[&Region]) -> Result<(Step, Duration), Unknown> {
+    group_detection(s, t, lost, 0)
+}
+
+/// How deep an alias chain is followed (a -> b -> c ...) before the detection is unknown.
+const MAX_ALIAS_DEPTH: usize = 8;
+
+/// The detection of losing the records `lost` of `s`: its accelerator, its health check, or,
+/// without either, each lost record's own: an alias with `evaluate_target_health` inherits its
+/// target's health, any other record is never marked unhealthy. The worst one decides: no
+/// recovery over unknown over the slowest detection.
+fn group_detection(
+    s: &Service,
+    t: &Topology,
+    lost: &[&Region],
+    depth: usize,
+) -> Result<(Step, Duration), Unknown> {
     if let Some(a) = s.anycast.as_ref().filter(|a| a.accelerator.is_some()) {
         return accelerator_detection(a, lost);
     }
     if let Some(h) = &s.health_check {
         return Ok(check_detection(h, ""));
     }
-    let eth: Vec<&crate::model::Alias> = lost
+    let each: Vec<Result<(Step, Duration), Unknown>> = lost
         .iter()
-        .filter_map(|r| match &r.endpoint {
-            Endpoint::Alias(a) if a.evaluate_target_health => Some(a),
-            _ => None,
+        .map(|r| match &r.endpoint {
+            Endpoint::Alias(a) if a.evaluate_target_health => {
+                alias_detection(s, t, a, &r.aws_region, depth)
+            }
+            _ => Err(Unknown {
+                kind: UnknownKind::NoRecovery,
+                reason: format!(
+                    "no health check watches {} of {}: Route 53 keeps answering with the lost region",
+                    r.name, s.name
+                ),
+            }),
         })
         .collect();
-    let Some((first, rest)) = eth.split_first() else {
-        return Err(Unknown {
+    worst_detection(each).unwrap_or_else(|| {
+        Err(Unknown {
             kind: UnknownKind::NoRecovery,
             reason: "no health check: Route 53 keeps answering with the lost region".into(),
-        });
+        })
+    })
+}
+
+/// The worst of several detections: no recovery, then unknown, then the slowest; None for
+/// none.
+fn worst_detection(
+    each: Vec<Result<(Step, Duration), Unknown>>,
+) -> Option<Result<(Step, Duration), Unknown>> {
+    let rank = |d: &Result<(Step, Duration), Unknown>| match d {
+        Err(u) if u.kind == UnknownKind::NoRecovery => (2, None),
+        Err(_) => (1, None),
+        Ok((step, _)) => (0, step.seconds),
     };
-    // The slowest of the lost aliases' detections; any unknown one makes it unknown.
-    let mut slowest = alias_detection(s, t, first)?;
-    for a in rest {
-        let d = alias_detection(s, t, a)?;
-        if d.0.seconds > slowest.0.seconds {
-            slowest = d;
-        }
-    }
-    Ok(slowest)
+    each.into_iter()
+        .reduce(|a, b| if rank(&b) > rank(&a) { b } else { a })
 }
 
 /// A health check's detection: `interval x threshold` fast, `threshold x (interval +
@@ -505,37 +537,112 @@ fn check_detection(h: &crate::model::HealthCheck, via: &str) -> (Step, Duration)
 
 /// An alias with `evaluate_target_health` inherits its target's health (R53DG "How Amazon
 /// Route 53 chooses records when health checking is configured"): to a record group of the
-/// same zone, it is unhealthy only when every record of that group is, so its detection is that
-/// group's checks; a group with no check is always healthy (no recovery); a group the topology
-/// does not declare, or a load balancer's, has timing Meridian cannot know.
+/// same zone, it is unhealthy only when every record of that group is. So when every record of
+/// the group is in the lost AWS region, its detection is the group's (its checks, its
+/// accelerator, or its own aliases', followed down the chain); a group with nothing watching it
+/// is always healthy (no recovery). A group with records elsewhere keeps the alias healthy and
+/// its users follow the group's own failover, and a group the topology does not declare, or a
+/// load balancer, has timing Meridian cannot know: unknown, with the reason.
 fn alias_detection(
     s: &Service,
     t: &Topology,
     a: &crate::model::Alias,
+    lost_aws: &str,
+    depth: usize,
 ) -> Result<(Step, Duration), Unknown> {
-    if !in_zone(&a.name, &s.zone) {
-        return Err(Unknown {
+    let unknown = |reason: String| {
+        Err(Unknown {
             kind: UnknownKind::Unknown,
-            reason: "detection by evaluate_target_health: the load balancer's health-check timing is not declared (add a health_check block)".into(),
-        });
-    }
-    let Some(target) = t
-        .services
-        .values()
-        .find(|o| o.domain == a.name && o.zone == s.zone)
-    else {
-        return Err(Unknown {
-            kind: UnknownKind::Unknown,
-            reason: format!("the alias to {} evaluates the health of a record group this topology does not declare: its detection cannot be known", a.name),
-        });
+            reason,
+        })
     };
-    match &target.health_check {
-        Some(h) => Ok(check_detection(h, &format!(" (alias to {}: its checks)", a.name))),
-        None => Err(Unknown {
-            kind: UnknownKind::NoRecovery,
-            reason: format!("the alias to {} evaluates a record group with no health check: it is always healthy, so Route 53 keeps answering with the lost region", a.name),
-        }),
+    if !in_zone(&a.name, &s.zone) {
+        return unknown("detection by evaluate_target_health: the load balancer's health-check timing is not declared (add a health_check block)".into());
     }
+    let Some(target) = same_zone_group(t, &s.zone, &a.name) else {
+        return unknown(format!("the alias to {} evaluates the health of a record group this topology does not declare: its detection cannot be known", a.name));
+    };
+    if depth >= MAX_ALIAS_DEPTH {
+        return unknown(format!("the alias to {} starts a chain of aliases deeper than {MAX_ALIAS_DEPTH}: its detection is not followed", a.name));
+    }
+    let lost: Vec<&Region> = target
+        .regions
+        .values()
+        .filter(|r| r.aws_region == lost_aws)
+        .collect();
+    if lost.len() < target.regions.len() {
+        return unknown(format!("the alias to {} stays healthy while that group has records outside {lost_aws}: these users follow {}'s own failover, which this loss does not model", a.name, target.name));
+    }
+    group_detection(target, t, &lost, depth + 1).map(|(mut step, dark)| {
+        step.formula = format!("{} (via the alias to {})", step.formula, a.name);
+        (step, dark)
+    })
+}
+
+/// The TTL resolvers cache for an alias to `name` in `zone`: Route 53 answers with the target
+/// record's TTL, and an alias target that is itself an alias passes its own target's on (the
+/// longest of the group's records); an alias to a load balancer is 60 s.
+fn group_ttl(t: &Topology, zone: &str, name: &str, depth: usize) -> Result<Duration, String> {
+    let Some(target) = same_zone_group(t, zone, name) else {
+        return Err(format!("a record in the same zone: its TTL is what resolvers cache, and {name} is not declared"));
+    };
+    if depth >= MAX_ALIAS_DEPTH {
+        return Err(format!(
+            "the chain of aliases from {name} is deeper than {MAX_ALIAS_DEPTH}"
+        ));
+    }
+    if target
+        .anycast
+        .as_ref()
+        .is_some_and(|a| a.accelerator.is_some())
+    {
+        return Ok(ALIAS_TTL);
+    }
+    let mut worst = Duration::ZERO;
+    for r in target.regions.values() {
+        let ttl = match &r.endpoint {
+            Endpoint::Alias(a) if in_zone(&a.name, zone) => group_ttl(t, zone, &a.name, depth + 1)?,
+            Endpoint::Alias(_) => ALIAS_TTL,
+            _ => Duration::from_secs(u64::from(target.ttl)),
+        };
+        worst = worst.max(ttl);
+    }
+    Ok(worst)
+}
+
+/// The failure threshold of what watches `s` in the AWS region `aws` (its accelerator, its
+/// health check, or the check an `evaluate_target_health` alias inherits from its same-zone
+/// group, down the chain); None when nothing declared does, or only a load balancer whose
+/// threshold is not declared.
+pub fn watching_threshold(s: &Service, t: &Topology, aws: &str) -> Option<u32> {
+    threshold_at(s, t, aws, 0)
+}
+
+fn threshold_at(s: &Service, t: &Topology, aws: &str, depth: usize) -> Option<u32> {
+    if let Some(a) = s.anycast.as_ref().filter(|a| a.accelerator.is_some()) {
+        return Some(a.threshold);
+    }
+    if let Some(h) = &s.health_check {
+        return Some(h.failure_threshold);
+    }
+    if depth >= MAX_ALIAS_DEPTH {
+        return None;
+    }
+    s.regions
+        .values()
+        .filter(|r| r.aws_region == aws)
+        .filter_map(|r| match &r.endpoint {
+            Endpoint::Alias(a) if a.evaluate_target_health => same_zone_group(t, &s.zone, &a.name),
+            _ => None,
+        })
+        .find_map(|g| threshold_at(g, t, aws, depth + 1))
+}
+
+/// The service whose records an alias to `name` in `zone` evaluates.
+pub fn same_zone_group<'a>(t: &'a Topology, zone: &str, name: &str) -> Option<&'a Service> {
+    t.services
+        .values()
+        .find(|o| o.domain == name && o.zone == zone)
 }
 
 /// Detection behind a Global Accelerator (developer guide, "Health check options"): the
@@ -593,21 +700,11 @@ fn shift(s: &Service, t: &Topology, lost: &[&Region]) -> Result<Step, String> {
     let mut worst: Option<(Duration, String)> = None;
     for r in lost {
         let (ttl, what) = match &r.endpoint {
-            Endpoint::Alias(a) if in_zone(&a.name, &s.zone) => {
-                let target = t.services.values().find(|o| o.domain == a.name);
-                match target {
-                    Some(o) => (
-                        Duration::from_secs(u64::from(o.ttl)),
-                        format!("alias to {} in the zone: its TTL", a.name),
-                    ),
-                    None => {
-                        return Err(format!(
-                            "{} is an alias to {}, a record in the same zone: its TTL is what resolvers cache, and it is not declared",
-                            r.name, a.name
-                        ))
-                    }
-                }
-            }
+            Endpoint::Alias(a) if in_zone(&a.name, &s.zone) => (
+                group_ttl(t, &s.zone, &a.name, 0)
+                    .map_err(|why| format!("{} is an alias to {}: {why}", r.name, a.name))?,
+                format!("alias to {} in the zone: its TTL", a.name),
+            ),
             Endpoint::Alias(_) => (ALIAS_TTL, "alias TTL".to_string()),
             _ => (Duration::from_secs(u64::from(s.ttl)), "DNS TTL".to_string()),
         };
@@ -837,6 +934,7 @@ fn no_cost(aws: &str, labels: Vec<String>, notes: Vec<String>) -> RegionLoss {
         writes: WriteEffect::Untouched,
         writes_at_risk_seconds: Some(Duration::ZERO),
         detected_by: None,
+        detection_unknown: None,
         steps: Vec::new(),
         floor_seconds: Some(Duration::ZERO),
         dark_floor_seconds: Some(Duration::ZERO),
@@ -900,6 +998,10 @@ fn loss(s: &Service, t: &Topology, aws: &str, shares: &BTreeMap<String, f64>) ->
         Ok((step, _)) if !i.lost.is_empty() => Some(step.formula.clone()),
         _ => None,
     };
+    let detection_unknown = match &detect {
+        Err(u) if u.kind == UnknownKind::Unknown && !i.lost.is_empty() => Some(u.reason.clone()),
+        _ => None,
+    };
     if !i.traffic
         && stall.is_none()
         && matches!(i.writes, Writes::Untouched | Writes::QuorumKept(_))
@@ -911,6 +1013,7 @@ fn loss(s: &Service, t: &Topology, aws: &str, shares: &BTreeMap<String, f64>) ->
         }
         out.writes = effect;
         out.detected_by = detected_by;
+        out.detection_unknown = detection_unknown;
         return out;
     }
     let mut missing = Vec::new();
@@ -939,6 +1042,7 @@ fn loss(s: &Service, t: &Topology, aws: &str, shares: &BTreeMap<String, f64>) ->
     out.holds_writes = holds_writes;
     out.writes = effect;
     out.detected_by = detected_by;
+    out.detection_unknown = detection_unknown;
     out.missing = missing;
     out.takers = i.takers;
     out.stranded = i.moved.stranded;
@@ -1080,6 +1184,7 @@ fn timeline(
         writes: WriteEffect::Untouched,
         writes_at_risk_seconds: Some(Duration::ZERO),
         detected_by: None,
+        detection_unknown: None,
         steps,
         floor_seconds: floor,
         dark_floor_seconds: dark,

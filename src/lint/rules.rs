@@ -202,7 +202,8 @@ fn images(t: &Topology, s: &Service) -> Vec<Finding> {
 /// SS011: a witness whose engine is not declared, so its placement cannot be checked.
 fn engine_undeclared(s: &Service) -> Vec<Finding> {
     let Some(d) = &s.data else { return Vec::new() };
-    let Some(w) = d.witness.as_ref().filter(|_| d.engine.is_none()) else {
+    let unchecked = matches!(d.engine, None | Some(crate::model::Engine::Other));
+    let Some(w) = d.witness.as_ref().filter(|_| unchecked) else {
         return Vec::new();
     };
     let at = s.block_locs.get("data").unwrap_or(&s.loc);
@@ -211,7 +212,7 @@ fn engine_undeclared(s: &Service) -> Vec<Finding> {
         at,
         "no `engine`",
         format!(
-            "{} counts {w} as a witness but declares no `engine`: whether the engine accepts a witness there (DynamoDB: only in the replicas' Region set) cannot be checked",
+            "{} counts {w} as a witness but declares no known `engine`: whether the engine accepts a witness there (DynamoDB: only in the replicas' Region set) cannot be checked",
             s.name
         ),
         "declare the engine: engine = \"dynamodb\" (or aurora, elasticache, other)".into(),
@@ -225,7 +226,9 @@ fn undeclared_images(t: &Topology, s: &Service) -> Vec<Finding> {
     if s.images.is_some() {
         return Vec::new();
     }
-    let named = |repo: &str| repo == s.name || repo.rsplit('/').next() == Some(s.name.as_str());
+    // ECR names are lower case; a service may be named `Api`.
+    let name = s.name.to_ascii_lowercase();
+    let named = |repo: &str| repo == name || repo.rsplit('/').next() == Some(name.as_str());
     let mut out = Vec::new();
     for reg in t.registries.values() {
         let Some(repo) = reg.repositories.iter().find(|r| named(r)) else {
@@ -273,14 +276,15 @@ fn undeclared_images(t: &Topology, s: &Service) -> Vec<Finding> {
 
 /// True when something on the data plane takes region `r` out of the answers when it fails.
 /// An alias with `evaluate_target_health` to a record group of the same zone inherits that
-/// group's health: it is watched only if the group has a health check.
+/// group's health: it is watched only if something watches the group (down the alias chain,
+/// the analysis's rule); a load balancer's or an undeclared group's checks are not judged here.
 fn detected(t: &Topology, s: &Service, r: &Region) -> bool {
-    let inherited = |a: &crate::model::Alias| {
-        let same_zone = t
-            .services
+    let inherited = |a: &crate::model::Alias| match analysis::same_zone_group(t, &s.zone, &a.name) {
+        None => true,
+        Some(g) => g
+            .regions
             .values()
-            .find(|o| o.domain == a.name && o.zone == s.zone);
-        same_zone.is_none_or(|o| o.health_check.is_some())
+            .any(|gr| analysis::watching_threshold(g, t, &gr.aws_region).is_some()),
     };
     s.health_check.is_some()
         || s.anycast.as_ref().is_some_and(|a| a.accelerator.is_some())

@@ -834,12 +834,12 @@ fn geo_locations(r: &Block, routing: Option<Routing>, diags: &mut Diagnostics) -
     let mut locations = Vec::new();
     for (l, at) in r.list("locations").unwrap_or(&[]) {
         if catalog::is_geo_location(l) {
-            locations.push(l.clone());
+            locations.push(catalog::canonical_location(l));
         } else if let Some(name) = catalog::unsupported_country(l) {
             diags.push(
                 Diagnostic::error(Code::GeoLocation, at.clone(), format!("Route 53 does not accept geolocation records for \"{l}\" ({name})"))
                     .label("not supported by Route 53")
-                    .help("Route 53 refuses BV, CX, EH and HM (Developer Guide, \"Values specific for geolocation records\"); users there fall under their continent's record or the \"*\" default"),
+                    .help("Route 53 refuses BV, CX, EH and HM (Developer Guide, \"Values specific for geolocation records\"); its users there get the \"*\" default record"),
             );
         } else {
             let upper = l.to_ascii_uppercase();
@@ -1004,12 +1004,13 @@ fn geolocation_rules(
     regions: &BTreeMap<String, (Region, &Block)>,
     diags: &mut Diagnostics,
 ) {
-    let mut seen: BTreeMap<&str, Loc> = BTreeMap::new();
+    let mut seen: BTreeMap<String, Loc> = BTreeMap::new();
     let mut ordered: Vec<_> = regions.values().collect();
     ordered.sort_by_key(|(_, rb)| rb.header.clone());
     for (_, rb) in &ordered {
         for (l, at) in rb.list("locations").unwrap_or(&[]) {
-            if let Some(first) = seen.get(l.as_str()) {
+            // `country:DE` and `DE` are one location.
+            if let Some(first) = seen.get(&catalog::canonical_location(l)) {
                 diags.push(
                     Diagnostic::error(
                         Code::GeoLocation,
@@ -1021,7 +1022,7 @@ fn geolocation_rules(
                     .help("each location may appear in one region only"),
                 );
             } else {
-                seen.insert(l, at.clone());
+                seen.insert(catalog::canonical_location(l), at.clone());
             }
         }
     }
@@ -1267,53 +1268,114 @@ fn data(d: &Block, regions: &[&str], diags: &mut Diagnostics) -> Option<Data> {
     })
 }
 
-/// A witness votes without serving, so it is not one of the service's regions; a DynamoDB
-/// witness is in the replicas' Region set (API CreateGlobalTableWitnessGroupMemberAction).
+/// A witness votes without serving, so it is not one of the service's regions.
 fn witness_rules(
     db: &Block,
     d: &Data,
     regions: &BTreeMap<String, Region>,
     diags: &mut Diagnostics,
 ) {
-    let Some(w) = &d.witness else { return };
-    if regions.values().any(|r| &r.aws_region == w) {
+    if let Some(w) = &d.witness {
+        if regions.values().any(|r| &r.aws_region == w) {
+            diags.push(
+                Diagnostic::error(
+                    Code::DataField,
+                    db.value_loc("witness"),
+                    format!("witness {w} already votes: the service serves from it"),
+                )
+                .label("not a separate voter")
+                .help("a witness is an AWS region that votes without serving; name one the service does not run in"),
+            );
+        }
+    }
+    engine_rules(db, d, regions, diags);
+}
+
+/// What the declared engine allows: Aurora global databases and ElastiCache global datastores
+/// have one writer region (no multi-master); DynamoDB's multi-Region strong consistency takes
+/// exactly three voting AWS regions (three replicas, or two and a witness) of one Region set
+/// (aws-facts.md, 2026-12-07).
+fn engine_rules(db: &Block, d: &Data, regions: &BTreeMap<String, Region>, diags: &mut Diagnostics) {
+    let refuse = |at: Loc, message: String, help: String, diags: &mut Diagnostics| {
         diags.push(
-            Diagnostic::error(
-                Code::DataField,
-                db.value_loc("witness"),
-                format!("witness {w} already votes: the service serves from it"),
-            )
-            .label("not a separate voter")
-            .help("a witness is an AWS region that votes without serving; name one the service does not run in"),
+            Diagnostic::error(Code::DataField, at, message)
+                .label("not what this engine does")
+                .help(help),
         );
+    };
+    match d.engine {
+        Some(e @ (super::Engine::Aurora | super::Engine::Elasticache))
+            if d.pattern == DataPattern::MultiMaster =>
+        {
+            let what = if e == super::Engine::Aurora {
+                "an Aurora global database"
+            } else {
+                "an ElastiCache global datastore"
+            };
+            refuse(
+                db.value_loc("pattern"),
+                format!("{what} has one writer region: it is not multi-master"),
+                "use pattern = \"primary-replica\" with its primary, or the engine that is multi-master".into(),
+                diags,
+            );
+        }
+        Some(super::Engine::Dynamodb) if d.consistency == Consistency::Strong => {
+            let mut voters: Vec<&str> = regions.values().map(|r| r.aws_region.as_str()).collect();
+            voters.extend(d.witness.as_deref());
+            voters.sort_unstable();
+            voters.dedup();
+            if let Some((message, help)) = dynamodb_quorum(&voters, d.witness.as_deref()) {
+                let at = if d.witness.is_some() {
+                    db.value_loc("witness")
+                } else {
+                    db.value_loc("consistency")
+                };
+                refuse(at, message, help, diags);
+            }
+        }
+        _ => {}
     }
-    if d.engine != Some(super::Engine::Dynamodb) {
-        return;
-    }
-    let set = catalog::dynamodb_region_set(w);
-    let outside: Vec<&str> = regions
-        .values()
-        .map(|r| r.aws_region.as_str())
-        .filter(|a| set.is_none() || catalog::dynamodb_region_set(a) != set)
+}
+
+/// Why DynamoDB would refuse these voting regions for a strongly consistent global table.
+fn dynamodb_quorum(voters: &[&str], witness: Option<&str>) -> Option<(String, String)> {
+    let sets: Vec<String> = catalog::DYNAMODB_REGION_SETS
+        .iter()
+        .map(|(n, rs)| format!("{n}: {}", rs.join(", ")))
         .collect();
-    if set.is_none() || !outside.is_empty() {
-        let sets: Vec<String> = catalog::DYNAMODB_REGION_SETS
-            .iter()
-            .map(|(n, rs)| format!("{n}: {}", rs.join(", ")))
-            .collect();
-        diags.push(
-            Diagnostic::error(
-                Code::DataField,
-                db.value_loc("witness"),
-                match set {
-                    None => format!("DynamoDB cannot place a witness in {w}: it is in no Region set of multi-Region strong consistency"),
-                    Some(s) => format!("the witness {w} is in DynamoDB's {s} Region set, but the replicas in {} are not", outside.join(", ")),
-                },
-            )
-            .label("outside the replicas' Region set")
-            .help(format!("the replicas and the witness of a strongly consistent global table share one Region set ({})", sets.join("; "))),
-        );
+    let help = format!(
+        "multi-Region strong consistency takes three AWS regions of one Region set: three replicas, or two and a witness ({})",
+        sets.join("; ")
+    );
+    if voters.len() != 3 {
+        return Some((
+            format!(
+                "DynamoDB's strong consistency takes exactly three voting AWS regions; this data has {} ({})",
+                voters.len(),
+                voters.join(", ")
+            ),
+            help,
+        ));
     }
+    let set = catalog::dynamodb_region_set(voters[0]);
+    let outside: Vec<&str> = voters
+        .iter()
+        .copied()
+        .filter(|v| set.is_none() || catalog::dynamodb_region_set(v) != set)
+        .collect();
+    if set.is_some() && outside.is_empty() {
+        return None;
+    }
+    let message = match (witness, set) {
+        (Some(w), _) if catalog::dynamodb_region_set(w).is_none() => format!("DynamoDB cannot place a witness in {w}: it is in no Region set of multi-Region strong consistency"),
+        (Some(w), _) => {
+            let ws = catalog::dynamodb_region_set(w).unwrap_or_default();
+            let apart: Vec<&str> = voters.iter().copied().filter(|v| catalog::dynamodb_region_set(v) != Some(ws)).collect();
+            format!("the witness {w} is in DynamoDB's {ws} Region set, but the replicas in {} are not", apart.join(", "))
+        }
+        (None, _) => format!("the replicas in {} are not all in one of DynamoDB's Region sets", voters.join(", ")),
+    };
+    Some((message, help))
 }
 
 /// `shards`: partitioned data only, each home a region label of the service, each shard once.
@@ -1321,6 +1383,14 @@ fn shards(d: &Block, pattern: DataPattern, regions: &[&str], diags: &mut Diagnos
     let Some(map) = d.map("shards") else {
         return true;
     };
+    if map.is_empty() {
+        diags.push(
+            Diagnostic::error(Code::DataField, d.value_loc("shards"), "`shards` is empty")
+                .label("no shard")
+                .help("name each shard's home region, or remove `shards` for the default (every region serving users homes a shard)"),
+        );
+        return false;
+    }
     if pattern != DataPattern::Partitioned {
         diags.push(
             Diagnostic::error(

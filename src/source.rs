@@ -131,6 +131,38 @@ pub enum LoadError {
     TooLarge { path: PathBuf },
 }
 
+/// Reads one file of at most a topology's size (`fmt` on a single file): a device or a
+/// runaway file is refused, never read to the end of memory.
+pub fn read_one(p: &Path) -> Result<String, LoadError> {
+    let mut budget = MAX_TOPOLOGY_BYTES;
+    read_bounded(p, &mut budget)
+}
+
+/// Reads standard input up to a topology's size; more is an error.
+pub fn read_stdin() -> Result<String, LoadError> {
+    use std::io::Read;
+    let path = PathBuf::from("<stdin>");
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(MAX_TOPOLOGY_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| LoadError::Io {
+            path: path.clone(),
+            source,
+        })?;
+    if bytes.len() as u64 > MAX_TOPOLOGY_BYTES {
+        return Err(LoadError::TooLarge { path });
+    }
+    String::from_utf8(bytes).map_err(|e| LoadError::Io {
+        path,
+        source: std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+        ),
+    })
+}
+
 /// Reads one file within what is left of the topology's size budget, never more.
 fn read_bounded(p: &Path, budget: &mut u64) -> Result<String, LoadError> {
     use std::io::Read;

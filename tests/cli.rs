@@ -1044,3 +1044,35 @@ fn fmt_shows_the_whole_syntax_error() {
     let after = std::fs::read_to_string("tests/fixtures/invalid/syntax.hcl").unwrap();
     assert_eq!(before, after);
 }
+
+/// `fmt` reads no more than a topology may hold: a device is refused at once, and standard
+/// input past 64 MiB is an error, never read to the end of memory.
+#[test]
+fn fmt_reads_bounded_input() {
+    use std::io::Write;
+    let o = meridian(&["fmt", "/dev/zero"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("not a regular file"), "{}", stderr(&o));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_meridian"))
+        .args(["fmt", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let chunk = vec![b'#'; 1 << 20];
+    for _ in 0..70 {
+        if stdin.write_all(&chunk).is_err() {
+            break;
+        }
+    }
+    drop(stdin);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("larger than 64 MiB"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

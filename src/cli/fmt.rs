@@ -2,7 +2,6 @@
 
 use super::{exit, Ctx};
 use crate::format::format;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Rewrite .hcl files in the canonical layout, keeping every comment.
@@ -52,11 +51,13 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 
 pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
     if args.paths.len() == 1 && args.paths[0] == Path::new("-") {
-        let mut text = String::new();
-        if let Err(e) = std::io::stdin().read_to_string(&mut text) {
-            ctx.err(&format!("error: cannot read standard input: {e}\n"));
-            return exit::ERROR;
-        }
+        let text = match crate::source::read_stdin() {
+            Ok(t) => t,
+            Err(e) => {
+                ctx.report(e);
+                return exit::ERROR;
+            }
+        };
         return match format("<stdin>", &text) {
             Ok(out) => {
                 if !args.check {
@@ -84,10 +85,10 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
     let mut failed = false;
     let mut unformatted = 0;
     for f in files {
-        let text = match std::fs::read_to_string(&f) {
+        let text = match crate::source::read_one(&f) {
             Ok(t) => t,
             Err(e) => {
-                ctx.err(&format!("error: cannot read {}: {e}\n", f.display()));
+                ctx.report(e);
                 failed = true;
                 continue;
             }

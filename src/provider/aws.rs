@@ -290,7 +290,8 @@ impl AwsProvider {
         })?;
         let source = LiveSource::Aws {
             region,
-            endpoint: config.endpoint_url().map(String::from),
+            // Credentials in the URL are never printed nor saved with a plan.
+            endpoint: config.endpoint_url().map(super::redact_userinfo),
             profile: settings.profile.clone(),
         };
         let rps: f64 = std::env::var("MERIDIAN_ROUTE53_RPS")

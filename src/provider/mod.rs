@@ -278,6 +278,35 @@ impl std::fmt::Display for LiveSource {
     }
 }
 
+/// An endpoint URL without the credentials it may carry (`https://user:secret@host` ->
+/// `https://***@host`): what is printed in plan headers and kept in saved plans.
+pub fn redact_userinfo(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &url[..scheme_end], &rest[at..]),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod redact_tests {
+    #[test]
+    fn userinfo_is_never_kept() {
+        let r = super::redact_userinfo;
+        assert_eq!(
+            r("https://user:s3cret@host:4566/x"),
+            "https://***@host:4566/x"
+        );
+        assert_eq!(r("http://AKIA@localhost"), "http://***@localhost");
+        assert_eq!(r("http://localhost:5000/a@b"), "http://localhost:5000/a@b");
+        assert_eq!(r("http://127.0.0.1:5000"), "http://127.0.0.1:5000");
+    }
+}
+
 /// Progress a provider reports while it works; the CLI decides whether and how to show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Progress {

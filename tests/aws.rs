@@ -2064,3 +2064,66 @@ fn logs_name_every_call_and_never_a_credential() {
         assert!(log.contains("time.busy"), "{args:?}: no durations");
     }
 }
+
+/// `failover_to` against Route 53's API (moto): a live plain-latency service migrates to the
+/// tree (latency alias to a failover pair, evaluating target health, pointing at the zone's own
+/// id) in one apply, plans clean, and the records read back through the second client are the
+/// tree; removing `failover_to` migrates back and plans clean.
+#[test]
+fn failover_to_trees_round_trip_against_route53() {
+    let (port, _g) = moto();
+    let dir = tempdir("failover-tree");
+    let zone_id = create_zone(port, "example.com");
+    let with = std::fs::read_to_string("tests/fixtures/recovery/latency_failover_to.hcl").unwrap();
+    let without: String = with
+        .lines()
+        .filter(|l| !l.contains("failover_to"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let apply = |text: &str| {
+        std::fs::write(dir.join("main.hcl"), text).unwrap();
+        let o = meridian(
+            port,
+            &dir,
+            &["apply", "main.hcl", "--live", "aws", "--auto-approve"],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+        let (code, doc) = plan_json(port, &dir, "main.hcl");
+        assert_eq!(code, Some(0), "{:?}", actions(&doc));
+    };
+    apply(&without);
+    apply(&with);
+    let live = records(port, &zone_id);
+    let top = live
+        .iter()
+        .find(|r| r["Name"] == "api.example.com." && r["SetIdentifier"] == "api-ap-northeast-1")
+        .unwrap_or_else(|| panic!("{live:?}"));
+    assert_eq!(
+        top["AliasTarget"]["DNSName"]
+            .as_str()
+            .unwrap()
+            .trim_end_matches('.'),
+        "ap-northeast-1.failover.api.example.com"
+    );
+    assert_eq!(top["AliasTarget"]["HostedZoneId"], zone_id.as_str());
+    assert_eq!(top["AliasTarget"]["EvaluateTargetHealth"], true);
+    let pair: Vec<&serde_json::Value> = live
+        .iter()
+        .filter(|r| r["Name"] == "ap-northeast-1.failover.api.example.com.")
+        .collect();
+    let roles: Vec<&str> = pair.iter().filter_map(|r| r["Failover"].as_str()).collect();
+    assert_eq!(pair.len(), 2, "{pair:?}");
+    assert!(roles.contains(&"PRIMARY") && roles.contains(&"SECONDARY"), "{roles:?}");
+    assert!(pair.iter().all(|r| r["HealthCheckId"].is_string()), "{pair:?}");
+    assert!(live
+        .iter()
+        .any(|r| r["Name"] == "_meridian.ap-northeast-1.failover.api.example.com."));
+    apply(&without);
+    let live = records(port, &zone_id);
+    assert!(
+        !live
+            .iter()
+            .any(|r| r["Name"].as_str().unwrap().contains("failover")),
+        "{live:?}"
+    );
+}

@@ -2668,3 +2668,105 @@ fn an_emptied_topology_refuses_to_delete_everything() {
     let o = meridian(&dir, &["destroy", t, "--auto-approve"]);
     assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
 }
+
+/// `failover_to` is built, not only analysed: the region's latency record becomes an alias
+/// (evaluating target health) to a failover pair, nested for each further region, every
+/// intermediate name marked; a live plain-latency service migrates in one operation and back,
+/// and each direction plans clean after its apply.
+#[test]
+fn failover_to_builds_a_tree_and_migrates_both_ways() {
+    let dir = tempdir("failover-tree");
+    std::fs::create_dir_all(dir.join("t")).unwrap();
+    let with = std::fs::read_to_string("tests/fixtures/recovery/latency_failover_to.hcl")
+        .unwrap()
+        .replace(
+            "failover_to = [\"eu-west-1\"]",
+            "failover_to = [\"eu-west-1\", \"us-east-1\"]",
+        );
+    let without: String = with
+        .lines()
+        .filter(|l| !l.contains("failover_to"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let main = dir.join("t").join("main.hcl");
+    std::fs::write(&main, &without).unwrap();
+    let o = meridian(&dir, &["apply", "t", "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    std::fs::write(&main, &with).unwrap();
+    let o = meridian(&dir, &["plan", "t"]);
+    let text = text_of(&o);
+    // 2 markers and 4 pair records; the latency record of ap-northeast-1 becomes the alias.
+    assert!(
+        text.contains("Plan: 6 to add, 1 to change, 0 to destroy."),
+        "{text}"
+    );
+    for address in [
+        "+ owner.api[\"ap-northeast-1.failover.api.example.com\"]",
+        "+ owner.api[\"ap-northeast-1-2.failover.api.example.com\"]",
+        "+ record.api[\"ap-northeast-1/failover-1/primary\"]",
+        "+ record.api[\"ap-northeast-1/failover-2/secondary\"]",
+        "~ record.api[\"ap-northeast-1\"]",
+    ] {
+        assert!(text.contains(address), "{address}\n{text}");
+    }
+    let o = meridian(&dir, &["apply", "t", "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    assert!(
+        text_of(&o).contains("in 1 operation(s)"),
+        "one batch: {}",
+        text_of(&o)
+    );
+    let o = meridian(&dir, &["plan", "t", "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let store: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("t/.meridian/state.json")).unwrap())
+            .unwrap();
+    let records = store["records"].as_array().unwrap();
+    let at = |name: &str| -> Vec<&serde_json::Value> {
+        records.iter().filter(|r| r["name"] == name).collect()
+    };
+    let top = at("api.example.com");
+    let alias = top
+        .iter()
+        .find(|r| r["set_identifier"] == "api-ap-northeast-1")
+        .unwrap();
+    assert_eq!(
+        alias["alias"]["dns_name"],
+        "ap-northeast-1.failover.api.example.com"
+    );
+    assert_eq!(alias["alias"]["evaluate_target_health"], true);
+    let pair = at("ap-northeast-1.failover.api.example.com");
+    assert_eq!(pair.len(), 2);
+    let secondary = pair.iter().find(|r| r["role"] == "SECONDARY").unwrap();
+    assert_eq!(
+        secondary["alias"]["dns_name"],
+        "ap-northeast-1-2.failover.api.example.com"
+    );
+    let nested = at("ap-northeast-1-2.failover.api.example.com");
+    let values: Vec<&str> = nested
+        .iter()
+        .map(|r| r["values"][0].as_str().unwrap())
+        .collect();
+    assert_eq!(values.len(), 2);
+    assert!(values.contains(&"euw1.example.com") && values.contains(&"use1.example.com"));
+    assert_eq!(
+        at("_meridian.ap-northeast-1-2.failover.api.example.com").len(),
+        1
+    );
+    // And back: the tree is deleted under the addresses the graph gave it.
+    std::fs::write(&main, &without).unwrap();
+    let o = meridian(&dir, &["plan", "t"]);
+    let text = text_of(&o);
+    assert!(
+        text.contains("- record.api[\"ap-northeast-1/failover-2/primary\"]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Plan: 0 to add, 1 to change, 6 to destroy."),
+        "{text}"
+    );
+    let o = meridian(&dir, &["apply", "t", "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let o = meridian(&dir, &["plan", "t", "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+}

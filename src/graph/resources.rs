@@ -406,37 +406,15 @@ fn service(s: &Service, shared: &mut Shared, out: &mut Vec<Resource>) {
         return;
     }
     for r in s.regions.values() {
-        let check = s.health_check.as_ref().map(|h| {
-            let spec = region_check(s, r, h, shared.scope);
-            let address = check_address(s, &r.name, &spec, shared.scope);
-            if shared.made.insert(address.clone()) {
-                out.push(Resource {
-                    address: address.clone(),
-                    loc: r.loc.clone(),
-                    spec: ResourceSpec::HealthCheck(spec),
-                });
-            }
-            address
-        });
-        let (record_type, values, alias) = match &r.endpoint {
-            Endpoint::Target(t) => (RecordType::Cname, vec![t.clone()], None),
-            Endpoint::Ips(ips) => {
-                let v6 = ips.first().is_some_and(|i| i.is_ipv6());
-                let mut v: Vec<String> = ips.iter().map(|i| i.to_string()).collect();
-                v.sort();
-                v.dedup();
-                (if v6 { RecordType::Aaaa } else { RecordType::A }, v, None)
-            }
-            Endpoint::Alias(a) => (
-                RecordType::A,
-                Vec::new(),
-                Some(AliasTarget {
-                    dns_name: a.name.clone(),
-                    hosted_zone_id: a.zone_id.clone(),
-                    evaluate_target_health: a.evaluate_target_health,
-                }),
-            ),
-        };
+        let check = region_check_address(s, r, shared, out);
+        let (record_type, values, alias) = endpoint_record(r);
+        // Latency records have no failover target of their own: a region with `failover_to`
+        // answers through a tree (latency alias -> failover pair), R53DG "How health checks
+        // work in complex Amazon Route 53 configurations".
+        if s.routing == Routing::Latency && !r.failover_to.is_empty() {
+            failover_tree(s, r, record_type, shared, out);
+            continue;
+        }
         // Geolocation: one record set per location; every other policy: one per region.
         let locations: Vec<Option<&str>> = if s.routing == Routing::Geolocation {
             r.locations.iter().map(|l| Some(l.as_str())).collect()
@@ -466,6 +444,172 @@ fn service(s: &Service, shared: &mut Shared, out: &mut Vec<Resource>) {
                 })),
             });
         }
+    }
+}
+
+/// The health check of one region (made once, when shared), and its address.
+fn region_check_address(
+    s: &Service,
+    r: &crate::model::Region,
+    shared: &mut Shared,
+    out: &mut Vec<Resource>,
+) -> Option<Address> {
+    let h = s.health_check.as_ref()?;
+    let spec = region_check(s, r, h, shared.scope);
+    let address = check_address(s, &r.name, &spec, shared.scope);
+    if shared.made.insert(address.clone()) {
+        out.push(Resource {
+            address: address.clone(),
+            loc: r.loc.clone(),
+            spec: ResourceSpec::HealthCheck(spec),
+        });
+    }
+    Some(address)
+}
+
+/// A region's endpoint as a record: its type, values and alias target.
+fn endpoint_record(r: &crate::model::Region) -> (RecordType, Vec<String>, Option<AliasTarget>) {
+    match &r.endpoint {
+        Endpoint::Target(t) => (RecordType::Cname, vec![t.clone()], None),
+        Endpoint::Ips(ips) => {
+            let v6 = ips.first().is_some_and(|i| i.is_ipv6());
+            let mut v: Vec<String> = ips.iter().map(|i| i.to_string()).collect();
+            v.sort();
+            v.dedup();
+            (if v6 { RecordType::Aaaa } else { RecordType::A }, v, None)
+        }
+        Endpoint::Alias(a) => (
+            RecordType::A,
+            Vec::new(),
+            Some(AliasTarget {
+                dns_name: a.name.clone(),
+                hosted_zone_id: a.zone_id.clone(),
+                evaluate_target_health: a.evaluate_target_health,
+            }),
+        ),
+    }
+}
+
+/// The hosted zone id of an alias to a record of the service's own zone, which the plan
+/// fills in from the live zone (Meridian reads zones by name).
+pub const SAME_ZONE: &str = "(this hosted zone)";
+
+/// The name of the `depth`-th failover pair of region `label`'s tree: `LABEL.failover.DOMAIN`,
+/// then `LABEL-2.failover.DOMAIN`, ...
+pub fn tree_name(label: &str, depth: usize, domain: &str) -> String {
+    if depth == 0 {
+        format!("{label}.failover.{domain}")
+    } else {
+        format!("{label}-{}.failover.{domain}", depth + 1)
+    }
+}
+
+/// Region `r`'s answer through a tree: its latency record is an alias (evaluating target
+/// health) to a failover pair whose primary is `r` and whose secondary is the first
+/// `failover_to` region, or an alias to the next pair when more are listed, each the
+/// secondary of the one before. Every intermediate name carries an ownership marker.
+fn failover_tree(
+    s: &Service,
+    r: &crate::model::Region,
+    record_type: RecordType,
+    shared: &mut Shared,
+    out: &mut Vec<Resource>,
+) {
+    let chain: Vec<&crate::model::Region> = std::iter::once(r)
+        .chain(r.failover_to.iter().filter_map(|l| s.regions.get(l)))
+        .collect();
+    out.push(Resource {
+        address: Address::new(Kind::Record, &s.name, Some(&r.name)),
+        loc: r.loc.clone(),
+        spec: ResourceSpec::Record(Box::new(RecordSpec {
+            zone: s.zone.clone(),
+            name: s.domain.clone(),
+            record_type: record_type.clone(),
+            set_identifier: Some(crate::model::set_identifier(&s.name, &r.name, None)),
+            ttl: None,
+            values: Vec::new(),
+            alias: Some(same_zone_alias(&tree_name(&r.name, 0, &s.domain))),
+            routing: routing(s, r, None),
+            health_check: None,
+            owner: Address::new(Kind::Owner, &s.name, None),
+        })),
+    });
+    for depth in 0..chain.len().saturating_sub(1) {
+        failover_pair(s, (r, &chain), depth, &record_type, shared, out);
+    }
+}
+
+/// The `depth`-th failover pair of `r`'s tree: its marker, its primary (`chain[depth]`) and its
+/// secondary (the last region of the chain, or an alias to the next pair).
+fn failover_pair(
+    s: &Service,
+    (r, chain): (&crate::model::Region, &[&crate::model::Region]),
+    depth: usize,
+    record_type: &RecordType,
+    shared: &mut Shared,
+    out: &mut Vec<Resource>,
+) {
+    let name = tree_name(&r.name, depth, &s.domain);
+    let owner = Address::new(Kind::Owner, &s.name, Some(&name));
+    out.push(Resource {
+        address: owner.clone(),
+        loc: r.loc.clone(),
+        spec: ResourceSpec::Owner(OwnerSpec {
+            zone: s.zone.clone(),
+            name: owner_name(&name),
+            service: s.name.clone(),
+        }),
+    });
+    let last = depth + 2 == chain.len();
+    let members = [
+        (FailoverRole::Primary, chain[depth]),
+        (FailoverRole::Secondary, chain[depth + 1]),
+    ];
+    for (role, member) in members {
+        let (_, values, alias) = endpoint_record(member);
+        let (values, alias, ttl, check) = if role == FailoverRole::Secondary && !last {
+            let next = same_zone_alias(&tree_name(&r.name, depth + 1, &s.domain));
+            (Vec::new(), Some(next), None, None)
+        } else {
+            let ttl = alias.is_none().then_some(s.ttl);
+            let check = region_check_address(s, member, shared, out);
+            (values, alias, ttl, check)
+        };
+        let which = match role {
+            FailoverRole::Primary => "primary",
+            FailoverRole::Secondary => "secondary",
+        };
+        let key = format!("{}/failover-{}/{which}", r.name, depth + 1);
+        out.push(Resource {
+            address: Address::new(Kind::Record, &s.name, Some(&key)),
+            loc: member.loc.clone(),
+            spec: ResourceSpec::Record(Box::new(RecordSpec {
+                zone: s.zone.clone(),
+                name: name.clone(),
+                record_type: record_type.clone(),
+                set_identifier: Some(format!(
+                    "{}-{}-failover-{}-{which}",
+                    s.name,
+                    r.name,
+                    depth + 1
+                )),
+                ttl,
+                values,
+                alias,
+                routing: RoutingPolicy::Failover { role },
+                health_check: check,
+                owner: owner.clone(),
+            })),
+        });
+    }
+}
+
+/// An alias evaluating the health of a record group of the service's own zone.
+fn same_zone_alias(name: &str) -> AliasTarget {
+    AliasTarget {
+        dns_name: name.to_string(),
+        hosted_zone_id: SAME_ZONE.to_string(),
+        evaluate_target_health: true,
     }
 }
 

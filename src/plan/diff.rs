@@ -678,8 +678,22 @@ fn live_key(service: &str, r: &RecordSet) -> String {
                 None => key.to_string(),
             }
         }
+        // A failover pair of a tree: `LABEL-failover-N-primary` is `LABEL/failover-N/primary`,
+        // the address the graph gives it.
+        RoutingPolicy::Failover { .. } => tree_key(key).unwrap_or_else(|| key.to_string()),
         _ => key.to_string(),
     }
+}
+
+/// The graph's key of a tree's pair record from its set identifier (less the service).
+fn tree_key(key: &str) -> Option<String> {
+    let (rest, role) = key.rsplit_once('-')?;
+    if role != "primary" && role != "secondary" {
+        return None;
+    }
+    let (label, n) = rest.rsplit_once("-failover-")?;
+    n.parse::<usize>().ok()?;
+    Some(format!("{label}/failover-{n}/{role}"))
 }
 
 /// Whether a live record at a service's name is one Meridian writes for that service: an
@@ -726,6 +740,8 @@ struct Names<'a> {
     identity: &'a Identity,
     adopt: bool,
     kept_check_ids: &'a BTreeMap<Address, String>,
+    /// Zone name -> hosted zone id: what an alias to the service's own zone points at.
+    zones: &'a BTreeMap<String, String>,
 }
 
 impl<'a> Names<'a> {
@@ -759,6 +775,7 @@ fn records(
         identity,
         adopt,
         kept_check_ids,
+        zones: &live.zones,
     };
     let owners: Vec<(&Address, &OwnerSpec)> = graph
         .resources()
@@ -858,7 +875,7 @@ fn owned_name(
     }
     for (res_address, spec) in specs {
         let live_same = live_by_set.remove(&spec.set_identifier).unwrap_or_default();
-        record_change(res_address, spec, &live_same, names.kept_check_ids, d);
+        record_change(res_address, spec, &live_same, names, d);
     }
     // Records at an owned name that no region declares any more.
     let reason = if owned {
@@ -916,15 +933,25 @@ fn record_change(
     address: &Address,
     spec: &RecordSpec,
     live_same: &[&RecordSet],
-    kept_check_ids: &BTreeMap<Address, String>,
+    names: &Names,
     d: &mut Diff,
 ) {
     let check_id = spec
         .health_check
         .as_ref()
-        .and_then(|a| kept_check_ids.get(a).cloned());
+        .and_then(|a| names.kept_check_ids.get(a).cloned());
     let unknown_check = spec.health_check.is_some() && check_id.is_none();
-    let want = desired_record(spec, check_id);
+    let mut want = desired_record(spec, check_id);
+    // An alias to the service's own zone points at the zone's id, read with the zone.
+    if let Some(a) = want
+        .alias
+        .as_mut()
+        .filter(|a| a.hosted_zone_id == crate::graph::SAME_ZONE)
+    {
+        if let Some(id) = names.zones.get(&spec.zone) {
+            a.hosted_zone_id.clone_from(id);
+        }
+    }
     let unknown: &[&str] = if unknown_check {
         &["health_check_id"]
     } else {
@@ -1032,7 +1059,8 @@ fn removed_services(
             .filter(|r| is_service_record(r, &service))
         {
             let mut key = live_key(&service, r);
-            if renamed {
+            // A tree's pair keys name their place already; a renamed domain's records need it.
+            if renamed && !key.contains("/failover-") {
                 key = format!("{key}@{domain}");
             }
             delete_record(

@@ -2113,8 +2113,14 @@ fn failover_to_trees_round_trip_against_route53() {
         .collect();
     let roles: Vec<&str> = pair.iter().filter_map(|r| r["Failover"].as_str()).collect();
     assert_eq!(pair.len(), 2, "{pair:?}");
-    assert!(roles.contains(&"PRIMARY") && roles.contains(&"SECONDARY"), "{roles:?}");
-    assert!(pair.iter().all(|r| r["HealthCheckId"].is_string()), "{pair:?}");
+    assert!(
+        roles.contains(&"PRIMARY") && roles.contains(&"SECONDARY"),
+        "{roles:?}"
+    );
+    assert!(
+        pair.iter().all(|r| r["HealthCheckId"].is_string()),
+        "{pair:?}"
+    );
     assert!(live
         .iter()
         .any(|r| r["Name"] == "_meridian.ap-northeast-1.failover.api.example.com."));

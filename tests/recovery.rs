@@ -688,3 +688,21 @@ fn a_dynamodb_witness_outside_the_region_set_is_refused() {
     assert!(out.contains("\"rule\": \"SS011\""), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Every hand-computed design agrees with itself on every surface too: analyze, check's gate,
+/// compare, plan, `simulate --fail R` for every region (detection, failing writes, writes at
+/// risk), lint SS006, alerts and the SVG.
+#[test]
+fn every_fixture_agrees_on_every_surface() {
+    let mut checked = 0;
+    for entry in std::fs::read_dir("tests/fixtures/recovery").unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let t = agreement::topology(&text);
+        let a = analyze(&t);
+        let found = agreement::disagreements(&t, &a);
+        assert!(found.is_empty(), "{}: {found:#?}", path.display());
+        checked += 1;
+    }
+    assert!(checked >= 50, "{checked} fixtures");
+}

@@ -512,8 +512,13 @@ fn simulations(t: &Topology, a: &Analysis, out: &mut Vec<String>) {
             // Facts off the topology: no check and no accelerator, or no record in the
             // region, detect nothing.
             let s = &t.services[name];
+            let inherits = s.regions.values().any(|r| {
+                r.aws_region == region
+                    && matches!(&r.endpoint, meridian::model::Endpoint::Alias(a) if a.evaluate_target_health)
+            });
             let watched = s.health_check.is_some()
-                || s.anycast.as_ref().is_some_and(|a| a.accelerator.is_some());
+                || s.anycast.as_ref().is_some_and(|a| a.accelerator.is_some())
+                || inherits;
             let here = s.regions.values().any(|r| r.aws_region == region);
             if o.detection.fires && !(watched && here) {
                 out.push(format!(

@@ -2702,7 +2702,7 @@ fn failover_to_builds_a_tree_and_migrates_both_ways() {
     );
     for address in [
         "+ owner.api[\"ap-northeast-1.failover.api.example.com\"]",
-        "+ owner.api[\"ap-northeast-1-2.failover.api.example.com\"]",
+        "+ owner.api[\"2.ap-northeast-1.failover.api.example.com\"]",
         "+ record.api[\"ap-northeast-1/failover-1/primary\"]",
         "+ record.api[\"ap-northeast-1/failover-2/secondary\"]",
         "~ record.api[\"ap-northeast-1\"]",
@@ -2740,9 +2740,9 @@ fn failover_to_builds_a_tree_and_migrates_both_ways() {
     let secondary = pair.iter().find(|r| r["role"] == "SECONDARY").unwrap();
     assert_eq!(
         secondary["alias"]["dns_name"],
-        "ap-northeast-1-2.failover.api.example.com"
+        "2.ap-northeast-1.failover.api.example.com"
     );
-    let nested = at("ap-northeast-1-2.failover.api.example.com");
+    let nested = at("2.ap-northeast-1.failover.api.example.com");
     let values: Vec<&str> = nested
         .iter()
         .map(|r| r["values"][0].as_str().unwrap())
@@ -2750,7 +2750,7 @@ fn failover_to_builds_a_tree_and_migrates_both_ways() {
     assert_eq!(values.len(), 2);
     assert!(values.contains(&"euw1.example.com") && values.contains(&"use1.example.com"));
     assert_eq!(
-        at("_meridian.ap-northeast-1-2.failover.api.example.com").len(),
+        at("_meridian.2.ap-northeast-1.failover.api.example.com").len(),
         1
     );
     // And back: the tree is deleted under the addresses the graph gave it.
@@ -2769,4 +2769,65 @@ fn failover_to_builds_a_tree_and_migrates_both_ways() {
     assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
     let o = meridian(&dir, &["plan", "t", "--detailed-exitcode"]);
     assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+}
+
+/// A tree belongs to its service in `state` too: `state rm owner.api` forgets its every marker,
+/// so a later plan without the service leaves the tree alone; `state list` names each marker
+/// once. And the tree's regions are validated: listed once, one record type per pair.
+#[test]
+fn a_tree_is_forgotten_with_its_service_and_validated() {
+    let dir = tempdir("tree-state");
+    std::fs::create_dir_all(dir.join("t")).unwrap();
+    let text = std::fs::read_to_string("tests/fixtures/recovery/latency_failover_to.hcl").unwrap();
+    let main = dir.join("t").join("main.hcl");
+    std::fs::write(&main, &text).unwrap();
+    let o = meridian(&dir, &["apply", "t", "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let o = meridian(&dir, &["state", "list", "t"]);
+    let listed = String::from_utf8_lossy(&o.stdout).into_owned();
+    let owners: Vec<&str> = listed.lines().filter(|l| l.starts_with("owner.")).collect();
+    assert_eq!(
+        owners,
+        vec![
+            "owner.api",
+            "owner.api[\"ap-northeast-1.failover.api.example.com\"]"
+        ],
+        "{listed}"
+    );
+    let o = meridian(&dir, &["state", "rm", "owner.api", "t"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    std::fs::write(
+        &main,
+        "service \"web\" {\n  zone = \"example.com\"\n  domain = \"web.example.com\"\n  routing = \"latency\"\n  stateless = true\n  region \"us-east-1\" {\n    target = \"w.example.net\"\n  }\n}\n",
+    )
+    .unwrap();
+    let o = meridian(&dir, &["plan", "t"]);
+    let plan = text_of(&o);
+    assert!(
+        plan.contains("0 to destroy"),
+        "the forgotten tree is planned: {plan}"
+    );
+    assert!(
+        plan.contains("Left alone: record ap-northeast-1.failover.api.example.com CNAME"),
+        "{plan}"
+    );
+    for (edit, want) in [
+        (
+            "failover_to = [\"eu-west-1\", \"eu-west-1\"]",
+            "\\\"eu-west-1\\\" is listed twice",
+        ),
+        (
+            "failover_to = [\"us-east-1\"]",
+            "a failover pair holds one record type",
+        ),
+    ] {
+        let bad = text.replace("failover_to = [\"eu-west-1\"]", edit).replace(
+            "    target   = \"use1.example.com\"",
+            "    ips      = [\"2001:db8::1\"]",
+        );
+        std::fs::write(&main, bad).unwrap();
+        let o = meridian(&dir, &["validate", "t", "--format", "json"]);
+        assert_eq!(o.status.code(), Some(1), "{}", text_of(&o));
+        assert!(text_of(&o).contains(want), "{want}: {}", text_of(&o));
+    }
 }

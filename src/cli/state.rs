@@ -124,10 +124,15 @@ fn forget(address: &str, t: &Target, ctx: &mut Ctx) -> Result<u8, u8> {
                 .checks
                 .extend(delete.iter().map(|h| h.id.clone()));
         }
-        (Kind::Owner, Detail::Record { delete, .. }) => {
-            m.forgotten
-                .markers
-                .extend(delete.iter().map(|r| format!("{}/{}", r.zone, r.name)));
+        (Kind::Owner, Detail::Record { .. }) => {
+            // The service's every marker: its name's and its failover_to trees'.
+            for o in live_changes(&p).filter(|x| x.kind == Kind::Owner && x.name == c.name) {
+                if let Detail::Record { delete, .. } = &o.detail {
+                    m.forgotten
+                        .markers
+                        .extend(delete.iter().map(|r| format!("{}/{}", r.zone, r.name)));
+                }
+            }
             // The service's health checks go with it.
             for h in live_changes(&p).filter(|x| x.kind == Kind::HealthCheck && x.name == c.name) {
                 if let Detail::HealthCheck { delete, .. } = &h.detail {

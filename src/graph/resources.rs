@@ -138,6 +138,7 @@ impl ResourceSpec {
                 .iter()
                 .cloned()
                 .chain([r.owner.clone()])
+                .chain(r.alias_targets.iter().cloned())
                 .collect(),
             ResourceSpec::EcrReplication(r) => r.repositories.clone(),
             ResourceSpec::Owner(_)
@@ -191,6 +192,10 @@ pub struct RecordSpec {
     pub health_check: Option<Address>,
     /// The ownership marker of the service; created before, deleted after its records.
     pub owner: Address,
+    /// The records at an alias's target name that this topology writes (a tree's pairs): the
+    /// alias exists after them, and `--target` takes them along.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alias_targets: Vec<Address>,
 }
 
 /// The ownership marker of a service: a TXT record beside its name saying which topology
@@ -304,6 +309,7 @@ fn accelerator_record(s: &Service, accelerator: &str) -> Resource {
             routing: RoutingPolicy::Simple,
             health_check: None,
             owner: Address::new(Kind::Owner, &s.name, None),
+            alias_targets: Vec::new(),
         })),
     }
 }
@@ -441,6 +447,7 @@ fn service(s: &Service, shared: &mut Shared, out: &mut Vec<Resource>) {
                     routing: routing(s, r, location),
                     health_check: check.clone(),
                     owner: Address::new(Kind::Owner, &s.name, None),
+                    alias_targets: Vec::new(),
                 })),
             });
         }
@@ -495,12 +502,14 @@ fn endpoint_record(r: &crate::model::Region) -> (RecordType, Vec<String>, Option
 pub const SAME_ZONE: &str = "(this hosted zone)";
 
 /// The name of the `depth`-th failover pair of region `label`'s tree: `LABEL.failover.DOMAIN`,
-/// then `LABEL-2.failover.DOMAIN`, ...
+/// then `2.LABEL.failover.DOMAIN`, `3.LABEL...`: one more DNS label per nested pair, so two
+/// regions' trees never share a name. Lower case, as DNS compares and Route 53 returns names.
 pub fn tree_name(label: &str, depth: usize, domain: &str) -> String {
+    let label = label.to_ascii_lowercase();
     if depth == 0 {
         format!("{label}.failover.{domain}")
     } else {
-        format!("{label}-{}.failover.{domain}", depth + 1)
+        format!("{}.{label}.failover.{domain}", depth + 1)
     }
 }
 
@@ -532,6 +541,7 @@ fn failover_tree(
             routing: routing(s, r, None),
             health_check: None,
             owner: Address::new(Kind::Owner, &s.name, None),
+            alias_targets: pair_addresses(s, r, 1),
         })),
     });
     for depth in 0..chain.len().saturating_sub(1) {
@@ -567,7 +577,8 @@ fn failover_pair(
     ];
     for (role, member) in members {
         let (_, values, alias) = endpoint_record(member);
-        let (values, alias, ttl, check) = if role == FailoverRole::Secondary && !last {
+        let nested = role == FailoverRole::Secondary && !last;
+        let (values, alias, ttl, check) = if nested {
             let next = same_zone_alias(&tree_name(&r.name, depth + 1, &s.domain));
             (Vec::new(), Some(next), None, None)
         } else {
@@ -599,9 +610,28 @@ fn failover_pair(
                 routing: RoutingPolicy::Failover { role },
                 health_check: check,
                 owner: owner.clone(),
+                alias_targets: if nested {
+                    pair_addresses(s, r, depth + 2)
+                } else {
+                    Vec::new()
+                },
             })),
         });
     }
+}
+
+/// The addresses of the records of pair `n` (1-based) of region `r`'s tree.
+fn pair_addresses(s: &Service, r: &crate::model::Region, n: usize) -> Vec<Address> {
+    ["primary", "secondary"]
+        .iter()
+        .map(|which| {
+            Address::new(
+                Kind::Record,
+                &s.name,
+                Some(&format!("{}/failover-{n}/{which}", r.name)),
+            )
+        })
+        .collect()
 }
 
 /// An alias evaluating the health of a record group of the service's own zone.

@@ -1789,6 +1789,19 @@ fn load_shares(b: &Block, routing: Routing, diags: &mut Diagnostics) {
 }
 
 /// `failover_to`: latency routing only, naming other regions of the service.
+/// The record type a region's endpoint answers with, as the graph writes it.
+fn endpoint_kind(rb: &Block) -> Option<&'static str> {
+    if rb.str("target").is_some() {
+        return Some("CNAME");
+    }
+    if let Some(ips) = rb.list("ips") {
+        return ips
+            .first()
+            .map(|(ip, _)| if ip.contains(':') { "AAAA" } else { "A" });
+    }
+    rb.block("alias").map(|_| "A")
+}
+
 fn failover_targets(b: &Block, routing: Routing, diags: &mut Diagnostics) {
     let labels: Vec<&str> = b.blocks("region").iter().map(Block::label).collect();
     for rb in b.blocks("region") {
@@ -1806,11 +1819,22 @@ fn failover_targets(b: &Block, routing: Routing, diags: &mut Diagnostics) {
             );
             continue;
         }
+        let kind_of = |label: &str| {
+            b.blocks("region")
+                .iter()
+                .find(|x| x.label() == label)
+                .and_then(endpoint_kind)
+        };
+        let mut seen = std::collections::BTreeSet::new();
         for (target, at) in list {
             let problem = if target.as_str() == rb.label() {
                 Some("a region cannot fail over to itself".to_string())
             } else if !labels.contains(&target.as_str()) {
                 Some(format!("\"{target}\" is not a region of this service"))
+            } else if !seen.insert(target.as_str()) {
+                Some(format!("\"{target}\" is listed twice"))
+            } else if let (Some(own), Some(theirs)) = (kind_of(rb.label()), kind_of(target)) {
+                (own != theirs).then(|| format!("\"{target}\" answers with {theirs} records and this region with {own}: a failover pair holds one record type"))
             } else {
                 None
             };

@@ -803,7 +803,14 @@ fn records(
         owned_name(&names, owner_address, o, specs, d);
     }
     let still_declared: BTreeSet<&str> = owners.iter().map(|(_, o)| o.service.as_str()).collect();
-    removed_services(&names, &declared_names, &still_declared, d);
+    let declared_records: BTreeSet<&Address> =
+        by_owner.values().flatten().map(|(a, _)| *a).collect();
+    let declared = Declared {
+        names: &declared_names,
+        services: &still_declared,
+        records: &declared_records,
+    };
+    removed_services(&names, &declared, d);
     untouched_names(&names, &declared_names, d);
 }
 
@@ -1010,12 +1017,15 @@ fn record_change(
 
 /// Markers of this topology for services it no longer declares: the service's records and
 /// the marker are deleted.
-fn removed_services(
-    names: &Names,
-    declared_names: &BTreeSet<(&str, &str)>,
-    still_declared: &BTreeSet<&str>,
-    d: &mut Diff,
-) {
+/// What the topology declares, for finding what it no longer does.
+struct Declared<'a> {
+    names: &'a BTreeSet<(&'a str, &'a str)>,
+    services: &'a BTreeSet<&'a str>,
+    records: &'a BTreeSet<&'a Address>,
+}
+
+fn removed_services(names: &Names, declared: &Declared, d: &mut Diff) {
+    let (declared_names, still_declared) = (declared.names, declared.services);
     let known: Vec<String> = names
         .identity
         .services
@@ -1051,28 +1061,31 @@ fn removed_services(
             .service_among(known.iter().chain(&from_records))
             .unwrap_or_else(|| m.service_label());
         // A service still declared under another name (its domain changed) keeps its
-        // addresses for the new name; the old name's resources are told apart by it.
+        // addresses for the new name; the old name's resources are told apart by it. A
+        // `failover_to` tree's names are the service's too, each with its own marker.
         let renamed = still_declared.contains(service.as_str());
+        let mut tree = false;
         for r in names
             .at(zone, domain)
             .iter()
             .filter(|r| is_service_record(r, &service))
         {
-            let mut key = live_key(&service, r);
-            // A tree's pair keys name their place already; a renamed domain's records need it.
-            if renamed && !key.contains("/failover-") {
-                key = format!("{key}@{domain}");
+            let key = live_key(&service, r);
+            tree |= key.contains("/failover-");
+            let mut address = Address::new(Kind::Record, &service, Some(&key));
+            if declared.records.contains(&address) || (renamed && !key.contains("/failover-")) {
+                address = Address::new(Kind::Record, &service, Some(&format!("{key}@{domain}")));
             }
             delete_record(
                 d,
-                &Address::new(Kind::Record, &service, Some(&key)),
+                &address,
                 (*r).clone(),
                 "delete_because_no_resource_config",
             );
         }
         delete_record(
             d,
-            &Address::new(Kind::Owner, &service, renamed.then_some(domain)),
+            &Address::new(Kind::Owner, &service, (renamed || tree).then_some(domain)),
             (*marker).clone(),
             "delete_because_no_resource_config",
         );

@@ -1026,21 +1026,50 @@ fn live_service(
     if regions == 0 {
         return LiveService::Absent;
     }
+    // A region answering through its `failover_to` tree: its latency record is the alias to
+    // the tree's first pair, whose records carry the checks.
+    let tree_live = |label: &str| {
+        let set = crate::model::set_identifier(&s.name, label, None);
+        let pair = crate::graph::tree_name(label, 0, &s.domain);
+        here.iter().any(|r| {
+            r.set_identifier.as_deref() == Some(set.as_str())
+                && r.alias
+                    .as_ref()
+                    .is_some_and(|a| a.dns_name.trim_end_matches('.') == pair)
+        })
+    };
+    let trees_as_declared = s
+        .regions
+        .values()
+        .all(|r| r.failover_to.is_empty() != tree_live(&r.name));
     let ttl = here.iter().find_map(|r| r.ttl);
     let check = here
         .iter()
         .find_map(|r| checks.get(r.health_check_id.as_deref()?).copied());
     let timing = |h: &crate::model::HealthCheck| (h.interval, h.failure_threshold);
+    let all_trees = s.regions.keys().all(|n| tree_live(n));
     let same_check = match (check, s.health_check.as_ref()) {
         (Some(c), Some(h)) => timing(h) == (c.config.request_interval, c.config.failure_threshold),
-        (None, h) => h.is_none(),
+        // Every region behind a tree: the checks are on the pairs' records, as declared.
+        (None, Some(_)) => all_trees,
+        (None, None) => true,
         (Some(_), None) => true,
     };
-    if regions == s.regions.len() && ttl.is_none_or(|t| t == s.ttl) && same_check {
+    if regions == s.regions.len()
+        && ttl.is_none_or(|t| t == s.ttl)
+        && same_check
+        && trees_as_declared
+    {
         return LiveService::Declared;
     }
     let mut v = s.clone();
     v.regions.retain(|name, _| live_region(name));
+    // Where the tree is not live, users go where latency sends them, not to `failover_to`.
+    for r in v.regions.values_mut() {
+        if !tree_live(&r.name) {
+            r.failover_to.clear();
+        }
+    }
     if let Some(ttl) = ttl {
         v.ttl = ttl;
     }
@@ -1049,7 +1078,7 @@ fn live_service(
             h.interval = c.config.request_interval;
             h.failure_threshold = c.config.failure_threshold;
         }
-        (None, _) => v.health_check = None,
+        (None, _) if !all_trees => v.health_check = None,
         _ => {}
     }
     LiveService::Differs(Box::new(v))

@@ -1210,12 +1210,10 @@ pub fn split_batches(changes: &[RecordChange]) -> Vec<Vec<&RecordChange>> {
             None => out.push((e, c, g)),
         }
     }
-    // Route 53 applies a batch's changes in order: deletes first within each batch.
+    // Route 53 applies a batch's changes in order: deletes first, aliases after the targets
+    // it creates and before those it deletes (super::route53_order).
     out.into_iter()
-        .map(|(_, _, mut b)| {
-            b.sort_by_key(|c| c.action != ChangeAction::Delete);
-            b
-        })
+        .map(|(_, _, b)| super::route53_order(&b).into_iter().map(|i| b[i]).collect())
         .collect()
 }
 

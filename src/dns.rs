@@ -157,6 +157,18 @@ impl ChangeAction {
     }
 }
 
+/// The name of the `depth`-th failover pair of region `label`'s tree: `LABEL.failover.DOMAIN`,
+/// then `2.LABEL.failover.DOMAIN`, `3.LABEL...`: one more DNS label per nested pair, so two
+/// regions' trees never share a name. Lower case, as DNS compares and Route 53 returns names.
+pub fn tree_name(label: &str, depth: usize, domain: &str) -> String {
+    let label = label.to_ascii_lowercase();
+    if depth == 0 {
+        format!("{label}.failover.{domain}")
+    } else {
+        format!("{}.{label}.failover.{domain}", depth + 1)
+    }
+}
+
 /// The name of the ownership marker beside `domain`.
 pub fn marker_name(domain: &str) -> String {
     format!("{MARKER_LABEL}.{domain}")

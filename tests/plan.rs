@@ -2831,3 +2831,24 @@ fn a_tree_is_forgotten_with_its_service_and_validated() {
         assert!(text_of(&o).contains(want), "{want}: {}", text_of(&o));
     }
 }
+
+/// A tree's names fit DNS: a failover chain whose deepest marker would pass 253 characters is
+/// refused at validation, not by Route 53 halfway through an apply.
+#[test]
+fn a_tree_too_long_for_dns_is_refused() {
+    let dir = tempdir("tree-length");
+    let label = "u".repeat(63);
+    let domain = format!(
+        "{}.{}.{}.example.com",
+        "a".repeat(60),
+        "b".repeat(60),
+        "c".repeat(60)
+    );
+    let text = format!(
+        "service \"api\" {{\n  zone = \"example.com\"\n  domain = \"{domain}\"\n  routing = \"latency\"\n  stateless = true\n  health_check {{\n    type = \"HTTPS\"\n    path = \"/\"\n  }}\n  region \"{label}\" {{\n    aws_region = \"us-east-1\"\n    target = \"a.example.net\"\n    failover_to = [\"eu-west-1\", \"ap-northeast-1\"]\n  }}\n  region \"eu-west-1\" {{\n    target = \"b.example.net\"\n  }}\n  region \"ap-northeast-1\" {{\n    target = \"c.example.net\"\n  }}\n}}\n"
+    );
+    std::fs::write(dir.join("main.hcl"), text).unwrap();
+    let o = meridian(&dir, &["validate", "main.hcl", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text_of(&o));
+    assert!(text_of(&o).contains("DNS allows 253"), "{}", text_of(&o));
+}

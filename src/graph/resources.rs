@@ -501,17 +501,7 @@ fn endpoint_record(r: &crate::model::Region) -> (RecordType, Vec<String>, Option
 /// fills in from the live zone (Meridian reads zones by name).
 pub const SAME_ZONE: &str = "(this hosted zone)";
 
-/// The name of the `depth`-th failover pair of region `label`'s tree: `LABEL.failover.DOMAIN`,
-/// then `2.LABEL.failover.DOMAIN`, `3.LABEL...`: one more DNS label per nested pair, so two
-/// regions' trees never share a name. Lower case, as DNS compares and Route 53 returns names.
-pub fn tree_name(label: &str, depth: usize, domain: &str) -> String {
-    let label = label.to_ascii_lowercase();
-    if depth == 0 {
-        format!("{label}.failover.{domain}")
-    } else {
-        format!("{}.{label}.failover.{domain}", depth + 1)
-    }
-}
+pub use crate::dns::tree_name;
 
 /// Region `r`'s answer through a tree: its latency record is an alias (evaluating target
 /// health) to a failover pair whose primary is `r` and whose secondary is the first

@@ -338,6 +338,9 @@ fn service(b: &Block, registries: &[&str], diags: &mut Diagnostics) -> Option<Se
         load_shares(b, routing, diags);
         failover_targets(b, routing, diags);
     }
+    if let Some(d) = &domain {
+        tree_names_fit(b, d, diags);
+    }
     let cost = b.block("cost").map_or_else(Cost::default, |c| Cost {
         compute_per_region: c.num("compute_per_region"),
         queries_per_month: c.num("queries_per_month"),
@@ -1789,6 +1792,29 @@ fn load_shares(b: &Block, routing: Routing, diags: &mut Diagnostics) {
 }
 
 /// `failover_to`: latency routing only, naming other regions of the service.
+/// The names of a region's `failover_to` tree fit DNS: its deepest pair's marker,
+/// `_meridian.N.LABEL.failover.DOMAIN`, within 253 characters.
+fn tree_names_fit(b: &Block, domain: &str, diags: &mut Diagnostics) {
+    for rb in b.blocks("region") {
+        let Some(list) = rb.list("failover_to").filter(|l| !l.is_empty()) else {
+            continue;
+        };
+        let deepest = crate::dns::tree_name(rb.label(), list.len().saturating_sub(1), domain);
+        let marker = crate::dns::marker_name(&deepest);
+        if marker.len() > 253 {
+            diags.push(
+                Diagnostic::error(
+                    Code::FailoverTo,
+                    rb.loc_of("failover_to"),
+                    format!("the failover tree of region \"{}\" needs the name {marker} ({} characters): DNS allows 253", rb.label(), marker.len()),
+                )
+                .label("names too long")
+                .help("shorten the region label or the service's domain, or list fewer failover_to regions"),
+            );
+        }
+    }
+}
+
 /// The record type a region's endpoint answers with, as the graph writes it.
 fn endpoint_kind(rb: &Block) -> Option<&'static str> {
     if rb.str("target").is_some() {

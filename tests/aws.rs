@@ -1290,7 +1290,8 @@ fn signals_at_random_moments_of_aws_applies() {
             // Route 53's real pace, so an apply takes seconds and the kill lands inside it.
             .env("MERIDIAN_ROUTE53_RPS", "10")
             .current_dir(&dir)
-            .args(["apply", "t", "--live", "aws", "--auto-approve"])
+            // Every round rewrites every target: a mass change, meant.
+            .args(["apply", "t", "--live", "aws", "--auto-approve", "--force"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -1335,7 +1336,14 @@ fn signals_at_random_moments_of_aws_applies() {
         let o = meridian(
             port,
             &dir,
-            &["plan", "t", "--live", "aws", "--detailed-exitcode"],
+            &[
+                "plan",
+                "t",
+                "--live",
+                "aws",
+                "--detailed-exitcode",
+                "--force",
+            ],
         );
         assert!(
             matches!(o.status.code(), Some(0 | 2)),

@@ -2753,9 +2753,16 @@ fn failover_to_builds_a_tree_and_migrates_both_ways() {
         at("_meridian.2.ap-northeast-1.failover.api.example.com").len(),
         1
     );
-    // And back: the tree is deleted under the addresses the graph gave it.
+    // And back: the tree is deleted under the addresses the graph gave it. 7 of the 12
+    // managed records change: more than 30 %, so the plan asks for --force.
     std::fs::write(&main, &without).unwrap();
     let o = meridian(&dir, &["plan", "t"]);
+    assert!(
+        text_of(&o).contains("meridian::plan::mass_change"),
+        "{}",
+        text_of(&o)
+    );
+    let o = meridian(&dir, &["plan", "t", "--force"]);
     let text = text_of(&o);
     assert!(
         text.contains("- record.api[\"ap-northeast-1/failover-2/primary\"]"),
@@ -2765,7 +2772,7 @@ fn failover_to_builds_a_tree_and_migrates_both_ways() {
         text.contains("Plan: 0 to add, 1 to change, 6 to destroy."),
         "{text}"
     );
-    let o = meridian(&dir, &["apply", "t", "--auto-approve"]);
+    let o = meridian(&dir, &["apply", "t", "--auto-approve", "--force"]);
     assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
     let o = meridian(&dir, &["plan", "t", "--detailed-exitcode"]);
     assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
@@ -2851,4 +2858,52 @@ fn a_tree_too_long_for_dns_is_refused() {
     let o = meridian(&dir, &["validate", "main.hcl", "--format", "json"]);
     assert_eq!(o.status.code(), Some(1), "{}", text_of(&o));
     assert!(text_of(&o).contains("DNS allows 253"), "{}", text_of(&o));
+}
+
+/// A plan that deletes or changes more than 30 % of at least 10 managed records (a truncated
+/// file, a bad merge) is refused without --force, as octoDNS does; --force plans it, and a
+/// saved plan made with it applies.
+#[test]
+fn a_mass_change_needs_force() {
+    let dir = tempdir("mass-change");
+    std::fs::create_dir_all(dir.join("t")).unwrap();
+    let service = |n: usize| {
+        format!(
+            "service \"s{n}\" {{\n  zone = \"example.com\"\n  domain = \"s{n}.example.com\"\n  routing = \"weighted\"\n  stateless = true\n  region \"us-east-1\" {{\n    weight = 1\n    target = \"a{n}.example.net\"\n  }}\n  region \"eu-west-1\" {{\n    weight = 1\n    target = \"b{n}.example.net\"\n  }}\n}}\n"
+        )
+    };
+    let main = dir.join("t").join("main.hcl");
+    let all: String = (0..4).map(service).collect();
+    std::fs::write(&main, &all).unwrap();
+    let o = meridian(&dir, &["apply", "t", "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    // 12 managed records (4 markers, 8 records); dropping two services deletes 6: 50 %.
+    let half: String = (0..2).map(service).collect();
+    std::fs::write(&main, &half).unwrap();
+    for cmd in [&["plan", "t"][..], &["apply", "t", "--auto-approve"][..]] {
+        let o = meridian(&dir, cmd);
+        assert_eq!(o.status.code(), Some(1), "{cmd:?}: {}", text_of(&o));
+        assert!(
+            text_of(&o).contains("meridian::plan::mass_change"),
+            "{}",
+            text_of(&o)
+        );
+        assert!(
+            text_of(&o).contains("6 of the 12 records"),
+            "{}",
+            text_of(&o)
+        );
+    }
+    // One service fewer is 3 of 12: 25 %, planned as usual.
+    let three: String = (0..3).map(service).collect();
+    std::fs::write(&main, &three).unwrap();
+    let o = meridian(&dir, &["plan", "t", "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text_of(&o));
+    std::fs::write(&main, &half).unwrap();
+    let o = meridian(&dir, &["plan", "t", "--force", "--out", "p.json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let o = meridian(&dir, &["apply", "p.json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let o = meridian(&dir, &["plan", "t", "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
 }

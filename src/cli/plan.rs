@@ -126,6 +126,10 @@ pub(super) struct Common {
     /// Take over declared names that hold records Meridian did not create.
     #[arg(long)]
     adopt: bool,
+    /// Plan a change to more than 30 % of at least 10 managed records (refused otherwise: a
+    /// truncated file or a bad merge looks like that).
+    #[arg(long)]
+    force: bool,
     /// Price overrides for the recovery analysis (a JSON object of price names to USD).
     #[arg(long, value_name = "FILE.json")]
     prices: Option<PathBuf>,
@@ -173,6 +177,7 @@ impl Common {
             state,
             target: Vec::new(),
             adopt: false,
+            force: false,
             prices: None,
         }
     }
@@ -380,6 +385,7 @@ pub(super) fn make_plan(
 ) -> Result<Plan, u8> {
     let opts = Options {
         adopt: common.adopt,
+        force: common.force,
         targets: common.target.clone(),
         prices: prices(common.prices.as_deref(), ctx)?,
         destroy: l.destroy,
@@ -976,6 +982,7 @@ fn apply_saved(args: &ApplyArgs, ctx: &mut Ctx) -> Result<u8, u8> {
         live: Some(args.common.live.unwrap_or(live)),
         target: saved.targets.clone(),
         adopt: saved.adopt,
+        force: saved.force,
         state: None,
         ..args.common.clone()
     };

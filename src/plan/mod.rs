@@ -368,6 +368,9 @@ pub struct Plan {
     pub destroy: bool,
     /// Whether the plan takes over names holding records Meridian did not create.
     pub adopt: bool,
+    /// Made with `--force`: a change to more than 30 % of the managed records was asked for.
+    #[serde(default)]
+    pub force: bool,
     /// Static-stability findings of the topology (`meridian lint`); informational.
     #[serde(default)]
     pub lint: Vec<LintNote>,
@@ -446,6 +449,12 @@ pub enum PlanError {
         help("if that is what you mean, run `meridian destroy` (or `meridian plan --destroy`); if the file was truncated or a merge went wrong, restore its services")
     )]
     EmptyTopology(Vec<String>),
+    #[error("this plan deletes or changes {changed} of the {managed} records the topology manages ({}%), more than {}%", .changed * 100 / .managed, (MASS_CHANGE_SHARE * 100.0) as usize)]
+    #[diagnostic(
+        code(meridian::plan::mass_change),
+        help("a truncated file or a bad merge looks like this: check the topology; if the change is meant, plan again with --force")
+    )]
+    MassChange { changed: usize, managed: usize },
     #[error("no resource matches --target {0}")]
     #[diagnostic(
         code(meridian::plan::target),
@@ -548,6 +557,8 @@ pub fn new_plan_id(salt: &str) -> String {
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     pub adopt: bool,
+    /// Allow a change to more than [`MASS_CHANGE_SHARE`] of the managed records.
+    pub force: bool,
     /// Limit to these addresses and what they depend on.
     pub targets: Vec<String>,
     /// Price overrides for the recovery analysis (price name -> USD).
@@ -649,6 +660,7 @@ pub fn plan_against(
         let keep = targeted(input.graph, &changes, &opts.targets)?;
         changes.retain(|c| keep.contains(&c.address));
     }
+    refuse_mass_change(&changes, opts)?;
     tracing::debug!(
         changes = changes.iter().filter(|c| !c.is_no_op()).count(),
         resources = changes.len(),
@@ -673,6 +685,7 @@ pub fn plan_against(
         targets: opts.targets.clone(),
         destroy: opts.destroy,
         adopt: opts.adopt,
+        force: opts.force,
         lint: if opts.destroy {
             Vec::new()
         } else {
@@ -691,6 +704,29 @@ fn refuse_emptied(input: &Input, opts: &Options) -> Result<(), PlanError> {
     let empty = input.topology.services.is_empty() && input.topology.registries.is_empty();
     if !opts.destroy && empty && !input.identity.services.is_empty() {
         return Err(PlanError::EmptyTopology(input.identity.services.clone()));
+    }
+    Ok(())
+}
+
+/// The share of the managed records a plan may delete or change without `--force` (octoDNS's
+/// update and delete thresholds), once the topology manages [`MASS_CHANGE_MIN`] records.
+pub const MASS_CHANGE_SHARE: f64 = 0.3;
+pub const MASS_CHANGE_MIN: usize = 10;
+
+/// A plan that deletes or changes most of what a topology manages is far more often a bad
+/// edit than a wish: refused without `--force` (a destroy says what it means).
+fn refuse_mass_change(changes: &[ResourceChange], opts: &Options) -> Result<(), PlanError> {
+    if opts.force || opts.destroy {
+        return Ok(());
+    }
+    let records = changes
+        .iter()
+        .filter(|c| matches!(c.kind, Kind::Record | Kind::Owner) && c.change.before.is_some());
+    let (managed, changed) = records.fold((0, 0), |(m, ch), c| {
+        (m + 1, ch + usize::from(!c.is_no_op()))
+    });
+    if managed >= MASS_CHANGE_MIN && changed as f64 > managed as f64 * MASS_CHANGE_SHARE {
+        return Err(PlanError::MassChange { changed, managed });
     }
     Ok(())
 }

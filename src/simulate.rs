@@ -150,11 +150,8 @@ fn outcome(t: &Topology, a: &Analysis, s: &Service, sc: &Scenario) -> Option<Out
         let mut o = stalled_only(s, region, stalled);
         // A loss it does not run in is still one of the analysis's losses: its figures.
         if let (Scenario::Fail { .. }, Some(l)) = (sc, loss_of(a, s, region)) {
-            o.rto_seconds = floor_of(a, l);
-            o.rto_formula = Some(match &l.unknown {
-                Some(u) => format!("unknown: {}", u.reason),
-                None => l.formula.clone(),
-            });
+            o.rto_seconds = l.floor_under(a.verdict.rto_case);
+            o.rto_formula = Some(l.formula_or_why());
             o.rpo_exposed_seconds = l.writes_at_risk_seconds;
             o.writes = Some(l.writes);
         }
@@ -190,14 +187,6 @@ fn serving(s: &Service, gone: &BTreeSet<&str>, stalled: &[StalledRegion]) -> Vec
     set.into_iter().map(str::to_string).collect()
 }
 
-/// A loss's floor under the figure the RTO objective gates on (`rto_case`), as `check` shows.
-fn floor_of(a: &Analysis, l: &crate::analysis::RegionLoss) -> Option<Duration> {
-    match a.verdict.rto_case {
-        crate::model::RtoCase::Fast => l.floor_seconds,
-        crate::model::RtoCase::Dark => l.dark_floor_seconds,
-    }
-}
-
 /// The analysis's loss of `region` for `s`.
 fn loss_of<'a>(
     a: &'a Analysis,
@@ -218,14 +207,15 @@ fn fail(a: &Analysis, s: &Service, region: &str, stalled: Vec<StalledRegion>) ->
     });
     // Detection, failing writes and writes at risk are the analysis's, never this module's.
     let detect = loss.and_then(|l| l.detected_by.clone());
-    let timing = loss.and_then(|l| l.detection_unknown.clone());
-    let nothing = if let Some(why) = timing {
-        format!("detection unknown: {why}")
-    } else if s.regions.values().any(|r| r.aws_region == region) {
-        "nothing declared detects the loss of the region: Route 53 keeps answering with it"
-            .to_string()
-    } else {
-        format!("{} has no record in {region}: there is nothing for Route 53 to take out of its answers", s.name)
+    let why_not = || {
+        match loss.and_then(|l| l.detection_unknown.as_deref()) {
+        Some(why) => format!("detection unknown: {why}"),
+        None if s.regions.values().any(|r| r.aws_region == region) => {
+            "nothing declared detects the loss of the region: Route 53 keeps answering with it"
+                .to_string()
+        }
+        None => format!("{} has no record in {region}: there is nothing for Route 53 to take out of its answers", s.name),
+    }
     };
     let effect = loss.map(|l| l.writes);
     let promotion = s.data.as_ref().and_then(|d| d.promotion);
@@ -245,13 +235,10 @@ fn fail(a: &Analysis, s: &Service, region: &str, stalled: Vec<StalledRegion>) ->
         writes_fail,
         detection: Detection {
             fires: detect.is_some(),
-            why: detect.unwrap_or(nothing),
+            why: detect.unwrap_or_else(why_not),
         },
-        rto_seconds: loss.and_then(|l| floor_of(a, l)),
-        rto_formula: loss.map(|l| match &l.unknown {
-            Some(u) => format!("unknown: {}", u.reason),
-            None => l.formula.clone(),
-        }),
+        rto_seconds: loss.and_then(|l| l.floor_under(a.verdict.rto_case)),
+        rto_formula: loss.map(crate::analysis::RegionLoss::formula_or_why),
         rpo_exposed_seconds: loss.and_then(|l| l.writes_at_risk_seconds),
         writes: effect,
         error_share: None,

@@ -239,12 +239,6 @@ impl Analysis {
             .any(|o| o.verdict == Verdict::Unknown)
     }
 
-    /// The objectives gate (`plan --fail-on-objectives`) fails closed: on a breach, and on an
-    /// objective that cannot be shown to hold.
-    pub fn objectives_failed(&self) -> bool {
-        self.objectives_breached() || self.objectives_unknown()
-    }
-
     /// Services with no recovery from some region loss, with why.
     pub fn no_recovery(&self) -> Vec<(&str, &str)> {
         self.services
@@ -278,10 +272,20 @@ pub fn rto_of(s: &ServiceAnalysis, case: RtoCase) -> Option<Duration> {
 
 /// One service's RPO under a case.
 pub fn rpo_of(s: &ServiceAnalysis, case: RpoCase) -> Option<Duration> {
+    rpo_under(case, s.rpo_typical_seconds, s.rpo_worst_seconds)
+}
+
+/// The RPO a case takes from the typical lag and the declared bound: the bound where there is
+/// one (`bound`), the typical lag (`typical`), the bound only (`worst`).
+fn rpo_under(
+    case: RpoCase,
+    typical: Option<Duration>,
+    worst: Option<Duration>,
+) -> Option<Duration> {
     match case {
-        RpoCase::Bound => s.rpo_seconds,
-        RpoCase::Typical => s.rpo_typical_seconds,
-        RpoCase::Worst => s.rpo_worst_seconds,
+        RpoCase::Bound => worst.or(typical),
+        RpoCase::Typical => typical,
+        RpoCase::Worst => worst,
     }
 }
 
@@ -379,18 +383,13 @@ fn service(
 ) -> ServiceAnalysis {
     let (rpo_typical, rpo_basis) = rpo(s);
     let rpo_worst = rpo_worst(s, rpo_typical);
-    let rpo_bound = rpo_worst.or(rpo_typical);
     // Writes at risk are the RPO the objective gates on, as every surface shows it.
-    let at_risk = match t
+    let rpo_case = t
         .objectives
         .as_ref()
         .map(|o| o.rpo_case)
-        .unwrap_or_default()
-    {
-        RpoCase::Bound => rpo_bound,
-        RpoCase::Typical => rpo_typical,
-        RpoCase::Worst => rpo_worst,
-    };
+        .unwrap_or_default();
+    let at_risk = rpo_under(rpo_case, rpo_typical, rpo_worst);
     let mut region_losses = rto::region_losses(s, t, everywhere);
     for l in &mut region_losses {
         l.writes_at_risk_seconds = if l.writes.risks_writes() {
@@ -451,7 +450,7 @@ fn service(
         worst_region,
         notes: rto::notes(s),
         region_losses,
-        rpo_seconds: rpo_bound,
+        rpo_seconds: rpo_under(RpoCase::Bound, rpo_typical, rpo_worst),
         rpo_typical_seconds: rpo_typical,
         rpo_worst_seconds: rpo_worst,
         rpo_basis,

@@ -102,6 +102,11 @@ impl WriteEffect {
     pub fn writes_fail(self) -> bool {
         matches!(self, WriteEffect::Promote | WriteEffect::QuorumLost)
     }
+
+    /// The lost region held a writer or a vote.
+    pub fn holds_writes(self) -> bool {
+        self != WriteEffect::Untouched
+    }
 }
 
 /// The timeline of losing one AWS region.
@@ -113,7 +118,8 @@ pub struct RegionLoss {
     pub labels: Vec<String>,
     /// False when the lost regions serve no traffic (a failover secondary, weight 0).
     pub carries_traffic: bool,
-    /// The lost region holds a writer (primary, shard home) or a quorum vote.
+    /// The lost region holds a writer (primary, shard home, an eventual multi-master region
+    /// serving users) or a quorum vote: `writes` is not `untouched`.
     pub holds_writes: bool,
     /// What the loss does to writes.
     pub writes: WriteEffect,
@@ -147,6 +153,24 @@ pub struct RegionLoss {
     pub stranded: Vec<String>,
     /// What else the loss does, beside the floor.
     pub notes: Vec<String>,
+}
+
+impl RegionLoss {
+    /// The floor under the figure an RTO objective gates on.
+    pub fn floor_under(&self, case: crate::model::RtoCase) -> Option<Duration> {
+        match case {
+            crate::model::RtoCase::Fast => self.floor_seconds,
+            crate::model::RtoCase::Dark => self.dark_floor_seconds,
+        }
+    }
+
+    /// Its computation, or why it has none: `unknown: <why>`.
+    pub fn formula_or_why(&self) -> String {
+        match &self.unknown {
+            Some(u) => format!("unknown: {}", u.reason),
+            None => self.formula.clone(),
+        }
+    }
 }
 
 fn secs(d: Duration) -> String {
@@ -473,7 +497,7 @@ fn group_detection(
         return accelerator_detection(a, lost);
     }
     if let Some(h) = &s.health_check {
-        return Ok(check_detection(h, ""));
+        return Ok(check_detection(h));
     }
     let each: Vec<Result<(Step, Duration), Unknown>> = lost
         .iter()
@@ -514,7 +538,7 @@ fn worst_detection(
 
 /// A health check's detection: `interval x threshold` fast, `threshold x (interval +
 /// connect timeout)` dark.
-fn check_detection(h: &crate::model::HealthCheck, via: &str) -> (Step, Duration) {
+fn check_detection(h: &crate::model::HealthCheck) -> (Step, Duration) {
     let fast = Duration::from_secs(u64::from(h.interval) * u64::from(h.failure_threshold));
     let timeout = connect_timeout(h.kind);
     let dark = Duration::from_secs(
@@ -524,7 +548,7 @@ fn check_detection(h: &crate::model::HealthCheck, via: &str) -> (Step, Duration)
         Step {
             kind: StepKind::Detection,
             formula: format!(
-                "detect{via} {} s x {} = {}",
+                "detect {} s x {} = {}",
                 h.interval,
                 h.failure_threshold,
                 secs(fast)
@@ -987,7 +1011,6 @@ fn loss(s: &Service, t: &Topology, aws: &str, shares: &BTreeMap<String, f64>) ->
         Vec::new()
     };
     notes.extend(image_source_note(s, t, aws));
-    let holds_writes = !matches!(i.writes, Writes::Untouched);
     if let Writes::QuorumKept(a) = &i.writes {
         notes.push(format!("write quorum kept: {a}"));
     }
@@ -1011,6 +1034,7 @@ fn loss(s: &Service, t: &Topology, aws: &str, shares: &BTreeMap<String, f64>) ->
             out.formula =
                 "serves no traffic; a vote is lost but the write quorum holds => 0 s".into();
         }
+        out.holds_writes = effect.holds_writes();
         out.writes = effect;
         out.detected_by = detected_by;
         out.detection_unknown = detection_unknown;
@@ -1039,7 +1063,7 @@ fn loss(s: &Service, t: &Topology, aws: &str, shares: &BTreeMap<String, f64>) ->
     let unknown = why_unknown(cause, &detect, i.traffic, aws, &mut missing);
     let mut out = timeline(aws, i.labels, detect, parallel, unknown);
     out.carries_traffic = i.traffic;
-    out.holds_writes = holds_writes;
+    out.holds_writes = effect.holds_writes();
     out.writes = effect;
     out.detected_by = detected_by;
     out.detection_unknown = detection_unknown;

@@ -424,17 +424,17 @@ fn lag_over_rpo(t: &Topology, s: &Service, a: &analysis::Analysis) -> Vec<Findin
     let Some(rpo) = t.objectives.as_ref().and_then(|o| o.rpo) else {
         return Vec::new();
     };
-    let Some(figure) = a
+    let over = a
         .objective(analysis::ObjectiveKind::Rpo)
         .and_then(|o| o.figure(&s.name))
-        .filter(|f| f.over)
-    else {
+        .is_some_and(|f| f.over);
+    if !over {
+        return Vec::new();
+    }
+    let sa = a.services.get(&s.name);
+    let Some(lag) = sa.and_then(|x| analysis::rpo_of(x, a.verdict.rpo_case)) else {
         return Vec::new();
     };
-    let lag = crate::duration::Duration::from_millis(
-        (figure.seconds.unwrap_or(0.0) * 1000.0).round() as u64,
-    );
-    let sa = a.services.get(&s.name);
     let what = match a.verdict.rpo_case {
         crate::model::RpoCase::Typical => "replication lag",
         _ if sa.and_then(|x| x.rpo_worst_seconds).is_some() => "worst-case replication lag",

@@ -1013,7 +1013,8 @@ fn geolocation_rules(
     for (_, rb) in &ordered {
         for (l, at) in rb.list("locations").unwrap_or(&[]) {
             // `country:DE` and `DE` are one location.
-            if let Some(first) = seen.get(&catalog::canonical_location(l)) {
+            let key = catalog::canonical_location(l);
+            if let Some(first) = seen.get(&key) {
                 diags.push(
                     Diagnostic::error(
                         Code::GeoLocation,
@@ -1025,7 +1026,7 @@ fn geolocation_rules(
                     .help("each location may appear in one region only"),
                 );
             } else {
-                seen.insert(catalog::canonical_location(l), at.clone());
+                seen.insert(key, at.clone());
             }
         }
     }

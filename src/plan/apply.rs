@@ -453,12 +453,10 @@ fn records(work: &Work, checks: &Checks, run: &mut Runner) -> BTreeSet<String> {
     let mut ops = Vec::new();
     let mut owners = Vec::new();
     let mut op_zones = Vec::new();
-    for (zone, (batch, who)) in batches {
-        // Deletes first, so a type change frees its name before the new type arrives; aliases
-        // after the targets a batch creates and before those it deletes.
-        let order = crate::provider::route53_order(&batch.iter().collect::<Vec<_>>());
-        let mut slots: Vec<Option<RecordChange>> = batch.into_iter().map(Some).collect();
-        let batch: Vec<RecordChange> = order.into_iter().filter_map(|i| slots[i].take()).collect();
+    for (zone, (mut batch, who)) in batches {
+        // Deletes first, so a type change frees its name before the new type arrives (a
+        // provider orders further what its API needs: Route 53, aliases after their targets).
+        batch.sort_by_key(|c| c.action != ChangeAction::Delete);
         op_zones.push(zone.clone());
         ops.push(Op::ChangeRecords {
             zone,

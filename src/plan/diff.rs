@@ -1096,7 +1096,7 @@ fn removed_services(names: &Names, declared: &Declared, d: &mut Diff) {
 /// those this plan deletes (a removed service's, or every one of a destroy): a record is
 /// either deleted or left alone, never both.
 fn untouched_names(names: &Names, declared_names: &BTreeSet<(&str, &str)>, d: &mut Diff) {
-    let deleted: BTreeSet<(&str, &str, String, Option<&str>)> = d
+    let deleted: BTreeSet<crate::provider::RecordKey> = d
         .changes
         .iter()
         .filter_map(|c| match &c.detail {
@@ -1104,28 +1104,17 @@ fn untouched_names(names: &Names, declared_names: &BTreeSet<(&str, &str)>, d: &m
             _ => None,
         })
         .flatten()
-        .map(|r| {
-            (
-                r.zone.as_str(),
-                r.name.as_str(),
-                r.record_type.to_string(),
-                r.set_identifier.as_deref(),
-            )
-        })
+        .map(RecordSet::key)
         .collect();
     let mut left = Vec::new();
     for ((zone, name), recs) in &names.at_name {
         if declared_names.contains(&(*zone, *name)) || crate::dns::marker_domain(name).is_some() {
             continue;
         }
-        let kept = recs.iter().filter(|r| {
-            !deleted.contains(&(
-                r.zone.as_str(),
-                r.name.as_str(),
-                r.record_type.to_string(),
-                r.set_identifier.as_deref(),
-            ))
-        });
+        // Most plans delete nothing: no key is built for a shared zone's many records then.
+        let kept = recs
+            .iter()
+            .filter(|r| deleted.is_empty() || !deleted.contains(&r.key()));
         left.extend(kept.map(|r| Untouched::Record {
             zone: r.zone.clone(),
             name: r.name.clone(),

@@ -1064,7 +1064,12 @@ fn live_service(
     }
     // A region answering through its `failover_to` tree: its latency record is the alias to
     // the tree's first pair, whose records carry the checks.
+    // Only a live alias can be a tree's (most services have none: nothing is built for them).
+    let any_alias = here.iter().any(|r| r.alias.is_some());
     let tree_live = |label: &str| {
+        if !any_alias {
+            return false;
+        }
         let set = crate::model::set_identifier(&s.name, label, None);
         let pair = crate::graph::tree_name(label, 0, &s.domain);
         here.iter().any(|r| {

@@ -1211,10 +1211,60 @@ pub fn split_batches(changes: &[RecordChange]) -> Vec<Vec<&RecordChange>> {
         }
     }
     // Route 53 applies a batch's changes in order: deletes first, aliases after the targets
-    // it creates and before those it deletes (super::route53_order).
+    // it creates and before those it deletes (route53_order).
     out.into_iter()
-        .map(|(_, _, b)| super::route53_order(&b).into_iter().map(|i| b[i]).collect())
+        .map(|(_, _, b)| route53_order(&b).into_iter().map(|i| b[i]).collect())
         .collect()
+}
+
+/// The order in which Route 53 applies a batch of one zone's record changes safely, as indices
+/// into `batch`: Route 53 checks a batch's changes in order, so an alias must come after the
+/// records at its target name that the batch creates or updates, and before those it deletes.
+/// Deletes go first (a type change frees its name before the new type arrives), aliases before
+/// their targets; then creates and updates, targets before the aliases that point at them,
+/// down chains of aliases (a tree's latency alias -> failover pair -> nested pair). Stable
+/// otherwise.
+fn route53_order(batch: &[&RecordChange]) -> Vec<usize> {
+    let mut at_name: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+    for (i, c) in batch.iter().enumerate() {
+        at_name
+            .entry((&c.record.zone, c.record.name.trim_end_matches('.')))
+            .or_default()
+            .push(i);
+    }
+    // How deep each change sits in a chain of aliases to names this batch changes the same
+    // way (deletes with deletes, writes with writes); a loop stops at the batch's size.
+    fn depth(
+        i: usize,
+        batch: &[&RecordChange],
+        at_name: &BTreeMap<(&str, &str), Vec<usize>>,
+        hops: usize,
+    ) -> usize {
+        let c = batch[i];
+        let Some(a) = &c.record.alias else { return 0 };
+        let target = (c.record.zone.as_str(), a.dns_name.trim_end_matches('.'));
+        let deleting = c.action == ChangeAction::Delete;
+        match at_name.get(&target) {
+            Some(js) if hops < batch.len() => js
+                .iter()
+                .filter(|j| (batch[**j].action == ChangeAction::Delete) == deleting)
+                .map(|j| 1 + depth(*j, batch, at_name, hops + 1))
+                .max()
+                .unwrap_or(0),
+            _ => 0,
+        }
+    }
+    let mut order: Vec<(bool, i64, usize)> = (0..batch.len())
+        .map(|i| {
+            let d = depth(i, batch, &at_name, 0) as i64;
+            match batch[i].action {
+                ChangeAction::Delete => (false, -d, i),
+                _ => (true, d, i),
+            }
+        })
+        .collect();
+    order.sort_unstable();
+    order.into_iter().map(|(_, _, i)| i).collect()
 }
 
 /// A record set as Route 53 returns it, reduced to what its routing policy and kind mean: a
@@ -1754,5 +1804,52 @@ mod tests {
     fn octal_escapes_are_decoded() {
         assert_eq!(unescape("\\052.example.com."), "*.example.com.");
         assert_eq!(unescape("plain"), "plain");
+    }
+}
+
+#[cfg(test)]
+mod order_tests {
+    use super::route53_order;
+    use crate::dns::{ChangeAction, RecordType, RoutingPolicy};
+    use crate::provider::{RecordChange, RecordSet};
+
+    fn change(action: ChangeAction, name: &str, alias_to: Option<&str>) -> RecordChange {
+        RecordChange {
+            action,
+            record: RecordSet {
+                zone: "example.com".into(),
+                name: name.into(),
+                record_type: RecordType::Cname,
+                set_identifier: Some(name.into()),
+                ttl: alias_to.is_none().then_some(60),
+                values: Vec::new(),
+                alias: alias_to.map(|t| crate::graph::AliasTarget {
+                    dns_name: t.into(),
+                    hosted_zone_id: "Z1".into(),
+                    evaluate_target_health: true,
+                }),
+                routing: RoutingPolicy::Simple,
+                health_check_id: None,
+            },
+        }
+    }
+
+    /// A tree written in one batch: the nested pair, then the pair (its secondary aliases the
+    /// nested one), then the latency alias; deletes first, an alias before its target.
+    #[test]
+    fn aliases_follow_the_targets_they_write_and_precede_those_they_delete() {
+        use ChangeAction::*;
+        let batch = [
+            change(Create, "api", Some("p1")),
+            change(Create, "p1", None),
+            change(Create, "p1", Some("p2")),
+            change(Create, "p2", None),
+            change(Delete, "old", None),
+            change(Delete, "gone", Some("old")),
+            change(Upsert, "other", None),
+        ];
+        let refs: Vec<&RecordChange> = batch.iter().collect();
+        let order = route53_order(&refs);
+        assert_eq!(order, vec![5, 4, 1, 3, 6, 2, 0]);
     }
 }

@@ -467,10 +467,22 @@ struct Bar {
 /// What the timeline draws for one service: its worst loss under the verdict's case.
 struct Drawn {
     service: String,
-    region: Option<String>,
+    region: String,
     floor: Option<f64>,
-    recovery: &'static str,
+    /// Why the loss has no floor; None when it has one.
+    unknown: Option<UnknownKind>,
     bars: usize,
+}
+
+impl Drawn {
+    /// `known`, `no_recovery` or `unknown`, as the data attribute says it.
+    fn recovery(&self) -> &'static str {
+        match self.unknown {
+            None => "known",
+            Some(UnknownKind::NoRecovery) => "no_recovery",
+            Some(UnknownKind::Unknown) => "unknown",
+        }
+    }
 }
 
 /// The bars of each service's worst region loss: detection, then the parallel steps. Under
@@ -490,8 +502,8 @@ fn timeline_bars(a: &Analysis) -> (Vec<Bar>, Vec<Drawn>) {
         };
         let floor = crate::analysis::rto_of(sa, a.verdict.rto_case);
         let before = bars.len();
-        match (&loss.unknown, floor) {
-            (Some(u), _) => bars.push(Bar {
+        match &loss.unknown {
+            Some(u) => bars.push(Bar {
                 label: format!(
                     "{name} (lose {}): {}: {}",
                     loss.region,
@@ -507,17 +519,13 @@ fn timeline_bars(a: &Analysis) -> (Vec<Bar>, Vec<Drawn>) {
                 critical: false,
                 floorless: true,
             }),
-            (None, _) => loss_bars(name, loss, dark, &mut bars),
+            None => loss_bars(name, loss, dark, &mut bars),
         }
         drawn.push(Drawn {
             service: name.clone(),
-            region: Some(loss.region.clone()),
+            region: loss.region.clone(),
             floor: floor.map(Duration::as_secs_f64),
-            recovery: match &loss.unknown {
-                None => "known",
-                Some(u) if u.kind == UnknownKind::NoRecovery => "no_recovery",
-                Some(_) => "unknown",
-            },
+            unknown: loss.unknown.as_ref().map(|u| u.kind),
             bars: bars[before..].iter().filter(|b| !b.floorless).count(),
         });
     }
@@ -529,7 +537,7 @@ fn loss_bars(name: &str, loss: &crate::analysis::RegionLoss, dark: bool, bars: &
     let secs_of = |d: Option<Duration>| d.map_or(0.0, Duration::as_secs_f64);
     // The dark figure differs from the fast one only in detection.
     let extra = if dark {
-        secs_of(loss.dark_floor_seconds) - secs_of(loss.floor_seconds)
+        secs_of(loss.floor_under(RtoCase::Dark)) - secs_of(loss.floor_under(RtoCase::Fast))
     } else {
         0.0
     };
@@ -565,9 +573,9 @@ fn timeline_title(drawn: &[Drawn], v: &RecoveryVerdict) -> String {
     };
     let parts: Vec<String> = drawn
         .iter()
-        .map(|d| match (d.floor, d.recovery) {
+        .map(|d| match (d.floor, d.unknown) {
             (Some(f), _) => format!("{} {} s", d.service, num(f)),
-            (None, "no_recovery") => format!("{} NO RECOVERY", d.service),
+            (None, Some(UnknownKind::NoRecovery)) => format!("{} NO RECOVERY", d.service),
             (None, _) => format!("{} unknown", d.service),
         })
         .collect();
@@ -596,9 +604,9 @@ fn verdict_data(drawn: &[Drawn], a: &Analysis) -> String {
             g,
             "<g data-service=\"{}\" data-worst-region=\"{}\" data-floor-seconds=\"{}\" data-recovery=\"{}\" data-bars=\"{}\"/>",
             xml_escape(&d.service),
-            d.region.as_deref().unwrap_or(""),
+            d.region,
             opt(d.floor),
-            d.recovery,
+            d.recovery(),
             d.bars
         );
     }

@@ -2801,6 +2801,21 @@ fn a_tree_is_forgotten_with_its_service_and_validated() {
         ],
         "{listed}"
     );
+    // Each check under its region's address, as the graph names it: the tree's primary uses
+    // ap-northeast-1's check, its secondary eu-west-1's.
+    let checks: Vec<&str> = listed
+        .lines()
+        .filter(|l| l.starts_with("health_check."))
+        .collect();
+    assert_eq!(
+        checks,
+        vec![
+            "health_check.api[\"ap-northeast-1\"]",
+            "health_check.api[\"eu-west-1\"]",
+            "health_check.api[\"us-east-1\"]"
+        ],
+        "{listed}"
+    );
     let o = meridian(&dir, &["state", "rm", "owner.api", "t"]);
     assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
     std::fs::write(

@@ -497,21 +497,7 @@ fn duplicate_check(address: &Address, extra: &LiveHealthCheck, zone: &str, d: &m
 /// record using one is deleted or rewritten by this plan) and their zone was read; else left
 /// alone, and said so.
 fn orphan_checks(live: &LiveState, ours: OurChecks, d: &mut Diff) {
-    // The check of a record this plan deletes is named after it: `record.S["r"]` used
-    // `health_check.S["r"]`.
-    let named: BTreeMap<String, String> = d
-        .changes
-        .iter()
-        .filter_map(|c| match &c.detail {
-            Detail::Record { delete, .. } => Some(delete.iter().filter_map(|r| {
-                let id = r.health_check_id.clone()?;
-                let rest = c.address.strip_prefix("record.")?;
-                Some((id, format!("health_check.{rest}")))
-            })),
-            _ => None,
-        })
-        .flatten()
-        .collect();
+    let named = check_candidates(&d.changes);
     let released: BTreeSet<crate::provider::RecordKey> = d
         .changes
         .iter()
@@ -569,15 +555,60 @@ fn orphan_label(
     h: &LiveHealthCheck,
     key: &str,
     zone: Option<&str>,
-    named: &BTreeMap<String, String>,
+    named: &BTreeMap<String, Vec<String>>,
 ) -> Option<String> {
-    let by_record = named.get(&h.id).cloned();
+    let by_record = named.get(&h.id).map_or(&[][..], Vec::as_slice);
     let shared = zone.map(|z| crate::graph::endpoint_address(z, &h.config).to_string());
-    let verified = |a: &Option<String>| a.as_ref().filter(|a| hash::hex(a, 12) == key).cloned();
-    verified(&by_record)
-        .or_else(|| verified(&shared))
-        .or(by_record)
+    let verified = |a: &String| hash::hex(a, 12) == key;
+    by_record
+        .iter()
+        .chain(&shared)
+        .find(|a| verified(a))
+        .or(by_record.first())
+        .cloned()
         .or_else(|| tagged_address(h))
+}
+
+/// The addresses a check used by records this plan deletes may have been created for, by check
+/// id: `health_check.S["K"]` for the key K of each record that used it, then the service's
+/// region labels (a `failover_to` pair's record `LABEL/failover-N/primary` uses the check of a
+/// region, not one of its own). The check's caller reference tells which is right.
+fn check_candidates(changes: &[ResourceChange]) -> BTreeMap<String, Vec<String>> {
+    // Only records this plan deletes count (a steady plan deletes none: nothing is built).
+    let deleted = || {
+        changes
+            .iter()
+            .filter(|c| c.kind == Kind::Record)
+            .filter_map(|c| match &c.detail {
+                Detail::Record { delete, .. } if !delete.is_empty() => Some((c, delete)),
+                _ => None,
+            })
+    };
+    let mut labels: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (c, _) in deleted() {
+        if let Some(k) = &c.key {
+            let label = k.split(['/', '@']).next().unwrap_or(k);
+            labels.entry(c.name.as_str()).or_default().insert(label);
+        }
+    }
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (c, delete) in deleted() {
+        for id in delete.iter().filter_map(|r| r.health_check_id.as_ref()) {
+            let keys = c
+                .key
+                .iter()
+                .map(String::as_str)
+                .chain(labels.get(c.name.as_str()).into_iter().flatten().copied());
+            let found = out.entry(id.clone()).or_default();
+            for k in keys {
+                let a = Address::new(Kind::HealthCheck, &c.name, Some(k)).to_string();
+                if !found.contains(&a) {
+                    found.push(a);
+                }
+            }
+        }
+    }
+    out
 }
 
 fn delete_orphan(h: &LiveHealthCheck, label: Option<String>, zone: &str, d: &mut Diff) {

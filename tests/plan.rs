@@ -2709,6 +2709,29 @@ fn failover_to_builds_a_tree_and_migrates_both_ways() {
     ] {
         assert!(text.contains(address), "{address}\n{text}");
     }
+    // The graph shows the tree, each alias after the pair it points at.
+    let o = meridian(&dir, &["graph", "t", "--format", "json"]);
+    let graph: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let order: Vec<&str> = graph["apply_order"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a.as_str())
+        .collect();
+    let at = |a: &str| {
+        order
+            .iter()
+            .position(|x| *x == a)
+            .unwrap_or_else(|| panic!("{a}: {order:?}"))
+    };
+    assert!(
+        at("record.api[\"ap-northeast-1/failover-1/primary\"]")
+            < at("record.api[\"ap-northeast-1\"]")
+    );
+    assert!(
+        at("record.api[\"ap-northeast-1/failover-2/secondary\"]")
+            < at("record.api[\"ap-northeast-1/failover-1/secondary\"]")
+    );
     let o = meridian(&dir, &["apply", "t", "--auto-approve"]);
     assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
     assert!(

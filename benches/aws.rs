@@ -103,6 +103,7 @@ fn provider(port: u16) -> AwsProvider {
         profile: None,
         endpoint_url: Some(format!("http://127.0.0.1:{port}")),
         progress: None,
+        stop: None,
     })
     .unwrap()
 }

@@ -45,6 +45,22 @@ pub struct Identity {
     /// Weights held by `meridian shift`, by service: plans use them instead of the file's.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub holds: crate::shift::Holds,
+    /// The manifest records an apply that began and never recorded its end (killed, or its
+    /// last write failed): what it may have made is listed, and the next apply (with or
+    /// without changes) settles the manifest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unfinished: Option<Unfinished>,
+}
+
+/// An apply the manifest's journal says began and did not finish.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unfinished {
+    pub plan_id: String,
+    /// A destroy rather than an apply.
+    #[serde(default)]
+    pub destroy: bool,
+    pub who: String,
+    pub since_unix: u64,
 }
 
 /// What `meridian state rm` made a topology forget.
@@ -79,6 +95,7 @@ impl Identity {
             rules: BTreeMap::new(),
             forgotten: Forgotten::default(),
             holds: BTreeMap::new(),
+            unfinished: None,
         }
     }
 

@@ -2141,3 +2141,56 @@ fn failover_to_trees_round_trip_against_route53() {
         "{live:?}"
     );
 }
+
+/// SIGTERM while Route 53 propagates a change (every GetChange answered PENDING): the wait
+/// ends at once, the outcome is printed and the apply exits 1 within the signal's bound, as the
+/// README says; its journal is settled. Before, the wait ran on until the grace period killed
+/// the process with 143 and no outcome.
+#[test]
+#[cfg_attr(meridian_skip_aws, ignore = "MERIDIAN_SKIP_AWS_TESTS is set")]
+fn sigterm_during_propagation_reports_the_outcome_and_exits_1() {
+    let (port, _g) = moto();
+    let dir = tempdir("term-propagating");
+    std::fs::write(dir.join("big.hcl"), big_topology(3)).unwrap();
+    create_zone(port, "big.example");
+    let proxy = Proxy::start(port);
+    proxy.set(vec![
+        rule(BATCH, 100, Fault::Pending),
+        rule(GET_CHANGE, 10_000, Fault::Pending),
+    ]);
+    let child = env(
+        &mut Command::new(env!("CARGO_BIN_EXE_meridian")),
+        proxy.port,
+    )
+    .env("MERIDIAN_INSYNC_TIMEOUT_SECS", "120")
+    .current_dir(&dir)
+    .args(["apply", "big.hcl", "--live", "aws", "--auto-approve"])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let start = std::time::Instant::now();
+    while !proxy.injected().iter().any(|s| s.starts_with(GET_CHANGE)) {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "never propagated"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let signalled = std::time::Instant::now();
+    let o = child.wait_with_output().unwrap();
+    let took = signalled.elapsed();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("interrupted"), "{}", text(&o));
+    let m: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join(".meridian/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(m.get("unfinished").is_none(), "{m}");
+    assert_eq!(m["zones"], serde_json::json!(["big.example"]));
+}

@@ -2945,3 +2945,200 @@ fn a_mass_change_needs_force() {
     let o = meridian(&dir, &["plan", "t", "--detailed-exitcode"]);
     assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
 }
+
+/// A topology of `n` latency services in `zone`, named `prefix0..`, each with a check.
+fn services_in(zone: &str, prefix: &str, n: usize) -> String {
+    let mut text = String::new();
+    for i in 0..n {
+        text.push_str(&format!(
+            "service \"{prefix}{i}\" {{\n  zone = \"{zone}\"\n  domain = \"{prefix}{i}.{zone}\"\n  routing = \"latency\"\n  stateless = true\n  health_check {{\n    type = \"HTTPS\"\n    interval = 10\n    failure_threshold = 3\n  }}\n  region \"us-east-1\" {{\n    target = \"a{i}.{zone}\"\n  }}\n  region \"eu-west-1\" {{\n    target = \"b{i}.{zone}\"\n  }}\n}}\n"
+        ));
+    }
+    text
+}
+
+/// Records of `zone` in the local store at `state`.
+fn records_in(state: &Path, zone: &str) -> usize {
+    let s = LocalStore::open(state, None).unwrap();
+    let scope = meridian::provider::Scope {
+        zones: vec![zone.to_string()],
+        regions: Vec::new(),
+        tag_prefixes: Vec::new(),
+    };
+    s.read(&scope).unwrap().records.len()
+}
+
+/// The ids of the locks a dead apply left (backend first, then the state store).
+fn left_locks(t: &Path) -> Vec<String> {
+    ["manifest.json.lock", "state.json.lock"]
+        .iter()
+        .map(|f| t.join(".meridian").join(f))
+        .filter(|p| p.exists())
+        .map(|p| {
+            serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(p).unwrap()).unwrap()
+                ["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+/// The manifest is a journal (issue 22): an apply that adds a zone and dies (as under kill -9)
+/// after its first changes, before it could record its outcome, has already recorded the zone,
+/// so reverting the file deletes what it made there. Before, the manifest still listed only the
+/// old zone: the new zone was never read again and its records stayed, invisible to `state
+/// list` and `destroy`.
+#[test]
+fn an_apply_killed_midway_leaves_nothing_the_next_apply_cannot_find() {
+    let dir = tempdir("journal-kill");
+    let t = dir.join("t");
+    std::fs::create_dir_all(&t).unwrap();
+    let first = services_in("a.example", "s", 2);
+    std::fs::write(t.join("main.hcl"), &first).unwrap();
+    let o = meridian(&dir, &["apply", "t", "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    std::fs::write(
+        t.join("main.hcl"),
+        format!("{first}{}", services_in("b.example", "n", 3)),
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_meridian"))
+        .current_dir(&dir)
+        .args(["apply", "t", "--auto-approve"])
+        .env("MERIDIAN_FAULT_EXIT_AFTER", "7")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(137), "{}", text_of(&o));
+    let state = t.join(".meridian/state.json");
+    let made = records_in(&state, "b.example");
+    assert!(made > 0, "the apply died before it changed anything");
+    // The plan says the manifest holds an unfinished apply.
+    let o = meridian(&dir, &["plan", "t"]);
+    assert!(
+        text_of(&o).contains("Unfinished: the manifest records an apply"),
+        "{}",
+        text_of(&o)
+    );
+    // One force-unlock clears the dead apply's locks (backend and state store).
+    let locks = left_locks(&t);
+    assert!(!locks.is_empty());
+    let o = meridian(&dir, &["force-unlock", &locks[0], "t", "--force"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    assert_eq!(left_locks(&t), Vec::<String>::new(), "{}", text_of(&o));
+    // Reverted: the apply reads the new zone from the journal and deletes what it had made
+    // (more than 30 % of the records: --force).
+    std::fs::write(t.join("main.hcl"), &first).unwrap();
+    let o = meridian(&dir, &["apply", "t", "--auto-approve", "--force"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    assert_eq!(
+        records_in(&state, "b.example"),
+        0,
+        "orphans: {}",
+        text_of(&o)
+    );
+    let o = meridian(&dir, &["plan", "t", "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    assert!(!text_of(&o).contains("Unfinished"), "{}", text_of(&o));
+}
+
+/// An apply that made every change and died before recording them: the next plan says the
+/// manifest is unfinished and has no changes; the next apply, with no changes, settles the
+/// manifest (before, "No changes" for ever, with a manifest that never listed the new zone).
+#[test]
+fn a_no_change_apply_settles_an_unfinished_manifest() {
+    let dir = tempdir("journal-settle");
+    let t = dir.join("t");
+    std::fs::create_dir_all(&t).unwrap();
+    std::fs::write(t.join("main.hcl"), services_in("a.example", "s", 2)).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_meridian"))
+        .current_dir(&dir)
+        .args(["apply", "t", "--auto-approve"])
+        .env("MERIDIAN_FAULT_EXIT_AFTER", "1000000")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    std::fs::write(
+        t.join("main.hcl"),
+        format!(
+            "{}{}",
+            services_in("a.example", "s", 2),
+            services_in("b.example", "n", 2)
+        ),
+    )
+    .unwrap();
+    // Dies once every change has settled (2 services x (2 checks + 2 records) + 2 markers).
+    let o = Command::new(env!("CARGO_BIN_EXE_meridian"))
+        .current_dir(&dir)
+        .args(["apply", "t", "--auto-approve"])
+        .env("MERIDIAN_FAULT_EXIT_AFTER", "10")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(137), "{}", text_of(&o));
+    for id in left_locks(&t) {
+        let _ = meridian(&dir, &["force-unlock", &id, "t", "--force"]);
+    }
+    let manifest = || -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(t.join(".meridian/manifest.json")).unwrap())
+            .unwrap()
+    };
+    assert!(manifest()["unfinished"].is_object(), "{}", manifest());
+    let o = meridian(&dir, &["plan", "t", "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    assert!(text_of(&o).contains("Unfinished"), "{}", text_of(&o));
+    let o = meridian(&dir, &["apply", "t", "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    assert!(
+        text_of(&o).contains("The manifest recorded an unfinished apply"),
+        "{}",
+        text_of(&o)
+    );
+    let m = manifest();
+    assert!(m.get("unfinished").is_none(), "{m}");
+    assert_eq!(m["zones"], serde_json::json!(["a.example", "b.example"]));
+    assert_eq!(m["services"].as_array().map(Vec::len), Some(4));
+    // Settled once: the next no-change apply writes nothing.
+    let serial = m["serial"].clone();
+    let o = meridian(&dir, &["apply", "t", "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    assert_eq!(manifest()["serial"], serial);
+}
+
+/// A lock file that names no holder (its holder died between creating and writing it) is
+/// named `unreadable` in the refusal and removed by `force-unlock unreadable`; an id that names
+/// no lock is refused with the locks that do exist (before: "state.json is not locked", and an
+/// empty lock only `rm` could clear).
+#[test]
+fn force_unlock_names_the_locks_that_exist_and_clears_an_empty_one() {
+    let dir = tempdir("unreadable-lock");
+    let t = dir.join("t");
+    std::fs::create_dir_all(t.join(".meridian")).unwrap();
+    std::fs::write(t.join("main.hcl"), services_in("a.example", "s", 1)).unwrap();
+    std::fs::write(t.join(".meridian/manifest.json.lock"), "").unwrap();
+    let o = meridian(&dir, &["apply", "t", "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text_of(&o).contains("force-unlock unreadable"),
+        "{}",
+        text_of(&o)
+    );
+    let o = meridian(&dir, &["force-unlock", "0123abcd", "t", "--force"]);
+    assert_eq!(o.status.code(), Some(1));
+    let said = text_of(&o);
+    assert!(
+        said.contains("no lock has id 0123abcd; the locks that exist"),
+        "{said}"
+    );
+    assert!(said.contains("the topology (local"), "{said}");
+    let o = meridian(&dir, &["force-unlock", "unreadable", "t", "--force"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let o = meridian(&dir, &["apply", "t", "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let o = meridian(&dir, &["force-unlock", "0123abcd", "t", "--force"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text_of(&o).contains("neither the topology nor its state store is locked"),
+        "{}",
+        text_of(&o)
+    );
+}

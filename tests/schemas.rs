@@ -320,6 +320,27 @@ fn manifest_matches_its_schema() {
         "meridian-schema-manifest-".to_string() + &std::process::id().to_string()
     );
     assert_eq!(doc["services"], serde_json::json!([]));
+    // An apply that dies midway leaves its journal: the manifest and the next plan (whose
+    // identity carries it) still match their schemas.
+    let o = Command::new(env!("CARGO_BIN_EXE_meridian"))
+        .args(["apply", path, "--auto-approve"])
+        .env("MERIDIAN_FAULT_EXIT_AFTER", "1")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(137));
+    assert!(check_file()["unfinished"].is_object());
+    let o = Command::new(env!("CARGO_BIN_EXE_meridian"))
+        .args(["plan", path, "--format", "json"])
+        .output()
+        .unwrap();
+    let plan: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(plan["identity"]["unfinished"].is_object());
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string("schemas/plan.schema.json").unwrap())
+            .unwrap();
+    let mut errors = Vec::new();
+    validate(&schema, &schema, &plan, "$", &mut errors);
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
 }
 
 /// A shift's hold, in the manifest and in the plan (identity and `untouched`), matches the

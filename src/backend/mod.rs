@@ -55,6 +55,10 @@ pub struct Manifest {
     /// Weights held by `meridian shift`, by service (until `shift --write` or `--release`).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub holds: crate::shift::Holds,
+    /// The journal: set before an apply's first change, with what it may make already merged
+    /// into the lists above; cleared when its outcome is recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unfinished: Option<crate::identity::Unfinished>,
     /// The last [`HISTORY_CAP`] operations, oldest first.
     pub history: Vec<Entry>,
 }
@@ -122,6 +126,7 @@ impl Manifest {
             forgotten: crate::identity::Forgotten::default(),
             last_plan_id: None,
             holds: std::collections::BTreeMap::new(),
+            unfinished: None,
             history: Vec::new(),
         }
     }
@@ -138,6 +143,7 @@ impl Manifest {
             rules: self.rules.clone(),
             forgotten: self.forgotten.clone(),
             holds: self.holds.clone(),
+            unfinished: self.unfinished.clone(),
         }
     }
 
@@ -205,6 +211,20 @@ impl LockInfo {
             operation: operation.to_string(),
             since_unix: now,
             expires_unix: lease.map(|l| now + l.as_secs()),
+        }
+    }
+
+    /// What stands for a lock whose content names no holder (empty or corrupt: its holder
+    /// died while creating it); `force-unlock unreadable` removes it.
+    pub fn unreadable(content: &str) -> LockInfo {
+        LockInfo {
+            id: crate::provider::lock::UNREADABLE.to_string(),
+            who: format!("no one: the lock's content ({content:?}) names no holder"),
+            host: "unknown".into(),
+            pid: 0,
+            operation: "unknown".into(),
+            since_unix: 0,
+            expires_unix: None,
         }
     }
 

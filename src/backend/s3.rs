@@ -168,13 +168,14 @@ impl S3Backend {
         let Some((bytes, etag)) = self.get(&self.lock_key())? else {
             return Ok(None);
         };
-        let info: LockInfo = serde_json::from_slice(&bytes).map_err(|e| {
-            BackendError::Io(format!(
-                "S3 backend: the lock s3://{}/{} is unreadable ({e}); remove it by hand if no apply runs",
-                self.bucket,
-                self.lock_key()
-            ))
-        })?;
+        let info = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+            LockInfo::unreadable(
+                &String::from_utf8_lossy(&bytes)
+                    .chars()
+                    .take(200)
+                    .collect::<String>(),
+            )
+        });
         Ok(Some((info, etag)))
     }
 
@@ -183,7 +184,11 @@ impl S3Backend {
         let bytes = serde_json::to_vec(info).map_err(|e| BackendError::Io(e.to_string()))?;
         match self.put(&self.lock_key(), bytes, None) {
             Ok(etag) => Ok(Some(etag)),
-            Err(f) if lost_race(f.status) => Ok(None),
+            // Ours when the answer to its creation was lost and a retry found it.
+            Err(f) if lost_race(f.status) => match self.read_lock() {
+                Ok(Some((held, etag))) if held.id == info.id => Ok(Some(etag)),
+                _ => Ok(None),
+            },
             Err(f) => Err(f.error),
         }
     }
@@ -349,7 +354,12 @@ impl Backend for S3Backend {
         bytes.push(b'\n');
         match self.put(&self.key, bytes, prior) {
             Ok(etag) => Ok(etag),
-            Err(f) if lost_race(f.status) => Err(BackendError::Conflict(m.topology_id.clone())),
+            // The SDK retries a write whose answer was lost with the old precondition: the
+            // object read back decides whether the write was ours.
+            Err(f) if lost_race(f.status) => match self.read()? {
+                Some(s) if s.manifest == *m => Ok(s.version),
+                _ => Err(BackendError::Conflict(m.topology_id.clone())),
+            },
             Err(f) => Err(f.error),
         }
     }

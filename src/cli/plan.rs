@@ -518,6 +518,7 @@ pub(super) fn open_provider(
                         .clone()
                         .or_else(|| block.and_then(|b| b.endpoint_url.clone())),
                     progress: progress_sink(),
+                    stop: Some(&super::signals::STOP),
                 };
                 AwsProvider::new(&settings).map(|p| Box::new(p) as Box<dyn Provider>)
             }
@@ -617,7 +618,8 @@ fn finish(
             Err(code) => return code,
         },
     }
-    if outcome.succeeded() {
+    // A signal makes the exit 1 even when the work ran out first (README: exit codes).
+    if outcome.succeeded() && !outcome.interrupted {
         exit::OK
     } else {
         exit::ERROR
@@ -768,13 +770,26 @@ pub(super) fn run_apply_engine(
             }
         });
         let shown = ApplyProgress::new();
+        let die_after = fault_exit_after();
         let outcome = apply_with(p, store, usize::from(parallelism), &STOP, &|x| {
-            shown.show(x)
+            if die_after.is_some_and(|n| x.settled >= n) {
+                // Fault injection: a death no handler sees, as kill -9 is, mid-apply.
+                std::process::exit(137);
+            }
+            shown.show(x);
         });
         shown.finish();
         done.store(true, Ordering::SeqCst);
         outcome
     })
+}
+
+/// `MERIDIAN_FAULT_EXIT_AFTER=N` (tests): the process dies as soon as N changes have settled,
+/// running no destructor and releasing no lock, as under kill -9.
+fn fault_exit_after() -> Option<usize> {
+    std::env::var("MERIDIAN_FAULT_EXIT_AFTER")
+        .ok()
+        .and_then(|v| v.parse().ok())
 }
 
 fn lock_timeout(args: &ApplyArgs) -> std::time::Duration {
@@ -819,7 +834,7 @@ fn apply_topology(args: &ApplyArgs, destroy: bool, ctx: &mut Ctx) -> Result<u8, 
         ctx.out_colored(&shown, render::color::plan);
     }
     if !p.has_changes() {
-        return Ok(exit::OK);
+        return settle(&p, &l, &team, operation_of(destroy), ctx);
     }
     if !args.auto_approve && !confirm(ctx) {
         ctx.err("Apply cancelled: nothing was changed.\n");
@@ -870,18 +885,14 @@ fn run_recorded(
     (args, operation): (&ApplyArgs, Operation),
     ctx: &mut Ctx,
 ) -> Result<u8, u8> {
-    let (manifest, version) = team.commit_identity(&p.identity, &p.topology, ctx)?;
+    let managed = managed_by(l, operation);
+    let (manifest, version) = team.begin(p, &managed, operation, ctx)?;
     let outcome = run_apply_engine(p, store, args.parallelism);
     let code = finish(&outcome, store, args.format, ctx);
     if crate::backend::LOCK_LOST.load(std::sync::atomic::Ordering::SeqCst) {
         ctx.err("error: the topology's lock was lost during the apply (force-unlocked, or its lease could not be renewed): stopped after the calls in flight, and the manifest is not updated; run `meridian plan` to see the live state\n");
         return Err(exit::ERROR);
     }
-    let managed = if operation == Operation::Destroy {
-        Default::default()
-    } else {
-        l.managed()
-    };
     let done = Done {
         plan: p,
         outcome: &outcome,
@@ -890,6 +901,30 @@ fn run_recorded(
     };
     team.record(manifest, &version, &done, ctx)?;
     Ok(code)
+}
+
+/// What the topology leaves under management after `operation`: nothing after a destroy.
+fn managed_by(l: &Loaded, operation: Operation) -> Managed {
+    if operation == Operation::Destroy {
+        Managed::default()
+    } else {
+        l.managed()
+    }
+}
+
+/// A plan with no changes, under the lock: the manifest is brought in line with what is live
+/// (a journal left by an interrupted apply, lists that drifted).
+fn settle(
+    p: &Plan,
+    l: &Loaded,
+    team: &Team,
+    operation: Operation,
+    ctx: &mut Ctx,
+) -> Result<u8, u8> {
+    if let Some(what) = team.settle(p, &managed_by(l, operation), operation, ctx)? {
+        ctx.out(&format!("{what}\n"));
+    }
+    Ok(exit::OK)
 }
 
 /// Reads a saved plan and rebuilds its topology from the files it carries.
@@ -998,7 +1033,7 @@ fn apply_saved(args: &ApplyArgs, ctx: &mut Ctx) -> Result<u8, u8> {
     }
     if !now.has_changes() {
         ctx.out("No changes: the saved plan is already applied.\n");
-        return Ok(exit::OK);
+        return settle(&now, &l, &team, operation_of(saved.destroy), ctx);
     }
     run_and_record(
         &now,

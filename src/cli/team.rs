@@ -3,7 +3,7 @@
 
 use super::{exit, Ctx};
 use crate::backend::{Backend, BackendRef, Entry, Held, Manifest, Operation, Stored};
-use crate::identity::Identity;
+use crate::identity::{Identity, Unfinished};
 use crate::plan::{apply::Outcome, Plan};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -84,6 +84,39 @@ impl Team {
         }
     }
 
+    /// Before an apply's first change, the journal: the manifest (created by a first apply,
+    /// so that of two first applies only one proceeds) lists everything the apply may leave
+    /// behind, merged into what it had, and says an apply is under way. Killed at any moment
+    /// after this, the next plan reads every zone and region the apply could have written.
+    pub fn begin(
+        &mut self,
+        plan: &Plan,
+        intent: &Managed,
+        operation: Operation,
+        ctx: &mut Ctx,
+    ) -> Result<(Manifest, String), u8> {
+        let (mut m, prior) = match &self.stored {
+            Some(s) => (s.manifest.clone(), Some(s.version.clone())),
+            None => (Manifest::new(&plan.identity, &plan.topology), None),
+        };
+        merge_lists(&mut m, intent);
+        claimed_rules(&mut m, plan);
+        m.unfinished = Some(Unfinished {
+            plan_id: plan.plan_id.clone(),
+            destroy: operation == Operation::Destroy,
+            who: self.backend.who(),
+            since_unix: crate::backend::now_unix(),
+        });
+        match self.backend.write(&m, prior.as_deref()) {
+            Ok(version) => Ok((m, version)),
+            Err(e) => {
+                ctx.report(e);
+                ctx.err("Nothing was changed: the apply is recorded in the manifest before any change.\n");
+                Err(exit::ERROR)
+            }
+        }
+    }
+
     /// After an apply or destroy: what it left under management, and one history entry.
     pub fn record(
         &self,
@@ -93,38 +126,103 @@ impl Team {
         ctx: &mut Ctx,
     ) -> Result<(), u8> {
         let complete = done.outcome.succeeded() && done.plan.targets.is_empty();
-        let now = &done.managed;
-        if complete {
-            m.services.clone_from(&now.services);
-            m.zones.clone_from(&now.zones);
-            m.regions.clone_from(&now.regions);
-            m.names.clone_from(&now.names);
-            // A forgotten service declared and applied again (with --adopt) is managed again.
-            m.forgotten.markers.retain(|zm| {
-                let name = zm.split_once('/').map_or(zm.as_str(), |x| x.1);
-                !now.names.iter().any(|n| n == name)
-            });
-        } else {
-            // Keep managing what the last apply had: some of it may still be live.
-            merge(&mut m.services, &now.services);
-            merge(&mut m.zones, &now.zones);
-            merge(&mut m.regions, &now.regions);
-            merge(&mut m.names, &now.names);
-        }
+        settle_lists(&mut m, &done.managed, complete);
         written_rules(&mut m, done);
         if done.operation == Operation::Destroy {
             // Nothing is left to hold: a rebuild starts from the file's weights.
             m.holds.clear();
         }
         m.name.clone_from(&done.plan.topology);
+        m.unfinished = None;
         m.record(entry(done, self.backend.who()));
         if let Err(e) = self.backend.write(&m, Some(version)) {
             ctx.report(e);
-            ctx.err("error: the changes above were made, but the manifest could not record them; run `meridian plan` to see the live state\n");
+            ctx.err("error: the changes above were made, but the manifest could not record their outcome; it still lists everything the apply could have made, and the next `meridian apply` (with or without changes) records what is live\n");
             return Err(exit::ERROR);
         }
         Ok(())
     }
+
+    /// After a plan with no changes, under the lock: a manifest that lists more or less than
+    /// is live, or whose journal shows an unfinished apply, is brought in line. Returns what
+    /// it repaired, for the user.
+    pub fn settle(
+        &self,
+        plan: &Plan,
+        managed: &Managed,
+        operation: Operation,
+        ctx: &mut Ctx,
+    ) -> Result<Option<String>, u8> {
+        let Some(stored) = &self.stored else {
+            return Ok(None);
+        };
+        let mut m = stored.manifest.clone();
+        settle_lists(&mut m, managed, plan.targets.is_empty());
+        m.unfinished = None;
+        if m == stored.manifest {
+            return Ok(None);
+        }
+        let what = match &stored.manifest.unfinished {
+            Some(u) => format!(
+                "The manifest recorded an unfinished {} (plan {}, by {}); it now records what is live.",
+                if u.destroy { "destroy" } else { "apply" },
+                u.plan_id,
+                u.who
+            ),
+            None => "The manifest listed more or less than is live; it now records what is live.".to_string(),
+        };
+        m.record(Entry {
+            plan_id: Some(plan.plan_id.clone()),
+            ..Entry::bare(operation, self.backend.who())
+        });
+        if let Err(e) = self.backend.write(&m, Some(&stored.version)) {
+            ctx.report(e);
+            return Err(exit::ERROR);
+        }
+        Ok(Some(what))
+    }
+}
+
+/// The lists a manifest keeps after an apply: exactly what is declared when the apply
+/// completed untargeted, else what it had plus what is declared (some may still be live).
+fn settle_lists(m: &mut Manifest, now: &Managed, complete: bool) {
+    if !complete {
+        merge_lists(m, now);
+        return;
+    }
+    m.services.clone_from(&now.services);
+    m.zones.clone_from(&now.zones);
+    m.regions.clone_from(&now.regions);
+    m.names.clone_from(&now.names);
+    // A forgotten service declared and applied again (with --adopt) is managed again.
+    m.forgotten.markers.retain(|zm| {
+        let name = zm.split_once('/').map_or(zm.as_str(), |x| x.1);
+        !now.names.iter().any(|n| n == name)
+    });
+}
+
+fn merge_lists(m: &mut Manifest, more: &Managed) {
+    merge(&mut m.services, &more.services);
+    merge(&mut m.zones, &more.zones);
+    merge(&mut m.regions, &more.regions);
+    merge(&mut m.names, &more.names);
+}
+
+/// The rules an apply is about to write are the topology's from the journal on: a rule
+/// written by an apply killed before its end is still found and still deletable.
+fn claimed_rules(m: &mut Manifest, plan: &Plan) {
+    use crate::plan::diff::Detail;
+    for c in &plan.resource_changes {
+        if let Detail::Replication { region, add, .. } = &c.detail {
+            let rules = m.rules.entry(region.clone()).or_default();
+            for a in add {
+                if !rules.contains(a) {
+                    rules.push(a.clone());
+                }
+            }
+        }
+    }
+    m.rules.retain(|_, v| !v.is_empty());
 }
 
 /// What an apply did, for the manifest.

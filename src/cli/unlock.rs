@@ -49,8 +49,19 @@ fn confirmed(args: &Args, what: &str, ctx: &mut Ctx) -> bool {
     true
 }
 
-/// The topology's backend lock, when it has the id asked for: removed after confirmation.
-fn backend_lock(args: &Args, ctx: &mut Ctx) -> Option<u8> {
+/// A lock force-unlock can see: the topology's (in its backend) or its state store's.
+struct Found {
+    /// For messages: "the topology (local .meridian)" or "the state store x/state.json".
+    what: String,
+    id: String,
+    pid: u32,
+    host: String,
+    describe: String,
+    remove: Box<dyn Fn() -> Result<(), String>>,
+}
+
+/// The topology's backend lock, if it holds one (an unreadable backend is said, and skipped).
+fn backend_lock(args: &Args, ctx: &mut Ctx) -> Option<Found> {
     let sources = crate::source::Sources::load(&args.path).ok()?;
     let topology = crate::check(&sources).valid()?.clone();
     let at = crate::backend::BackendRef::of(
@@ -62,67 +73,117 @@ fn backend_lock(args: &Args, ctx: &mut Ctx) -> Option<u8> {
         Ok((b, Some(h))) => (b, h),
         Ok((_, None)) => return None,
         Err(e) => {
-            // Said, then the state store's lock is tried.
             ctx.report(e);
             return None;
         }
     };
-    if holder.id != args.lock_id {
-        return None;
-    }
-    if !confirmed(
-        args,
-        &format!("The topology ({at}) is held by {}", holder.describe()),
-        ctx,
-    ) {
-        return Some(exit::ERROR);
-    }
-    Some(match backend.force_unlock(&args.lock_id) {
-        Ok(_) => {
-            ctx.out(&format!("Removed the lock of {at}.\n"));
-            exit::OK
-        }
-        Err(e) => {
-            ctx.report(e);
-            exit::ERROR
-        }
+    let id = holder.id.clone();
+    Some(Found {
+        what: format!("the topology ({at})"),
+        id: holder.id.clone(),
+        pid: holder.pid,
+        host: holder.host.clone(),
+        describe: holder.describe(),
+        remove: Box::new(move || {
+            backend
+                .force_unlock(&id)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }),
     })
 }
 
-pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
-    if let Some(code) = backend_lock(&args, ctx) {
-        return code;
-    }
+/// The state store's lock, if it has one.
+fn store_lock(args: &Args) -> Option<Found> {
     let state = args
         .state
         .clone()
         .unwrap_or_else(|| super::plan::default_state(&args.path));
-    let holder = match lock::holder(&state) {
-        None => {
-            ctx.err(&format!("error: {} is not locked\n", state.display()));
-            return exit::ERROR;
-        }
-        Some(Ok(h)) => format!(
-            "pid {} on {} since unix time {}",
-            h.pid, h.host, h.since_unix
-        ),
-        Some(Err(text)) => text,
+    let what = format!("the state store {}", state.display());
+    let holder = lock::holder(&state)?;
+    let Ok(h) = holder else {
+        return Some(Found {
+            what,
+            id: lock::UNREADABLE.to_string(),
+            pid: 0,
+            host: String::new(),
+            describe: format!(
+                "an unreadable lock file ({}), left by a process that died while creating it",
+                lock::lock_path(&state).display()
+            ),
+            remove: Box::new(move || {
+                lock::force_unlock(&state, lock::UNREADABLE)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }),
+        });
     };
-    if !confirmed(
-        &args,
-        &format!("The lock of {} is held by {holder}", state.display()),
-        ctx,
-    ) {
+    let id = h.id.clone();
+    Some(Found {
+        what,
+        id: h.id.clone(),
+        pid: h.pid,
+        host: h.host.clone(),
+        describe: format!(
+            "lock {} held by pid {} on {} for {} since unix time {}",
+            h.id, h.pid, h.host, h.operation, h.since_unix
+        ),
+        remove: Box::new(move || {
+            lock::force_unlock(&state, &id)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }),
+    })
+}
+
+/// Removes the lock named by its id, and every other lock the same process left (one apply
+/// holds the topology's lock and its state store's: one force-unlock clears both). An id that
+/// names no lock is refused, naming the locks that exist.
+pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
+    let found: Vec<Found> = [backend_lock(&args, ctx), store_lock(&args)]
+        .into_iter()
+        .flatten()
+        .collect();
+    let Some(named) = found.iter().find(|f| f.id == args.lock_id) else {
+        return no_such_lock(&args.lock_id, &found, ctx);
+    };
+    let same_holder =
+        |f: &Found| f.id == named.id || (f.pid != 0 && f.pid == named.pid && f.host == named.host);
+    let chosen: Vec<&Found> = found.iter().filter(|f| same_holder(f)).collect();
+    let said: Vec<String> = chosen
+        .iter()
+        .map(|f| format!("{} is held by {}", f.what, f.describe))
+        .collect();
+    if !confirmed(&args, &said.join(";\n"), ctx) {
         return exit::ERROR;
     }
-    match lock::force_unlock(&state, &args.lock_id) {
-        Ok(_) => {
-            ctx.out(&format!("Removed the lock of {}.\n", state.display()));
-            exit::OK
-        }
-        Err(e) => {
-            ctx.report(e);
-            exit::ERROR
+    let mut code = exit::OK;
+    for f in chosen {
+        match (f.remove)() {
+            Ok(()) => ctx.out(&format!("Removed the lock of {}.\n", f.what)),
+            Err(e) => {
+                ctx.err(&format!("error: {e}\n"));
+                code = exit::ERROR;
+            }
         }
     }
+    code
+}
+
+fn no_such_lock(id: &str, found: &[Found], ctx: &mut Ctx) -> u8 {
+    if found.is_empty() {
+        ctx.err(&format!(
+            "error: no lock has id {id}: neither the topology nor its state store is locked\n"
+        ));
+    } else {
+        let list: Vec<String> = found
+            .iter()
+            .map(|f| format!("  {}: {}\n", f.what, f.describe))
+            .collect();
+        ctx.err(&format!(
+            "error: no lock has id {id}; the locks that exist:\n{}",
+            list.concat()
+        ));
+    }
+    exit::ERROR
 }

@@ -60,6 +60,10 @@ pub struct AwsSettings {
     pub endpoint_url: Option<String>,
     /// Where to report progress while a change batch propagates.
     pub progress: Option<ProgressSink>,
+    /// Set when the apply is asked to stop (a signal): a wait for propagation ends at once
+    /// (the change was accepted and completes on its own), so the outcome is reported
+    /// within the signal's bound.
+    pub stop: Option<&'static std::sync::atomic::AtomicBool>,
 }
 
 pub struct AwsProvider {
@@ -77,6 +81,7 @@ pub struct AwsProvider {
     batches: Mutex<super::BatchStats>,
     source: LiveSource,
     progress: Option<ProgressSink>,
+    stop: Option<&'static std::sync::atomic::AtomicBool>,
 }
 
 pub(crate) fn sdk_error<E, R>(
@@ -318,6 +323,7 @@ impl AwsProvider {
             batches: Mutex::new(super::BatchStats::default()),
             source,
             progress: settings.progress.clone(),
+            stop: settings.stop,
         })
     }
 
@@ -1032,6 +1038,23 @@ impl AwsProvider {
         Ok(Done::Other)
     }
 
+    /// Sleeps `pause`, in slices, unless the apply is asked to stop; whether it was.
+    async fn sleep_unless_stopped(&self, pause: Duration) -> bool {
+        let stopped = || {
+            self.stop
+                .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
+        };
+        let end = Instant::now() + pause;
+        while !stopped() {
+            let now = Instant::now();
+            if now >= end {
+                return false;
+            }
+            tokio::time::sleep((end - now).min(Duration::from_millis(100))).await;
+        }
+        true
+    }
+
     /// Polls GetChange for each change until all are INSYNC, with growing pauses, at most
     /// [`insync_timeout`] in all.
     async fn wait_insync(&self, ids: &[String]) -> Result<(), ProviderError> {
@@ -1046,7 +1069,12 @@ impl AwsProvider {
                     elapsed: start.elapsed(),
                 });
             }
-            tokio::time::sleep(pause).await;
+            if self.sleep_unless_stopped(pause).await {
+                return Err(ProviderError::Io(format!(
+                    "change {} was accepted and is propagating: the apply was interrupted before it reached INSYNC (it completes on its own)",
+                    pending[0]
+                )));
+            }
             let mut still = Vec::new();
             for id in pending {
                 let req = self.route53.get_change().id(id);

@@ -184,23 +184,36 @@ fn busy(state: &Path, path: &Path, what: &str) -> String {
             h.id
         ),
         Some(Err(text)) => format!(
-            "{what} is locked ({text}); if no apply is running, remove {}",
+            "{what} is locked by a lock file that names no holder ({text:?} in {}: its holder died while creating it); if no apply is running, remove it with `meridian force-unlock {UNREADABLE}`",
             path.display()
         ),
         None => format!("{what} was locked, and is no longer: try again"),
     }
 }
 
-/// Removes the lock of `state` if its id is `id`.
+/// The id `force-unlock` takes for a lock file that names no holder (empty or corrupt: its
+/// holder died between creating and writing it).
+pub const UNREADABLE: &str = "unreadable";
+
+/// Removes the lock of `state` if its id is `id` ([`UNREADABLE`] for a file naming no holder).
 pub fn force_unlock(state: &Path, id: &str) -> Result<Holder, ProviderError> {
     match holder(state) {
         None => Err(ProviderError::NotFound {
             what: format!("a lock on {}", state.display()),
         }),
+        Some(Err(text)) if id == UNREADABLE => {
+            std::fs::remove_file(lock_path(state)).map_err(|e| io(state, e))?;
+            Ok(Holder {
+                id: UNREADABLE.into(),
+                pid: 0,
+                host: String::new(),
+                since_unix: 0,
+                operation: text,
+            })
+        }
         Some(Err(text)) => Err(ProviderError::Invalid(format!(
-            "the lock on {} is unreadable ({text}); remove {} by hand",
-            state.display(),
-            lock_path(state).display()
+            "the lock on {} is unreadable ({text:?}); if no apply is running, `meridian force-unlock {UNREADABLE}` removes it",
+            state.display()
         ))),
         Some(Ok(h)) if h.id != id => Err(ProviderError::Invalid(format!(
             "the lock on {} has id {}, not {id}",

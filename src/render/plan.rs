@@ -306,6 +306,16 @@ pub fn human(p: &Plan) -> String {
     if p.destroy {
         s.push_str("Destroy: every resource this topology manages is deleted.\n");
     }
+    if let Some(u) = &p.identity.unfinished {
+        let _ = writeln!(
+            s,
+            "Unfinished: the manifest records {} (plan {}, by {}, unix time {}) that never recorded its end; this plan reads everything it could have made, and the next apply (with or without changes) settles the manifest.",
+            if u.destroy { "a destroy" } else { "an apply" },
+            u.plan_id,
+            u.who,
+            u.since_unix
+        );
+    }
     if !p.targets.is_empty() {
         let _ = writeln!(
             s,
@@ -473,6 +483,14 @@ fn changes_outcome(o: &Outcome) -> String {
                 let _ = writeln!(s, "{}: {verb} not attempted: {because}", c.address);
             }
         }
+    }
+    if failed + partial + skipped == 0 && o.interrupted {
+        let _ = writeln!(
+            s,
+            "\nApply interrupted after its last call: {done} change(s) applied in {} operation(s); a Route 53 change may still be propagating (it completes on its own).",
+            o.operations
+        );
+        return s;
     }
     if failed + partial + skipped == 0 {
         let _ = writeln!(

@@ -3142,3 +3142,54 @@ fn force_unlock_names_the_locks_that_exist_and_clears_an_empty_one() {
         text_of(&o)
     );
 }
+
+/// Two topologies whose backends name one directory (on S3: one key): the second is refused
+/// before it plans, naming the first, so its plan never deletes the first's records (before,
+/// it took the first's id and planned to destroy them). `--rename` is the way to say it is the
+/// same topology renamed; the apply then records the new name.
+#[test]
+fn a_backend_holding_another_topologys_manifest_is_refused() {
+    let dir = tempdir("shared-backend");
+    for (t, zone) in [("a", "a.example"), ("b", "b.example")] {
+        std::fs::create_dir_all(dir.join(t)).unwrap();
+        std::fs::write(
+            dir.join(t).join("main.hcl"),
+            format!(
+                "name = \"{t}\"\nbackend \"local\" {{\n  path = \"../shared\"\n}}\n{}",
+                services_in(zone, "s", 1)
+            ),
+        )
+        .unwrap();
+    }
+    let state = ["--state", "state.json"];
+    let run = |args: &[&str]| meridian(&dir, &[args, &state[..]].concat());
+    let o = run(&["apply", "a", "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    for args in [
+        &["plan", "b"][..],
+        &["apply", "b", "--auto-approve"],
+        &["destroy", "b", "--auto-approve"],
+    ] {
+        let o = run(args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", text_of(&o));
+        let said = text_of(&o);
+        assert!(said.contains("meridian::backend::other_topology"), "{said}");
+        assert!(said.contains(r#"manifest of topology "a""#), "{said}");
+    }
+    assert_eq!(records_in(&dir.join("state.json"), "a.example"), 3);
+    // The same topology renamed: --rename plans, and the apply records the new name.
+    let renamed = std::fs::read_to_string(dir.join("a/main.hcl"))
+        .unwrap()
+        .replace("name = \"a\"", "name = \"a2\"");
+    std::fs::write(dir.join("a/main.hcl"), renamed).unwrap();
+    let o = run(&["plan", "a"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text_of(&o));
+    let o = run(&["apply", "a", "--auto-approve", "--rename"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let o = run(&["plan", "a", "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("shared/manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(m["name"], "a2");
+}

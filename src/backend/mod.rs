@@ -281,6 +281,17 @@ pub enum BackendError {
     #[error("{0}")]
     #[diagnostic(code(meridian::backend::lock_id))]
     NoSuchLock(String),
+    #[error("{backend} holds the manifest of topology {recorded:?} (id {id}), not of {name:?}")]
+    #[diagnostic(
+        code(meridian::backend::other_topology),
+        help("two topologies whose backends name one key (or one directory) would destroy each other's records: give this one its own `key` (or `path`). If it is the same topology under a new name (a renamed directory, a file given instead of its directory), declare `name = \"{recorded}\"` or pass --rename to record the new name")
+    )]
+    OtherTopology {
+        backend: String,
+        recorded: String,
+        id: String,
+        name: String,
+    },
     #[error("{0}")]
     #[diagnostic(code(meridian::backend::io))]
     Io(String),

@@ -133,6 +133,10 @@ pub(super) struct Common {
     /// Price overrides for the recovery analysis (a JSON object of price names to USD).
     #[arg(long, value_name = "FILE.json")]
     prices: Option<PathBuf>,
+    /// The backend's manifest was recorded under another topology name, and this is the same
+    /// topology renamed: plan anyway (an apply records the new name).
+    #[arg(long)]
+    rename: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -179,6 +183,7 @@ impl Common {
             adopt: false,
             force: false,
             prices: None,
+            rename: false,
         }
     }
 
@@ -256,6 +261,11 @@ impl Loaded {
             &mut self.file_weights,
         );
         self.graph = ResourceGraph::build(&self.topology);
+    }
+
+    /// The topology's name (declared, else from its path).
+    pub(super) fn name(&self) -> String {
+        self.topology.name.clone().unwrap_or_default()
     }
 
     pub(super) fn backend(&self) -> &BackendRef {
@@ -556,6 +566,7 @@ pub fn run_plan(args: PlanArgs, ctx: &mut Ctx) -> u8 {
 fn plan_command(args: &PlanArgs, ctx: &mut Ctx) -> Result<u8, u8> {
     let mut l = load(&args.path, ctx)?;
     let team = Team::open(&l.backend, None, ctx)?;
+    team.same_topology(&l.name(), args.common.rename, ctx)?;
     l.set_identity(team.identity());
     if args.destroy {
         l = l.for_destroy();
@@ -804,6 +815,7 @@ fn apply_topology(args: &ApplyArgs, destroy: bool, ctx: &mut Ctx) -> Result<u8, 
     }
     let operation = if destroy { "destroy" } else { "apply" };
     let mut team = Team::open(&l.backend, Some((operation, lock_timeout(args))), ctx)?;
+    team.same_topology(&l.name(), args.common.rename, ctx)?;
     l.set_identity(team.identity());
     if destroy {
         // Without a manifest the plan still reads the zones: resources an earlier Meridian

@@ -118,6 +118,7 @@ fn command(args: &Args, ctx: &mut Ctx) -> Result<u8, u8> {
     }
     let timeout = std::time::Duration::from_millis(args.lock_timeout.as_millis());
     let team = Team::open(l.backend(), Some(("shift", timeout)), ctx)?;
+    team.same_topology(&l.name(), false, ctx)?;
     if team.stored.is_none() {
         ctx.err("error: the topology has never been applied: apply it first (a shift moves weights the records already carry)\n");
         return Err(exit::ERROR);

@@ -53,6 +53,25 @@ impl Team {
         })
     }
 
+    /// Refuses a manifest recorded under another topology name (two topologies sharing one
+    /// backend key would plan to delete each other's records), unless `rename` says this is
+    /// the same topology under a new name.
+    pub fn same_topology(&self, name: &str, rename: bool, ctx: &mut Ctx) -> Result<(), u8> {
+        let Some(s) = &self.stored else {
+            return Ok(());
+        };
+        if rename || s.manifest.name == name {
+            return Ok(());
+        }
+        ctx.report(crate::backend::BackendError::OtherTopology {
+            backend: self.backend.describe(),
+            recorded: s.manifest.name.clone(),
+            id: s.manifest.topology_id.clone(),
+            name: name.to_string(),
+        });
+        Err(exit::ERROR)
+    }
+
     /// The identity plans use: the manifest's, or a fresh one before the first apply.
     pub fn identity(&self) -> Identity {
         self.stored
@@ -159,6 +178,7 @@ impl Team {
         let mut m = stored.manifest.clone();
         settle_lists(&mut m, managed, plan.targets.is_empty());
         m.unfinished = None;
+        m.name.clone_from(&plan.topology);
         if m == stored.manifest {
             return Ok(None);
         }
@@ -168,6 +188,10 @@ impl Team {
                 if u.destroy { "destroy" } else { "apply" },
                 u.plan_id,
                 u.who
+            ),
+            None if stored.manifest.name != plan.topology => format!(
+                "The manifest now records the topology's new name, {}.",
+                plan.topology
             ),
             None => "The manifest listed more or less than is live; it now records what is live.".to_string(),
         };

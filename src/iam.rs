@@ -43,21 +43,188 @@ pub struct Input<'a> {
     pub managed_rules: bool,
 }
 
-/// The IAM policy document of a topology.
+/// IAM's limit on a managed policy, in characters not counting whitespace (IAM quotas page).
+pub const MANAGED_POLICY_LIMIT: usize = 6144;
+
+/// A topology's policy: one document, or several when even its narrowest form passes
+/// [`MANAGED_POLICY_LIMIT`] (each is attached; together they allow what one would).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policies {
+    pub documents: Vec<Value>,
+    /// How the record names were written: exactly, or as name patterns.
+    pub names: NameForm,
+}
+
+/// How the record-name condition names the records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameForm {
+    Exact,
+    /// `prefix*.parent` patterns (StringLike), one per parent domain and kind.
+    Patterns,
+}
+
+/// The IAM policy document of a topology, as one document (see [`policies`] for the limit).
 pub fn policy(input: &Input, purpose: Purpose) -> Value {
-    let mut statements = vec![read_statement(input.tags)];
+    let mut docs = policies(input, purpose).documents;
+    if docs.len() == 1 {
+        return docs.remove(0);
+    }
+    let statements: Vec<Value> = docs
+        .iter()
+        .flat_map(|d| d["Statement"].as_array().cloned().unwrap_or_default())
+        .collect();
+    document(statements)
+}
+
+/// The IAM policy of a topology within IAM's size limit: the record names exactly when that
+/// fits, else as name patterns (narrower than one wildcard per zone), else split into several
+/// documents.
+pub fn policies(input: &Input, purpose: Purpose) -> Policies {
+    let mut names = Vec::new();
     if purpose == Purpose::Apply {
-        let mut names = record_names(input.graph);
+        names = record_names(input.graph);
         names.extend(input.managed_names.iter().cloned());
         names.sort();
         names.dedup();
-        statements.extend(write_statements(input, &names));
     }
-    let backend = input.backend;
-    if let Some(Value::Array(s)) = backend_statement(backend, purpose) {
-        statements.extend(s);
+    let exact = statements(input, purpose, &names, NameForm::Exact);
+    if purpose == Purpose::Plan || size(&document(exact.clone())) <= MANAGED_POLICY_LIMIT {
+        return Policies {
+            documents: vec![document(exact)],
+            names: NameForm::Exact,
+        };
     }
+    let patterns = name_patterns(&names);
+    let all = statements(input, purpose, &patterns, NameForm::Patterns);
+    Policies {
+        documents: split(all),
+        names: NameForm::Patterns,
+    }
+}
+
+fn document(statements: Vec<Value>) -> Value {
     json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+/// A document's size as IAM counts it: its characters, whitespace outside strings excluded
+/// (compact JSON has none).
+pub fn size(doc: &Value) -> usize {
+    serde_json::to_string(doc).map_or(usize::MAX, |t| t.chars().count())
+}
+
+fn statements(input: &Input, purpose: Purpose, names: &[String], form: NameForm) -> Vec<Value> {
+    let mut out = vec![read_statement(input.tags)];
+    if purpose == Purpose::Apply {
+        out.extend(write_statements(input, names, form));
+    }
+    if let Some(Value::Array(s)) = backend_statement(input.backend, purpose) {
+        out.extend(s);
+    }
+    out
+}
+
+/// Record names as patterns: names are grouped by kind (a domain, or an ownership marker
+/// `_meridian.<domain>`) and parent domain, and each group of more than one becomes
+/// `<common prefix of their first labels>*.<parent>`: never broader than every name of the
+/// parent, which is narrower than every name of the zone.
+pub fn name_patterns(names: &[String]) -> Vec<String> {
+    let mut groups: std::collections::BTreeMap<(&str, &str), Vec<&str>> = Default::default();
+    for n in names {
+        let (kind, rest) = match n.strip_prefix("_meridian.") {
+            Some(rest) => ("_meridian.", rest),
+            None => ("", n.as_str()),
+        };
+        let (first, parent) = rest.split_once('.').unwrap_or((rest, ""));
+        groups.entry((kind, parent)).or_default().push(first);
+    }
+    let mut out = BTreeSet::new();
+    for ((kind, parent), firsts) in groups {
+        let dot = if parent.is_empty() { "" } else { "." };
+        if let [only] = firsts.as_slice() {
+            out.insert(format!("{kind}{only}{dot}{parent}"));
+            continue;
+        }
+        let prefix = common_prefix(&firsts);
+        out.insert(format!("{kind}{prefix}*{dot}{parent}"));
+    }
+    out.into_iter().collect()
+}
+
+fn common_prefix(words: &[&str]) -> String {
+    let Some(first) = words.first() else {
+        return String::new();
+    };
+    let mut len = first.len();
+    for w in &words[1..] {
+        len = first
+            .bytes()
+            .zip(w.bytes())
+            .take(len)
+            .take_while(|(a, b)| a == b)
+            .count();
+    }
+    first[..len].to_string()
+}
+
+/// Statements in documents of at most [`MANAGED_POLICY_LIMIT`] characters: the first holds
+/// every statement but the record names that do not fit; the rest hold those names, each in a
+/// statement of its own.
+fn split(all: Vec<Value>) -> Vec<Value> {
+    if size(&document(all.clone())) <= MANAGED_POLICY_LIMIT {
+        return vec![document(all)];
+    }
+    let (records, others): (Vec<Value>, Vec<Value>) =
+        all.into_iter().partition(|s| s["Sid"] == "MeridianRecords");
+    let names: Vec<Value> = records
+        .first()
+        .and_then(|r| {
+            r["Condition"]["ForAllValues:StringLike"][NAME_KEY]
+                .as_array()
+                .cloned()
+        })
+        .unwrap_or_default();
+    let mut docs = Vec::new();
+    let mut current = others;
+    let mut chunk: Vec<Value> = Vec::new();
+    for n in names {
+        chunk.push(n);
+        let mut trial = current.clone();
+        trial.push(records_statement(docs.len(), &chunk, NameForm::Patterns));
+        if size(&document(trial)) > MANAGED_POLICY_LIMIT && chunk.len() > 1 {
+            let last = chunk.pop();
+            current.push(records_statement(docs.len(), &chunk, NameForm::Patterns));
+            docs.push(document(std::mem::take(&mut current)));
+            chunk = last.into_iter().collect();
+        }
+    }
+    if !chunk.is_empty() {
+        current.push(records_statement(docs.len(), &chunk, NameForm::Patterns));
+    }
+    docs.push(document(current));
+    docs
+}
+
+/// Route 53's condition key for the record names of a change batch.
+const NAME_KEY: &str = "route53:ChangeResourceRecordSetsNormalizedRecordNames";
+
+/// The record-change statement over `names` (the `part`-th when split).
+fn records_statement(part: usize, names: &[Value], form: NameForm) -> Value {
+    let operator = match form {
+        NameForm::Exact => "ForAllValues:StringEquals",
+        NameForm::Patterns => "ForAllValues:StringLike",
+    };
+    let sid = if part == 0 {
+        "MeridianRecords".to_string()
+    } else {
+        format!("MeridianRecords{}", part + 1)
+    };
+    json!({
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": ["route53:ChangeResourceRecordSets"],
+        "Resource": "arn:aws:route53:::hostedzone/*",
+        "Condition": {operator: {NAME_KEY: names}},
+    })
 }
 
 fn read_statement(tags: bool) -> Value {
@@ -92,7 +259,7 @@ pub fn record_names(graph: &ResourceGraph) -> Vec<String> {
     names.into_iter().collect()
 }
 
-fn write_statements(input: &Input, names: &[String]) -> Vec<Value> {
+fn write_statements(input: &Input, names: &[String], form: NameForm) -> Vec<Value> {
     let (graph, tags) = (input.graph, input.tags);
     let mut checks = vec![
         "route53:CreateHealthCheck",
@@ -102,16 +269,9 @@ fn write_statements(input: &Input, names: &[String]) -> Vec<Value> {
     if tags {
         checks.push("route53:ChangeTagsForResource");
     }
+    let names: Vec<Value> = names.iter().map(|n| json!(n)).collect();
     let mut out = vec![
-        json!({
-            "Sid": "MeridianRecords",
-            "Effect": "Allow",
-            "Action": ["route53:ChangeResourceRecordSets"],
-            "Resource": "arn:aws:route53:::hostedzone/*",
-            "Condition": {"ForAllValues:StringEquals": {
-                "route53:ChangeResourceRecordSetsNormalizedRecordNames": names
-            }},
-        }),
+        records_statement(0, &names, form),
         json!({
             "Sid": "MeridianChanges",
             "Effect": "Allow",
@@ -149,6 +309,14 @@ fn write_statements(input: &Input, names: &[String]) -> Vec<Value> {
             "Effect": "Allow",
             "Action": ["ecr:PutReplicationConfiguration"],
             "Resource": "*",
+        }));
+        // The first PutReplicationConfiguration of an account creates ECR's replication role.
+        out.push(json!({
+            "Sid": "MeridianReplicationRole",
+            "Effect": "Allow",
+            "Action": ["iam:CreateServiceLinkedRole"],
+            "Resource": "arn:aws:iam::*:role/aws-service-role/replication.ecr.amazonaws.com/AWSServiceRoleForECRReplication",
+            "Condition": {"StringEquals": {"iam:AWSServiceName": "replication.ecr.amazonaws.com"}},
         }));
     }
     out

@@ -1076,3 +1076,99 @@ fn fmt_reads_bounded_input() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// IAM's `StringLike`: `*` any run of characters, `?` one.
+fn glob(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    let mut dp = vec![vec![false; n.len() + 1]; p.len() + 1];
+    dp[0][0] = true;
+    for i in 1..=p.len() {
+        dp[i][0] = dp[i - 1][0] && p[i - 1] == '*';
+        for j in 1..=n.len() {
+            dp[i][j] = match p[i - 1] {
+                '*' => dp[i - 1][j] || dp[i][j - 1],
+                '?' => dp[i - 1][j - 1],
+                c => dp[i - 1][j - 1] && c == n[j - 1],
+            };
+        }
+    }
+    dp[p.len()][n.len()]
+}
+
+/// `iam-policy` stays within IAM's 6,144-character limit for a managed policy (whitespace not
+/// counted) at any size: names listed exactly while that fits (115 services), name patterns
+/// beyond (600, 3,000: it passed the limit at about 115 services), several documents when even
+/// those do not fit (400 services each under a parent domain of its own); every record name
+/// and marker the topology writes is allowed by some statement, and nothing else in the zone
+/// but names under the same parent and first-label prefix.
+#[test]
+fn iam_policy_stays_within_the_managed_policy_limit() {
+    let dir = std::env::temp_dir().join(format!("meridian-iam-limit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let topology = |n: usize, domain: &dyn Fn(usize) -> String| {
+        let mut s = String::new();
+        for i in 0..n {
+            s.push_str(&format!(
+                "service \"s{i}\" {{\n  zone = \"big.example\"\n  domain = \"{}\"\n  routing = \"latency\"\n  stateless = true\n  region \"us-east-1\" {{\n    target = \"a{i}.big.example\"\n  }}\n  region \"eu-west-1\" {{\n    target = \"b{i}.big.example\"\n  }}\n}}\n",
+                domain(i)
+            ));
+        }
+        s
+    };
+    let flat = |i: usize| format!("s{i}.big.example");
+    let deep = |i: usize| format!("api.team{i}.big.example");
+    for (n, domain, docs, exact) in [
+        (115, &flat as &dyn Fn(usize) -> String, 1, true),
+        (600, &flat, 1, false),
+        (3000, &flat, 1, false),
+        (400, &deep, 5, false),
+    ] {
+        let file = dir.join(format!("t{n}-{docs}.hcl"));
+        std::fs::write(&file, topology(n, domain)).unwrap();
+        let o = meridian(&["iam-policy", file.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let documents = match v {
+            serde_json::Value::Array(d) => d,
+            one => vec![one],
+        };
+        assert_eq!(documents.len(), docs, "{n}: {}", stderr(&o));
+        let mut allowed = Vec::new();
+        for d in &documents {
+            let size = serde_json::to_string(d).unwrap().chars().count();
+            assert!(size <= 6144, "{n}: a document of {size} characters");
+            for s in d["Statement"].as_array().unwrap() {
+                if !s["Sid"].as_str().unwrap().starts_with("MeridianRecords") {
+                    continue;
+                }
+                let (op, list) = s["Condition"].as_object().unwrap().iter().next().unwrap();
+                assert_eq!(op == "ForAllValues:StringEquals", exact, "{n}: {op}");
+                allowed.extend(
+                    list["route53:ChangeResourceRecordSetsNormalizedRecordNames"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|x| x.as_str().unwrap().to_string()),
+                );
+            }
+        }
+        for i in 0..n {
+            for name in [domain(i), format!("_meridian.{}", domain(i))] {
+                assert!(
+                    allowed.iter().any(|p| glob(p, &name)),
+                    "{n}: {name} is not allowed"
+                );
+            }
+        }
+        for outside in [
+            "big.example",
+            "www.big.example",
+            "_meridian.www.big.example",
+        ] {
+            assert!(
+                !allowed.iter().any(|p| glob(p, outside)),
+                "{n}: {outside} is allowed"
+            );
+        }
+    }
+}

@@ -1,14 +1,16 @@
 //! `meridian iam-policy`: the least-privilege IAM policy of a topology.
 
 use super::{exit, to_json, Ctx};
-use crate::iam::{policy, Purpose};
+use crate::iam::{policies, NameForm, Purpose, MANAGED_POLICY_LIMIT};
 use std::path::PathBuf;
 
 /// Print the minimal IAM policy to plan or apply a topology (and use its S3 backend).
 ///
 /// Record changes are limited to the topology's record names (Route 53's
 /// ChangeResourceRecordSetsNormalizedRecordNames condition), repositories to the declared
-/// ones, and the S3 backend to its manifest and lock objects.
+/// ones, and the S3 backend to its manifest and lock objects. Within IAM's 6,144-character
+/// limit for a managed policy: names become name patterns when listing them passes it, and the
+/// output a JSON array of documents when even that does.
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Examples:\n  meridian iam-policy infra/ > meridian-apply.json\n  meridian iam-policy infra/ --for plan > meridian-plan.json\n  aws iam create-policy --policy-name meridian-infra \\\n      --policy-document file://meridian-apply.json"
@@ -59,7 +61,26 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
         managed_names: &managed_names,
         managed_rules: manifest.is_some_and(|m| !m.rules.is_empty()),
     };
-    let doc = policy(&input, purpose);
+    let mut made = policies(&input, purpose);
+    if made.names == NameForm::Patterns {
+        ctx.err(&format!(
+            "note: the record names are written as name patterns (prefix*.parent domain): listed one by one, the policy passes IAM's limit of {MANAGED_POLICY_LIMIT} characters for a managed policy\n"
+        ));
+    }
+    let doc = if made.documents.len() == 1 {
+        made.documents.remove(0)
+    } else {
+        ctx.err(&format!(
+            "note: the policy is {} documents (each within IAM's limit of {MANAGED_POLICY_LIMIT} characters): the output is a JSON array; create a managed policy from each element and attach them all{}\n",
+            made.documents.len(),
+            if made.documents.len() > 10 {
+                " (a role takes 10 managed policies unless its quota is raised, at most 20)"
+            } else {
+                ""
+            }
+        ));
+        serde_json::Value::Array(made.documents)
+    };
     match to_json(&doc, ctx) {
         Ok(text) => {
             ctx.out(&text);

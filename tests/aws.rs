@@ -2194,3 +2194,32 @@ fn sigterm_during_propagation_reports_the_outcome_and_exits_1() {
     assert!(m.get("unfinished").is_none(), "{m}");
     assert_eq!(m["zones"], serde_json::json!(["big.example"]));
 }
+
+/// `-vv` logs the SDK's debug output, which names the credentials it loaded: the access key id
+/// never appears (before: `access_key_id: "AKIA..."` three times per plan), the secret never did.
+#[test]
+#[cfg_attr(meridian_skip_aws, ignore = "MERIDIAN_SKIP_AWS_TESTS is set")]
+fn the_access_key_id_is_never_logged() {
+    let (port, _g) = moto();
+    create_zone(port, "example.com");
+    let dir = tempdir("key-id-log");
+    copy_example("active-passive", &dir);
+    let o = env(&mut Command::new(env!("CARGO_BIN_EXE_meridian")), port)
+        .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY",
+        )
+        .current_dir(&dir)
+        .args(["-vv", "plan", "active-passive", "--live", "aws"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        log.contains("access_key_id: \"***\""),
+        "the log path was not exercised: {log}"
+    );
+    assert!(!log.contains("AKIAIOSFODNN7EXAMPLE"), "{log}");
+    assert!(!log.contains("wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY"));
+}

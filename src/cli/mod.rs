@@ -164,11 +164,29 @@ fn logging(verbose: u8) {
             && (target.starts_with("meridian") || *m.level() != tracing::Level::TRACE)
     });
     let layer = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
+        .with_writer(|| Redacting(std::io::stderr()))
         .with_span_events(FmtSpan::CLOSE)
         .with_filter(EnvFilter::new(directives))
         .with_filter(safe);
     let _ = tracing_subscriber::registry().with(layer).try_init();
+}
+
+/// The log's writer: key ids never reach it ([`crate::provider::redact_key_ids`]); a log line
+/// that cannot be written is dropped (a closed stderr never stops the work).
+struct Redacting(std::io::Stderr);
+
+impl std::io::Write for Redacting {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let known = std::env::var("AWS_ACCESS_KEY_ID").ok();
+        let text = crate::provider::redact_key_ids(&String::from_utf8_lossy(buf), known.as_deref());
+        let _ = self.0.write_all(text.as_bytes());
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = self.0.flush();
+        Ok(())
+    }
 }
 
 /// Output streams and settings shared by every command.

@@ -292,8 +292,56 @@ pub fn redact_userinfo(url: &str) -> String {
     }
 }
 
+/// Log text without access key ids: the SDK's debug log prints `Credentials { ..,
+/// access_key_id: "AKIA..", .. }` (the secret itself it redacts). Replaced: the value of every
+/// `access_key_id: "..."`, anything shaped like an AWS key id (`AKIA`/`ASIA` and 16 more
+/// upper-case letters or digits), and `known` (the key id in use, when set).
+pub fn redact_key_ids(text: &str, known: Option<&str>) -> String {
+    let mut out = text.to_string();
+    if let Some(k) = known.filter(|k| k.len() >= 4) {
+        out = out.replace(k, "***");
+    }
+    const FIELD: &str = "access_key_id: \"";
+    let mut from = 0;
+    while let Some(i) = out[from..].find(FIELD).map(|i| i + from + FIELD.len()) {
+        let end = out[i..].find('"').map_or(out.len(), |e| e + i);
+        out.replace_range(i..end, "***");
+        from = i + 3;
+    }
+    let bytes = out.as_bytes();
+    let mut shaped = Vec::new();
+    for i in 0..bytes.len().saturating_sub(19) {
+        let head = &bytes[i..i + 4];
+        if (head == b"AKIA" || head == b"ASIA")
+            && bytes[i + 4..i + 20]
+                .iter()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        {
+            shaped.push(i);
+        }
+    }
+    for i in shaped.into_iter().rev() {
+        out.replace_range(i..i + 20, "***");
+    }
+    out
+}
+
 #[cfg(test)]
 mod redact_tests {
+    #[test]
+    fn key_ids_are_never_logged() {
+        let r = super::redact_key_ids;
+        let log = r#"Credentials { provider_name: "Env", access_key_id: "testing", secret_access_key: "** redacted **" }"#;
+        assert_eq!(
+            r(log, None),
+            r#"Credentials { provider_name: "Env", access_key_id: "***", secret_access_key: "** redacted **" }"#
+        );
+        assert_eq!(r("key AKIAIOSFODNN7EXAMPLE used", None), "key *** used");
+        assert_eq!(r("ASIAXXXXXXXXXXXXXXXX!", None), "***!");
+        assert_eq!(r("AKIA is short", None), "AKIA is short");
+        assert_eq!(r("id=mykey-1 here", Some("mykey-1")), "id=*** here");
+    }
+
     #[test]
     fn userinfo_is_never_kept() {
         let r = super::redact_userinfo;

@@ -34,3 +34,12 @@ pub fn host() -> String {
 }
 
 use std::path::Path;
+
+/// Writes to stderr, ignoring a closed pipe: progress and signal messages never panic (a log
+/// collector gone, `2>&1 | tee` killed), so an apply never stops halfway on a write.
+pub fn to_stderr(s: &str) {
+    use std::io::Write;
+    let mut e = std::io::stderr().lock();
+    let _ = e.write_all(s.as_bytes());
+    let _ = e.flush();
+}

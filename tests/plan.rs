@@ -3192,4 +3192,28 @@ fn a_backend_holding_another_topologys_manifest_is_refused() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("shared/manifest.json")).unwrap())
             .unwrap();
     assert_eq!(m["name"], "a2");
+    // Undeclared names come from the path: another directory is another topology, but the
+    // same directory's file is the same one (it keeps the recorded name).
+    for (t, zone) in [("p", "p.example"), ("q", "q.example")] {
+        std::fs::create_dir_all(dir.join(t)).unwrap();
+        std::fs::write(
+            dir.join(t).join("main.hcl"),
+            format!(
+                "backend \"local\" {{\n  path = \"../shared2\"\n}}\n{}",
+                services_in(zone, "s", 1)
+            ),
+        )
+        .unwrap();
+    }
+    let o = run(&["apply", "p", "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let o = run(&["plan", "q"]);
+    assert!(
+        text_of(&o).contains(r#"manifest of topology "p""#),
+        "{}",
+        text_of(&o)
+    );
+    let o = run(&["plan", "p/main.hcl", "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    assert!(text_of(&o).contains("Topology: p ("), "{}", text_of(&o));
 }

@@ -14,11 +14,25 @@ pub struct LocalBackend {
 struct LocalHeld {
     _lock: lock::Lock,
     info: LockInfo,
+    /// The manifest whose lock this is.
+    manifest: PathBuf,
 }
 
 impl Held for LocalHeld {
     fn info(&self) -> &LockInfo {
         &self.info
+    }
+
+    /// The lock file still names this holder (a force-unlock and another apply replace it).
+    fn still_held(&self) -> Result<(), String> {
+        match lock::holder(&self.manifest) {
+            Some(Ok(h)) if h.id == self.info.id => Ok(()),
+            Some(Ok(h)) => Err(format!(
+                "the topology's lock is now held by pid {} on {} (lock {}): it was force-unlocked and taken",
+                h.pid, h.host, h.id
+            )),
+            _ => Err("the topology's lock was removed (force-unlocked)".into()),
+        }
     }
 }
 
@@ -99,7 +113,11 @@ impl Backend for LocalBackend {
             })?;
         crate::atomic::clean_stale(&self.manifest());
         let info = info_of(&l.holder, self.who());
-        Ok(Box::new(LocalHeld { _lock: l, info }))
+        Ok(Box::new(LocalHeld {
+            _lock: l,
+            info,
+            manifest: self.manifest(),
+        }))
     }
 
     fn holder(&self) -> Result<Option<LockInfo>, BackendError> {

@@ -259,8 +259,16 @@ pub fn local_user() -> String {
 }
 
 /// A lock held; released when dropped (if it is still ours).
-pub trait Held: Send {
+pub trait Held: Send + Sync {
     fn info(&self) -> &LockInfo;
+    /// Asked before each wave of writes: whether the lock is still this process's, with
+    /// enough of its lease left for a wave. Err says why not; the apply stops there.
+    fn still_held(&self) -> Result<(), String>;
+    /// The lock this one replaced: its holder's lease had expired (taken over under
+    /// `--lock-timeout`).
+    fn took_over(&self) -> Option<&LockInfo> {
+        None
+    }
 }
 
 /// A backend failure, in words a user can act on.
@@ -284,7 +292,7 @@ pub enum BackendError {
     #[error("{backend} holds the manifest of topology {recorded:?} (id {id}), not of {name:?}")]
     #[diagnostic(
         code(meridian::backend::other_topology),
-        help("two topologies whose backends name one key (or one directory) would destroy each other's records: give this one its own `key` (or `path`). If it is the same topology under a new name (a renamed directory, a file given instead of its directory), declare `name = \"{recorded}\"` or pass --rename to record the new name")
+        help("two topologies whose backends name one key (or one directory) would destroy each other's records: give this one its own `key` (or `path`). If it is the same topology under a new name (a renamed directory, a new `name`), pass --rename to record the new name, or declare `name = \"{recorded}\"`")
     )]
     OtherTopology {
         backend: String,

@@ -164,6 +164,31 @@ impl S3Backend {
         Ok(out.e_tag().unwrap_or_default().to_string())
     }
 
+    /// Deletes the lock object when its lease expired more than half a lease ago (If-Match,
+    /// so a lock renewed or replaced meanwhile stays); returns what it said.
+    fn take_over_expired(&self) -> Result<Option<LockInfo>, BackendError> {
+        let Some((held, etag)) = self.read_lock()? else {
+            return Ok(None);
+        };
+        let expired_at = held.expires_unix.unwrap_or(u64::MAX);
+        if expired_at.saturating_add(lease().as_secs() / 2) >= super::now_unix() {
+            return Ok(None);
+        }
+        let sent = self.rt.block_on(
+            self.client
+                .delete_object()
+                .bucket(&self.bucket)
+                .key(self.lock_key())
+                .if_match(etag)
+                .send(),
+        );
+        match sent {
+            Ok(_) => Ok(Some(held)),
+            Err(e) if lost_race(e.raw_response().map(|r| r.status().as_u16())) => Ok(None),
+            Err(e) => Err(failure("DeleteObject", e).error),
+        }
+    }
+
     fn read_lock(&self) -> Result<Option<(LockInfo, String)>, BackendError> {
         let Some((bytes, etag)) = self.get(&self.lock_key())? else {
             return Ok(None);
@@ -197,6 +222,9 @@ impl S3Backend {
 /// A held S3 lock: renewed by a thread until dropped, then deleted if still ours.
 struct S3Held {
     info: LockInfo,
+    /// For the check before each wave.
+    object: LockObject,
+    took_over: Option<LockInfo>,
     stop: Option<mpsc::Sender<()>>,
     renewer: Option<std::thread::JoinHandle<()>>,
     release: Arc<dyn Fn() + Send + Sync>,
@@ -206,6 +234,44 @@ struct S3Held {
 impl Held for S3Held {
     fn info(&self) -> &LockInfo {
         &self.info
+    }
+
+    /// Before each wave: the lease, as last renewed, has at least half its length left on the
+    /// wall clock (which counts time the machine was suspended), and the lock object still
+    /// names this holder. Route 53 and ECR writes take no fencing token, so this is what keeps
+    /// a holder that was paused past its lease from writing over a newer apply.
+    fn still_held(&self) -> Result<(), String> {
+        use std::sync::atomic::Ordering;
+        if super::LOCK_LOST.load(Ordering::SeqCst) {
+            return Err(
+                "the topology's lock was lost (taken, or its lease ran out unrenewed)".into(),
+            );
+        }
+        let (now, expires) = (
+            super::now_unix(),
+            self.object.expires.load(Ordering::SeqCst),
+        );
+        let half = lease().as_secs() / 2;
+        if now + half > expires {
+            return Err(format!(
+                "the lock's lease has {} s left, less than half of its {} s: it was not renewed in time (the process was paused, or S3 did not answer)",
+                expires.saturating_sub(now),
+                lease().as_secs()
+            ));
+        }
+        match self.object.read() {
+            Ok(Some(held)) if held.id == self.info.id => Ok(()),
+            Ok(Some(held)) => Err(format!(
+                "the topology's lock is now {}: it was force-unlocked, or taken over after its lease expired",
+                held.describe()
+            )),
+            Ok(None) => Err("the topology's lock was removed (force-unlocked)".into()),
+            Err(e) => Err(format!("the topology's lock could not be read ({e})")),
+        }
+    }
+
+    fn took_over(&self) -> Option<&LockInfo> {
+        self.took_over.as_ref()
     }
 }
 
@@ -227,6 +293,10 @@ struct LockObject {
     bucket: String,
     key: String,
     etag: Arc<Mutex<String>>,
+    /// When the lease ends, as last written (unix seconds).
+    expires: Arc<std::sync::atomic::AtomicU64>,
+    /// The lock's id (this holder's).
+    id: String,
 }
 
 impl LockObject {
@@ -235,6 +305,32 @@ impl LockObject {
             .enable_all()
             .build()
             .ok()
+    }
+
+    /// Who the lock object names now; None when there is none.
+    fn read(&self) -> Result<Option<LockInfo>, String> {
+        let rt = LockObject::runtime().ok_or("no async runtime")?;
+        rt.block_on(async {
+            let out = self
+                .client
+                .get_object()
+                .bucket(&self.bucket)
+                .key(&self.key)
+                .send()
+                .await;
+            let out = match out {
+                Ok(o) => o,
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
+                    return Ok(None)
+                }
+                Err(e) => return Err(sdk_error("GetObject", e).to_string()),
+            };
+            let bytes = out.body.collect().await.map_err(|e| e.to_string())?;
+            Ok(Some(
+                serde_json::from_slice(&bytes.into_bytes())
+                    .unwrap_or_else(|_| LockInfo::unreadable("")),
+            ))
+        })
     }
 
     /// Extends the lease (only while the object is still ours). Returns what it found.
@@ -262,6 +358,8 @@ impl LockObject {
                 if let Some(new) = out.e_tag() {
                     *etag = new.to_string();
                 }
+                self.expires
+                    .store(expires, std::sync::atomic::Ordering::SeqCst);
                 Renewal::Renewed(expires)
             }
             // Replaced or removed: the lock is someone else's now.
@@ -287,14 +385,40 @@ impl LockObject {
             return;
         };
         let etag = etag.clone();
-        let _ = rt.block_on(
-            self.client
-                .delete_object()
-                .bucket(&self.bucket)
-                .key(&self.key)
-                .if_match(etag)
-                .send(),
-        );
+        let mut last = String::new();
+        for attempt in 0..3u64 {
+            let sent = rt.block_on(
+                self.client
+                    .delete_object()
+                    .bucket(&self.bucket)
+                    .key(&self.key)
+                    .if_match(etag.clone())
+                    .send(),
+            );
+            match sent {
+                Ok(_) => return,
+                // Replaced or gone: not ours to remove.
+                Err(e)
+                    if matches!(
+                        e.raw_response().map(|r| r.status().as_u16()),
+                        Some(412 | 404)
+                    ) =>
+                {
+                    return
+                }
+                Err(e) => last = sdk_error("DeleteObject", e).to_string(),
+            }
+            std::thread::sleep(Duration::from_millis(200 * (attempt + 1)));
+        }
+        // An answer lost after the delete was done leaves nothing; otherwise say so.
+        if let Ok(Some(held)) = self.read() {
+            if held.id == self.id {
+                crate::process::to_stderr(&format!(
+                    "warning: the lock s3://{}/{} could not be removed ({last}); the next apply will be refused until `meridian force-unlock {}`\n",
+                    self.bucket, self.key, self.id
+                ));
+            }
+        }
     }
 }
 
@@ -367,12 +491,21 @@ impl Backend for S3Backend {
     fn lock(&self, operation: &str, timeout: Duration) -> Result<Box<dyn Held>, BackendError> {
         let mut info = LockInfo::mine(&self.who(), operation, Some(lease()));
         let start = Instant::now();
+        let mut took_over = None;
         let etag = loop {
             // Stamped when written: a lock taken after a wait does not start out expired.
             info.since_unix = super::now_unix();
             info.expires_unix = Some(info.since_unix + lease().as_secs());
             if let Some(etag) = self.try_lock(&info)? {
                 break etag;
+            }
+            // Waiting is allowed: a lease expired for more than half its length is taken over
+            // (its holder, if it still runs, stopped before its next wave when half was left).
+            if !timeout.is_zero() {
+                if let Some(old) = self.take_over_expired()? {
+                    took_over = Some(old);
+                    continue;
+                }
             }
             if start.elapsed() >= timeout {
                 let holder = self.read_lock()?.map_or_else(
@@ -391,8 +524,13 @@ impl Backend for S3Backend {
             bucket: self.bucket.clone(),
             key: self.lock_key(),
             etag: Arc::new(Mutex::new(etag)),
+            expires: Arc::new(std::sync::atomic::AtomicU64::new(
+                info.expires_unix.unwrap_or(0),
+            )),
+            id: info.id.clone(),
         };
         let releaser = object.clone();
+        let object_for_checks = object.clone();
         let release: Arc<dyn Fn() + Send + Sync> = Arc::new(move || releaser.release());
         let on_signal = release.clone();
         let release_key = crate::provider::lock::on_release(Box::new(move || on_signal()));
@@ -403,6 +541,8 @@ impl Backend for S3Backend {
         };
         Ok(Box::new(S3Held {
             info,
+            object: object_for_checks,
+            took_over,
             stop: Some(tx),
             renewer: Some(renewer),
             release,

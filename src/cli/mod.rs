@@ -130,14 +130,7 @@ enum Command {
     State(state::Command),
 }
 
-/// Writes to stderr, ignoring a closed pipe: progress and signal messages never panic (a log
-/// collector gone, `2>&1 | tee` killed), so an apply never stops halfway on a write.
-pub(crate) fn to_stderr(s: &str) {
-    use std::io::Write;
-    let mut e = std::io::stderr().lock();
-    let _ = e.write_all(s.as_bytes());
-    let _ = e.flush();
-}
+pub(crate) use crate::process::to_stderr;
 
 /// `--quiet`: only errors on stderr.
 pub static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);

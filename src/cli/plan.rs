@@ -6,7 +6,7 @@ use crate::analysis::Prices;
 use crate::backend::{BackendRef, Operation};
 use crate::graph::ResourceGraph;
 use crate::identity::Identity;
-use crate::plan::{self, apply::apply_with, saved, Input, Options, Plan, SourceText};
+use crate::plan::{self, saved, Input, Options, Plan, SourceText};
 use crate::provider::aws::{AwsProvider, AwsSettings};
 use crate::provider::local::LocalStore;
 use crate::provider::{LiveSource, Progress, Provider};
@@ -232,6 +232,8 @@ pub(super) struct Loaded {
     destroy: bool,
     /// The file's weights of the regions a shift holds (the topology carries the held ones).
     file_weights: crate::shift::FileWeights,
+    /// Other names the topology may have been applied under (see [`name_aliases`]).
+    aliases: Vec<String>,
 }
 
 impl Loaded {
@@ -266,6 +268,20 @@ impl Loaded {
     /// The topology's name (declared, else from its path).
     pub(super) fn name(&self) -> String {
         self.topology.name.clone().unwrap_or_default()
+    }
+
+    /// Checks the backend's manifest is this topology's (see [`Team::same_topology`]); under
+    /// an alias, the topology takes the name the manifest has.
+    pub(super) fn same_topology(
+        &mut self,
+        team: &Team,
+        rename: bool,
+        ctx: &mut Ctx,
+    ) -> Result<(), u8> {
+        if let Some(recorded) = team.same_topology(&self.name(), &self.aliases, rename, ctx)? {
+            self.topology.name = Some(recorded);
+        }
+        Ok(())
     }
 
     pub(super) fn backend(&self) -> &BackendRef {
@@ -361,6 +377,7 @@ impl Loaded {
             identity: Identity::mint(),
             destroy: false,
             file_weights: Default::default(),
+            aliases: Vec::new(),
         })
     }
 }
@@ -369,7 +386,26 @@ pub(super) fn load(path: &Path, ctx: &mut Ctx) -> Result<Loaded, u8> {
     let (sources, topology) = super::load_valid(path, "nothing planned", ctx)?;
     let name = topology_name(path, topology.name.as_deref());
     let backend = BackendRef::of(topology.backend.as_ref(), &topology_dir(path));
-    Loaded::new(&sources, topology, name, backend, ctx)
+    let aliases = name_aliases(path, &sources, topology.name.is_some());
+    let mut l = Loaded::new(&sources, topology, name, backend, ctx)?;
+    l.aliases = aliases;
+    Ok(l)
+}
+
+/// The names a topology whose name is not declared may have been applied under: its
+/// directory's and each of its files' (a directory applied, then a file of it, or the other
+/// way round). A declared name has no alias.
+fn name_aliases(path: &Path, sources: &Sources, declared: bool) -> Vec<String> {
+    if declared {
+        return Vec::new();
+    }
+    let mut out = vec![topology_name(&topology_dir(path), None)];
+    for (_, f) in sources.iter() {
+        out.push(topology_name(Path::new(&f.name), None));
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 fn prices(path: Option<&Path>, ctx: &mut Ctx) -> Result<BTreeMap<String, f64>, u8> {
@@ -566,7 +602,7 @@ pub fn run_plan(args: PlanArgs, ctx: &mut Ctx) -> u8 {
 fn plan_command(args: &PlanArgs, ctx: &mut Ctx) -> Result<u8, u8> {
     let mut l = load(&args.path, ctx)?;
     let team = Team::open(&l.backend, None, ctx)?;
-    team.same_topology(&l.name(), args.common.rename, ctx)?;
+    l.same_topology(&team, args.common.rename, ctx)?;
     l.set_identity(team.identity());
     if args.destroy {
         l = l.for_destroy();
@@ -764,6 +800,7 @@ pub(super) fn run_apply_engine(
     p: &Plan,
     store: &dyn Provider,
     parallelism: u16,
+    held: Option<&dyn crate::backend::Held>,
 ) -> plan::apply::Outcome {
     use super::signals::STOP;
     use std::sync::atomic::Ordering;
@@ -782,17 +819,49 @@ pub(super) fn run_apply_engine(
         });
         let shown = ApplyProgress::new();
         let die_after = fault_exit_after();
-        let outcome = apply_with(p, store, usize::from(parallelism), &STOP, &|x| {
+        let on_progress = |x: plan::apply::Progress| {
             if die_after.is_some_and(|n| x.settled >= n) {
                 // Fault injection: a death no handler sees, as kill -9 is, mid-apply.
                 std::process::exit(137);
             }
+            pause_if_asked(x.settled);
             shown.show(x);
-        });
+        };
+        // Before each wave: the lock is still ours, with enough lease left.
+        let gate = || {
+            let checked = held.map_or(Ok(()), crate::backend::Held::still_held);
+            if checked.is_err() {
+                crate::backend::LOCK_LOST.store(true, Ordering::SeqCst);
+            }
+            checked
+        };
+        let outcome = plan::apply::apply_gated(
+            p,
+            store,
+            usize::from(parallelism),
+            &STOP,
+            &on_progress,
+            &gate,
+        );
         shown.finish();
         done.store(true, Ordering::SeqCst);
         outcome
     })
+}
+
+/// `MERIDIAN_FAULT_STOP_AFTER=N` (tests): once N changes have settled, the process stops
+/// itself (SIGSTOP, every thread: a closed laptop lid, a suspended CI job) until continued.
+fn pause_if_asked(settled: usize) {
+    static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let asked = std::env::var("MERIDIAN_FAULT_STOP_AFTER")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok());
+    if asked.is_some_and(|n| settled >= n) && !DONE.swap(true, std::sync::atomic::Ordering::SeqCst)
+    {
+        let _ = std::process::Command::new("kill")
+            .args(["-STOP", &std::process::id().to_string()])
+            .status();
+    }
 }
 
 /// `MERIDIAN_FAULT_EXIT_AFTER=N` (tests): the process dies as soon as N changes have settled,
@@ -815,7 +884,7 @@ fn apply_topology(args: &ApplyArgs, destroy: bool, ctx: &mut Ctx) -> Result<u8, 
     }
     let operation = if destroy { "destroy" } else { "apply" };
     let mut team = Team::open(&l.backend, Some((operation, lock_timeout(args))), ctx)?;
-    team.same_topology(&l.name(), args.common.rename, ctx)?;
+    l.same_topology(&team, args.common.rename, ctx)?;
     l.set_identity(team.identity());
     if destroy {
         // Without a manifest the plan still reads the zones: resources an earlier Meridian
@@ -899,7 +968,7 @@ fn run_recorded(
 ) -> Result<u8, u8> {
     let managed = managed_by(l, operation);
     let (manifest, version) = team.begin(p, &managed, operation, ctx)?;
-    let outcome = run_apply_engine(p, store, args.parallelism);
+    let outcome = run_apply_engine(p, store, args.parallelism, team._lock.as_deref());
     let code = finish(&outcome, store, args.format, ctx);
     if crate::backend::LOCK_LOST.load(std::sync::atomic::Ordering::SeqCst) {
         ctx.err("error: the topology's lock was lost during the apply (force-unlocked, or its lease could not be renewed): stopped after the calls in flight, and the manifest is not updated; run `meridian plan` to see the live state\n");

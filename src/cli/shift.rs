@@ -105,7 +105,7 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
 }
 
 fn command(args: &Args, ctx: &mut Ctx) -> Result<u8, u8> {
-    let l = load(&args.path, ctx)?;
+    let mut l = load(&args.path, ctx)?;
     if let Some(region) = &args.region {
         shift::shiftable(l.topology(), &args.service, region).map_err(|e| {
             ctx.report(e);
@@ -118,7 +118,7 @@ fn command(args: &Args, ctx: &mut Ctx) -> Result<u8, u8> {
     }
     let timeout = std::time::Duration::from_millis(args.lock_timeout.as_millis());
     let team = Team::open(l.backend(), Some(("shift", timeout)), ctx)?;
-    team.same_topology(&l.name(), false, ctx)?;
+    l.same_topology(&team, false, ctx)?;
     if team.stored.is_none() {
         ctx.err("error: the topology has never been applied: apply it first (a shift moves weights the records already carry)\n");
         return Err(exit::ERROR);
@@ -321,7 +321,7 @@ fn beyond_weight(p: &Plan) -> Option<String> {
 }
 
 fn apply_and_record(s: &mut Session, p: &Plan, hold: &Hold, ctx: &mut Ctx) -> Result<String, u8> {
-    let outcome = run_apply_engine(p, s.store.as_ref(), 10);
+    let outcome = run_apply_engine(p, s.store.as_ref(), 10, s.team._lock.as_deref());
     if !outcome.succeeded() {
         ctx.out(&crate::render::plan::outcome(&outcome));
         ctx.err("error: the step did not complete; the manifest keeps the previous step. Run the same command to retry it.\n");

@@ -45,6 +45,12 @@ impl Team {
             ),
             None => None,
         };
+        if let Some(old) = lock.as_ref().and_then(|l| l.took_over()) {
+            ctx.err(&format!(
+                "note: took over the topology's lock from {}\n",
+                old.describe()
+            ));
+        }
         let stored = backend.read().map_err(|e| report(ctx, e))?;
         Ok(Team {
             backend,
@@ -55,17 +61,29 @@ impl Team {
 
     /// Refuses a manifest recorded under another topology name (two topologies sharing one
     /// backend key would plan to delete each other's records), unless `rename` says this is
-    /// the same topology under a new name.
-    pub fn same_topology(&self, name: &str, rename: bool, ctx: &mut Ctx) -> Result<(), u8> {
+    /// the same topology under a new name. A recorded name among `aliases` (the directory's
+    /// or a file's, for a topology that declares no name) is the same topology: it is returned,
+    /// and the topology keeps it.
+    pub fn same_topology(
+        &self,
+        name: &str,
+        aliases: &[String],
+        rename: bool,
+        ctx: &mut Ctx,
+    ) -> Result<Option<String>, u8> {
         let Some(s) = &self.stored else {
-            return Ok(());
+            return Ok(None);
         };
-        if rename || s.manifest.name == name {
-            return Ok(());
+        let recorded = &s.manifest.name;
+        if rename || recorded == name {
+            return Ok(None);
+        }
+        if aliases.contains(recorded) {
+            return Ok(Some(recorded.clone()));
         }
         ctx.report(crate::backend::BackendError::OtherTopology {
             backend: self.backend.describe(),
-            recorded: s.manifest.name.clone(),
+            recorded: recorded.clone(),
             id: s.manifest.topology_id.clone(),
             name: name.to_string(),
         });

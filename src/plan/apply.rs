@@ -141,6 +141,9 @@ pub fn apply_until(
     apply_with(plan, provider, parallelism, stop, &|_| {})
 }
 
+/// Asked before each wave is sent: Err(why) stops the apply there (a lock found lost).
+pub type Gate<'a> = &'a (dyn Fn() -> Result<(), String> + Sync);
+
 /// [`apply_until`], reporting [`Progress`] after each wave.
 pub fn apply_with(
     plan: &Plan,
@@ -148,6 +151,19 @@ pub fn apply_with(
     parallelism: usize,
     stop: &AtomicBool,
     on_progress: OnProgress,
+) -> Outcome {
+    apply_gated(plan, provider, parallelism, stop, on_progress, &|| Ok(()))
+}
+
+/// [`apply_with`], asking `gate` before each wave: a wave is sent only when it says yes, and
+/// the first no stops the apply (what did not run is "not attempted", with the gate's reason).
+pub fn apply_gated(
+    plan: &Plan,
+    provider: &dyn Provider,
+    parallelism: usize,
+    stop: &AtomicBool,
+    on_progress: OnProgress,
+    gate: Gate,
 ) -> Outcome {
     let n = plan.resource_changes.len();
     let batches_before = provider.batch_stats();
@@ -169,6 +185,8 @@ pub fn apply_with(
         stop,
         on_progress,
         total: work.len(),
+        gate,
+        halted: None,
     };
     let checks = health_checks(plan, &work, &mut run);
     let held_zones = records(&work, &checks, &mut run);
@@ -176,17 +194,18 @@ pub fn apply_with(
     tag_checks(&work, &checks, &mut run);
     let failed_regions = repositories(&work, &mut run);
     replication(&work, &failed_regions, &mut run);
-    let interrupted = stop.load(Ordering::SeqCst);
+    let halted = run.halted.take();
+    let interrupted = stop.load(Ordering::SeqCst) || halted.is_some();
     let outcomes = work
         .iter()
         .map(|(i, c)| ChangeOutcome {
             address: c.address.clone(),
             actions: c.change.actions.clone(),
             status: ledger.status[*i].clone().unwrap_or(Status::Skipped {
-                because: if interrupted {
-                    "the apply was interrupted before it ran".into()
-                } else {
-                    "nothing to run".into()
+                because: match (&halted, interrupted) {
+                    (Some(why), _) => format!("not sent: {why}"),
+                    (None, true) => "the apply was interrupted before it ran".into(),
+                    (None, false) => "nothing to run".into(),
                 },
             }),
             ids: ledger.ids[*i].clone(),
@@ -211,14 +230,27 @@ struct Runner<'a> {
     on_progress: OnProgress<'a>,
     /// Changes to make.
     total: usize,
+    /// Asked before each wave.
+    gate: Gate<'a>,
+    /// Why the gate stopped the apply.
+    halted: Option<String>,
 }
 
 impl Runner<'_> {
+    /// Whether no further wave may start: a signal, or the gate said no.
+    fn stopped(&self) -> bool {
+        self.halted.is_some() || self.stop.load(Ordering::SeqCst)
+    }
+
     /// Runs one wave: `ops[k]` implements the changes `owners[k]`; each change whose
     /// operations all succeeded is done. Returns the indexes that succeeded, with results.
     fn wave(&mut self, ops: Vec<Op>, owners: &[Vec<usize>]) -> Vec<(usize, Done)> {
         let mut succeeded = Vec::new();
-        if ops.is_empty() || self.stop.load(Ordering::SeqCst) {
+        if ops.is_empty() || self.stopped() {
+            return succeeded;
+        }
+        if let Err(why) = (self.gate)() {
+            self.halted = Some(why);
             return succeeded;
         }
         self.ledger.operations += ops.len();
@@ -532,7 +564,7 @@ fn delete_checks(work: &Work, checks: &Checks, held_zones: &BTreeSet<String>, ru
         }
         candidates.push((*i, zone, delete));
     }
-    if candidates.is_empty() || run.stop.load(Ordering::SeqCst) {
+    if candidates.is_empty() || run.stopped() {
         return;
     }
     let zones: BTreeSet<String> = candidates

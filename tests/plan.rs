@@ -3217,3 +3217,87 @@ fn a_backend_holding_another_topologys_manifest_is_refused() {
     assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
     assert!(text_of(&o).contains("Topology: p ("), "{}", text_of(&o));
 }
+
+/// The addresses `state list` gives for every record set in the local store at `state`: a
+/// marker `_meridian.S.zone` is `owner.S`, a record of service S with set identifier `S-L` is
+/// `record.S["L"]`.
+fn addresses_of_records(state: &Path) -> Vec<String> {
+    let store: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(state).unwrap()).unwrap();
+    let mut out: Vec<String> = store["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let name = r["name"].as_str().unwrap();
+            match name.strip_prefix("_meridian.") {
+                Some(rest) => format!("owner.{}", rest.split('.').next().unwrap()),
+                None => {
+                    let service = name.split('.').next().unwrap();
+                    let set = r["set_identifier"].as_str().unwrap();
+                    let label = set.strip_prefix(&format!("{service}-")).unwrap();
+                    format!("record.{service}[\"{label}\"]")
+                }
+            }
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// kill -9 (a death no handler sees) after every wave of an apply that changes one zone and
+/// adds another: after each, with the file reverted, every record set of the topology that
+/// exists is one `state list` shows (nothing orphaned outside the manifest's view), and one
+/// more apply converges with nothing left in the added zone.
+#[test]
+fn a_kill_after_any_wave_leaves_no_record_outside_state_list() {
+    let first = services_in("a.example", "s", 2);
+    let second = format!(
+        "{}{}",
+        first.replace("target = \"a", "target = \"c"),
+        services_in("b.example", "n", 2)
+    );
+    let mut killed = 0;
+    for n in 1..=24 {
+        let dir = tempdir(&format!("kill-wave-{n}"));
+        let t = dir.join("t");
+        std::fs::create_dir_all(&t).unwrap();
+        std::fs::write(t.join("main.hcl"), &first).unwrap();
+        let o = meridian(&dir, &["apply", "t", "--auto-approve"]);
+        assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+        std::fs::write(t.join("main.hcl"), &second).unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_meridian"))
+            .current_dir(&dir)
+            .args(["apply", "t", "--auto-approve", "--force"])
+            .env("MERIDIAN_FAULT_EXIT_AFTER", n.to_string())
+            .output()
+            .unwrap();
+        if o.status.code() == Some(0) {
+            break;
+        }
+        assert_eq!(o.status.code(), Some(137), "{n}: {}", text_of(&o));
+        killed += 1;
+        for id in left_locks(&t) {
+            let _ = meridian(&dir, &["force-unlock", &id, "t", "--force"]);
+        }
+        std::fs::write(t.join("main.hcl"), &first).unwrap();
+        let o = meridian(&dir, &["state", "list", "t"]);
+        assert_eq!(o.status.code(), Some(0), "{n}: {}", text_of(&o));
+        let listed: Vec<String> = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter(|l| l.starts_with("record.") || l.starts_with("owner."))
+            .map(str::to_string)
+            .collect();
+        let state = t.join(".meridian/state.json");
+        for a in addresses_of_records(&state) {
+            assert!(listed.contains(&a), "{n}: {a} exists but state list shows {listed:?}");
+        }
+        let o = meridian(&dir, &["apply", "t", "--auto-approve", "--force"]);
+        assert_eq!(o.status.code(), Some(0), "{n}: {}", text_of(&o));
+        assert_eq!(records_in(&state, "b.example"), 0, "{n}");
+        let o = meridian(&dir, &["plan", "t", "--detailed-exitcode"]);
+        assert_eq!(o.status.code(), Some(0), "{n}: {}", text_of(&o));
+    }
+    eprintln!("killed at {killed} points of the apply");
+    assert!(killed >= 2, "the apply had fewer than 2 waves to kill: {killed}");
+}

@@ -40,6 +40,10 @@ impl Loc {
 /// The most a topology's files may hold together: larger input is refused before it is read
 /// (a 30,000-service topology is about 35 MB).
 pub const MAX_TOPOLOGY_BYTES: u64 = 64 * 1024 * 1024;
+/// The most a saved plan or a manifest may hold: a saved plan carries its topology's files
+/// (at most [`MAX_TOPOLOGY_BYTES`]) and the live state it read; one of 10,000 services is
+/// about 54 MiB.
+pub const MAX_DOCUMENT_BYTES: u64 = 1024 * 1024 * 1024;
 
 /// One source file: the name it is shown under, its text, and where its lines start.
 #[derive(Debug, Clone)]
@@ -129,6 +133,22 @@ pub enum LoadError {
         help("a topology's .hcl files may hold 64 MiB together; split it into several topologies")
     )]
     TooLarge { path: PathBuf },
+    #[error("{path} is larger than {} MiB", MAX_DOCUMENT_BYTES / 1024 / 1024)]
+    #[diagnostic(
+        code(meridian::too_large),
+        help("a saved plan or manifest this large was not written by Meridian (one of 10,000 services is about 54 MiB)")
+    )]
+    DocumentTooLarge { path: PathBuf },
+}
+
+/// Reads a saved plan or another document Meridian wrote, up to [`MAX_DOCUMENT_BYTES`]: a
+/// device or a runaway file is refused without being read.
+pub fn read_document(p: &Path) -> Result<String, LoadError> {
+    let mut budget = MAX_DOCUMENT_BYTES;
+    read_bounded(p, &mut budget).map_err(|e| match e {
+        LoadError::TooLarge { path } => LoadError::DocumentTooLarge { path },
+        other => other,
+    })
 }
 
 /// Reads one file of at most a topology's size (`fmt` on a single file): a device or a
@@ -171,8 +191,15 @@ fn read_bounded(p: &Path, budget: &mut u64) -> Result<String, LoadError> {
         source,
     };
     let file = std::fs::File::open(p).map_err(io)?;
-    if !file.metadata().map_err(io)?.is_file() {
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
         return Err(LoadError::NotAFile {
+            path: p.to_path_buf(),
+        });
+    }
+    // Known too large before a byte is read (the read below still stops at the budget).
+    if meta.len() > *budget {
+        return Err(LoadError::TooLarge {
             path: p.to_path_buf(),
         });
     }

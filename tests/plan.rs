@@ -3290,7 +3290,10 @@ fn a_kill_after_any_wave_leaves_no_record_outside_state_list() {
             .collect();
         let state = t.join(".meridian/state.json");
         for a in addresses_of_records(&state) {
-            assert!(listed.contains(&a), "{n}: {a} exists but state list shows {listed:?}");
+            assert!(
+                listed.contains(&a),
+                "{n}: {a} exists but state list shows {listed:?}"
+            );
         }
         let o = meridian(&dir, &["apply", "t", "--auto-approve", "--force"]);
         assert_eq!(o.status.code(), Some(0), "{n}: {}", text_of(&o));
@@ -3299,5 +3302,44 @@ fn a_kill_after_any_wave_leaves_no_record_outside_state_list() {
         assert_eq!(o.status.code(), Some(0), "{n}: {}", text_of(&o));
     }
     eprintln!("killed at {killed} points of the apply");
-    assert!(killed >= 2, "the apply had fewer than 2 waves to kill: {killed}");
+    assert!(
+        killed >= 2,
+        "the apply had fewer than 2 waves to kill: {killed}"
+    );
+}
+
+/// A saved plan or a manifest larger than 1 GiB is refused before it is read (a sparse file:
+/// nothing is allocated), where it was read whole into memory.
+#[test]
+fn oversized_saved_plans_and_manifests_are_refused_unread() {
+    let dir = tempdir("oversized");
+    let t = dir.join("t");
+    std::fs::create_dir_all(&t).unwrap();
+    std::fs::write(t.join("main.hcl"), services_in("a.example", "s", 1)).unwrap();
+    let o = meridian(&dir, &["plan", "t", "--out", "plan.json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let grow = |p: &Path| {
+        let f = std::fs::OpenOptions::new().write(true).open(p).unwrap();
+        f.set_len((1 << 30) + 1).unwrap();
+    };
+    grow(&dir.join("plan.json"));
+    let started = std::time::Instant::now();
+    let o = meridian(&dir, &["apply", "plan.json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text_of(&o));
+    assert!(
+        text_of(&o).contains("is larger than 1024 MiB"),
+        "{}",
+        text_of(&o)
+    );
+    let o = meridian(&dir, &["apply", "t", "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    grow(&t.join(".meridian/manifest.json"));
+    let o = meridian(&dir, &["plan", "t"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text_of(&o));
+    assert!(
+        text_of(&o).contains("is larger than 1024 MiB"),
+        "{}",
+        text_of(&o)
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }

@@ -52,9 +52,13 @@ impl LocalBackend {
     }
 
     fn read_bytes(&self) -> Result<Option<Vec<u8>>, BackendError> {
-        match std::fs::read(self.manifest()) {
-            Ok(b) => Ok(Some(b)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        match crate::source::read_document(&self.manifest()) {
+            Ok(text) => Ok(Some(text.into_bytes())),
+            Err(crate::source::LoadError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(self.io(e)),
         }
     }

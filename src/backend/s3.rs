@@ -135,6 +135,14 @@ impl S3Backend {
                 Err(e) => return Err(failure("GetObject", e).error),
             };
             let etag = out.e_tag().unwrap_or_default().to_string();
+            let size = out.content_length().unwrap_or(0);
+            if u64::try_from(size).unwrap_or(0) > crate::source::MAX_DOCUMENT_BYTES {
+                return Err(BackendError::Io(format!(
+                    "S3 backend: s3://{}/{key} holds {size} bytes, more than the {} MiB a manifest may",
+                    self.bucket,
+                    crate::source::MAX_DOCUMENT_BYTES / 1024 / 1024
+                )));
+            }
             let bytes = out
                 .body
                 .collect()

@@ -1010,8 +1010,8 @@ fn settle(
 
 /// Reads a saved plan and rebuilds its topology from the files it carries.
 fn read_saved(path: &Path, ctx: &mut Ctx) -> Result<(Plan, Loaded), u8> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        ctx.err(&format!("error: cannot read {}: {e}\n", path.display()));
+    let text = crate::source::read_document(path).map_err(|e| {
+        ctx.report(e);
         exit::ERROR
     })?;
     let saved = saved::read(&path.display().to_string(), &text).map_err(|e| {

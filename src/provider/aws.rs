@@ -772,6 +772,48 @@ impl AwsProvider {
         }
     }
 
+    /// After a wave, one listing settles what its answers left unsure: a delete is done only
+    /// when the check is gone (an answer can be lost, or be a 200 that is not Route 53's), and
+    /// a create that failed is done when a check with its caller reference exists.
+    async fn read_back_checks(&self, ops: &[Op], out: &mut [Result<Done, ProviderError>]) {
+        let unsure = ops.iter().zip(out.iter()).any(|(op, r)| match op {
+            Op::DeleteHealthCheck { .. } => true,
+            Op::CreateHealthCheck { .. } => r.is_err(),
+            _ => false,
+        });
+        if !unsure {
+            return;
+        }
+        let Ok(live) = self.health_checks().await else {
+            return;
+        };
+        for (op, r) in ops.iter().zip(out.iter_mut()) {
+            match op {
+                Op::DeleteHealthCheck { id } => {
+                    let there = live.iter().any(|h| &h.id == id);
+                    *r = match (there, &r) {
+                        (false, _) => Ok(Done::Other),
+                        (true, Ok(_)) => Err(ProviderError::Io(format!(
+                            "DeleteHealthCheck {id} was answered, but the check is still there"
+                        ))),
+                        (true, Err(e)) => Err(e.clone()),
+                    };
+                }
+                Op::CreateHealthCheck {
+                    caller_reference, ..
+                } if r.is_err() => {
+                    if let Some(h) = live
+                        .iter()
+                        .find(|h| &h.caller_reference == caller_reference)
+                    {
+                        *r = Ok(Done::HealthCheck(h.id.clone()));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
     async fn create_check(
         &self,
         caller_reference: &str,
@@ -1001,12 +1043,18 @@ impl AwsProvider {
         for _ in 0..3 {
             let live = self.replication_rules(region).await?;
             let want = crate::provider::updated_rules(&live, add, remove);
-            if want != live {
-                self.put_replication(region, &want).await?;
-            }
+            let put = if want == live {
+                None
+            } else {
+                self.put_replication(region, &want).await.err()
+            };
+            // Read back even after an error: a write whose answer was lost may have landed.
             let now = self.replication_rules(region).await?;
             if add.iter().all(|a| now.contains(a)) && !remove.iter().any(|r| now.contains(r)) {
                 return Ok(Done::Other);
+            }
+            if let Some(e) = put {
+                return Err(e);
             }
         }
         Err(ProviderError::Io(format!(
@@ -1570,11 +1618,14 @@ impl Provider for AwsProvider {
             while let Some((i, result)) = running.next().await {
                 out[i] = Some(result);
             }
-            out.into_iter()
+            let mut out: Vec<Result<Done, ProviderError>> = out
+                .into_iter()
                 .map(|r| {
                     r.unwrap_or_else(|| Err(ProviderError::Io("the operation did not run".into())))
                 })
-                .collect()
+                .collect();
+            self.read_back_checks(ops, &mut out).await;
+            out
         })
     }
 

@@ -1172,3 +1172,49 @@ fn iam_policy_stays_within_the_managed_policy_limit() {
         }
     }
 }
+
+/// Long lines are cut in snippets (rustc-style): a 5 MB comment line beside an error was
+/// echoed whole (5 MB of stderr), a label deep in a 40,000-column line was not shown at all.
+/// Now a line keeps about 400 columns around its label, `…` marking each cut, and a label
+/// whose line was cut before it says where it really is.
+#[test]
+fn snippets_cut_long_lines_around_their_label() {
+    let dir = std::env::temp_dir().join(format!("meridian-long-lines-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let comment = dir.join("comment.hcl");
+    std::fs::write(
+        &comment,
+        format!(
+            "service \"a\" {{\n  zone = \"example.com\"\n  domain = \"a.example.com\"\n  # {}\n  routing = \"nope\"\n  stateless = true\n  region \"us-east-1\" {{\n    target = \"a.example.com\"\n  }}\n}}\n",
+            "x".repeat(5_000_000)
+        ),
+    )
+    .unwrap();
+    let o = meridian(&["validate", comment.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.len() < 5_000, "{} bytes of stderr", err.len());
+    assert!(err.contains("xxx…\n"), "{err}");
+    assert!(err.contains(r#"routing = "nope""#), "{err}");
+    let ips: Vec<String> = (0..3000)
+        .map(|i| format!("\"192.0.2.{}\"", i % 250))
+        .collect();
+    let deep = dir.join("deep.hcl");
+    std::fs::write(
+        &deep,
+        format!(
+            "service \"a\" {{\n  zone = \"example.com\"\n  domain = \"a.example.com\"\n  routing = \"latency\"\n  stateless = true\n  region \"us-east-1\" {{\n    ips = [{}, \"nope\"]\n  }}\n}}\n",
+            ips.join(", ")
+        ),
+    )
+    .unwrap();
+    let o = meridian(&["validate", deep.to_str().unwrap()]);
+    let err = stderr(&o);
+    assert!(err.len() < 5_000, "{} bytes of stderr", err.len());
+    assert!(err.contains(":7:43692; its line is"), "{err}");
+    assert!(
+        err.contains(r#"…0.2."#) && err.contains(r#""nope"]"#),
+        "{err}"
+    );
+    assert!(err.contains("not an IPv4 or IPv6 address"), "{err}");
+}

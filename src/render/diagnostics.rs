@@ -66,10 +66,11 @@ impl miette::Diagnostic for Snippet {
     }
 }
 
-fn span(label: &Label, primary: bool) -> LabeledSpan {
+fn span(w: &Window, label: &Label, primary: bool) -> LabeledSpan {
     let s = &label.loc.span;
     let text = (!label.text.is_empty()).then(|| label.text.clone());
-    let span = SourceSpan::new(s.start.into(), s.end.saturating_sub(s.start));
+    let (start, end) = (w.place(s.start), w.place(s.end));
+    let span = SourceSpan::new(start.into(), end.saturating_sub(start));
     if primary {
         LabeledSpan::new_primary_with_span(text, span)
     } else {
@@ -78,13 +79,35 @@ fn span(label: &Label, primary: bool) -> LabeledSpan {
 }
 
 /// The part of a file a snippet shows: the lines around its labels, with their place in the
-/// file, so rendering a diagnostic costs the size of those lines, not of the file.
+/// file, so rendering a diagnostic costs the size of those lines, not of the file. A line
+/// longer than [`MAX_SHOWN_LINE`] is cut (rustc-style) to the part around its label, with `…`
+/// where text was left out.
 struct Window {
     name: String,
     text: String,
     /// Byte offset and 0-based line of `text` in the file.
     offset: usize,
     first_line: usize,
+    /// Where each shown line's kept text comes from: (file start, file end, start in `text`).
+    kept: Vec<(usize, usize, usize)>,
+    /// Some line was cut before its label: miette's column would count the kept text only.
+    cut_before: bool,
+}
+
+impl Window {
+    /// The offset miette is given for a file offset: `self.offset` plus its place in `text`
+    /// (an offset in text that was cut away goes to the nearest kept byte).
+    fn place(&self, file_offset: usize) -> usize {
+        let local = self
+            .kept
+            .iter()
+            .take_while(|(start, _, _)| *start <= file_offset)
+            .last()
+            .map_or(0, |(start, end, at)| {
+                at + file_offset.clamp(*start, *end) - start
+            });
+        self.offset + local
+    }
 }
 
 impl SourceCode for Window {
@@ -110,33 +133,70 @@ impl SourceCode for Window {
     }
 }
 
-/// Lines longer than this are not shown: the message says where instead.
+/// Lines longer than this are cut around their label.
 const MAX_SHOWN_LINE: usize = 400;
+/// Of a cut line, the bytes kept before its label.
+const SHOWN_BEFORE: usize = 100;
 
-/// The lines of `file` around `labels` (two of context each side), or None when one of the
-/// labelled lines is too long to show.
+/// The lines of `file` around `labels` (two of context each side), long lines cut.
 fn window(file: &SourceFile, labels: &[&Label]) -> Option<Window> {
     let start = labels.iter().map(|l| l.loc.span.start).min()?;
     let end = labels.iter().map(|l| l.loc.span.end).max()?;
     let (first, _) = file.line_col(start);
     let (last, _) = file.line_col(end);
-    for line in first..=last.min(first + 20) {
-        if file.line_range(line).len() > MAX_SHOWN_LINE {
-            return None;
-        }
-    }
     let from = first.saturating_sub(2).max(1);
     let to = (last + 2).min(file.lines());
-    let range = file.line_range(from).start..file.line_range(to).end;
-    Some(Window {
+    let mut w = Window {
         name: file.name.clone(),
-        text: file.text[range.clone()].to_string(),
-        offset: range.start,
+        text: String::new(),
+        offset: file.line_range(from).start,
         first_line: from - 1,
-    })
+        kept: Vec::new(),
+        cut_before: false,
+    };
+    for line in from..=to {
+        let range = file.line_range(line);
+        let focus = labels
+            .iter()
+            .map(|l| l.loc.span.start)
+            .find(|o| range.contains(o) || *o == range.end);
+        let (keep, before, after) = cut(&file.text, range, focus);
+        w.cut_before |= before && focus.is_some();
+        if before {
+            w.text.push('…');
+        }
+        w.kept.push((keep.start, keep.end, w.text.len()));
+        w.text.push_str(&file.text[keep]);
+        if after {
+            w.text.push('…');
+        }
+        if line < to {
+            w.text.push('\n');
+        }
+    }
+    Some(w)
 }
 
-/// Where a label is, for a snippet whose lines are too long to show.
+/// The part of the line `range` of `text` to show: all of it, or at most [`MAX_SHOWN_LINE`]
+/// bytes from a little before `focus`, at character boundaries; and whether text was cut
+/// before and after it.
+fn cut(
+    text: &str,
+    range: std::ops::Range<usize>,
+    focus: Option<usize>,
+) -> (std::ops::Range<usize>, bool, bool) {
+    if range.len() <= MAX_SHOWN_LINE {
+        return (range, false, false);
+    }
+    let want = focus.map_or(range.start, |f| {
+        f.saturating_sub(SHOWN_BEFORE).max(range.start)
+    });
+    let start = crate::source::floor_char_boundary(text, want);
+    let end = crate::source::floor_char_boundary(text, (start + MAX_SHOWN_LINE).min(range.end));
+    (start..end, start > range.start, end < range.end)
+}
+
+/// Where a label is in its file.
 fn place(file: &SourceFile, l: &Label) -> String {
     let (line, col) = file.line_col(l.loc.span.start);
     format!("{}:{line}:{col}", file.name)
@@ -175,55 +235,47 @@ fn snippet(d: &Shown, sources: &Sources) -> Snippet {
     for l in d.secondary {
         if l.loc.file == d.primary.loc.file {
             same.push(l);
-        } else {
-            let other = sources.get(l.loc.file);
-            let source = window(other, &[l]);
-            related.push(Snippet {
-                message: match source {
-                    Some(_) => l.text.clone(),
-                    None => format!(
-                        "{} (at {}; the line is too long to show)",
-                        l.text,
-                        place(other, l)
-                    ),
-                },
-                code: "",
-                severity: miette::Severity::Advice,
-                help: None,
-                labels: if source.is_some() {
-                    vec![span(l, true)]
-                } else {
-                    Vec::new()
-                },
-                source,
-                related: Vec::new(),
-            });
+            continue;
         }
+        let other = sources.get(l.loc.file);
+        let source = window(other, &[l]);
+        related.push(Snippet {
+            message: where_if_cut(l.text.clone(), source.as_ref(), other, l),
+            code: "",
+            severity: miette::Severity::Advice,
+            help: None,
+            labels: source.iter().map(|w| span(w, l, true)).collect(),
+            source,
+            related: Vec::new(),
+        });
     }
     let source = window(file, &same);
-    let labels = if source.is_some() {
-        same.iter()
-            .enumerate()
-            .map(|(i, l)| span(l, i == 0))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let labels = source
+        .as_ref()
+        .map(|w| {
+            same.iter()
+                .enumerate()
+                .map(|(i, l)| span(w, l, i == 0))
+                .collect()
+        })
+        .unwrap_or_default();
     Snippet {
-        message: match source {
-            Some(_) => d.message.to_string(),
-            None => format!(
-                "{} (at {}; the line is too long to show)",
-                d.message,
-                place(file, d.primary)
-            ),
-        },
+        message: where_if_cut(d.message.to_string(), source.as_ref(), file, d.primary),
         code: d.code,
         severity: d.severity,
         help: d.help.map(str::to_string),
         source,
         labels,
         related,
+    }
+}
+
+/// A message, with the label's real place when a cut line makes the snippet's column count
+/// only the text shown.
+fn where_if_cut(message: String, w: Option<&Window>, file: &SourceFile, l: &Label) -> String {
+    match w {
+        Some(w) if w.cut_before => format!("{message} (at {}; its line is cut)", place(file, l)),
+        _ => message,
     }
 }
 

@@ -120,7 +120,32 @@ fn statements(input: &Input, purpose: Purpose, names: &[String], form: NameForm)
     if let Some(Value::Array(s)) = backend_statement(input.backend, purpose) {
         out.extend(s);
     }
+    if let Some(s) = neighbours_statement(input) {
+        out.push(s);
+    }
     out
+}
+
+/// With replication rules and an S3 backend, a plan reads the bucket's other manifests to name
+/// the topologies that declare the same rules (their keys are not known beforehand).
+fn neighbours_statement(input: &Input) -> Option<Value> {
+    let BackendRef::S3 { bucket, .. } = input.backend else {
+        return None;
+    };
+    let has_rules = input.managed_rules
+        || input
+            .graph
+            .resources()
+            .iter()
+            .any(|r| matches!(r.spec, ResourceSpec::EcrReplication(_)));
+    has_rules.then(|| {
+        json!({
+            "Sid": "MeridianBackendNeighbours",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": format!("arn:aws:s3:::{bucket}/*"),
+        })
+    })
 }
 
 /// Record names as patterns: names are grouped by kind (a domain, or an ownership marker

@@ -2522,3 +2522,68 @@ fn the_test_bed_behaves_like_route53() {
         "{page}"
     );
 }
+
+/// One ECR replication rule declared by two topologies whose manifests share an S3 bucket:
+/// both plans name the other (from its manifest), destroying the one that wrote it says the
+/// other's replication stops, and the other's next plan writes it again. Before, the rule
+/// belonged silently to the first, and destroying it stopped the other's replication unsaid.
+#[test]
+#[cfg_attr(meridian_skip_aws, ignore = "MERIDIAN_SKIP_AWS_TESTS is set")]
+fn a_replication_rule_two_topologies_declare_is_named_by_both() {
+    let (port, _g) = moto();
+    create_zone(port, "example.com");
+    aws(port, &["s3api", "create-bucket", "--bucket", "team-state"]);
+    let root = tempdir("shared-rule");
+    let registry = "registry \"images\" {\n  source       = \"us-east-1\"\n  destinations = [\"eu-west-1\"]\n  repositories = [\"shop/api\"]\n}\n";
+    for (t, service) in [("a", "api"), ("b", "web")] {
+        let extra = format!(
+            "{}{registry}",
+            s3_backend("team-state", &format!("{t}.json"))
+        );
+        small_topology(&root.join(t), service, &extra);
+        let o = meridian(
+            port,
+            &root,
+            &["apply", t, "--live", "aws", "--auto-approve"],
+        );
+        assert_eq!(o.status.code(), Some(0), "{t}: {}", text(&o));
+    }
+    let plan = |t: &str| {
+        let o = meridian(port, &root, &["plan", t, "--live", "aws"]);
+        assert_eq!(o.status.code(), Some(0), "{t}: {}", text(&o));
+        text(&o)
+    };
+    let rule =
+        "ECR replication rule in us-east-1 to eu-west-1 (filters shop/api) is also declared by";
+    let a = plan("a");
+    assert!(
+        a.contains(&format!("{rule} b (s3://team-state/b.json)")),
+        "{a}"
+    );
+    let b = plan("b");
+    assert!(
+        b.contains(&format!("{rule} a (s3://team-state/a.json)")),
+        "{b}"
+    );
+    let (_, doc) = plan_json(port, &root, "b");
+    assert_eq!(
+        doc["shared_rules"][0]["also_declared_by"][0],
+        "a (s3://team-state/a.json)"
+    );
+    // a wrote it: its destroy deletes it and says b relies on it; b's next plan writes it.
+    let o = meridian(
+        port,
+        &root,
+        &["destroy", "a", "--live", "aws", "--auto-approve"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains(
+            "which b (s3://team-state/b.json) also declares: their replication stops too"
+        ),
+        "{}",
+        text(&o)
+    );
+    let (code, doc) = plan_json(port, &root, "b");
+    assert_eq!(code, Some(2), "{:?}", actions(&doc));
+}

@@ -3343,3 +3343,28 @@ fn oversized_saved_plans_and_manifests_are_refused_unread() {
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }
+
+/// A plan that deletes a replication rule says replication is registry-wide (another topology
+/// or tool may rely on it): before, a destroy deleted it without a word.
+#[test]
+fn deleting_a_replication_rule_says_it_may_be_relied_on() {
+    let dir = tempdir("rule-relied-on");
+    let t = dir.join("t");
+    std::fs::create_dir_all(&t).unwrap();
+    let registry = "registry \"images\" {\n  source       = \"us-east-1\"\n  destinations = [\"eu-west-1\"]\n  repositories = [\"shop/api\"]\n}\n";
+    std::fs::write(
+        t.join("main.hcl"),
+        format!("{}{registry}", services_in("a.example", "s", 1)),
+    )
+    .unwrap();
+    let o = meridian(&dir, &["apply", "t", "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    assert!(!text_of(&o).contains("Shared:"), "{}", text_of(&o));
+    let o = meridian(&dir, &["destroy", "t", "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    assert!(
+        text_of(&o).contains("Shared: this plan deletes the ECR replication rule in us-east-1 to eu-west-1 (filters shop/api); replication is registry-wide"),
+        "{}",
+        text_of(&o)
+    );
+}

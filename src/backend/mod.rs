@@ -48,6 +48,10 @@ pub struct Manifest {
     /// The ECR replication rules the last apply wrote, by source region.
     #[serde(default)]
     pub rules: std::collections::BTreeMap<String, Vec<crate::provider::ReplicationRule>>,
+    /// The rules the topology declared at its last apply, by source region (whoever wrote
+    /// them): other topologies under the same backend read these to say a rule is shared.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub declared_rules: std::collections::BTreeMap<String, Vec<crate::provider::ReplicationRule>>,
     /// What `meridian state rm` forgot (left in the cloud, no longer managed).
     #[serde(default)]
     pub forgotten: crate::identity::Forgotten,
@@ -123,6 +127,7 @@ impl Manifest {
             regions: Vec::new(),
             names: Vec::new(),
             rules: std::collections::BTreeMap::new(),
+            declared_rules: std::collections::BTreeMap::new(),
             forgotten: crate::identity::Forgotten::default(),
             last_plan_id: None,
             holds: std::collections::BTreeMap::new(),
@@ -396,6 +401,23 @@ pub trait Backend: Send + Sync {
     fn force_unlock(&self, id: &str) -> Result<LockInfo, BackendError>;
     /// Who is acting, for the history.
     fn who(&self) -> String;
+    /// The other topologies whose manifests this backend's store holds beside this one (an
+    /// S3 bucket's other keys), at most [`MAX_NEIGHBOURS`]; none for a local backend.
+    fn neighbours(&self) -> Result<Vec<Neighbour>, BackendError> {
+        Ok(Vec::new())
+    }
+}
+
+/// Other manifests read at most, per plan.
+pub const MAX_NEIGHBOURS: usize = 100;
+
+/// Another topology under the same backend, as its manifest says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Neighbour {
+    pub name: String,
+    /// Where its manifest is, e.g. `s3://bucket/key`.
+    pub at: String,
+    pub declared_rules: std::collections::BTreeMap<String, Vec<crate::provider::ReplicationRule>>,
 }
 
 #[cfg(test)]

@@ -590,6 +590,42 @@ impl Backend for S3Backend {
         }
     }
 
+    fn neighbours(&self) -> Result<Vec<super::Neighbour>, BackendError> {
+        let keys = self.rt.block_on(async {
+            self.client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .max_keys(1000)
+                .send()
+                .await
+                .map_err(|e| failure("ListObjectsV2", e).error)
+        })?;
+        let mut out = Vec::new();
+        let lock = self.lock_key();
+        for o in keys.contents() {
+            let Some(key) = o.key() else { continue };
+            if key == self.key || key == lock || key.ends_with(".lock") {
+                continue;
+            }
+            if out.len() >= super::MAX_NEIGHBOURS {
+                break;
+            }
+            // Anything else in the bucket that is not a manifest is not a neighbour.
+            let Ok(Some((bytes, _))) = self.get(key) else {
+                continue;
+            };
+            let at = format!("s3://{}/{key}", self.bucket);
+            if let Ok(m) = super::Manifest::parse(&at, &bytes) {
+                out.push(super::Neighbour {
+                    name: m.name,
+                    at,
+                    declared_rules: m.declared_rules,
+                });
+            }
+        }
+        Ok(out)
+    }
+
     fn who(&self) -> String {
         self.who
             .get_or_init(|| {

@@ -609,13 +609,14 @@ fn plan_command(args: &PlanArgs, ctx: &mut Ctx) -> Result<u8, u8> {
     }
     let state = args.common.state_path(&args.path);
     let store = open_provider(&args.common, &l.topology, &state, None, ctx)?;
-    let p = make_plan(
+    let mut p = make_plan(
         &l,
         store.as_ref(),
         &args.common,
         plan::new_plan_id(l.input().topology.name.as_deref().unwrap_or_default()),
         ctx,
     )?;
+    share(&mut p, &l, &team, ctx);
     print_plan(&p, args.format, ctx)?;
     if let Some(out) = &args.out {
         let text = to_json(&p, ctx)?;
@@ -900,13 +901,14 @@ fn apply_topology(args: &ApplyArgs, destroy: bool, ctx: &mut Ctx) -> Result<u8, 
         ctx,
     )?;
     let name = l.topology.name.clone().unwrap_or_default();
-    let p = make_plan(
+    let mut p = make_plan(
         &l,
         store.as_ref(),
         &args.common,
         plan::new_plan_id(&name),
         ctx,
     )?;
+    share(&mut p, &l, &team, ctx);
     // With --format json, stdout carries only the outcome document.
     let shown = render::plan::human(&p);
     if args.format == ApplyFormat::Json {
@@ -982,6 +984,28 @@ fn run_recorded(
     };
     team.record(manifest, &version, &done, ctx)?;
     Ok(code)
+}
+
+/// Names the other topologies under the same backend that declare this plan's replication
+/// rules (read from their manifests when the topology has rules), and the rules it deletes.
+fn share(p: &mut Plan, l: &Loaded, team: &Team, ctx: &mut Ctx) {
+    let declared = if l.destroy {
+        BTreeMap::new()
+    } else {
+        l.managed().rules
+    };
+    let has_rules = !declared.is_empty() || !p.identity.rules.is_empty();
+    let neighbours = if has_rules {
+        team.backend.neighbours().unwrap_or_else(|e| {
+            ctx.err(&format!(
+                "note: other topologies' manifests could not be read, so shared replication rules are not named: {e}\n"
+            ));
+            Vec::new()
+        })
+    } else {
+        Vec::new()
+    };
+    p.shared_rules = plan::shared::shared_rules(p, &declared, &neighbours);
 }
 
 /// What the topology leaves under management after `operation`: nothing after a destroy.

@@ -236,6 +236,7 @@ fn settle_lists(m: &mut Manifest, now: &Managed, complete: bool) {
     m.zones.clone_from(&now.zones);
     m.regions.clone_from(&now.regions);
     m.names.clone_from(&now.names);
+    m.declared_rules.clone_from(&now.rules);
     // A forgotten service declared and applied again (with --adopt) is managed again.
     m.forgotten.markers.retain(|zm| {
         let name = zm.split_once('/').map_or(zm.as_str(), |x| x.1);
@@ -248,6 +249,14 @@ fn merge_lists(m: &mut Manifest, more: &Managed) {
     merge(&mut m.zones, &more.zones);
     merge(&mut m.regions, &more.regions);
     merge(&mut m.names, &more.names);
+    for (region, rules) in &more.rules {
+        let have = m.declared_rules.entry(region.clone()).or_default();
+        for r in rules {
+            if !have.contains(r) {
+                have.push(r.clone());
+            }
+        }
+    }
 }
 
 /// The rules an apply is about to write are the topology's from the journal on: a rule

@@ -9,6 +9,7 @@
 pub mod apply;
 pub mod diff;
 pub mod saved;
+pub mod shared;
 
 use crate::analysis::Analysis;
 use crate::graph::{Address, Kind, ResourceGraph};
@@ -384,6 +385,10 @@ pub struct Plan {
     /// When the plan creates health checks: how many, against the account's limit.
     #[serde(default)]
     pub health_checks: Option<CheckBudget>,
+    /// ECR replication rules other topologies under the same backend declare too, and the
+    /// rules this plan deletes (registry-wide: someone may rely on them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared_rules: Vec<shared::SharedRule>,
 }
 
 /// The health checks a plan creates, against the account's limit.
@@ -606,6 +611,39 @@ pub fn plan(
 }
 
 /// The plan of `input` against a given live state.
+/// The diff, and the fingerprint of live state computed beside it.
+fn diff_and_fingerprint(
+    input: &Input,
+    live: &LiveState,
+    opts: &Options,
+) -> (diff::Diff, Result<String, PlanError>) {
+    // The fingerprint hashes all of live state (a large account's is tens of MB, a byte at a
+    // time): on the other core, while the diff runs.
+    std::thread::scope(|s| {
+        // Where no thread can be started (a process limit), it is computed here after all.
+        let print = std::thread::Builder::new()
+            .name("fingerprint".into())
+            .spawn_scoped(s, || fingerprint(live));
+        let d = diff::diff(
+            input.graph,
+            live,
+            diff::Settings {
+                topology: input.name(),
+                identity: input.identity,
+                adopt: opts.adopt,
+                tag_checks: input.topology.tag_health_checks,
+            },
+        );
+        let print = match print {
+            Ok(side) => side
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => fingerprint(live),
+        };
+        (d, print)
+    })
+}
+
 pub fn plan_against(
     input: &Input,
     live: LiveState,
@@ -621,31 +659,7 @@ pub fn plan_against(
             });
         }
     }
-    // The fingerprint hashes all of live state (a large account's is tens of MB, a byte at a
-    // time): on the other core, while the diff runs.
-    let (d, prior_fingerprint) = std::thread::scope(|s| {
-        // Where no thread can be started (a process limit), it is computed here after all.
-        let print = std::thread::Builder::new()
-            .name("fingerprint".into())
-            .spawn_scoped(s, || fingerprint(&live));
-        let d = diff::diff(
-            input.graph,
-            &live,
-            diff::Settings {
-                topology: input.name(),
-                identity: input.identity,
-                adopt: opts.adopt,
-                tag_checks: input.topology.tag_health_checks,
-            },
-        );
-        let print = match print {
-            Ok(side) => side
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            Err(_) => fingerprint(&live),
-        };
-        (d, print)
-    });
+    let (d, prior_fingerprint) = diff_and_fingerprint(input, &live, opts);
     let (meridian, foreign): (Vec<_>, Vec<_>) =
         d.foreign.into_iter().partition(|f| f.owner.is_some());
     if !meridian.is_empty() {
@@ -695,6 +709,7 @@ pub fn plan_against(
         prior_state: live,
         api_calls: BTreeMap::new(),
         health_checks: None,
+        shared_rules: Vec::new(),
     })
 }
 

@@ -281,6 +281,32 @@ fn untouched(p: &Plan, bullet: &str, s: &mut String) {
     }
 }
 
+/// A rule other topologies declare too, or that this plan deletes.
+fn shared_line(r: &crate::plan::shared::SharedRule) -> String {
+    let rule = format!(
+        "ECR replication rule in {} to {} (filters {})",
+        r.region,
+        r.destinations.join(", "),
+        if r.filters.is_empty() {
+            "none: every repository".to_string()
+        } else {
+            r.filters.join(", ")
+        }
+    );
+    let others = r.also_declared_by.join(", ");
+    match (r.also_declared_by.is_empty(), r.deleted) {
+        (true, _) => format!(
+            "Shared: this plan deletes the {rule}; replication is registry-wide, so another topology or tool may rely on it"
+        ),
+        (false, true) => format!(
+            "Shared: this plan deletes the {rule}, which {others} also declares: their replication stops too until their next apply writes it again"
+        ),
+        (false, false) => format!(
+            "Shared: the {rule} is also declared by {others}: one live rule serves both, and deleting it in the topology that wrote it stops the other's replication until its next apply"
+        ),
+    }
+}
+
 /// The topology id, or that the first apply records a new one.
 fn identity_words(p: &Plan) -> String {
     if p.identity.new {
@@ -340,6 +366,12 @@ pub fn human(p: &Plan) -> String {
     }
     untouched(p, "Left alone: ", &mut s);
     if !p.untouched.is_empty() {
+        s.push('\n');
+    }
+    for r in &p.shared_rules {
+        let _ = writeln!(s, "{}", shared_line(r));
+    }
+    if !p.shared_rules.is_empty() {
         s.push('\n');
     }
     let _ = writeln!(s, "{}", recovery_line(p));

@@ -2587,3 +2587,115 @@ fn a_replication_rule_two_topologies_declare_is_named_by_both() {
     let (code, doc) = plan_json(port, &root, "b");
     assert_eq!(code, Some(2), "{:?}", actions(&doc));
 }
+
+/// The `state list` address of each of a topology's record sets live in a zone: a marker
+/// `_meridian.S.zone.` is `owner.S`, a set `S.zone.` with identifier `S-L` is `record.S["L"]`.
+fn live_addresses(port: u16, zone_id: &str) -> Vec<String> {
+    records(port, zone_id)
+        .iter()
+        .filter_map(|r| {
+            let name = r["Name"].as_str()?;
+            if let Some(rest) = name.strip_prefix("_meridian.") {
+                return Some(format!("owner.{}", rest.split('.').next()?));
+            }
+            let service = name.split('.').next()?;
+            let label = r["SetIdentifier"]
+                .as_str()?
+                .strip_prefix(&format!("{service}-"))?;
+            Some(format!("record.{service}[\"{label}\"]"))
+        })
+        .collect()
+}
+
+/// kill -9 in every phase of an apply against Route 53 (moto) that changes one zone and adds
+/// another: holding the lock before anything is written, after the first wave, while a record
+/// batch propagates, and after the last wave before the manifest is written. After each, with
+/// the file reverted, every record set of the topology that is live is one `state list` shows,
+/// and one more apply converges with nothing left in the added zone.
+#[test]
+#[cfg_attr(meridian_skip_aws, ignore = "MERIDIAN_SKIP_AWS_TESTS is set")]
+fn a_kill_in_any_phase_leaves_no_record_outside_state_list() {
+    let (port, _g) = moto();
+    let proxy = Proxy::start(port);
+    let first = services(2);
+    let second = format!(
+        "{}{}",
+        first.replace("target = \"a", "target = \"c"),
+        services(2)
+            .replace("example.com", "added.example")
+            .replace("service \"s", "service \"n")
+            .replace("domain = \"s", "domain = \"n")
+    );
+    for phase in ["locked", "first wave", "propagation", "manifest write"] {
+        moto_reset(port);
+        let first_zone = create_zone(port, "example.com");
+        let added_zone = create_zone(port, "added.example");
+        let dir = tempdir(&format!("kill-phase-{}", phase.replace(' ', "-")));
+        std::fs::create_dir_all(dir.join("t")).unwrap();
+        let apply = ["apply", "t", "--live", "aws", "--auto-approve", "--force"];
+        std::fs::write(dir.join("t/main.hcl"), &first).unwrap();
+        proxy.set(Vec::new());
+        let o = through(proxy.port, &dir, &apply);
+        assert_eq!(o.status.code(), Some(0), "{phase}: {}", text(&o));
+        std::fs::write(dir.join("t/main.hcl"), &second).unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_meridian"));
+        let cmd = env(&mut command, proxy.port);
+        cmd.env("MERIDIAN_INSYNC_TIMEOUT_SECS", "120")
+            .current_dir(&dir)
+            .args(apply)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        match phase {
+            "locked" => {
+                cmd.env("MERIDIAN_FAULT_EXIT_AT", "locked");
+            }
+            "first wave" => {
+                cmd.env("MERIDIAN_FAULT_EXIT_AFTER", "1");
+            }
+            "manifest write" => {
+                cmd.env("MERIDIAN_FAULT_EXIT_AT", "recording");
+            }
+            _ => proxy.set(vec![
+                rule(BATCH, 100, Fault::Pending),
+                rule(GET_CHANGE, 10_000, Fault::Pending),
+            ]),
+        }
+        let mut child = cmd.spawn().unwrap();
+        if phase == "propagation" {
+            let start = std::time::Instant::now();
+            while !proxy.injected().iter().any(|s| s.starts_with(GET_CHANGE)) {
+                assert!(
+                    start.elapsed() < Duration::from_secs(60),
+                    "never propagated"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+        }
+        let status = child.wait().unwrap();
+        assert_ne!(status.code(), Some(0), "{phase}: the apply was not killed");
+        proxy.wait_idle();
+        proxy.set(Vec::new());
+        for lock in ["manifest.json.lock", "state.json.lock"] {
+            let _ = std::fs::remove_file(dir.join("t/.meridian").join(lock));
+        }
+        // Reverted: what is live of the topology is what state list shows.
+        std::fs::write(dir.join("t/main.hcl"), &first).unwrap();
+        let o = meridian(port, &dir, &["state", "list", "t", "--live", "aws"]);
+        assert_eq!(o.status.code(), Some(0), "{phase}: {}", text(&o));
+        let listed = String::from_utf8_lossy(&o.stdout).into_owned();
+        for zone in [&first_zone, &added_zone] {
+            for a in live_addresses(port, zone) {
+                assert!(
+                    listed.lines().any(|l| l == a),
+                    "{phase}: {a} is live but state list shows:\n{listed}"
+                );
+            }
+        }
+        let o = meridian(port, &dir, &apply);
+        assert_eq!(o.status.code(), Some(0), "{phase}: {}", text(&o));
+        assert!(live_addresses(port, &added_zone).is_empty(), "{phase}");
+        let (code, doc) = plan_json(port, &dir, "t");
+        assert_eq!(code, Some(0), "{phase}: {:?}", actions(&doc));
+    }
+}

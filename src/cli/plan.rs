@@ -885,6 +885,10 @@ fn apply_topology(args: &ApplyArgs, destroy: bool, ctx: &mut Ctx) -> Result<u8, 
     }
     let operation = if destroy { "destroy" } else { "apply" };
     let mut team = Team::open(&l.backend, Some((operation, lock_timeout(args))), ctx)?;
+    if std::env::var("MERIDIAN_FAULT_EXIT_AT").as_deref() == Ok("locked") {
+        // Fault injection (tests): a death no handler sees, holding the lock.
+        std::process::exit(137);
+    }
     l.same_topology(&team, args.common.rename, ctx)?;
     l.set_identity(team.identity());
     if destroy {
@@ -971,6 +975,10 @@ fn run_recorded(
     let managed = managed_by(l, operation);
     let (manifest, version) = team.begin(p, &managed, operation, ctx)?;
     let outcome = run_apply_engine(p, store, args.parallelism, team._lock.as_deref());
+    if std::env::var("MERIDIAN_FAULT_EXIT_AT").as_deref() == Ok("recording") {
+        // Fault injection (tests): a death after the last wave, before the manifest's write.
+        std::process::exit(137);
+    }
     let code = finish(&outcome, store, args.format, ctx);
     if crate::backend::LOCK_LOST.load(std::sync::atomic::Ordering::SeqCst) {
         ctx.err("error: the topology's lock was lost during the apply (force-unlocked, or its lease could not be renewed): stopped after the calls in flight, and the manifest is not updated; run `meridian plan` to see the live state\n");

@@ -172,6 +172,21 @@ impl S3Backend {
         Ok(out.e_tag().unwrap_or_default().to_string())
     }
 
+    /// Deletes the lock object if it is still the version `etag`.
+    fn delete_lock_if(&self, etag: String) -> Result<(), Failure> {
+        self.rt
+            .block_on(
+                self.client
+                    .delete_object()
+                    .bucket(&self.bucket)
+                    .key(self.lock_key())
+                    .if_match(etag)
+                    .send(),
+            )
+            .map(|_| ())
+            .map_err(|e| failure("DeleteObject", e))
+    }
+
     /// Deletes the lock object when its lease expired more than half a lease ago (If-Match,
     /// so a lock renewed or replaced meanwhile stays); returns what it said.
     fn take_over_expired(&self) -> Result<Option<LockInfo>, BackendError> {
@@ -182,18 +197,10 @@ impl S3Backend {
         if expired_at.saturating_add(lease().as_secs() / 2) >= super::now_unix() {
             return Ok(None);
         }
-        let sent = self.rt.block_on(
-            self.client
-                .delete_object()
-                .bucket(&self.bucket)
-                .key(self.lock_key())
-                .if_match(etag)
-                .send(),
-        );
-        match sent {
-            Ok(_) => Ok(Some(held)),
-            Err(e) if lost_race(e.raw_response().map(|r| r.status().as_u16())) => Ok(None),
-            Err(e) => Err(failure("DeleteObject", e).error),
+        match self.delete_lock_if(etag) {
+            Ok(()) => Ok(Some(held)),
+            Err(f) if lost_race(f.status) => Ok(None),
+            Err(f) => Err(f.error),
         }
     }
 
@@ -576,18 +583,8 @@ impl Backend for S3Backend {
                 info.id
             )));
         }
-        let sent = self.rt.block_on(
-            self.client
-                .delete_object()
-                .bucket(&self.bucket)
-                .key(self.lock_key())
-                .if_match(etag)
-                .send(),
-        );
-        match sent {
-            Ok(_) => Ok(info),
-            Err(e) => Err(failure("DeleteObject", e).error),
-        }
+        self.delete_lock_if(etag).map_err(|f| f.error)?;
+        Ok(info)
     }
 
     fn neighbours(&self) -> Result<Vec<super::Neighbour>, BackendError> {

@@ -102,6 +102,19 @@ pub fn policies(input: &Input, purpose: Purpose) -> Policies {
     }
 }
 
+impl Policies {
+    /// Documents IAM would refuse: (1-based number, size), when even splitting the record
+    /// names left one over the limit (hundreds of declared repositories).
+    pub fn oversized(&self) -> Vec<(usize, usize)> {
+        self.documents
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (i + 1, size(d)))
+            .filter(|(_, n)| *n > MANAGED_POLICY_LIMIT)
+            .collect()
+    }
+}
+
 fn document(statements: Vec<Value>) -> Value {
     json!({"Version": "2012-10-17", "Statement": statements})
 }
@@ -149,46 +162,58 @@ fn neighbours_statement(input: &Input) -> Option<Value> {
 }
 
 /// Record names as patterns: names are grouped by kind (a domain, or an ownership marker
-/// `_meridian.<domain>`) and parent domain, and each group of more than one becomes
-/// `<common prefix of their first labels>*.<parent>`: never broader than every name of the
-/// parent, which is narrower than every name of the zone.
+/// `_meridian.<domain>`), parent domain and the first character of their first label, and
+/// each group of more than one becomes `<common prefix of their first labels>*.<parent>`:
+/// never an empty prefix, never under a top-level domain, never over a name that is itself a
+/// wildcard. Everything else stays exact, with `*` and `?` written as IAM's `${*}` and `${?}`
+/// (under `StringLike` they would be wildcards).
 pub fn name_patterns(names: &[String]) -> Vec<String> {
-    let mut groups: std::collections::BTreeMap<(&str, &str), Vec<&str>> = Default::default();
+    type Key<'a> = (&'a str, &'a str, Option<char>);
+    let mut groups: std::collections::BTreeMap<Key, Vec<&str>> = Default::default();
+    let mut out = BTreeSet::new();
     for n in names {
         let (kind, rest) = match n.strip_prefix("_meridian.") {
             Some(rest) => ("_meridian.", rest),
             None => ("", n.as_str()),
         };
         let (first, parent) = rest.split_once('.').unwrap_or((rest, ""));
-        groups.entry((kind, parent)).or_default().push(first);
-    }
-    let mut out = BTreeSet::new();
-    for ((kind, parent), firsts) in groups {
-        let dot = if parent.is_empty() { "" } else { "." };
-        if let [only] = firsts.as_slice() {
-            out.insert(format!("{kind}{only}{dot}{parent}"));
+        if !parent.contains('.') || n.contains(['*', '?']) {
+            out.insert(literal(n));
             continue;
         }
-        let prefix = common_prefix(&firsts);
-        out.insert(format!("{kind}{prefix}*{dot}{parent}"));
+        groups
+            .entry((kind, parent, first.chars().next()))
+            .or_default()
+            .push(first);
+    }
+    for ((kind, parent, _), firsts) in groups {
+        match firsts.as_slice() {
+            [only] => out.insert(format!("{kind}{only}.{parent}")),
+            _ => out.insert(format!("{kind}{}*.{parent}", common_prefix(&firsts))),
+        };
     }
     out.into_iter().collect()
+}
+
+/// A name as a `StringLike` value that matches only itself.
+fn literal(name: &str) -> String {
+    name.replace('*', "${*}").replace('?', "${?}")
 }
 
 fn common_prefix(words: &[&str]) -> String {
     let Some(first) = words.first() else {
         return String::new();
     };
-    let mut len = first.len();
+    let mut shared: Vec<char> = first.chars().collect();
     for w in &words[1..] {
-        len = first
-            .bytes()
-            .zip(w.bytes())
-            .take(len)
-            .take_while(|(a, b)| a == b)
+        let n = shared
+            .iter()
+            .zip(w.chars())
+            .take_while(|(a, b)| **a == *b)
             .count();
+        shared.truncate(n);
     }
-    first[..len].to_string()
+    shared.into_iter().collect()
 }
 
 /// Statements in documents of at most [`MANAGED_POLICY_LIMIT`] characters: the first holds

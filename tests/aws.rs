@@ -903,6 +903,11 @@ fn fault_cases() -> Vec<Case> {
             vec![rule(S3_LOCK_PUT, 1, ResetAfter)],
         ),
         s3(
+            "the S3 lock's creation",
+            Phase::First,
+            vec![rule(S3_LOCK_PUT, 100, ResetAfter)],
+        ),
+        s3(
             "the S3 journal write",
             Phase::Edit,
             vec![rule(S3_MANIFEST_PUT, 1, ResetAfter)],

@@ -1117,13 +1117,15 @@ fn iam_policy_stays_within_the_managed_policy_limit() {
     };
     let flat = |i: usize| format!("s{i}.big.example");
     let deep = |i: usize| format!("api.team{i}.big.example");
+    let mixed = |i: usize| format!("{}{i}.big.example", ["api", "web", "db"][i % 3]);
     for (n, domain, docs, exact) in [
         (115, &flat as &dyn Fn(usize) -> String, 1, true),
         (600, &flat, 1, false),
         (3000, &flat, 1, false),
         (400, &deep, 5, false),
+        (600, &mixed, 1, false),
     ] {
-        let file = dir.join(format!("t{n}-{docs}.hcl"));
+        let file = dir.join(format!("t{n}-{docs}-{}.hcl", domain(1).len()));
         std::fs::write(&file, topology(n, domain)).unwrap();
         let o = meridian(&["iam-policy", file.to_str().unwrap()]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -1164,6 +1166,7 @@ fn iam_policy_stays_within_the_managed_policy_limit() {
             "big.example",
             "www.big.example",
             "_meridian.www.big.example",
+            "mail.big.example",
         ] {
             assert!(
                 !allowed.iter().any(|p| glob(p, outside)),

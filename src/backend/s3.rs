@@ -14,6 +14,10 @@ use s3::primitives::ByteStream;
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// The largest object read as another topology's manifest (one of 10,000 services is a few
+/// MiB); larger objects in the bucket are not manifests.
+const NEIGHBOUR_BYTES: i64 = 16 * 1024 * 1024;
+
 /// How long a lock lasts unless renewed.
 const LEASE: Duration = Duration::from_secs(120);
 
@@ -224,12 +228,13 @@ impl S3Backend {
         let bytes = serde_json::to_vec(info).map_err(|e| BackendError::Io(e.to_string()))?;
         match self.put(&self.lock_key(), bytes, None) {
             Ok(etag) => Ok(Some(etag)),
-            // Ours when the answer to its creation was lost and a retry found it.
-            Err(f) if lost_race(f.status) => match self.read_lock() {
+            // Ours when the answer to its creation was lost and a retry found it (412), or
+            // every retry failed after the first had landed (a timeout, a 5xx).
+            Err(f) => match self.read_lock() {
                 Ok(Some((held, etag))) if held.id == info.id => Ok(Some(etag)),
-                _ => Ok(None),
+                _ if lost_race(f.status) => Ok(None),
+                _ => Err(f.error),
             },
-            Err(f) => Err(f.error),
         }
     }
 }
@@ -274,7 +279,12 @@ impl Held for S3Held {
                 lease().as_secs()
             ));
         }
-        match self.object.read() {
+        // A read that fails is tried once more before the wave is held back.
+        let read = self.object.read().or_else(|_| {
+            std::thread::sleep(Duration::from_secs(1));
+            self.object.read()
+        });
+        match read {
             Ok(Some(held)) if held.id == self.info.id => Ok(()),
             Ok(Some(held)) => Err(format!(
                 "the topology's lock is now {}: it was force-unlocked, or taken over after its lease expired",
@@ -391,8 +401,9 @@ impl LockObject {
         }
     }
 
-    /// Deletes the lock object if it is still ours.
-    fn release(&self) {
+    /// Deletes the lock object if it is still ours: tried three times when the apply ends,
+    /// once within 3 s on a signal's way out (the process must end within its grace).
+    fn release(&self, attempts: u64) {
         let Some(rt) = LockObject::runtime() else {
             return;
         };
@@ -401,15 +412,23 @@ impl LockObject {
         };
         let etag = etag.clone();
         let mut last = String::new();
-        for attempt in 0..3u64 {
-            let sent = rt.block_on(
-                self.client
-                    .delete_object()
-                    .bucket(&self.bucket)
-                    .key(&self.key)
-                    .if_match(etag.clone())
-                    .send(),
-            );
+        for attempt in 0..attempts {
+            let sent = rt.block_on(async {
+                tokio::time::timeout(
+                    Duration::from_secs(if attempts == 1 { 3 } else { 15 }),
+                    self.client
+                        .delete_object()
+                        .bucket(&self.bucket)
+                        .key(&self.key)
+                        .if_match(etag.clone())
+                        .send(),
+                )
+                .await
+            });
+            let Ok(sent) = sent else {
+                last = "no answer in time".into();
+                continue;
+            };
             match sent {
                 Ok(_) => return,
                 // Replaced or gone: not ours to remove.
@@ -423,7 +442,12 @@ impl LockObject {
                 }
                 Err(e) => last = sdk_error("DeleteObject", e).to_string(),
             }
-            std::thread::sleep(Duration::from_millis(200 * (attempt + 1)));
+            if attempt + 1 < attempts {
+                std::thread::sleep(Duration::from_millis(200 * (attempt + 1)));
+            }
+        }
+        if attempts == 1 {
+            return;
         }
         // An answer lost after the delete was done leaves nothing; otherwise say so.
         if let Ok(Some(held)) = self.read() {
@@ -454,10 +478,17 @@ fn renew_until(lock: LockObject, mut info: LockInfo, stop: mpsc::Receiver<()>) {
         return;
     };
     let every = lease() / 3;
+    // A failed renewal is tried again soon: the check before each wave wants half the lease.
+    let again = (lease() / 30).max(Duration::from_secs(1));
+    let mut wait = every;
     let mut expires = info.expires_unix.unwrap_or(0);
-    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(every) {
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(wait) {
+        wait = again;
         match lock.renew(&rt, &mut info) {
-            Renewal::Renewed(e) => expires = e,
+            Renewal::Renewed(e) => {
+                expires = e;
+                wait = every;
+            }
             Renewal::Lost => {
                 super::LOCK_LOST.store(true, Ordering::SeqCst);
                 return;
@@ -546,9 +577,9 @@ impl Backend for S3Backend {
         };
         let releaser = object.clone();
         let object_for_checks = object.clone();
-        let release: Arc<dyn Fn() + Send + Sync> = Arc::new(move || releaser.release());
-        let on_signal = release.clone();
-        let release_key = crate::provider::lock::on_release(Box::new(move || on_signal()));
+        let on_signal = releaser.clone();
+        let release: Arc<dyn Fn() + Send + Sync> = Arc::new(move || releaser.release(3));
+        let release_key = crate::provider::lock::on_release(Box::new(move || on_signal.release(1)));
         let (tx, rx) = mpsc::channel();
         let renewer = {
             let info = info.clone();
@@ -587,27 +618,37 @@ impl Backend for S3Backend {
         Ok(info)
     }
 
+    /// The bucket's other manifests: keys listed page by page (at most 10,000), objects of at
+    /// most [`NEIGHBOUR_BYTES`] that are not locks, the first [`super::MAX_NEIGHBOURS`] of them
+    /// read; anything that is not a manifest is skipped.
     fn neighbours(&self) -> Result<Vec<super::Neighbour>, BackendError> {
-        let keys = self.rt.block_on(async {
-            self.client
-                .list_objects_v2()
-                .bucket(&self.bucket)
-                .max_keys(1000)
-                .send()
-                .await
-                .map_err(|e| failure("ListObjectsV2", e).error)
-        })?;
-        let mut out = Vec::new();
         let lock = self.lock_key();
-        for o in keys.contents() {
-            let Some(key) = o.key() else { continue };
-            if key == self.key || key == lock || key.ends_with(".lock") {
-                continue;
-            }
-            if out.len() >= super::MAX_NEIGHBOURS {
+        let mut candidates = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..10 {
+            let page = self
+                .rt
+                .block_on(
+                    self.client
+                        .list_objects_v2()
+                        .bucket(&self.bucket)
+                        .set_continuation_token(token.take())
+                        .send(),
+                )
+                .map_err(|e| failure("ListObjectsV2", e).error)?;
+            candidates.extend(page.contents().iter().filter_map(|o| {
+                let key = o.key()?;
+                let small = o.size().is_some_and(|n| (0..=NEIGHBOUR_BYTES).contains(&n));
+                (small && key != self.key && key != lock && !key.ends_with(".lock"))
+                    .then(|| key.to_string())
+            }));
+            token = page.next_continuation_token().map(str::to_string);
+            if token.is_none() {
                 break;
             }
-            // Anything else in the bucket that is not a manifest is not a neighbour.
+        }
+        let mut out = Vec::new();
+        for key in candidates.iter().take(super::MAX_NEIGHBOURS) {
             let Ok(Some((bytes, _))) = self.get(key) else {
                 continue;
             };

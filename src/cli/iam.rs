@@ -67,6 +67,7 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
             "note: the record names are written as name patterns (prefix*.parent domain): listed one by one, the policy passes IAM's limit of {MANAGED_POLICY_LIMIT} characters for a managed policy\n"
         ));
     }
+    let oversized = made.oversized();
     let doc = if made.documents.len() == 1 {
         made.documents.remove(0)
     } else {
@@ -82,10 +83,17 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
         serde_json::Value::Array(made.documents)
     };
     match to_json(&doc, ctx) {
-        Ok(text) => {
-            ctx.out(&text);
-            exit::OK
-        }
-        Err(code) => code,
+        Ok(text) => ctx.out(&text),
+        Err(code) => return code,
+    }
+    for (n, chars) in &oversized {
+        ctx.err(&format!(
+            "error: policy document {n} has {chars} characters, over IAM's limit of {MANAGED_POLICY_LIMIT}: its statements other than the record names (the declared repositories) do not fit one managed policy; split the registries over several topologies, or edit the repository list into prefixes\n"
+        ));
+    }
+    if oversized.is_empty() {
+        exit::OK
+    } else {
+        exit::ERROR
     }
 }

@@ -386,26 +386,20 @@ pub(super) fn load(path: &Path, ctx: &mut Ctx) -> Result<Loaded, u8> {
     let (sources, topology) = super::load_valid(path, "nothing planned", ctx)?;
     let name = topology_name(path, topology.name.as_deref());
     let backend = BackendRef::of(topology.backend.as_ref(), &topology_dir(path));
-    let aliases = name_aliases(path, &sources, topology.name.is_some());
+    let aliases = name_aliases(path, topology.name.is_some());
     let mut l = Loaded::new(&sources, topology, name, backend, ctx)?;
     l.aliases = aliases;
     Ok(l)
 }
 
-/// The names a topology whose name is not declared may have been applied under: its
-/// directory's and each of its files' (a directory applied, then a file of it, or the other
-/// way round). A declared name has no alias.
-fn name_aliases(path: &Path, sources: &Sources, declared: bool) -> Vec<String> {
-    if declared {
+/// The other name a topology whose name is not declared may have been applied under: given
+/// as a file, its directory's (the directory was applied before). A directory has none: a
+/// file's stem (`main`) is shared by too many topologies to identify one.
+fn name_aliases(path: &Path, declared: bool) -> Vec<String> {
+    if declared || path.is_dir() {
         return Vec::new();
     }
-    let mut out = vec![topology_name(&topology_dir(path), None)];
-    for (_, f) in sources.iter() {
-        out.push(topology_name(Path::new(&f.name), None));
-    }
-    out.sort();
-    out.dedup();
-    out
+    vec![topology_name(&topology_dir(path), None)]
 }
 
 fn prices(path: Option<&Path>, ctx: &mut Ctx) -> Result<BTreeMap<String, f64>, u8> {
@@ -617,6 +611,14 @@ fn plan_command(args: &PlanArgs, ctx: &mut Ctx) -> Result<u8, u8> {
         ctx,
     )?;
     share(&mut p, &l, &team, ctx);
+    if p.identity.unfinished.is_some() {
+        if let Ok(Some(h)) = team.backend.holder() {
+            ctx.err(&format!(
+                "note: the manifest's unfinished apply may be under way: the topology is locked ({})\n",
+                h.describe()
+            ));
+        }
+    }
     print_plan(&p, args.format, ctx)?;
     if let Some(out) = &args.out {
         let text = to_json(&p, ctx)?;
@@ -757,9 +759,10 @@ pub fn run_init(args: InitArgs, ctx: &mut Ctx) -> u8 {
 }
 
 fn init(args: &InitArgs, ctx: &mut Ctx) -> Result<u8, u8> {
-    let l = load(&args.path, ctx)?;
+    let mut l = load(&args.path, ctx)?;
     let timeout = std::time::Duration::from_millis(args.lock_timeout.as_millis());
     let mut team = Team::open(&l.backend, Some(("init", timeout)), ctx)?;
+    l.same_topology(&team, false, ctx)?;
     let name = l.topology.name.clone().unwrap_or_default();
     if let Some(s) = &team.stored {
         ctx.out(&format!(
@@ -777,6 +780,7 @@ fn init(args: &InitArgs, ctx: &mut Ctx) -> Result<u8, u8> {
     let (mut m, version) = team.commit_identity(&identity, &name, ctx)?;
     let now = l.managed();
     (m.services, m.zones, m.regions, m.names) = (now.services, now.zones, now.regions, now.names);
+    m.declared_rules.clone_from(&now.rules);
     // Rules that filter a declared repository were this topology's under the old rule of
     // ownership; they are adopted only when exactly as declared (the plan then shows others).
     m.rules = now.rules;
@@ -850,13 +854,14 @@ pub(super) fn run_apply_engine(
     })
 }
 
-/// `MERIDIAN_FAULT_STOP_AFTER=N` (tests): once N changes have settled, the process stops
+/// `MERIDIAN_FAULT_STOP_AFTER=N` (tests; debug builds only): once N changes have settled, the process stops
 /// itself (SIGSTOP, every thread: a closed laptop lid, a suspended CI job) until continued.
 fn pause_if_asked(settled: usize) {
     static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     let asked = std::env::var("MERIDIAN_FAULT_STOP_AFTER")
         .ok()
-        .and_then(|v| v.parse::<usize>().ok());
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|_| cfg!(debug_assertions));
     if asked.is_some_and(|n| settled >= n) && !DONE.swap(true, std::sync::atomic::Ordering::SeqCst)
     {
         let _ = std::process::Command::new("kill")
@@ -865,12 +870,22 @@ fn pause_if_asked(settled: usize) {
     }
 }
 
-/// `MERIDIAN_FAULT_EXIT_AFTER=N` (tests): the process dies as soon as N changes have settled,
+/// `MERIDIAN_FAULT_EXIT_AFTER=N` (tests; debug builds only): the process dies as soon as N changes have settled,
 /// running no destructor and releasing no lock, as under kill -9.
 fn fault_exit_after() -> Option<usize> {
+    if !cfg!(debug_assertions) {
+        return None;
+    }
     std::env::var("MERIDIAN_FAULT_EXIT_AFTER")
         .ok()
         .and_then(|v| v.parse().ok())
+}
+
+/// `MERIDIAN_FAULT_EXIT_AT=locked|recording` (tests; debug builds only): the process dies
+/// there, as under kill -9: holding the lock before anything is written, or after the last
+/// wave before the manifest's write.
+fn fault_at(point: &str) -> bool {
+    cfg!(debug_assertions) && std::env::var("MERIDIAN_FAULT_EXIT_AT").as_deref() == Ok(point)
 }
 
 fn lock_timeout(args: &ApplyArgs) -> std::time::Duration {
@@ -885,7 +900,7 @@ fn apply_topology(args: &ApplyArgs, destroy: bool, ctx: &mut Ctx) -> Result<u8, 
     }
     let operation = if destroy { "destroy" } else { "apply" };
     let mut team = Team::open(&l.backend, Some((operation, lock_timeout(args))), ctx)?;
-    if std::env::var("MERIDIAN_FAULT_EXIT_AT").as_deref() == Ok("locked") {
+    if fault_at("locked") {
         // Fault injection (tests): a death no handler sees, holding the lock.
         std::process::exit(137);
     }
@@ -921,7 +936,7 @@ fn apply_topology(args: &ApplyArgs, destroy: bool, ctx: &mut Ctx) -> Result<u8, 
         ctx.out_colored(&shown, render::color::plan);
     }
     if !p.has_changes() {
-        return settle(&p, &l, &team, operation_of(destroy), ctx);
+        return settle(&p, &l, &team, (operation_of(destroy), args.format), ctx);
     }
     if !args.auto_approve && !confirm(ctx) {
         ctx.err("Apply cancelled: nothing was changed.\n");
@@ -975,13 +990,13 @@ fn run_recorded(
     let managed = managed_by(l, operation);
     let (manifest, version) = team.begin(p, &managed, operation, ctx)?;
     let outcome = run_apply_engine(p, store, args.parallelism, team._lock.as_deref());
-    if std::env::var("MERIDIAN_FAULT_EXIT_AT").as_deref() == Ok("recording") {
+    if fault_at("recording") {
         // Fault injection (tests): a death after the last wave, before the manifest's write.
         std::process::exit(137);
     }
     let code = finish(&outcome, store, args.format, ctx);
     if crate::backend::LOCK_LOST.load(std::sync::atomic::Ordering::SeqCst) {
-        ctx.err("error: the topology's lock was lost during the apply (force-unlocked, or its lease could not be renewed): stopped after the calls in flight, and the manifest is not updated; run `meridian plan` to see the live state\n");
+        ctx.err("error: the topology's lock was lost during the apply (force-unlocked, taken over, or its lease not renewed in time): stopped before the next wave, and the outcome is not written to the manifest, whose journal still lists everything this apply could have made; the next apply settles it (run `meridian plan` to see the live state)\n");
         return Err(exit::ERROR);
     }
     let done = Done {
@@ -1031,11 +1046,16 @@ fn settle(
     p: &Plan,
     l: &Loaded,
     team: &Team,
-    operation: Operation,
+    (operation, format): (Operation, ApplyFormat),
     ctx: &mut Ctx,
 ) -> Result<u8, u8> {
     if let Some(what) = team.settle(p, &managed_by(l, operation), operation, ctx)? {
-        ctx.out(&format!("{what}\n"));
+        // With --format json, stdout carries only the outcome document.
+        if format == ApplyFormat::Json {
+            ctx.err(&format!("{what}\n"));
+        } else {
+            ctx.out(&format!("{what}\n"));
+        }
     }
     Ok(exit::OK)
 }
@@ -1146,7 +1166,13 @@ fn apply_saved(args: &ApplyArgs, ctx: &mut Ctx) -> Result<u8, u8> {
     }
     if !now.has_changes() {
         ctx.out("No changes: the saved plan is already applied.\n");
-        return settle(&now, &l, &team, operation_of(saved.destroy), ctx);
+        return settle(
+            &now,
+            &l,
+            &team,
+            (operation_of(saved.destroy), args.format),
+            ctx,
+        );
     }
     run_and_record(
         &now,

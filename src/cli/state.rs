@@ -79,6 +79,7 @@ fn managed(
         ctx.err("error: the backend holds no manifest for this topology: it manages nothing yet\n");
         return Err(exit::ERROR);
     }
+    l.same_topology(&team, false, ctx)?;
     l.set_identity(team.identity());
     let l = l.for_destroy();
     let state = t.common.state_path(&t.path);

@@ -165,6 +165,7 @@ impl Team {
         let complete = done.outcome.succeeded() && done.plan.targets.is_empty();
         settle_lists(&mut m, &done.managed, complete);
         written_rules(&mut m, done);
+        prune_claims(&mut m, done.plan, &completed_replication(done));
         if done.operation == Operation::Destroy {
             // Nothing is left to hold: a rebuild starts from the file's weights.
             m.holds.clear();
@@ -194,23 +195,29 @@ impl Team {
             return Ok(None);
         };
         let mut m = stored.manifest.clone();
-        settle_lists(&mut m, managed, plan.targets.is_empty());
-        m.unfinished = None;
+        let complete = plan.targets.is_empty();
+        settle_lists(&mut m, managed, complete);
+        prune_claims(&mut m, plan, &[]);
+        // A targeted plan did not look at everything the unfinished apply could have made.
+        if complete {
+            m.unfinished = None;
+        }
         m.name.clone_from(&plan.topology);
         if m == stored.manifest {
             return Ok(None);
         }
         let what = match &stored.manifest.unfinished {
-            Some(u) => format!(
+            Some(u) if m.unfinished.is_none() => format!(
                 "The manifest recorded an unfinished {} (plan {}, by {}); it now records what is live.",
                 if u.destroy { "destroy" } else { "apply" },
                 u.plan_id,
                 u.who
             ),
-            None if stored.manifest.name != plan.topology => format!(
+            _ if stored.manifest.name != plan.topology => format!(
                 "The manifest now records the topology's new name, {}.",
                 plan.topology
             ),
+            Some(_) => "The manifest lists what the targeted resources need; its journal of an unfinished apply stays until an untargeted apply.".to_string(),
             None => "The manifest listed more or less than is live; it now records what is live.".to_string(),
         };
         m.record(Entry {
@@ -257,6 +264,45 @@ fn merge_lists(m: &mut Manifest, more: &Managed) {
             }
         }
     }
+}
+
+/// The source regions whose replication change this apply completed.
+fn completed_replication(done: &Done) -> Vec<String> {
+    use crate::plan::apply::Status;
+    use crate::plan::diff::Detail;
+    let ok: std::collections::BTreeSet<&str> = done
+        .outcome
+        .changes
+        .iter()
+        .filter(|c| c.status == Status::Done)
+        .map(|c| c.address.as_str())
+        .collect();
+    done.plan
+        .resource_changes
+        .iter()
+        .filter(|c| ok.contains(c.address.as_str()))
+        .filter_map(|c| match &c.detail {
+            Detail::Replication { region, .. } => Some(region.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Claims the journal made for rules that were never written are released: in each region the
+/// plan read, a rule stays the topology's only when it was live before, or this apply's
+/// replication change there completed (and wrote it). Otherwise a claimed rule removed from
+/// the file would later make an identical rule someone else writes look like this topology's.
+fn prune_claims(m: &mut Manifest, plan: &Plan, completed: &[String]) {
+    for (region, rules) in &mut m.rules {
+        let Some(live) = plan.prior_state.replication.get(region) else {
+            continue;
+        };
+        if completed.contains(region) {
+            continue;
+        }
+        rules.retain(|r| live.contains(r));
+    }
+    m.rules.retain(|_, v| !v.is_empty());
 }
 
 /// The rules an apply is about to write are the topology's from the journal on: a rule

@@ -301,28 +301,48 @@ pub fn redact_key_ids(text: &str, known: Option<&str>) -> String {
     if let Some(k) = known.filter(|k| k.len() >= 4) {
         out = out.replace(k, "***");
     }
-    const FIELD: &str = "access_key_id: \"";
-    let mut from = 0;
-    while let Some(i) = out[from..].find(FIELD).map(|i| i + from + FIELD.len()) {
-        let end = out[i..].find('"').map_or(out.len(), |e| e + i);
-        out.replace_range(i..end, "***");
-        from = i + 3;
+    let out = redact_field(&out, "access_key_id: \"");
+    redact_shaped(&out)
+}
+
+/// `FIELD...value"` with the value replaced, left to right.
+fn redact_field(text: &str, field: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(field) {
+        let after = &rest[i + field.len()..];
+        out.push_str(&rest[..i + field.len()]);
+        out.push_str("***");
+        rest = after.find('"').map_or("", |e| &after[e..]);
     }
-    let bytes = out.as_bytes();
-    let mut shaped = Vec::new();
-    for i in 0..bytes.len().saturating_sub(19) {
-        let head = &bytes[i..i + 4];
-        if (head == b"AKIA" || head == b"ASIA")
+    out.push_str(rest);
+    out
+}
+
+/// Anything shaped like an AWS key id (`AKIA`/`ASIA` and 16 upper-case letters or digits)
+/// replaced, left to right, never overlapping.
+fn redact_shaped(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let shaped = |i: usize| {
+        bytes.len() >= i + 20
+            && (bytes[i..].starts_with(b"AKIA") || bytes[i..].starts_with(b"ASIA"))
             && bytes[i + 4..i + 20]
                 .iter()
                 .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-        {
-            shaped.push(i);
+    };
+    let mut out = String::with_capacity(text.len());
+    let (mut i, mut copied) = (0, 0);
+    while i < bytes.len() {
+        if shaped(i) {
+            out.push_str(&text[copied..i]);
+            out.push_str("***");
+            i += 20;
+            copied = i;
+        } else {
+            i += 1;
         }
     }
-    for i in shaped.into_iter().rev() {
-        out.replace_range(i..i + 20, "***");
-    }
+    out.push_str(&text[copied..]);
     out
 }
 
@@ -339,6 +359,12 @@ mod redact_tests {
         assert_eq!(r("key AKIAIOSFODNN7EXAMPLE used", None), "key *** used");
         assert_eq!(r("ASIAXXXXXXXXXXXXXXXX!", None), "***!");
         assert_eq!(r("AKIA is short", None), "AKIA is short");
+        // Overlapping shapes (a hostile value) are replaced once, never past the end.
+        assert_eq!(
+            r(&format!("AKIAASIA{}", "X".repeat(16)), None),
+            format!("***{}", "X".repeat(4))
+        );
+        assert_eq!(r("é AKIAIOSFODNN7EXAMPLE é", None), "é *** é");
         assert_eq!(r("id=mykey-1 here", Some("mykey-1")), "id=*** here");
     }
 

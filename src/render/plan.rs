@@ -539,7 +539,7 @@ fn changes_outcome(o: &Outcome) -> String {
     };
     let _ = writeln!(
         s,
-        "\nApply {}: {done} applied, {failed} failed{partial}, {skipped} not attempted. Everything applied is recorded; run `meridian plan` to see what remains, or run apply again.",
+        "\nApply {}: {done} applied, {failed} failed{partial}, {skipped} not attempted. Run `meridian plan` to see what remains, or run apply again.",
         if o.interrupted { "interrupted" } else { "incomplete" }
     );
     s

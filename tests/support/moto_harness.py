@@ -13,8 +13,9 @@ checks each correction (and, under MERIDIAN_MOTO_STOCK=1, that stock moto still 
 - a DELETE with a set identifier removes that one record set (name, type and identifier),
   not every set of the zone with that identifier;
 - a CREATE is refused exactly when the set (name, type, identifier) exists, and a DELETE when
-  it does not, decided on the zone, not on a journal of past changes; the batch is checked
-  whole before any change is made (Route 53's batches are atomic);
+  it does not or its TTL and values differ, decided on the zone, not on a journal of past
+  changes; the batch is checked whole before any change is made (Route 53's batches are
+  atomic);
 - CreateHealthCheck honours its CallerReference: the same reference and settings return the
   same check, other settings or a deleted check's reference answer HealthCheckAlreadyExists;
 - ListHealthChecks pages at MaxItems (at most 1,000) with Marker, IsTruncated and NextMarker;
@@ -109,9 +110,16 @@ def correct_route53():
 
     original_change = models.Route53Backend.change_resource_record_sets
 
+    def values(record_set):
+        return sorted(
+            v["Value"] if isinstance(v, dict) else v
+            for v in record_set.get("ResourceRecords", [])
+        )
+
     def change_resource_record_sets(self, zoneid, change_list):
         zone = self.get_hosted_zone(zoneid)
         live = {of_set(rs) for rs in zone.rrsets}
+        sets = {of_set(rs): rs for rs in zone.rrsets}
         for value in change_list:
             action, record_set = value["Action"], value["ResourceRecordSet"]
             if action not in ("CREATE", "UPSERT", "DELETE"):
@@ -128,6 +136,16 @@ def correct_route53():
             if action == "DELETE" and k not in live:
                 raise InvalidChangeBatch(
                     "Tried to delete resource record set [name='%s', type='%s', set-identifier='%s'] but it was not found"
+                    % (dotted(record_set["Name"]), k[1], k[2])
+                )
+            # A DELETE names the set as it is: its TTL and values must match.
+            was = sets.get(k) if action == "DELETE" else None
+            if was is not None and "ResourceRecords" in record_set and (
+                values(record_set) != sorted(was.records)
+                or (record_set.get("TTL") is not None and str(record_set.get("TTL")) != str(was.ttl))
+            ):
+                raise InvalidChangeBatch(
+                    "Tried to delete resource record set [name='%s', type='%s', set-identifier='%s'] but the values provided do not match the current values"
                     % (dotted(record_set["Name"]), k[1], k[2])
                 )
             if action in ("CREATE", "UPSERT"):

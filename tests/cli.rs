@@ -1221,3 +1221,153 @@ fn snippets_cut_long_lines_around_their_label() {
     );
     assert!(err.contains("not an IPv4 or IPv6 address"), "{err}");
 }
+
+/// Terraform's single-dash long flags work (with a note naming the two-dash form): they got
+/// a tip about `-- -d` before.
+#[test]
+fn terraform_single_dash_flags_are_read_as_long_options() {
+    let dir = std::env::temp_dir().join(format!("meridian-single-dash-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("plan.json");
+    let o = meridian(&[
+        "plan",
+        "examples/active-passive",
+        "-detailed-exitcode",
+        &format!("-out={}", out.display()),
+        "--state",
+        dir.join("state.json").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(out.is_file());
+    assert!(
+        stderr(&o).contains("note: read -detailed-exitcode as --detailed-exitcode"),
+        "{}",
+        stderr(&o)
+    );
+    // Short options and their clusters are untouched; -q silences the note.
+    let o = meridian(&["-q", "validate", "examples/active-passive", "-format=json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+}
+
+/// `-q` keeps stderr to errors on every command: `-q validate` printed warnings.
+#[test]
+fn quiet_validate_prints_no_warnings() {
+    let dir = std::env::temp_dir().join(format!("meridian-quiet-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("main.hcl");
+    // Valid, with a warning: a region without a health check.
+    std::fs::write(&file, "service \"a\" {\n  zone = \"example.com\"\n  domain = \"a.example.com\"\n  routing = \"latency\"\n  stateless = true\n  region \"us-east-1\" {\n    target = \"a.example.com\"\n  }\n}\n").unwrap();
+    let loud = meridian(&["validate", file.to_str().unwrap()]);
+    assert!(
+        stderr(&loud).contains("unchecked_region"),
+        "{}",
+        stderr(&loud)
+    );
+    let o = meridian(&["-q", "validate", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+}
+
+/// `fmt --check --diff` shows a unified diff of what would change (it listed names only).
+#[test]
+fn fmt_diff_shows_a_unified_diff() {
+    let dir = std::env::temp_dir().join(format!("meridian-fmt-diff-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("main.hcl");
+    std::fs::write(&file, "service \"a\" {\nzone = \"example.com\"\n}\n").unwrap();
+    let o = meridian(&["fmt", "--check", "--diff", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains(&format!("--- a/{}", file.display())), "{out}");
+    assert!(
+        out.contains("-zone = \"example.com\"\n+  zone = \"example.com\""),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "service \"a\" {\nzone = \"example.com\"\n}\n",
+        "--check wrote"
+    );
+}
+
+/// Markdown for a pull-request comment stays within GitHub's 65,536 characters at 1,000
+/// services (the plan was 641 k, check 1.12 M): it opens with the marker and the summary,
+/// keeps its detail in balanced `<details>` and code fences, says what it left out, and
+/// `--max-chars 0` gives the whole.
+#[test]
+fn markdown_of_a_thousand_services_fits_a_comment() {
+    let dir = std::env::temp_dir().join(format!("meridian-comment-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut hcl = String::from("name = \"big\"\n");
+    for i in 0..1000 {
+        hcl.push_str(&format!(
+            "service \"s{i}\" {{\n  zone = \"example.com\"\n  domain = \"s{i}.example.com\"\n  routing = \"latency\"\n  stateless = true\n  region \"us-east-1\" {{\n    target = \"a{i}.example.com\"\n  }}\n  region \"eu-west-1\" {{\n    target = \"b{i}.example.com\"\n  }}\n}}\n"
+        ));
+    }
+    // No health checks: Route 53 creates at most 1,000 a day, and the plan says so.
+    let file = dir.join("big.hcl");
+    std::fs::write(&file, hcl).unwrap();
+    let state = dir.join("state.json");
+    let f = file.to_str().unwrap();
+    let balanced = |md: &str, kind: &str| {
+        assert!(
+            md.chars().count() <= 65_536,
+            "{kind}: {}",
+            md.chars().count()
+        );
+        assert!(
+            md.starts_with(&format!("<!-- meridian:{kind} -->\n")),
+            "{kind}"
+        );
+        assert_eq!(md.matches("```").count() % 2, 0, "{kind}");
+        assert_eq!(
+            md.matches("<details>").count(),
+            md.matches("</details>").count(),
+            "{kind}"
+        );
+    };
+    let o = meridian(&[
+        "plan",
+        f,
+        "--state",
+        state.to_str().unwrap(),
+        "--format",
+        "markdown",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let md = stdout(&o);
+    balanced(&md, "plan");
+    assert!(md.contains("## Meridian plan"));
+    assert!(md.contains("3000 to add"), "{}", &md[..600]);
+    assert!(md.contains("Cut to fit a comment"));
+    let whole = meridian(&[
+        "plan",
+        f,
+        "--state",
+        state.to_str().unwrap(),
+        "--format",
+        "markdown",
+        "--max-chars",
+        "0",
+    ]);
+    assert!(stdout(&whole).chars().count() > 200_000);
+    for (cmd, kind) in [("check", "check"), ("analyze", "analysis")] {
+        let o = meridian(&[cmd, f, "--format", "markdown"]);
+        assert!(matches!(o.status.code(), Some(0 | 3)), "{}", stderr(&o));
+        balanced(&stdout(&o), kind);
+    }
+    // Two outputs in one comment, as docs/ci.md puts them.
+    let plan = meridian(&[
+        "plan",
+        f,
+        "--state",
+        state.to_str().unwrap(),
+        "--format",
+        "markdown",
+        "--max-chars",
+        "40000",
+    ]);
+    let check = meridian(&["check", f, "--format", "markdown", "--max-chars", "25000"]);
+    assert!(stdout(&plan).chars().count() + stdout(&check).chars().count() <= 65_536);
+}

@@ -466,3 +466,67 @@ fn suppression_forms() {
     let r = lint_text(&two, &off);
     assert!(r.findings.is_empty(), "{:?}", found(&r));
 }
+
+/// SARIF URIs are relative to the repository root (the nearest directory with `.git`) from
+/// every `-C` and path spelling, so code scanning places the alert; each result carries
+/// Meridian's own fingerprint, the same whichever spelling, and no line hash of its own.
+#[test]
+fn sarif_uris_are_repository_relative_from_any_directory() {
+    let repo = std::env::temp_dir().join(format!("meridian-sarif-repo-{}", std::process::id()));
+    let topo = repo.join("infra/prod");
+    std::fs::create_dir_all(&topo).unwrap();
+    std::fs::create_dir_all(repo.join(".git")).unwrap();
+    std::fs::copy(format!("{FIXTURES}/SS001.hcl"), topo.join("main.hcl")).unwrap();
+    let abs = topo.to_str().unwrap().to_string();
+    let infra = repo.join("infra");
+    let spellings: Vec<Vec<String>> = vec![
+        vec![
+            "-C".into(),
+            repo.to_str().unwrap().into(),
+            "lint".into(),
+            "infra/prod".into(),
+        ],
+        vec![
+            "-C".into(),
+            infra.to_str().unwrap().into(),
+            "lint".into(),
+            "prod".into(),
+        ],
+        vec!["-C".into(), abs.clone(), "lint".into(), ".".into()],
+        vec![
+            "-C".into(),
+            infra.to_str().unwrap().into(),
+            "lint".into(),
+            "./prod/main.hcl".into(),
+        ],
+        vec!["lint".into(), abs.clone()],
+    ];
+    let mut prints = std::collections::BTreeSet::new();
+    for args in spellings {
+        let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
+        all.extend(["--format", "sarif"]);
+        let o = meridian(&all);
+        assert!(matches!(o.status.code(), Some(0 | 3)), "{all:?}");
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let results = v["runs"][0]["results"].as_array().unwrap();
+        assert!(!results.is_empty(), "{all:?}");
+        for r in results {
+            let uri = &r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"];
+            assert_eq!(uri, "infra/prod/main.hcl", "{all:?}");
+            assert!(r["partialFingerprints"]
+                .get("primaryLocationLineHash")
+                .is_none());
+            prints.insert(r["partialFingerprints"]["meridianFinding/v1"].to_string());
+        }
+    }
+    let per_run = {
+        let o = meridian(&["lint", &abs, "--format", "sarif"]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["runs"][0]["results"].as_array().unwrap().len()
+    };
+    assert_eq!(
+        prints.len(),
+        per_run,
+        "fingerprints differ between spellings"
+    );
+}

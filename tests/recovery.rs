@@ -441,7 +441,7 @@ fn check_markdown_leads_with_the_verdict_and_the_lint() {
     assert_eq!(code, Some(3));
     assert_ne!(check, analyze);
     assert!(
-        check.starts_with("## Recovery check: ❌ FAILED: rpo BREACHED"),
+        check.starts_with("<!-- meridian:check -->\n## Recovery check: ❌ FAILED: rpo BREACHED"),
         "{check}"
     );
     assert!(check.contains("`SS006` deny"), "{check}");

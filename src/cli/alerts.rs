@@ -99,7 +99,7 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
     let file = alerts::rules(&topology, &options);
     if !super::QUIET.load(std::sync::atomic::Ordering::SeqCst) {
         for n in &file.notes {
-            ctx.err(&format!("note: {n}\n"));
+            ctx.note(&format!("note: {n}\n"));
         }
     }
     match args.format {

@@ -25,6 +25,10 @@ pub struct Args {
     /// Price overrides: a JSON object of price names to USD, applied after a `prices` block.
     #[arg(long, value_name = "FILE.json")]
     prices: Option<PathBuf>,
+    /// Markdown: at most this many characters (GitHub's comment limit by default; 0: no
+    /// limit); a longer document keeps its summary and is cut, saying where the whole is.
+    #[arg(long, value_name = "N", default_value_t = crate::render::comment::GITHUB_COMMENT_LIMIT)]
+    max_chars: usize,
 }
 
 /// Check the topology's objectives (rto, rpo, monthly_cost) against its analysis: exit 3 when one is
@@ -43,6 +47,10 @@ pub struct CheckArgs {
     /// Price overrides: a JSON object of price names to USD, applied after a `prices` block.
     #[arg(long, value_name = "FILE.json")]
     prices: Option<PathBuf>,
+    /// Markdown: at most this many characters (GitHub's comment limit by default; 0: no
+    /// limit); a longer document keeps its summary and is cut, saying where the whole is.
+    #[arg(long, value_name = "N", default_value_t = crate::render::comment::GITHUB_COMMENT_LIMIT)]
+    max_chars: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -97,6 +105,16 @@ enum Format {
     Svg,
 }
 
+/// A Markdown document within `max` characters (0: no limit), for a pull-request comment.
+fn fit(doc: &str, kind: &str, max: usize) -> String {
+    crate::render::comment::fit(
+        doc,
+        kind,
+        if max == 0 { usize::MAX } else { max },
+        "this command's `--format json`, or its Markdown with `--max-chars 0`",
+    )
+}
+
 fn price_file(path: Option<&std::path::Path>, ctx: &mut Ctx) -> Result<BTreeMap<String, f64>, u8> {
     let Some(path) = path else {
         return Ok(BTreeMap::new());
@@ -127,10 +145,14 @@ fn load(
 }
 
 /// Prints the analysis; false when the chart could not be drawn.
-fn print(a: &crate::analysis::Analysis, format: Format, ctx: &mut Ctx) -> bool {
+fn print(
+    a: &crate::analysis::Analysis,
+    (format, max_chars): (Format, usize),
+    ctx: &mut Ctx,
+) -> bool {
     match format {
         Format::Human => ctx.out_colored(&render::analysis::human(a), render::color::verdicts),
-        Format::Markdown => ctx.out(&render::analysis::markdown(a)),
+        Format::Markdown => ctx.out(&fit(&render::analysis::markdown(a), "analysis", max_chars)),
         Format::Json => match super::to_json(a, ctx) {
             Ok(text) => ctx.out(&text),
             Err(_) => return false,
@@ -148,7 +170,7 @@ fn print(a: &crate::analysis::Analysis, format: Format, ctx: &mut Ctx) -> bool {
 
 pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
     match load(&args.path, args.prices.as_deref(), ctx) {
-        Ok((_, a)) if print(&a, args.format, ctx) => exit::OK,
+        Ok((_, a)) if print(&a, (args.format, args.max_chars), ctx) => exit::OK,
         Ok(_) => exit::ERROR,
         Err(code) => code,
     }
@@ -189,7 +211,11 @@ pub fn run_check(args: CheckArgs, ctx: &mut Ctx) -> u8 {
                 Err(code) => return code,
             }
         }
-        CheckFormat::Markdown => ctx.out(&render::analysis::check_markdown(&a, &lint)),
+        CheckFormat::Markdown => ctx.out(&fit(
+            &render::analysis::check_markdown(&a, &lint),
+            "check",
+            args.max_chars,
+        )),
     }
     if a.gate_failed() {
         exit::GATE_FAILED

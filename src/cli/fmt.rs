@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 /// standard output.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  meridian fmt examples/\n  meridian fmt --check .   # exit 1 if a file would change\n  meridian fmt - < main.hcl"
+    after_help = "Examples:\n  meridian fmt examples/\n  meridian fmt --check .   # exit 1 if a file would change\n  meridian fmt --check --diff .   # and show how\n  meridian fmt - < main.hcl"
 )]
 pub struct Args {
     /// Files or directories (default: the current directory).
@@ -19,6 +19,18 @@ pub struct Args {
     /// Change nothing; list the files that are not formatted and exit 1 if there are any.
     #[arg(long)]
     check: bool,
+    /// Show each change as a unified diff on standard output (with or without --check).
+    #[arg(long)]
+    diff: bool,
+}
+
+/// A unified diff of one file's formatting, `a/NAME` to `b/NAME`, as git shows one.
+fn unified(name: &str, before: &str, after: &str) -> String {
+    similar::TextDiff::from_lines(before, after)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{name}"), &format!("b/{name}"))
+        .to_string()
 }
 
 fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -60,7 +72,9 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
         };
         return match format("<stdin>", &text) {
             Ok(out) => {
-                if !args.check {
+                if args.diff {
+                    ctx.out(&unified("<stdin>", &text, &out));
+                } else if !args.check {
                     ctx.out(&out);
                 }
                 if args.check && out != text {
@@ -98,8 +112,13 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
             Ok(out) if out == text => {}
             Ok(out) => {
                 unformatted += 1;
+                if args.diff {
+                    ctx.out(&unified(&name, &text, &out));
+                }
                 if args.check {
-                    ctx.out(&format!("{name}\n"));
+                    if !args.diff {
+                        ctx.out(&format!("{name}\n"));
+                    }
                 } else if let Err(e) = write_atomically(&f, &out) {
                     ctx.err(&format!("error: cannot write {name}: {e}\n"));
                     failed = true;

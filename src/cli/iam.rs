@@ -63,7 +63,7 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
     };
     let mut made = policies(&input, purpose);
     if made.names == NameForm::Patterns {
-        ctx.err(&format!(
+        ctx.note(&format!(
             "note: the record names are written as name patterns (prefix*.parent domain): listed one by one, the policy passes IAM's limit of {MANAGED_POLICY_LIMIT} characters for a managed policy\n"
         ));
     }
@@ -71,7 +71,7 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
     let doc = if made.documents.len() == 1 {
         made.documents.remove(0)
     } else {
-        ctx.err(&format!(
+        ctx.note(&format!(
             "note: the policy is {} documents (each within IAM's limit of {MANAGED_POLICY_LIMIT} characters): the output is a JSON array; create a managed policy from each element and attach them all{}\n",
             made.documents.len(),
             if made.documents.len() > 10 {

@@ -132,7 +132,10 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
     let text = match args.format {
         Format::Human => Ok(render::human(&report, &sources, ctx.color)),
         Format::Json => super::to_json(&render::json(&report, &sources), ctx),
-        Format::Sarif => super::to_json(&render::sarif(&report, &sources), ctx),
+        Format::Sarif => super::to_json(
+            &render::sarif(&report, &sources, &repo_paths(&sources)),
+            ctx,
+        ),
     };
     match text {
         Ok(t) => ctx.out(&t),
@@ -143,4 +146,35 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
     } else {
         exit::OK
     }
+}
+
+/// Each source file's path relative to the root of the git repository that holds it (the
+/// nearest ancestor with a `.git`, a directory or a worktree's file), as code scanning places
+/// alerts; files in no repository keep the path they were given.
+fn repo_paths(sources: &crate::source::Sources) -> render::RepoPaths {
+    let mut out = render::RepoPaths::new();
+    for (_, f) in sources.iter() {
+        let Ok(abs) = std::path::absolute(&f.name) else {
+            continue;
+        };
+        // `..` resolved by the letters (a symlinked directory stays where the user sees it).
+        let mut clean = std::path::PathBuf::new();
+        for c in abs.components() {
+            match c {
+                std::path::Component::ParentDir => {
+                    clean.pop();
+                }
+                std::path::Component::CurDir => {}
+                other => clean.push(other),
+            }
+        }
+        let abs = clean;
+        let Some(root) = abs.ancestors().skip(1).find(|d| d.join(".git").exists()) else {
+            continue;
+        };
+        if let Ok(rel) = abs.strip_prefix(root) {
+            out.insert(f.name.clone(), rel.to_string_lossy().into_owned());
+        }
+    }
+    out
 }

@@ -213,6 +213,13 @@ impl Ctx {
         let _ = self.err.write_all(s.as_bytes());
     }
 
+    /// A note on stderr, unless `--quiet` asked for errors only.
+    pub fn note(&mut self, s: &str) {
+        if !QUIET.load(std::sync::atomic::Ordering::SeqCst) {
+            self.err(s);
+        }
+    }
+
     /// Prints an error from outside the topology (a file that cannot be read, say).
     pub fn report(&mut self, e: impl miette::Diagnostic + Send + Sync + 'static) {
         let report = miette::Report::new(e);
@@ -271,9 +278,53 @@ pub fn load_valid(
     Ok((sources, checked.topology))
 }
 
+/// Terraform's single-dash long flags (`-out=plan.json`, `-detailed-exitcode`,
+/// `-auto-approve`): an argument of one dash and a word that is one of Meridian's long option
+/// names (two letters or more, before any `=`) is read as that option; what was rewritten is
+/// returned for a note. Nothing after `--` is touched.
+fn terraform_flags(
+    args: Vec<std::ffi::OsString>,
+) -> (Vec<std::ffi::OsString>, Vec<(String, String)>) {
+    use clap::CommandFactory;
+    fn longs(c: &clap::Command, into: &mut std::collections::BTreeSet<String>) {
+        into.extend(
+            c.get_arguments()
+                .filter_map(|a| a.get_long().map(str::to_string)),
+        );
+        for sub in c.get_subcommands() {
+            longs(sub, into);
+        }
+    }
+    let mut names = std::collections::BTreeSet::new();
+    longs(&Cli::command(), &mut names);
+    let mut read_as = Vec::new();
+    let mut done = false;
+    let out = args
+        .into_iter()
+        .map(|a| {
+            let Some(text) = a.to_str().filter(|_| !done) else {
+                return a;
+            };
+            done = text == "--";
+            let Some(word) = text.strip_prefix('-').filter(|w| !w.starts_with('-')) else {
+                return a;
+            };
+            let name = word.split('=').next().unwrap_or(word);
+            if name.len() < 2 || !names.contains(name) {
+                return a;
+            }
+            let read = format!("-{text}");
+            read_as.push((text.to_string(), read.clone()));
+            read.into()
+        })
+        .collect();
+    (out, read_as)
+}
+
 /// Parses arguments, runs the command, and returns its exit code.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let (args, read_as) = terraform_flags(std::env::args_os().collect());
+    let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
@@ -302,6 +353,13 @@ pub fn main() -> ExitCode {
         ),
     };
     QUIET.store(cli.quiet, std::sync::atomic::Ordering::SeqCst);
+    if !cli.quiet {
+        for (given, read) in &read_as {
+            to_stderr(&format!(
+                "note: read {given} as {read} (Meridian's long options take two dashes)\n"
+            ));
+        }
+    }
     logging(cli.verbose);
     signals::install();
     let mut ctx = Ctx {

@@ -48,6 +48,10 @@ pub struct PlanArgs {
     /// Plan the deletion of everything the topology manages (what `meridian destroy` does).
     #[arg(long)]
     destroy: bool,
+    /// Markdown: at most this many characters (GitHub's comment limit by default; 0: no
+    /// limit); a longer plan keeps its summary and is cut, saying where the whole is.
+    #[arg(long, value_name = "N", default_value_t = render::comment::GITHUB_COMMENT_LIMIT)]
+    max_chars: usize,
 }
 
 /// Apply a topology (plan, confirm, apply) or a saved plan (exactly it, or refuse it if the
@@ -436,13 +440,18 @@ pub(super) fn make_plan(
     })
 }
 
-fn print_plan(p: &Plan, format: Format, ctx: &mut Ctx) -> Result<(), u8> {
+fn print_plan(p: &Plan, (format, max_chars): (Format, usize), ctx: &mut Ctx) -> Result<(), u8> {
     match format {
         Format::Human => {
             let text = render::plan::human(p);
             ctx.out_colored(&text, render::color::plan);
         }
-        Format::Markdown => ctx.out(&render::plan::markdown(p)),
+        Format::Markdown => ctx.out(&render::comment::fit(
+            &render::plan::markdown(p),
+            "plan",
+            if max_chars == 0 { usize::MAX } else { max_chars },
+            "the plan's JSON (`meridian show PLAN --format json`), or this command with `--max-chars 0`",
+        )),
         Format::Json => {
             let text = to_json(p, ctx)?;
             ctx.out(&text);
@@ -613,13 +622,13 @@ fn plan_command(args: &PlanArgs, ctx: &mut Ctx) -> Result<u8, u8> {
     share(&mut p, &l, &team, ctx);
     if p.identity.unfinished.is_some() {
         if let Ok(Some(h)) = team.backend.holder() {
-            ctx.err(&format!(
+            ctx.note(&format!(
                 "note: the manifest's unfinished apply may be under way: the topology is locked ({})\n",
                 h.describe()
             ));
         }
     }
-    print_plan(&p, args.format, ctx)?;
+    print_plan(&p, (args.format, args.max_chars), ctx)?;
     if let Some(out) = &args.out {
         let text = to_json(&p, ctx)?;
         if let Err(e) = write_atomically(out, &text) {
@@ -713,6 +722,10 @@ pub struct ShowArgs {
     /// Output: human, json or markdown.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
+    /// Markdown: at most this many characters (GitHub's comment limit by default; 0: no
+    /// limit); a longer plan keeps its summary and is cut, saying where the whole is.
+    #[arg(long, value_name = "N", default_value_t = render::comment::GITHUB_COMMENT_LIMIT)]
+    max_chars: usize,
 }
 
 pub fn run_show(args: ShowArgs, ctx: &mut Ctx) -> u8 {
@@ -740,7 +753,7 @@ pub fn run_show(args: ShowArgs, ctx: &mut Ctx) -> u8 {
             return exit::ERROR;
         }
     };
-    match print_plan(&plan, args.format, ctx) {
+    match print_plan(&plan, (args.format, args.max_chars), ctx) {
         Ok(()) => exit::OK,
         Err(code) => code,
     }
@@ -1020,7 +1033,7 @@ fn share(p: &mut Plan, l: &Loaded, team: &Team, ctx: &mut Ctx) {
     let has_rules = !declared.is_empty() || !p.identity.rules.is_empty();
     let neighbours = if has_rules {
         team.backend.neighbours().unwrap_or_else(|e| {
-            ctx.err(&format!(
+            ctx.note(&format!(
                 "note: other topologies' manifests could not be read, so shared replication rules are not named: {e}\n"
             ));
             Vec::new()

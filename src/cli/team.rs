@@ -46,7 +46,7 @@ impl Team {
             None => None,
         };
         if let Some(old) = lock.as_ref().and_then(|l| l.took_over()) {
-            ctx.err(&format!(
+            ctx.note(&format!(
                 "note: took over the topology's lock from {}\n",
                 old.describe()
             ));

@@ -54,7 +54,11 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
         let checked = crate::check(&sources);
         match args.format {
             Format::Human => {
-                ctx.err(&render::human(&checked.diagnostics, &sources, ctx.color));
+                // --quiet: warnings only matter when something fails.
+                let quiet = super::QUIET.load(std::sync::atomic::Ordering::SeqCst);
+                if !quiet || checked.diagnostics.has_errors() {
+                    ctx.err(&render::human(&checked.diagnostics, &sources, ctx.color));
+                }
                 let status = if checked.diagnostics.has_errors() {
                     "invalid"
                 } else {

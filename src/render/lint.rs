@@ -69,9 +69,14 @@ pub fn json(r: &Report, sources: &Sources) -> Value {
     })
 }
 
-/// A SARIF file URI: the path as given, with forward slashes (relative paths resolve against
-/// the repository root in code scanning).
-fn uri(name: &str) -> String {
+/// Where each source file is for code scanning: its path relative to the repository root (the
+/// git top level), by the name the sources give it. Files outside a repository are absent.
+pub type RepoPaths = std::collections::BTreeMap<String, String>;
+
+/// A SARIF file URI: the path relative to the repository root when known, else as given, with
+/// forward slashes (relative paths resolve against the repository root in code scanning).
+fn uri(name: &str, repo: &RepoPaths) -> String {
+    let name = repo.get(name).map_or(name, String::as_str);
     let p = name.replace('\\', "/");
     let mut out = String::new();
     for c in p.trim_start_matches("./").chars() {
@@ -90,13 +95,13 @@ fn uri(name: &str) -> String {
     }
 }
 
-fn sarif_location(l: &Label, sources: &Sources) -> Value {
+fn sarif_location(l: &Label, sources: &Sources, repo: &RepoPaths) -> Value {
     let f = sources.get(l.loc.file);
     let (line, column) = f.line_col(l.loc.span.start);
     let (end_line, end_column) = f.line_col(l.loc.span.end);
     let mut loc = json!({
         "physicalLocation": {
-            "artifactLocation": {"uri": uri(&f.name)},
+            "artifactLocation": {"uri": uri(&f.name, repo)},
             "region": {
                 "startLine": line,
                 "startColumn": column,
@@ -132,19 +137,40 @@ fn sarif_rules() -> Vec<Value> {
                 "help": {"text": r.doc, "markdown": r.doc},
                 "helpUri": r.help_uri(),
                 "defaultConfiguration": {"level": sarif_level(r.level)},
+                // GitHub code scanning shows the tags and weighs precision.
+                "properties": {
+                    "tags": ["static-stability", "multi-region", "reliability"],
+                    "precision": "high",
+                    "problem.severity": sarif_level(r.level),
+                },
             })
         })
         .collect()
 }
 
-fn sarif_result(f: &Finding, sources: &Sources) -> Value {
+/// Meridian's own fingerprint of a finding: its rule, its file (repository-relative), the
+/// service it is about and its message, so it stays one alert when lines move (GitHub computes
+/// `primaryLocationLineHash` itself).
+fn fingerprint(f: &Finding, file: &str) -> String {
+    let key = format!(
+        "{}\u{1f}{file}\u{1f}{}\u{1f}{}",
+        f.rule.as_str(),
+        f.service.as_deref().unwrap_or(""),
+        f.message
+    );
+    crate::hash::hex(&key, 16)
+}
+
+fn sarif_result(f: &Finding, sources: &Sources, repo: &RepoPaths) -> Value {
     let index = RuleId::ALL.iter().position(|r| *r == f.rule).unwrap_or(0);
+    let file = uri(&sources.get(f.primary.loc.file).name, repo);
     let mut res = json!({
         "ruleId": f.rule.as_str(),
         "ruleIndex": index,
         "level": sarif_level(f.level),
         "message": {"text": format!("{} ({})", f.message, f.help)},
-        "locations": [sarif_location(&f.primary, sources)],
+        "locations": [sarif_location(&f.primary, sources, repo)],
+        "partialFingerprints": {"meridianFinding/v1": fingerprint(f, &file)},
     });
     if !f.secondary.is_empty() {
         let related: Vec<Value> = f
@@ -152,7 +178,7 @@ fn sarif_result(f: &Finding, sources: &Sources) -> Value {
             .iter()
             .enumerate()
             .map(|(i, l)| {
-                let mut v = sarif_location(l, sources);
+                let mut v = sarif_location(l, sources, repo);
                 v["id"] = json!(i);
                 v
             })
@@ -166,14 +192,15 @@ fn sarif_result(f: &Finding, sources: &Sources) -> Value {
 }
 
 /// A SARIF 2.1.0 log for GitHub code scanning: every rule with its help, every finding with
-/// its location, suppressed findings marked `inSource` with their reason.
-pub fn sarif(r: &Report, sources: &Sources) -> Value {
+/// its location (repository-relative where `repo` knows the file) and its own fingerprint,
+/// suppressed findings marked `inSource` with their reason.
+pub fn sarif(r: &Report, sources: &Sources, repo: &RepoPaths) -> Value {
     let mut results: Vec<Value> = r
         .findings
         .iter()
-        .map(|f| sarif_result(f, sources))
+        .map(|f| sarif_result(f, sources, repo))
         .collect();
-    results.extend(r.suppressed.iter().map(|f| sarif_result(f, sources)));
+    results.extend(r.suppressed.iter().map(|f| sarif_result(f, sources, repo)));
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",

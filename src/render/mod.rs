@@ -3,6 +3,7 @@
 //! Pure functions returning strings or `serde_json::Value`s; the CLI decides where they go.
 
 pub mod analysis;
+pub mod comment;
 pub mod compare;
 pub mod diagnostics;
 pub mod graph;

@@ -427,6 +427,11 @@ pub fn markdown(p: &Plan) -> String {
         .filter(|c| !c.is_no_op())
         .collect();
     if !changed.is_empty() {
+        let _ = writeln!(
+            s,
+            "<details><summary>Changes ({})</summary>\n",
+            changed.len()
+        );
         s.push_str("| action | address | reason |\n| --- | --- | --- |\n");
         for c in &changed {
             let action = if c.is_replace() {
@@ -444,7 +449,7 @@ pub fn markdown(p: &Plan) -> String {
             };
             let _ = writeln!(s, "| {action} | `{}` | {reason} |", c.address);
         }
-        s.push_str("\n<details><summary>Details</summary>\n\n```diff\n");
+        s.push_str("\n</details>\n\n<details><summary>Details</summary>\n\n```diff\n");
         for c in &changed {
             let _ = writeln!(s, "{}", headline(c));
             let _ = writeln!(s, "{} {} {{", symbol(c).trim_start(), c.address);
@@ -453,7 +458,15 @@ pub fn markdown(p: &Plan) -> String {
         }
         s.push_str("```\n\n</details>\n");
     }
-    untouched(p, "- left alone: ", &mut s);
+    if !p.untouched.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n<details><summary>Left alone ({})</summary>\n",
+            p.untouched.len()
+        );
+        untouched(p, "- ", &mut s);
+        s.push_str("\n</details>\n");
+    }
     s
 }
 

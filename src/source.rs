@@ -117,10 +117,22 @@ pub enum LoadError {
     #[diagnostic(
         code(meridian::no_files),
         help(
-            "a topology is one .hcl file, a directory of them, or a directory of such directories"
+            "a topology is one .hcl file or a directory of them; the read-only commands also take a tree and find the topologies in it at any depth"
         )
     )]
     NoFiles { path: PathBuf },
+    #[error(
+        "{path} is not a topology: it holds {count} below it, and this command takes exactly one"
+    )]
+    #[diagnostic(
+        code(meridian::many_topologies),
+        help("name the topology's directory or file: {list}")
+    )]
+    ManyTopologies {
+        path: PathBuf,
+        count: String,
+        list: String,
+    },
     #[error("{path} is not a regular file")]
     #[diagnostic(
         code(meridian::not_a_file),
@@ -219,44 +231,214 @@ fn read_bounded(p: &Path, budget: &mut u64) -> Result<String, LoadError> {
     })
 }
 
-/// What a path names: one topology, or a collection of them.
+/// HCL that is not Meridian's by its name: Terraform's lock file, Terragrunt's configuration,
+/// Packer templates (and any hidden file).
+pub fn foreign_by_name(p: &Path) -> bool {
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    name.starts_with('.') || name == "terragrunt.hcl" || name.ends_with(".pkr.hcl")
+}
+
+/// The top-level blocks and attributes of a topology (`schemas/topology.schema.json`).
+const MERIDIAN_TOP: &[&str] = &[
+    "backend",
+    "dependency",
+    "health_check_scope",
+    "lint",
+    "name",
+    "objectives",
+    "prices",
+    "provider",
+    "registry",
+    "service",
+    "tag_health_checks",
+    "zones",
+];
+
+/// What an `.hcl` file's text says it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HclKind {
+    /// It has a Meridian top-level block or attribute.
+    Meridian,
+    /// It has top-level items, none of them Meridian's (Terraform, Packer, Terragrunt).
+    Foreign,
+    /// Nothing at the top level (empty, comments only): part of whatever its directory is.
+    Unknown,
+}
+
+/// Classifies a file by its top-level words: lines that start at column 0 with a name followed
+/// by a label, `=` or `{`. `provider` counts as Meridian's only with the label `"aws"`.
+pub fn hcl_kind(text: &str) -> HclKind {
+    let mut foreign = false;
+    for line in text.lines() {
+        if line.starts_with([' ', '\t', '#', '/', '}', '*']) || line.trim().is_empty() {
+            continue;
+        }
+        let word: String = line
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+            .collect();
+        let rest = line[word.len()..].trim_start();
+        if word.is_empty() || !rest.starts_with(['"', '=', '{']) {
+            continue;
+        }
+        let meridian = MERIDIAN_TOP.contains(&word.as_str())
+            && (word != "provider" || rest.starts_with("\"aws\""));
+        if meridian {
+            return HclKind::Meridian;
+        }
+        foreign = true;
+    }
+    if foreign {
+        HclKind::Foreign
+    } else {
+        HclKind::Unknown
+    }
+}
+
+/// What a directory tree holds.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    /// Directories (or the file given) that are topologies, sorted.
+    pub topologies: Vec<PathBuf>,
+    /// Directories whose `.hcl` files are none of them Meridian's, with one such file.
+    pub skipped: Vec<(PathBuf, PathBuf)>,
+}
+
+/// What a path names: one topology, or a tree of them.
 ///
-/// A file, or a directory holding `.hcl` files, is one topology. A directory with no `.hcl`
-/// files of its own is a collection: each subdirectory that holds `.hcl` files is a topology
-/// (so `meridian validate examples/` checks every example).
-pub fn discover(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
+/// A file is one topology. Under a directory, at any depth, every directory holding an `.hcl`
+/// file with a Meridian top-level block (or one with nothing at the top level: an empty file
+/// is an error of that topology, never skipped) is a topology; hidden directories,
+/// `.terraform`, `target` and what `.gitignore` ignores are not entered, and directories whose
+/// `.hcl` files are all another tool's (Terraform's lock file, `terragrunt.hcl`, `*.pkr.hcl`,
+/// files with only other blocks) are skipped and listed.
+pub fn discover_tree(path: &Path) -> Result<Discovered, LoadError> {
     let io = |source| LoadError::Io {
         path: path.to_path_buf(),
         source,
     };
     let meta = std::fs::metadata(path).map_err(io)?;
-    if !meta.is_dir() || has_hcl(path).map_err(io)? {
-        return Ok(vec![path.to_path_buf()]);
+    if !meta.is_dir() {
+        return Ok(Discovered {
+            topologies: vec![path.to_path_buf()],
+            skipped: Vec::new(),
+        });
     }
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(path).map_err(io)? {
-        let p = entry.map_err(io)?.path();
-        if p.is_dir() && has_hcl(&p).map_err(io)? {
-            out.push(p);
+    let mut by_dir: std::collections::BTreeMap<PathBuf, Vec<PathBuf>> = Default::default();
+    for p in walk_hcl(path) {
+        if let Some(dir) = p.parent() {
+            by_dir.entry(dir.to_path_buf()).or_default().push(p);
         }
     }
-    out.sort();
-    if out.is_empty() {
+    let mut found = Discovered::default();
+    for (dir, files) in by_dir {
+        let mut kinds = files.iter().map(|f| {
+            if foreign_by_name(f) {
+                return HclKind::Foreign;
+            }
+            let mut budget = MAX_TOPOLOGY_BYTES;
+            read_bounded(f, &mut budget).map_or(HclKind::Unknown, |t| hcl_kind(&t))
+        });
+        if kinds.any(|k| k != HclKind::Foreign) {
+            found.topologies.push(dir);
+        } else if let Some(f) = files.first() {
+            found.skipped.push((dir, f.clone()));
+        }
+    }
+    if found.topologies.is_empty() && found.skipped.is_empty() {
         return Err(LoadError::NoFiles {
             path: path.to_path_buf(),
         });
     }
-    Ok(out)
+    Ok(found)
 }
 
-fn has_hcl(dir: &Path) -> std::io::Result<bool> {
-    for entry in std::fs::read_dir(dir)? {
-        let p = entry?.path();
-        if p.extension().is_some_and(|e| e == "hcl") && p.is_file() {
-            return Ok(true);
-        }
+/// Every `.hcl` file under `dir`, sorted, as [`discover_tree`] walks: hidden directories
+/// (`.terraform`, `.git`, `.meridian`), `target`, symlinks and what `.gitignore` ignores are
+/// left out.
+fn walk_hcl(dir: &Path) -> Vec<PathBuf> {
+    let walker = ignore::WalkBuilder::new(dir)
+        .hidden(false)
+        .git_ignore(true)
+        .git_exclude(true)
+        .git_global(false)
+        .require_git(false)
+        .follow_links(false)
+        // Hidden files are seen (a `.terraform.lock.hcl` is skipped with a note, by its
+        // name); hidden directories are not entered.
+        .filter_entry(|e| {
+            let name = e.file_name().to_string_lossy();
+            let dir = e.file_type().is_some_and(|t| t.is_dir());
+            e.depth() == 0 || !(dir && (name.starts_with('.') || name == "target"))
+        })
+        .build();
+    let mut out: Vec<PathBuf> = walker
+        .flatten()
+        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
+        .map(|e| e.into_path())
+        .filter(|p| p.extension().is_some_and(|e| e == "hcl"))
+        .collect();
+    out.sort();
+    out
+}
+
+/// The `.hcl` files `fmt` formats under `path` (a file, or every file [`walk_hcl`] finds in a
+/// directory) and, apart, those it leaves alone as another tool's HCL (by name or by its
+/// top-level blocks): a pre-commit hook names Terraform's lock file too.
+pub fn hcl_files(path: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), LoadError> {
+    let meta = std::fs::metadata(path).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let files = if meta.is_dir() {
+        walk_hcl(path)
+    } else {
+        vec![path.to_path_buf()]
+    };
+    Ok(files.into_iter().partition(|f| {
+        let mut budget = MAX_TOPOLOGY_BYTES;
+        !foreign_by_name(f)
+            && read_bounded(f, &mut budget).map_or(true, |t| hcl_kind(&t) != HclKind::Foreign)
+    }))
+}
+
+/// The topologies under `path` ([`discover_tree`]).
+pub fn discover(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    discover_tree(path).map(|d| d.topologies)
+}
+
+/// Why a directory with no `.hcl` file of its own is not a topology: it holds some below it
+/// (named, for a command that takes one), or none.
+fn below(path: &Path) -> LoadError {
+    let found = discover_tree(path)
+        .map(|d| d.topologies)
+        .unwrap_or_default();
+    if found.is_empty() {
+        return LoadError::NoFiles {
+            path: path.to_path_buf(),
+        };
     }
-    Ok(false)
+    let shown: Vec<String> = found
+        .iter()
+        .take(5)
+        .map(|p| p.display().to_string())
+        .collect();
+    let more = found.len().saturating_sub(shown.len());
+    LoadError::ManyTopologies {
+        path: path.to_path_buf(),
+        count: match found.len() {
+            1 => "one topology".to_string(),
+            n => format!("{n} topologies"),
+        },
+        list: if more > 0 {
+            format!("{} and {more} more", shown.join(", "))
+        } else {
+            shown.join(", ")
+        },
+    }
 }
 
 impl Sources {
@@ -288,15 +470,15 @@ impl Sources {
             for entry in std::fs::read_dir(path).map_err(io)? {
                 let entry = entry.map_err(io)?;
                 let p = entry.path();
-                if p.extension().is_some_and(|e| e == "hcl") && p.is_file() {
+                // Another tool's HCL beside a topology is not part of it.
+                if p.extension().is_some_and(|e| e == "hcl") && p.is_file() && !foreign_by_name(&p)
+                {
                     paths.push(p);
                 }
             }
             paths.sort();
             if paths.is_empty() {
-                return Err(LoadError::NoFiles {
-                    path: path.to_path_buf(),
-                });
+                return Err(below(path));
             }
         } else if meta.is_file() {
             paths.push(path.to_path_buf());

@@ -4,6 +4,9 @@
 // Cargo.toml are for src/.
 #![allow(clippy::unwrap_used, clippy::too_many_lines)]
 
+#[path = "support/provision.rs"]
+mod provision;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -1370,4 +1373,270 @@ fn markdown_of_a_thousand_services_fits_a_comment() {
     ]);
     let check = meridian(&["check", f, "--format", "markdown", "--max-chars", "25000"]);
     assert!(stdout(&plan).chars().count() + stdout(&check).chars().count() <= 65_536);
+}
+
+/// A repository shaped like a user's: topologies at depths 1, 2 and 3, a Terraform module with
+/// its lock file, a Terragrunt file and a Packer template, a gitignored build directory and a
+/// `.terraform` directory. `validate` and `fmt --check` over the root find exactly the
+/// topologies (before: "× . holds no .hcl files", and the lock file read as a topology) and
+/// name what they skipped.
+/// Builds the repository [`validate_and_fmt_find_topologies_at_any_depth`] describes under a
+/// fresh temporary directory named after `tag`.
+fn user_repo(tag: &str) -> std::path::PathBuf {
+    let root = std::env::temp_dir().join(format!("meridian-repo-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let topology = std::fs::read_to_string("examples/active-passive/main.hcl").unwrap();
+    let put = |rel: &str, text: &str| {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    put("shop/main.hcl", &topology);
+    put("infra/prod/main.hcl", &topology);
+    put("infra/staging/eu/main.hcl", &topology);
+    put("network/main.tf", "resource \"aws_vpc\" \"main\" {}\n");
+    put(
+        "network/.terraform.lock.hcl",
+        "provider \"registry.terraform.io/hashicorp/aws\" {\n  version = \"5.0.0\"\n}\n",
+    );
+    put("network/.terraform/modules/x/main.hcl", "broken {{{\n");
+    put(
+        "live/terragrunt.hcl",
+        "terraform {\n  source = \"../modules\"\n}\n",
+    );
+    put(
+        "images/base.pkr.hcl",
+        "source \"amazon-ebs\" \"base\" {\n}\n",
+    );
+    put(
+        "images/vars.hcl",
+        "variable \"region\" {\n  default = \"us-east-1\"\n}\n",
+    );
+    put("build/out/main.hcl", "broken {{{\n");
+    put(".gitignore", "build/\n");
+    root
+}
+
+#[test]
+fn validate_and_fmt_find_topologies_at_any_depth() {
+    let root = user_repo("validate");
+    let put = |rel: &str, text: &str| std::fs::write(root.join(rel), text).unwrap();
+    let r = root.to_str().unwrap();
+    let o = meridian(&["validate", r]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    for t in ["shop", "infra/prod", "infra/staging/eu"] {
+        assert!(
+            out.contains(&format!("{}: valid", root.join(t).display())),
+            "{t}: {out}"
+        );
+    }
+    assert_eq!(
+        out.lines().filter(|l| l.contains(": valid")).count(),
+        3,
+        "{out}"
+    );
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("skipped {}", root.join("images").display())),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("skipped {}", root.join("live").display())),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("skipped {}", root.join("network").display())),
+        "{err}"
+    );
+    let o = meridian(&["fmt", "--check", r]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    // An empty .hcl inside a topology directory is never skipped: it is part of the topology.
+    put("shop/empty.hcl", "");
+    let o = meridian(&["validate", r]);
+    assert!(stdout(&o).contains(&format!("{}: valid", root.join("shop").display())));
+    // -q: no notes.
+    let o = meridian(&["-q", "validate", r]);
+    assert!(!stderr(&o).contains("skipped"), "{}", stderr(&o));
+    // Nor is an unparsable one: the topology is invalid, the others still validated.
+    put("shop/broken.hcl", "service {{{\n");
+    let o = meridian(&["validate", r]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains(&format!("{}: invalid", root.join("shop").display())));
+    assert_eq!(stdout(&o).matches(": valid").count(), 2, "{}", stdout(&o));
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// `lint`, `check`, `plan` and the other read-only commands over the same repository: each
+/// topology reported under its path, the exit code the worst of theirs (an error over a failed
+/// gate over changes), one SARIF or JSON document for all; an output that describes one
+/// topology is refused naming them, and so are the commands that take exactly one.
+#[test]
+fn read_only_commands_run_over_a_tree_with_the_worst_exit() {
+    let root = user_repo("tree");
+    let r = root.to_str().unwrap();
+    let found = ["infra/prod", "infra/staging/eu", "shop"].map(|t| root.join(t));
+    let headed = |o: &std::process::Output| {
+        found
+            .iter()
+            .all(|t| stdout(o).contains(&format!("==> {} <==", t.display())))
+    };
+    for cmd in [
+        &["lint", r][..],
+        &["check", r],
+        &["analyze", r],
+        &["simulate", r, "--all"],
+    ] {
+        let o = meridian(cmd);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{cmd:?}: {}{}",
+            stdout(&o),
+            stderr(&o)
+        );
+        assert!(headed(&o), "{cmd:?}: {}", stdout(&o));
+        assert!(stderr(&o).contains("3 topologies under"), "{}", stderr(&o));
+    }
+    let o = meridian(&["plan", r, "--live", "local", "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(headed(&o) && stdout(&o).matches("Plan: 8 to add").count() == 3);
+    // SARIF: one run, a result from each topology's file.
+    let o = meridian(&["lint", r, "--format", "sarif"]);
+    let sarif: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(sarif["runs"].as_array().unwrap().len(), 1);
+    assert_eq!(results.len(), 3, "{sarif:#}");
+    // One topology that fails its gate: check exits 3; an invalid one makes it 1.
+    let shop = root.join("shop/main.hcl");
+    let text = std::fs::read_to_string(&shop).unwrap();
+    std::fs::write(
+        &shop,
+        text.replace("rto          = \"15m\"", "rto          = \"1m\""),
+    )
+    .unwrap();
+    let o = meridian(&["check", r]);
+    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("shop gate failed (exit 3)"),
+        "{}",
+        stderr(&o)
+    );
+    let o = meridian(&["check", r, "--format", "markdown"]);
+    assert_eq!(o.status.code(), Some(3));
+    let md = stdout(&o);
+    assert!(
+        md.starts_with("<!-- meridian:check -->\n**Meridian check of 3 topologies**"),
+        "{md}"
+    );
+    assert_eq!(md.matches("<!-- meridian:").count(), 1, "{md}");
+    assert!(
+        md.contains(&format!("- `{}`: **failed**", root.join("shop").display())),
+        "{md}"
+    );
+    std::fs::write(root.join("infra/prod/main.hcl"), "service {{{\n").unwrap();
+    let o = meridian(&["check", r]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains(&format!("==> {} <==", found[1].display())));
+    // Outputs about one topology, and commands that take one, name what they found.
+    for cmd in [
+        &["plan", r, "--format", "json"][..],
+        &["plan", r, "--out", "plan.json"],
+        &["analyze", r, "--format", "json"],
+        &["iam-policy", r],
+        &["apply", r, "--auto-approve", "--live", "local"],
+        &["destroy", r, "--auto-approve", "--live", "local"],
+    ] {
+        let o = meridian(cmd);
+        assert_eq!(o.status.code(), Some(1), "{cmd:?}: {}", stdout(&o));
+        let err = stderr(&o);
+        assert!(
+            found.iter().all(|t| err.contains(&t.display().to_string())),
+            "{cmd:?}: {err}"
+        );
+    }
+    assert!(!root.join("infra/staging/eu/.meridian/state.json").exists());
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// `git` in `dir`, as a test's own user, never a hook or config of the machine's.
+fn git(dir: &Path, args: &[&str]) {
+    let o = Command::new("git")
+        .args(["-c", "user.name=test", "-c", "user.email=test@example.com"])
+        .args([
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .expect("git runs");
+    assert!(o.status.success(), "git {args:?}: {}", stderr(&o));
+}
+
+/// The hooks of `.pre-commit-hooks.yaml`, run by the pinned pre-commit (`try-repo`, as a user
+/// tries them) on the repository of [`user_repo`]: both pass with Terraform's lock file,
+/// Terragrunt and Packer beside the topologies; an unformatted or broken topology at depth 3
+/// fails them.
+#[test]
+fn pre_commit_hooks_pass_at_any_depth() {
+    let python = provision::pre_commit_python().unwrap_or_else(|e| panic!("{e}"));
+    let root = user_repo("pre-commit");
+    let hooks = root.with_extension("hooks");
+    let _ = std::fs::remove_dir_all(&hooks);
+    std::fs::create_dir_all(&hooks).unwrap();
+    std::fs::copy(
+        ".pre-commit-hooks.yaml",
+        hooks.join(".pre-commit-hooks.yaml"),
+    )
+    .unwrap();
+    git(&hooks, &["init", "-q"]);
+    git(&hooks, &["add", "-A"]);
+    git(&hooks, &["commit", "-qm", "hooks"]);
+    git(&root, &["init", "-q"]);
+    let bin = Path::new(env!("CARGO_BIN_EXE_meridian")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let home = root.with_extension("pre-commit-home");
+    let run = || {
+        git(&root, &["add", "-A"]);
+        let o = Command::new(&python)
+            .args(["-m", "pre_commit", "try-repo"])
+            .arg(&hooks)
+            .arg("--all-files")
+            .current_dir(&root)
+            .env("PATH", &path)
+            .env("PRE_COMMIT_HOME", &home)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .expect("pre-commit runs");
+        (o.status.code(), stdout(&o))
+    };
+    let (code, out) = run();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("meridian fmt --check....") && out.contains("Passed"),
+        "{out}"
+    );
+    let deep = root.join("infra/staging/eu/main.hcl");
+    let text = std::fs::read_to_string(&deep).unwrap();
+    std::fs::write(&deep, text.replacen("rto          =", "rto =", 1)).unwrap();
+    let (code, out) = run();
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("infra/staging/eu/main.hcl"), "{out}");
+    std::fs::write(&deep, "service {{{\n").unwrap();
+    let (code, out) = run();
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("infra/staging/eu: invalid"), "{out}");
+    for d in [&root, &hooks, &home] {
+        let _ = std::fs::remove_dir_all(d);
+    }
 }

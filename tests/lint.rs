@@ -268,6 +268,8 @@ fn sarif_validates_against_the_oasis_schema() {
             .map(|r| format!("{FIXTURES}/{}.hcl", r.as_str())),
     );
     inputs.push(format!("{FIXTURES}/SS000_clean.hcl"));
+    // A tree of topologies: one document, every topology's results in one run.
+    inputs.push("examples".to_string());
     let mut files = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
         let o = meridian(&["lint", input, "--format", "sarif"]);

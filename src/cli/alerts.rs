@@ -22,7 +22,7 @@ use std::path::PathBuf;
     after_help = "Examples:\n  meridian alerts examples/active-passive > meridian.rules.yml\n  promtool check rules meridian.rules.yml\n  meridian alerts infra/ --lag-warn 2s --lag-page 10s \\\n      --lag-metric pg_replication_lag_seconds"
 )]
 pub struct Args {
-    /// A topology file or a directory of .hcl files.
+    /// A topology file, a directory of .hcl files, or a tree of topologies (found at any depth).
     #[arg(default_value = ".")]
     path: PathBuf,
     /// Replication lag that warns [default: 5s, or half the RPO objective when that is less].
@@ -65,11 +65,19 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
         ));
         return exit::ERROR;
     }
-    let (_, topology) = match super::load_valid(&args.path, "no rules written", ctx) {
+    let many = match args.format {
+        Format::Yaml => super::tree::Many::Yaml,
+        Format::Json => super::tree::Many::One,
+    };
+    super::tree::each(&args.path, many, ctx, |path, ctx| rules(&args, path, ctx))
+}
+
+fn rules(args: &Args, path: &std::path::Path, ctx: &mut Ctx) -> u8 {
+    let (_, topology) = match super::load_valid(path, "no rules written", ctx) {
         Ok(v) => v,
         Err(code) => return code,
     };
-    let backend = BackendRef::of(topology.backend.as_ref(), &topology_dir(&args.path));
+    let backend = BackendRef::of(topology.backend.as_ref(), &topology_dir(path));
     let team = match Team::open(&backend, None, ctx) {
         Ok(t) => t,
         Err(code) => return code,
@@ -105,7 +113,7 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
     match args.format {
         Format::Yaml => ctx.out(&file.yaml(&format!(
             "Prometheus alerting rules for {}, written by meridian alerts.",
-            args.path.display()
+            path.display()
         ))),
         Format::Json => match super::to_json(&file, ctx) {
             Ok(t) => ctx.out(&t),

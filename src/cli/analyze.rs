@@ -1,8 +1,9 @@
 //! `meridian analyze` and `meridian check`: the recovery analysis, and the objectives gate.
 
+use super::tree::{self, Many};
 use super::{exit, Ctx};
 use crate::analysis::cost::PricesError;
-use crate::analysis::{analyze_with_prices, Prices};
+use crate::analysis::{analyze_with_prices, Analysis, Prices};
 use crate::render;
 use clap::ValueEnum;
 use std::collections::BTreeMap;
@@ -15,7 +16,7 @@ use std::path::PathBuf;
     after_help = "Examples:\n  meridian analyze examples/active-passive\n  meridian analyze examples/active-passive --format markdown >> pr-comment.md\n  meridian analyze examples/active-passive --format json \\\n      | jq '.services[].rto_floor_seconds'"
 )]
 pub struct Args {
-    /// A topology file or a directory of .hcl files.
+    /// A topology file, a directory of .hcl files, or a tree of topologies (found at any depth).
     #[arg(default_value = ".")]
     path: PathBuf,
     /// Output: human, json (versioned, durations in seconds), markdown, or svg (a timeline of
@@ -38,7 +39,7 @@ pub struct Args {
     after_help = "Examples:\n  meridian check examples/active-passive\n  meridian check infra/ || echo \"recovery budget broken\""
 )]
 pub struct CheckArgs {
-    /// A topology file or a directory of .hcl files.
+    /// A topology file, a directory of .hcl files, or a tree of topologies (found at any depth).
     #[arg(default_value = ".")]
     path: PathBuf,
     /// Output: human, json or markdown.
@@ -169,11 +170,17 @@ fn print(
 }
 
 pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
-    match load(&args.path, args.prices.as_deref(), ctx) {
-        Ok((_, a)) if print(&a, (args.format, args.max_chars), ctx) => exit::OK,
-        Ok(_) => exit::ERROR,
-        Err(code) => code,
-    }
+    let many = match args.format {
+        Format::Human => Many::Text,
+        _ => Many::One,
+    };
+    tree::each(&args.path, many, ctx, |path, ctx| {
+        match load(path, args.prices.as_deref(), ctx) {
+            Ok((_, a)) if print(&a, (args.format, args.max_chars), ctx) => exit::OK,
+            Ok(_) => exit::ERROR,
+            Err(code) => code,
+        }
+    })
 }
 
 pub fn run_check(args: CheckArgs, ctx: &mut Ctx) -> u8 {
@@ -181,13 +188,54 @@ pub fn run_check(args: CheckArgs, ctx: &mut Ctx) -> u8 {
         Ok(o) => o,
         Err(code) => return code,
     };
-    let (sources, topology) = match super::load_valid(&args.path, "nothing analyzed", ctx) {
+    let found = match tree::topologies(&args.path, ctx) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    let many = match args.format {
+        CheckFormat::Human => Many::Text,
+        CheckFormat::Json => Many::One,
+        CheckFormat::Markdown if found.len() > 1 => {
+            return check_markdown_all(&args, &found, &overrides, ctx)
+        }
+        CheckFormat::Markdown => Many::One,
+    };
+    tree::each_of(&args.path, &found, many, ctx, |path, ctx| {
+        check_one(path, &overrides, &args, ctx)
+    })
+}
+
+/// One topology's analysis and lint for `check`, with its sources; the exit code when invalid.
+fn checked(
+    path: &std::path::Path,
+    overrides: &BTreeMap<String, f64>,
+    ctx: &mut Ctx,
+) -> Result<(crate::source::Sources, Analysis, crate::lint::Report), u8> {
+    let (sources, topology) = super::load_valid(path, "nothing analyzed", ctx)?;
+    let a = analyze_with_prices(&topology, overrides);
+    // The lint is reported, not gated on: `meridian lint` is its gate.
+    let lint = crate::lint::lint_with(&topology, &a, &sources, &crate::lint::Config::default());
+    Ok((sources, a, lint))
+}
+
+fn gate(a: &Analysis) -> u8 {
+    if a.gate_failed() {
+        exit::GATE_FAILED
+    } else {
+        exit::OK
+    }
+}
+
+fn check_one(
+    path: &std::path::Path,
+    overrides: &BTreeMap<String, f64>,
+    args: &CheckArgs,
+    ctx: &mut Ctx,
+) -> u8 {
+    let (sources, a, lint) = match checked(path, overrides, ctx) {
         Ok(v) => v,
         Err(code) => return code,
     };
-    let a = analyze_with_prices(&topology, &overrides);
-    // The lint is reported, not gated on: `meridian lint` is its gate.
-    let lint = crate::lint::lint_with(&topology, &a, &sources, &crate::lint::Config::default());
     match args.format {
         CheckFormat::Human => check_human(&a, &lint, ctx),
         CheckFormat::Json => {
@@ -217,11 +265,42 @@ pub fn run_check(args: CheckArgs, ctx: &mut Ctx) -> u8 {
             args.max_chars,
         )),
     }
-    if a.gate_failed() {
-        exit::GATE_FAILED
-    } else {
-        exit::OK
+    gate(&a)
+}
+
+/// One comment for several topologies: a line per topology with its verdict, then each
+/// topology's check under its path, cut to `--max-chars` as a whole.
+fn check_markdown_all(
+    args: &CheckArgs,
+    found: &[std::path::PathBuf],
+    overrides: &BTreeMap<String, f64>,
+    ctx: &mut Ctx,
+) -> u8 {
+    let mut code = exit::OK;
+    let mut outcomes = Vec::new();
+    let mut head = format!("**Meridian check of {} topologies**\n\n", found.len());
+    let mut body = String::new();
+    for path in found {
+        let c = match checked(path, overrides, ctx) {
+            Ok((_, a, lint)) => {
+                body.push_str(&format!("\n---\n\n**`{}`**\n\n", path.display()));
+                body.push_str(&render::analysis::check_markdown(&a, &lint));
+                gate(&a)
+            }
+            Err(c) => c,
+        };
+        let verdict = match c {
+            exit::OK => "passed",
+            exit::GATE_FAILED => "**failed**",
+            _ => "**invalid** (see the job log)",
+        };
+        head.push_str(&format!("- `{}`: {verdict}\n", path.display()));
+        outcomes.push((path.clone(), c));
+        code = tree::worst(code, c);
     }
+    ctx.out(&fit(&format!("{head}{body}"), "check", args.max_chars));
+    tree::summary(&args.path, &outcomes, ctx);
+    code
 }
 
 fn check_human(a: &crate::analysis::Analysis, lint: &crate::lint::Report, ctx: &mut Ctx) {

@@ -33,67 +33,55 @@ fn unified(name: &str, before: &str, after: &str) -> String {
         .to_string()
 }
 
-fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    if path.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
-            .map(|e| e.map(|e| e.path()))
-            .collect::<Result<_, _>>()?;
-        entries.sort();
-        for p in entries {
-            // Inside a directory: hidden entries and symlinks (files or directories, loops
-            // included) are skipped; a file named on the command line is formatted in place.
-            let hidden = p
-                .file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with('.'));
-            let is_link = std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink());
-            if hidden || is_link {
-                continue;
+/// `meridian fmt -`: standard input formatted to standard output (or checked, or diffed).
+fn stdin(args: &Args, ctx: &mut Ctx) -> u8 {
+    let text = match crate::source::read_stdin() {
+        Ok(t) => t,
+        Err(e) => {
+            ctx.report(e);
+            return exit::ERROR;
+        }
+    };
+    match format("<stdin>", &text) {
+        Ok(out) => {
+            if args.diff {
+                ctx.out(&unified("<stdin>", &text, &out));
+            } else if !args.check {
+                ctx.out(&out);
             }
-            if p.is_dir() && !p.ends_with("target") {
-                collect(&p, out)?;
-            } else if p.extension().is_some_and(|e| e == "hcl") && p.is_file() {
-                out.push(p);
+            if args.check && out != text {
+                exit::ERROR
+            } else {
+                exit::OK
             }
         }
-    } else {
-        out.push(path.to_path_buf());
+        Err(e) => {
+            report(e, "<stdin>", &text, ctx);
+            exit::ERROR
+        }
     }
-    Ok(())
 }
 
 pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
     if args.paths.len() == 1 && args.paths[0] == Path::new("-") {
-        let text = match crate::source::read_stdin() {
-            Ok(t) => t,
+        return stdin(&args, ctx);
+    }
+    let mut files = Vec::new();
+    for p in &args.paths {
+        match crate::source::hcl_files(p) {
+            Ok((found, foreign)) => {
+                files.extend(found);
+                for f in foreign.iter().filter(|_| !p.is_dir()) {
+                    ctx.note(&format!(
+                        "note: skipped {}: another tool's HCL, not a topology\n",
+                        f.display()
+                    ));
+                }
+            }
             Err(e) => {
                 ctx.report(e);
                 return exit::ERROR;
             }
-        };
-        return match format("<stdin>", &text) {
-            Ok(out) => {
-                if args.diff {
-                    ctx.out(&unified("<stdin>", &text, &out));
-                } else if !args.check {
-                    ctx.out(&out);
-                }
-                if args.check && out != text {
-                    exit::ERROR
-                } else {
-                    exit::OK
-                }
-            }
-            Err(e) => {
-                report(e, "<stdin>", &text, ctx);
-                exit::ERROR
-            }
-        };
-    }
-    let mut files = Vec::new();
-    for p in &args.paths {
-        if let Err(e) = collect(p, &mut files) {
-            ctx.err(&format!("error: cannot read {}: {e}\n", p.display()));
-            return exit::ERROR;
         }
     }
     let mut failed = false;

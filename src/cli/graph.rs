@@ -1,5 +1,6 @@
 //! `meridian graph`: the resources a topology implies and their dependencies.
 
+use super::tree::Many;
 use super::{exit, Ctx};
 use crate::graph::ResourceGraph;
 use crate::render;
@@ -13,7 +14,7 @@ use std::path::PathBuf;
     after_help = "Examples:\n  meridian graph examples/active-passive | dot -Tsvg > graph.svg\n  meridian graph examples/active-passive --format json | jq '.apply_order'"
 )]
 pub struct Args {
-    /// A topology file or a directory of .hcl files.
+    /// A topology file, a directory of .hcl files, or a tree of topologies (found at any depth).
     #[arg(default_value = ".")]
     path: PathBuf,
     /// Output: dot (Graphviz) or json (resources, edges and apply order).
@@ -28,7 +29,17 @@ enum Format {
 }
 
 pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
-    let (sources, topology) = match super::load_valid(&args.path, "no graph printed", ctx) {
+    let many = match args.format {
+        Format::Dot => Many::Dot,
+        Format::Json => Many::One,
+    };
+    super::tree::each(&args.path, many, ctx, |path, ctx| {
+        graph(path, args.format, ctx)
+    })
+}
+
+fn graph(path: &std::path::Path, format: Format, ctx: &mut Ctx) -> u8 {
+    let (sources, topology) = match super::load_valid(path, "no graph printed", ctx) {
         Ok(v) => v,
         Err(code) => return code,
     };
@@ -38,7 +49,7 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
         ctx.err(&render::diagnostics::human(&cycles, &sources, ctx.color));
         return exit::ERROR;
     }
-    match args.format {
+    match format {
         Format::Dot => ctx.out(&render::graph::dot(&graph)),
         Format::Json => match super::to_json(&render::graph::json(&graph), ctx) {
             Ok(text) => ctx.out(&text),

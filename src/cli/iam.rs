@@ -16,7 +16,7 @@ use std::path::PathBuf;
     after_help = "Examples:\n  meridian iam-policy infra/ > meridian-apply.json\n  meridian iam-policy infra/ --for plan > meridian-plan.json\n  aws iam create-policy --policy-name meridian-infra \\\n      --policy-document file://meridian-apply.json"
 )]
 pub struct Args {
-    /// A topology file or a directory of .hcl files.
+    /// A topology file, a directory of .hcl files, or a tree of topologies (found at any depth).
     #[arg(default_value = ".")]
     path: PathBuf,
     /// plan (reads only) or apply (plan, apply, destroy, init).
@@ -31,15 +31,19 @@ enum For {
 }
 
 pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
-    let Ok((_, topology)) = super::load_valid(&args.path, "no policy printed", ctx) else {
+    super::tree::each(&args.path, super::tree::Many::One, ctx, |path, ctx| {
+        policy(path, args.purpose, ctx)
+    })
+}
+
+fn policy(path: &std::path::Path, purpose: For, ctx: &mut Ctx) -> u8 {
+    let Ok((_, topology)) = super::load_valid(path, "no policy printed", ctx) else {
         return exit::ERROR;
     };
     let graph = crate::graph::ResourceGraph::build(&topology);
-    let backend = crate::backend::BackendRef::of(
-        topology.backend.as_ref(),
-        &super::team::topology_dir(&args.path),
-    );
-    let purpose = match args.purpose {
+    let backend =
+        crate::backend::BackendRef::of(topology.backend.as_ref(), &super::team::topology_dir(path));
+    let purpose = match purpose {
         For::Plan => Purpose::Plan,
         For::Apply => Purpose::Apply,
     };

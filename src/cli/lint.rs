@@ -1,5 +1,6 @@
 //! `meridian lint`: what breaks static stability, with rule ids, levels and suppressions.
 
+use super::tree::{self, Many};
 use super::{exit, Ctx};
 use crate::lint::{self, Config, Level, RuleId};
 use crate::render::lint as render;
@@ -19,7 +20,7 @@ use std::path::PathBuf;
     after_help = "Examples:\n  meridian lint examples/active-passive\n  meridian lint infra/ --deny warnings\n  meridian lint infra/ --format sarif > meridian.sarif\n  meridian lint --explain SS001\n  meridian lint --list"
 )]
 pub struct Args {
-    /// A topology file or a directory of .hcl files.
+    /// A topology file, a directory of .hcl files, or a tree of topologies (found at any depth).
     #[arg(default_value = ".")]
     path: PathBuf,
     /// Output: human, json, or sarif (SARIF 2.1.0, for GitHub code scanning).
@@ -124,28 +125,73 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let (sources, topology) = match super::load_valid(&args.path, "nothing linted", ctx) {
+    let found = match tree::topologies(&args.path, ctx) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    if args.format == Format::Human {
+        return tree::each_of(&args.path, &found, Many::Text, ctx, |path, ctx| {
+            lint_human(path, &config, ctx)
+        });
+    }
+    lint_documents(&args, &found, &config, ctx)
+}
+
+fn lint_human(path: &std::path::Path, config: &Config, ctx: &mut Ctx) -> u8 {
+    let (sources, topology) = match super::load_valid(path, "nothing linted", ctx) {
         Ok(v) => v,
         Err(code) => return code,
     };
-    let report = lint::lint(&topology, &sources, &config);
-    let text = match args.format {
-        Format::Human => Ok(render::human(&report, &sources, ctx.color)),
-        Format::Json => super::to_json(&render::json(&report, &sources), ctx),
-        Format::Sarif => super::to_json(
-            &render::sarif(&report, &sources, &repo_paths(&sources)),
-            ctx,
-        ),
-    };
-    match text {
-        Ok(t) => ctx.out(&t),
-        Err(code) => return code,
-    }
+    let report = lint::lint(&topology, &sources, config);
+    ctx.out(&render::human(&report, &sources, ctx.color));
+    gate(&report)
+}
+
+fn gate(report: &lint::Report) -> u8 {
     if report.denied() {
         exit::GATE_FAILED
     } else {
         exit::OK
     }
+}
+
+/// JSON or SARIF: one document whatever the number of topologies, their findings together
+/// (each names its file); a topology that is invalid is left out and makes the exit 1.
+fn lint_documents(args: &Args, found: &[PathBuf], config: &Config, ctx: &mut Ctx) -> u8 {
+    let mut code = exit::OK;
+    let mut doc: Option<serde_json::Value> = None;
+    let mut outcomes = Vec::new();
+    for path in found {
+        let (sources, topology) = match super::load_valid(path, "nothing linted", ctx) {
+            Ok(v) => v,
+            Err(c) => {
+                outcomes.push((path.clone(), c));
+                code = tree::worst(code, c);
+                continue;
+            }
+        };
+        let report = lint::lint(&topology, &sources, config);
+        let next = match args.format {
+            Format::Sarif => render::sarif(&report, &sources, &repo_paths(&sources)),
+            _ => render::json(&report, &sources),
+        };
+        doc = Some(match doc {
+            Some(d) => render::merge(d, next),
+            None => next,
+        });
+        outcomes.push((path.clone(), gate(&report)));
+        code = tree::worst(code, gate(&report));
+    }
+    if let Some(d) = doc {
+        match super::to_json(&d, ctx) {
+            Ok(t) => ctx.out(&t),
+            Err(c) => return c,
+        }
+    }
+    if found.len() > 1 {
+        tree::summary(&args.path, &outcomes, ctx);
+    }
+    code
 }
 
 /// Each source file's path relative to the root of the git repository that holds it (the

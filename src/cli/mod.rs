@@ -18,6 +18,7 @@ mod signals;
 mod simulate;
 mod state;
 mod team;
+mod tree;
 mod unlock;
 mod validate;
 

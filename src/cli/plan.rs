@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 wins over 2)."
 )]
 pub struct PlanArgs {
-    /// A topology file or a directory of .hcl files.
+    /// A topology file, a directory of .hcl files, or a tree of topologies (found at any depth).
     #[arg(default_value = ".")]
     path: PathBuf,
     #[command(flatten)]
@@ -597,20 +597,52 @@ fn plan_exit(p: &Plan, args: &PlanArgs) -> u8 {
 }
 
 pub fn run_plan(args: PlanArgs, ctx: &mut Ctx) -> u8 {
-    match plan_command(&args, ctx) {
-        Ok(code) | Err(code) => code,
+    let found = match super::tree::topologies(&args.path, ctx) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    // What names one topology's file or resources cannot be shared by several.
+    let one = match (&args.out, &args.common.state, args.common.target.first()) {
+        (Some(_), ..) => Some("--out saves one topology's plan"),
+        (_, Some(_), _) => Some("--state names one topology's state store"),
+        (.., Some(_)) => Some("--target names one topology's resources"),
+        _ if args.format != Format::Human => {
+            Some("--format json and markdown describe one topology")
+        }
+        _ => None,
+    };
+    if let (Some(why), true) = (one, found.len() > 1) {
+        ctx.err(&format!(
+            "error: {why}; {} holds {}:\n",
+            args.path.display(),
+            found.len()
+        ));
+        for t in &found {
+            ctx.err(&format!("  {}\n", t.display()));
+        }
+        ctx.err("  help: plan each of them on its own (meridian plan DIR)\n");
+        return exit::ERROR;
     }
+    super::tree::each_of(
+        &args.path,
+        &found,
+        super::tree::Many::Text,
+        ctx,
+        |path, ctx| match plan_command(path, &args, ctx) {
+            Ok(code) | Err(code) => code,
+        },
+    )
 }
 
-fn plan_command(args: &PlanArgs, ctx: &mut Ctx) -> Result<u8, u8> {
-    let mut l = load(&args.path, ctx)?;
+fn plan_command(path: &Path, args: &PlanArgs, ctx: &mut Ctx) -> Result<u8, u8> {
+    let mut l = load(path, ctx)?;
     let team = Team::open(&l.backend, None, ctx)?;
     l.same_topology(&team, args.common.rename, ctx)?;
     l.set_identity(team.identity());
     if args.destroy {
         l = l.for_destroy();
     }
-    let state = args.common.state_path(&args.path);
+    let state = args.common.state_path(path);
     let store = open_provider(&args.common, &l.topology, &state, None, ctx)?;
     let mut p = make_plan(
         &l,

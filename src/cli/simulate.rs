@@ -20,7 +20,7 @@ use std::path::PathBuf;
     after_help = "Examples:\n  meridian simulate examples/active-passive --fail us-east-1\n  meridian simulate infra/ --isolate us-east-1 --format markdown > game-day.md\n  meridian simulate infra/ --degrade eu-west-1 --error-rate 0.5\n  meridian simulate infra/ --all"
 )]
 pub struct Args {
-    /// A topology file or a directory of .hcl files.
+    /// A topology file, a directory of .hcl files, or a tree of topologies (found at any depth).
     #[arg(default_value = ".")]
     path: PathBuf,
     /// The AWS region that is gone.
@@ -98,12 +98,22 @@ fn scenarios(args: &Args, regions: &[String], ctx: &mut Ctx) -> Result<Vec<Scena
 }
 
 pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
-    let (_, topology) = match super::load_valid(&args.path, "nothing simulated", ctx) {
+    let many = match args.format {
+        Format::Human => super::tree::Many::Text,
+        _ => super::tree::Many::One,
+    };
+    super::tree::each(&args.path, many, ctx, |path, ctx| {
+        simulate_one(&args, path, ctx)
+    })
+}
+
+fn simulate_one(args: &Args, path: &std::path::Path, ctx: &mut Ctx) -> u8 {
+    let (_, topology) = match super::load_valid(path, "nothing simulated", ctx) {
         Ok(v) => v,
         Err(code) => return code,
     };
     let regions = simulate::regions(&topology);
-    let scenarios = match scenarios(&args, &regions, ctx) {
+    let scenarios = match scenarios(args, &regions, ctx) {
         Ok(s) => s,
         Err(code) => return code,
     };

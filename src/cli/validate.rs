@@ -3,7 +3,7 @@
 use super::{exit, Ctx};
 use crate::diagnostics::Diagnostics;
 use crate::render::diagnostics as render;
-use crate::source::{discover, Sources};
+use crate::source::Sources;
 use clap::ValueEnum;
 use std::path::PathBuf;
 
@@ -31,12 +31,9 @@ enum Format {
 }
 
 pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
-    let topologies = match discover(&args.path) {
+    let topologies = match super::tree::topologies(&args.path, ctx) {
         Ok(t) => t,
-        Err(e) => {
-            ctx.report(e);
-            return exit::ERROR;
-        }
+        Err(code) => return code,
     };
     let mut json_items = Vec::new();
     let mut all = Diagnostics::default();

@@ -69,6 +69,34 @@ pub fn json(r: &Report, sources: &Sources) -> Value {
     })
 }
 
+/// Two documents of the same format ([`json`] or [`sarif`]) as one: findings (SARIF results)
+/// together in the order given, counts added, `passed` only if both passed.
+pub fn merge(mut into: Value, from: Value) -> Value {
+    let append = |to: Option<&mut Value>, from: Option<&Value>| {
+        if let (Some(Value::Array(to)), Some(Value::Array(from))) = (to, from) {
+            to.extend(from.iter().cloned());
+        }
+    };
+    if into.get("runs").is_some() {
+        append(
+            into.pointer_mut("/runs/0/results"),
+            from.pointer("/runs/0/results"),
+        );
+        return into;
+    }
+    for key in ["findings", "suppressed"] {
+        append(into.get_mut(key), from.get(key));
+    }
+    for key in ["denied", "warnings"] {
+        let n = into[key].as_u64().unwrap_or(0) + from[key].as_u64().unwrap_or(0);
+        into[key] = json!(n);
+    }
+    let passed =
+        into["passed"].as_bool().unwrap_or(false) && from["passed"].as_bool().unwrap_or(false);
+    into["passed"] = json!(passed);
+    into
+}
+
 /// Where each source file is for code scanning: its path relative to the repository root (the
 /// git top level), by the name the sources give it. Files outside a repository are absent.
 pub type RepoPaths = std::collections::BTreeMap<String, String>;

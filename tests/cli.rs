@@ -1373,6 +1373,119 @@ fn markdown_of_a_thousand_services_fits_a_comment() {
     ]);
     let check = meridian(&["check", f, "--format", "markdown", "--max-chars", "25000"]);
     assert!(stdout(&plan).chars().count() + stdout(&check).chars().count() <= 65_536);
+    // --split: the whole plan in parts of at most 65,536 characters, every line in one part.
+    let parts = dir.join("parts");
+    std::fs::create_dir_all(&parts).unwrap();
+    std::fs::write(parts.join("plan-99.md"), "stale").unwrap();
+    let o = meridian(&[
+        "plan",
+        f,
+        "--state",
+        state.to_str().unwrap(),
+        "--format",
+        "markdown",
+        "--split",
+        parts.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let files: Vec<String> = stdout(&o).lines().map(String::from).collect();
+    assert!(files.len() >= 4, "{files:?}");
+    assert!(!parts.join("plan-99.md").exists(), "a stale part is left");
+    let mut rows = 0;
+    let mut rendered = Vec::new();
+    for (i, file) in files.iter().enumerate() {
+        let part = std::fs::read_to_string(file).unwrap();
+        assert!(part.chars().count() <= 65_536, "{file}");
+        assert!(part.contains(&format!("*Part {} of {}.*", i + 1, files.len())));
+        rows += part.matches("\n+ record.").count();
+        rendered.push(file.clone());
+    }
+    assert_eq!(rows, stdout(&whole).matches("\n+ record.").count());
+    // Each document as GitHub renders it (cmark-gfm): every structure closed where it ends.
+    for (cmd, kind) in [("check", "check"), ("analyze", "analysis")] {
+        let o = meridian(&[cmd, f, "--format", "markdown"]);
+        let file = dir.join(format!("{kind}.md"));
+        std::fs::write(&file, &o.stdout).unwrap();
+        rendered.push(file.to_str().unwrap().to_string());
+    }
+    let file = dir.join("plan.md");
+    std::fs::write(&file, stdout(&plan)).unwrap();
+    rendered.push(file.to_str().unwrap().to_string());
+    // A plan cut inside its diff (a short table, a long diff): the fence and <details> closed.
+    let mid = std::fs::read_to_string(f).unwrap();
+    let cut_at = mid.match_indices("service \"s").nth(40).unwrap().0;
+    let mid_file = dir.join("mid.hcl");
+    std::fs::write(&mid_file, &mid[..cut_at]).unwrap();
+    let o = meridian(&[
+        "plan",
+        mid_file.to_str().unwrap(),
+        "--format",
+        "markdown",
+        "--max-chars",
+        "30000",
+    ]);
+    let md = stdout(&o);
+    let diff_at = md.find("```diff").expect("the diff is shown");
+    assert!(
+        diff_at < md.find("Cut to fit").unwrap(),
+        "cut before the diff"
+    );
+    let file = dir.join("mid.md");
+    std::fs::write(&file, md).unwrap();
+    rendered.push(file.to_str().unwrap().to_string());
+    renders_like_github(&rendered);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Renders each Markdown file with cmark-gfm (GitHub's renderer, pinned from PyPI), raw HTML
+/// kept as GitHub keeps `<details>`, and checks the HTML: the marker is a comment, every
+/// `<details>`, `<pre>` and `<table>` is closed, and the document's last line is rendered
+/// outside any code block (a fence left open swallows the rest of a comment).
+fn renders_like_github(files: &[String]) {
+    let python = provision::cmark_python().unwrap_or_else(|e| panic!("{e}"));
+    let script = r#"
+import sys, html.parser, cmarkgfm
+from cmarkgfm.cmark import Options
+class Check(html.parser.HTMLParser):
+    BLOCKS = {"details", "pre", "table", "ul", "ol", "blockquote", "summary"}
+    def __init__(self):
+        super().__init__()
+        self.stack, self.errors, self.last_outside = [], [], ""
+    def handle_starttag(self, tag, attrs):
+        if tag in self.BLOCKS:
+            self.stack.append(tag)
+    def handle_endtag(self, tag):
+        if tag in self.BLOCKS:
+            if not self.stack or self.stack[-1] != tag:
+                self.errors.append(f"</{tag}> closes {self.stack[-1:] or 'nothing'}")
+            else:
+                self.stack.pop()
+    def handle_data(self, data):
+        if data.strip() and "pre" not in self.stack:
+            self.last_outside = (self.last_outside + " " + data.strip())[-400:]
+bad = 0
+for f in sys.argv[1:]:
+    text = open(f, encoding="utf-8").read()
+    out = cmarkgfm.github_flavored_markdown_to_html(text, options=Options.CMARK_OPT_UNSAFE)
+    c = Check(); c.feed(out); c.close()
+    last = [l for l in text.splitlines() if l.strip() and not l.startswith("<")][-1]
+    words = [w for w in last.replace("*", " ").replace("`", " ").split() if w.isalpha()][:3]
+    problems = list(c.errors)
+    if c.stack: problems.append(f"left open: {c.stack}")
+    if not out.startswith("<!-- meridian:"): problems.append("the marker is not a comment")
+    if any(w not in c.last_outside for w in words): problems.append(f"last line {last!r} not outside code: {c.last_outside!r}")
+    for p in problems:
+        bad += 1
+        print(f, p)
+sys.exit(1 if bad else 0)
+"#;
+    let o = Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .args(files)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
 }
 
 /// A repository shaped like a user's: topologies at depths 1, 2 and 3, a Terraform module with

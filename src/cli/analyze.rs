@@ -1,5 +1,6 @@
 //! `meridian analyze` and `meridian check`: the recovery analysis, and the objectives gate.
 
+use super::comment::{emit, CommentArgs};
 use super::tree::{self, Many};
 use super::{exit, Ctx};
 use crate::analysis::cost::PricesError;
@@ -26,10 +27,8 @@ pub struct Args {
     /// Price overrides: a JSON object of price names to USD, applied after a `prices` block.
     #[arg(long, value_name = "FILE.json")]
     prices: Option<PathBuf>,
-    /// Markdown: at most this many characters (GitHub's comment limit by default; 0: no
-    /// limit); a longer document keeps its summary and is cut, saying where the whole is.
-    #[arg(long, value_name = "N", default_value_t = crate::render::comment::GITHUB_COMMENT_LIMIT)]
-    max_chars: usize,
+    #[command(flatten)]
+    comment: CommentArgs,
 }
 
 /// Check the topology's objectives (rto, rpo, monthly_cost) against its analysis: exit 3 when one is
@@ -48,10 +47,8 @@ pub struct CheckArgs {
     /// Price overrides: a JSON object of price names to USD, applied after a `prices` block.
     #[arg(long, value_name = "FILE.json")]
     prices: Option<PathBuf>,
-    /// Markdown: at most this many characters (GitHub's comment limit by default; 0: no
-    /// limit); a longer document keeps its summary and is cut, saying where the whole is.
-    #[arg(long, value_name = "N", default_value_t = crate::render::comment::GITHUB_COMMENT_LIMIT)]
-    max_chars: usize,
+    #[command(flatten)]
+    comment: CommentArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -106,15 +103,8 @@ enum Format {
     Svg,
 }
 
-/// A Markdown document within `max` characters (0: no limit), for a pull-request comment.
-fn fit(doc: &str, kind: &str, max: usize) -> String {
-    crate::render::comment::fit(
-        doc,
-        kind,
-        if max == 0 { usize::MAX } else { max },
-        "this command's `--format json`, or its Markdown with `--max-chars 0`",
-    )
-}
+/// Where the whole of a cut analysis or check is.
+const WHOLE: &str = "this command's `--format json`, or its Markdown with `--max-chars 0`";
 
 fn price_file(path: Option<&std::path::Path>, ctx: &mut Ctx) -> Result<BTreeMap<String, f64>, u8> {
     let Some(path) = path else {
@@ -148,12 +138,15 @@ fn load(
 /// Prints the analysis; false when the chart could not be drawn.
 fn print(
     a: &crate::analysis::Analysis,
-    (format, max_chars): (Format, usize),
+    (format, comment): (Format, &CommentArgs),
     ctx: &mut Ctx,
 ) -> bool {
     match format {
         Format::Human => ctx.out_colored(&render::analysis::human(a), render::color::verdicts),
-        Format::Markdown => ctx.out(&fit(&render::analysis::markdown(a), "analysis", max_chars)),
+        Format::Markdown => {
+            let doc = render::analysis::markdown(a);
+            return emit(&doc, "analysis", comment, WHOLE, ctx).is_ok();
+        }
         Format::Json => match super::to_json(a, ctx) {
             Ok(text) => ctx.out(&text),
             Err(_) => return false,
@@ -170,13 +163,16 @@ fn print(
 }
 
 pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
+    if let Err(code) = args.comment.check(args.format == Format::Markdown, ctx) {
+        return code;
+    }
     let many = match args.format {
         Format::Human => Many::Text,
         _ => Many::One,
     };
     tree::each(&args.path, many, ctx, |path, ctx| {
         match load(path, args.prices.as_deref(), ctx) {
-            Ok((_, a)) if print(&a, (args.format, args.max_chars), ctx) => exit::OK,
+            Ok((_, a)) if print(&a, (args.format, &args.comment), ctx) => exit::OK,
             Ok(_) => exit::ERROR,
             Err(code) => code,
         }
@@ -184,6 +180,12 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
 }
 
 pub fn run_check(args: CheckArgs, ctx: &mut Ctx) -> u8 {
+    if let Err(code) = args
+        .comment
+        .check(args.format == CheckFormat::Markdown, ctx)
+    {
+        return code;
+    }
     let overrides = match price_file(args.prices.as_deref(), ctx) {
         Ok(o) => o,
         Err(code) => return code,
@@ -259,11 +261,12 @@ fn check_one(
                 Err(code) => return code,
             }
         }
-        CheckFormat::Markdown => ctx.out(&fit(
-            &render::analysis::check_markdown(&a, &lint),
-            "check",
-            args.max_chars,
-        )),
+        CheckFormat::Markdown => {
+            let doc = render::analysis::check_markdown(&a, &lint);
+            if let Err(code) = emit(&doc, "check", &args.comment, WHOLE, ctx) {
+                return code;
+            }
+        }
     }
     gate(&a)
 }
@@ -298,7 +301,9 @@ fn check_markdown_all(
         outcomes.push((path.clone(), c));
         code = tree::worst(code, c);
     }
-    ctx.out(&fit(&format!("{head}{body}"), "check", args.max_chars));
+    if let Err(c) = emit(&format!("{head}{body}"), "check", &args.comment, WHOLE, ctx) {
+        code = tree::worst(code, c);
+    }
     tree::summary(&args.path, &outcomes, ctx);
     code
 }

@@ -6,6 +6,7 @@
 
 mod alerts;
 mod analyze;
+mod comment;
 mod completions;
 mod fmt;
 mod graph;

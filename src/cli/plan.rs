@@ -48,10 +48,8 @@ pub struct PlanArgs {
     /// Plan the deletion of everything the topology manages (what `meridian destroy` does).
     #[arg(long)]
     destroy: bool,
-    /// Markdown: at most this many characters (GitHub's comment limit by default; 0: no
-    /// limit); a longer plan keeps its summary and is cut, saying where the whole is.
-    #[arg(long, value_name = "N", default_value_t = render::comment::GITHUB_COMMENT_LIMIT)]
-    max_chars: usize,
+    #[command(flatten)]
+    comment: super::comment::CommentArgs,
 }
 
 /// Apply a topology (plan, confirm, apply) or a saved plan (exactly it, or refuse it if the
@@ -440,18 +438,24 @@ pub(super) fn make_plan(
     })
 }
 
-fn print_plan(p: &Plan, (format, max_chars): (Format, usize), ctx: &mut Ctx) -> Result<(), u8> {
+fn print_plan(
+    p: &Plan,
+    (format, comment): (Format, &super::comment::CommentArgs),
+    ctx: &mut Ctx,
+) -> Result<(), u8> {
+    comment.check(format == Format::Markdown, ctx)?;
     match format {
         Format::Human => {
             let text = render::plan::human(p);
             ctx.out_colored(&text, render::color::plan);
         }
-        Format::Markdown => ctx.out(&render::comment::fit(
+        Format::Markdown => super::comment::emit(
             &render::plan::markdown(p),
             "plan",
-            if max_chars == 0 { usize::MAX } else { max_chars },
+            comment,
             "the plan's JSON (`meridian show PLAN --format json`), or this command with `--max-chars 0`",
-        )),
+            ctx,
+        )?,
         Format::Json => {
             let text = to_json(p, ctx)?;
             ctx.out(&text);
@@ -597,6 +601,9 @@ fn plan_exit(p: &Plan, args: &PlanArgs) -> u8 {
 }
 
 pub fn run_plan(args: PlanArgs, ctx: &mut Ctx) -> u8 {
+    if let Err(code) = args.comment.check(args.format == Format::Markdown, ctx) {
+        return code;
+    }
     let found = match super::tree::topologies(&args.path, ctx) {
         Ok(f) => f,
         Err(code) => return code,
@@ -660,7 +667,7 @@ fn plan_command(path: &Path, args: &PlanArgs, ctx: &mut Ctx) -> Result<u8, u8> {
             ));
         }
     }
-    print_plan(&p, (args.format, args.max_chars), ctx)?;
+    print_plan(&p, (args.format, &args.comment), ctx)?;
     if let Some(out) = &args.out {
         let text = to_json(&p, ctx)?;
         if let Err(e) = write_atomically(out, &text) {
@@ -754,10 +761,8 @@ pub struct ShowArgs {
     /// Output: human, json or markdown.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
-    /// Markdown: at most this many characters (GitHub's comment limit by default; 0: no
-    /// limit); a longer plan keeps its summary and is cut, saying where the whole is.
-    #[arg(long, value_name = "N", default_value_t = render::comment::GITHUB_COMMENT_LIMIT)]
-    max_chars: usize,
+    #[command(flatten)]
+    comment: super::comment::CommentArgs,
 }
 
 pub fn run_show(args: ShowArgs, ctx: &mut Ctx) -> u8 {
@@ -785,7 +790,7 @@ pub fn run_show(args: ShowArgs, ctx: &mut Ctx) -> u8 {
             return exit::ERROR;
         }
     };
-    match print_plan(&plan, (args.format, args.max_chars), ctx) {
+    match print_plan(&plan, (args.format, &args.comment), ctx) {
         Ok(()) => exit::OK,
         Err(code) => code,
     }

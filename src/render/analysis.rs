@@ -332,23 +332,26 @@ pub fn check_markdown(a: &Analysis, lint: &crate::lint::Report) -> String {
     for o in &a.objectives {
         let _ = writeln!(s, "- {} {}", objective_mark(o.verdict), objective_line(o));
     }
-    for (service, why) in a.no_recovery() {
-        let _ = writeln!(s, "- ❌ service `{service}`: NO RECOVERY ({why})");
-    }
+    let lost: Vec<String> = a
+        .no_recovery()
+        .into_iter()
+        .map(|(service, why)| format!("❌ service `{service}`: NO RECOVERY ({why})"))
+        .collect();
+    s.push_str(&crate::render::comment::bullets(
+        &lost,
+        "services with no recovery",
+    ));
     let _ = writeln!(
         s,
         "\n### Static stability\n\n{}\n",
         crate::render::lint::summary(lint)
     );
-    for f in &lint.findings {
-        let _ = writeln!(
-            s,
-            "- `{}` {}: {}",
-            f.rule.as_str(),
-            f.level.as_str(),
-            f.message
-        );
-    }
+    let findings: Vec<String> = lint
+        .findings
+        .iter()
+        .map(|f| format!("`{}` {}: {}", f.rule.as_str(), f.level.as_str(), f.message))
+        .collect();
+    s.push_str(&crate::render::comment::bullets(&findings, "findings"));
     s.push_str("\n<details><summary>Recovery analysis</summary>\n\n");
     s.push_str(&markdown(a));
     s.push_str("\n</details>\n");
@@ -391,11 +394,25 @@ fn objective_mark(v: Verdict) -> &'static str {
 
 pub fn markdown(a: &Analysis) -> String {
     let mut s = String::from("## Recovery analysis\n\n");
+    let n = a.services.len();
+    let _ = writeln!(
+        s,
+        "**{n} service{}: RTO floor {}, RPO {}; {}.**\n",
+        if n == 1 { "" } else { "s" },
+        rto_figure(&a.verdict),
+        rpo_figure(&a.verdict),
+        verdict_line(a)
+    );
     let case = if a.verdict.rto_case == RtoCase::Dark {
         " (dark region)"
     } else {
         ""
     };
+    // A long table is folded, so the summary above stays one screen.
+    let folded = n > crate::render::comment::SHOWN;
+    if folded {
+        let _ = writeln!(s, "<details><summary>Every service ({n})</summary>\n");
+    }
     let _ = writeln!(
         s,
         "| service | routing | data | RTO floor{case} | worst loss | RPO |"
@@ -418,6 +435,9 @@ pub fn markdown(a: &Analysis) -> String {
             sa.worst_region.as_deref().unwrap_or("-"),
             secs(crate::analysis::rpo_of(sa, a.verdict.rpo_case))
         );
+    }
+    if folded {
+        s.push_str("\n</details>\n");
     }
     for (name, sa) in &a.services {
         let _ = writeln!(s, "\n### `{name}`\n");

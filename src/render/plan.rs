@@ -416,9 +416,12 @@ pub fn markdown(p: &Plan) -> String {
     let _ = writeln!(s, "{}\n", recovery_line(p));
     if !p.lint.is_empty() {
         let _ = writeln!(s, "**Static stability** (`meridian lint`):\n");
-        for n in &p.lint {
-            let _ = writeln!(s, "- `{}` {}: {}", n.rule, n.level, n.message);
-        }
+        let items: Vec<String> = p
+            .lint
+            .iter()
+            .map(|n| format!("`{}` {}: {}", n.rule, n.level, n.message))
+            .collect();
+        s.push_str(&crate::render::comment::bullets(&items, "findings"));
         s.push('\n');
     }
     let changed: Vec<&ResourceChange> = p

@@ -800,6 +800,45 @@ fn the_ci_recipe_uses_real_commands() {
     }
 }
 
+/// The release workflow and every workflow of docs/ci.md validate against GitHub's workflow
+/// schema (as the pinned check-jsonschema vendors it, offline); a broken one does not.
+#[test]
+fn workflows_validate_against_githubs_schema() {
+    let python = provision::workflow_python().unwrap_or_else(|e| panic!("{e}"));
+    let dir = std::env::temp_dir().join(format!("meridian-workflows-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut files = vec![std::path::PathBuf::from(".github/workflows/release.yml")];
+    let doc = std::fs::read_to_string("docs/ci.md").unwrap();
+    for (i, block) in doc.split("```yaml\n").skip(1).enumerate() {
+        let block = block.split("```").next().unwrap();
+        if block.lines().any(|l| l == "jobs:") {
+            let f = dir.join(format!("ci-{i}.yml"));
+            std::fs::write(&f, block).unwrap();
+            files.push(f);
+        }
+    }
+    assert!(files.len() >= 3, "{files:?}");
+    let broken = dir.join("broken.yml");
+    std::fs::write(&broken, "on: push\njobs:\n  a:\n    steps: 3\n").unwrap();
+    let validate = |files: &[std::path::PathBuf]| {
+        Command::new(&python)
+            .args([
+                "-m",
+                "check_jsonschema",
+                "--builtin-schema",
+                "vendor.github-workflows",
+            ])
+            .args(files)
+            .output()
+            .unwrap()
+    };
+    let o = validate(&files);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(!validate(&[broken]).status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Completions and the man page come from the clap definitions: every command is in them, and
 /// the bash script is valid bash.
 #[test]

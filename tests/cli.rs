@@ -1959,3 +1959,121 @@ fn quiet_keeps_stderr_to_errors_on_every_command() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A policy written for Terraform plans runs on Meridian's saved plans: checkov's
+/// `terraform_plan` framework (pinned from PyPI, offline) with a custom check on
+/// `aws_route53_health_check`'s `failure_threshold` and `request_interval` passes the example's
+/// checks (3 x 10 s) and fails them at 10 x 30 s, naming each by its Terraform address, as it
+/// would for Terraform. (Before: checkov loaded the plan and saw 0 resources.)
+#[test]
+fn checkov_runs_a_terraform_policy_on_saved_plans() {
+    let python = provision::checkov_python().unwrap_or_else(|e| panic!("{e}"));
+    let dir = std::env::temp_dir().join(format!("meridian-checkov-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let checks = dir.join("checks");
+    std::fs::create_dir_all(&checks).unwrap();
+    std::fs::write(checks.join("__init__.py"), "").unwrap();
+    std::fs::write(
+        checks.join("detection_window.py"),
+        r#"from checkov.common.models.enums import CheckCategories, CheckResult
+from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
+
+
+class DetectionWindow(BaseResourceCheck):
+    def __init__(self):
+        super().__init__(
+            name="failure_threshold * request_interval is at most 60 s",
+            id="CKV_MERIDIAN_1",
+            categories=[CheckCategories.GENERAL_SECURITY],
+            supported_resources=["aws_route53_health_check"],
+        )
+
+    def scan_resource_conf(self, conf):
+        threshold = conf.get("failure_threshold", [3])[0]
+        interval = conf.get("request_interval", [30])[0]
+        return CheckResult.PASSED if threshold * interval <= 60 else CheckResult.FAILED
+
+
+check = DetectionWindow()
+"#,
+    )
+    .unwrap();
+    let topology = dir.join("billing");
+    std::fs::create_dir_all(&topology).unwrap();
+    let text = std::fs::read_to_string("examples/active-passive/main.hcl").unwrap();
+    let slow = text
+        .replace("interval          = 10", "interval          = 30")
+        .replace("failure_threshold = 3", "failure_threshold = 10");
+    assert_ne!(slow, text);
+    let mut outcomes = Vec::new();
+    for (name, hcl) in [("fast", &text), ("slow", &slow)] {
+        std::fs::write(topology.join("main.hcl"), hcl).unwrap();
+        let plan = dir.join(format!("{name}.json"));
+        let t = topology.to_str().unwrap();
+        let o = meridian(&[
+            "plan",
+            t,
+            "--live",
+            "local",
+            "--out",
+            plan.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let o = Command::new(&python)
+            .args([
+                "-m",
+                "checkov.main",
+                "--framework",
+                "terraform_plan",
+                "-o",
+                "json",
+            ])
+            .args(["--check", "CKV_MERIDIAN_1", "--skip-download", "-f"])
+            .arg(&plan)
+            .arg("--external-checks-dir")
+            .arg(&checks)
+            .env("BC_SKIP_MAPPING", "TRUE")
+            .env("CKV_SKIP_PACKAGE_UPDATE_CHECK", "true")
+            .env("XDG_CACHE_HOME", dir.join("cache"))
+            .env("HOME", &dir)
+            .output()
+            .unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{name}: {e}: {}{}", stdout(&o), stderr(&o)));
+        let results = &report["results"];
+        assert!(
+            results.is_object(),
+            "{name}: checkov saw nothing: {report:#}"
+        );
+        let names = |key: &str| -> Vec<String> {
+            results[key]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["resource"].as_str().unwrap().to_string())
+                .collect()
+        };
+        outcomes.push((
+            name,
+            o.status.code(),
+            names("passed_checks"),
+            names("failed_checks"),
+        ));
+    }
+    let both = vec![
+        "aws_route53_health_check.billing[\"eu-west-1\"]".to_string(),
+        "aws_route53_health_check.billing[\"us-east-1\"]".to_string(),
+    ];
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let (_, code, passed, failed) = outcomes[0].clone();
+    assert_eq!(
+        (code, sorted(passed), failed.len()),
+        (Some(0), both.clone(), 0)
+    );
+    let (_, code, passed, failed) = outcomes[1].clone();
+    assert_eq!((code, passed.len(), sorted(failed)), (Some(1), 0, both));
+    let _ = std::fs::remove_dir_all(&dir);
+}

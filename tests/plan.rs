@@ -853,6 +853,10 @@ fn plan_snapshots_in_three_formats() {
             let line = match (line.find("; plan "), line.find("\"plan_id\": \"")) {
                 (Some(i), _) => format!("{}; plan [id])", &line[..i]),
                 (_, Some(i)) => format!("{}\"plan_id\": \"[id]\",", &line[..i]),
+                _ if line.contains("\"timestamp\": \"") => match line.find("\"timestamp\"") {
+                    Some(i) => format!("{}\"timestamp\": \"[time]\",", &line[..i]),
+                    None => line.to_string(),
+                },
                 // A caller reference ends with the random plan id of the apply that made it.
                 _ if line.contains("\"caller_reference\": \"") => match line.rfind('-') {
                     Some(i) => format!("{}-[plan]\",", &line[..i]),
@@ -2532,7 +2536,27 @@ fn a_saved_plan_is_known_by_its_content_and_shown() {
     assert_eq!(String::from_utf8_lossy(&o.stdout), planned);
     let o = meridian(&dir, &["show", "st.plan", "--format", "json"]);
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(doc["format_version"], 3);
+    assert_eq!(doc["format_version"], 4);
+    // The same plan as the previous format wrote it (format 3: `type` was Meridian's kind, no
+    // Terraform fields): still shown as it was, and applied below.
+    let mut three = doc.clone();
+    three["format_version"] = 3.into();
+    for k in ["timestamp", "terraform_version", "planned_values"] {
+        three.as_object_mut().unwrap().remove(k);
+    }
+    for c in three["resource_changes"].as_array_mut().unwrap() {
+        let c = c.as_object_mut().unwrap();
+        let kind = c.remove("meridian_type").unwrap();
+        c.insert("type".into(), kind);
+        for k in ["mode", "provider_name", "index"] {
+            c.remove(k);
+        }
+    }
+    std::fs::write(dir.join("three.plan"), three.to_string()).unwrap();
+    let o = meridian(&dir, &["show", "three.plan"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), planned);
+    std::fs::rename(dir.join("three.plan"), dir.join("st.plan")).unwrap();
     let o = meridian(&dir, &["apply", "st.plan"]);
     assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
     assert!(text_of(&o).contains("Apply complete"), "{}", text_of(&o));

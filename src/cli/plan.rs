@@ -457,7 +457,7 @@ fn print_plan(
             ctx,
         )?,
         Format::Json => {
-            let text = to_json(p, ctx)?;
+            let text = to_json(&plan::terraform::Document::of(p), ctx)?;
             ctx.out(&text);
         }
     }
@@ -669,7 +669,7 @@ fn plan_command(path: &Path, args: &PlanArgs, ctx: &mut Ctx) -> Result<u8, u8> {
     }
     print_plan(&p, (args.format, &args.comment), ctx)?;
     if let Some(out) = &args.out {
-        let text = to_json(&p, ctx)?;
+        let text = to_json(&plan::terraform::Document::of(&p), ctx)?;
         if let Err(e) = write_atomically(out, &text) {
             ctx.err(&format!("error: cannot write {}: {e}\n", out.display()));
             return Err(exit::ERROR);

@@ -10,6 +10,7 @@ pub mod apply;
 pub mod diff;
 pub mod saved;
 pub mod shared;
+pub mod terraform;
 
 use crate::analysis::Analysis;
 use crate::graph::{Address, Kind, ResourceGraph};
@@ -25,7 +26,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Version of the plan document; bumped on any incompatible change (see CHANGELOG.md).
 /// 2: typed `live_source`, record routing as one tagged value, structured `untouched`, each
 /// change's `detail`, recovery objectives per service.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -132,10 +133,13 @@ impl std::fmt::Debug for Attrs {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One resource's change. Written (format 4) with Terraform's `type`, `mode`,
+/// `provider_name` and `index` beside Meridian's `meridian_type` and `key`
+/// ([`terraform`]); read from format 4, or from format 3, where `type` was Meridian's kind.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "ResourceChangeText")]
 pub struct ResourceChange {
     pub address: String,
-    #[serde(rename = "type")]
     pub kind: Kind,
     pub name: String,
     pub key: Option<String>,
@@ -147,6 +151,68 @@ pub struct ResourceChange {
     pub replace_paths: Vec<String>,
     /// The typed change the apply engine carries out, held with the change it implements.
     pub detail: Detail,
+}
+
+impl Serialize for ResourceChange {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut m = s.serialize_struct("ResourceChange", 13)?;
+        m.serialize_field("address", &self.address)?;
+        m.serialize_field("meridian_type", &self.kind)?;
+        m.serialize_field("type", terraform::terraform_type(self.kind))?;
+        m.serialize_field("mode", "managed")?;
+        m.serialize_field("provider_name", terraform::PROVIDER_NAME)?;
+        m.serialize_field("name", &self.name)?;
+        m.serialize_field("key", &self.key)?;
+        m.serialize_field("index", &self.key)?;
+        m.serialize_field("change", &self.change)?;
+        m.serialize_field("action_reason", &self.action_reason)?;
+        if !self.replace_paths.is_empty() {
+            m.serialize_field("replace_paths", &self.replace_paths)?;
+        }
+        m.serialize_field("detail", &self.detail)?;
+        m.end()
+    }
+}
+
+/// A resource change as a saved plan holds it, of format 3 or 4.
+#[derive(Deserialize)]
+struct ResourceChangeText {
+    address: String,
+    /// Format 4: Terraform's type; format 3: Meridian's kind.
+    #[serde(rename = "type")]
+    type_name: String,
+    /// Format 4 only.
+    meridian_type: Option<Kind>,
+    name: String,
+    key: Option<String>,
+    change: Change,
+    action_reason: Option<String>,
+    #[serde(default)]
+    replace_paths: Vec<String>,
+    detail: Detail,
+}
+
+impl TryFrom<ResourceChangeText> for ResourceChange {
+    type Error = String;
+
+    fn try_from(t: ResourceChangeText) -> Result<ResourceChange, String> {
+        let kind = match t.meridian_type {
+            Some(k) => k,
+            None => serde_json::from_value(Value::String(t.type_name.clone()))
+                .map_err(|_| format!("{}: unknown resource type {:?}", t.address, t.type_name))?,
+        };
+        Ok(ResourceChange {
+            address: t.address,
+            kind,
+            name: t.name,
+            key: t.key,
+            change: t.change,
+            action_reason: t.action_reason,
+            replace_paths: t.replace_paths,
+            detail: t.detail,
+        })
+    }
 }
 
 impl ResourceChange {
@@ -345,6 +411,10 @@ pub struct LintNote {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub format_version: u32,
+    /// When the plan was made (RFC 3339, UTC), as Terraform's plan JSON says; empty in
+    /// plans of format 3.
+    #[serde(default)]
+    pub timestamp: String,
     /// Random per plan; part of the caller reference of every health check it creates.
     pub plan_id: String,
     /// Where live state came from: never mistake a local dry run for AWS.
@@ -550,6 +620,36 @@ pub fn fingerprint(live: &LiveState) -> Result<String, PlanError> {
     Ok(format!("{:016x}", h.0))
 }
 
+/// The current time as RFC 3339 in UTC, to the second (`2026-12-07T11:30:00Z`).
+pub fn rfc3339_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    rfc3339(secs)
+}
+
+/// Seconds since the Unix epoch as RFC 3339 in UTC (days to a civil date as in Howard
+/// Hinnant's `civil_from_days`).
+pub fn rfc3339(secs: u64) -> String {
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3_600,
+        rem % 3_600 / 60,
+        rem % 60
+    )
+}
+
 /// A fresh plan id.
 pub fn new_plan_id(salt: &str) -> String {
     let now = std::time::SystemTime::now()
@@ -686,6 +786,7 @@ pub fn plan_against(
     let recovery = plan_recovery(input, &analysis, &live, opts.destroy, &changes)?;
     Ok(Plan {
         format_version: FORMAT_VERSION,
+        timestamp: rfc3339_now(),
         plan_id,
         live_source,
         topology: input.name().to_string(),

@@ -14,7 +14,7 @@ pub enum SavedError {
     #[error("{path} is not a Meridian plan: {why}")]
     #[diagnostic(code(meridian::saved_plan::unreadable))]
     Unreadable { path: String, why: String },
-    #[error("{path} has plan format {found}; this Meridian reads format {FORMAT_VERSION}")]
+    #[error("{path} has plan format {found}; this Meridian reads formats 3 and {FORMAT_VERSION}")]
     #[diagnostic(
         code(meridian::saved_plan::format),
         help("make the plan again with this Meridian: meridian plan DIR --out FILE (see CHANGELOG.md)")
@@ -51,14 +51,18 @@ pub fn read(path: &str, text: &str) -> Result<Plan, SavedError> {
         .as_ref()
         .and_then(Value::as_u64)
         .ok_or_else(|| unreadable("it has no format_version".into()))?;
-    if found != u64::from(FORMAT_VERSION) {
+    // Format 3 differs only in naming a change's kind `type` (now Terraform's type).
+    if found != u64::from(FORMAT_VERSION) && found != 3 {
         return Err(SavedError::Format {
             path: path.to_string(),
             found,
         });
     }
     // From the text, not the value: a plan holds its attributes as JSON text.
-    serde_json::from_str(text).map_err(|e| unreadable(e.to_string()))
+    let mut plan: Plan = serde_json::from_str(text).map_err(|e| unreadable(e.to_string()))?;
+    // Read into this format's shape, it is written in this format.
+    plan.format_version = FORMAT_VERSION;
+    Ok(plan)
 }
 
 /// Whether a file's first bytes are those of a saved plan (a JSON object), whatever its name:

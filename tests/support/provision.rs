@@ -35,6 +35,9 @@ pub const JSONSCHEMA: &str = "jsonschema==4.23.0";
 /// Validates workflow files against GitHub's workflow schema (vendored in the package, so
 /// offline): `check-jsonschema --builtin-schema vendor.github-workflows`.
 pub const CHECK_JSONSCHEMA: &str = "check-jsonschema==0.39.0";
+/// Runs a policy written against Terraform's plan JSON on saved plans (its `terraform_plan`
+/// framework).
+pub const CHECKOV: &str = "checkov==3.3.30";
 /// GitHub's Markdown renderer (cmark-gfm, with its table and other extensions), for comments.
 pub const CMARKGFM: &str = "cmarkgfm==2024.11.20";
 /// Runs the repository's `.pre-commit-hooks.yaml` as a user's repository would
@@ -72,6 +75,16 @@ pub fn sarif_python() -> Result<PathBuf, String> {
 pub fn workflow_python() -> Result<PathBuf, String> {
     let pins = [CHECK_JSONSCHEMA];
     let venv = venv_dir("check-jsonschema", &pins);
+    if !venv.join("provisioned").is_file() {
+        provision(&venv, &pins)?;
+    }
+    Ok(python_of(&venv))
+}
+
+/// The interpreter of an environment holding checkov (`python -m checkov.main`).
+pub fn checkov_python() -> Result<PathBuf, String> {
+    let pins = [CHECKOV];
+    let venv = venv_dir("checkov", &pins);
     if !venv.join("provisioned").is_file() {
         provision(&venv, &pins)?;
     }

@@ -3417,3 +3417,75 @@ fn deleting_a_replication_rule_says_it_may_be_relied_on() {
         text_of(&o)
     );
 }
+
+/// The ids of the health checks in a local state store.
+fn check_ids(state: &Path) -> Vec<String> {
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(state).unwrap()).unwrap();
+    doc["health_checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// `--replace` (and Terraform's `-replace=`) replaces a health check that is as declared: the
+/// plan shows it replaced "as requested" and its record updated, a saved plan keeps the request
+/// for its apply, the apply gives the check a new id and deletes the old one, and the next plan
+/// has nothing to do. A record, a repository or an unknown address is refused with a reason.
+#[test]
+fn replace_renews_a_health_check_on_request() {
+    let dir = tempdir("replace");
+    copy_example("active-passive", &dir);
+    let t = "active-passive";
+    let o = meridian(&dir, &["apply", t, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let state = dir.join(t).join(".meridian/state.json");
+    let before = check_ids(&state);
+    let address = "health_check.billing[\"us-east-1\"]";
+    let flag = format!("-replace={address}");
+    let o = meridian(&dir, &["plan", t, &flag, "--out", "p.json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        out.contains(&format!("# {address} will be replaced, as requested")),
+        "{out}"
+    );
+    assert!(
+        out.contains("record.billing[\"us-east-1\"] will be updated in-place"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Plan: 1 to add, 1 to change, 1 to destroy (1 replaced)."),
+        "{out}"
+    );
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("p.json")).unwrap()).unwrap();
+    assert_eq!(saved["replace"], serde_json::json!([address]));
+    let o = meridian(&dir, &["apply", "p.json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let after = check_ids(&state);
+    assert_eq!(after.len(), before.len());
+    assert_eq!(
+        after.iter().filter(|id| before.contains(id)).count(),
+        before.len() - 1
+    );
+    let o = meridian(&dir, &["plan", t, "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    for (bad, why) in [
+        (
+            "record.billing[\"us-east-1\"]",
+            "Route 53 changes a record set in place",
+        ),
+        (
+            "ecr_repository.billing-images[\"billing/api\"]",
+            "holds images",
+        ),
+        ("health_check.nope", "no declared resource has this address"),
+    ] {
+        let o = meridian(&dir, &["plan", t, "--replace", bad]);
+        assert_eq!(o.status.code(), Some(1), "{bad}");
+        assert!(text_of(&o).contains("meridian::plan::replace") && text_of(&o).contains(why));
+    }
+}

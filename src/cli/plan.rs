@@ -125,6 +125,10 @@ pub(super) struct Common {
     /// Limit to this resource and what it depends on (repeatable).
     #[arg(long, value_name = "ADDRESS")]
     pub(super) target: Vec<String>,
+    /// Replace this health check even if it is as declared: a new check is created, its records
+    /// moved to it, the old one deleted (repeatable; Terraform's -replace).
+    #[arg(long, value_name = "ADDRESS")]
+    pub(super) replace: Vec<String>,
     /// Take over declared names that hold records Meridian did not create.
     #[arg(long)]
     adopt: bool,
@@ -182,6 +186,7 @@ impl Common {
             profile,
             state,
             target: Vec::new(),
+            replace: Vec::new(),
             adopt: false,
             force: false,
             prices: None,
@@ -429,6 +434,7 @@ pub(super) fn make_plan(
         adopt: common.adopt,
         force: common.force,
         targets: common.target.clone(),
+        replace: common.replace.clone(),
         prices: prices(common.prices.as_deref(), ctx)?,
         destroy: l.destroy,
     };
@@ -1199,6 +1205,7 @@ fn apply_saved(args: &ApplyArgs, ctx: &mut Ctx) -> Result<u8, u8> {
     let common = Common {
         live: Some(args.common.live.unwrap_or(live)),
         target: saved.targets.clone(),
+        replace: saved.replace.clone(),
         adopt: saved.adopt,
         force: saved.force,
         state: None,

@@ -221,6 +221,8 @@ pub struct Settings<'a> {
     pub adopt: bool,
     /// Keep tags on health checks ([`check_tags`]).
     pub tag_checks: bool,
+    /// Health checks to replace even if unchanged (`--replace`), by address.
+    pub replace: &'a [String],
 }
 
 /// Computes every change.
@@ -322,7 +324,13 @@ fn declared_checks(
         } else {
             BTreeMap::new()
         };
-        let want = Want { spec, zone, tags };
+        let replace = settings.replace.iter().any(|a| *a == r.address.to_string());
+        let want = Want {
+            spec,
+            zone,
+            tags,
+            replace,
+        };
         if let Some(id) = declared_check(&r.address, &want, found, d) {
             kept.insert(r.address.clone(), id);
         }
@@ -367,6 +375,8 @@ struct Want<'a> {
     spec: &'a HealthCheckSpec,
     zone: &'a str,
     tags: BTreeMap<String, String>,
+    /// Replace the live check even if it is as declared (`--replace`).
+    replace: bool,
 }
 
 /// The change of one declared health check given its live copies; returns the id it keeps.
@@ -381,15 +391,20 @@ fn declared_check(
     let keep_pos = found
         .iter()
         .position(|h| &h.config == spec && h.drift.is_empty())
-        .or_else(|| found.iter().position(|h| updatable(h, spec)));
+        .or_else(|| found.iter().position(|h| updatable(h, spec)))
+        .filter(|_| !want.replace);
     let keep = keep_pos.map(|p| found.remove(p).clone());
     let rest: Vec<LiveHealthCheck> = found.into_iter().cloned().collect();
     let tags = match &keep {
         Some(k) => missing_tags(&k.tags, &want.tags),
         None => want.tags.clone(),
     };
-    let (mut actions, before, reason, paths, unknown, delete) =
+    let (mut actions, before, mut reason, mut paths, unknown, delete) =
         check_shape(keep.as_ref(), &rest, spec);
+    if want.replace && !delete.is_empty() {
+        reason = Some("replace_by_request");
+        paths.clear();
+    }
     if actions == [Action::NoOp] && !tags.is_empty() {
         actions = vec![Action::Update];
     }

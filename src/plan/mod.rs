@@ -434,6 +434,9 @@ pub struct Plan {
     pub recovery: RecoveryChange,
     /// The addresses `--target` limited the plan to (empty: everything).
     pub targets: Vec<String>,
+    /// The health checks `--replace` asked to replace (a saved plan's apply plans with them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replace: Vec<String>,
     /// A plan to delete everything the topology manages (`plan --destroy`).
     #[serde(default)]
     pub destroy: bool,
@@ -536,6 +539,12 @@ pub enum PlanError {
         help("use an address from `meridian graph --format json`, e.g. record.api[\"us-east-1\"]")
     )]
     UnknownTarget(String),
+    #[error("cannot replace {address}: {why}")]
+    #[diagnostic(
+        code(meridian::plan::replace),
+        help("--replace takes a declared health check's address, e.g. health_check.api[\"us-east-1\"] (meridian graph --format json lists them)")
+    )]
+    Replace { address: String, why: &'static str },
     #[error("cannot serialise {what}: {why}")]
     #[diagnostic(code(meridian::plan::serialise))]
     Serialise { what: &'static str, why: String },
@@ -666,6 +675,8 @@ pub struct Options {
     pub force: bool,
     /// Limit to these addresses and what they depend on.
     pub targets: Vec<String>,
+    /// Health checks to replace even if unchanged (`--replace`).
+    pub replace: Vec<String>,
     /// Price overrides for the recovery analysis (price name -> USD).
     pub prices: BTreeMap<String, f64>,
     /// The graph declares nothing: a plan to delete what the topology manages.
@@ -732,6 +743,7 @@ fn diff_and_fingerprint(
                 identity: input.identity,
                 adopt: opts.adopt,
                 tag_checks: input.topology.tag_health_checks,
+                replace: &opts.replace,
             },
         );
         let print = match print {
@@ -759,6 +771,7 @@ pub fn plan_against(
             });
         }
     }
+    check_replace(input.graph, &opts.replace)?;
     let (d, prior_fingerprint) = diff_and_fingerprint(input, &live, opts);
     let (meridian, foreign): (Vec<_>, Vec<_>) =
         d.foreign.into_iter().partition(|f| f.owner.is_some());
@@ -798,6 +811,7 @@ pub fn plan_against(
         untouched: with_holds(d.untouched, input),
         recovery,
         targets: opts.targets.clone(),
+        replace: opts.replace.clone(),
         destroy: opts.destroy,
         adopt: opts.adopt,
         force: opts.force,
@@ -967,6 +981,35 @@ fn legacy_resources(live: &LiveState, name: &str) -> Option<String> {
         .count();
     (markers + checks > 0)
         .then(|| format!("{markers} ownership marker(s), {checks} health check(s)"))
+}
+
+/// Each `--replace` address names a declared health check: Route 53 updates record sets in
+/// place (a record has no identity to renew) and ECR repositories hold images.
+fn check_replace(graph: &ResourceGraph, replace: &[String]) -> Result<(), PlanError> {
+    for a in replace {
+        let found = graph
+            .resources()
+            .iter()
+            .find(|r| r.address.to_string() == *a);
+        let why = match found.map(|r| r.address.kind) {
+            Some(Kind::HealthCheck) => continue,
+            None => "no declared resource has this address",
+            Some(Kind::Record | Kind::Owner) => {
+                "Route 53 changes a record set in place (UPSERT): there is nothing to replace; only a health check can be replaced"
+            }
+            Some(Kind::EcrRepository) => {
+                "a repository holds images, and Meridian never deletes one; only a health check can be replaced"
+            }
+            Some(Kind::EcrReplication) => {
+                "a replication rule is written whole on every change; only a health check can be replaced"
+            }
+        };
+        return Err(PlanError::Replace {
+            address: a.clone(),
+            why,
+        });
+    }
+    Ok(())
 }
 
 /// The addresses a `--target` plan keeps: each target, what it depends on, and what a

@@ -41,7 +41,9 @@ fn symbol(c: &ResourceChange) -> &'static str {
 }
 
 fn headline(c: &ResourceChange) -> String {
-    let what = if c.is_replace() {
+    let what = if c.is_replace() && c.action_reason.as_deref() == Some("replace_by_request") {
+        "will be replaced, as requested"
+    } else if c.is_replace() {
         "must be replaced"
     } else {
         match c.change.actions.first() {

@@ -39,7 +39,7 @@ codes! {
     UnknownAttribute => "unknown_attribute", "an attribute the block does not define";
     Labels => "labels", "a block with the wrong number of labels";
     WrongType => "wrong_type", "a value of the wrong type";
-    Expression => "expression", "a variable, function call or template where a literal is needed";
+    Expression => "expression", "a function call, template directive or other expression where a literal or variable is needed";
     DuplicateAttribute => "duplicate_attribute", "the same attribute twice in one block";
     DuplicateBlock => "duplicate_block", "a block that may appear once appears again";
     DuplicateLabel => "duplicate_label", "two blocks of one type with the same label";
@@ -98,6 +98,12 @@ codes! {
     DependencyCycle => "dependency_cycle", "services whose depends_on form a cycle";
     LintRule => "lint_rule", "a lint block naming no rule, or one rule at two levels";
     EmptyTopology => "empty_topology", "a topology with no service and no registry block: nothing to plan or promise";
+    UndeclaredVariable => "undeclared_variable", "`var.NAME` where no `variable \"NAME\"` block is declared";
+    MissingVariable => "missing_variable", "a variable with no default and no value given (--var, --var-file, MERIDIAN_VAR_NAME)";
+    UnknownVariable => "unknown_variable", "a value given for a variable the topology does not declare (an error for --var, a warning in a --var-file)";
+    VariableType => "variable_type", "a variable's value that is not of its declared type (string, number, bool)";
+    VariableSyntax => "variable_syntax", "a value that is not a literal, a --var without NAME=, or a block in a --var-file";
+    VariableNotAllowed => "variable_not_allowed", "a variable in `name`, `backend` or `provider`, which decide identity, state and credentials";
 }
 
 impl fmt::Display for Code {

@@ -78,9 +78,13 @@ impl Checked {
 /// ```
 pub fn check(sources: &Sources) -> Checked {
     let mut diagnostics = Diagnostics::default();
-    let bodies = parse::parse(sources, &mut diagnostics);
-    let root = model::decode::decode_root(bodies, &mut diagnostics);
-    let topology = model::lower::lower(&root, &mut diagnostics);
+    let (bodies, var_files): (Vec<_>, Vec<_>) = parse::parse(sources, &mut diagnostics)
+        .into_iter()
+        .partition(|(id, _)| sources.get(*id).role == source::Role::Topology);
+    let vars = model::variables::Bindings::bind(&bodies, &var_files, sources, &mut diagnostics);
+    let root = model::decode::decode_root(bodies, &vars, &mut diagnostics);
+    let mut topology = model::lower::lower(&root, &mut diagnostics);
+    topology.variables = vars.values();
     drop(root);
     diagnostics.sort();
     Checked {

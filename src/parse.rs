@@ -19,6 +19,10 @@ const MAX_DUPLICATES: usize = 32;
 pub fn parse(sources: &Sources, diags: &mut Diagnostics) -> Vec<(FileId, Body)> {
     let mut out = Vec::with_capacity(sources.len());
     for (id, file) in sources.iter() {
+        // Values given on the command line are lines of their own form, not HCL.
+        if file.role == crate::source::Role::Given {
+            continue;
+        }
         let mut text = file.text.to_string();
         for _ in 0..=MAX_DUPLICATES {
             match hcl_edit::parser::parse_body(&text) {

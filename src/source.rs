@@ -45,22 +45,40 @@ pub const MAX_TOPOLOGY_BYTES: u64 = 64 * 1024 * 1024;
 /// about 54 MiB.
 pub const MAX_DOCUMENT_BYTES: u64 = 1024 * 1024 * 1024;
 
+/// What a source file is to a topology.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// One of the topology's `.hcl` files.
+    Topology,
+    /// A `--var-file`: `name = value` lines.
+    VarFile,
+    /// Values given on the command line and in the environment, one per line
+    /// ([`crate::model::variables::GIVEN_NAME`]).
+    Given,
+}
+
 /// One source file: the name it is shown under, its text, and where its lines start.
 #[derive(Debug, Clone)]
 pub struct SourceFile {
     pub name: String,
     pub text: Arc<str>,
+    pub role: Role,
     line_starts: Arc<[usize]>,
 }
 
 impl SourceFile {
     pub fn new(name: String, text: Arc<str>) -> SourceFile {
+        SourceFile::with_role(name, text, Role::Topology)
+    }
+
+    pub fn with_role(name: String, text: Arc<str>, role: Role) -> SourceFile {
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
         SourceFile {
             name,
             text,
+            role,
             line_starts,
         }
     }
@@ -95,6 +113,19 @@ pub fn floor_char_boundary(s: &str, mut i: usize) -> usize {
         i -= 1;
     }
     i
+}
+
+/// Values for a topology's variables from outside its files.
+#[derive(Debug, Clone, Default)]
+pub struct VarInputs {
+    /// `MERIDIAN_VAR_NAME=VALUE` from the environment: (NAME, VALUE), sorted.
+    pub env: Vec<(String, String)>,
+    /// `--var-file FILE`, in order.
+    pub files: Vec<PathBuf>,
+    /// `--var NAME=VALUE`, in order.
+    pub pairs: Vec<String>,
+    /// The values a saved plan was made with.
+    pub saved: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// All files of one topology, in a stable order (sorted by name).
@@ -232,13 +263,16 @@ fn read_bounded(p: &Path, budget: &mut u64) -> Result<String, LoadError> {
 }
 
 /// HCL that is not Meridian's by its name: Terraform's lock file, Terragrunt's configuration,
-/// Packer templates (and any hidden file).
+/// Packer templates and variable files (and any hidden file).
 pub fn foreign_by_name(p: &Path) -> bool {
     let name = p
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
-    name.starts_with('.') || name == "terragrunt.hcl" || name.ends_with(".pkr.hcl")
+    name.starts_with('.')
+        || name == "terragrunt.hcl"
+        || name.ends_with(".pkr.hcl")
+        || name.ends_with(".pkrvars.hcl")
 }
 
 /// The top-level blocks and attributes of a topology (`schemas/topology.schema.json`).
@@ -254,6 +288,7 @@ const MERIDIAN_TOP: &[&str] = &[
     "registry",
     "service",
     "tag_health_checks",
+    "variable",
     "zones",
 ];
 
@@ -494,6 +529,41 @@ impl Sources {
             files.push(SourceFile::new(p.display().to_string(), text.into()));
         }
         Ok(Sources { files })
+    }
+
+    /// Adds the values given for variables: each `--var-file` as a source of its own, and
+    /// the environment's `MERIDIAN_VAR_NAME`, `--var NAME=VALUE` and a saved plan's values as
+    /// the lines of one synthetic source, so a diagnostic points at the value as given.
+    pub fn with_variables(mut self, given: &VarInputs) -> Result<Sources, LoadError> {
+        for path in &given.files {
+            let mut budget = MAX_TOPOLOGY_BYTES;
+            let text = read_bounded(path, &mut budget)?;
+            let name = path.display().to_string();
+            self.files
+                .push(SourceFile::with_role(name, text.into(), Role::VarFile));
+        }
+        let json = |v: &str| serde_json::Value::String(v.to_string()).to_string();
+        let mut lines = String::new();
+        for (name, value) in &given.env {
+            lines.push_str(&format!("MERIDIAN_VAR_{name}={}\n", json(value)));
+        }
+        for pair in &given.pairs {
+            match pair.split_once('=') {
+                Some((name, value)) if !name.contains('"') => {
+                    lines.push_str(&format!("--var {name}={}\n", json(value)));
+                }
+                _ => lines.push_str(&format!("--var {}\n", json(pair))),
+            }
+        }
+        for (name, value) in &given.saved {
+            lines.push_str(&format!("saved {name}={value}\n"));
+        }
+        if !lines.is_empty() {
+            let name = crate::model::variables::GIVEN_NAME.to_string();
+            self.files
+                .push(SourceFile::with_role(name, lines.into(), Role::Given));
+        }
+        Ok(self)
     }
 
     pub fn get(&self, id: FileId) -> &SourceFile {

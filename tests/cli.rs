@@ -1560,10 +1560,8 @@ fn user_repo(tag: &str) -> std::path::PathBuf {
         "images/base.pkr.hcl",
         "source \"amazon-ebs\" \"base\" {\n}\n",
     );
-    put(
-        "images/vars.hcl",
-        "variable \"region\" {\n  default = \"us-east-1\"\n}\n",
-    );
+    put("images/variables.pkrvars.hcl", "region = \"us-east-1\"\n");
+    put("images/locals.hcl", "locals {\n  region = \"us-east-1\"\n}\n");
     put("build/out/main.hcl", "broken {{{\n");
     put(".gitignore", "build/\n");
     root
@@ -2075,5 +2073,180 @@ check = DetectionWindow()
     );
     let (_, code, passed, failed) = outcomes[1].clone();
     assert_eq!((code, passed.len(), sorted(failed)), (Some(1), 0, both));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Variables: one topology for staging and prod. Values from the environment, a variables
+/// file and `--var` (Terraform's `-var`), each overriding the one before; a saved plan records
+/// the values and its apply uses them without being given any; every mistake is a coded
+/// diagnostic pointing at the value as given.
+#[test]
+fn variables_give_one_topology_its_environments() {
+    let dir = std::env::temp_dir().join(format!("meridian-vars-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("api")).unwrap();
+    let topology = r#"variable "environment" {
+  description = "staging or prod"
+}
+
+variable "ttl" {
+  type    = "number"
+  default = 60
+}
+
+service "api" {
+  zone    = "example.com"
+  domain  = "api-${var.environment}.example.com"
+  routing = "latency"
+  ttl     = var.ttl
+
+  health_check {
+    type = "HTTPS"
+    path = "/healthz"
+  }
+
+  region "us-east-1" {
+    target = "use1-${var.environment}.example.com"
+  }
+
+  region "eu-west-1" {
+    target = "euw1-${var.environment}.example.com"
+  }
+}
+"#;
+    std::fs::write(dir.join("api/main.hcl"), topology).unwrap();
+    std::fs::write(
+        dir.join("prod.vars.hcl"),
+        "environment = \"prod\"\nttl = 30\nunused = 1\n",
+    )
+    .unwrap();
+    let d = |rel: &str| dir.join(rel).to_str().unwrap().to_string();
+    let (api, vars, plan) = (d("api"), d("prod.vars.hcl"), d("plan.json"));
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_meridian"));
+        c.args(args).env_remove("NO_COLOR");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    let domain = |o: &Output| -> String {
+        let doc: serde_json::Value =
+            serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(o)));
+        let rc = doc["resource_changes"].as_array().unwrap();
+        let r = rc.iter().find(|c| c["meridian_type"] == "record").unwrap();
+        format!(
+            "{} ttl {}",
+            r["change"]["after"]["name"].as_str().unwrap(),
+            r["change"]["after"]["ttl"]
+        )
+    };
+    let plan_json = ["plan", &api, "--live", "local", "--format", "json"];
+    // The environment, then the file over it, then --var over both.
+    let env = [
+        ("MERIDIAN_VAR_environment", "staging"),
+        ("MERIDIAN_VAR_other", "x"),
+    ];
+    assert_eq!(
+        domain(&run(&plan_json, &env)),
+        "api-staging.example.com ttl 60"
+    );
+    let with_file = [&plan_json[..], &["--var-file", &vars]].concat();
+    let o = run(&with_file, &env);
+    assert_eq!(domain(&o), "api-prod.example.com ttl 30");
+    assert!(
+        stderr(&o).contains("meridian::unknown_variable"),
+        "{}",
+        stderr(&o)
+    );
+    let with_var = [&with_file[..], &["-var", "environment=qa"]].concat();
+    assert_eq!(domain(&run(&with_var, &env)), "api-qa.example.com ttl 30");
+    // A saved plan keeps its values: applied with none given, it makes prod's records.
+    let o = run(
+        &[
+            "plan",
+            &api,
+            "--live",
+            "local",
+            "--var-file",
+            &vars,
+            "--out",
+            &plan,
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    assert_eq!(
+        saved["variables"],
+        serde_json::json!({"environment": "prod", "ttl": 30})
+    );
+    let o = run(
+        &["apply", &plan],
+        &[("MERIDIAN_VAR_environment", "staging")],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let state = std::fs::read_to_string(dir.join("api/.meridian/state.json")).unwrap();
+    assert!(state.contains("api-prod.example.com") && !state.contains("staging"));
+    // Every mistake, coded, at the value as given.
+    for (args, code, at) in [
+        (
+            &["validate", &api][..],
+            "meridian::missing_variable",
+            "main.hcl:1:1",
+        ),
+        (
+            &[
+                "validate",
+                &api,
+                "--var",
+                "environment=x",
+                "--var",
+                "ttl=soon",
+            ],
+            "meridian::variable_type",
+            "<command line>:2:11",
+        ),
+        (
+            &[
+                "validate",
+                &api,
+                "--var",
+                "environment=x",
+                "--var",
+                "nope=1",
+            ],
+            "meridian::unknown_variable",
+            "<command line>:2:12",
+        ),
+        (
+            &["validate", &api, "--var", "environment"],
+            "meridian::variable_syntax",
+            "<command line>:1:1",
+        ),
+    ] {
+        let o = run(args, &[]);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        let err = stderr(&o);
+        assert!(err.contains(code) && err.contains(at), "{args:?}: {err}");
+    }
+    // No variables where identity, state and credentials are decided.
+    for (line, place) in [
+        ("name = var.environment\n", "`name`"),
+        (
+            "provider \"aws\" {\n  region = var.environment\n}\n",
+            "`provider`",
+        ),
+    ] {
+        std::fs::write(dir.join("api/extra.hcl"), line).unwrap();
+        let o = run(&["validate", &api, "--var", "environment=prod"], &[]);
+        assert_eq!(o.status.code(), Some(1));
+        let err = stderr(&o);
+        assert!(
+            err.contains("meridian::variable_not_allowed") && err.contains(place),
+            "{err}"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

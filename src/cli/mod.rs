@@ -94,6 +94,14 @@ pub struct Cli {
     /// Credentials and signed headers are never logged.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// Give a variable its value: NAME=VALUE (repeatable; Terraform's -var). Wins over
+    /// --var-file and MERIDIAN_VAR_NAME.
+    #[arg(long = "var", value_name = "NAME=VALUE", global = true)]
+    var: Vec<String>,
+    /// Read variables' values from a file of NAME = VALUE lines (repeatable, later files win;
+    /// Terraform's -var-file).
+    #[arg(long = "var-file", value_name = "FILE", global = true)]
+    var_file: Vec<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -190,6 +198,8 @@ pub struct Ctx {
     pub color: bool,
     /// Colour what goes to stdout (plans, analyses): `--color always`, or `auto` on a terminal.
     pub color_out: bool,
+    /// Values for the topologies' variables: --var, --var-file and MERIDIAN_VAR_NAME.
+    pub vars: crate::source::VarInputs,
     out: std::io::Stdout,
     err: std::io::Stderr,
 }
@@ -256,10 +266,12 @@ pub fn load_valid(
     what: &str,
     ctx: &mut Ctx,
 ) -> Result<(crate::source::Sources, crate::model::Topology), u8> {
-    let sources = crate::source::Sources::load(path).map_err(|e| {
-        ctx.report(e);
-        exit::ERROR
-    })?;
+    let sources = crate::source::Sources::load(path)
+        .and_then(|s| s.with_variables(&ctx.vars))
+        .map_err(|e| {
+            ctx.report(e);
+            exit::ERROR
+        })?;
     let checked = crate::check(&sources);
     // --quiet: warnings only matter when something fails.
     if !QUIET.load(std::sync::atomic::Ordering::SeqCst) || checked.diagnostics.has_errors() {
@@ -323,6 +335,19 @@ fn terraform_flags(
     (out, read_as)
 }
 
+/// `MERIDIAN_VAR_NAME=VALUE` from the environment, as (NAME, VALUE), sorted.
+fn env_vars() -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(k, v)| {
+            let name = k.to_str()?.strip_prefix("MERIDIAN_VAR_")?.to_string();
+            Some((name, v.to_str()?.to_string()))
+        })
+        .filter(|(name, _)| !name.is_empty())
+        .collect();
+    out.sort();
+    out
+}
+
 /// Parses arguments, runs the command, and returns its exit code.
 pub fn main() -> ExitCode {
     let (args, read_as) = terraform_flags(std::env::args_os().collect());
@@ -365,6 +390,12 @@ pub fn main() -> ExitCode {
     logging(cli.verbose);
     signals::install();
     let mut ctx = Ctx {
+        vars: crate::source::VarInputs {
+            env: env_vars(),
+            files: cli.var_file,
+            pairs: cli.var,
+            saved: Default::default(),
+        },
         color,
         color_out,
         out: std::io::stdout(),

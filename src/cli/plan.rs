@@ -369,8 +369,10 @@ impl Loaded {
             ctx.err(&render::diagnostics::human(&cycles, sources, ctx.color));
             return Err(exit::ERROR);
         }
+        // The topology's own files: the values of its variables are recorded as values.
         let sources = sources
             .iter()
+            .filter(|(_, f)| f.role == crate::source::Role::Topology)
             .map(|(_, f)| SourceText {
                 name: f.name.clone(),
                 text: f.text.to_string(),
@@ -1126,12 +1128,26 @@ fn read_saved(path: &Path, ctx: &mut Ctx) -> Result<(Plan, Loaded), u8> {
         ctx.report(e);
         exit::ERROR
     })?;
+    // The values the plan was made with, whatever this command line says.
+    let given = crate::source::VarInputs {
+        saved: saved
+            .variables
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or_default()))
+            .collect(),
+        ..Default::default()
+    };
     let sources = Sources::from_texts(
         saved
             .sources
             .iter()
             .map(|s| (s.name.clone(), s.text.clone())),
-    );
+    )
+    .with_variables(&given)
+    .map_err(|e| {
+        ctx.report(e);
+        exit::ERROR
+    })?;
     let checked = crate::check(&sources);
     let Some(topology) = checked.valid() else {
         ctx.err(&render::diagnostics::human(

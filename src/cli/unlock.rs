@@ -62,7 +62,9 @@ struct Found {
 
 /// The topology's backend lock, if it holds one (an unreadable backend is said, and skipped).
 fn backend_lock(args: &Args, ctx: &mut Ctx) -> Option<Found> {
-    let sources = crate::source::Sources::load(&args.path).ok()?;
+    let sources = crate::source::Sources::load(&args.path)
+        .and_then(|s| s.with_variables(&ctx.vars))
+        .ok()?;
     let topology = crate::check(&sources).valid()?.clone();
     let at = crate::backend::BackendRef::of(
         topology.backend.as_ref(),

@@ -40,7 +40,7 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
     let mut unreadable = false;
     for path in topologies {
         // One unreadable topology of a collection does not stop the others.
-        let sources = match Sources::load(&path) {
+        let sources = match Sources::load(&path).and_then(|s| s.with_variables(&ctx.vars)) {
             Ok(s) => s,
             Err(e) => {
                 ctx.report(e);

@@ -7,6 +7,7 @@
 //! regions, cross references) is checked afterwards, in [`super::lower`].
 
 use super::schema::{AttrSpec, BlockSpec, Check, ChildSpec, Kind};
+use super::variables::{mentions_var, Bindings, Substituted};
 use crate::diagnostics::{suggest, Code, Diagnostic, Diagnostics};
 use crate::duration::Duration;
 use crate::source::{FileId, Loc};
@@ -216,12 +217,12 @@ impl Block {
 /// Decodes the top-level bodies of all files of a topology as one root block. It takes the
 /// syntax trees and drops each top-level block's tree once it is decoded: the trees are many
 /// times the size of the text, and never all alive beside what is decoded from them.
-pub fn decode_root(files: Vec<(FileId, Body)>, diags: &mut Diagnostics) -> Block {
+pub fn decode_root(files: Vec<(FileId, Body)>, vars: &Bindings, diags: &mut Diagnostics) -> Block {
     let header = Loc::new(files.first().map_or(FileId(0), |f| f.0), 0..0);
     let mut root = Block::new(&super::schema::ROOT, header, Vec::new());
     for (file, body) in files {
         for structure in body {
-            decode_structure(file, &structure, &mut root, diags);
+            decode_structure(file, vars, &structure, &mut root, diags);
         }
     }
     check_required(&root, diags);
@@ -232,22 +233,35 @@ fn loc(file: FileId, s: &impl Span) -> Loc {
     Loc::new(file, s.span().unwrap_or(0..0))
 }
 
-fn decode_body(file: FileId, body: &Body, into: &mut Block, diags: &mut Diagnostics) {
+fn decode_body(
+    file: FileId,
+    vars: &Bindings,
+    body: &Body,
+    into: &mut Block,
+    diags: &mut Diagnostics,
+) {
     for structure in body.iter() {
-        decode_structure(file, structure, into, diags);
+        decode_structure(file, vars, structure, into, diags);
     }
 }
 
-fn decode_structure(file: FileId, s: &Structure, into: &mut Block, diags: &mut Diagnostics) {
+fn decode_structure(
+    file: FileId,
+    vars: &Bindings,
+    s: &Structure,
+    into: &mut Block,
+    diags: &mut Diagnostics,
+) {
     match s {
-        Structure::Attribute(a) => decode_attr(file, a, into, diags),
-        Structure::Block(b) => decode_block(file, b, into, diags),
+        Structure::Attribute(a) => decode_attr(file, vars, a, into, diags),
+        Structure::Block(b) => decode_block(file, vars, b, into, diags),
     }
 }
 
 /// Decodes one nested block into `into`, or reports why it cannot be there.
 fn decode_block(
     file: FileId,
+    vars: &Bindings,
     b: &hcl_edit::structure::Block,
     into: &mut Block,
     diags: &mut Diagnostics,
@@ -279,7 +293,7 @@ fn decode_block(
         || repeats_single_block(name, child, into, &header, diags)
         || repeats_labels(name, child, into, &labels, diags)
     {
-        rejected(file, b, child.block, diags);
+        rejected(file, vars, b, child.block, diags);
         return;
     }
     let key = (
@@ -287,7 +301,7 @@ fn decode_block(
         labels.iter().map(|l| l.0.clone()).collect(),
     );
     let mut decoded = Block::new(child.block, header, labels);
-    decode_body(file, &b.body, &mut decoded, diags);
+    decode_body(file, vars, &b.body, &mut decoded, diags);
     check_required(&decoded, diags);
     let siblings = into.children.or_default(child.block.name);
     into.by_label.insert(key, siblings.len());
@@ -392,12 +406,13 @@ fn repeats_labels(
 /// inside it are still reported; the result is dropped.
 fn rejected(
     file: FileId,
+    vars: &Bindings,
     b: &hcl_edit::structure::Block,
     spec: &'static BlockSpec,
     diags: &mut Diagnostics,
 ) {
     let mut scratch = Block::new(spec, Loc::new(file, 0..0), Vec::new());
-    decode_body(file, &b.body, &mut scratch, diags);
+    decode_body(file, vars, &b.body, &mut scratch, diags);
 }
 
 fn unknown(
@@ -439,7 +454,13 @@ fn unknown(
     }
 }
 
-fn decode_attr(file: FileId, a: &Attribute, into: &mut Block, diags: &mut Diagnostics) {
+fn decode_attr(
+    file: FileId,
+    vars: &Bindings,
+    a: &Attribute,
+    into: &mut Block,
+    diags: &mut Diagnostics,
+) {
     let spec = into.spec;
     let name = a.key.as_str();
     let key = loc(file, &a.key);
@@ -468,7 +489,10 @@ fn decode_attr(file: FileId, a: &Attribute, into: &mut Block, diags: &mut Diagno
     }
     into.written.insert(attr.name, key.clone());
     let value_loc = loc(file, &a.value);
-    if let Some(value) = decode_value(file, attr, &a.value, value_loc.clone(), diags) {
+    let Some(expr) = substituted(spec, attr, &a.value, vars, &value_loc, diags) else {
+        return;
+    };
+    if let Some(value) = decode_value(file, attr, &expr, value_loc.clone(), diags) {
         if check(attr, &value, &value_loc, diags) {
             into.fields.insert(
                 attr.name,
@@ -482,6 +506,47 @@ fn decode_attr(file: FileId, a: &Attribute, into: &mut Block, diags: &mut Diagno
     }
 }
 
+/// The attribute's expression with its variables replaced; None when a variable is not
+/// allowed there or cannot be replaced (reported). `name`, `backend` and `provider` decide the
+/// topology's identity, state and credentials, so they take no variables (as Terraform's
+/// backends take none).
+fn substituted<'e>(
+    spec: &BlockSpec,
+    attr: &AttrSpec,
+    e: &'e Expression,
+    vars: &Bindings,
+    at: &Loc,
+    diags: &mut Diagnostics,
+) -> Option<std::borrow::Cow<'e, Expression>> {
+    let fixed = matches!(spec.name, "backend" | "provider")
+        || (spec.name.is_empty() && attr.name == "name");
+    if fixed && mentions_var(e) {
+        let place = format!(
+            "`{}`",
+            if spec.name.is_empty() {
+                "name"
+            } else {
+                spec.name
+            }
+        );
+        diags.push(
+            Diagnostic::error(
+                Code::VariableNotAllowed,
+                at.clone(),
+                format!("{place} takes no variables: it decides the topology's identity, state and credentials"),
+            )
+            .label("a variable")
+            .help("write the value itself; keep one file per environment for what differs here"),
+        );
+        // Decoded all the same, so nothing else is reported missing.
+    }
+    match vars.substitute(e, at, diags) {
+        Substituted::Same => Some(std::borrow::Cow::Borrowed(e)),
+        Substituted::New(new) => Some(std::borrow::Cow::Owned(new)),
+        Substituted::Failed => None,
+    }
+}
+
 fn type_name(kind: Kind) -> &'static str {
     match kind {
         Kind::String | Kind::Enum(_) => "a string",
@@ -491,6 +556,7 @@ fn type_name(kind: Kind) -> &'static str {
         Kind::Duration => "a duration string such as \"45s\"",
         Kind::StringList => "a list of strings",
         Kind::StringMap => "an object of strings",
+        Kind::Literal => "a string, number or bool",
     }
 }
 
@@ -551,6 +617,13 @@ fn decode_value(
         },
         Kind::StringList => decode_string_list(file, attr, e, at, diags),
         Kind::StringMap => decode_string_map(file, attr, e, at, diags),
+        Kind::Literal => match e {
+            Expression::String(s) => Some(Value::Str(s.value().to_string())),
+            Expression::Bool(b) => Some(Value::Bool(*b.value())),
+            _ => literal_number(e)
+                .map(Value::Num)
+                .or_else(|| wrong_type(attr, e, at, None, diags)),
+        },
     }
 }
 
@@ -571,7 +644,7 @@ fn not_literal(attr: &AttrSpec, e: &Expression, at: Loc, diags: &mut Diagnostics
             format!("`{}` must be a literal value, not {what}", attr.name),
         )
         .label(format!("expected {}", type_name(attr.kind)))
-        .help("Meridian reads plain values only: no variables, functions or interpolation"),
+        .help("Meridian reads literal values and variables (`var.NAME`, `\"${var.NAME}\"`): no functions, other references or expressions"),
     );
 }
 
@@ -698,7 +771,10 @@ fn decode_string_list(
     let mut out = Vec::new();
     let mut ok = true;
     for item in items.iter() {
-        let item_loc = loc(file, item);
+        // An element a variable gave has no place of its own: the attribute's.
+        let item_loc = item
+            .span()
+            .map_or_else(|| at.clone(), |s| Loc::new(file, s));
         match item {
             Expression::String(s) => out.push((s.value().to_string(), item_loc)),
             other if !is_literal(other) => {
@@ -753,7 +829,10 @@ fn decode_string_map(
             }
             hcl_edit::expr::ObjectKey::Expression(_) => None,
         };
-        let value_loc = loc(file, value.expr());
+        let value_loc = value
+            .expr()
+            .span()
+            .map_or_else(|| at.clone(), |s| Loc::new(file, s));
         match (name, value.expr()) {
             (Some(k), Expression::String(v)) => out.push((k, v.value().to_string(), value_loc)),
             _ => {

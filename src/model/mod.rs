@@ -10,6 +10,7 @@ pub mod decode;
 pub mod dependency;
 pub mod lower;
 pub mod schema;
+pub mod variables;
 
 use crate::duration::Duration;
 use crate::source::Loc;
@@ -32,6 +33,8 @@ pub fn set_identifier(service: &str, region: &str, location: Option<&str>) -> St
 pub struct Topology {
     /// The `name` attribute; commands fill in the file or directory name when it is unset.
     pub name: Option<String>,
+    /// The values its variables were given (a saved plan records them), by name.
+    pub variables: BTreeMap<String, variables::Literal>,
     pub objectives: Option<Objectives>,
     pub services: BTreeMap<String, Service>,
     pub registries: BTreeMap<String, Registry>,

@@ -24,6 +24,8 @@ pub enum Kind {
     StringList,
     /// An object of strings: `{ eu = "eu-west-1" }`.
     StringMap,
+    /// A string, number or bool (a variable's default).
+    Literal,
 }
 
 /// A value check beyond the type, reported under its own code.
@@ -571,6 +573,24 @@ pub static BACKEND: BlockSpec = BlockSpec {
     blocks: &[],
 };
 
+/// A variable's types.
+pub const VARIABLE_TYPES: &[&str] = &["string", "number", "bool"];
+
+pub static VARIABLE: BlockSpec = BlockSpec {
+    name: "variable",
+    labels: &["name"],
+    doc: "A value given from outside the files (`--var NAME=VALUE`, `--var-file FILE`, `MERIDIAN_VAR_NAME`), used as `var.NAME`, a whole value or `${var.NAME}` in a string; not in `name`, `backend` or `provider`.",
+    attrs: &[
+        default(
+            attr("type", Kind::Enum(VARIABLE_TYPES), "`string`, `number` or `bool`: given values are read as it."),
+            "\"string\"",
+        ),
+        attr("default", Kind::Literal, "The value when none is given; without one, a value must be given."),
+        attr("description", Kind::String, "What the value is for, for people."),
+    ],
+    blocks: &[],
+};
+
 pub static DEPENDENCY: BlockSpec = BlockSpec {
     name: "dependency",
     labels: &["name"],
@@ -711,6 +731,7 @@ pub static ROOT: BlockSpec = BlockSpec {
         many(&SERVICE),
         many(&REGISTRY),
         many(&DEPENDENCY),
+        many(&VARIABLE),
         one(&LINT),
     ],
 };
@@ -786,6 +807,7 @@ fn attr_schema(a: &AttrSpec) -> Value {
         }),
         Kind::StringList => json!({"type": "array", "items": {"type": "string"}}),
         Kind::StringMap => json!({"type": "object", "additionalProperties": {"type": "string"}}),
+        Kind::Literal => json!({"type": ["string", "number", "boolean"]}),
     };
     match a.check {
         Check::None => {}

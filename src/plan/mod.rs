@@ -434,6 +434,9 @@ pub struct Plan {
     pub recovery: RecoveryChange,
     /// The addresses `--target` limited the plan to (empty: everything).
     pub targets: Vec<String>,
+    /// The values the topology's variables had (a saved plan's apply plans with them).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub variables: BTreeMap<String, crate::model::variables::Literal>,
     /// The health checks `--replace` asked to replace (a saved plan's apply plans with them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replace: Vec<String>,
@@ -812,6 +815,7 @@ pub fn plan_against(
         recovery,
         targets: opts.targets.clone(),
         replace: opts.replace.clone(),
+        variables: input.topology.variables.clone(),
         destroy: opts.destroy,
         adopt: opts.adopt,
         force: opts.force,

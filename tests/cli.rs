@@ -1561,7 +1561,10 @@ fn user_repo(tag: &str) -> std::path::PathBuf {
         "source \"amazon-ebs\" \"base\" {\n}\n",
     );
     put("images/variables.pkrvars.hcl", "region = \"us-east-1\"\n");
-    put("images/locals.hcl", "locals {\n  region = \"us-east-1\"\n}\n");
+    put(
+        "images/locals.hcl",
+        "locals {\n  region = \"us-east-1\"\n}\n",
+    );
     put("build/out/main.hcl", "broken {{{\n");
     put(".gitignore", "build/\n");
     root

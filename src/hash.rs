@@ -40,6 +40,15 @@ pub fn hex(s: &str, len: usize) -> String {
     full[..len.min(16)].to_string()
 }
 
+/// A fresh 16-hex-digit id: the time, the process and `salt`, hashed (plan ids, lock ids,
+/// store lineages).
+pub fn fresh_id(salt: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    hex(&format!("{now}-{}-{salt}", std::process::id()), 16)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

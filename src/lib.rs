@@ -92,3 +92,107 @@ pub fn check(sources: &Sources) -> Checked {
         diagnostics,
     }
 }
+
+/// The stages and what each may import, written down once: a module may use only modules of a
+/// lower rank (`crate::check`, the pipeline's entry, ranks with `graph`). `docs/architecture.md`
+/// explains the table; the test below fails on any import that runs back up, which is how a
+/// circle starts.
+#[cfg(test)]
+const LAYERS: &[(&str, u8)] = &[
+    ("dns", 0),
+    ("duration", 0),
+    ("format", 0),
+    ("hash", 0),
+    ("order", 0),
+    ("process", 0),
+    ("atomic", 1),
+    ("source", 2),
+    ("diagnostics", 3),
+    ("parse", 4),
+    ("model", 5),
+    ("check", 6),
+    ("graph", 6),
+    ("analysis", 7),
+    ("provider", 7),
+    ("shift", 7),
+    ("alerts", 8),
+    ("identity", 8),
+    ("lint", 8),
+    ("backend", 9),
+    ("simulate", 9),
+    ("iam", 10),
+    ("plan", 10),
+    ("render", 11),
+    ("cli", 12),
+];
+
+#[cfg(test)]
+mod architecture {
+    use super::LAYERS;
+    use std::path::{Path, PathBuf};
+
+    fn rank(module: &str) -> Option<u8> {
+        LAYERS.iter().find(|(m, _)| *m == module).map(|(_, r)| *r)
+    }
+
+    fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                files(&p, out);
+            } else if p.extension().is_some_and(|e| e == "rs") {
+                out.push(p);
+            }
+        }
+    }
+
+    /// Every `crate::X` a module uses (outside comments) names a module of lower rank, and
+    /// every module of the crate is in the table.
+    #[test]
+    fn imports_only_run_down_the_layers() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut all = Vec::new();
+        files(&src, &mut all);
+        let mut wrong = Vec::new();
+        for path in all {
+            let rel = path.strip_prefix(&src).unwrap_or(&path);
+            let first = rel
+                .iter()
+                .next()
+                .and_then(|c| c.to_str())
+                .unwrap_or_default();
+            let module = first.trim_end_matches(".rs");
+            if matches!(module, "lib" | "main") {
+                continue;
+            }
+            let Some(own) = rank(module) else {
+                wrong.push(format!("{module}: not in LAYERS"));
+                continue;
+            };
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            for (n, line) in text.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or_default();
+                for (i, _) in code.match_indices("crate::") {
+                    let used: String = code[i + 7..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    if used == module {
+                        continue;
+                    }
+                    match rank(&used) {
+                        Some(r) if r < own => {}
+                        _ => {
+                            wrong.push(format!("{}:{}: {module} uses {used}", rel.display(), n + 1))
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "imports that run up the layers:\n{}",
+            wrong.join("\n")
+        );
+    }
+}

@@ -53,7 +53,7 @@ pub enum Role {
     /// A `--var-file`: `name = value` lines.
     VarFile,
     /// Values given on the command line and in the environment, one per line
-    /// ([`crate::model::variables::GIVEN_NAME`]).
+    /// ([`GIVEN_NAME`]).
     Given,
 }
 
@@ -114,6 +114,10 @@ pub fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     }
     i
 }
+
+/// The name of the synthetic source holding variables' values given on the command line and
+/// in the environment ([`Role::Given`]).
+pub const GIVEN_NAME: &str = "<command line>";
 
 /// Values for a topology's variables from outside its files.
 #[derive(Debug, Clone, Default)]
@@ -559,7 +563,7 @@ impl Sources {
             lines.push_str(&format!("saved {name}={value}\n"));
         }
         if !lines.is_empty() {
-            let name = crate::model::variables::GIVEN_NAME.to_string();
+            let name = GIVEN_NAME.to_string();
             self.files
                 .push(SourceFile::with_role(name, lines.into(), Role::Given));
         }

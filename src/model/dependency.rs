@@ -4,10 +4,10 @@
 //! not also make each reference to it "unknown" (one mistake, one diagnostic).
 
 use super::decode::Block;
-use super::lower::{plain_label, region_name};
+use super::names::{plain_label, region_name};
 use super::{Dependency, DependencyKind, Fallback, Use};
+use crate::diagnostics::rules::{Level, RuleId};
 use crate::diagnostics::{suggest, Code, Diagnostic, Diagnostics};
-use crate::lint::{Level, RuleId};
 use crate::source::Loc;
 use std::collections::BTreeMap;
 

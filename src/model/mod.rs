@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod decode;
 pub mod dependency;
 pub mod lower;
+mod names;
 pub mod schema;
 pub mod variables;
 
@@ -53,7 +54,7 @@ pub struct Topology {
     /// `dependency` blocks by label.
     pub dependencies: BTreeMap<String, Dependency>,
     /// The `lint` block: rule levels by rule.
-    pub lint: BTreeMap<crate::lint::RuleId, crate::lint::Level>,
+    pub lint: BTreeMap<crate::diagnostics::rules::RuleId, crate::diagnostics::rules::Level>,
 }
 
 /// What one Route 53 health check serves (`health_check_scope`).

@@ -13,16 +13,14 @@
 //! is read as one, as Terraform reads `-var`), and validated where it is used like any literal.
 
 use crate::diagnostics::{suggest, Code, Diagnostic, Diagnostics};
+#[cfg(doc)]
+use crate::source::GIVEN_NAME;
 use crate::source::{FileId, Loc, Role, Sources};
 use hcl_edit::expr::{Expression, UnaryOperator};
 use hcl_edit::structure::{Body, Structure};
 use hcl_edit::template::Element;
 use hcl_edit::Span;
 use std::collections::BTreeMap;
-
-/// The name of the synthetic source holding values given on the command line and in the
-/// environment.
-pub const GIVEN_NAME: &str = "<command line>";
 
 /// A variable's declared type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -662,12 +662,9 @@ pub fn rfc3339(secs: u64) -> String {
     )
 }
 
-/// A fresh plan id.
+/// A fresh plan id ([`hash::fresh_id`]).
 pub fn new_plan_id(salt: &str) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    hash::hex(&format!("{now}-{}-{salt}", std::process::id()), 16)
+    hash::fresh_id(salt)
 }
 
 /// Options of a plan.

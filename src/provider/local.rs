@@ -350,7 +350,7 @@ impl LocalStore {
         };
         let mut next = guard.clone();
         if next.lineage.is_none() {
-            next.lineage = Some(crate::plan::new_plan_id(&self.path.display().to_string()));
+            next.lineage = Some(crate::hash::fresh_id(&self.path.display().to_string()));
         }
         let results: Vec<_> = ops.iter().map(|op| execute(&mut next, op)).collect();
         if results.iter().any(Result::is_ok) {

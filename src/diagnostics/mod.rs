@@ -4,6 +4,8 @@
 //! first problem, so a user sees every mistake in one run. Rendering (miette snippets, JSON)
 //! lives in `render::diagnostics`; nothing here prints.
 
+pub mod rules;
+
 use crate::source::{FileId, Loc};
 use serde::Serialize;
 use std::fmt;

@@ -16,7 +16,7 @@
 // Cargo.toml are for src/.
 #![allow(clippy::unwrap_used, clippy::too_many_lines)]
 
-#[path = "../tests/support/provision.rs"]
+#[path = "../tests/it/support/provision.rs"]
 mod provision;
 
 use aws_sdk_route53 as r53;

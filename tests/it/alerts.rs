@@ -3,8 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::too_many_lines)]
 
-#[path = "support/provision.rs"]
-mod provision;
+use crate::support::provision;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

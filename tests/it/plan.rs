@@ -894,7 +894,7 @@ fn plan_snapshots_in_three_formats() {
             text = serde_json::to_string_pretty(&doc).unwrap();
         }
         insta::with_settings!({
-            snapshot_path => "../snapshots",
+            snapshot_path => "../../snapshots",
             prepend_module_to_snapshot => false,
             omit_expression => true,
         }, {

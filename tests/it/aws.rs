@@ -12,8 +12,7 @@
 // Cargo.toml are for src/.
 #![allow(clippy::unwrap_used, clippy::too_many_lines)]
 
-#[path = "support/provision.rs"]
-mod provision;
+use crate::support::provision;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -779,7 +778,7 @@ service "pay" {
 
     // Changing the weighted service from IPs to a CNAME target changes every record's type
     // in one batch. (Clearing a check's path sends ResetElements, which moto ignores: that is
-    // covered against the local store, in tests/plan.rs.)
+    // covered against the local store, in tests/it/plan.rs.)
     let edited = text
         .replace(
             "    ips    = [\"192.0.2.10\", \"192.0.2.11\"]\n",
@@ -814,8 +813,7 @@ fn text_of(o: &Output) -> String {
     text(o)
 }
 
-#[path = "support/faults.rs"]
-mod faults;
+use crate::support::faults;
 
 use faults::{Fault, Proxy, Rule};
 
@@ -1089,7 +1087,7 @@ fn through(proxy: u16, dir: &Path, args: &[&str]) -> Output {
 /// Every fault at every step: the next plan shows exactly the remaining work, one more apply
 /// converges, no duplicate health check survives it, and what Meridian does not own is
 /// untouched. The matrix of outcomes is written to `target/fault-matrix.md` (docs/ keeps a
-/// copy): `cargo test --test aws fault_matrix -- --nocapture` prints it.
+/// copy): `cargo test --test it aws::fault_matrix -- --nocapture` prints it.
 #[test]
 #[cfg_attr(meridian_skip_aws, ignore = "MERIDIAN_SKIP_AWS_TESTS is set")]
 fn fault_matrix() {

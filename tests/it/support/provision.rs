@@ -46,9 +46,9 @@ pub const PRE_COMMIT: &str = "pre-commit==4.3.0";
 
 /// The commands a test run uses: each a program and its first arguments.
 pub struct Tools {
-    /// Runs `tests/support/moto_harness.py`, which takes the port next.
+    /// Runs `tests/it/support/moto_harness.py`, which takes the port next.
     pub harness: Vec<std::ffi::OsString>,
-    /// `tests/support/aws_client.py`: the AWS CLI's arguments, over boto3.
+    /// `tests/it/support/aws_client.py`: the AWS CLI's arguments, over boto3.
     pub aws: Vec<std::ffi::OsString>,
 }
 
@@ -133,11 +133,11 @@ pub fn tools() -> Result<Tools, String> {
 }
 
 fn harness_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/moto_harness.py")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/moto_harness.py")
 }
 
 fn client_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/aws_client.py")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/aws_client.py")
 }
 
 /// The python a script's `#!` line names (`#!/venv/bin/python`, or `#!/usr/bin/env python3`

@@ -8,7 +8,7 @@ then "moto X.Y.Z" when it knows the version. Exits (stopping the server) when it
 process goes away, so no server outlives the tests.
 
 Where moto 5.2.5's Route 53 differs from Route 53, the imported server is corrected (unless
-MERIDIAN_MOTO_STOCK=1), so the tests test Meridian and not moto's quirks; `tests/aws.rs`
+MERIDIAN_MOTO_STOCK=1), so the tests test Meridian and not moto's quirks; `tests/it/aws.rs`
 checks each correction (and, under MERIDIAN_MOTO_STOCK=1, that stock moto still differs):
 - a DELETE with a set identifier removes that one record set (name, type and identifier),
   not every set of the zone with that identifier;

@@ -14,7 +14,7 @@ use std::path::Path;
 const FIXTURES: &str = "tests/fixtures/invalid";
 
 /// Codes that no topology file can trigger on its own (covered by unit tests instead; a value
-/// for an undeclared variable is given on the command line: `tests/cli.rs`).
+/// for an undeclared variable is given on the command line: `tests/it/cli.rs`).
 const NOT_FROM_FILES: &[Code] = &[Code::Cycle, Code::UnknownVariable];
 
 fn render(path: &Path) -> (meridian::Checked, String) {
@@ -56,7 +56,7 @@ fn every_code_has_a_fixture_that_produces_it() {
             );
         }
         insta::with_settings!({
-            snapshot_path => "../snapshots",
+            snapshot_path => "../../snapshots",
             prepend_module_to_snapshot => false,
             omit_expression => true,
         }, {

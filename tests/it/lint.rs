@@ -9,8 +9,7 @@ use meridian::source::Sources;
 use std::path::Path;
 use std::process::{Command, Output};
 
-#[path = "support/provision.rs"]
-mod provision;
+use crate::support::provision;
 
 const FIXTURES: &str = "tests/fixtures/lint";
 
@@ -59,7 +58,7 @@ fn every_rule_fires_on_its_fixture_and_not_on_the_clean_one() {
         );
         let text = meridian::render::lint::human(&r, &sources, false);
         insta::with_settings!({
-            snapshot_path => "../snapshots",
+            snapshot_path => "../../snapshots",
             prepend_module_to_snapshot => false,
             omit_expression => true,
         }, {

@@ -4,8 +4,7 @@
 // Cargo.toml are for src/.
 #![allow(clippy::unwrap_used, clippy::too_many_lines)]
 
-#[path = "support/provision.rs"]
-mod provision;
+use crate::support::provision;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -254,7 +253,7 @@ fn graph_prints_the_expected_nodes_and_edges() {
             assert!(dot.contains(&line), "{line} missing from\n{dot}");
         }
         insta::with_settings!({
-            snapshot_path => "../snapshots",
+            snapshot_path => "../../snapshots",
             prepend_module_to_snapshot => false,
             omit_expression => true,
         }, {
@@ -432,7 +431,7 @@ fn analyze_snapshots_in_three_formats() {
                 assert!(doc["rto_floor_seconds"].is_number());
             }
             insta::with_settings!({
-                snapshot_path => "../snapshots",
+                snapshot_path => "../../snapshots",
                 prepend_module_to_snapshot => false,
                 omit_expression => true,
             }, {
@@ -535,7 +534,7 @@ fn compare_ranks_the_examples_as_the_reference_does() {
     }
     for format in ["human", "json", "markdown", "svg"] {
         insta::with_settings!({
-            snapshot_path => "../snapshots",
+            snapshot_path => "../../snapshots",
             prepend_module_to_snapshot => false,
             omit_expression => true,
         }, {

@@ -16,8 +16,7 @@
 
 use meridian::analysis::{analyze, Analysis, RegionLoss, UnknownKind};
 
-#[path = "support/agreement.rs"]
-mod agreement;
+use crate::support::agreement;
 use meridian::source::Sources;
 use std::path::Path;
 
@@ -121,7 +120,7 @@ fn hand_computed_designs() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// One verdict on every surface, over random designs (tests/support/agreement.rs): every
+/// One verdict on every surface, over random designs (tests/it/support/agreement.rs): every
 /// cell of routing x data pattern x RTO case at least 20 times, and no disagreement.
 #[test]
 fn every_surface_agrees_on_random_designs() {

@@ -3,17 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::too_many_lines)]
 
+use crate::support::bin::meridian;
 use crate::support::provision;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn meridian(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_meridian"))
-        .args(args)
-        .output()
-        .expect("binary runs")
-}
+use std::process::Command;
 
 fn scratch(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))

@@ -12,6 +12,7 @@
 // Cargo.toml are for src/.
 #![allow(clippy::unwrap_used, clippy::too_many_lines)]
 
+use crate::support::bin::{text, text as text_of};
 use crate::support::provision;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -171,14 +172,6 @@ fn meridian(port: u16, dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn tempdir(name: &str) -> PathBuf {
@@ -807,10 +800,6 @@ service "pay" {
     assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
     let (code, doc) = plan_json(port, &dir, "main.hcl");
     assert_eq!(code, Some(0), "{:?}", actions(&doc));
-}
-
-fn text_of(o: &Output) -> String {
-    text(o)
 }
 
 use crate::support::faults;

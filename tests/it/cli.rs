@@ -4,26 +4,11 @@
 // Cargo.toml are for src/.
 #![allow(clippy::unwrap_used, clippy::too_many_lines)]
 
+use crate::support::bin::{meridian, stderr, stdout};
 use crate::support::provision;
 
 use std::path::Path;
 use std::process::{Command, Output};
-
-fn meridian(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_meridian"))
-        .args(args)
-        .env_remove("NO_COLOR")
-        .output()
-        .expect("binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 const EXAMPLES: &[&str] = &[
     "examples/active-passive",
@@ -1294,7 +1279,7 @@ fn terraform_single_dash_flags_are_read_as_long_options() {
 /// `-q` keeps stderr to errors on every command: `-q validate` printed warnings.
 #[test]
 fn quiet_validate_prints_no_warnings() {
-    let dir = std::env::temp_dir().join(format!("meridian-quiet-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("meridian-quiet-validate-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("main.hcl");
     // Valid, with a warning: a region without a health check.

@@ -7,19 +7,12 @@
 use meridian::lint::{self, Config, Level, RuleId};
 use meridian::source::Sources;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
+use crate::support::bin::meridian;
 use crate::support::provision;
 
 const FIXTURES: &str = "tests/fixtures/lint";
-
-fn meridian(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_meridian"))
-        .args(args)
-        .env_remove("NO_COLOR")
-        .output()
-        .expect("binary runs")
-}
 
 fn lint_file(path: &Path, config: &Config) -> (lint::Report, Sources) {
     let sources = Sources::load(path).unwrap();

@@ -5,6 +5,7 @@
 // Cargo.toml are for src/.
 #![allow(clippy::unwrap_used, clippy::too_many_lines)]
 
+use crate::support::bin::{meridian_in as meridian, text as text_of};
 use meridian::dns::{ChangeAction, RecordType, RoutingPolicy};
 use meridian::graph::{Kind, ResourceGraph};
 use meridian::identity::Identity;
@@ -15,7 +16,7 @@ use meridian::provider::local::LocalStore;
 use meridian::provider::{Done, LiveState, Op, Provider, ProviderError, RecordChange, Scope};
 use meridian::source::Sources;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn tempdir(name: &str) -> PathBuf {
@@ -665,14 +666,6 @@ fn the_local_store_is_strict() {
         s.apply(&[create], 1)[0].is_err(),
         "a deleted check's caller reference is refused"
     );
-}
-
-fn meridian(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_meridian"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 fn copy_example(name: &str, to: &Path) -> PathBuf {
@@ -1575,14 +1568,6 @@ fn plan_exit_codes_follow_the_one_table() {
         Some(3)
     );
     assert_eq!(code(&["check", "t"]), Some(3));
-}
-
-fn text_of(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// A lock left by a killed apply names its dead holder; `force-unlock ID` removes it.

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::too_many_lines)]
 
+use crate::support::bin::{meridian, text};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -29,23 +30,6 @@ service "api" {
   }
 }
 "#;
-
-fn meridian(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_meridian"))
-        .args(args)
-        .env_remove("NO_COLOR")
-        .stdin(Stdio::null())
-        .output()
-        .expect("binary runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 /// A fresh directory holding the topology, applied once.
 fn applied(name: &str) -> PathBuf {

@@ -2,5 +2,6 @@
 //! the fault-injecting proxy, and random designs for the agreement checks.
 
 pub mod agreement;
+pub mod bin;
 pub mod faults;
 pub mod provision;

@@ -1,20 +1,25 @@
 //! The command line: arguments in, exit codes out. The only layer that prints.
 //!
-//! One file per command (`validate`, `graph`, `analyze`/`check`/`compare`, `plan`/`apply`,
-//! `fmt`, `schema`), each an `Args` struct whose
-//! doc comments are its `--help`, plus a `run` function returning the exit code.
+//! A file per command (`plan`, `apply`, `show`, `destroy`, `init`, `validate`, `graph`, ...;
+//! `analyze` holds `analyze`, `check` and `compare`), each an `Args` struct whose doc comments
+//! are its `--help`, plus a `run` function returning the exit code. `workspace` is what plan,
+//! apply, destroy and init share; `tree` runs a read-only command over a tree of topologies.
 
 mod alerts;
 mod analyze;
+mod apply;
 mod comment;
 mod completions;
+mod destroy;
 mod fmt;
 mod graph;
 mod iam;
+mod init;
 mod lint;
 mod plan;
 mod schema;
 mod shift;
+mod show;
 mod signals;
 mod simulate;
 mod state;
@@ -22,6 +27,7 @@ mod team;
 mod tree;
 mod unlock;
 mod validate;
+mod workspace;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
@@ -127,10 +133,10 @@ enum Command {
     Completions(completions::CompletionsArgs),
     Man(completions::ManArgs),
     Plan(plan::PlanArgs),
-    Apply(plan::ApplyArgs),
-    Show(plan::ShowArgs),
-    Destroy(plan::DestroyArgs),
-    Init(plan::InitArgs),
+    Apply(apply::ApplyArgs),
+    Show(show::ShowArgs),
+    Destroy(destroy::DestroyArgs),
+    Init(init::InitArgs),
     Fmt(fmt::Args),
     Schema(schema::Args),
     ForceUnlock(unlock::Args),
@@ -414,10 +420,10 @@ pub fn main() -> ExitCode {
         Command::Completions(a) => completions::run_completions(&a, &mut ctx),
         Command::Man(a) => completions::run_man(&a, &mut ctx),
         Command::Plan(a) => plan::run_plan(a, &mut ctx),
-        Command::Apply(a) => plan::run_apply(a, &mut ctx),
-        Command::Show(a) => plan::run_show(a, &mut ctx),
-        Command::Destroy(a) => plan::run_destroy(a, &mut ctx),
-        Command::Init(a) => plan::run_init(a, &mut ctx),
+        Command::Apply(a) => apply::run_apply(a, &mut ctx),
+        Command::Show(a) => show::run_show(a, &mut ctx),
+        Command::Destroy(a) => destroy::run_destroy(a, &mut ctx),
+        Command::Init(a) => init::run_init(a, &mut ctx),
         Command::Fmt(a) => fmt::run(a, &mut ctx),
         Command::Schema(a) => schema::run(a, &mut ctx),
         Command::ForceUnlock(a) => unlock::run(a, &mut ctx),

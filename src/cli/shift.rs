@@ -1,9 +1,10 @@
 //! `meridian shift`: move a weighted service's traffic gradually, step by step, under the
 //! topology's lock, recording each step in the backend's manifest so it can stop and resume.
 
-use super::plan::{confirm, load, make_plan, open_provider, run_apply_engine, Common, Loaded};
+use super::apply::run_apply_engine;
 use super::signals::{APPLYING, STOP};
 use super::team::Team;
+use super::workspace::{confirm, load, make_plan, open_provider, Common, Loaded};
 use super::{exit, Ctx};
 use crate::backend::Operation;
 use crate::plan::{self, Plan};
@@ -41,7 +42,7 @@ pub struct Args {
     #[arg(long, value_name = "WEIGHT", required_unless_present_any = ["abort", "release", "write"])]
     to: Option<u8>,
     /// How long the whole shift takes (the pause between steps is this / steps).
-    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = super::plan::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = super::workspace::parse_duration)]
     over: crate::duration::Duration,
     /// How many steps.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
@@ -58,7 +59,7 @@ pub struct Args {
     /// Where live state comes from: local (the state store) or aws. Default: aws when the
     /// topology has a `provider "aws"` block, else local.
     #[arg(long, value_enum)]
-    live: Option<super::plan::Live>,
+    live: Option<super::workspace::Live>,
     /// AWS: an AWS-compatible endpoint (also AWS_ENDPOINT_URL).
     #[arg(long, value_name = "URL")]
     endpoint_url: Option<String>,
@@ -75,7 +76,7 @@ pub struct Args {
     #[arg(long)]
     auto_approve: bool,
     /// How long to wait for another apply's lock.
-    #[arg(long, default_value = "0s", value_parser = super::plan::parse_duration)]
+    #[arg(long, default_value = "0s", value_parser = super::workspace::parse_duration)]
     lock_timeout: crate::duration::Duration,
 }
 

@@ -1,8 +1,8 @@
 //! `meridian state list | show | rm`: what a topology manages, read from the cloud through
 //! its identity, and forgetting part of it without deleting it.
 
-use super::plan::{load, make_plan, open_provider, Common, Loaded};
 use super::team::Team;
+use super::workspace::{load, make_plan, open_provider, Common, Loaded};
 use super::{exit, Ctx};
 use crate::backend::{Entry, Operation};
 use crate::graph::Kind;

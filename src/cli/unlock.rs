@@ -100,7 +100,7 @@ fn store_lock(args: &Args) -> Option<Found> {
     let state = args
         .state
         .clone()
-        .unwrap_or_else(|| super::plan::default_state(&args.path));
+        .unwrap_or_else(|| super::workspace::default_state(&args.path));
     let what = format!("the state store {}", state.display());
     let holder = lock::holder(&state)?;
     let Ok(h) = holder else {

@@ -104,6 +104,7 @@ fn provider(port: u16) -> AwsProvider {
         endpoint_url: Some(format!("http://127.0.0.1:{port}")),
         progress: None,
         stop: None,
+        ..AwsSettings::default()
     })
     .unwrap()
 }

@@ -429,6 +429,24 @@ fn progress_sink() -> Option<crate::provider::ProgressSink> {
 }
 
 /// Opens the provider a command reads and applies through.
+/// The AWS provider's tuning from the environment, read here at the edge (tests of slow or
+/// stuck servers): `MERIDIAN_AWS_TIMEOUT_SECS`, `MERIDIAN_INSYNC_TIMEOUT_SECS`,
+/// `MERIDIAN_ROUTE53_RPS`.
+fn aws_tuning() -> AwsSettings {
+    let number = |name: &str| std::env::var(name).ok()?.parse::<f64>().ok();
+    let secs = |name: &str| {
+        number(name)
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .map(std::time::Duration::from_secs_f64)
+    };
+    AwsSettings {
+        operation_timeout: secs("MERIDIAN_AWS_TIMEOUT_SECS"),
+        insync_timeout: secs("MERIDIAN_INSYNC_TIMEOUT_SECS"),
+        route53_rps: number("MERIDIAN_ROUTE53_RPS"),
+        ..AwsSettings::default()
+    }
+}
+
 pub(super) fn open_provider(
     common: &Common,
     topology: &crate::model::Topology,
@@ -456,6 +474,7 @@ pub(super) fn open_provider(
                         .or_else(|| block.and_then(|b| b.endpoint_url.clone())),
                     progress: progress_sink(),
                     stop: Some(&super::signals::STOP),
+                    ..aws_tuning()
                 };
                 AwsProvider::new(&settings).map(|p| Box::new(p) as Box<dyn Provider>)
             }

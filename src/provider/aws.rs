@@ -30,26 +30,8 @@ const MAX_BATCH_CHARS: usize = 32_000;
 /// How long to wait for a change batch to reach INSYNC.
 const INSYNC_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// [`INSYNC_TIMEOUT`], or `MERIDIAN_INSYNC_TIMEOUT_SECS` (tests against a server that never
-/// reaches INSYNC).
-fn insync_timeout() -> Duration {
-    std::env::var("MERIDIAN_INSYNC_TIMEOUT_SECS")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .map_or(INSYNC_TIMEOUT, Duration::from_secs)
-}
-
 /// How long one request may take, retries of the SDK included.
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(180);
-
-/// [`OPERATION_TIMEOUT`], or `MERIDIAN_AWS_TIMEOUT_SECS` (tests of a server slower than it).
-fn operation_timeout() -> Duration {
-    std::env::var("MERIDIAN_AWS_TIMEOUT_SECS")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .filter(|s| *s > 0)
-        .map_or(OPERATION_TIMEOUT, Duration::from_secs)
-}
 
 /// Settings of the AWS provider; anything unset comes from the standard AWS configuration
 /// chain (profiles, SSO, environment, `AWS_REGION`, `AWS_ENDPOINT_URL`).
@@ -64,6 +46,12 @@ pub struct AwsSettings {
     /// (the change was accepted and completes on its own), so the outcome is reported
     /// within the signal's bound.
     pub stop: Option<&'static std::sync::atomic::AtomicBool>,
+    /// How long one request may take, retries included (default [`OPERATION_TIMEOUT`]).
+    pub operation_timeout: Option<Duration>,
+    /// How long to wait for a change batch to reach INSYNC (default [`INSYNC_TIMEOUT`]).
+    pub insync_timeout: Option<Duration>,
+    /// Route 53 requests per second (default [`ROUTE53_RPS`]; at least 0.01).
+    pub route53_rps: Option<f64>,
 }
 
 pub struct AwsProvider {
@@ -82,6 +70,7 @@ pub struct AwsProvider {
     source: LiveSource,
     progress: Option<ProgressSink>,
     stop: Option<&'static std::sync::atomic::AtomicBool>,
+    insync_timeout: Duration,
 }
 
 pub(crate) fn sdk_error<E, R>(
@@ -262,7 +251,12 @@ impl AwsProvider {
             .timeout_config(
                 aws_config::timeout::TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(10))
-                    .operation_timeout(operation_timeout())
+                    .operation_timeout(
+                        settings
+                            .operation_timeout
+                            .filter(|t| !t.is_zero())
+                            .unwrap_or(OPERATION_TIMEOUT),
+                    )
                     .build(),
             );
         if let Some(r) = &settings.region {
@@ -299,9 +293,8 @@ impl AwsProvider {
             endpoint: config.endpoint_url().map(super::redact_userinfo),
             profile: settings.profile.clone(),
         };
-        let rps: f64 = std::env::var("MERIDIAN_ROUTE53_RPS")
-            .ok()
-            .and_then(|v| v.parse().ok())
+        let rps: f64 = settings
+            .route53_rps
             .filter(|v: &f64| v.is_finite() && *v >= 0.01)
             .unwrap_or(ROUTE53_RPS);
         // Route 53 retries go through `r53()`, so every attempt takes a rate-limiter slot.
@@ -324,6 +317,7 @@ impl AwsProvider {
             source,
             progress: settings.progress.clone(),
             stop: settings.stop,
+            insync_timeout: settings.insync_timeout.unwrap_or(INSYNC_TIMEOUT),
         })
     }
 
@@ -1104,10 +1098,10 @@ impl AwsProvider {
     }
 
     /// Polls GetChange for each change until all are INSYNC, with growing pauses, at most
-    /// [`insync_timeout`] in all.
+    /// the settings' INSYNC timeout in all.
     async fn wait_insync(&self, ids: &[String]) -> Result<(), ProviderError> {
         let start = Instant::now();
-        let timeout = insync_timeout();
+        let timeout = self.insync_timeout;
         let mut pause = Duration::from_millis(500);
         let mut pending: Vec<&String> = ids.iter().collect();
         while !pending.is_empty() {

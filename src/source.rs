@@ -292,7 +292,6 @@ const MERIDIAN_TOP: &[&str] = &[
     "registry",
     "service",
     "tag_health_checks",
-    "variable",
     "zones",
 ];
 
@@ -311,7 +310,17 @@ pub enum HclKind {
 /// by a label, `=` or `{`. `provider` counts as Meridian's only with the label `"aws"`.
 pub fn hcl_kind(text: &str) -> HclKind {
     let mut foreign = false;
+    let mut heredoc: Option<String> = None;
     for line in text.lines() {
+        // A heredoc's body is text, not top-level words (Terragrunt's `generate` blocks hold
+        // Terraform in column 0).
+        if let Some(end) = &heredoc {
+            if line.trim() == end {
+                heredoc = None;
+            }
+            continue;
+        }
+        heredoc = heredoc_end(line);
         if line.starts_with([' ', '\t', '#', '/', '}', '*']) || line.trim().is_empty() {
             continue;
         }
@@ -321,6 +330,10 @@ pub fn hcl_kind(text: &str) -> HclKind {
             .collect();
         let rest = line[word.len()..].trim_start();
         if word.is_empty() || !rest.starts_with(['"', '=', '{']) {
+            continue;
+        }
+        // `variable` is Terraform's, Packer's and Nomad's word too: it marks no file.
+        if word == "variable" {
             continue;
         }
         let meridian = MERIDIAN_TOP.contains(&word.as_str())
@@ -335,6 +348,17 @@ pub fn hcl_kind(text: &str) -> HclKind {
     } else {
         HclKind::Unknown
     }
+}
+
+/// The word that ends a heredoc opened on `line` (`<<EOF`, `<<-EOF`), if one is.
+fn heredoc_end(line: &str) -> Option<String> {
+    let at = line.find("<<")?;
+    let word: String = line[at + 2..]
+        .trim_start_matches('-')
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    (!word.is_empty()).then_some(word)
 }
 
 /// What a directory tree holds.
@@ -366,6 +390,14 @@ pub fn discover_tree(path: &Path) -> Result<Discovered, LoadError> {
             skipped: Vec::new(),
         });
     }
+    // A directory that is a topology itself is that topology, whatever lies below it (a
+    // `canary/` topology inside `infra/`): `plan infra --out` plans infra.
+    if is_topology_dir(path) {
+        return Ok(Discovered {
+            topologies: vec![path.to_path_buf()],
+            skipped: Vec::new(),
+        });
+    }
     let mut by_dir: std::collections::BTreeMap<PathBuf, Vec<PathBuf>> = Default::default();
     for p in walk_hcl(path) {
         if let Some(dir) = p.parent() {
@@ -374,14 +406,7 @@ pub fn discover_tree(path: &Path) -> Result<Discovered, LoadError> {
     }
     let mut found = Discovered::default();
     for (dir, files) in by_dir {
-        let mut kinds = files.iter().map(|f| {
-            if foreign_by_name(f) {
-                return HclKind::Foreign;
-            }
-            let mut budget = MAX_TOPOLOGY_BYTES;
-            read_bounded(f, &mut budget).map_or(HclKind::Unknown, |t| hcl_kind(&t))
-        });
-        if kinds.any(|k| k != HclKind::Foreign) {
+        if files.iter().any(|f| file_kind(f) != HclKind::Foreign) {
             found.topologies.push(dir);
         } else if let Some(f) = files.first() {
             found.skipped.push((dir, f.clone()));
@@ -395,6 +420,35 @@ pub fn discover_tree(path: &Path) -> Result<Discovered, LoadError> {
     Ok(found)
 }
 
+/// What an `.hcl` file is, by its name, then its top-level words (an unreadable file is
+/// [`HclKind::Unknown`]: reading it as a topology reports why).
+fn file_kind(f: &Path) -> HclKind {
+    if foreign_by_name(f) {
+        return HclKind::Foreign;
+    }
+    let mut budget = MAX_TOPOLOGY_BYTES;
+    read_bounded(f, &mut budget).map_or(HclKind::Unknown, |t| hcl_kind(&t))
+}
+
+/// Whether `dir` is inside a git repository (an ancestor holds `.git`).
+fn in_git_repository(dir: &Path) -> bool {
+    std::path::absolute(dir)
+        .map(|d| d.ancestors().any(|a| a.join(".git").exists()))
+        .unwrap_or(false)
+}
+
+/// Whether `dir` directly holds a topology's `.hcl` files (its own, not another tool's).
+fn is_topology_dir(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().map(|e| e.path()).any(|p| {
+        p.extension().is_some_and(|e| e == "hcl")
+            && p.is_file()
+            && file_kind(&p) != HclKind::Foreign
+    })
+}
+
 /// Every `.hcl` file under `dir`, sorted, as [`discover_tree`] walks: hidden directories
 /// (`.terraform`, `.git`, `.meridian`), `target`, symlinks and what `.gitignore` ignores are
 /// left out.
@@ -404,7 +458,10 @@ fn walk_hcl(dir: &Path) -> Vec<PathBuf> {
         .git_ignore(true)
         .git_exclude(true)
         .git_global(false)
-        .require_git(false)
+        // Inside a git repository, only its own ignore files count (git's view: a
+        // `.gitignore` above the repository's root ignores nothing in it); outside one,
+        // `.gitignore` files are honoured all the same.
+        .require_git(in_git_repository(dir))
         .follow_links(false)
         // Hidden files are seen (a `.terraform.lock.hcl` is skipped with a note, by its
         // name); hidden directories are not entered.
@@ -416,7 +473,12 @@ fn walk_hcl(dir: &Path) -> Vec<PathBuf> {
         .build();
     let mut out: Vec<PathBuf> = walker
         .flatten()
-        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
+        // A symlinked file is read through (a shared `main.hcl`); a symlinked directory is
+        // not entered (loops).
+        .filter(|e| {
+            e.file_type()
+                .is_some_and(|t| t.is_file() || (t.is_symlink() && e.path().is_file()))
+        })
         .map(|e| e.into_path())
         .filter(|p| p.extension().is_some_and(|e| e == "hcl"))
         .collect();

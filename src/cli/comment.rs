@@ -4,6 +4,10 @@ use super::{exit, Ctx};
 use crate::render::comment::{fit, split, GITHUB_COMMENT_LIMIT};
 use std::path::{Path, PathBuf};
 
+/// The smallest `--max-chars`: the marker, a summary's first lines, the closing tags and the
+/// note on what was left out.
+const MIN_CHARS: usize = 2_000;
+
 /// The options of every Markdown output meant for a comment.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CommentArgs {
@@ -22,6 +26,13 @@ impl CommentArgs {
     pub fn check(&self, markdown: bool, ctx: &mut Ctx) -> Result<(), u8> {
         if self.split.is_some() && !markdown {
             ctx.err("error: --split writes Markdown parts: add --format markdown\n");
+            return Err(exit::ERROR);
+        }
+        if self.max_chars != 0 && self.max_chars < MIN_CHARS {
+            ctx.err(&format!(
+                "error: --max-chars {} leaves no room: a comment needs at least {MIN_CHARS} characters for its summary and what closes it (0: no limit)\n",
+                self.max_chars
+            ));
             return Err(exit::ERROR);
         }
         Ok(())

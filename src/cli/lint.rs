@@ -182,11 +182,22 @@ fn lint_documents(args: &Args, found: &[PathBuf], config: &Config, ctx: &mut Ctx
         outcomes.push((path.clone(), gate(&report)));
         code = tree::worst(code, gate(&report));
     }
-    if let Some(d) = doc {
-        match super::to_json(&d, ctx) {
-            Ok(t) => ctx.out(&t),
-            Err(c) => return c,
+    // Every topology invalid: still a document (no findings), so a code-scanning upload
+    // after a failed lint is not handed an empty file.
+    let doc = doc.unwrap_or_else(|| {
+        let (empty, none) = (lint::Report::default(), crate::source::Sources::default());
+        match args.format {
+            Format::Sarif => render::sarif(&empty, &none, &render::RepoPaths::new()),
+            _ => {
+                let mut d = render::json(&empty, &none);
+                d["passed"] = serde_json::Value::Bool(false);
+                d
+            }
         }
+    });
+    match super::to_json(&doc, ctx) {
+        Ok(t) => ctx.out(&t),
+        Err(c) => return c,
     }
     if found.len() > 1 {
         tree::summary(&args.path, &outcomes, ctx);

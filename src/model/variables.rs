@@ -96,8 +96,14 @@ impl Literal {
     fn convert(self, ty: VarType) -> Option<Literal> {
         match (ty, self) {
             (VarType::String, l) => Some(Literal::Str(l.text())),
-            (VarType::Number, Literal::Num(n)) => Some(Literal::Num(n)),
-            (VarType::Number, Literal::Str(s)) => s.trim().parse().ok().map(Literal::Num),
+            // A value is a finite number: `inf`, `NaN` or 1e400 are none (JSON has no such).
+            (VarType::Number, Literal::Num(n)) => n.is_finite().then_some(Literal::Num(n)),
+            (VarType::Number, Literal::Str(s)) => s
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite())
+                .map(Literal::Num),
             (VarType::Bool, Literal::Bool(b)) => Some(Literal::Bool(b)),
             (VarType::Bool, Literal::Str(s)) => match s.as_str() {
                 "true" => Some(Literal::Bool(true)),
@@ -117,6 +123,9 @@ struct Declared {
     header: Loc,
     /// A value was given that could not be used (reported where it was given).
     refused: bool,
+    /// Why the environment's value could not be used: reported only if nothing given after
+    /// it (a file, `--var`) overrides it.
+    pending: Option<Diagnostics>,
 }
 
 /// The declared variables and their values.
@@ -157,6 +166,11 @@ impl Bindings {
         }
         for g in given.iter().filter(|g| g.origin != Origin::Env) {
             b.assign_text(g, diags);
+        }
+        for d in b.declared.values_mut() {
+            if let Some(p) = d.pending.take() {
+                diags.extend(p);
+            }
         }
         for (name, d) in &b.declared {
             if d.value.is_none() && !d.refused {
@@ -204,6 +218,7 @@ impl Bindings {
                 value: None,
                 header,
                 refused: false,
+                pending: None,
             };
             if let Some(a) = attr("default") {
                 let at = Loc::new(file, a.value.span().unwrap_or(0..0));
@@ -257,6 +272,21 @@ impl Bindings {
             Origin::Env => Severity::Ignore,
             _ => Severity::Error,
         };
+        if g.origin == Origin::Env {
+            // The lowest of the given values: a bad one matters only if nothing overrides it.
+            let mut later = Diagnostics::default();
+            self.assign(
+                name,
+                Some(g.value.clone()),
+                g.at.clone(),
+                severity,
+                &mut later,
+            );
+            if let Some(d) = self.declared.get_mut(name).filter(|_| later.has_errors()) {
+                d.pending = Some(later);
+            }
+            return;
+        }
         self.assign(name, Some(g.value.clone()), g.at.clone(), severity, diags);
     }
 
@@ -296,7 +326,11 @@ impl Bindings {
             return;
         };
         match typed(name, d.ty, value, at, diags) {
-            Some(v) => d.value = Some(v),
+            Some(v) => {
+                d.value = Some(v);
+                d.refused = false;
+                d.pending = None;
+            }
             None => d.refused = true,
         }
     }

@@ -785,6 +785,12 @@ pub fn plan_against(
     refuse_emptied(input, opts)?;
     if !opts.targets.is_empty() {
         let keep = targeted(input.graph, &changes, &opts.targets)?;
+        if let Some(outside) = opts.replace.iter().find(|a| !keep.contains(*a)) {
+            return Err(PlanError::Replace {
+                address: outside.clone(),
+                why: "it is outside --target: add it to the targets, or drop --target",
+            });
+        }
         changes.retain(|c| keep.contains(&c.address));
     }
     refuse_mass_change(&changes, opts)?;

@@ -105,17 +105,27 @@ pub fn split(doc: &str, kind: &str, max: usize) -> Vec<String> {
     let mut open = Open::default();
     let mut current = String::new();
     let mut used = 0;
+    let mut last = "";
     for piece in pieces(doc, budget) {
         let n = piece.chars().count();
         if used + n > budget && used > 0 {
+            // A table's header goes with its separator, or the rows after it are no table.
+            let header = is_separator(piece) && last.trim_start().starts_with('|');
+            if header {
+                current.truncate(current.len() - last.len());
+            }
             current.push_str(&open.closing());
             parts.push(std::mem::take(&mut current));
             current = open.reopening();
+            if header {
+                current.push_str(last);
+            }
             used = current.chars().count();
         }
         open.track(piece);
         current.push_str(piece);
         used += n;
+        last = piece;
     }
     if !current.is_empty() || parts.is_empty() {
         parts.push(current);
@@ -157,6 +167,12 @@ fn pieces(doc: &str, budget: usize) -> Vec<&str> {
     out
 }
 
+/// A Markdown table's separator line (`| --- | ---: |`).
+fn is_separator(line: &str) -> bool {
+    let t = line.trim();
+    t.starts_with('|') && t.contains('-') && t.chars().all(|c| matches!(c, '|' | '-' | ':' | ' '))
+}
+
 /// The structures open at a point of a document: a code fence (its opening line),
 /// `<details>` blocks (their opening lines) and a table (its header and separator lines, so
 /// rows continued in the next part still render as a table).
@@ -171,12 +187,7 @@ struct Open {
 impl Open {
     fn track(&mut self, line: &str) {
         let t = line.trim_start();
-        let separator = t.starts_with('|')
-            && t.contains('-')
-            && t.trim_end()
-                .chars()
-                .all(|c| matches!(c, '|' | '-' | ':' | ' '));
-        if separator && self.fence.is_none() {
+        if is_separator(line) && self.fence.is_none() {
             self.table = Some(format!("{}\n{}\n", self.last.trim_end(), t.trim_end()));
         } else if !t.starts_with('|') {
             self.table = None;
@@ -301,6 +312,20 @@ mod tests {
         for i in 0..500 {
             table.push_str(&format!("| {i} | x |\n"));
         }
+        // A cut between a header and its separator moves the header along.
+        let mut doc = "x\n".repeat(1_380);
+        doc.push_str("| h1 | h2 |\n| --- | --- |\n| 1 | 2 |\n");
+        let cut = split(&doc, "plan", 3_385);
+        assert_eq!(
+            cut.len(),
+            2,
+            "the cut falls between the header and its separator"
+        );
+        let with_rows = cut.iter().find(|p| p.contains("| 1 | 2 |")).unwrap();
+        assert!(
+            with_rows.contains("| h1 | h2 |\n| --- | --- |\n| 1 | 2 |"),
+            "{cut:#?}"
+        );
         let parts = split(&table, "analysis", 2_000);
         assert!(parts.len() > 1);
         assert!(

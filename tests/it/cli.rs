@@ -1424,6 +1424,10 @@ fn markdown_of_a_thousand_services_fits_a_comment() {
         rendered.push(file.clone());
     }
     assert_eq!(rows, stdout(&whole).matches("\n+ record.").count());
+    // A limit with no room for the summary and the closing is refused, not broken.
+    let o = meridian(&["check", f, "--format", "markdown", "--max-chars", "601"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("leaves no room"), "{}", stderr(&o));
     // Each document as GitHub renders it (cmark-gfm): every structure closed where it ends.
     for (cmd, kind) in [("check", "check"), ("analyze", "analysis")] {
         let o = meridian(&[cmd, f, "--format", "markdown"]);
@@ -2235,5 +2239,96 @@ service "api" {
             "{err}"
         );
     }
+    std::fs::remove_file(dir.join("api/extra.hcl")).unwrap();
+    // A number is finite; the environment's bad value is no error when --var overrides it;
+    // environment names that are no variable's are not read.
+    let o = run(
+        &[
+            "validate",
+            &api,
+            "--var",
+            "environment=x",
+            "--var",
+            "ttl=inf",
+        ],
+        &[],
+    );
+    assert!(
+        stderr(&o).contains("meridian::variable_type"),
+        "{}",
+        stderr(&o)
+    );
+    let env = [("MERIDIAN_VAR_ttl", "soon"), ("MERIDIAN_VAR_a\"b", "x")];
+    let o = run(
+        &[
+            "validate",
+            &api,
+            "--var",
+            "environment=x",
+            "--var",
+            "ttl=30",
+        ],
+        &env,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run(&["validate", &api, "--var", "environment=x"], &env);
+    assert!(stderr(&o).contains("MERIDIAN_VAR_ttl") && stderr(&o).contains("variable_type"));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Discovery as a stranger's repository needs it (each case found by a review): a topology
+/// directory with a topology below it is that one topology (`plan --out` works); a symlinked
+/// `.hcl` file is read through; Terragrunt's `root.hcl` (a heredoc holding Terraform in
+/// column 0) and a Nomad jobspec (`variable` and `job`) are another tool's; a `.gitignore`
+/// above a git repository's root ignores nothing in it.
+#[test]
+fn discovery_handles_nesting_symlinks_heredocs_and_foreign_ignores() {
+    let root = std::env::temp_dir().join(format!("meridian-discovery-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let topology = std::fs::read_to_string("examples/active-passive/main.hcl").unwrap();
+    let put = |rel: &str, text: &str| {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    put("repo/infra/main.hcl", &topology);
+    put("repo/infra/canary/main.hcl", &topology);
+    put("repo/shared/topology.hcl", &topology);
+    std::fs::create_dir_all(root.join("repo/envs/prod")).unwrap();
+    std::os::unix::fs::symlink(
+        "../../shared/topology.hcl",
+        root.join("repo/envs/prod/main.hcl"),
+    )
+    .unwrap();
+    put(
+        "repo/live/root.hcl",
+        "remote_state \"s3\" {\n  backend = \"s3\"\n}\n\ngenerate \"provider\" {\n  path     = \"provider.tf\"\n  contents = <<EOF\nprovider \"aws\" {\n  region = \"us-east-1\"\n}\nEOF\n}\n",
+    );
+    put(
+        "repo/jobs/web.hcl",
+        "variable \"image\" {\n  default = \"web\"\n}\n\njob \"web\" {\n}\n",
+    );
+    put(".gitignore", "*\n!.gitignore\n");
+    git(&root.join("repo"), &["init", "-q"]);
+    let r = |rel: &str| root.join(rel).to_str().unwrap().to_string();
+    // The named topology is itself, nothing below it.
+    let o = meridian(&["validate", &r("repo/infra")]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().count(), 1, "{}", stdout(&o));
+    let out = r("p.json");
+    let o = meridian(&["plan", &r("repo/infra"), "--live", "local", "--out", &out]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // From the repository's root: infra, its canary, the symlinked prod; not live/ nor jobs/.
+    let o = meridian(&["validate", &r("repo")]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let listed = stdout(&o);
+    let found: Vec<&str> = listed.lines().collect();
+    assert_eq!(found.len(), 4, "{found:?}"); // infra, infra/canary, envs/prod, shared
+    assert!(stdout(&o).contains("envs/prod: valid"), "{}", stdout(&o));
+    for skipped in ["live", "jobs"] {
+        assert!(stderr(&o).contains(&format!("skipped {}", r(&format!("repo/{skipped}")))));
+    }
+    let o = meridian(&["fmt", "--check", &r("repo")]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let _ = std::fs::remove_dir_all(&root);
 }

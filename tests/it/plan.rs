@@ -3458,6 +3458,20 @@ fn replace_renews_a_health_check_on_request() {
     );
     let o = meridian(&dir, &["plan", t, "--detailed-exitcode"]);
     assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    // Dropped by a --target that leaves it out: refused, not silently ignored.
+    let o = meridian(
+        &dir,
+        &[
+            "plan",
+            t,
+            "--replace",
+            address,
+            "--target",
+            "record.billing[\"eu-west-1\"]",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text_of(&o).contains("outside --target"), "{}", text_of(&o));
     for (bad, why) in [
         (
             "record.billing[\"us-east-1\"]",

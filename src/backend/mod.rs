@@ -364,7 +364,7 @@ impl BackendRef {
         }
     }
 
-    pub fn open(&self) -> Result<Box<dyn Backend>, BackendError> {
+    pub fn open(&self, settings: &BackendSettings) -> Result<Box<dyn Backend>, BackendError> {
         Ok(match self {
             BackendRef::Local { dir } => Box::new(local::LocalBackend::new(dir)),
             BackendRef::S3 {
@@ -379,9 +379,17 @@ impl BackendRef {
                 region: region.clone(),
                 profile: profile.clone(),
                 endpoint_url: endpoint_url.clone(),
+                lease: settings.lease,
             })?),
         })
     }
+}
+
+/// How backends behave, chosen by their caller (the CLI reads it from its environment).
+#[derive(Debug, Clone, Default)]
+pub struct BackendSettings {
+    /// The S3 lock's lease (default two minutes).
+    pub lease: Option<std::time::Duration>,
 }
 
 /// Where a topology's manifest and lock live.

@@ -21,14 +21,6 @@ const NEIGHBOUR_BYTES: i64 = 16 * 1024 * 1024;
 /// How long a lock lasts unless renewed.
 const LEASE: Duration = Duration::from_secs(120);
 
-/// [`LEASE`], or `MERIDIAN_LOCK_LEASE_SECS` (tests of a stale lock).
-fn lease() -> Duration {
-    std::env::var("MERIDIAN_LOCK_LEASE_SECS")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .filter(|s| *s > 0)
-        .map_or(LEASE, Duration::from_secs)
-}
 
 /// Where the backend is: the `backend "s3"` block, with the AWS configuration chain for the
 /// rest.
@@ -39,11 +31,15 @@ pub struct S3Settings {
     pub region: Option<String>,
     pub profile: Option<String>,
     pub endpoint_url: Option<String>,
+    /// How long a lock lasts unless renewed (default [`LEASE`]; shorter in tests of a stale
+    /// lock).
+    pub lease: Option<Duration>,
 }
 
 pub struct S3Backend {
     rt: tokio::runtime::Runtime,
     client: s3::Client,
+    lease: Duration,
     sts: aws_sdk_sts::Client,
     bucket: String,
     key: String,
@@ -114,6 +110,7 @@ impl S3Backend {
             bucket: settings.bucket.clone(),
             key: settings.key.clone(),
             who: std::sync::OnceLock::new(),
+            lease: settings.lease.filter(|l| !l.is_zero()).unwrap_or(LEASE),
         })
     }
 
@@ -198,7 +195,7 @@ impl S3Backend {
             return Ok(None);
         };
         let expired_at = held.expires_unix.unwrap_or(u64::MAX);
-        if expired_at.saturating_add(lease().as_secs() / 2) >= super::now_unix() {
+        if expired_at.saturating_add(self.lease.as_secs() / 2) >= super::now_unix() {
             return Ok(None);
         }
         match self.delete_lock_if(etag) {
@@ -271,12 +268,12 @@ impl Held for S3Held {
             super::now_unix(),
             self.object.expires.load(Ordering::SeqCst),
         );
-        let half = lease().as_secs() / 2;
+        let half = self.object.lease.as_secs() / 2;
         if now + half > expires {
             return Err(format!(
                 "the lock's lease has {} s left, less than half of its {} s: it was not renewed in time (the process was paused, or S3 did not answer)",
                 expires.saturating_sub(now),
-                lease().as_secs()
+                self.object.lease.as_secs()
             ));
         }
         // A read that fails is tried once more before the wave is held back.
@@ -322,6 +319,8 @@ struct LockObject {
     expires: Arc<std::sync::atomic::AtomicU64>,
     /// The lock's id (this holder's).
     id: String,
+    /// How long the lock lasts unless renewed.
+    lease: Duration,
 }
 
 impl LockObject {
@@ -360,7 +359,7 @@ impl LockObject {
 
     /// Extends the lease (only while the object is still ours). Returns what it found.
     fn renew(&self, rt: &tokio::runtime::Runtime, info: &mut LockInfo) -> Renewal {
-        let expires = super::now_unix() + lease().as_secs();
+        let expires = super::now_unix() + self.lease.as_secs();
         info.expires_unix = Some(expires);
         let Ok(bytes) = serde_json::to_vec(&*info) else {
             return Renewal::Failed;
@@ -477,9 +476,9 @@ fn renew_until(lock: LockObject, mut info: LockInfo, stop: mpsc::Receiver<()>) {
     let Some(rt) = LockObject::runtime() else {
         return;
     };
-    let every = lease() / 3;
+    let every = lock.lease / 3;
     // A failed renewal is tried again soon: the check before each wave wants half the lease.
-    let again = (lease() / 30).max(Duration::from_secs(1));
+    let again = (lock.lease / 30).max(Duration::from_secs(1));
     let mut wait = every;
     let mut expires = info.expires_unix.unwrap_or(0);
     while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(wait) {
@@ -535,13 +534,13 @@ impl Backend for S3Backend {
     }
 
     fn lock(&self, operation: &str, timeout: Duration) -> Result<Box<dyn Held>, BackendError> {
-        let mut info = LockInfo::mine(&self.who(), operation, Some(lease()));
+        let mut info = LockInfo::mine(&self.who(), operation, Some(self.lease));
         let start = Instant::now();
         let mut took_over = None;
         let etag = loop {
             // Stamped when written: a lock taken after a wait does not start out expired.
             info.since_unix = super::now_unix();
-            info.expires_unix = Some(info.since_unix + lease().as_secs());
+            info.expires_unix = Some(info.since_unix + self.lease.as_secs());
             if let Some(etag) = self.try_lock(&info)? {
                 break etag;
             }
@@ -574,6 +573,7 @@ impl Backend for S3Backend {
                 info.expires_unix.unwrap_or(0),
             )),
             id: info.id.clone(),
+            lease: self.lease,
         };
         let releaser = object.clone();
         let object_for_checks = object.clone();

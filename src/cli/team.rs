@@ -36,7 +36,9 @@ impl Team {
             ctx.report(e);
             exit::ERROR
         };
-        let backend = at.open().map_err(|e| report(ctx, e))?;
+        let backend = at
+            .open(&super::workspace::backend_settings())
+            .map_err(|e| report(ctx, e))?;
         let lock = match lock {
             Some((operation, timeout)) => Some(
                 backend

@@ -70,7 +70,9 @@ fn backend_lock(args: &Args, ctx: &mut Ctx) -> Option<Found> {
         topology.backend.as_ref(),
         &super::team::topology_dir(&args.path),
     );
-    let held = at.open().and_then(|b| b.holder().map(|h| (b, h)));
+    let held = at
+        .open(&super::workspace::backend_settings())
+        .and_then(|b| b.holder().map(|h| (b, h)));
     let (backend, holder) = match held {
         Ok((b, Some(h))) => (b, h),
         Ok((_, None)) => return None,

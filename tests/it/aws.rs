@@ -1758,6 +1758,7 @@ fn s3_manifest_writes_are_compare_and_swap() {
         region: Some("us-east-1".into()),
         profile: None,
         endpoint_url: Some(endpoint(port)),
+        lease: None,
     })
     .unwrap();
     let mut m = Manifest::new(&meridian::identity::Identity::known("t-1"), "shop");

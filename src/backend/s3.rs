@@ -21,7 +21,6 @@ const NEIGHBOUR_BYTES: i64 = 16 * 1024 * 1024;
 /// How long a lock lasts unless renewed.
 const LEASE: Duration = Duration::from_secs(120);
 
-
 /// Where the backend is: the `backend "s3"` block, with the AWS configuration chain for the
 /// rest.
 #[derive(Debug, Clone, Default)]

@@ -400,8 +400,12 @@ pub fn endpoint_address(zone: &str, spec: &HealthCheckSpec) -> Address {
         }
         key = format!("{} #{}", &key[..end], crate::hash::hex(&key, 12));
     }
-    Address::new(Kind::HealthCheck, "endpoint", Some(&key))
+    Address::new(Kind::HealthCheck, SHARED_CHECKS, Some(&key))
 }
+
+/// The name under which checks shared by services (`health_check_scope = "endpoint"`) are
+/// addressed: `health_check.endpoint["..."]`.
+pub const SHARED_CHECKS: &str = "endpoint";
 
 /// The longest shared-check key kept whole (its address then fits a 256-character tag).
 const MAX_KEY: usize = 200;

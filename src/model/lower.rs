@@ -139,6 +139,9 @@ fn provider(root: &Block, diags: &mut Diagnostics) -> Option<AwsProviderConfig> 
             region: p.str("region").map(String::from),
             profile: p.str("profile").map(String::from),
             endpoint_url: p.str("endpoint_url").map(String::from),
+            creations_per_day: p
+                .int("health_check_creations_per_day")
+                .and_then(|n| u32::try_from(n).ok()),
         });
     }
     provider

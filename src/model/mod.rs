@@ -245,6 +245,8 @@ pub struct AwsProviderConfig {
     pub region: Option<String>,
     pub profile: Option<String>,
     pub endpoint_url: Option<String>,
+    /// `health_check_creations_per_day` (None: the default, 1,000; 0: no cap).
+    pub creations_per_day: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

@@ -540,6 +540,16 @@ pub enum PlanError {
         help("apply in parts with --target, a day apart, or raise health_check_creations_per_day in the provider block (0: no cap) if the account allows more")
     )]
     CheckRate { adding: usize, cap: usize },
+    #[error("service {service} alone creates {adding} health checks, more than the {cap} one apply may create: no later apply could take it")]
+    #[diagnostic(
+        code(meridian::plan::health_check_rate),
+        help("raise health_check_creations_per_day in the provider block (0: no cap) if the account allows more")
+    )]
+    ServicePastCap {
+        service: String,
+        adding: usize,
+        cap: usize,
+    },
     #[error("the topology declares nothing, but its manifest manages {}: applying it would delete every one of them", .0.join(", "))]
     #[diagnostic(
         code(meridian::plan::empty_topology),
@@ -1002,6 +1012,14 @@ fn defer_past_cap(
     }
     if per_service.contains_key(crate::graph::SHARED_CHECKS) {
         return Err(PlanError::CheckRate { adding: total, cap });
+    }
+    // A service that alone passes the cap would wait for ever.
+    if let Some((service, n)) = per_service.iter().find(|(_, n)| **n > cap) {
+        return Err(PlanError::ServicePastCap {
+            service: (*service).to_string(),
+            adding: *n,
+            cap,
+        });
     }
     let mut room = cap;
     let mut later: BTreeSet<String> = BTreeSet::new();

@@ -3534,6 +3534,15 @@ fn the_creation_cap_leaves_whole_services_for_a_later_apply() {
     write("0", "");
     let doc: serde_json::Value = serde_json::from_slice(&plan(&dir).stdout).unwrap();
     assert!(doc.get("deferred").is_none(), "{doc:#}");
+    // A service that alone passes the cap is refused, not deferred for ever.
+    write("1", "");
+    let o = meridian(&dir, &["plan", "t", "--live", "local"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text_of(&o).contains("alone creates 2 health checks"),
+        "{}",
+        text_of(&o)
+    );
     // Shared checks cannot be left service by service.
     write("1", "health_check_scope = \"endpoint\"\n");
     let o = meridian(&dir, &["plan", "t", "--live", "local"]);

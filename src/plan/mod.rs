@@ -437,9 +437,6 @@ pub struct Plan {
     /// The values the topology's variables had (a saved plan's apply plans with them).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub variables: BTreeMap<String, crate::model::variables::Literal>,
-    /// Services left for a later apply by the creation cap (absent when none).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deferred: Option<Deferred>,
     /// The health checks `--replace` asked to replace (a saved plan's apply plans with them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replace: Vec<String>,
@@ -483,17 +480,6 @@ pub struct CheckBudget {
 /// in the provider block changes it.
 pub const CREATIONS_PER_DAY: usize = 1000;
 
-/// Services a plan leaves for a later apply because their new health checks pass the creation
-/// cap: whole services, in name order, so repeated applies converge.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Deferred {
-    pub services: Vec<String>,
-    /// The health checks they would create.
-    pub health_checks: usize,
-    /// The cap that deferred them.
-    pub cap: usize,
-}
-
 impl Plan {
     pub fn has_changes(&self) -> bool {
         self.resource_changes.iter().any(|c| !c.is_no_op())
@@ -534,22 +520,12 @@ pub enum PlanError {
         count: u64,
         limit: u64,
     },
-    #[error("this plan creates {adding} shared health checks, more than the {cap} one apply may create, and checks shared by services cannot be left for a later apply service by service")]
+    #[error("this plan creates {adding} health checks, more than the {cap} one apply may create (health_check_creations_per_day)")]
     #[diagnostic(
         code(meridian::plan::health_check_rate),
-        help("apply in parts with --target, a day apart, or raise health_check_creations_per_day in the provider block (0: no cap) if the account allows more")
+        help("apply in parts with --target, a day apart; or raise health_check_creations_per_day in the provider block (0: no cap) if the account allows more")
     )]
     CheckRate { adding: usize, cap: usize },
-    #[error("service {service} alone creates {adding} health checks, more than the {cap} one apply may create: no later apply could take it")]
-    #[diagnostic(
-        code(meridian::plan::health_check_rate),
-        help("raise health_check_creations_per_day in the provider block (0: no cap) if the account allows more")
-    )]
-    ServicePastCap {
-        service: String,
-        adding: usize,
-        cap: usize,
-    },
     #[error("the topology declares nothing, but its manifest manages {}: applying it would delete every one of them", .0.join(", "))]
     #[diagnostic(
         code(meridian::plan::empty_topology),
@@ -825,7 +801,7 @@ pub fn plan_against(
         .as_ref()
         .and_then(|p| p.creations_per_day)
         .map_or(CREATIONS_PER_DAY, |n| n as usize);
-    let deferred = defer_past_cap(&mut changes, cap)?;
+    check_cap(&changes, cap)?;
     refuse_mass_change(&changes, opts)?;
     tracing::debug!(
         changes = changes.iter().filter(|c| !c.is_no_op()).count(),
@@ -852,7 +828,6 @@ pub fn plan_against(
         targets: opts.targets.clone(),
         replace: opts.replace.clone(),
         variables: input.topology.variables.clone(),
-        deferred,
         destroy: opts.destroy,
         adopt: opts.adopt,
         force: opts.force,
@@ -991,55 +966,17 @@ fn budget(plan: &Plan, provider: &dyn Provider) -> Result<Option<CheckBudget>, P
     Ok(Some(CheckBudget { adding, limit }))
 }
 
-/// Leaves the services whose new health checks pass `cap` (0: none) for a later apply: whole
-/// services (their checks, records and markers), taken in name order while they fit. Checks
-/// shared by services (`health_check_scope = "endpoint"`) cannot be split so: past the cap,
-/// such a plan is refused.
-fn defer_past_cap(
-    changes: &mut Vec<ResourceChange>,
-    cap: usize,
-) -> Result<Option<Deferred>, PlanError> {
-    let creates = |c: &ResourceChange| {
-        c.kind == Kind::HealthCheck && c.change.actions.contains(&Action::Create)
-    };
-    let total = changes.iter().filter(|c| creates(c)).count();
-    if cap == 0 || total <= cap {
-        return Ok(None);
+/// Refuses a plan that creates more health checks than `cap` (0: no cap), one apply's share
+/// of Route 53's daily creations.
+fn check_cap(changes: &[ResourceChange], cap: usize) -> Result<(), PlanError> {
+    let adding = changes
+        .iter()
+        .filter(|c| c.kind == Kind::HealthCheck && c.change.actions.contains(&Action::Create))
+        .count();
+    if cap > 0 && adding > cap {
+        return Err(PlanError::CheckRate { adding, cap });
     }
-    let mut per_service: BTreeMap<&str, usize> = BTreeMap::new();
-    for c in changes.iter().filter(|c| creates(c)) {
-        *per_service.entry(c.name.as_str()).or_default() += 1;
-    }
-    if per_service.contains_key(crate::graph::SHARED_CHECKS) {
-        return Err(PlanError::CheckRate { adding: total, cap });
-    }
-    // A service that alone passes the cap would wait for ever.
-    if let Some((service, n)) = per_service.iter().find(|(_, n)| **n > cap) {
-        return Err(PlanError::ServicePastCap {
-            service: (*service).to_string(),
-            adding: *n,
-            cap,
-        });
-    }
-    let mut room = cap;
-    let mut later: BTreeSet<String> = BTreeSet::new();
-    for (service, n) in per_service {
-        if n <= room {
-            room -= n;
-        } else {
-            later.insert(service.to_string());
-        }
-    }
-    let waits = |c: &ResourceChange| {
-        later.contains(&c.name) && matches!(c.kind, Kind::HealthCheck | Kind::Record | Kind::Owner)
-    };
-    let health_checks = changes.iter().filter(|c| waits(c) && creates(c)).count();
-    changes.retain(|c| !waits(c));
-    Ok(Some(Deferred {
-        services: later.into_iter().collect(),
-        health_checks,
-        cap,
-    }))
+    Ok(())
 }
 
 fn extend_sorted(v: &mut Vec<String>, more: &[String]) {

@@ -136,27 +136,6 @@ fn summary_line(p: &Plan) -> String {
     )
 }
 
-/// `Deferred: ...`, when the creation cap left services for a later apply.
-fn deferred_line(p: &Plan) -> Option<String> {
-    let d = p.deferred.as_ref()?;
-    let names = if d.services.len() > 10 {
-        format!(
-            "{}, ... ({} in all)",
-            d.services[..10].join(", "),
-            d.services.len()
-        )
-    } else {
-        d.services.join(", ")
-    };
-    Some(format!(
-        "Deferred: {} service{} ({} health checks) past the {} health checks one apply may create: {names}. Apply again (a day later under Route 53's cap) until none is left; health_check_creations_per_day in the provider block sets the cap (0: none).",
-        d.services.len(),
-        if d.services.len() == 1 { "" } else { "s" },
-        d.health_checks,
-        d.cap
-    ))
-}
-
 fn seconds(v: Option<f64>) -> String {
     v.map_or("unknown".into(), |s| format!("{s} s"))
 }
@@ -406,9 +385,6 @@ pub fn human(p: &Plan) -> String {
         let _ = writeln!(s, "{}", calls_line(&p.api_calls));
     }
     let _ = writeln!(s, "{}", summary_line(p));
-    if let Some(line) = deferred_line(p) {
-        let _ = writeln!(s, "{line}");
-    }
     s
 }
 
@@ -439,9 +415,6 @@ pub fn markdown(p: &Plan) -> String {
         identity_words(p)
     );
     let _ = writeln!(s, "**{}**\n", summary_line(p));
-    if let Some(line) = deferred_line(p) {
-        let _ = writeln!(s, "{line}\n");
-    }
     let _ = writeln!(s, "{}\n", recovery_line(p));
     if !p.lint.is_empty() {
         let _ = writeln!(s, "**Static stability** (`meridian lint`):\n");

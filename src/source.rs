@@ -353,6 +353,10 @@ pub fn hcl_kind(text: &str) -> HclKind {
 /// The word that ends a heredoc opened on `line` (`<<EOF`, `<<-EOF`), if one is.
 fn heredoc_end(line: &str) -> Option<String> {
     let at = line.find("<<")?;
+    // `key = <<EOF`: not a comment's or a string's `<<`.
+    if !line[..at].trim_end().ends_with('=') || line.trim_start().starts_with(['#', '/']) {
+        return None;
+    }
     let word: String = line[at + 2..]
         .trim_start_matches('-')
         .chars()
@@ -406,11 +410,21 @@ pub fn discover_tree(path: &Path) -> Result<Discovered, LoadError> {
     }
     let mut found = Discovered::default();
     for (dir, files) in by_dir {
-        if files.iter().any(|f| file_kind(f) != HclKind::Foreign) {
+        if files.iter().any(|f| file_kind(f) == HclKind::Meridian) {
             found.topologies.push(dir);
         } else if let Some(f) = files.first() {
             found.skipped.push((dir, f.clone()));
         }
+    }
+    // A directory named whose own files hold no Meridian block yet (empty, comments, variables
+    // only), with no topology below: it is the topology, and reading it says what is missing.
+    if found.topologies.is_empty()
+        && own_hcl(path)
+            .iter()
+            .any(|f| file_kind(f) != HclKind::Foreign)
+    {
+        found.topologies.push(path.to_path_buf());
+        found.skipped.retain(|(d, _)| d != path);
     }
     if found.topologies.is_empty() && found.skipped.is_empty() {
         return Err(LoadError::NoFiles {
@@ -432,21 +446,29 @@ fn file_kind(f: &Path) -> HclKind {
 
 /// Whether `dir` is inside a git repository (an ancestor holds `.git`).
 fn in_git_repository(dir: &Path) -> bool {
-    std::path::absolute(dir)
+    // Resolved, so `../topos` from inside another repository is judged where it is.
+    std::fs::canonicalize(dir)
         .map(|d| d.ancestors().any(|a| a.join(".git").exists()))
         .unwrap_or(false)
 }
 
 /// Whether `dir` directly holds a topology's `.hcl` files (its own, not another tool's).
 fn is_topology_dir(dir: &Path) -> bool {
+    own_hcl(dir)
+        .iter()
+        .any(|p| file_kind(p) == HclKind::Meridian)
+}
+
+/// The `.hcl` files directly in `dir`.
+fn own_hcl(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
-        return false;
+        return Vec::new();
     };
-    entries.flatten().map(|e| e.path()).any(|p| {
-        p.extension().is_some_and(|e| e == "hcl")
-            && p.is_file()
-            && file_kind(&p) != HclKind::Foreign
-    })
+    entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "hcl") && p.is_file())
+        .collect()
 }
 
 /// Every `.hcl` file under `dir`, sorted, as [`discover_tree`] walks: hidden directories

@@ -28,7 +28,7 @@ impl CommentArgs {
             ctx.err("error: --split writes Markdown parts: add --format markdown\n");
             return Err(exit::ERROR);
         }
-        if self.max_chars != 0 && self.max_chars < MIN_CHARS {
+        if markdown && self.max_chars != 0 && self.max_chars < MIN_CHARS {
             ctx.err(&format!(
                 "error: --max-chars {} leaves no room: a comment needs at least {MIN_CHARS} characters for its summary and what closes it (0: no limit)\n",
                 self.max_chars

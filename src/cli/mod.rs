@@ -348,11 +348,13 @@ fn env_vars() -> Vec<(String, String)> {
             let name = k.to_str()?.strip_prefix("MERIDIAN_VAR_")?.to_string();
             Some((name, v.to_str()?.to_string()))
         })
-        // A variable's name: a letter or `_`, then letters, digits and `_`; anything else in
-        // the environment is not for Meridian.
+        // A variable's name: a letter or `_`, then letters, digits, `_` and `-`; anything else
+        // in the environment is not for Meridian.
         .filter(|(name, _)| {
             name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         })
         .collect();
     out.sort();

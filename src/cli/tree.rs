@@ -49,7 +49,7 @@ pub fn topologies(path: &Path, ctx: &mut Ctx) -> Result<Vec<PathBuf>, u8> {
     })?;
     for (dir, file) in &found.skipped {
         ctx.note(&format!(
-            "note: skipped {}: its .hcl files are another tool's, not a topology (e.g. {})\n",
+            "note: skipped {}: its .hcl files hold no Meridian block: another tool's, or variables only (e.g. {})\n",
             dir.display(),
             file.display()
         ));

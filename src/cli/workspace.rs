@@ -428,7 +428,6 @@ fn progress_sink() -> Option<crate::provider::ProgressSink> {
     }))
 }
 
-/// Opens the provider a command reads and applies through.
 /// The backends' settings from the environment, read here at the edge:
 /// `MERIDIAN_LOCK_LEASE_SECS` (tests of a stale S3 lock).
 pub(super) fn backend_settings() -> crate::backend::BackendSettings {
@@ -446,19 +445,23 @@ pub(super) fn backend_settings() -> crate::backend::BackendSettings {
 /// `MERIDIAN_ROUTE53_RPS`.
 fn aws_tuning() -> AwsSettings {
     let number = |name: &str| std::env::var(name).ok()?.parse::<f64>().ok();
+    // Whole seconds, as before; a value that is no duration is ignored.
     let secs = |name: &str| {
         number(name)
-            .filter(|s| s.is_finite() && *s > 0.0)
-            .map(std::time::Duration::from_secs_f64)
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .and_then(|s| std::time::Duration::try_from_secs_f64(s.floor()).ok())
     };
     AwsSettings {
-        operation_timeout: secs("MERIDIAN_AWS_TIMEOUT_SECS"),
+        // 0 is no timeout of its own: the default.
+        operation_timeout: secs("MERIDIAN_AWS_TIMEOUT_SECS").filter(|d| !d.is_zero()),
+        // 0 is "do not wait for INSYNC".
         insync_timeout: secs("MERIDIAN_INSYNC_TIMEOUT_SECS"),
         route53_rps: number("MERIDIAN_ROUTE53_RPS"),
         ..AwsSettings::default()
     }
 }
 
+/// Opens the provider a command reads and applies through.
 pub(super) fn open_provider(
     common: &Common,
     topology: &crate::model::Topology,

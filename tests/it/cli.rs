@@ -2302,13 +2302,15 @@ fn discovery_handles_nesting_symlinks_heredocs_and_foreign_ignores() {
     .unwrap();
     put(
         "repo/live/root.hcl",
-        "remote_state \"s3\" {\n  backend = \"s3\"\n}\n\ngenerate \"provider\" {\n  path     = \"provider.tf\"\n  contents = <<EOF\nprovider \"aws\" {\n  region = \"us-east-1\"\n}\nEOF\n}\n",
+        "# Terragrunt's root (<<EOF heredocs below)\nremote_state \"s3\" {\n  backend = \"s3\"\n}\n\ngenerate \"provider\" {\n  path     = \"provider.tf\"\n  contents = <<EOF\nprovider \"aws\" {\n  region = \"us-east-1\"\n}\nEOF\n}\n",
     );
     put(
         "repo/jobs/web.hcl",
         "variable \"image\" {\n  default = \"web\"\n}\n\njob \"web\" {\n}\n",
     );
     put(".gitignore", "*\n!.gitignore\n");
+    // Variables alone at the repository's root make it no topology that hides the others.
+    put("repo/variables.hcl", "variable \"region\" {\n  default = \"us-east-1\"\n}\n");
     git(&root.join("repo"), &["init", "-q"]);
     let r = |rel: &str| root.join(rel).to_str().unwrap().to_string();
     // The named topology is itself, nothing below it.

@@ -2310,7 +2310,10 @@ fn discovery_handles_nesting_symlinks_heredocs_and_foreign_ignores() {
     );
     put(".gitignore", "*\n!.gitignore\n");
     // Variables alone at the repository's root make it no topology that hides the others.
-    put("repo/variables.hcl", "variable \"region\" {\n  default = \"us-east-1\"\n}\n");
+    put(
+        "repo/variables.hcl",
+        "variable \"region\" {\n  default = \"us-east-1\"\n}\n",
+    );
     git(&root.join("repo"), &["init", "-q"]);
     let r = |rel: &str| root.join(rel).to_str().unwrap().to_string();
     // The named topology is itself, nothing below it.

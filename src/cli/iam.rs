@@ -49,7 +49,7 @@ fn policy(path: &std::path::Path, purpose: For, ctx: &mut Ctx) -> u8 {
     };
     // The names the last apply manages stay deletable (read from the manifest when it can be).
     let manifest = backend
-        .open(&super::workspace::backend_settings())
+        .open(&super::team::backend_settings())
         .and_then(|b| b.read())
         .ok()
         .flatten()

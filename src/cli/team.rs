@@ -36,9 +36,7 @@ impl Team {
             ctx.report(e);
             exit::ERROR
         };
-        let backend = at
-            .open(&super::workspace::backend_settings())
-            .map_err(|e| report(ctx, e))?;
+        let backend = at.open(&backend_settings()).map_err(|e| report(ctx, e))?;
         let lock = match lock {
             Some((operation, timeout)) => Some(
                 backend
@@ -405,4 +403,16 @@ fn merge(into: &mut Vec<String>, more: &[String]) {
     into.extend(more.iter().cloned());
     into.sort();
     into.dedup();
+}
+
+/// The backends' settings from the environment, read here at the edge:
+/// `MERIDIAN_LOCK_LEASE_SECS` (tests of a stale S3 lock).
+pub(super) fn backend_settings() -> crate::backend::BackendSettings {
+    crate::backend::BackendSettings {
+        lease: std::env::var("MERIDIAN_LOCK_LEASE_SECS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|s| *s > 0)
+            .map(std::time::Duration::from_secs),
+    }
 }

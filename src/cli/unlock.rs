@@ -71,7 +71,7 @@ fn backend_lock(args: &Args, ctx: &mut Ctx) -> Option<Found> {
         &super::team::topology_dir(&args.path),
     );
     let held = at
-        .open(&super::workspace::backend_settings())
+        .open(&super::team::backend_settings())
         .and_then(|b| b.holder().map(|h| (b, h)));
     let (backend, holder) = match held {
         Ok((b, Some(h))) => (b, h),

@@ -428,18 +428,6 @@ fn progress_sink() -> Option<crate::provider::ProgressSink> {
     }))
 }
 
-/// The backends' settings from the environment, read here at the edge:
-/// `MERIDIAN_LOCK_LEASE_SECS` (tests of a stale S3 lock).
-pub(super) fn backend_settings() -> crate::backend::BackendSettings {
-    crate::backend::BackendSettings {
-        lease: std::env::var("MERIDIAN_LOCK_LEASE_SECS")
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .filter(|s| *s > 0)
-            .map(std::time::Duration::from_secs),
-    }
-}
-
 /// The AWS provider's tuning from the environment, read here at the edge (tests of slow or
 /// stuck servers): `MERIDIAN_AWS_TIMEOUT_SECS`, `MERIDIAN_INSYNC_TIMEOUT_SECS`,
 /// `MERIDIAN_ROUTE53_RPS`.

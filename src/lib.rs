@@ -195,4 +195,65 @@ mod architecture {
             wrong.join("\n")
         );
     }
+
+    /// Within one stage's folder, the files that use each other through `super::FILE` form
+    /// no circle (as `cli/workspace.rs` and `cli/team.rs` once did).
+    #[test]
+    fn files_of_a_folder_use_each_other_without_circles() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut all = Vec::new();
+        files(&src, &mut all);
+        let mut folders: std::collections::BTreeMap<PathBuf, Vec<PathBuf>> = Default::default();
+        for f in all
+            .into_iter()
+            .filter(|f| f.file_name().is_some_and(|n| n != "mod.rs"))
+        {
+            if let Some(dir) = f.parent().filter(|d| *d != src) {
+                folders.entry(dir.to_path_buf()).or_default().push(f);
+            }
+        }
+        for (dir, files) in folders {
+            let stem = |f: &PathBuf| {
+                f.file_stem()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned()
+            };
+            let names: Vec<String> = files.iter().map(stem).collect();
+            let uses: Vec<Vec<usize>> = files
+                .iter()
+                .map(|f| {
+                    let text = std::fs::read_to_string(f).unwrap_or_default();
+                    let code: String = text
+                        .lines()
+                        .map(|l| l.split("//").next().unwrap_or_default())
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    (0..names.len())
+                        .filter(|i| names[*i] != stem(f))
+                        .filter(|i| code.contains(&format!("super::{}::", names[*i])))
+                        .collect()
+                })
+                .collect();
+            for (i, name) in names.iter().enumerate() {
+                let mut seen = vec![false; names.len()];
+                assert!(
+                    !reaches(i, i, &uses, &mut seen),
+                    "{}: {name} reaches itself through its siblings",
+                    dir.display()
+                );
+            }
+        }
+    }
+
+    /// Whether `to` is reachable from `from` along `uses` (depth first).
+    fn reaches(from: usize, to: usize, uses: &[Vec<usize>], seen: &mut [bool]) -> bool {
+        uses[from].iter().any(|&n| {
+            n == to
+                || (!seen[n] && {
+                    seen[n] = true;
+                    reaches(n, to, uses, seen)
+                })
+        })
+    }
 }

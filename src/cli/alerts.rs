@@ -65,11 +65,11 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
         ));
         return exit::ERROR;
     }
-    let many = match args.format {
-        Format::Yaml => super::tree::Many::Yaml,
-        Format::Json => super::tree::Many::One,
-    };
-    super::tree::each(&args.path, many, ctx, |path, ctx| rules(&args, path, ctx))
+    // A rule file is one topology's: promtool and Prometheus read only the first document of
+    // a multi-document file ("0 rules found"), so several are refused, not concatenated.
+    super::tree::each(&args.path, super::tree::Many::One, ctx, |path, ctx| {
+        rules(&args, path, ctx)
+    })
 }
 
 fn rules(args: &Args, path: &std::path::Path, ctx: &mut Ctx) -> u8 {

@@ -12,8 +12,6 @@ pub enum Many {
     Text,
     /// Graphviz: each topology's graph after a `// PATH` comment (`dot` draws every graph).
     Dot,
-    /// YAML: each topology its own document (`---`, then `# PATH`).
-    Yaml,
     /// One document about one topology (JSON, SARIF, Markdown, SVG): refused for several,
     /// naming them.
     One,
@@ -105,7 +103,6 @@ fn header(many: Many, topology: &Path, first: bool) -> String {
     match many {
         Many::Text | Many::One => format!("{gap}==> {} <==\n", topology.display()),
         Many::Dot => format!("{gap}// {}\n", topology.display()),
-        Many::Yaml => format!("---\n# {}\n", topology.display()),
     }
 }
 

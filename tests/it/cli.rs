@@ -1685,6 +1685,7 @@ fn read_only_commands_run_over_a_tree_with_the_worst_exit() {
         &["plan", r, "--out", "plan.json"],
         &["analyze", r, "--format", "json"],
         &["iam-policy", r],
+        &["alerts", r],
         &["apply", r, "--auto-approve", "--live", "local"],
         &["destroy", r, "--auto-approve", "--live", "local"],
     ] {
@@ -1896,7 +1897,7 @@ fn quiet_keeps_stderr_to_errors_on_every_command() {
         ],
         vec!["lint", "examples"],
         vec!["simulate", "examples/active-passive", "--all"],
-        vec!["alerts", "examples"],
+        vec!["alerts", "examples/active-passive"],
         vec!["iam-policy", "examples/active-passive"],
         vec!["plan", &api, "--out", &plan],
         vec!["show", &plan],

@@ -26,6 +26,7 @@ pub mod iam;
 pub mod identity;
 pub mod lint;
 pub mod model;
+pub mod ops;
 pub mod order;
 pub mod parse;
 pub mod plan;
@@ -122,6 +123,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("simulate", 9),
     ("iam", 10),
     ("plan", 10),
+    ("ops", 11),
     ("render", 11),
     ("cli", 12),
 ];

@@ -15,10 +15,6 @@ use crate::identity::Identity;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-/// Set when a held lock turns out to be someone else's (force-unlocked and taken, or its lease
-/// ran out unrenewed): the apply stops after the calls in flight.
-pub static LOCK_LOST: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
 /// Version of the manifest document; `schemas/manifest.schema.json` describes it.
 pub const MANIFEST_FORMAT: u32 = 1;
 /// Applies the manifest's history keeps (the oldest are dropped).
@@ -269,6 +265,11 @@ pub trait Held: Send + Sync {
     /// Asked before each wave of writes: whether the lock is still this process's, with
     /// enough of its lease left for a wave. Err says why not; the apply stops there.
     fn still_held(&self) -> Result<(), String>;
+    /// Whether the lock was found, between waves, to be someone else's (force-unlocked and
+    /// taken, or its lease ran out unrenewed): the apply stops after the calls in flight.
+    fn lost(&self) -> bool {
+        false
+    }
     /// The lock this one replaced: its holder's lease had expired (taken over under
     /// `--lock-timeout`).
     fn took_over(&self) -> Option<&LockInfo> {

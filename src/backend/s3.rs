@@ -252,13 +252,17 @@ impl Held for S3Held {
         &self.info
     }
 
+    fn lost(&self) -> bool {
+        self.object.lost.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// Before each wave: the lease, as last renewed, has at least half its length left on the
     /// wall clock (which counts time the machine was suspended), and the lock object still
     /// names this holder. Route 53 and ECR writes take no fencing token, so this is what keeps
     /// a holder that was paused past its lease from writing over a newer apply.
     fn still_held(&self) -> Result<(), String> {
         use std::sync::atomic::Ordering;
-        if super::LOCK_LOST.load(Ordering::SeqCst) {
+        if self.lost() {
             return Err(
                 "the topology's lock was lost (taken, or its lease ran out unrenewed)".into(),
             );
@@ -320,6 +324,8 @@ struct LockObject {
     id: String,
     /// How long the lock lasts unless renewed.
     lease: Duration,
+    /// Set when the lock turns out to be someone else's, or its lease ran out unrenewed.
+    lost: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl LockObject {
@@ -469,7 +475,7 @@ enum Renewal {
 }
 
 /// Renews the lease every third of it until `stop` is dropped. A lock found to be another's,
-/// or whose lease ran out without a renewal, sets [`super::LOCK_LOST`].
+/// or whose lease ran out without a renewal, is marked lost.
 fn renew_until(lock: LockObject, mut info: LockInfo, stop: mpsc::Receiver<()>) {
     use std::sync::atomic::Ordering;
     let Some(rt) = LockObject::runtime() else {
@@ -488,11 +494,11 @@ fn renew_until(lock: LockObject, mut info: LockInfo, stop: mpsc::Receiver<()>) {
                 wait = every;
             }
             Renewal::Lost => {
-                super::LOCK_LOST.store(true, Ordering::SeqCst);
+                lock.lost.store(true, Ordering::SeqCst);
                 return;
             }
             Renewal::Failed if super::now_unix() >= expires => {
-                super::LOCK_LOST.store(true, Ordering::SeqCst);
+                lock.lost.store(true, Ordering::SeqCst);
                 return;
             }
             Renewal::Failed => {}
@@ -573,6 +579,7 @@ impl Backend for S3Backend {
             )),
             id: info.id.clone(),
             lease: self.lease,
+            lost: Arc::default(),
         };
         let releaser = object.clone();
         let object_for_checks = object.clone();

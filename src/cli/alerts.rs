@@ -1,10 +1,10 @@
 //! `meridian alerts`: Prometheus alerting rules for a topology.
 
-use super::team::{topology_dir, Team};
 use super::{exit, Ctx};
 use crate::alerts::{self, Options};
 use crate::backend::BackendRef;
 use crate::duration::Duration;
+use crate::ops::workspace::topology_dir;
 use clap::ValueEnum;
 use std::path::PathBuf;
 
@@ -78,7 +78,7 @@ fn rules(args: &Args, path: &std::path::Path, ctx: &mut Ctx) -> u8 {
         Err(code) => return code,
     };
     let backend = BackendRef::of(topology.backend.as_ref(), &topology_dir(path));
-    let team = match Team::open(&backend, None, ctx) {
+    let team = match super::workspace::open_team(&backend, None, ctx) {
         Ok(t) => t,
         Err(code) => return code,
     };

@@ -1,21 +1,23 @@
 //! `meridian apply`: a topology (plan, confirm, apply) or a saved plan (exactly it), under the
 //! backend's lock, recording the outcome in the manifest.
 
-use super::team::{Done, Managed, Team};
+use super::signals::{APPLYING, STOP};
 use super::workspace::{
-    confirm, default_state, is_saved_plan, load, make_plan, open_provider, parse_duration, share,
-    ApplyProgress, Common, Live, Loaded,
+    confirm, fail, is_saved_plan, load, make_plan, open_provider, open_team, options,
+    parse_duration, share, ApplyProgress, Common,
 };
 use super::{exit, to_json, Ctx};
 use crate::backend::Operation;
-use crate::identity::Identity;
-use crate::plan::{self, saved, Plan};
-use crate::provider::{LiveSource, Provider};
+use crate::ops::apply::{self as ops_apply, Run};
+use crate::ops::workspace::default_state;
+use crate::ops::{Event, Team, Workspace};
+use crate::plan::{self, Plan};
+use crate::provider::Provider;
 use crate::render;
-use crate::source::Sources;
 use clap::ValueEnum;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 
 /// Apply a topology (plan, confirm, apply) or a saved plan (exactly it, or refuse it if the
 /// live state changed since).
@@ -88,58 +90,58 @@ pub fn run_apply(args: ApplyArgs, ctx: &mut Ctx) -> u8 {
     }
 }
 
-/// Runs the apply engine, stopping after the calls in flight when a signal arrives.
-pub(super) fn run_apply_engine(
-    p: &Plan,
-    store: &dyn Provider,
-    parallelism: u16,
-    held: Option<&dyn crate::backend::Held>,
-) -> plan::apply::Outcome {
-    use super::signals::STOP;
-    use std::sync::atomic::Ordering;
-    let done = std::sync::atomic::AtomicBool::new(false);
-    std::thread::scope(|s| {
-        // A lock lost meanwhile (force-unlocked, taken by another apply) stops the engine
-        // after the calls in flight, as a signal does.
-        s.spawn(|| {
-            while !done.load(Ordering::SeqCst) {
-                if crate::backend::LOCK_LOST.load(Ordering::SeqCst) {
-                    STOP.store(true, Ordering::SeqCst);
-                    return;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(100));
-            }
-        });
-        let shown = ApplyProgress::new();
-        let die_after = fault_exit_after();
-        let on_progress = |x: plan::apply::Progress| {
-            if die_after.is_some_and(|n| x.settled >= n) {
-                // Fault injection: a death no handler sees, as kill -9 is, mid-apply.
+/// What the command line does at an operation's events: the progress display, the flag that
+/// lets a signal finish the calls in flight, and (debug builds, tests) the fault hooks.
+pub(super) struct Watch {
+    shown: ApplyProgress,
+    die_after: Option<usize>,
+}
+
+impl Watch {
+    pub(super) fn new() -> Watch {
+        Watch {
+            shown: ApplyProgress::new(),
+            die_after: fault_exit_after(),
+        }
+    }
+
+    pub(super) fn event(&self, e: Event) {
+        match e {
+            // From the manifest's first write to its last, a signal lets the work finish.
+            Event::Writing => APPLYING.store(true, Ordering::SeqCst),
+            Event::Recorded => APPLYING.store(false, Ordering::SeqCst),
+            Event::Locked if fault_at("locked") => {
+                // Fault injection (tests): a death no handler sees, holding the lock.
                 std::process::exit(137);
             }
-            pause_if_asked(x.settled);
-            shown.show(x);
-        };
-        // Before each wave: the lock is still ours, with enough lease left.
-        let gate = || {
-            let checked = held.map_or(Ok(()), crate::backend::Held::still_held);
-            if checked.is_err() {
-                crate::backend::LOCK_LOST.store(true, Ordering::SeqCst);
+            Event::Progress(x) => {
+                if self.die_after.is_some_and(|n| x.settled >= n) {
+                    // Fault injection: a death no handler sees, as kill -9 is, mid-apply.
+                    std::process::exit(137);
+                }
+                pause_if_asked(x.settled);
+                self.shown.show(x);
             }
-            checked
-        };
-        let outcome = plan::apply::apply_gated(
-            p,
-            store,
-            usize::from(parallelism),
-            &STOP,
-            &on_progress,
-            &gate,
-        );
-        shown.finish();
-        done.store(true, Ordering::SeqCst);
-        outcome
-    })
+            Event::Recording => {
+                self.shown.finish();
+                if fault_at("recording") {
+                    // Fault injection (tests): a death after the last wave, before the
+                    // manifest's write.
+                    std::process::exit(137);
+                }
+            }
+            Event::Locked | Event::TookOver(_) => {}
+        }
+    }
+
+    /// How the engine runs, stopped by a signal.
+    pub(super) fn run<'a>(parallelism: u16, observe: &'a (dyn Fn(Event) + Sync)) -> Run<'a> {
+        Run {
+            parallelism: usize::from(parallelism),
+            stop: &STOP,
+            observe,
+        }
+    }
 }
 
 /// `MERIDIAN_FAULT_STOP_AFTER=N` (tests; debug builds only): once N changes have settled, the process stops
@@ -181,41 +183,33 @@ pub(super) fn lock_timeout(args: &ApplyArgs) -> std::time::Duration {
 }
 
 pub(super) fn apply_topology(args: &ApplyArgs, destroy: bool, ctx: &mut Ctx) -> Result<u8, u8> {
-    let mut l = load(&args.path, ctx)?;
+    let mut ws = load(&args.path, ctx)?;
     if !args.auto_approve && !std::io::stdin().is_terminal() {
         ctx.err("error: apply asks for confirmation, and standard input is not a terminal; pass --auto-approve to apply without asking\n");
         return Err(exit::ERROR);
     }
     let operation = if destroy { "destroy" } else { "apply" };
-    let mut team = Team::open(&l.backend, Some((operation, lock_timeout(args))), ctx)?;
-    if fault_at("locked") {
-        // Fault injection (tests): a death no handler sees, holding the lock.
-        std::process::exit(137);
-    }
-    l.same_topology(&team, args.common.rename, ctx)?;
-    l.set_identity(team.identity());
+    let team = open_team(ws.backend(), Some((operation, lock_timeout(args))), ctx)?;
+    let watch = Watch::new();
+    watch.event(Event::Locked);
+    ws.same_topology(&team, args.common.rename)
+        .map_err(|e| fail(e, ctx))?;
+    ws.set_identity(team.identity());
     if destroy {
         // Without a manifest the plan still reads the zones: resources an earlier Meridian
         // made under the name stop it (`meridian init` first); otherwise it has no changes.
-        l = l.for_destroy();
+        ws = ws.for_destroy();
     }
     let state = args.common.state_path(&args.path);
-    let store = open_provider(
-        &args.common,
-        &l.topology,
-        &state,
-        Some(lock_timeout(args)),
-        ctx,
-    )?;
-    let name = l.topology.name.clone().unwrap_or_default();
+    let store = open_provider(&args.common, &ws, &state, Some(lock_timeout(args)), ctx)?;
     let mut p = make_plan(
-        &l,
+        &ws,
         store.as_ref(),
         &args.common,
-        plan::new_plan_id(&name),
+        plan::new_plan_id(&ws.name()),
         ctx,
     )?;
-    share(&mut p, &l, &team, ctx);
+    share(&mut p, &ws, &team, ctx);
     // With --format json, stdout carries only the outcome document.
     let shown = render::plan::human(&p);
     if args.format == ApplyFormat::Json {
@@ -223,8 +217,9 @@ pub(super) fn apply_topology(args: &ApplyArgs, destroy: bool, ctx: &mut Ctx) -> 
     } else {
         ctx.out_colored(&shown, render::color::plan);
     }
+    let operation = ops_apply::operation_of(destroy);
     if !p.has_changes() {
-        return settle(&p, &l, &team, (operation_of(destroy), args.format), ctx);
+        return settle(&p, &ws, &team, (operation, args.format), ctx);
     }
     if !args.auto_approve && !confirm(ctx) {
         ctx.err("Apply cancelled: nothing was changed.\n");
@@ -233,89 +228,42 @@ pub(super) fn apply_topology(args: &ApplyArgs, destroy: bool, ctx: &mut Ctx) -> 
     ctx.out("\n");
     run_and_record(
         &p,
-        &l,
-        &mut team,
+        &ws,
+        team,
         store.as_ref(),
-        (args, operation_of(destroy)),
+        (args, operation, &watch),
         ctx,
     )
 }
 
-fn operation_of(destroy: bool) -> Operation {
-    if destroy {
-        Operation::Destroy
-    } else {
-        Operation::Apply
-    }
-}
-
-/// Records a new topology's identity, runs the apply engine, records what it did.
+/// Applies the plan (journal, engine, manifest) and prints the outcome.
 fn run_and_record(
     p: &Plan,
-    l: &Loaded,
-    team: &mut Team,
+    ws: &Workspace,
+    mut team: Team,
     store: &dyn Provider,
-    (args, operation): (&ApplyArgs, Operation),
+    (args, operation, watch): (&ApplyArgs, Operation, &Watch),
     ctx: &mut Ctx,
 ) -> Result<u8, u8> {
-    use super::signals::APPLYING;
-    use std::sync::atomic::Ordering;
-    // From the manifest's first write to its last, a signal lets the work finish.
-    APPLYING.store(true, Ordering::SeqCst);
-    let result = run_recorded(p, l, team, store, (args, operation), ctx);
-    APPLYING.store(false, Ordering::SeqCst);
-    result
-}
-
-fn run_recorded(
-    p: &Plan,
-    l: &Loaded,
-    team: &mut Team,
-    store: &dyn Provider,
-    (args, operation): (&ApplyArgs, Operation),
-    ctx: &mut Ctx,
-) -> Result<u8, u8> {
-    let managed = managed_by(l, operation);
-    let (manifest, version) = team.begin(p, &managed, operation, ctx)?;
-    let outcome = run_apply_engine(p, store, args.parallelism, team._lock.as_deref());
-    if fault_at("recording") {
-        // Fault injection (tests): a death after the last wave, before the manifest's write.
-        std::process::exit(137);
-    }
-    let code = finish(&outcome, store, args.format, ctx);
-    if crate::backend::LOCK_LOST.load(std::sync::atomic::Ordering::SeqCst) {
-        ctx.err("error: the topology's lock was lost during the apply (force-unlocked, taken over, or its lease not renewed in time): stopped before the next wave, and the outcome is not written to the manifest, whose journal still lists everything this apply could have made; the next apply settles it (run `meridian plan` to see the live state)\n");
-        return Err(exit::ERROR);
-    }
-    let done = Done {
-        plan: p,
-        outcome: &outcome,
-        operation,
-        managed,
-    };
-    team.record(manifest, &version, &done, ctx)?;
+    let observe = |e| watch.event(e);
+    let run = Watch::run(args.parallelism, &observe);
+    let applied =
+        ops_apply::apply(p, ws, &mut team, store, (operation, run)).map_err(|e| fail(e, ctx))?;
+    let code = finish(&applied.outcome, store, args.format, ctx);
+    applied.recorded.map_err(|e| fail(e, ctx))?;
     Ok(code)
-}
-
-/// What the topology leaves under management after `operation`: nothing after a destroy.
-fn managed_by(l: &Loaded, operation: Operation) -> Managed {
-    if operation == Operation::Destroy {
-        Managed::default()
-    } else {
-        l.managed()
-    }
 }
 
 /// A plan with no changes, under the lock: the manifest is brought in line with what is live
 /// (a journal left by an interrupted apply, lists that drifted).
 pub(super) fn settle(
     p: &Plan,
-    l: &Loaded,
+    ws: &Workspace,
     team: &Team,
     (operation, format): (Operation, ApplyFormat),
     ctx: &mut Ctx,
 ) -> Result<u8, u8> {
-    if let Some(what) = team.settle(p, &managed_by(l, operation), operation, ctx)? {
+    if let Some(what) = ops_apply::settle(p, ws, team, operation).map_err(|e| fail(e, ctx))? {
         // With --format json, stdout carries only the outcome document.
         if format == ApplyFormat::Json {
             ctx.err(&format!("{what}\n"));
@@ -326,141 +274,41 @@ pub(super) fn settle(
     Ok(exit::OK)
 }
 
-/// Reads a saved plan and rebuilds its topology from the files it carries.
-fn read_saved(path: &Path, ctx: &mut Ctx) -> Result<(Plan, Loaded), u8> {
-    let text = crate::source::read_document(path).map_err(|e| {
-        ctx.report(e);
-        exit::ERROR
-    })?;
-    let saved = saved::read(&path.display().to_string(), &text).map_err(|e| {
-        ctx.report(e);
-        exit::ERROR
-    })?;
-    // The values the plan was made with, whatever this command line says.
-    let given = crate::source::VarInputs {
-        saved: saved
-            .variables
-            .iter()
-            .map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or_default()))
-            .collect(),
-        ..Default::default()
-    };
-    let sources = Sources::from_texts(
-        saved
-            .sources
-            .iter()
-            .map(|s| (s.name.clone(), s.text.clone())),
-    )
-    .with_variables(&given)
-    .map_err(|e| {
-        ctx.report(e);
-        exit::ERROR
-    })?;
-    let checked = crate::check(&sources);
-    let Some(topology) = checked.valid() else {
-        ctx.err(&render::diagnostics::human(
-            &checked.diagnostics,
-            &sources,
-            ctx.color,
-        ));
-        ctx.err("error: the plan's topology does not validate with this Meridian\n");
-        return Err(exit::ERROR);
-    };
-    let Some(backend) = saved.backend.clone() else {
-        ctx.err("error: the saved plan names no backend (it was not made by `meridian plan`)\n");
-        return Err(exit::ERROR);
-    };
-    let mut l = Loaded::new(
-        &sources,
-        topology.clone(),
-        saved.topology.clone(),
-        backend,
-        ctx,
-    )?;
-    if saved.destroy {
-        l = l.for_destroy();
-    }
-    Ok((saved, l))
-}
-
-/// The identity a saved plan is applied under: the backend's, which must be the plan's; or,
-/// before the first apply, the one the plan minted.
-fn saved_identity(saved: &Plan, team: &Team, ctx: &mut Ctx) -> Result<Identity, u8> {
-    match &team.stored {
-        Some(s) if s.manifest.topology_id == saved.identity.id => Ok(s.manifest.identity()),
-        Some(s) => {
-            ctx.err(&format!(
-                "error: the saved plan is for topology id {}, but {} holds topology id {}; run `meridian plan` again\n",
-                saved.identity.id,
-                team.backend.describe(),
-                s.manifest.topology_id
-            ));
-            Err(exit::ERROR)
-        }
-        None if saved.identity.new => Ok(saved.identity.clone()),
-        None => {
-            ctx.err(&format!(
-                "error: the saved plan is for topology id {}, whose manifest is no longer in {}; run `meridian plan` again\n",
-                saved.identity.id,
-                team.backend.describe()
-            ));
-            Err(exit::ERROR)
-        }
-    }
-}
-
 fn apply_saved(args: &ApplyArgs, ctx: &mut Ctx) -> Result<u8, u8> {
-    let (saved, mut l) = read_saved(&args.path, ctx)?;
+    let (saved, mut ws) = ops_apply::read_saved(&args.path).map_err(|e| fail(e, ctx))?;
     let operation = if saved.destroy { "destroy" } else { "apply" };
-    let mut team = Team::open(&l.backend, Some((operation, lock_timeout(args))), ctx)?;
-    l.set_identity(saved_identity(&saved, &team, ctx)?);
-    // The plan's own live source, unless the command line names another (then the check
-    // below refuses a different one).
-    let (live, planned_state) = match &saved.live_source {
-        LiveSource::Local { path, .. } => (Live::Local, Some(path.clone())),
-        LiveSource::Aws { .. } => (Live::Aws, None),
-    };
-    let state = args
-        .common
-        .state
-        .clone()
-        .or(planned_state)
-        .unwrap_or_else(|| default_state(&args.path));
+    let team = open_team(ws.backend(), Some((operation, lock_timeout(args))), ctx)?;
+    let identity = ops_apply::saved_identity(&saved, &team).map_err(|e| fail(e, ctx))?;
+    ws.set_identity(identity);
+    let (kind, state) = ops_apply::saved_live(
+        &saved,
+        args.common.live.map(super::workspace::Live::kind),
+        args.common.state.clone(),
+        default_state(&args.path),
+    );
     let common = Common {
-        live: Some(args.common.live.unwrap_or(live)),
-        target: saved.targets.clone(),
-        replace: saved.replace.clone(),
-        adopt: saved.adopt,
-        force: saved.force,
-        state: None,
+        live: Some(match kind {
+            crate::ops::workspace::LiveKind::Local => super::workspace::Live::Local,
+            crate::ops::workspace::LiveKind::Aws => super::workspace::Live::Aws,
+        }),
         ..args.common.clone()
     };
-    let store = open_provider(&common, &l.topology, &state, Some(lock_timeout(args)), ctx)?;
-    if let Err(e) = saved::same_source(&saved.live_source, &store.source()) {
-        ctx.report(e);
-        return Err(exit::ERROR);
-    }
-    let now = make_plan(&l, store.as_ref(), &common, saved.plan_id.clone(), ctx)?;
-    if let Err(e) = saved::check(&saved, &now) {
-        ctx.report(e);
-        return Err(exit::ERROR);
-    }
+    let store = open_provider(&common, &ws, &state, Some(lock_timeout(args)), ctx)?;
+    let prices = options(&args.common, ctx)?.prices;
+    let now =
+        ops_apply::replan_saved(&saved, &ws, store.as_ref(), prices).map_err(|e| fail(e, ctx))?;
+    let operation = ops_apply::operation_of(saved.destroy);
     if !now.has_changes() {
         ctx.out("No changes: the saved plan is already applied.\n");
-        return settle(
-            &now,
-            &l,
-            &team,
-            (operation_of(saved.destroy), args.format),
-            ctx,
-        );
+        return settle(&now, &ws, &team, (operation, args.format), ctx);
     }
+    let watch = Watch::new();
     run_and_record(
         &now,
-        &l,
-        &mut team,
+        &ws,
+        team,
         store.as_ref(),
-        (args, operation_of(saved.destroy)),
+        (args, operation, &watch),
         ctx,
     )
 }

@@ -41,15 +41,17 @@ fn policy(path: &std::path::Path, purpose: For, ctx: &mut Ctx) -> u8 {
         return exit::ERROR;
     };
     let graph = crate::graph::ResourceGraph::build(&topology);
-    let backend =
-        crate::backend::BackendRef::of(topology.backend.as_ref(), &super::team::topology_dir(path));
+    let backend = crate::backend::BackendRef::of(
+        topology.backend.as_ref(),
+        &crate::ops::workspace::topology_dir(path),
+    );
     let purpose = match purpose {
         For::Plan => Purpose::Plan,
         For::Apply => Purpose::Apply,
     };
     // The names the last apply manages stay deletable (read from the manifest when it can be).
     let manifest = backend
-        .open(&super::team::backend_settings())
+        .open(&super::workspace::backend_settings())
         .and_then(|b| b.read())
         .ok()
         .flatten()

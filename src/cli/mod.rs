@@ -23,7 +23,6 @@ mod show;
 mod signals;
 mod simulate;
 mod state;
-mod team;
 mod tree;
 mod unlock;
 mod validate;

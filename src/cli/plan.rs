@@ -1,7 +1,8 @@
 //! `meridian plan`: diff against live state, show it, save it.
 
-use super::team::Team;
-use super::workspace::{load, make_plan, open_provider, share, write_atomically, Common};
+use super::workspace::{
+    fail, load, make_plan, open_provider, open_team, share, write_atomically, Common,
+};
 use super::{exit, to_json, Ctx};
 use crate::plan::{self, Plan};
 use crate::render;
@@ -133,19 +134,20 @@ pub fn run_plan(args: PlanArgs, ctx: &mut Ctx) -> u8 {
 
 fn plan_command(path: &Path, args: &PlanArgs, ctx: &mut Ctx) -> Result<u8, u8> {
     let mut l = load(path, ctx)?;
-    let team = Team::open(&l.backend, None, ctx)?;
-    l.same_topology(&team, args.common.rename, ctx)?;
+    let team = open_team(l.backend(), None, ctx)?;
+    l.same_topology(&team, args.common.rename)
+        .map_err(|e| fail(e, ctx))?;
     l.set_identity(team.identity());
     if args.destroy {
         l = l.for_destroy();
     }
     let state = args.common.state_path(path);
-    let store = open_provider(&args.common, &l.topology, &state, None, ctx)?;
+    let store = open_provider(&args.common, &l, &state, None, ctx)?;
     let mut p = make_plan(
         &l,
         store.as_ref(),
         &args.common,
-        plan::new_plan_id(l.input().topology.name.as_deref().unwrap_or_default()),
+        plan::new_plan_id(&l.name()),
         ctx,
     )?;
     share(&mut p, &l, &team, ctx);

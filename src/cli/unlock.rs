@@ -68,10 +68,10 @@ fn backend_lock(args: &Args, ctx: &mut Ctx) -> Option<Found> {
     let topology = crate::check(&sources).valid()?.clone();
     let at = crate::backend::BackendRef::of(
         topology.backend.as_ref(),
-        &super::team::topology_dir(&args.path),
+        &crate::ops::workspace::topology_dir(&args.path),
     );
     let held = at
-        .open(&super::team::backend_settings())
+        .open(&super::workspace::backend_settings())
         .and_then(|b| b.holder().map(|h| (b, h)));
     let (backend, holder) = match held {
         Ok((b, Some(h))) => (b, h),
@@ -102,7 +102,7 @@ fn store_lock(args: &Args) -> Option<Found> {
     let state = args
         .state
         .clone()
-        .unwrap_or_else(|| super::workspace::default_state(&args.path));
+        .unwrap_or_else(|| crate::ops::workspace::default_state(&args.path));
     let what = format!("the state store {}", state.display());
     let holder = lock::holder(&state)?;
     let Ok(h) = holder else {

@@ -1,21 +1,16 @@
-//! What `plan`, `apply`, `destroy` and `init` share: the live-state options, the topology as
-//! loaded for a plan (sources, graph, backend, identity), the provider it is planned against,
-//! and the confirmation prompt.
+//! What `plan`, `apply`, `destroy`, `init`, `shift` and `state` share at the edge: the
+//! live-state options, loading a workspace, opening its backend and provider with the
+//! settings the environment gives, rendering an operation's error, the confirmation prompt.
 
-use super::team::{topology_dir, Managed, Team};
-use super::{exit, Ctx};
-use crate::analysis::Prices;
+use super::Ctx;
 use crate::backend::BackendRef;
-use crate::graph::ResourceGraph;
-use crate::identity::Identity;
-use crate::plan::{self, saved, Input, Options, Plan, SourceText};
-use crate::provider::aws::{AwsProvider, AwsSettings};
-use crate::provider::local::LocalStore;
+use crate::ops::workspace::{default_state, LiveKind, LiveOptions};
+use crate::ops::{Error, Event, Team, Workspace};
+use crate::plan::{self, saved, Options, Plan};
+use crate::provider::aws::AwsSettings;
 use crate::provider::{Progress, Provider};
 use crate::render;
-use crate::source::Sources;
 use clap::ValueEnum;
-use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 
@@ -66,6 +61,15 @@ pub(super) enum Live {
     Aws,
 }
 
+impl Live {
+    pub(super) fn kind(self) -> LiveKind {
+        match self {
+            Live::Local => LiveKind::Local,
+            Live::Aws => LiveKind::Aws,
+        }
+    }
+}
+
 pub(super) fn parse_duration(s: &str) -> Result<crate::duration::Duration, String> {
     crate::duration::Duration::parse(s)
 }
@@ -103,259 +107,142 @@ impl Common {
     }
 }
 
-/// `.meridian/state.json` beside the topology.
-pub fn default_state(path: &Path) -> PathBuf {
-    topology_dir(path).join(".meridian").join("state.json")
+/// Reads, validates (printing the diagnostics) and prepares the topology at `path`.
+pub(super) fn load(path: &Path, ctx: &mut Ctx) -> Result<Workspace, u8> {
+    let (sources, topology) = super::load_valid(path, "nothing planned", ctx)?;
+    Workspace::at(path, &sources, topology).map_err(|e| fail_with(e, &sources, ctx))
 }
 
-/// The topology's name: its `name` attribute, else the file stem or directory name.
-pub fn topology_name(path: &Path, declared: Option<&str>) -> String {
-    if let Some(n) = declared {
-        return n.to_string();
-    }
-    let p = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let stem = if p.is_dir() {
-        p.file_name()
-    } else {
-        p.file_stem()
-    };
-    stem.map(|s| {
-        s.to_string_lossy()
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-            .collect()
-    })
-    .filter(|s: &String| !s.is_empty())
-    .unwrap_or_else(|| "topology".into())
+/// Prints an operation's error; returns its exit code.
+pub(super) fn fail(e: Error, ctx: &mut Ctx) -> u8 {
+    fail_with(e, &crate::source::Sources::default(), ctx)
 }
 
-/// A valid, named topology with its graph and files: what a plan is made from.
-pub(super) struct Loaded {
-    pub(super) sources: Vec<SourceText>,
-    pub(super) topology: crate::model::Topology,
-    pub(super) graph: ResourceGraph,
-    pub(super) backend: BackendRef,
-    /// Read from the backend before planning.
-    pub(super) identity: Identity,
-    /// Everything declared was cleared: the plan deletes what the topology manages.
-    pub(super) destroy: bool,
-    /// The file's weights of the regions a shift holds (the topology carries the held ones).
-    pub(super) file_weights: crate::shift::FileWeights,
-    /// Other names the topology may have been applied under (see [`name_aliases`]).
-    pub(super) aliases: Vec<String>,
-}
-
-impl Loaded {
-    pub(super) fn input(&self) -> Input<'_> {
-        Input {
-            topology: &self.topology,
-            graph: &self.graph,
-            sources: &self.sources,
-            identity: &self.identity,
-            backend: Some(&self.backend),
-        }
-    }
-
-    pub(super) fn set_identity(&mut self, identity: Identity) {
-        self.identity = identity;
-        self.hold();
-    }
-
-    /// Plans with the weights `meridian shift` holds (the identity's), not the file's.
-    pub(super) fn hold(&mut self) {
-        if self.identity.holds.is_empty() {
-            return;
-        }
-        crate::shift::apply(
-            &mut self.topology,
-            &mut self.identity.holds,
-            &mut self.file_weights,
-        );
-        self.graph = ResourceGraph::build(&self.topology);
-    }
-
-    /// The topology's name (declared, else from its path).
-    pub(super) fn name(&self) -> String {
-        self.topology.name.clone().unwrap_or_default()
-    }
-
-    /// Checks the backend's manifest is this topology's (see [`Team::same_topology`]); under
-    /// an alias, the topology takes the name the manifest has.
-    pub(super) fn same_topology(
-        &mut self,
-        team: &Team,
-        rename: bool,
-        ctx: &mut Ctx,
-    ) -> Result<(), u8> {
-        if let Some(recorded) = team.same_topology(&self.name(), &self.aliases, rename, ctx)? {
-            self.topology.name = Some(recorded);
-        }
-        Ok(())
-    }
-
-    pub(super) fn backend(&self) -> &BackendRef {
-        &self.backend
-    }
-
-    pub(super) fn topology(&self) -> &crate::model::Topology {
-        &self.topology
-    }
-
-    /// The same topology with nothing declared: its plan deletes everything it manages.
-    pub(super) fn for_destroy(mut self) -> Loaded {
-        // Its zones are still read (besides those of the manifest).
-        let declared = plan::scope(&self.graph).zones;
-        self.topology.zones.extend(declared);
-        self.topology.zones.sort();
-        self.topology.zones.dedup();
-        self.topology.services.clear();
-        self.topology.registries.clear();
-        self.graph = self.graph.retire_into(ResourceGraph::build(&self.topology));
-        self.destroy = true;
-        self
-    }
-
-    /// The address of the record of `service` in region `label`.
-    pub(super) fn record_address(&self, service: &str, label: &str) -> Option<String> {
-        self.graph
-            .resources()
-            .iter()
-            .map(|r| &r.address)
-            .find(|a| {
-                a.kind == crate::graph::Kind::Record
-                    && a.name == service
-                    && a.key.as_deref() == Some(label)
-            })
-            .map(ToString::to_string)
-    }
-
-    pub(super) fn managed_now(&self) -> Managed {
-        self.managed()
-    }
-
-    /// The services, zones, registry regions and replication rules the topology declares.
-    pub(super) fn managed(&self) -> Managed {
-        let scope = plan::scope_with(&self.graph, &self.topology.zones);
-        let mut rules: BTreeMap<String, Vec<crate::provider::ReplicationRule>> = BTreeMap::new();
-        for r in self.graph.resources() {
-            if let crate::graph::ResourceSpec::EcrReplication(x) = &r.spec {
-                rules
-                    .entry(x.region.clone())
-                    .or_default()
-                    .push(crate::provider::ReplicationRule {
-                        destinations: x.destinations.clone(),
-                        filters: x.filters.clone(),
-                    });
+/// Prints an operation's error, its spans in `sources`; returns its exit code.
+pub(super) fn fail_with(e: Error, sources: &crate::source::Sources, ctx: &mut Ctx) -> u8 {
+    let code = e.code();
+    match e {
+        Error::Backend { error, then } => {
+            ctx.report(error);
+            if let Some(t) = then {
+                ctx.err(&format!("{t}\n"));
             }
         }
-        Managed {
-            services: self.topology.services.keys().cloned().collect(),
-            zones: scope.zones,
-            regions: scope.regions,
-            names: crate::iam::record_names(&self.graph),
-            rules,
+        Error::Provider(e) => ctx.report(e),
+        Error::Plan(e) => ctx.report(e),
+        Error::Saved(e) => ctx.report(e),
+        Error::Shift(e) => ctx.report(e),
+        Error::Prices(e) => ctx.report(e),
+        Error::Source(e) => ctx.report(e),
+        Error::Cycles(d) => ctx.err(&render::diagnostics::human(&d, sources, ctx.color)),
+        Error::Invalid(d, sources) => {
+            ctx.err(&render::diagnostics::human(&d, &sources, ctx.color));
+            ctx.err("error: the plan's topology does not validate with this Meridian\n");
+        }
+        Error::Refused(why) => ctx.err(&format!("error: {why}\n")),
+        Error::Interrupted(what) => ctx.err(&format!("{what}\n")),
+        Error::Incomplete { outcome, then } => {
+            ctx.out(&render::plan::outcome(&outcome));
+            ctx.err(&format!("{then}\n"));
         }
     }
+    code
+}
 
-    pub(super) fn new(
-        sources: &Sources,
-        mut topology: crate::model::Topology,
-        name: String,
-        backend: BackendRef,
-        ctx: &mut Ctx,
-    ) -> Result<Loaded, u8> {
-        topology.name = Some(name);
-        let graph = ResourceGraph::build(&topology);
-        let cycles = graph.cycles();
-        if !cycles.is_empty() {
-            ctx.err(&render::diagnostics::human(&cycles, sources, ctx.color));
-            return Err(exit::ERROR);
+/// Opens the topology's backend (taking its lock for `lock`), with the settings the
+/// environment gives.
+pub(super) fn open_team(
+    at: &BackendRef,
+    lock: Option<(&str, std::time::Duration)>,
+    ctx: &mut Ctx,
+) -> Result<Team, u8> {
+    let took_over = std::sync::Mutex::new(None);
+    let observe = |e: Event| {
+        if let Event::TookOver(old) = e {
+            if let Ok(mut t) = took_over.lock() {
+                *t = Some(old);
+            }
         }
-        // The topology's own files: the values of its variables are recorded as values.
-        let sources = sources
-            .iter()
-            .filter(|(_, f)| f.role == crate::source::Role::Topology)
-            .map(|(_, f)| SourceText {
-                name: f.name.clone(),
-                text: f.text.to_string(),
-            })
-            .collect();
-        Ok(Loaded {
-            sources,
-            topology,
-            graph,
-            backend,
-            identity: Identity::mint(),
-            destroy: false,
-            file_weights: Default::default(),
-            aliases: Vec::new(),
-        })
-    }
-}
-
-pub(super) fn load(path: &Path, ctx: &mut Ctx) -> Result<Loaded, u8> {
-    let (sources, topology) = super::load_valid(path, "nothing planned", ctx)?;
-    let name = topology_name(path, topology.name.as_deref());
-    let backend = BackendRef::of(topology.backend.as_ref(), &topology_dir(path));
-    let aliases = name_aliases(path, topology.name.is_some());
-    let mut l = Loaded::new(&sources, topology, name, backend, ctx)?;
-    l.aliases = aliases;
-    Ok(l)
-}
-
-/// The other name a topology whose name is not declared may have been applied under: given
-/// as a file, its directory's (the directory was applied before). A directory has none: a
-/// file's stem (`main`) is shared by too many topologies to identify one.
-fn name_aliases(path: &Path, declared: bool) -> Vec<String> {
-    if declared || path.is_dir() {
-        return Vec::new();
-    }
-    vec![topology_name(&topology_dir(path), None)]
-}
-
-pub(super) fn prices(path: Option<&Path>, ctx: &mut Ctx) -> Result<BTreeMap<String, f64>, u8> {
-    let Some(path) = path else {
-        return Ok(BTreeMap::new());
     };
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        ctx.err(&format!("error: cannot read {}: {e}\n", path.display()));
-        exit::ERROR
-    })?;
-    Prices::overrides_from_json(&path.display().to_string(), &text).map_err(|e| {
-        ctx.report(e);
-        exit::ERROR
+    let team = Team::open(at, &backend_settings(), lock, &observe).map_err(|e| fail(e, ctx))?;
+    if let Some(old) = took_over.into_inner().ok().flatten() {
+        ctx.note(&format!(
+            "note: took over the topology's lock from {}\n",
+            old.describe()
+        ));
+    }
+    Ok(team)
+}
+
+/// The backends' settings from the environment, read here at the edge:
+/// `MERIDIAN_LOCK_LEASE_SECS` (tests of a stale S3 lock).
+pub(super) fn backend_settings() -> crate::backend::BackendSettings {
+    crate::backend::BackendSettings {
+        lease: std::env::var("MERIDIAN_LOCK_LEASE_SECS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|s| *s > 0)
+            .map(std::time::Duration::from_secs),
+    }
+}
+
+/// The plan options the command line gives (price overrides read from their file).
+pub(super) fn options(common: &Common, ctx: &mut Ctx) -> Result<Options, u8> {
+    Ok(Options {
+        adopt: common.adopt,
+        force: common.force,
+        targets: common.target.clone(),
+        replace: common.replace.clone(),
+        prices: crate::ops::workspace::prices(common.prices.as_deref())
+            .map_err(|e| fail(e, ctx))?,
+        destroy: false,
     })
 }
 
+/// Plans the workspace against `provider` with the command line's options.
 pub(super) fn make_plan(
-    l: &Loaded,
+    ws: &Workspace,
     provider: &dyn Provider,
     common: &Common,
     plan_id: String,
     ctx: &mut Ctx,
 ) -> Result<Plan, u8> {
-    let opts = Options {
-        adopt: common.adopt,
-        force: common.force,
-        targets: common.target.clone(),
-        replace: common.replace.clone(),
-        prices: prices(common.prices.as_deref(), ctx)?,
-        destroy: l.destroy,
-    };
-    plan::plan(&l.input(), provider, &opts, plan_id).map_err(|e| {
-        ctx.report(e);
-        exit::ERROR
-    })
+    let opts = options(common, ctx)?;
+    ws.plan(provider, opts, plan_id).map_err(|e| fail(e, ctx))
 }
 
-/// Which provider: the `--live` flag, else the topology's `provider "aws"` block, else the
-/// local state store.
-fn live_kind(common: &Common, topology: &crate::model::Topology) -> Live {
-    common.live.unwrap_or(if topology.provider.is_some() {
-        Live::Aws
-    } else {
-        Live::Local
-    })
+/// Names the other topologies that share the plan's replication rules (a note when their
+/// manifests cannot be read).
+pub(super) fn share(p: &mut Plan, ws: &Workspace, team: &Team, ctx: &mut Ctx) {
+    if let Some(note) = crate::ops::workspace::share(p, ws, team) {
+        ctx.note(&format!("note: {note}\n"));
+    }
+}
+
+/// Opens the provider a command reads and applies through: the command line's choice and
+/// AWS settings, the environment's tuning; the topology's `provider "aws"` block fills in the
+/// rest.
+pub(super) fn open_provider(
+    common: &Common,
+    ws: &Workspace,
+    state: &Path,
+    lock: Option<std::time::Duration>,
+    ctx: &mut Ctx,
+) -> Result<Box<dyn Provider>, u8> {
+    let o = LiveOptions {
+        kind: common.live.map(Live::kind),
+        state: state.to_path_buf(),
+        lock,
+        aws: AwsSettings {
+            region: common.region.clone(),
+            profile: common.profile.clone(),
+            endpoint_url: common.endpoint_url.clone(),
+            progress: progress_sink(),
+            stop: Some(&super::signals::STOP),
+            ..aws_tuning()
+        },
+    };
+    ws.open_provider(o).map_err(|e| fail(e, ctx))
 }
 
 /// The apply's progress on stderr: one line rewritten in place on a terminal, a plain line per
@@ -449,45 +336,6 @@ fn aws_tuning() -> AwsSettings {
     }
 }
 
-/// Opens the provider a command reads and applies through.
-pub(super) fn open_provider(
-    common: &Common,
-    topology: &crate::model::Topology,
-    state: &Path,
-    lock: Option<std::time::Duration>,
-    ctx: &mut Ctx,
-) -> Result<Box<dyn Provider>, u8> {
-    let block = topology.provider.as_ref();
-    let result: Result<Box<dyn Provider>, crate::provider::ProviderError> =
-        match live_kind(common, topology) {
-            Live::Local => LocalStore::open(state, lock).map(|s| Box::new(s) as Box<dyn Provider>),
-            Live::Aws => {
-                let settings = AwsSettings {
-                    region: common
-                        .region
-                        .clone()
-                        .or_else(|| block.and_then(|b| b.region.clone())),
-                    profile: common
-                        .profile
-                        .clone()
-                        .or_else(|| block.and_then(|b| b.profile.clone())),
-                    endpoint_url: common
-                        .endpoint_url
-                        .clone()
-                        .or_else(|| block.and_then(|b| b.endpoint_url.clone())),
-                    progress: progress_sink(),
-                    stop: Some(&super::signals::STOP),
-                    ..aws_tuning()
-                };
-                AwsProvider::new(&settings).map(|p| Box::new(p) as Box<dyn Provider>)
-            }
-        };
-    result.map_err(|e| {
-        ctx.report(e);
-        exit::ERROR
-    })
-}
-
 pub(super) fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     crate::atomic::write(path, text.as_bytes())
 }
@@ -513,26 +361,4 @@ pub(super) fn is_saved_plan(path: &Path) -> bool {
         .and_then(|mut f| f.read(&mut head))
         .unwrap_or(0);
     saved::looks_saved(&head[..n])
-}
-
-/// Names the other topologies under the same backend that declare this plan's replication
-/// rules (read from their manifests when the topology has rules), and the rules it deletes.
-pub(super) fn share(p: &mut Plan, l: &Loaded, team: &Team, ctx: &mut Ctx) {
-    let declared = if l.destroy {
-        BTreeMap::new()
-    } else {
-        l.managed().rules
-    };
-    let has_rules = !declared.is_empty() || !p.identity.rules.is_empty();
-    let neighbours = if has_rules {
-        team.backend.neighbours().unwrap_or_else(|e| {
-            ctx.note(&format!(
-                "note: other topologies' manifests could not be read, so shared replication rules are not named: {e}\n"
-            ));
-            Vec::new()
-        })
-    } else {
-        Vec::new()
-    };
-    p.shared_rules = plan::shared::shared_rules(p, &declared, &neighbours);
 }

@@ -1,62 +1,50 @@
-//! The CLI's side of backends: open the topology's backend, read its identity, lock it for
-//! an apply, record the topology before its first change, and the apply in the manifest after.
+//! A topology's backend, open: read its identity, lock it for an apply, record the topology
+//! before its first change (the journal), and the apply in the manifest after.
 
-use super::{exit, Ctx};
-use crate::backend::{Backend, BackendRef, Entry, Held, Manifest, Operation, Stored};
+use super::{Error, Event, Observer};
+use crate::backend::{
+    Backend, BackendRef, BackendSettings, Entry, Held, Manifest, Operation, Stored,
+};
 use crate::identity::{Identity, Unfinished};
 use crate::plan::{apply::Outcome, Plan};
-use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-/// The directory a topology path stands for: itself, or a file's directory.
-pub fn topology_dir(path: &Path) -> PathBuf {
-    if path.is_dir() {
-        path.to_path_buf()
-    } else {
-        path.parent().map(Path::to_path_buf).unwrap_or_default()
-    }
-}
 
 /// An open backend and what it held when read.
 pub struct Team {
     pub backend: Box<dyn Backend>,
     pub stored: Option<Stored>,
     /// Held for an apply, destroy or init; released when dropped.
-    pub _lock: Option<Box<dyn Held>>,
+    lock: Option<Box<dyn Held>>,
 }
 
 impl Team {
     /// Opens `at`; with `lock`, takes its lock (waiting up to the duration) before reading.
+    /// A lock taken over from an expired holder is reported as [`Event::TookOver`].
     pub fn open(
         at: &BackendRef,
+        settings: &BackendSettings,
         lock: Option<(&str, Duration)>,
-        ctx: &mut Ctx,
-    ) -> Result<Team, u8> {
-        let report = |ctx: &mut Ctx, e: crate::backend::BackendError| {
-            ctx.report(e);
-            exit::ERROR
-        };
-        let backend = at.open(&backend_settings()).map_err(|e| report(ctx, e))?;
+        observe: Observer,
+    ) -> Result<Team, Error> {
+        let backend = at.open(settings)?;
         let lock = match lock {
-            Some((operation, timeout)) => Some(
-                backend
-                    .lock(operation, timeout)
-                    .map_err(|e| report(ctx, e))?,
-            ),
+            Some((operation, timeout)) => Some(backend.lock(operation, timeout)?),
             None => None,
         };
         if let Some(old) = lock.as_ref().and_then(|l| l.took_over()) {
-            ctx.note(&format!(
-                "note: took over the topology's lock from {}\n",
-                old.describe()
-            ));
+            observe(Event::TookOver(old.clone()));
         }
-        let stored = backend.read().map_err(|e| report(ctx, e))?;
+        let stored = backend.read()?;
         Ok(Team {
             backend,
             stored,
-            _lock: lock,
+            lock,
         })
+    }
+
+    /// The lock, when the team was opened with one.
+    pub fn held(&self) -> Option<&dyn Held> {
+        self.lock.as_deref()
     }
 
     /// Refuses a manifest recorded under another topology name (two topologies sharing one
@@ -69,8 +57,7 @@ impl Team {
         name: &str,
         aliases: &[String],
         rename: bool,
-        ctx: &mut Ctx,
-    ) -> Result<Option<String>, u8> {
+    ) -> Result<Option<String>, Error> {
         let Some(s) = &self.stored else {
             return Ok(None);
         };
@@ -81,13 +68,34 @@ impl Team {
         if aliases.contains(recorded) {
             return Ok(Some(recorded.clone()));
         }
-        ctx.report(crate::backend::BackendError::OtherTopology {
-            backend: self.backend.describe(),
-            recorded: recorded.clone(),
-            id: s.manifest.topology_id.clone(),
-            name: name.to_string(),
-        });
-        Err(exit::ERROR)
+        Err(Error::backend(
+            crate::backend::BackendError::OtherTopology {
+                backend: self.backend.describe(),
+                recorded: recorded.clone(),
+                id: s.manifest.topology_id.clone(),
+                name: name.to_string(),
+            },
+        ))
+    }
+
+    /// Writes the manifest (a change the caller made to the one read), recording `entry`, and
+    /// reads it back. Refused when nothing is stored.
+    pub fn rewrite(
+        &mut self,
+        change: impl FnOnce(&mut Manifest),
+        operation: Operation,
+    ) -> Result<(), Error> {
+        let Some(stored) = self.stored.clone() else {
+            return Err(Error::Refused(
+                "the backend holds no manifest for this topology".into(),
+            ));
+        };
+        let mut m = stored.manifest;
+        change(&mut m);
+        m.record(Entry::bare(operation, self.backend.who()));
+        self.backend.write(&m, Some(&stored.version))?;
+        self.stored = self.backend.read()?;
+        Ok(())
     }
 
     /// The identity plans use: the manifest's, or a fresh one before the first apply.
@@ -103,21 +111,19 @@ impl Team {
         &mut self,
         identity: &Identity,
         name: &str,
-        ctx: &mut Ctx,
-    ) -> Result<(Manifest, String), u8> {
+    ) -> Result<(Manifest, String), Error> {
         if let Some(s) = &self.stored {
             return Ok((s.manifest.clone(), s.version.clone()));
         }
         let m = Manifest::new(identity, name);
         match self.backend.write(&m, None) {
             Ok(version) => Ok((m, version)),
-            Err(e) => {
-                ctx.report(e);
-                ctx.err(
-                    "Nothing was changed: the topology's identity is recorded before any change.\n",
-                );
-                Err(exit::ERROR)
-            }
+            Err(error) => Err(Error::Backend {
+                error,
+                then: Some(
+                    "Nothing was changed: the topology's identity is recorded before any change.",
+                ),
+            }),
         }
     }
 
@@ -130,8 +136,7 @@ impl Team {
         plan: &Plan,
         intent: &Managed,
         operation: Operation,
-        ctx: &mut Ctx,
-    ) -> Result<(Manifest, String), u8> {
+    ) -> Result<(Manifest, String), Error> {
         let (mut m, prior) = match &self.stored {
             Some(s) => (s.manifest.clone(), Some(s.version.clone())),
             None => (Manifest::new(&plan.identity, &plan.topology), None),
@@ -146,22 +151,17 @@ impl Team {
         });
         match self.backend.write(&m, prior.as_deref()) {
             Ok(version) => Ok((m, version)),
-            Err(e) => {
-                ctx.report(e);
-                ctx.err("Nothing was changed: the apply is recorded in the manifest before any change.\n");
-                Err(exit::ERROR)
-            }
+            Err(error) => Err(Error::Backend {
+                error,
+                then: Some(
+                    "Nothing was changed: the apply is recorded in the manifest before any change.",
+                ),
+            }),
         }
     }
 
     /// After an apply or destroy: what it left under management, and one history entry.
-    pub fn record(
-        &self,
-        mut m: Manifest,
-        version: &str,
-        done: &Done,
-        ctx: &mut Ctx,
-    ) -> Result<(), u8> {
+    pub fn record(&self, mut m: Manifest, version: &str, done: &Done) -> Result<(), Error> {
         let complete = done.outcome.succeeded() && done.plan.targets.is_empty();
         settle_lists(&mut m, &done.managed, complete);
         written_rules(&mut m, done);
@@ -173,11 +173,12 @@ impl Team {
         m.name.clone_from(&done.plan.topology);
         m.unfinished = None;
         m.record(entry(done, self.backend.who()));
-        if let Err(e) = self.backend.write(&m, Some(version)) {
-            ctx.report(e);
-            ctx.err("error: the changes above were made, but the manifest could not record their outcome; it still lists everything the apply could have made, and the next `meridian apply` (with or without changes) records what is live\n");
-            return Err(exit::ERROR);
-        }
+        self.backend
+            .write(&m, Some(version))
+            .map_err(|error| Error::Backend {
+                error,
+                then: Some("error: the changes above were made, but the manifest could not record their outcome; it still lists everything the apply could have made, and the next `meridian apply` (with or without changes) records what is live"),
+            })?;
         Ok(())
     }
 
@@ -189,8 +190,7 @@ impl Team {
         plan: &Plan,
         managed: &Managed,
         operation: Operation,
-        ctx: &mut Ctx,
-    ) -> Result<Option<String>, u8> {
+    ) -> Result<Option<String>, Error> {
         let Some(stored) = &self.stored else {
             return Ok(None);
         };
@@ -224,10 +224,7 @@ impl Team {
             plan_id: Some(plan.plan_id.clone()),
             ..Entry::bare(operation, self.backend.who())
         });
-        if let Err(e) = self.backend.write(&m, Some(&stored.version)) {
-            ctx.report(e);
-            return Err(exit::ERROR);
-        }
+        self.backend.write(&m, Some(&stored.version))?;
         Ok(Some(what))
     }
 }
@@ -403,16 +400,4 @@ fn merge(into: &mut Vec<String>, more: &[String]) {
     into.extend(more.iter().cloned());
     into.sort();
     into.dedup();
-}
-
-/// The backends' settings from the environment, read here at the edge:
-/// `MERIDIAN_LOCK_LEASE_SECS` (tests of a stale S3 lock).
-pub(super) fn backend_settings() -> crate::backend::BackendSettings {
-    crate::backend::BackendSettings {
-        lease: std::env::var("MERIDIAN_LOCK_LEASE_SECS")
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .filter(|s| *s > 0)
-            .map(std::time::Duration::from_secs),
-    }
 }

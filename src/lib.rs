@@ -248,6 +248,52 @@ mod architecture {
         }
     }
 
+    /// The files a DNS provider touches are its own folder plus the registration files
+    /// `docs/architecture.md` lists (between its `provider-files` markers): the second
+    /// provider, the zone files, is found in exactly those.
+    #[test]
+    fn a_provider_touches_its_folder_and_the_listed_registration_only() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let doc = std::fs::read_to_string(root.join("docs/architecture.md")).unwrap_or_default();
+        let listed: Vec<String> = doc
+            .split("<!-- provider-files -->")
+            .nth(1)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("- `"))
+            .filter_map(|l| l.split('`').next())
+            .map(str::to_string)
+            .collect();
+        assert!(
+            !listed.is_empty(),
+            "docs/architecture.md lists no provider files"
+        );
+        let mut all = Vec::new();
+        files(&root.join("src"), &mut all);
+        let mut touched: Vec<String> = all
+            .iter()
+            .filter(|f| {
+                let text = std::fs::read_to_string(f).unwrap_or_default();
+                ["ZoneFiles", "zonefile", "Zonefile"]
+                    .iter()
+                    .any(|w| text.contains(w))
+            })
+            .filter_map(|f| f.strip_prefix(root).ok())
+            .map(|f| f.to_string_lossy().into_owned())
+            .filter(|f| !f.starts_with("src/provider/zonefile/") && f != "src/lib.rs")
+            .collect();
+        touched.sort();
+        let mut expected: Vec<String> = listed
+            .into_iter()
+            .filter(|f| f.starts_with("src/") && !f.contains("NAME"))
+            .collect();
+        expected.sort();
+        assert_eq!(
+            touched, expected,
+            "the files the zone-file provider touches"
+        );
+    }
+
     /// Whether `to` is reachable from `from` along `uses` (depth first).
     fn reaches(from: usize, to: usize, uses: &[Vec<usize>], seen: &mut [bool]) -> bool {
         uses[from].iter().any(|&n| {

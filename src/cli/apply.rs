@@ -283,14 +283,11 @@ fn apply_saved(args: &ApplyArgs, ctx: &mut Ctx) -> Result<u8, u8> {
     let (kind, state) = ops_apply::saved_live(
         &saved,
         args.common.live.map(super::workspace::Live::kind),
-        args.common.state.clone(),
+        args.common.given_state(),
         default_state(&args.path),
     );
     let common = Common {
-        live: Some(match kind {
-            crate::ops::workspace::LiveKind::Local => super::workspace::Live::Local,
-            crate::ops::workspace::LiveKind::Aws => super::workspace::Live::Aws,
-        }),
+        live: Some(super::workspace::Live::of(kind)),
         ..args.common.clone()
     };
     let store = open_provider(&common, &ws, &state, Some(lock_timeout(args)), ctx)?;

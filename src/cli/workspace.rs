@@ -16,10 +16,14 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, clap::Args)]
 pub(super) struct Common {
-    /// Where live state comes from: local (the state store) or aws. Default: aws when the
-    /// topology has a `provider "aws"` block, else local.
+    /// Where live state comes from: local (the state store), aws, or zonefile (RFC 1035 zone
+    /// files, no health checks or routing). Default: aws when the topology has a
+    /// `provider "aws"` block, else local.
     #[arg(long, value_enum)]
     pub(super) live: Option<Live>,
+    /// Zone files: the directory of `ZONE.zone` files (default: zones/ beside the topology).
+    #[arg(long, value_name = "DIR")]
+    pub(super) zone_dir: Option<PathBuf>,
     /// AWS: an AWS-compatible endpoint (also AWS_ENDPOINT_URL), e.g. http://127.0.0.1:5000.
     #[arg(long, value_name = "URL")]
     pub(super) endpoint_url: Option<String>,
@@ -59,6 +63,7 @@ pub(super) struct Common {
 pub(super) enum Live {
     Local,
     Aws,
+    Zonefile,
 }
 
 impl Live {
@@ -66,6 +71,15 @@ impl Live {
         match self {
             Live::Local => LiveKind::Local,
             Live::Aws => LiveKind::Aws,
+            Live::Zonefile => LiveKind::ZoneFiles,
+        }
+    }
+
+    pub(super) fn of(kind: LiveKind) -> Live {
+        match kind {
+            LiveKind::Local => Live::Local,
+            LiveKind::Aws => Live::Aws,
+            LiveKind::ZoneFiles => Live::Zonefile,
         }
     }
 }
@@ -87,6 +101,7 @@ impl Common {
     ) -> Common {
         Common {
             live,
+            zone_dir: None,
             endpoint_url,
             region,
             profile,
@@ -100,7 +115,24 @@ impl Common {
         }
     }
 
+    /// The live state's place the command line names, if it names one: `--zone-dir` under
+    /// `--live zonefile`, else `--state`.
+    pub(super) fn given_state(&self) -> Option<PathBuf> {
+        match self.live {
+            Some(Live::Zonefile) => self.zone_dir.clone(),
+            _ => self.state.clone(),
+        }
+    }
+
+    /// Where the provider keeps live state: the zone files' directory under `--live zonefile`,
+    /// else the local state store.
     pub(super) fn state_path(&self, topology: &Path) -> PathBuf {
+        if self.live == Some(Live::Zonefile) {
+            return self
+                .zone_dir
+                .clone()
+                .unwrap_or_else(|| crate::ops::workspace::topology_dir(topology).join("zones"));
+        }
         self.state
             .clone()
             .unwrap_or_else(|| default_state(topology))
@@ -196,6 +228,7 @@ pub(super) fn options(common: &Common, ctx: &mut Ctx) -> Result<Options, u8> {
         prices: crate::ops::workspace::prices(common.prices.as_deref())
             .map_err(|e| fail(e, ctx))?,
         destroy: false,
+        plain_records: false,
     })
 }
 

@@ -212,8 +212,8 @@ pub fn saved_identity(saved: &Plan, team: &Team) -> Result<Identity, Error> {
 }
 
 /// Where a saved plan's live state comes from: the plan's own source unless `kind` names
-/// another (then [`replan_saved`] refuses a different one); its local store unless `state`
-/// names one, else `default_state`.
+/// another (then [`replan_saved`] refuses a different one); its local store (or zone-file
+/// directory) unless `state` names one, else `default_state`.
 pub fn saved_live(
     saved: &Plan,
     kind: Option<LiveKind>,
@@ -223,6 +223,7 @@ pub fn saved_live(
     let (live, planned_state) = match &saved.live_source {
         LiveSource::Local { path, .. } => (LiveKind::Local, Some(path.clone())),
         LiveSource::Aws { .. } => (LiveKind::Aws, None),
+        LiveSource::ZoneFiles { dir } => (LiveKind::ZoneFiles, Some(dir.clone())),
     };
     let state = state.or(planned_state).unwrap_or(default_state);
     (kind.unwrap_or(live), state)
@@ -245,6 +246,7 @@ pub fn replan_saved(
         replace: saved.replace.clone(),
         prices,
         destroy: ws.destroy,
+        plain_records: false,
     };
     let now = ws.plan(provider, opts, saved.plan_id.clone())?;
     saved::check(saved, &now)?;

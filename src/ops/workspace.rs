@@ -10,6 +10,7 @@ use crate::identity::Identity;
 use crate::plan::{self, Input, Options, Plan, SourceText};
 use crate::provider::aws::{AwsProvider, AwsSettings};
 use crate::provider::local::LocalStore;
+use crate::provider::zonefile::ZoneFiles;
 use crate::provider::Provider;
 use crate::source::Sources;
 use std::collections::BTreeMap;
@@ -288,6 +289,8 @@ pub enum LiveKind {
     Local,
     /// AWS, or an AWS-compatible endpoint.
     Aws,
+    /// RFC 1035 zone files in a directory.
+    ZoneFiles,
 }
 
 /// How to open the provider a topology is planned against.
@@ -295,7 +298,7 @@ pub enum LiveKind {
 pub struct LiveOptions {
     /// None: AWS when the topology has a `provider "aws"` block, else the local store.
     pub kind: Option<LiveKind>,
-    /// The local state store.
+    /// The local state store, or the zone files' directory.
     pub state: PathBuf,
     /// Take the local store's lock, waiting up to this long.
     pub lock: Option<std::time::Duration>,
@@ -330,6 +333,7 @@ impl Workspace {
         let block = self.topology.provider.as_ref();
         let opened: Box<dyn Provider> = match self.live_kind(o.kind) {
             LiveKind::Local => Box::new(LocalStore::open(&o.state, o.lock)?),
+            LiveKind::ZoneFiles => Box::new(ZoneFiles::open(&o.state, o.lock)?),
             LiveKind::Aws => {
                 let from_block = |f: fn(&crate::model::AwsProviderConfig) -> &Option<String>| {
                     block.and_then(|b| f(b).clone())

@@ -223,6 +223,9 @@ pub struct Settings<'a> {
     pub tag_checks: bool,
     /// Health checks to replace even if unchanged (`--replace`), by address.
     pub replace: &'a [String],
+    /// The provider holds plain record sets only (no set identifiers or routing policies): at
+    /// a name this topology owns, a plain A, AAAA or CNAME set is the service's.
+    pub plain_records: bool,
 }
 
 /// Computes every change.
@@ -237,7 +240,14 @@ pub fn diff(graph: &ResourceGraph, live: &LiveState, settings: Settings) -> Diff
     d.changes.reserve_exact(declared + declared / 16 + 16);
     let mut ours = OurChecks::read(live, identity);
     let kept_check_ids = declared_checks(graph, &mut ours, settings, &mut d);
-    records(graph, live, identity, adopt, &kept_check_ids, &mut d);
+    let plain = settings.plain_records;
+    records(
+        graph,
+        live,
+        (identity, adopt, plain),
+        &kept_check_ids,
+        &mut d,
+    );
     ecr(graph, live, identity, &mut d);
     orphan_checks(live, ours, &mut d);
     sort_by_address(&mut d.changes);
@@ -746,13 +756,14 @@ fn tree_key(key: &str) -> Option<String> {
 /// endpoint type (A, AAAA, CNAME), routing Meridian manages, and a set identifier named after
 /// the service (or the simple alias to a Global Accelerator). Anything else there was added by
 /// someone else.
-fn is_service_record(r: &RecordSet, service: &str) -> bool {
+fn is_service_record(r: &RecordSet, service: &str, plain: bool) -> bool {
     let named = r
         .set_identifier
         .as_deref()
         .and_then(|s| s.strip_prefix(service))
         .is_some_and(|rest| rest.starts_with('-'));
-    !unmanaged(r) && r.record_type.is_endpoint() && (named || is_accelerator_alias(r))
+    let plain_set = plain && r.set_identifier.is_none() && r.routing == RoutingPolicy::Simple;
+    !unmanaged(r) && r.record_type.is_endpoint() && (named || plain_set || is_accelerator_alias(r))
 }
 
 /// The one simple alias record Meridian writes for a service behind a Global Accelerator.
@@ -788,6 +799,8 @@ struct Names<'a> {
     kept_check_ids: &'a BTreeMap<Address, String>,
     /// Zone name -> hosted zone id: what an alias to the service's own zone points at.
     zones: &'a BTreeMap<String, String>,
+    /// The provider holds plain record sets only ([`Settings::plain_records`]).
+    plain: bool,
 }
 
 impl<'a> Names<'a> {
@@ -799,8 +812,7 @@ impl<'a> Names<'a> {
 fn records(
     graph: &ResourceGraph,
     live: &LiveState,
-    identity: &Identity,
-    adopt: bool,
+    (identity, adopt, plain): (&Identity, bool, bool),
     kept_check_ids: &BTreeMap<Address, String>,
     d: &mut Diff,
 ) {
@@ -822,6 +834,7 @@ fn records(
         adopt,
         kept_check_ids,
         zones: &live.zones,
+        plain,
     };
     let owners: Vec<(&Address, &OwnerSpec)> = graph
         .resources()
@@ -892,7 +905,7 @@ fn owned_name(
     // after the service; anything else was added by someone else.
     let foreign_here: Vec<&&RecordSet> = live_here
         .iter()
-        .filter(|r| !owned || !is_service_record(r, &o.service))
+        .filter(|r| !owned || !is_service_record(r, &o.service, names.plain))
         .collect();
     // Record sets with routing Meridian does not manage cannot be adopted: deleting them
     // would need fields it does not carry.
@@ -1114,7 +1127,7 @@ fn removed_services(names: &Names, declared: &Declared, d: &mut Diff) {
         for r in names
             .at(zone, domain)
             .iter()
-            .filter(|r| is_service_record(r, &service))
+            .filter(|r| is_service_record(r, &service, names.plain))
         {
             let key = live_key(&service, r);
             tree |= key.contains("/failover-");

@@ -7,6 +7,7 @@
 //! exactly it, or refuse it when the cloud changed since.
 
 pub mod apply;
+pub mod capable;
 pub mod diff;
 pub mod saved;
 pub mod shared;
@@ -465,6 +466,10 @@ pub struct Plan {
     /// rules this plan deletes (registry-wide: someone may rely on them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shared_rules: Vec<shared::SharedRule>,
+    /// What the topology declares that the provider cannot hold (no health checks in a zone
+    /// file, say): left out of the plan, each with why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<capable::LeftOut>,
 }
 
 /// The health checks a plan creates, against the account's limit.
@@ -683,6 +688,8 @@ pub struct Options {
     pub prices: BTreeMap<String, f64>,
     /// The graph declares nothing: a plan to delete what the topology manages.
     pub destroy: bool,
+    /// The provider holds plain record sets only (set by [`plan`] from its capabilities).
+    pub plain_records: bool,
 }
 
 /// What a plan is made from: a valid, named topology, its resource graph and its files.
@@ -709,6 +716,20 @@ pub fn plan(
     opts: &Options,
     plan_id: String,
 ) -> Result<Plan, PlanError> {
+    // What the provider cannot hold is left out, and said.
+    let adapted = capable::adapt(input.topology, input.graph, &provider.capabilities());
+    let held;
+    let input = match &adapted {
+        Some(a) => {
+            held = Input {
+                topology: &a.topology,
+                graph: &a.graph,
+                ..*input
+            };
+            &held
+        }
+        None => input,
+    };
     let mut scope = scope_with(input.graph, &input.topology.zones);
     // What the last apply left under management is read too: its removal is planned.
     extend_sorted(&mut scope.zones, &input.identity.zones);
@@ -717,10 +738,26 @@ pub fn plan(
         scope.tag_prefixes = input.identity.reference_prefixes();
     }
     let live = provider.read(&scope)?;
-    let mut plan = plan_against(input, live, provider.source(), opts, plan_id)?;
+    let opts = Options {
+        plain_records: !provider.capabilities().routing,
+        ..opts.clone()
+    };
+    let mut plan = plan_against(input, live, provider.source(), &opts, plan_id)?;
+    if let Some(a) = adapted {
+        plan.left_out = a.left_out;
+        unserved(&mut plan.recovery, &a.unserved);
+    }
     plan.health_checks = budget(&plan, provider)?;
     plan.api_calls = provider.stats();
     Ok(plan)
+}
+
+/// Services the provider holds none of the answers of have no recovery: nothing answers for
+/// them at all.
+fn unserved(r: &mut RecoveryChange, unserved: &[String]) {
+    r.no_recovery.extend(unserved.iter().cloned());
+    r.no_recovery.sort();
+    r.no_recovery.dedup();
 }
 
 /// The plan of `input` against a given live state.
@@ -746,6 +783,7 @@ fn diff_and_fingerprint(
                 adopt: opts.adopt,
                 tag_checks: input.topology.tag_health_checks,
                 replace: &opts.replace,
+                plain_records: opts.plain_records,
             },
         );
         let print = match print {
@@ -841,6 +879,7 @@ pub fn plan_against(
         api_calls: BTreeMap::new(),
         health_checks: None,
         shared_rules: Vec::new(),
+        left_out: Vec::new(),
     })
 }
 

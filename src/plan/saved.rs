@@ -97,6 +97,9 @@ pub fn same_source(planned: &LiveSource, now: &LiveSource) -> Result<(), SavedEr
                 None
             }
         }
+        (LiveSource::ZoneFiles { dir: a }, LiveSource::ZoneFiles { dir: b }) => {
+            (a != b).then_some(" (pass --zone-dir to name the directory the plan read)")
+        }
         (a @ LiveSource::Aws { .. }, b @ LiveSource::Aws { .. }) => (a != b).then_some(
             " (pass the plan's --region, --endpoint-url and --profile, or the same AWS_ variables)",
         ),

@@ -7,6 +7,7 @@
 pub mod aws;
 pub mod local;
 pub mod lock;
+pub mod zonefile;
 
 pub use crate::dns::{ChangeAction, FailoverRole, RecordType, RoutingPolicy};
 use crate::graph::{AliasTarget, HealthCheckSpec};
@@ -188,6 +189,54 @@ pub enum Op {
     },
 }
 
+impl Op {
+    /// What the operation does, in words ("create a health check").
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Op::CreateHealthCheck { .. } => "create a health check",
+            Op::TagHealthCheck { .. } => "tag a health check",
+            Op::UpdateHealthCheck { .. } => "update a health check",
+            Op::DeleteHealthCheck { .. } => "delete a health check",
+            Op::ChangeRecords { .. } => "change records",
+            Op::CreateRepository { .. } => "create a repository",
+            Op::UpdateReplication { .. } => "change replication",
+        }
+    }
+}
+
+/// What a provider can hold. The plan leaves out what it cannot, and says so
+/// ([`crate::plan::capable`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// How plans name the provider ("the zone-file provider").
+    pub name: &'static str,
+    /// Health checks that probe endpoints, and records answered by their health.
+    pub health_checks: bool,
+    /// Several answer sets at one name, each with a routing policy (latency, weighted,
+    /// failover, geolocation) and a set identifier.
+    pub routing: bool,
+    /// Alias records (to an accelerator, a load balancer, another name of the zone).
+    pub aliases: bool,
+    /// Container registries and their replication.
+    pub registries: bool,
+}
+
+impl Capabilities {
+    /// Everything Route 53 and ECR hold.
+    pub const ALL: Capabilities = Capabilities {
+        name: "AWS",
+        health_checks: true,
+        routing: true,
+        aliases: true,
+        registries: true,
+    };
+
+    /// Whether the provider holds everything a topology can declare.
+    pub fn all(&self) -> bool {
+        self.health_checks && self.routing && self.aliases && self.registries
+    }
+}
+
 /// What an operation produced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Done {
@@ -252,12 +301,15 @@ pub enum LiveSource {
         endpoint: Option<String>,
         profile: Option<String>,
     },
+    /// RFC 1035 zone files in a directory (its identity, as a local store's path).
+    ZoneFiles { dir: std::path::PathBuf },
 }
 
 impl std::fmt::Display for LiveSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             LiveSource::Local { path, .. } => write!(f, "local state store {}", path.display()),
+            LiveSource::ZoneFiles { dir } => write!(f, "zone files in {}", dir.display()),
             LiveSource::Aws {
                 region,
                 endpoint: Some(e),
@@ -437,6 +489,11 @@ impl BatchStats {
 
 /// Live state read and change apply, in bulk.
 pub trait Provider: Sync {
+    /// What it can hold: the plan leaves out the rest, and says so.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::ALL
+    }
+
     /// The account's health-check limit and usage (one call where the backend has one).
     fn check_limit(&self) -> CheckLimit {
         CheckLimit::None

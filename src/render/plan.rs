@@ -309,6 +309,18 @@ fn shared_line(r: &crate::plan::shared::SharedRule) -> String {
     }
 }
 
+/// What the provider cannot hold, one line per reason: `ADDRESS, ADDRESS: why`.
+fn left_out_lines(p: &Plan) -> Vec<String> {
+    let mut by_why: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();
+    for l in &p.left_out {
+        by_why.entry(&l.why).or_default().push(&l.address);
+    }
+    by_why
+        .into_iter()
+        .map(|(why, addresses)| format!("{}: {why}", addresses.join(", ")))
+        .collect()
+}
+
 /// The topology id, or that the first apply records a new one.
 fn identity_words(p: &Plan) -> String {
     if p.identity.new {
@@ -376,6 +388,12 @@ pub fn human(p: &Plan) -> String {
     if !p.shared_rules.is_empty() {
         s.push('\n');
     }
+    for line in left_out_lines(p) {
+        let _ = writeln!(s, "Left out: {line}");
+    }
+    if !p.left_out.is_empty() {
+        s.push('\n');
+    }
     let _ = writeln!(s, "{}", recovery_line(p));
     lint_lines(p, &mut s);
     if let Some(line) = budget_line(p) {
@@ -416,6 +434,12 @@ pub fn markdown(p: &Plan) -> String {
     );
     let _ = writeln!(s, "**{}**\n", summary_line(p));
     let _ = writeln!(s, "{}\n", recovery_line(p));
+    if !p.left_out.is_empty() {
+        s.push_str("**Left out** (the live state's provider cannot hold them):\n\n");
+        let items: Vec<String> = left_out_lines(p);
+        s.push_str(&crate::render::comment::bullets(&items, "resources"));
+        s.push('\n');
+    }
     if !p.lint.is_empty() {
         let _ = writeln!(s, "**Static stability** (`meridian lint`):\n");
         let items: Vec<String> = p

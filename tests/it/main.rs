@@ -15,3 +15,4 @@ mod recovery;
 mod schemas;
 mod shift;
 mod simulate;
+mod zonefile;

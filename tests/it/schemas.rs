@@ -449,3 +449,23 @@ fn every_json_output_matches_its_schema() {
         &["apply", path, "--auto-approve", "--format", "json"],
     );
 }
+
+/// A plan against zone files (its `live_source` and `left_out`) matches the plan schema.
+#[test]
+fn a_zone_file_plan_matches_the_plan_schema() {
+    let dir = std::env::temp_dir().join(format!("meridian-schema-zonefile-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("zones")).unwrap();
+    std::fs::copy("examples/active-passive/main.hcl", dir.join("main.hcl")).unwrap();
+    std::fs::write(
+        dir.join("zones/example.com.zone"),
+        "@ 300 IN SOA ns1.example.net. hm.example.com. 1 7200 3600 1209600 300\n@ 300 IN NS ns1.example.net.\n",
+    )
+    .unwrap();
+    let path = dir.to_str().unwrap();
+    check(
+        "schemas/plan.schema.json",
+        &["plan", path, "--live", "zonefile", "--format", "json"],
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

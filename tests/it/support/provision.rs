@@ -322,3 +322,111 @@ fn which(name: &str) -> Option<PathBuf> {
         .map(|d| d.join(name))
         .find(|p| p.is_file())
 }
+
+/// Debian bookworm's `named-checkzone` (ISC BIND 9's zone checker, package `bind9-utils`) and
+/// the libraries it loads that a bare machine lacks.
+pub const NAMED_CHECKZONE_DEBS: [&str; 8] = [
+    "bind9-utils=1:9.18.49-1~deb12u3",
+    "bind9-libs=1:9.18.49-1~deb12u3",
+    "libjemalloc2=5.3.0-1",
+    "libuv1=1.44.2-1+deb12u1",
+    "libmaxminddb0=1.7.1-1",
+    "libfstrm0=0.6.1-1",
+    "libprotobuf-c1=1.4.1-1+b1",
+    "liblmdb0=0.9.24-1",
+];
+
+/// `named-checkzone`, as a command ready to take arguments: `MERIDIAN_NAMED_CHECKZONE`, else
+/// one on PATH, else extracted from the pinned Debian packages (no install) under the target
+/// directory, run with their libraries. Debian's security archive keeps only the newest
+/// bind9; when the pinned one is gone, the newest this machine's package lists name is taken
+/// (and said).
+pub fn named_checkzone() -> Result<Command, String> {
+    static ONCE: std::sync::OnceLock<Result<(PathBuf, Option<PathBuf>), String>> =
+        std::sync::OnceLock::new();
+    let (bin, libs) = ONCE.get_or_init(extract_named_checkzone).clone()?;
+    let mut cmd = Command::new(bin);
+    if let Some(libs) = libs {
+        cmd.env("LD_LIBRARY_PATH", libs);
+    }
+    Ok(cmd)
+}
+
+fn extract_named_checkzone() -> Result<(PathBuf, Option<PathBuf>), String> {
+    let name = "named-checkzone";
+    if let Some(p) = std::env::var_os("MERIDIAN_NAMED_CHECKZONE") {
+        return Ok((PathBuf::from(p), None));
+    }
+    if let Some(p) = which(name) {
+        return Ok((p, None));
+    }
+    let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let root = target.join("named-checkzone-9.18.49");
+    let found = |root: &std::path::Path| {
+        (
+            root.join("usr/bin").join(name),
+            Some(root.join("usr/lib/x86_64-linux-gnu")),
+        )
+    };
+    if root.join("usr/bin").join(name).is_file() {
+        return Ok(found(&root));
+    }
+    let scratch = target.join(format!("named-checkzone-partial-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
+    eprintln!(
+        "provisioning {name} from Debian's {NAMED_CHECKZONE_DEBS:?} into {} (first run only)",
+        root.display()
+    );
+    download_debs(&scratch)?;
+    let tree = scratch.join("root");
+    for deb in std::fs::read_dir(&scratch)
+        .map_err(|e| e.to_string())?
+        .filter_map(Result::ok)
+    {
+        if deb.path().extension().is_some_and(|x| x == "deb") {
+            run(
+                Command::new("dpkg-deb")
+                    .arg("-x")
+                    .arg(deb.path())
+                    .arg(&tree),
+                "dpkg-deb -x",
+            )?;
+        }
+    }
+    match std::fs::rename(&tree, &root) {
+        Ok(()) => {}
+        Err(_) if root.join("usr/bin").join(name).is_file() => {}
+        Err(e) => return Err(format!("cannot move {name} into place: {e}")),
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(found(&root))
+}
+
+/// The pinned packages, else (a pin gone from the archive) the newest of each.
+fn download_debs(into: &std::path::Path) -> Result<(), String> {
+    let what =
+        "apt-get download of bind9-utils and its libraries (or set MERIDIAN_NAMED_CHECKZONE)";
+    let get = |names: &[&str]| {
+        run(
+            Command::new("apt-get")
+                .arg("download")
+                .args(names)
+                .current_dir(into),
+            what,
+        )
+    };
+    if get(&NAMED_CHECKZONE_DEBS).is_ok() {
+        return Ok(());
+    }
+    let _ = run(Command::new("apt-get").arg("update"), "apt-get update");
+    if get(&NAMED_CHECKZONE_DEBS).is_ok() {
+        return Ok(());
+    }
+    let newest: Vec<&str> = NAMED_CHECKZONE_DEBS
+        .iter()
+        .map(|p| p.split('=').next().unwrap_or(p))
+        .collect();
+    eprintln!("the pinned bind9 packages are gone from the archive; taking the newest: {newest:?}");
+    get(&newest)
+}

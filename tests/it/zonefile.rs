@@ -1,0 +1,174 @@
+//! The zone-file provider: a DNS provider of another model (RFC 1035 zone files: no health
+//! checks, routing policies, aliases or registries) behind the same seam. Plan, apply and plan
+//! again against a hand-written zone, every written file checked by ISC BIND's own
+//! `named-checkzone`.
+
+use crate::support::bin::{command, meridian, stdout, text};
+use crate::support::provision::named_checkzone;
+use std::path::{Path, PathBuf};
+
+/// A zone as a person writes one: `$TTL`, a parenthesised SOA, relative names, a record
+/// Meridian does not manage.
+const ZONE: &str = "$TTL 1h
+@       IN SOA  ns1.example.net. hostmaster ( 2026120701 ; serial
+                7200 3600 1209600 300 )
+        IN NS   ns1.example.net.
+www 300 IN A    192.0.2.10  ; not Meridian's
+";
+
+fn setup(name: &str) -> (PathBuf, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("meridian-zonefile-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let topo = dir.join("billing");
+    std::fs::create_dir_all(topo.join("zones")).expect("a scratch directory");
+    std::fs::copy("examples/active-passive/main.hcl", topo.join("main.hcl"))
+        .expect("the example is copied");
+    std::fs::write(topo.join("zones/example.com.zone"), ZONE).expect("the zone is written");
+    (dir, topo)
+}
+
+fn run(args: &[&str]) -> (i32, String) {
+    let o = meridian(args);
+    (o.status.code().unwrap_or(-1), text(&o))
+}
+
+/// `named-checkzone -D`: the zone as BIND loads it (canonical, names absolute), or why not.
+fn bind_loads(zone_file: &Path) -> String {
+    let o = named_checkzone()
+        .expect("named-checkzone is provisioned")
+        .args(["-D", "-o", "-", "example.com"])
+        .arg(zone_file)
+        .output()
+        .expect("named-checkzone runs");
+    assert!(
+        o.status.success(),
+        "named-checkzone refused {}:\n{}\n{}",
+        zone_file.display(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// One record as `named-checkzone -D` prints it: name, TTL, class, type, data, tab-separated
+/// or space-separated depending on the version; compared with spaces.
+fn lines(dump: &str) -> Vec<String> {
+    dump.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+#[test]
+fn plan_apply_plan_is_clean_and_bind_loads_every_zone_written() {
+    let (dir, topo) = setup("roundtrip");
+    let t = topo.to_str().unwrap();
+    let file = topo.join("zones/example.com.zone");
+    bind_loads(&file);
+    let (code, out) = run(&["plan", "--live", "zonefile", t, "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}");
+    // What a zone file cannot hold is said, not silently dropped.
+    assert!(out.contains("Left out: health_check.billing[\"eu-west-1\"], health_check.billing[\"us-east-1\"]: the zone-file provider has no health checks"), "{out}");
+    assert!(out.contains("Left out: record.billing[\"eu-west-1\"]: the zone-file provider holds one answer set per name and no routing policy: record.billing[\"us-east-1\"] answers alone at billing.example.com"), "{out}");
+    assert!(out.contains("ecr_replication.billing-images"), "{out}");
+    // ... and the recovery shown is that of what will run: nothing detects a lost region.
+    assert!(out.contains("NO RECOVERY (service billing)"), "{out}");
+    let (code, out) = run(&["apply", "--live", "zonefile", t, "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    let dump = lines(&bind_loads(&file));
+    for want in [
+        "billing.example.com. 60 IN CNAME billing-use1.example.com.",
+        "www.example.com. 300 IN A 192.0.2.10",
+        "example.com. 3600 IN NS ns1.example.net.",
+    ] {
+        assert!(dump.iter().any(|l| l == want), "{want} not in {dump:#?}");
+    }
+    assert!(
+        dump.iter()
+            .any(|l| l.starts_with("_meridian.billing.example.com. 300 IN TXT \"meridian v=3 id=")),
+        "{dump:#?}"
+    );
+    assert!(
+        dump.iter()
+            .any(|l| l.contains(" IN SOA ") && l.contains(" 2026120702 ")),
+        "the serial moves on: {dump:#?}"
+    );
+    let (code, out) = run(&["plan", "--live", "zonefile", t, "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("No changes."), "{out}");
+    // A destroy takes Meridian's records out and leaves the rest.
+    let (code, out) = run(&["destroy", "--live", "zonefile", t, "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    let dump = lines(&bind_loads(&file));
+    assert!(!dump.iter().any(|l| l.contains("billing")), "{dump:#?}");
+    assert!(dump
+        .iter()
+        .any(|l| l == "www.example.com. 300 IN A 192.0.2.10"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_saved_zone_file_plan_applies_only_to_its_directory() {
+    let (dir, topo) = setup("saved");
+    let t = topo.to_str().unwrap();
+    let saved = dir.join("plan.json");
+    let (code, out) = run(&[
+        "plan",
+        "--live",
+        "zonefile",
+        t,
+        "--out",
+        saved.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    assert_eq!(doc["live_source"]["kind"], "zone_files");
+    let left: Vec<&str> = doc["left_out"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["address"].as_str())
+        .collect();
+    assert!(
+        left.contains(&"health_check.billing[\"us-east-1\"]"),
+        "{left:?}"
+    );
+    // Another directory of zone files is another live state.
+    let other = dir.join("elsewhere");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("example.com.zone"), ZONE).unwrap();
+    let o = command(&[
+        "apply",
+        saved.to_str().unwrap(),
+        "--live",
+        "zonefile",
+        "--zone-dir",
+        other.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("--zone-dir"), "{}", text(&o));
+    // Its own directory: applied exactly.
+    let (code, out) = run(&["apply", saved.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    bind_loads(&topo.join("zones/example.com.zone"));
+    let (code, out) = run(&["plan", "--live", "zonefile", t, "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_zone_without_its_file_is_refused_with_how_to_start_one() {
+    let (dir, topo) = setup("missing");
+    std::fs::remove_file(topo.join("zones/example.com.zone")).unwrap();
+    let o = meridian(&["plan", "--live", "zonefile", topo.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).contains("no zone file at") && text(&o).contains("SOA and NS"),
+        "{}",
+        text(&o)
+    );
+    assert!(stdout(&o).is_empty());
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -48,6 +48,11 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
+        // The file keeps its mode (a zone file a name server reads, a topology in a
+        // repository): only its content changes.
+        if let Ok(m) = std::fs::metadata(&target) {
+            f.set_permissions(m.permissions())?;
+        }
         f.sync_all()?;
         std::fs::rename(&tmp, &target)
     })();
@@ -93,4 +98,27 @@ pub fn clean_stale(path: &Path) -> usize {
         }
     }
     removed
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_rewritten_file_keeps_its_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!(
+            "meridian-atomic-{}",
+            crate::hash::fresh_id("atomic-test")
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("example.com.zone");
+        std::fs::write(&file, "old").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+        super::write(&file, b"new").unwrap();
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(
+            (std::fs::read_to_string(&file).unwrap(), mode),
+            ("new".into(), 0o640)
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

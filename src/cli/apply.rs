@@ -9,7 +9,6 @@ use super::workspace::{
 use super::{exit, to_json, Ctx};
 use crate::backend::Operation;
 use crate::ops::apply::{self as ops_apply, Run};
-use crate::ops::workspace::default_state;
 use crate::ops::{Event, Team, Workspace};
 use crate::plan::{self, Plan};
 use crate::provider::Provider;
@@ -108,7 +107,10 @@ impl Watch {
     pub(super) fn event(&self, e: Event) {
         match e {
             // From the manifest's first write to its last, a signal lets the work finish.
-            Event::Writing => APPLYING.store(true, Ordering::SeqCst),
+            Event::Writing => {
+                self.shown.restart();
+                APPLYING.store(true, Ordering::SeqCst);
+            }
             Event::Recorded => APPLYING.store(false, Ordering::SeqCst),
             Event::Locked if fault_at("locked") => {
                 // Fault injection (tests): a death no handler sees, holding the lock.
@@ -280,11 +282,18 @@ fn apply_saved(args: &ApplyArgs, ctx: &mut Ctx) -> Result<u8, u8> {
     let team = open_team(ws.backend(), Some((operation, lock_timeout(args))), ctx)?;
     let identity = ops_apply::saved_identity(&saved, &team).map_err(|e| fail(e, ctx))?;
     ws.set_identity(identity);
+    let defaults = |kind| {
+        let common = Common {
+            live: Some(super::workspace::Live::of(kind)),
+            ..args.common.clone()
+        };
+        common.state_path(&args.path)
+    };
     let (kind, state) = ops_apply::saved_live(
         &saved,
         args.common.live.map(super::workspace::Live::kind),
         args.common.given_state(),
-        default_state(&args.path),
+        &defaults,
     );
     let common = Common {
         live: Some(super::workspace::Live::of(kind)),

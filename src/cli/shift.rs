@@ -52,8 +52,9 @@ pub struct Args {
     /// Write the held weight into the topology file (comments kept), then stop holding.
     #[arg(long, conflicts_with = "to")]
     write: bool,
-    /// Where live state comes from: local (the state store) or aws. Default: aws when the
-    /// topology has a `provider "aws"` block, else local.
+    /// Where live state comes from: local (the state store) or aws (zone files hold no
+    /// weights: refused). Default: aws when the topology has a `provider "aws"` block, else
+    /// local.
     #[arg(long, value_enum)]
     live: Option<super::workspace::Live>,
     /// AWS: an AWS-compatible endpoint (also AWS_ENDPOINT_URL).

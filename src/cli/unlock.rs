@@ -23,6 +23,9 @@ pub struct Args {
     /// The local state store (default: .meridian/state.json beside the topology).
     #[arg(long, value_name = "PATH")]
     state: Option<PathBuf>,
+    /// The zone files' directory (`--live zonefile`; default: zones/ beside the topology).
+    #[arg(long, value_name = "DIR")]
+    zone_dir: Option<PathBuf>,
     /// Do not ask for confirmation (required when not on a terminal).
     #[arg(long)]
     force: bool,
@@ -104,6 +107,21 @@ fn store_lock(args: &Args) -> Option<Found> {
         .clone()
         .unwrap_or_else(|| crate::ops::workspace::default_state(&args.path));
     let what = format!("the state store {}", state.display());
+    file_lock(state, what)
+}
+
+/// The lock of the zone files (`--live zonefile`), if they have one.
+fn zone_files_lock(args: &Args) -> Option<Found> {
+    let dir = args
+        .zone_dir
+        .clone()
+        .unwrap_or_else(|| crate::ops::workspace::topology_dir(&args.path).join("zones"));
+    let what = format!("the zone files in {}", dir.display());
+    file_lock(crate::provider::zonefile::lock_of(&dir), what)
+}
+
+/// The lock file beside `state`, if there is one.
+fn file_lock(state: PathBuf, what: String) -> Option<Found> {
     let holder = lock::holder(&state)?;
     let Ok(h) = holder else {
         return Some(Found {
@@ -144,10 +162,14 @@ fn store_lock(args: &Args) -> Option<Found> {
 /// holds the topology's lock and its state store's: one force-unlock clears both). An id that
 /// names no lock is refused, naming the locks that exist.
 pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
-    let found: Vec<Found> = [backend_lock(&args, ctx), store_lock(&args)]
-        .into_iter()
-        .flatten()
-        .collect();
+    let found: Vec<Found> = [
+        backend_lock(&args, ctx),
+        store_lock(&args),
+        zone_files_lock(&args),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     let Some(named) = found.iter().find(|f| f.id == args.lock_id) else {
         return no_such_lock(&args.lock_id, &found, ctx);
     };

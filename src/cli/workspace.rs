@@ -118,9 +118,19 @@ impl Common {
     /// The live state's place the command line names, if it names one: `--zone-dir` under
     /// `--live zonefile`, else `--state`.
     pub(super) fn given_state(&self) -> Option<PathBuf> {
-        match self.live {
-            Some(Live::Zonefile) => self.zone_dir.clone(),
-            _ => self.state.clone(),
+        self.zone_dir.clone().or_else(|| self.state.clone())
+    }
+
+    /// `--state` names a local store and `--zone-dir` zone files: each only with its kind of
+    /// live state (never silently ignored).
+    fn places_fit(&self) -> Result<(), &'static str> {
+        match (self.live, &self.state, &self.zone_dir) {
+            (_, Some(_), Some(_)) => Err("--state names a local state store and --zone-dir a directory of zone files: give one"),
+            (Some(Live::Zonefile), Some(_), None) => Err("--state names a local state store; with --live zonefile, --zone-dir names the zone files"),
+            (Some(Live::Local | Live::Aws), None, Some(_)) | (None, None, Some(_)) => {
+                Err("--zone-dir is for --live zonefile")
+            }
+            _ => Ok(()),
         }
     }
 
@@ -188,22 +198,18 @@ pub(super) fn open_team(
     lock: Option<(&str, std::time::Duration)>,
     ctx: &mut Ctx,
 ) -> Result<Team, u8> {
-    let took_over = std::sync::Mutex::new(None);
+    // Said at once: the read that follows may fail.
     let observe = |e: Event| {
         if let Event::TookOver(old) = e {
-            if let Ok(mut t) = took_over.lock() {
-                *t = Some(old);
+            if !super::QUIET.load(std::sync::atomic::Ordering::SeqCst) {
+                super::to_stderr(&format!(
+                    "note: took over the topology's lock from {}\n",
+                    old.describe()
+                ));
             }
         }
     };
-    let team = Team::open(at, &backend_settings(), lock, &observe).map_err(|e| fail(e, ctx))?;
-    if let Some(old) = took_over.into_inner().ok().flatten() {
-        ctx.note(&format!(
-            "note: took over the topology's lock from {}\n",
-            old.describe()
-        ));
-    }
-    Ok(team)
+    Team::open(at, &backend_settings(), lock, &observe).map_err(|e| fail(e, ctx))
 }
 
 /// The backends' settings from the environment, read here at the edge:
@@ -262,6 +268,10 @@ pub(super) fn open_provider(
     lock: Option<std::time::Duration>,
     ctx: &mut Ctx,
 ) -> Result<Box<dyn Provider>, u8> {
+    if let Err(why) = common.places_fit() {
+        ctx.err(&format!("error: {why}\n"));
+        return Err(super::exit::ERROR);
+    }
     let o = LiveOptions {
         kind: common.live.map(Live::kind),
         state: state.to_path_buf(),
@@ -281,14 +291,15 @@ pub(super) fn open_provider(
 /// The apply's progress on stderr: one line rewritten in place on a terminal, a plain line per
 /// wave otherwise (CI logs).
 pub(super) struct ApplyProgress {
-    pub(super) started: std::time::Instant,
+    /// When the changes began (reset when an operation starts writing).
+    pub(super) started: std::sync::Mutex<std::time::Instant>,
     pub(super) terminal: bool,
 }
 
 impl ApplyProgress {
     pub(super) fn new() -> ApplyProgress {
         ApplyProgress {
-            started: std::time::Instant::now(),
+            started: std::sync::Mutex::new(std::time::Instant::now()),
             terminal: std::io::stderr().is_terminal(),
         }
     }
@@ -303,7 +314,7 @@ impl ApplyProgress {
         if super::QUIET.load(std::sync::atomic::Ordering::SeqCst) {
             return;
         }
-        let secs = self.started.elapsed().as_secs();
+        let secs = self.started.lock().map_or(0, |s| s.elapsed().as_secs());
         let bar = |width: usize| {
             let full = (p.settled * width).checked_div(p.total).unwrap_or(width);
             format!("[{}{}]", "=".repeat(full), " ".repeat(width - full))
@@ -321,6 +332,13 @@ impl ApplyProgress {
                 "progress: {}/{} changes settled, {} operations, {secs} s\n",
                 p.settled, p.total, p.operations
             ));
+        }
+    }
+
+    /// The clock starts again: the changes begin now.
+    pub(super) fn restart(&self) {
+        if let Ok(mut s) = self.started.lock() {
+            *s = std::time::Instant::now();
         }
     }
 

@@ -28,6 +28,9 @@ pub struct ResourceGraph {
     /// Replication rules the topology declared before it was emptied for a destroy (or
     /// `state`): a rule it deletes keeps the address `plan` and `graph` gave it.
     retired_rules: Vec<(Address, resources::EcrReplicationSpec)>,
+    /// The records it declared before it was emptied: a provider of plain record sets
+    /// ([`crate::provider::Capabilities::routing`] false) names a deleted record as declared.
+    retired_records: Vec<(Address, resources::RecordSpec)>,
 }
 
 impl ResourceGraph {
@@ -71,6 +74,7 @@ impl ResourceGraph {
             graph,
             nodes,
             retired_rules: Vec::new(),
+            retired_records: Vec::new(),
         }
     }
 
@@ -86,7 +90,28 @@ impl ResourceGraph {
             })
             .chain(self.retired_rules.iter().cloned())
             .collect();
+        next.retired_records = self
+            .resources
+            .iter()
+            .filter_map(|r| match &r.spec {
+                ResourceSpec::Record(x) => Some((r.address.clone(), (**x).clone())),
+                _ => None,
+            })
+            .chain(self.retired_records.iter().cloned())
+            .collect();
         next
+    }
+
+    /// This graph with what `from` retired (a graph rebuilt from another's resources).
+    pub fn keep_retired(mut self, from: &ResourceGraph) -> ResourceGraph {
+        self.retired_rules.clone_from(&from.retired_rules);
+        self.retired_records.clone_from(&from.retired_records);
+        self
+    }
+
+    /// The records this graph no longer holds, with their declared addresses.
+    pub fn retired_records(&self) -> &[(Address, resources::RecordSpec)] {
+        &self.retired_records
     }
 
     /// The replication rules of `region` this graph no longer holds, with their declared

@@ -212,21 +212,25 @@ pub fn saved_identity(saved: &Plan, team: &Team) -> Result<Identity, Error> {
 }
 
 /// Where a saved plan's live state comes from: the plan's own source unless `kind` names
-/// another (then [`replan_saved`] refuses a different one); its local store (or zone-file
-/// directory) unless `state` names one, else `default_state`.
+/// another (then [`replan_saved`] refuses a different one); the place `given` names, else the
+/// plan's (its local store or zone-file directory), else the kind's default.
 pub fn saved_live(
     saved: &Plan,
     kind: Option<LiveKind>,
-    state: Option<PathBuf>,
-    default_state: PathBuf,
+    given: Option<PathBuf>,
+    default_for: &dyn Fn(LiveKind) -> PathBuf,
 ) -> (LiveKind, PathBuf) {
-    let (live, planned_state) = match &saved.live_source {
+    let (live, planned) = match &saved.live_source {
         LiveSource::Local { path, .. } => (LiveKind::Local, Some(path.clone())),
         LiveSource::Aws { .. } => (LiveKind::Aws, None),
         LiveSource::ZoneFiles { dir } => (LiveKind::ZoneFiles, Some(dir.clone())),
     };
-    let state = state.or(planned_state).unwrap_or(default_state);
-    (kind.unwrap_or(live), state)
+    let kind = kind.unwrap_or(live);
+    // The plan's place only for the plan's kind of live state (a local store's path is no
+    // directory of zone files).
+    let planned = planned.filter(|_| kind == live);
+    let place = given.or(planned).unwrap_or_else(|| default_for(kind));
+    (kind, place)
 }
 
 /// Plans again exactly as the saved plan was made, against the same live source, and checks

@@ -51,6 +51,19 @@ pub fn applied_before(team: &Team) -> Result<(), Error> {
     Ok(())
 }
 
+/// A shift moves weights: refused against a provider that holds no routing policies (zone
+/// files), where a step would change nothing and record a hold that is not true.
+pub fn provider_holds_weights(s: &Session) -> Result<(), Error> {
+    let caps = s.provider.capabilities();
+    if caps.routing {
+        return Ok(());
+    }
+    Err(Error::Refused(format!(
+        "{} holds no weighted records: a shift has no weights to move there",
+        caps.name
+    )))
+}
+
 /// The weight of `service` a shift holds, if any.
 pub fn held(team: &Team, service: &str) -> Option<Hold> {
     team.identity().holds.get(service).cloned()
@@ -64,6 +77,7 @@ pub fn start(
     to: u8,
     (steps, over_seconds): (u32, u64),
 ) -> Result<Start, Error> {
+    provider_holds_weights(s)?;
     let held = held(&s.team, &s.service);
     if let Some(h) = held.as_ref().filter(|h| h.region != region) {
         return Err(Error::Refused(format!(
@@ -282,6 +296,7 @@ pub fn abort_step(h: &Hold) -> Hold {
 /// Returns to the starting weight in one step, then stops holding (or holds an earlier
 /// shift's weight, so the next apply does not move it).
 pub fn abort(s: &mut Session, h: &Hold, run: Run) -> Result<Aborted, Error> {
+    provider_holds_weights(s)?;
     let declared = s.ws.declared_weight(&s.service, &h.region);
     let back = abort_step(h);
     let changes = step(s, &back, run)?;
@@ -315,7 +330,7 @@ pub fn release(team: &mut Team, service: &str) -> Result<(), Error> {
 }
 
 fn write_holds(team: &mut Team, holds: Holds) -> Result<(), Error> {
-    team.rewrite(|m| m.holds = holds, Operation::Shift)
+    team.rewrite(|m| m.holds = holds, (Operation::Shift, true))
 }
 
 /// Puts the held weight into the file of the topology at `path` that declares the region,

@@ -60,7 +60,8 @@ pub fn forget(address: &str, p: &Plan, team: &mut Team) -> Result<(), Error> {
             c.name
         )));
     }
-    team.rewrite(|m| forget_in(m, c, p), Operation::Forget)
+    // Nothing follows in this operation: the write is the end of it.
+    team.rewrite(|m| forget_in(m, c, p), (Operation::Forget, false))
 }
 
 /// Marks `c` forgotten in `m` (a health check, a service through its owner marker, a

@@ -78,12 +78,12 @@ impl Team {
         ))
     }
 
-    /// Writes the manifest (a change the caller made to the one read), recording `entry`, and
-    /// reads it back. Refused when nothing is stored.
+    /// Writes the manifest (a change the caller made to the one read), recording `operation`;
+    /// with `read_back`, reads it again for what follows. Refused when nothing is stored.
     pub fn rewrite(
         &mut self,
         change: impl FnOnce(&mut Manifest),
-        operation: Operation,
+        (operation, read_back): (Operation, bool),
     ) -> Result<(), Error> {
         let Some(stored) = self.stored.clone() else {
             return Err(Error::Refused(
@@ -94,7 +94,9 @@ impl Team {
         change(&mut m);
         m.record(Entry::bare(operation, self.backend.who()));
         self.backend.write(&m, Some(&stored.version))?;
-        self.stored = self.backend.read()?;
+        if read_back {
+            self.stored = self.backend.read()?;
+        }
         Ok(())
     }
 

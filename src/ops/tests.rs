@@ -247,6 +247,8 @@ fn state_forgets_a_check_but_not_a_record_alone() -> Result<()> {
         .find(|a| a.starts_with("health_check."))
         .ok_or("no check")?;
     super::state::forget(check, &p, &mut team).map_err(err)?;
+    drop(team);
+    let team = self::team(&ws, false)?;
     let m = &team.stored.as_ref().ok_or("no manifest")?.manifest;
     assert_eq!(m.forgotten.checks.len(), 1);
     Ok(())

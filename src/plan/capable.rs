@@ -60,21 +60,34 @@ pub fn adapt(t: &Topology, g: &ResourceGraph, caps: &Capabilities) -> Option<Ada
                 .map(move |d| (r.address.clone(), d))
         })
         .collect();
-    left_out.sort();
-    let answering: BTreeSet<&str> = kept
+    // A service is served when something answers at its own name.
+    let answered: BTreeSet<(&str, &str)> = kept
         .iter()
-        .filter(|r| r.address.kind == Kind::Record)
-        .map(|r| r.address.name.as_str())
+        .filter_map(|r| match &r.spec {
+            ResourceSpec::Record(x) => Some((x.zone.as_str(), x.name.as_str())),
+            _ => None,
+        })
         .collect();
-    let unserved = t
+    let unserved: Vec<String> = t
         .services
-        .keys()
-        .filter(|s| !answering.contains(s.as_str()))
-        .cloned()
+        .values()
+        .filter(|s| !answered.contains(&(s.zone.as_str(), s.domain.as_str())))
+        .map(|s| s.name.clone())
         .collect();
+    for s in &unserved {
+        let domain = &t.services[s].domain;
+        left_out.push(LeftOut {
+            address: format!("service.{s}"),
+            why: format!(
+                "nothing answers at {domain}: {} holds none of the service's answers there",
+                caps.name
+            ),
+        });
+    }
+    left_out.sort();
     Some(Adapted {
         topology: analysed(t, caps, served.as_ref()),
-        graph: ResourceGraph::from_parts(kept, edges),
+        graph: ResourceGraph::from_parts(kept, edges).keep_retired(g),
         left_out,
         unserved,
     })
@@ -101,6 +114,15 @@ fn why_not(
         ResourceSpec::Record(r) if r.alias.is_some() && !caps.aliases => {
             Some(format!("{name} has no alias records"))
         }
+        // A `failover_to` tree answers only through the alias at the service's name.
+        ResourceSpec::Record(_)
+            if (!caps.aliases || !caps.routing)
+                && address.key.as_deref().is_some_and(|k| k.contains("/failover-")) =>
+        {
+            Some(format!(
+                "{name} cannot hold a failover_to tree (it answers through aliases and failover routing)"
+            ))
+        }
         ResourceSpec::Record(r) => {
             let kept = served?.get(&(r.zone.clone(), r.name.clone()))?;
             (kept != address).then(|| {
@@ -114,6 +136,17 @@ fn why_not(
     }
 }
 
+/// Which record a name keeps when it holds one answer set: the lowest rank, then the first
+/// address.
+pub fn rank(routing: &RoutingPolicy) -> u32 {
+    match routing {
+        RoutingPolicy::Failover { role } if *role == FailoverRole::Primary => 0,
+        RoutingPolicy::Geolocation { location } if location == "*" => 1,
+        RoutingPolicy::Weighted { weight } => 2 + u32::from(u8::MAX - weight),
+        _ => 300,
+    }
+}
+
 /// The record each name keeps when only one answer set is held there.
 fn served_records(g: &ResourceGraph, caps: &Capabilities) -> Served {
     let mut best: BTreeMap<(&str, &str), (u32, &Address)> = BTreeMap::new();
@@ -124,12 +157,7 @@ fn served_records(g: &ResourceGraph, caps: &Capabilities) -> Served {
         if r.alias.is_some() && !caps.aliases {
             continue;
         }
-        let rank = match &r.routing {
-            RoutingPolicy::Failover { role } if *role == FailoverRole::Primary => 0,
-            RoutingPolicy::Geolocation { location } if location == "*" => 1,
-            RoutingPolicy::Weighted { weight } => 2 + u32::from(u8::MAX - weight),
-            _ => 300,
-        };
+        let rank = rank(&r.routing);
         let slot = best
             .entry((r.zone.as_str(), r.name.as_str()))
             .or_insert((rank, &res.address));
@@ -157,8 +185,9 @@ fn plain(mut r: crate::graph::Resource, caps: &Capabilities) -> crate::graph::Re
     r
 }
 
-/// The topology whose recovery the plan shows: without health checks no region's loss is
-/// detected; with one answer per name, the served region alone answers.
+/// The topology whose recovery and cost the plan shows: without health checks no region's
+/// loss is detected; with health checks but one answer per name, the served region alone
+/// answers.
 fn analysed(t: &Topology, caps: &Capabilities, served: Option<&Served>) -> Topology {
     let mut v = t.clone();
     for s in v.services.values_mut() {
@@ -168,7 +197,9 @@ fn analysed(t: &Topology, caps: &Capabilities, served: Option<&Served>) -> Topol
         if !caps.aliases {
             s.anycast = None;
         }
-        if let Some(served) = served {
+        // Without health checks no loss is detected anyway: every region keeps running (and
+        // costing); with them but one answer per name, only the served region answers.
+        if let Some(served) = served.filter(|_| caps.health_checks) {
             let name = s.name.clone();
             let answers = |label: &str| {
                 served.values().any(|a| {
@@ -293,14 +324,58 @@ mod tests {
         assert!(a.left_out[2]
             .why
             .contains("record.api[\"eu-west-1\"] answers alone"));
-        // The recovery shown is of what runs: one region, no checks.
+        // The recovery shown is of what runs: no checks; every region still runs (and costs).
         let s = &a.topology.services["api"];
         assert!(s.health_check.is_none());
-        assert_eq!(s.regions.keys().collect::<Vec<_>>(), ["eu-west-1"]);
+        assert_eq!(s.regions.len(), 2);
         assert!(!a.graph.resources().iter().any(|r| matches!(
             &r.spec,
             ResourceSpec::Record(s) if s.health_check.is_some()
         )));
+    }
+
+    #[test]
+    fn a_provider_with_checks_but_one_answer_per_name_analyses_the_served_region_alone() {
+        let sources = crate::source::Sources::from_texts([(
+            "main.hcl",
+            service(
+                "latency",
+                r#"  region "us-east-1" { target = "a.example.com" }
+  region "eu-west-1" { target = "b.example.com" }"#,
+            ),
+        )]);
+        let t = crate::check(&sources).topology;
+        let g = ResourceGraph::build(&t);
+        let caps = Capabilities {
+            health_checks: true,
+            ..ZONE_FILE
+        };
+        let a = adapt(&t, &g, &caps).unwrap();
+        let s = &a.topology.services["api"];
+        assert!(s.health_check.is_some());
+        assert_eq!(s.regions.keys().collect::<Vec<_>>(), ["eu-west-1"]);
+    }
+
+    #[test]
+    fn a_service_answering_only_through_failover_to_trees_is_unserved_and_said() {
+        let (_, a) = adapted(&service(
+            "latency",
+            r#"  region "us-east-1" {
+    target      = "a.example.com"
+    failover_to = ["eu-west-1"]
+  }
+  region "eu-west-1" {
+    target      = "b.example.com"
+    failover_to = ["us-east-1"]
+  }"#,
+        ));
+        assert!(records(&a).is_empty(), "{:?}", records(&a));
+        assert_eq!(a.unserved, ["api"]);
+        assert!(a
+            .left_out
+            .iter()
+            .any(|l| l.address == "service.api"
+                && l.why.contains("nothing answers at api.example.com")));
     }
 
     #[test]

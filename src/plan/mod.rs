@@ -549,6 +549,12 @@ pub enum PlanError {
         help("use an address from `meridian graph --format json`, e.g. record.api[\"us-east-1\"]")
     )]
     UnknownTarget(String),
+    #[error("--target {address} is left out of this plan: {why}")]
+    #[diagnostic(
+        code(meridian::plan::left_out_target),
+        help("the live state's provider cannot hold it; target what it holds, or plan against another provider (--live)")
+    )]
+    LeftOutTarget { address: String, why: String },
     #[error("cannot replace {address}: {why}")]
     #[diagnostic(
         code(meridian::plan::replace),
@@ -738,6 +744,16 @@ pub fn plan(
         scope.tag_prefixes = input.identity.reference_prefixes();
     }
     let live = provider.read(&scope)?;
+    if let Some((t, l)) = adapted.as_ref().and_then(|a| {
+        opts.targets
+            .iter()
+            .find_map(|t| a.left_out.iter().find(|l| l.address == *t).map(|l| (t, l)))
+    }) {
+        return Err(PlanError::LeftOutTarget {
+            address: t.clone(),
+            why: l.why.clone(),
+        });
+    }
     let opts = Options {
         plain_records: !provider.capabilities().routing,
         ..opts.clone()
@@ -750,6 +766,28 @@ pub fn plan(
     plan.health_checks = budget(&plan, provider)?;
     plan.api_calls = provider.stats();
     Ok(plan)
+}
+
+/// A provider of plain record sets carries no set identifiers to tell regions apart by: what
+/// runs today is the topology when every service has a plain answer set at its name (its
+/// floor is the one after), nothing when none has.
+fn plain_before(r: &mut RecoveryChange, t: &crate::model::Topology, live: &LiveState) {
+    let answered = |s: &crate::model::Service| {
+        live.records.iter().any(|x| {
+            x.zone == s.zone
+                && x.name == s.domain
+                && x.set_identifier.is_none()
+                && x.record_type.is_endpoint()
+        })
+    };
+    let n = t.services.values().filter(|s| answered(s)).count();
+    if n == t.services.len() && n > 0 {
+        r.before = Some(Before::Live);
+        r.rto_floor_before_seconds = r.rto_floor_after_seconds;
+    } else if n == 0 {
+        r.before = Some(Before::NothingLive);
+        r.rto_floor_before_seconds = None;
+    }
 }
 
 /// Services the provider holds none of the answers of have no recovery: nothing answers for
@@ -849,7 +887,7 @@ pub fn plan_against(
         "diffed the topology against live state"
     );
     let analysis = crate::analysis::analyze_with_prices(input.topology, &opts.prices);
-    let recovery = plan_recovery(input, &analysis, &live, opts.destroy, &changes)?;
+    let recovery = plan_recovery(input, &analysis, &live, opts, &changes)?;
     Ok(Plan {
         format_version: FORMAT_VERSION,
         timestamp: rfc3339_now(),
@@ -922,16 +960,19 @@ fn plan_recovery(
     input: &Input,
     analysis: &Analysis,
     live: &LiveState,
-    destroy: bool,
+    opts: &Options,
     changes: &[ResourceChange],
 ) -> Result<RecoveryChange, PlanError> {
-    if destroy {
-        Ok(RecoveryChange::destroyed(
+    if opts.destroy {
+        return Ok(RecoveryChange::destroyed(
             changes.iter().any(|c| c.change.before.is_some()),
-        ))
-    } else {
-        recovery(input.topology, analysis, live)
+        ));
     }
+    let mut r = recovery(input.topology, analysis, live)?;
+    if opts.plain_records {
+        plain_before(&mut r, input.topology, live);
+    }
+    Ok(r)
 }
 
 /// The weights `meridian shift` holds, said among what the plan leaves alone.

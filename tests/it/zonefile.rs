@@ -14,7 +14,21 @@ const ZONE: &str = "$TTL 1h
                 7200 3600 1209600 300 )
         IN NS   ns1.example.net.
 www 300 IN A    192.0.2.10  ; not Meridian's
+esc     IN TXT  a\\;b \"c (d)\"
+sp\\ ace IN A  192.0.2.11
+Mail    IN MX   10 MX.Example.net.
+$ORIGIN sub.example.com.
+rp2     IN RP   admin txtrec
+svc     IN SRV  0 5 5060 sip
 ";
+
+/// BIND's view of the records Meridian does not manage: everything but its own and the SOA.
+fn unmanaged(dump: &[String]) -> Vec<String> {
+    dump.iter()
+        .filter(|l| !l.contains("billing") && !l.contains(" SOA "))
+        .cloned()
+        .collect()
+}
 
 fn setup(name: &str) -> (PathBuf, PathBuf) {
     let dir = std::env::temp_dir().join(format!("meridian-zonefile-{name}-{}", std::process::id()));
@@ -63,7 +77,8 @@ fn plan_apply_plan_is_clean_and_bind_loads_every_zone_written() {
     let (dir, topo) = setup("roundtrip");
     let t = topo.to_str().unwrap();
     let file = topo.join("zones/example.com.zone");
-    bind_loads(&file);
+    let before = unmanaged(&lines(&bind_loads(&file)));
+    assert!(before.len() >= 7, "{before:#?}");
     let (code, out) = run(&["plan", "--live", "zonefile", t, "--detailed-exitcode"]);
     assert_eq!(code, 2, "{out}");
     // What a zone file cannot hold is said, not silently dropped.
@@ -75,6 +90,8 @@ fn plan_apply_plan_is_clean_and_bind_loads_every_zone_written() {
     let (code, out) = run(&["apply", "--live", "zonefile", t, "--auto-approve"]);
     assert_eq!(code, 0, "{out}");
     let dump = lines(&bind_loads(&file));
+    // Every record Meridian does not manage means to BIND what it meant before.
+    assert_eq!(unmanaged(&dump), before);
     for want in [
         "billing.example.com. 60 IN CNAME billing-use1.example.com.",
         "www.example.com. 300 IN A 192.0.2.10",
@@ -100,6 +117,7 @@ fn plan_apply_plan_is_clean_and_bind_loads_every_zone_written() {
     assert_eq!(code, 0, "{out}");
     let dump = lines(&bind_loads(&file));
     assert!(!dump.iter().any(|l| l.contains("billing")), "{dump:#?}");
+    assert_eq!(unmanaged(&dump), before);
     assert!(dump
         .iter()
         .any(|l| l == "www.example.com. 300 IN A 192.0.2.10"));
@@ -170,5 +188,115 @@ fn a_zone_without_its_file_is_refused_with_how_to_start_one() {
         text(&o)
     );
     assert!(stdout(&o).is_empty());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A weighted service of addresses: the heaviest region answers alone.
+const WEIGHTED: &str = r#"
+service "api" {
+  zone    = "example.com"
+  domain  = "api.example.com"
+  routing = "weighted"
+  region "us-east-1" {
+    weight = 200
+    ips    = ["192.0.2.1", "192.0.2.2"]
+  }
+  region "eu-west-1" {
+    weight = 100
+    ips    = ["198.51.100.1"]
+  }
+}
+"#;
+
+#[test]
+fn a_set_meridian_did_not_write_beside_its_own_is_foreign_and_addresses_agree() {
+    let (dir, topo) = setup("foreign");
+    std::fs::write(topo.join("main.hcl"), WEIGHTED).expect("the topology is written");
+    let t = topo.to_str().expect("a UTF-8 path");
+    let file = topo.join("zones/example.com.zone");
+    let (code, out) = run(&["apply", "--live", "zonefile", t, "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    let (_, listed) = run(&["state", "list", "--live", "zonefile", t]);
+    assert!(listed.contains("record.api[\"us-east-1\"]\n"), "{listed}");
+    // Someone adds an AAAA set beside Meridian's A set: not Meridian's to change.
+    let mut zone = std::fs::read_to_string(&file).expect("the zone reads");
+    zone.push_str("api.example.com. 300 IN AAAA 2001:db8::10\n");
+    std::fs::write(&file, &zone).expect("the zone is written");
+    let (code, out) = run(&["plan", "--live", "zonefile", t]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("AAAA"), "{out}");
+    // A destroy names the record as the plan that made it did, and leaves the AAAA alone.
+    std::fs::write(
+        &file,
+        zone.replace("api.example.com. 300 IN AAAA 2001:db8::10\n", ""),
+    )
+    .expect("the zone is written");
+    let (code, out) = run(&["plan", "--live", "zonefile", t, "--destroy"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("record.api[\"us-east-1\"] will be destroyed"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn what_zone_files_cannot_do_is_refused_in_words() {
+    let (dir, topo) = setup("refusals");
+    std::fs::write(topo.join("main.hcl"), WEIGHTED).expect("the topology is written");
+    let t = topo.to_str().expect("a UTF-8 path");
+    let (code, out) = run(&["apply", "--live", "zonefile", t, "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    let refused = |args: &[&str], says: &str| {
+        let (code, out) = run(args);
+        assert_eq!(code, 1, "{args:?}: {out}");
+        assert!(out.contains(says), "{args:?}: {out}");
+    };
+    // A zone file holds no weights to shift.
+    refused(
+        &["shift", "api", t, "--region", "us-east-1", "--to", "0", "--live", "zonefile", "--auto-approve"],
+        "holds no weighted records",
+    );
+    // What is left out cannot be targeted; flags of another kind of live state are not ignored.
+    refused(
+        &["plan", "--live", "zonefile", t, "--target", "record.api[\"eu-west-1\"]"],
+        "is left out of this plan",
+    );
+    refused(&["plan", t, "--zone-dir", "zones"], "--zone-dir is for --live zonefile");
+    refused(
+        &["plan", "--live", "zonefile", t, "--state", "s.json"],
+        "--state names a local state store",
+    );
+    // A zone file without its SOA is no zone: never written to.
+    let other = dir.join("bare");
+    std::fs::create_dir_all(&other).expect("a directory");
+    std::fs::write(other.join("example.com.zone"), "$TTL 60\nwww IN A 192.0.2.1\n")
+        .expect("the zone is written");
+    refused(
+        &["plan", "--live", "zonefile", "--zone-dir", other.to_str().expect("UTF-8"), t],
+        "no SOA record at example.com",
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn force_unlock_finds_the_zone_files_lock() {
+    let (dir, topo) = setup("unlock");
+    let t = topo.to_str().expect("a UTF-8 path");
+    // An apply killed holding every lock (debug builds honour the fault hook).
+    let o = command(&["apply", "--live", "zonefile", t, "--auto-approve"])
+        .env("MERIDIAN_FAULT_EXIT_AFTER", "1")
+        .output()
+        .expect("meridian runs");
+    assert_eq!(o.status.code(), Some(137), "{}", text(&o));
+    let lock = topo.join("zones/.meridian.lock");
+    let holder: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&lock).expect("the lock is left"))
+            .expect("the lock names its holder");
+    let id = holder["id"].as_str().expect("an id");
+    let (code, out) = run(&["force-unlock", id, t, "--force"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("the zone files in"), "{out}");
+    assert!(!lock.exists());
     let _ = std::fs::remove_dir_all(dir);
 }

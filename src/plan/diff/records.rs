@@ -52,6 +52,21 @@ pub(super) fn delete_record(d: &mut Diff, address: &Address, record: RecordSet, 
     );
 }
 
+/// For a plain set (a provider with no set identifiers), the key of the record the topology
+/// declared there before it was emptied (a destroy): the one such a provider kept.
+fn retired_key(names: &Names, r: &RecordSet) -> Option<String> {
+    if !names.plain || r.set_identifier.is_some() {
+        return None;
+    }
+    names
+        .graph
+        .retired_records()
+        .iter()
+        .filter(|(_, s)| s.zone == r.zone && s.name == r.name && s.record_type == r.record_type)
+        .min_by_key(|(a, s)| (crate::plan::capable::rank(&s.routing), a.to_string()))
+        .and_then(|(a, _)| a.key.clone())
+}
+
 /// The address key of a live record of `service`: its region label, `region/location` under
 /// geolocation (as the graph names it), or its type when it has no set identifier.
 pub(super) fn live_key(service: &str, r: &RecordSet) -> String {
@@ -89,14 +104,47 @@ pub(super) fn tree_key(key: &str) -> Option<String> {
 /// endpoint type (A, AAAA, CNAME), routing Meridian manages, and a set identifier named after
 /// the service (or the simple alias to a Global Accelerator). Anything else there was added by
 /// someone else.
-pub(super) fn is_service_record(r: &RecordSet, service: &str, plain: bool) -> bool {
+pub(super) fn is_service_record(r: &RecordSet, service: &str, plain: &[RecordType]) -> bool {
     let named = r
         .set_identifier
         .as_deref()
         .and_then(|s| s.strip_prefix(service))
         .is_some_and(|rest| rest.starts_with('-'));
-    let plain_set = plain && r.set_identifier.is_none() && r.routing == RoutingPolicy::Simple;
+    // A provider of plain record sets holds the service's answer as the one set of the type
+    // Meridian writes there.
+    let plain_set = r.set_identifier.is_none()
+        && r.routing == RoutingPolicy::Simple
+        && plain.contains(&r.record_type);
     !unmanaged(r) && r.record_type.is_endpoint() && (named || plain_set || is_accelerator_alias(r))
+}
+
+/// The types of plain record sets at a name that are the service's (a provider of plain sets
+/// only): the declared one's; at a name no longer declared, the one endpoint set there (with
+/// several, none: which one Meridian wrote cannot be told).
+pub(super) fn plain_types(
+    names: &Names,
+    specs: &[(&Address, &RecordSpec)],
+    live: &[&RecordSet],
+) -> Vec<RecordType> {
+    if !names.plain {
+        return Vec::new();
+    }
+    if !specs.is_empty() {
+        return specs
+            .iter()
+            .filter(|(_, s)| s.set_identifier.is_none() && s.alias.is_none())
+            .map(|(_, s)| s.record_type.clone())
+            .collect();
+    }
+    let endpoints: Vec<&RecordType> = live
+        .iter()
+        .filter(|r| r.set_identifier.is_none() && r.record_type.is_endpoint() && r.alias.is_none())
+        .map(|r| &r.record_type)
+        .collect();
+    match endpoints.as_slice() {
+        [one] => vec![(*one).clone()],
+        _ => Vec::new(),
+    }
 }
 
 /// The one simple alias record Meridian writes for a service behind a Global Accelerator.
@@ -133,7 +181,9 @@ pub(super) struct Names<'a> {
     /// Zone name -> hosted zone id: what an alias to the service's own zone points at.
     zones: &'a BTreeMap<String, String>,
     /// The provider holds plain record sets only ([`Settings::plain_records`]).
-    plain: bool,
+    pub(super) plain: bool,
+    /// The graph, for the records it retired.
+    graph: &'a ResourceGraph,
 }
 
 impl<'a> Names<'a> {
@@ -168,6 +218,7 @@ pub(super) fn records(
         kept_check_ids,
         zones: &live.zones,
         plain,
+        graph,
     };
     let owners: Vec<(&Address, &OwnerSpec)> = graph
         .resources()
@@ -238,7 +289,9 @@ pub(super) fn owned_name(
     // after the service; anything else was added by someone else.
     let foreign_here: Vec<&&RecordSet> = live_here
         .iter()
-        .filter(|r| !owned || !is_service_record(r, &o.service, names.plain))
+        .filter(|r| {
+            !owned || !is_service_record(r, &o.service, &plain_types(names, specs, live_here))
+        })
         .collect();
     // Record sets with routing Meridian does not manage cannot be adopted: deleting them
     // would need fields it does not carry.
@@ -457,12 +510,13 @@ pub(super) fn removed_services(names: &Names, declared: &Declared, d: &mut Diff)
         // `failover_to` tree's names are the service's too, each with its own marker.
         let renamed = still_declared.contains(service.as_str());
         let mut tree = false;
+        let plain = plain_types(names, &[], names.at(zone, domain));
         for r in names
             .at(zone, domain)
             .iter()
-            .filter(|r| is_service_record(r, &service, names.plain))
+            .filter(|r| is_service_record(r, &service, &plain))
         {
-            let key = live_key(&service, r);
+            let key = retired_key(names, r).unwrap_or_else(|| live_key(&service, r));
             tree |= key.contains("/failover-");
             let mut address = Address::new(Kind::Record, &service, Some(&key));
             if declared.records.contains(&address) || (renamed && !key.contains("/failover-")) {

@@ -17,6 +17,12 @@ use super::{
 use std::path::{Path, PathBuf};
 use text::RrSet;
 
+/// What the apply lock of the zone files in `dir` is taken on (the lock file is
+/// `DIR/.meridian.lock`): `force-unlock` looks there too.
+pub fn lock_of(dir: &Path) -> PathBuf {
+    dir.join(".meridian")
+}
+
 /// Zone files in a directory, locked for an apply.
 #[derive(Debug)]
 pub struct ZoneFiles {
@@ -30,7 +36,7 @@ impl ZoneFiles {
     pub fn open(dir: &Path, lock: Option<std::time::Duration>) -> Result<ZoneFiles, ProviderError> {
         let what = format!("the zone files in {}", dir.display());
         let lock = lock
-            .map(|t| super::lock::take_as(&dir.join(".meridian"), t, &what, "apply"))
+            .map(|t| super::lock::take_as(&lock_of(dir), t, &what, "apply"))
             .transpose()?;
         Ok(ZoneFiles {
             dir: dir.to_path_buf(),
@@ -56,8 +62,23 @@ impl ZoneFiles {
             }
             Err(e) => return Err(ProviderError::Io(format!("{}: {e}", path.display()))),
         };
-        text::read(zone, &text)
-            .map_err(|e| ProviderError::Invalid(format!("zone file {}: {e}", path.display())))
+        let sets = text::read(zone, &text)
+            .map_err(|e| ProviderError::Invalid(format!("zone file {}: {e}", path.display())))?;
+        // A zone without its SOA and NS records does not load (BIND refuses it): never
+        // write to one.
+        let apex = zone.trim_end_matches('.').to_ascii_lowercase();
+        for needed in ["SOA", "NS"] {
+            if !sets
+                .iter()
+                .any(|s| s.name == apex && s.record_type.as_str() == needed)
+            {
+                return Err(ProviderError::Invalid(format!(
+                    "zone file {}: no {needed} record at {apex}: a zone needs its SOA and NS records",
+                    path.display()
+                )));
+            }
+        }
+        Ok(sets)
     }
 
     fn change(&self, zone: &str, changes: &[RecordChange]) -> Result<Done, ProviderError> {
@@ -65,9 +86,10 @@ impl ZoneFiles {
         for c in changes {
             apply_change(&mut sets, zone, c)?;
         }
+        let apex = zone.trim_end_matches('.').to_ascii_lowercase();
         if let Some(soa) = sets
             .iter_mut()
-            .find(|s| s.name == zone && s.record_type.as_str() == "SOA")
+            .find(|s| s.name == apex && s.record_type.as_str() == "SOA")
         {
             text::bump_serial(soa);
         }
@@ -94,23 +116,25 @@ fn apply_change(sets: &mut Vec<RrSet>, zone: &str, c: &RecordChange) -> Result<(
             r.name, r.record_type
         )));
     }
-    let want = RrSet {
-        name: r.name.clone(),
-        record_type: r.record_type.clone(),
-        ttl: r.ttl.unwrap_or(300),
-        values: r.values.clone(),
-    };
+    let want = RrSet::new(
+        &r.name,
+        r.record_type.clone(),
+        r.ttl.unwrap_or(300),
+        r.values.clone(),
+    );
     let at = sets
         .iter()
-        .position(|s| s.name == r.name && s.record_type == r.record_type);
+        .position(|s| s.name == want.name && s.record_type == r.record_type);
     let what = || format!("record {} {}", r.name, r.record_type);
     match (c.action, at) {
         (ChangeAction::Create, Some(_)) => Err(ProviderError::AlreadyExists { what: what() }),
         (ChangeAction::Delete, None) => Err(ProviderError::NotFound { what: what() }),
-        (ChangeAction::Delete, Some(i)) if sets[i] != want => Err(ProviderError::Invalid(format!(
-            "{}: a DELETE must carry the exact live values",
-            what()
-        ))),
+        (ChangeAction::Delete, Some(i)) if !sets[i].same_records(&want) => {
+            Err(ProviderError::Invalid(format!(
+                "{}: a DELETE must carry the exact live values",
+                what()
+            )))
+        }
         (ChangeAction::Delete, Some(i)) => {
             sets.remove(i);
             Ok(())

@@ -11,13 +11,42 @@
 use crate::dns::RecordType;
 
 /// One resource record set of a zone file: a name, a type, a TTL and the values, each value
-/// the record's data as one string (names absolute, without the final dot).
+/// the record's data as one string (the names of CNAME, NS, PTR, DNAME, MX, SRV and SOA data
+/// absolute, without the final dot; other data as written).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RrSet {
+    /// Lower case, absolute, without the final dot: what record sets are matched by.
     pub name: String,
     pub record_type: RecordType,
     pub ttl: u32,
     pub values: Vec<String>,
+    /// The origin the data was read under (relative names in data of other types are
+    /// relative to it), written back before the set; empty: the zone.
+    pub origin: String,
+    /// The owner as written (absolute, its case kept), for a set read from the file.
+    pub spelled: Option<String>,
+}
+
+impl RrSet {
+    /// A set Meridian writes: absolute names, the zone's origin.
+    pub fn new(name: &str, record_type: RecordType, ttl: u32, values: Vec<String>) -> RrSet {
+        RrSet {
+            name: name.to_ascii_lowercase(),
+            record_type,
+            ttl,
+            values,
+            origin: String::new(),
+            spelled: None,
+        }
+    }
+
+    /// The same records (name, type, TTL and values), however written.
+    pub fn same_records(&self, other: &RrSet) -> bool {
+        self.name == other.name
+            && self.record_type == other.record_type
+            && self.ttl == other.ttl
+            && self.values == other.values
+    }
 }
 
 /// Why a zone file cannot be read, with the line.
@@ -37,8 +66,9 @@ impl std::fmt::Display for SyntaxError {
 /// the records of one name and type are one set (its TTL the first one's).
 pub fn read(zone: &str, text: &str) -> Result<Vec<RrSet>, SyntaxError> {
     let mut r = Reader {
-        origin: zone.trim_end_matches('.').to_ascii_lowercase(),
+        origin: zone.trim_end_matches('.').to_string(),
         ttl: None,
+        last_ttl: None,
         owner: None,
         sets: Vec::new(),
     };
@@ -50,8 +80,13 @@ pub fn read(zone: &str, text: &str) -> Result<Vec<RrSet>, SyntaxError> {
 }
 
 struct Reader {
+    /// As written (its case kept), absolute, without the final dot.
     origin: String,
+    /// `$TTL`.
     ttl: Option<u32>,
+    /// The last TTL a record stated (RFC 1035's default when there is no `$TTL`).
+    last_ttl: Option<u32>,
+    /// The last owner, as written (absolute).
     owner: Option<String>,
     sets: Vec<RrSet>,
 }
@@ -89,19 +124,29 @@ impl Reader {
         let owner = self.owner.clone().ok_or("a record with no owner name")?;
         let (ttl_given, rest) = ttl_and_class(rest)?;
         let (ty, data) = rest.split_first().ok_or("a record with no type")?;
-        let record_type = RecordType::parse(&ty.to_ascii_uppercase());
-        let ttl = ttl_given
-            .or(self.ttl)
-            .ok_or("a record with no TTL, and no $TTL before it")?;
+        let record_type = record_type(ty)?;
         if data.is_empty() {
             return Err(format!("a {record_type} record with no data"));
+        }
+        // No TTL stated: `$TTL`, else the last one stated (RFC 1035), else an SOA's minimum.
+        let soa_minimum = (record_type.as_str() == "SOA")
+            .then(|| data.get(6).and_then(|m| ttl(m)))
+            .flatten();
+        let ttl = ttl_given
+            .or(self.ttl)
+            .or(self.last_ttl)
+            .or(soa_minimum)
+            .ok_or("a record with no TTL, and no $TTL or earlier TTL before it")?;
+        if ttl_given.is_some() {
+            self.last_ttl = ttl_given;
         }
         let value = self.value(&record_type, data);
         self.add(owner, record_type, ttl, value);
         Ok(())
     }
 
-    fn add(&mut self, name: String, record_type: RecordType, ttl: u32, value: String) {
+    fn add(&mut self, spelled: String, record_type: RecordType, ttl: u32, value: String) {
+        let name = spelled.to_ascii_lowercase();
         if let Some(s) = self
             .sets
             .iter_mut()
@@ -117,6 +162,8 @@ impl Reader {
             record_type,
             ttl,
             values: vec![value],
+            origin: self.origin.clone(),
+            spelled: Some(spelled),
         });
     }
 
@@ -142,18 +189,121 @@ impl Reader {
             .join(" ")
     }
 
-    /// A name made absolute against the origin, lower-cased, without the final dot.
+    /// A name made absolute against the origin, without the final dot (its case kept).
     fn absolute(&self, name: &str) -> String {
         if name == "@" {
             return self.origin.clone();
         }
-        if let Some(abs) = name.strip_suffix('.') {
-            return abs.to_ascii_lowercase();
+        if let Some(abs) = name.strip_suffix('.').filter(|a| !a.ends_with('\\')) {
+            return abs.to_string();
         }
         if self.origin.is_empty() {
-            return name.to_ascii_lowercase();
+            return name.to_string();
         }
-        format!("{}.{}", name.to_ascii_lowercase(), self.origin)
+        format!("{name}.{}", self.origin)
+    }
+}
+
+/// Record types a zone file may name (IANA's registry, as BIND reads them), besides
+/// `TYPEnnn`.
+const TYPES: &[&str] = &[
+    "A",
+    "A6",
+    "AAAA",
+    "AFSDB",
+    "AMTRELAY",
+    "APL",
+    "ATMA",
+    "AVC",
+    "CAA",
+    "CDNSKEY",
+    "CDS",
+    "CERT",
+    "CNAME",
+    "CSYNC",
+    "DHCID",
+    "DLV",
+    "DNAME",
+    "DNSKEY",
+    "DOA",
+    "DS",
+    "EID",
+    "EUI48",
+    "EUI64",
+    "GID",
+    "GPOS",
+    "HINFO",
+    "HIP",
+    "HTTPS",
+    "IPSECKEY",
+    "ISDN",
+    "KEY",
+    "KX",
+    "L32",
+    "L64",
+    "LOC",
+    "LP",
+    "MB",
+    "MD",
+    "MF",
+    "MG",
+    "MINFO",
+    "MR",
+    "MX",
+    "NAPTR",
+    "NID",
+    "NIMLOC",
+    "NINFO",
+    "NS",
+    "NSAP",
+    "NSAP-PTR",
+    "NSEC",
+    "NSEC3",
+    "NSEC3PARAM",
+    "NULL",
+    "NXT",
+    "OPENPGPKEY",
+    "PTR",
+    "PX",
+    "RESINFO",
+    "RKEY",
+    "RP",
+    "RRSIG",
+    "RT",
+    "SIG",
+    "SINK",
+    "SMIMEA",
+    "SOA",
+    "SPF",
+    "SRV",
+    "SSHFP",
+    "SVCB",
+    "TA",
+    "TALINK",
+    "TLSA",
+    "TXT",
+    "UID",
+    "UINFO",
+    "UNSPEC",
+    "URI",
+    "WALLET",
+    "WKS",
+    "X25",
+    "ZONEMD",
+];
+
+/// The record type a word names; other words are refused (never written back as a type).
+fn record_type(word: &str) -> Result<RecordType, String> {
+    let upper = word.to_ascii_uppercase();
+    let generic = upper
+        .strip_prefix("TYPE")
+        .is_some_and(|n| !n.is_empty() && n.parse::<u16>().is_ok());
+    if TYPES.contains(&upper.as_str()) || generic {
+        Ok(RecordType::parse(&upper))
+    } else {
+        Err(format!(
+            "{word} is not a record type (or a TTL out of range)"
+        ))
     }
 }
 
@@ -255,6 +405,12 @@ fn tokens(line: &str, out: &mut Vec<String>, depth: &mut usize) -> Result<(), St
     };
     while let Some(c) = chars.next() {
         match c {
+            // An escaped character (`\;`, `\ `, `\(`, `\DDD`) is part of the word, kept as
+            // written.
+            '\\' => {
+                word.push('\\');
+                word.push(chars.next().ok_or("a '\\' ends the line")?);
+            }
             ';' => break,
             '"' => {
                 flush(&mut word, out);
@@ -289,14 +445,15 @@ fn tokens(line: &str, out: &mut Vec<String>, depth: &mut usize) -> Result<(), St
     Ok(())
 }
 
-/// The zone as a master file: `$ORIGIN`, the SOA, the apex NS, then every other record set
-/// sorted by name and type, one record per line, names absolute with their final dot.
+/// The zone as a master file: the SOA, the apex NS, then every other record set sorted by
+/// name and type, one record per line, owners absolute with their final dot (as spelled when
+/// read), each set under the `$ORIGIN` its data was read under.
 pub fn write(zone: &str, sets: &[RrSet]) -> String {
     let zone = zone.trim_end_matches('.');
     let mut out = format!(
-        "; Zone {zone}, written by meridian's zone-file provider. Comments are not kept.\n$ORIGIN {zone}.\n"
+        "; Zone {zone}, written by meridian's zone-file provider. Comments are not kept.\n"
     );
-    let rank = |s: &RrSet| match (s.name == zone, s.record_type.as_str()) {
+    let rank = |s: &RrSet| match (s.name == zone.to_ascii_lowercase(), s.record_type.as_str()) {
         (true, "SOA") => 0,
         (true, "NS") => 1,
         _ => 2,
@@ -305,11 +462,21 @@ pub fn write(zone: &str, sets: &[RrSet]) -> String {
     sorted.sort_by(|a, b| {
         (rank(a), &a.name, a.record_type.as_str()).cmp(&(rank(b), &b.name, b.record_type.as_str()))
     });
+    let mut origin: Option<&str> = None;
     for s in sorted {
+        let here = if s.origin.is_empty() {
+            zone
+        } else {
+            s.origin.as_str()
+        };
+        if origin != Some(here) {
+            out.push_str(&format!("$ORIGIN {here}.\n"));
+            origin = Some(here);
+        }
+        let owner = s.spelled.as_deref().unwrap_or(&s.name);
         for v in &s.values {
             out.push_str(&format!(
-                "{}. {} IN {} {}\n",
-                s.name,
+                "{owner}. {} IN {} {}\n",
                 s.ttl,
                 s.record_type,
                 data_out(&s.record_type, v)
@@ -438,13 +605,69 @@ a.b.example.com. 60 A 192.0.2.2
     }
 
     #[test]
+    fn escapes_origins_and_case_are_written_back_as_read() {
+        let text = "$TTL 300
+@ IN SOA ns1.example.net. hm ( 1 2 3 4 5 )
+  IN NS ns1.example.net.
+esc IN TXT a\\;b
+sp\\ ace IN A 192.0.2.1
+Mail IN MX 10 MX.Example.net.
+$ORIGIN sub.example.com.
+rp2 IN RP admin txtrec
+";
+        let sets = read("example.com", text).unwrap();
+        let out = write("example.com", &sets);
+        assert!(out.contains("esc.example.com. 300 IN TXT a\\;b\n"), "{out}");
+        assert!(
+            out.contains("sp\\ ace.example.com. 300 IN A 192.0.2.1\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("Mail.example.com. 300 IN MX 10 MX.Example.net.\n"),
+            "{out}"
+        );
+        // RP's names are relative to the origin they were read under.
+        assert!(
+            out.contains("$ORIGIN sub.example.com.\nrp2.sub.example.com. 300 IN RP admin txtrec\n"),
+            "{out}"
+        );
+        let mail = sets
+            .iter()
+            .find(|s| s.record_type.as_str() == "MX")
+            .unwrap();
+        assert_eq!(mail.name, "mail.example.com");
+    }
+
+    #[test]
+    fn a_word_that_is_no_type_is_refused_and_ttls_default_as_rfc_1035_says() {
+        let e = read("example.com", "$TTL 60\nwww 99999999999 IN A 192.0.2.1\n").unwrap_err();
+        assert!(e.why.contains("not a record type"), "{e}");
+        // No $TTL: the last TTL stated, and an SOA with none takes its minimum.
+        let sets = read(
+            "example.com",
+            "@ IN SOA ns hm 1 2 3 4 600\nwww 120 IN A 192.0.2.1\nftp IN A 192.0.2.2\n",
+        )
+        .unwrap();
+        let ttl = |n: &str| sets.iter().find(|s| s.name == n).unwrap().ttl;
+        assert_eq!(
+            (
+                ttl("example.com"),
+                ttl("www.example.com"),
+                ttl("ftp.example.com")
+            ),
+            (600, 120, 120)
+        );
+        assert!(read("example.com", "$TTL 60\nx IN TYPE65280 \\# 0\n").is_ok());
+    }
+
+    #[test]
     fn the_serial_moves_on_and_wraps() {
-        let mut soa = RrSet {
-            name: "example.com".into(),
-            record_type: RecordType::Other("SOA".into()),
-            ttl: 60,
-            values: vec!["ns hm 4294967295 1 2 3 4".into()],
-        };
+        let mut soa = RrSet::new(
+            "example.com",
+            RecordType::Other("SOA".into()),
+            60,
+            vec!["ns hm 4294967295 1 2 3 4".into()],
+        );
         bump_serial(&mut soa);
         assert_eq!(soa.values, ["ns hm 1 1 2 3 4"]);
     }

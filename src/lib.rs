@@ -75,7 +75,7 @@ impl Checked {
 /// let checked = meridian::check(&Sources::from_texts([("main.hcl", text)]));
 /// assert!(checked.valid().is_none());
 /// let codes: Vec<&str> = checked.diagnostics.iter().map(|d| d.code.as_str()).collect();
-/// assert_eq!(codes, ["meridian::unknown_attribute", "meridian::unchecked_region"]);
+/// assert_eq!(codes, ["meridian::unknown_attribute"]);
 /// ```
 pub fn check(sources: &Sources) -> Checked {
     let mut diagnostics = Diagnostics::default();

@@ -61,7 +61,6 @@ codes! {
     RoutingField => "routing_field", "weight, role or locations missing under its routing policy, or set under another";
     LatencyRegion => "latency_region", "latency routing with two records in one region";
     FailoverRoles => "failover_roles", "failover routing without exactly one primary and one secondary";
-    GeoDefault => "geo_default", "geolocation routing without a \"*\" default location";
     GeoLocation => "geo_location", "an unknown or repeated geolocation code";
     DuplicateDomain => "duplicate_domain", "two services that resolve the same domain";
     DomainOutsideZone => "domain_outside_zone", "a domain that is not inside its zone";
@@ -90,10 +89,6 @@ codes! {
     FailoverTo => "failover_to", "failover_to under non-latency routing, or naming the region itself or no region of the service";
     Images => "images", "images naming no registry of the topology";
     Negative => "negative", "a cost, price or count below zero";
-    TtlHigh => "ttl_high", "a TTL over 120 s on a health-checked record (slow failover)";
-    TtlOnAlias => "ttl_on_alias", "ttl set on a service whose records are all aliases (ignored)";
-    Unchecked => "unchecked_region", "a region with no health check and no evaluate_target_health";
-    ScaleUpUnused => "scale_up_unused", "scale_up on a region already at full capacity";
     Cycle => "cycle", "resources that depend on each other in a cycle";
     Dependency => "dependency", "a dependency without exactly one of region and regions, or cache_ttl without a local cache";
     UnknownReference => "unknown_reference", "depends_on or used_by naming no service, dependency or region of the topology";

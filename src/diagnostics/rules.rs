@@ -119,4 +119,19 @@ rules! {
     Ss011 => "SS011", "engine-undeclared", Warn,
         "a witness declared without the data `engine`, so the engine's placement rules cannot be checked",
         include_str!("../lint/docs/SS011.md");
+    Ss012 => "SS012", "unchecked-region", Warn,
+        "a region nothing marks unhealthy, where SS003 and SS007 do not already say so",
+        include_str!("../lint/docs/SS012.md");
+    Ss013 => "SS013", "ttl-slows-failover", Warn,
+        "a TTL over 120 s on a health-checked record: resolvers keep a dead region's answer that long",
+        include_str!("../lint/docs/SS013.md");
+    Ss014 => "SS014", "ttl-on-alias", Warn,
+        "`ttl` written on a service whose records are all aliases, which carry no TTL of their own",
+        include_str!("../lint/docs/SS014.md");
+    Ss015 => "SS015", "scale-up-unused", Warn,
+        "`scale_up` on a region already at full capacity, where it never runs",
+        include_str!("../lint/docs/SS015.md");
+    Ss016 => "SS016", "geolocation-without-default", Warn,
+        "geolocation routing with no `*` default: resolvers outside every listed location get no answer",
+        include_str!("../lint/docs/SS016.md");
 }

@@ -20,6 +20,10 @@ pub fn check(t: &Topology, a: &analysis::Analysis) -> Vec<Finding> {
         out.extend(undeclared_images(t, s));
         out.extend(engine_undeclared(s));
         out.extend(unchecked(t, s));
+        out.extend(unchecked_elsewhere(t, s));
+        out.extend(ttl_rules(s));
+        out.extend(scale_up_unused(s));
+        out.extend(geolocation_default(s));
         out.extend(stale_user_data(s));
         out.extend(partial_failure(t, s));
         if let Some(sa) = a.services.get(&s.name) {
@@ -322,6 +326,124 @@ fn unchecked(t: &Topology, s: &Service) -> Vec<Finding> {
         out.push(about(f, s));
     }
     out
+}
+
+/// SS012: a region nothing marks unhealthy that SS003 and SS007 leave unsaid (a failover
+/// secondary, a service in one AWS region).
+fn unchecked_elsewhere(t: &Topology, s: &Service) -> Vec<Finding> {
+    let aws: BTreeSet<&str> = s.regions.values().map(|r| r.aws_region.as_str()).collect();
+    let primary_watched = s
+        .regions
+        .values()
+        .any(|r| r.role == Some(crate::model::Role::Primary) && detected(t, s, r));
+    let help =
+        "add a health_check block to the service, or an alias with evaluate_target_health = true";
+    s.regions
+        .values()
+        .filter(|r| !detected(t, s, r))
+        .filter_map(|r| {
+            let message = match s.routing {
+                // With an unwatched primary nothing fails over (SS007 says so): the
+                // secondary's own check matters only once failover can happen.
+                Routing::Failover if r.role == Some(crate::model::Role::Primary) => return None,
+                Routing::Failover if !primary_watched => return None,
+                Routing::Failover => format!("the failover secondary \"{}\" of {} has no health check: when the primary fails, Route 53 sends every user to it whether it is up or not", r.name, s.name),
+                _ if aws.len() > 1 => return None,
+                _ => format!("region \"{}\" of {} has no health check: Route 53 will keep sending it traffic when it fails", r.name, s.name),
+            };
+            Some(about(
+                finding(RuleId::Ss012, &r.loc, "never marked unhealthy", message, help.into()),
+                s,
+            ))
+        })
+        .collect()
+}
+
+/// SS013 (a TTL that slows a health-checked failover) and SS014 (a TTL on aliases only).
+fn ttl_rules(s: &Service) -> Vec<Finding> {
+    let Some(at) = s.value_locs.get("ttl") else {
+        return Vec::new();
+    };
+    let all_alias = !s.regions.is_empty()
+        && s.regions
+            .values()
+            .all(|r| matches!(r.endpoint, Endpoint::Alias(_)));
+    let checked = s.health_check.is_some()
+        || s.regions
+            .values()
+            .any(|r| matches!(&r.endpoint, Endpoint::Alias(a) if a.evaluate_target_health));
+    let f = if all_alias {
+        finding(
+            RuleId::Ss014,
+            at,
+            "ignored",
+            format!(
+                "`ttl` has no effect: every region of service \"{}\" is an alias record",
+                s.name
+            ),
+            "alias records to a load balancer use a fixed 60 s TTL; remove `ttl`".into(),
+        )
+    } else if s.ttl > crate::model::lower::HIGH_TTL && checked {
+        finding(
+            RuleId::Ss013,
+            at,
+            "slow failover",
+            format!(
+                "a TTL of {0} s on a health-checked record delays failover by up to {0} s",
+                s.ttl
+            ),
+            "AWS recommends 60 s or less with health checks; 60-120 s is the common range".into(),
+        )
+    } else {
+        return Vec::new();
+    };
+    vec![about(f, s)]
+}
+
+/// SS015: `scale_up` on a region at full capacity.
+fn scale_up_unused(s: &Service) -> Vec<Finding> {
+    s.regions
+        .values()
+        .filter(|r| r.capacity >= 1.0)
+        .filter_map(|r| {
+            let at = r.scale_up_loc.as_ref()?;
+            Some(about(
+                finding(
+                    RuleId::Ss015,
+                    at,
+                    "unused",
+                    format!(
+                        "region \"{}\" already runs at full capacity: `scale_up` has no effect",
+                        r.name
+                    ),
+                    "set `capacity` below 1 for a warm standby, or remove `scale_up`".into(),
+                ),
+                s,
+            ))
+        })
+        .collect()
+}
+
+/// SS016: geolocation routing with no `*` default location.
+fn geolocation_default(s: &Service) -> Vec<Finding> {
+    let defaulted = s
+        .regions
+        .values()
+        .any(|r| r.locations.iter().any(|l| l == "*"));
+    if s.routing != Routing::Geolocation || defaulted || s.regions.is_empty() {
+        return Vec::new();
+    }
+    let at = s.value_locs.get("routing").unwrap_or(&s.loc);
+    vec![about(
+        finding(
+            RuleId::Ss016,
+            at,
+            "no default location",
+            "geolocation routing without a \"*\" default: resolvers outside every listed location get no answer".into(),
+            "add \"*\" to the locations of one region".into(),
+        ),
+        s,
+    )]
 }
 
 /// SS004: latency or geolocation routing that strands users when a region is lost.

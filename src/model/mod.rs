@@ -319,6 +319,9 @@ pub struct Service {
     /// Where each child block (`health_check`, `data`, ...) is written.
     #[serde(skip)]
     pub block_locs: BTreeMap<&'static str, Loc>,
+    /// Where the values of `ttl` and `routing` are written, when they are (lint points there).
+    #[serde(skip)]
+    pub value_locs: BTreeMap<&'static str, Loc>,
     pub cost: Cost,
     #[serde(skip)]
     pub loc: Loc,
@@ -454,6 +457,9 @@ pub struct Region {
     pub load_share: Option<f64>,
     /// Latency routing: the labels that take this region's users when it is lost, in order.
     pub failover_to: Vec<String>,
+    /// Where `scale_up` is written, when it is (lint points there).
+    #[serde(skip)]
+    pub scale_up_loc: Option<Loc>,
     #[serde(skip)]
     pub loc: Loc,
 }

@@ -583,7 +583,7 @@ fn a_price_file_overrides_prices_and_a_bad_one_is_an_error() {
 /// 3.25 USD baseline once printed "3889x"), and its own ratio is "at least".
 #[test]
 fn compare_ratios_use_only_complete_totals() {
-    let partial = "tests/fixtures/invalid/unchecked_region.hcl";
+    let partial = "tests/fixtures/lint/SS003.hcl";
     let o = meridian(&[
         "compare",
         "examples/active-passive",
@@ -1027,15 +1027,27 @@ fn quiet_and_verbose() {
     let dir = std::env::temp_dir().join(format!("meridian-quiet-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy("tests/fixtures/invalid/ttl_high.hcl", dir.join("main.hcl")).unwrap();
+    std::fs::copy("tests/fixtures/lint/SS013.hcl", dir.join("main.hcl")).unwrap();
+    // A value for a variable the topology does not declare: a warning.
+    let vars = dir.join("extra.vars");
+    std::fs::write(&vars, "nothere = \"1\"\n").unwrap();
+    let vars = vars.to_str().unwrap();
     let path = dir.to_str().unwrap();
-    let o = meridian(&["apply", path, "--auto-approve", "--quiet"]);
+    let o = meridian(&[
+        "apply",
+        path,
+        "--auto-approve",
+        "--quiet",
+        "--var-file",
+        vars,
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(stderr(&o), "", "quiet apply wrote to stderr");
-    let o = meridian(&["plan", path]);
+    let o = meridian(&["plan", path, "--var-file", vars]);
     assert!(
-        stderr(&o).contains("meridian::ttl_high"),
-        "warnings show without --quiet"
+        stderr(&o).contains("meridian::unknown_variable"),
+        "warnings show without --quiet: {}",
+        stderr(&o)
     );
     let o = meridian(&["plan", path, "-v"]);
     assert!(stderr(&o).contains("DEBUG"), "{}", stderr(&o));
@@ -1282,15 +1294,18 @@ fn quiet_validate_prints_no_warnings() {
     let dir = std::env::temp_dir().join(format!("meridian-quiet-validate-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("main.hcl");
-    // Valid, with a warning: a region without a health check.
+    // Valid, with a warning: a value for a variable it does not declare.
     std::fs::write(&file, "service \"a\" {\n  zone = \"example.com\"\n  domain = \"a.example.com\"\n  routing = \"latency\"\n  stateless = true\n  region \"us-east-1\" {\n    target = \"a.example.com\"\n  }\n}\n").unwrap();
-    let loud = meridian(&["validate", file.to_str().unwrap()]);
+    let vars = dir.join("extra.vars");
+    std::fs::write(&vars, "nothere = \"1\"\n").unwrap();
+    let vars = vars.to_str().unwrap();
+    let loud = meridian(&["validate", file.to_str().unwrap(), "--var-file", vars]);
     assert!(
-        stderr(&loud).contains("unchecked_region"),
+        stderr(&loud).contains("unknown_variable"),
         "{}",
         stderr(&loud)
     );
-    let o = meridian(&["-q", "validate", file.to_str().unwrap()]);
+    let o = meridian(&["-q", "validate", file.to_str().unwrap(), "--var-file", vars]);
     assert_eq!(o.status.code(), Some(0));
     assert!(stderr(&o).is_empty(), "{}", stderr(&o));
 }

@@ -92,6 +92,24 @@ fn the_firing_fixtures_find_what_a_reader_of_them_finds() {
         ("SS010", &[("SS010", Some("api"))]),
         // ledger has a witness and no engine.
         ("SS011", &[("SS011", Some("ledger"))]),
+        // The primary is an alias evaluating its target's health; the secondary nothing watches.
+        ("SS012", &[("SS012", Some("billing"))]),
+        // 300 s on a health-checked latency service.
+        ("SS013", &[("SS013", Some("api"))]),
+        // ttl = 60 written, both regions aliases.
+        ("SS014", &[("SS014", Some("api"))]),
+        // eu-west-1: scale_up at the default full capacity.
+        ("SS015", &[("SS015", Some("api"))]),
+        // No "*": the routing value first; then losing either region strands its continent
+        // (and nothing takes the rest).
+        (
+            "SS016",
+            &[
+                ("SS016", Some("api")),
+                ("SS004", Some("api")),
+                ("SS004", Some("api")),
+            ],
+        ),
     ];
     for (file, want) in expect {
         let (r, _) = lint_file(

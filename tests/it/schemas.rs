@@ -135,7 +135,7 @@ fn analysis_json_matches_its_schema() {
         "schemas/analysis.schema.json",
         &[
             "analyze",
-            "tests/fixtures/invalid/unchecked_region.hcl",
+            "tests/fixtures/lint/SS003.hcl",
             "--format",
             "json",
         ],
@@ -183,7 +183,7 @@ fn compare_json_matches_its_schema() {
             "examples/active-passive",
             "examples/active-active-partitioned",
             "examples/active-active-anycast",
-            "tests/fixtures/invalid/unchecked_region.hcl",
+            "tests/fixtures/lint/SS003.hcl",
             "--format",
             "json",
         ],

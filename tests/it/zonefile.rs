@@ -254,15 +254,36 @@ fn what_zone_files_cannot_do_is_refused_in_words() {
     };
     // A zone file holds no weights to shift.
     refused(
-        &["shift", "api", t, "--region", "us-east-1", "--to", "0", "--live", "zonefile", "--auto-approve"],
+        &[
+            "shift",
+            "api",
+            t,
+            "--region",
+            "us-east-1",
+            "--to",
+            "0",
+            "--live",
+            "zonefile",
+            "--auto-approve",
+        ],
         "holds no weighted records",
     );
     // What is left out cannot be targeted; flags of another kind of live state are not ignored.
     refused(
-        &["plan", "--live", "zonefile", t, "--target", "record.api[\"eu-west-1\"]"],
+        &[
+            "plan",
+            "--live",
+            "zonefile",
+            t,
+            "--target",
+            "record.api[\"eu-west-1\"]",
+        ],
         "is left out of this plan",
     );
-    refused(&["plan", t, "--zone-dir", "zones"], "--zone-dir is for --live zonefile");
+    refused(
+        &["plan", t, "--zone-dir", "zones"],
+        "--zone-dir is for --live zonefile",
+    );
     refused(
         &["plan", "--live", "zonefile", t, "--state", "s.json"],
         "--state names a local state store",
@@ -270,10 +291,20 @@ fn what_zone_files_cannot_do_is_refused_in_words() {
     // A zone file without its SOA is no zone: never written to.
     let other = dir.join("bare");
     std::fs::create_dir_all(&other).expect("a directory");
-    std::fs::write(other.join("example.com.zone"), "$TTL 60\nwww IN A 192.0.2.1\n")
-        .expect("the zone is written");
+    std::fs::write(
+        other.join("example.com.zone"),
+        "$TTL 60\nwww IN A 192.0.2.1\n",
+    )
+    .expect("the zone is written");
     refused(
-        &["plan", "--live", "zonefile", "--zone-dir", other.to_str().expect("UTF-8"), t],
+        &[
+            "plan",
+            "--live",
+            "zonefile",
+            "--zone-dir",
+            other.to_str().expect("UTF-8"),
+            t,
+        ],
         "no SOA record at example.com",
     );
     let _ = std::fs::remove_dir_all(dir);

@@ -62,7 +62,6 @@ pub(super) fn region(
 
     let capacity = r.num("capacity").unwrap_or(1.0);
     let scale_up = r.dur("scale_up");
-    capacity_rules(r, &name, capacity, diags);
     let endpoint = endpoint(r, &name, diags)?;
 
     Some(Region {
@@ -87,6 +86,7 @@ pub(super) fn region(
             .iter()
             .map(|(v, _)| v.to_string())
             .collect(),
+        scale_up_loc: r.is_written("scale_up").then(|| r.loc_of("scale_up")),
         loc: r.header.clone(),
     })
 }
@@ -149,26 +149,6 @@ pub(super) fn geo_locations(
         );
     }
     locations
-}
-
-/// Reports a warm standby without `scale_up`, and warns about `scale_up` at full capacity.
-/// `scale_up` on a region at full capacity never runs. (A region below full capacity without
-/// `scale_up` is valid: N+1 sizing may never need it; the analysis says when a loss does.)
-pub(super) fn capacity_rules(r: &Block, name: &str, capacity: f64, diags: &mut Diagnostics) {
-    let capacity_valid = !r.is_written("capacity") || r.num("capacity").is_some();
-    if capacity >= 1.0 && capacity_valid && r.is_written("scale_up") {
-        diags.push(
-            Diagnostic::warning(
-                Code::ScaleUpUnused,
-                r.loc_of("scale_up"),
-                format!(
-                    "region \"{name}\" already runs at full capacity: `scale_up` has no effect"
-                ),
-            )
-            .label("unused")
-            .help("set `capacity` below 1 for a warm standby, or remove `scale_up`"),
-        );
-    }
 }
 
 /// The region's one endpoint (`target`, `ips` or `alias`); none or several are reported.
@@ -284,9 +264,8 @@ pub(super) fn alias(a: &Block, diags: &mut Diagnostics) -> Option<Alias> {
     })
 }
 
-/// Geolocation: each location in one region; a `*` default (a warning without one).
+/// Geolocation: each location in one region (a missing `*` default is lint rule SS016).
 pub(super) fn geolocation_rules(
-    b: &Block,
     regions: &BTreeMap<String, (Region, &Block)>,
     diags: &mut Diagnostics,
 ) {
@@ -312,26 +291,6 @@ pub(super) fn geolocation_rules(
                 seen.insert(key, at.clone());
             }
         }
-    }
-    // From the blocks as written: a region dropped for another error may hold the "*".
-    let blocks = b.blocks("region");
-    let has_default = blocks.iter().any(|rb| {
-        rb.list("locations")
-            .is_some_and(|l| l.iter().any(|(x, _)| x == "*"))
-    });
-    let unreadable = blocks
-        .iter()
-        .any(|rb| rb.is_written("locations") && rb.list("locations").is_none());
-    if !has_default && !unreadable && !regions.is_empty() {
-        diags.push(
-            Diagnostic::warning(
-                Code::GeoDefault,
-                b.value_loc("routing"),
-                "geolocation routing without a \"*\" default: resolvers outside every listed location get no answer",
-            )
-            .label("no default location")
-            .help("add \"*\" to the locations of one region"),
-        );
     }
 }
 
@@ -388,7 +347,7 @@ pub(super) fn routing_rules(
                 );
             }
         }
-        Routing::Geolocation => geolocation_rules(b, regions, diags),
+        Routing::Geolocation => geolocation_rules(regions, diags),
         Routing::Weighted => {}
     }
 }

@@ -109,10 +109,6 @@ pub(super) fn service(b: &Block, registries: &[&str], diags: &mut Diagnostics) -
 
     let ttl_written = b.is_written("ttl");
     let ttl = b.int("ttl").unwrap_or(60) as u32;
-    ttl_warnings(b, &name, ttl, &regions, diags);
-    if b.block("health_check").is_none() && anycast.is_none() {
-        unchecked_regions(&regions, diags);
-    }
     let regions: BTreeMap<String, Region> = regions.into_iter().map(|(k, (r, _))| (k, r)).collect();
     let labels: Vec<&str> = b.blocks("region").iter().map(Block::label).collect();
     let data = b.block("data").and_then(|d| data(d, &labels, diags));
@@ -154,6 +150,11 @@ pub(super) fn service(b: &Block, registries: &[&str], diags: &mut Diagnostics) -
         images,
         depends_on: b.list("depends_on").map(<[_]>::to_vec).unwrap_or_default(),
         block_locs: block_locs(b),
+        value_locs: ["ttl", "routing"]
+            .into_iter()
+            .filter(|n| b.is_written(n))
+            .map(|n| (n, b.value_loc(n)))
+            .collect(),
         cost,
         loc: b.header.clone(),
     })
@@ -218,72 +219,6 @@ pub(super) fn service_regions<'b>(
         }
     }
     regions
-}
-
-/// Warns about a `ttl` that alias records ignore, or that slows a health-checked failover.
-pub(super) fn ttl_warnings(
-    b: &Block,
-    name: &str,
-    ttl: u32,
-    regions: &BTreeMap<String, (Region, &Block)>,
-    diags: &mut Diagnostics,
-) {
-    let all_alias = !regions.is_empty()
-        && regions
-            .values()
-            .all(|(r, _)| matches!(r.endpoint, Endpoint::Alias(_)));
-    if b.is_written("ttl") && all_alias {
-        diags.push(
-            Diagnostic::warning(
-                Code::TtlOnAlias,
-                b.loc_of("ttl"),
-                format!(
-                    "`ttl` has no effect: every region of service \"{name}\" is an alias record"
-                ),
-            )
-            .label("ignored")
-            .help("alias records to a load balancer use a fixed 60 s TTL; remove `ttl`"),
-        );
-    }
-    let checked = b.block("health_check").is_some()
-        || regions
-            .values()
-            .any(|(r, _)| matches!(&r.endpoint, Endpoint::Alias(a) if a.evaluate_target_health));
-    if ttl > HIGH_TTL && checked && !all_alias {
-        diags.push(
-            Diagnostic::warning(
-                Code::TtlHigh,
-                b.value_loc("ttl"),
-                format!(
-                    "a TTL of {ttl} s on a health-checked record delays failover by up to {ttl} s"
-                ),
-            )
-            .label("slow failover")
-            .help("AWS recommends 60 s or less with health checks; 60-120 s is the common range"),
-        );
-    }
-}
-
-/// Warns about each region that is not an alias evaluating target health: in a service
-/// without a health check or anycast, nothing marks it unhealthy.
-pub(super) fn unchecked_regions(
-    regions: &BTreeMap<String, (Region, &Block)>,
-    diags: &mut Diagnostics,
-) {
-    for (r, rb) in regions.values() {
-        let eth = matches!(&r.endpoint, Endpoint::Alias(a) if a.evaluate_target_health);
-        if !eth {
-            diags.push(
-                Diagnostic::warning(
-                    Code::Unchecked,
-                    rb.label_loc(),
-                    format!("region \"{}\" has no health check: Route 53 will keep sending it traffic when it fails", r.name),
-                )
-                .label("never marked unhealthy")
-                .help("add a `health_check` block to the service, or an alias with evaluate_target_health = true"),
-            );
-        }
-    }
 }
 
 /// Reports a `data` block in a service declared stateless.

@@ -3,7 +3,7 @@
 //! again against a hand-written zone, every written file checked by ISC BIND's own
 //! `named-checkzone`.
 
-use crate::support::bin::{command, meridian, stdout, text};
+use crate::support::bin::{command, meridian, stdout, text, Run};
 use crate::support::provision::named_checkzone;
 use std::path::{Path, PathBuf};
 
@@ -245,11 +245,9 @@ fn what_zone_files_cannot_do_is_refused_in_words() {
     let (dir, topo) = setup("refusals");
     std::fs::write(topo.join("main.hcl"), WEIGHTED).expect("the topology is written");
     let t = topo.to_str().expect("a UTF-8 path");
-    let (code, out) = run(&["apply", "--live", "zonefile", t, "--auto-approve"]);
-    assert_eq!(code, 0, "{out}");
+    Run::new(&["apply", "--live", "zonefile", t, "--auto-approve"]).code(0);
     let refused = |args: &[&str], says: &str| {
-        let (code, out) = run(args);
-        assert_eq!(code, 1, "{args:?}: {out}");
+        let out = Run::new(args).code(1);
         assert!(out.contains(says), "{args:?}: {out}");
     };
     // A zone file holds no weights to shift.
@@ -307,6 +305,12 @@ fn what_zone_files_cannot_do_is_refused_in_words() {
         ],
         "no SOA record at example.com",
     );
+    // On a terminal-less stdin, an apply without --auto-approve asks for nothing and changes
+    // nothing.
+    let out = Run::new(&["apply", "--live", "zonefile", t])
+        .stdin("yes\n")
+        .code(1);
+    assert!(out.contains("pass --auto-approve"), "{out}");
     let _ = std::fs::remove_dir_all(dir);
 }
 

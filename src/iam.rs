@@ -30,6 +30,25 @@ pub const READ_ACTIONS: &[&str] = &[
     "ecr:DescribeRepositories",
 ];
 
+/// What `meridian import` calls: reads only, of any zone, check and registry it is pointed at.
+pub const IMPORT_ACTIONS: &[&str] = &[
+    "ecr:DescribeRegistry",
+    "ecr:DescribeRepositories",
+    "route53:ListHealthChecks",
+    "route53:ListHostedZonesByName",
+    "route53:ListResourceRecordSets",
+];
+
+/// The IAM policy `meridian import` (and `analyze --zone`) needs.
+pub fn import_policy() -> Value {
+    document(vec![json!({
+        "Sid": "MeridianImport",
+        "Effect": "Allow",
+        "Action": IMPORT_ACTIONS,
+        "Resource": "*",
+    })])
+}
+
 /// What a policy is made from.
 pub struct Input<'a> {
     pub graph: &'a ResourceGraph,

@@ -24,6 +24,7 @@ pub mod graph;
 pub mod hash;
 pub mod iam;
 pub mod identity;
+pub mod import;
 pub mod lint;
 pub mod model;
 pub mod ops;
@@ -120,6 +121,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("identity", 8),
     ("lint", 8),
     ("backend", 9),
+    ("import", 9),
     ("simulate", 9),
     ("iam", 10),
     ("plan", 10),

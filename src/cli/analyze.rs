@@ -14,7 +14,7 @@ use std::path::PathBuf;
 /// the verdict on the objectives.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  meridian analyze examples/active-passive\n  meridian analyze examples/active-passive --format markdown >> pr-comment.md\n  meridian analyze examples/active-passive --format json \\\n      | jq '.services[].rto_floor_seconds'"
+    after_help = "Examples:\n  meridian analyze examples/active-passive\n  meridian analyze examples/active-passive --format markdown >> pr-comment.md\n  meridian analyze examples/active-passive --format json \\\n      | jq '.services[].rto_floor_seconds'\n  meridian analyze --zone example.com --live aws   # what is deployed today"
 )]
 pub struct Args {
     /// A topology file, a directory of .hcl files, or a tree of topologies (found at any depth).
@@ -29,6 +29,12 @@ pub struct Args {
     prices: Option<PathBuf>,
     #[command(flatten)]
     comment: CommentArgs,
+    /// Analyze what is deployed in this zone instead of a file (repeatable): `meridian import`
+    /// in memory, then the analysis; it says what it had to assume.
+    #[arg(long = "zone", value_name = "ZONE")]
+    zones: Vec<String>,
+    #[command(flatten)]
+    live: super::workspace::LiveArgs,
 }
 
 /// Check the topology's objectives (rto, rpo, monthly_cost) against its analysis: exit 3 when one is
@@ -135,6 +141,33 @@ fn load(
     Ok((topology, analysis))
 }
 
+/// `analyze --zone`: the analysis of what is deployed, imported in memory.
+fn deployed(args: &Args, ctx: &mut Ctx) -> Result<u8, u8> {
+    let overrides = price_file(args.prices.as_deref(), ctx)?;
+    let (imported, calls) = args.live.import(&args.zones, &[], true, ctx)?;
+    super::import::summary(&imported, &calls, ctx);
+    for l in &imported.left_alone {
+        ctx.note(&format!("note: not analyzed: {}: {}\n", l.what, l.why));
+    }
+    let sources = crate::source::Sources::from_texts([("<imported>", imported.text.as_str())]);
+    let checked = crate::check(&sources);
+    let Some(topology) = checked.valid() else {
+        ctx.err(&render::diagnostics::human(
+            &checked.diagnostics,
+            &sources,
+            ctx.color,
+        ));
+        ctx.err("error: what is deployed does not make a valid topology; nothing analyzed\n");
+        return Err(exit::ERROR);
+    };
+    let a = analyze_with_prices(topology, &overrides);
+    Ok(if print(&a, (args.format, &args.comment), ctx) {
+        exit::OK
+    } else {
+        exit::ERROR
+    })
+}
+
 /// Prints the analysis; false when the chart could not be drawn.
 fn print(
     a: &crate::analysis::Analysis,
@@ -165,6 +198,11 @@ fn print(
 pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
     if let Err(code) = args.comment.check(args.format == Format::Markdown, ctx) {
         return code;
+    }
+    if !args.zones.is_empty() {
+        return match deployed(&args, ctx) {
+            Ok(code) | Err(code) => code,
+        };
     }
     let many = match args.format {
         Format::Human => Many::Text,

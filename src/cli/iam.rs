@@ -19,7 +19,8 @@ pub struct Args {
     /// A topology file, a directory of .hcl files, or a tree of topologies (found at any depth).
     #[arg(default_value = ".")]
     path: PathBuf,
-    /// plan (reads only) or apply (plan, apply, destroy, init).
+    /// plan (reads only), apply (plan, apply, destroy, init) or import (`meridian import` and
+    /// `analyze --zone`: reads of any zone and registry; no topology needed).
     #[arg(long = "for", value_enum, default_value_t = For::Apply)]
     purpose: For,
 }
@@ -28,9 +29,19 @@ pub struct Args {
 enum For {
     Plan,
     Apply,
+    Import,
 }
 
 pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
+    if args.purpose == For::Import {
+        return match to_json(&crate::iam::import_policy(), ctx) {
+            Ok(text) => {
+                ctx.out(&text);
+                exit::OK
+            }
+            Err(code) => code,
+        };
+    }
     super::tree::each(&args.path, super::tree::Many::One, ctx, |path, ctx| {
         policy(path, args.purpose, ctx)
     })
@@ -47,7 +58,7 @@ fn policy(path: &std::path::Path, purpose: For, ctx: &mut Ctx) -> u8 {
     );
     let purpose = match purpose {
         For::Plan => Purpose::Plan,
-        For::Apply => Purpose::Apply,
+        For::Apply | For::Import => Purpose::Apply,
     };
     // The names the last apply manages stay deletable (read from the manifest when it can be).
     let manifest = backend

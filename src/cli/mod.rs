@@ -14,6 +14,7 @@ mod destroy;
 mod fmt;
 mod graph;
 mod iam;
+mod import;
 mod init;
 mod lint;
 mod plan;
@@ -140,6 +141,7 @@ enum Command {
     Schema(schema::Args),
     ForceUnlock(unlock::Args),
     IamPolicy(iam::Args),
+    Import(import::Args),
     /// What a topology manages: list, show, or forget part of it (rm).
     #[command(subcommand)]
     State(state::Command),
@@ -434,6 +436,7 @@ pub fn main() -> ExitCode {
         Command::Schema(a) => schema::run(a, &mut ctx),
         Command::ForceUnlock(a) => unlock::run(a, &mut ctx),
         Command::IamPolicy(a) => iam::run(a, &mut ctx),
+        Command::Import(a) => import::run(a, &mut ctx),
         Command::State(c) => state::run(c, &mut ctx),
     };
     let _ = std::io::stdout().flush();

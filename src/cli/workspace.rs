@@ -4,7 +4,7 @@
 
 use super::Ctx;
 use crate::backend::BackendRef;
-use crate::ops::workspace::{default_state, LiveKind, LiveOptions};
+use crate::ops::workspace::{default_state, open_live, LiveKind, LiveOptions};
 use crate::ops::{Error, Event, Team, Workspace};
 use crate::plan::{self, saved, Options, Plan};
 use crate::provider::aws::AwsSettings;
@@ -369,7 +369,7 @@ fn progress_sink() -> Option<crate::provider::ProgressSink> {
 /// The AWS provider's tuning from the environment, read here at the edge (tests of slow or
 /// stuck servers): `MERIDIAN_AWS_TIMEOUT_SECS`, `MERIDIAN_INSYNC_TIMEOUT_SECS`,
 /// `MERIDIAN_ROUTE53_RPS`.
-fn aws_tuning() -> AwsSettings {
+pub(super) fn aws_tuning() -> AwsSettings {
     let number = |name: &str| std::env::var(name).ok()?.parse::<f64>().ok();
     // Whole seconds, as before; a value that is no duration is ignored.
     let secs = |name: &str| {
@@ -412,4 +412,65 @@ pub(super) fn is_saved_plan(path: &Path) -> bool {
         .and_then(|mut f| f.read(&mut head))
         .unwrap_or(0);
     saved::looks_saved(&head[..n])
+}
+
+/// Where live state comes from, for a command with no topology (`import`, `analyze --zone`).
+#[derive(Debug, Clone, clap::Args)]
+pub(super) struct LiveArgs {
+    /// Where live state comes from: aws (the default), local (a state store, --state) or
+    /// zonefile (--zone-dir).
+    #[arg(long, value_enum)]
+    live: Option<Live>,
+    /// AWS: an AWS-compatible endpoint (also AWS_ENDPOINT_URL).
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
+    /// AWS: the region for request signing (also AWS_REGION).
+    #[arg(long)]
+    region: Option<String>,
+    /// AWS: the profile to use (also AWS_PROFILE).
+    #[arg(long)]
+    profile: Option<String>,
+    /// The local state store (--live local).
+    #[arg(long, value_name = "PATH", default_value = ".meridian/state.json")]
+    state: PathBuf,
+    /// The zone files' directory (--live zonefile).
+    #[arg(long, value_name = "DIR", default_value = "zones")]
+    zone_dir: PathBuf,
+}
+
+impl LiveArgs {
+    /// Reads `zones` and `regions` through the chosen provider and imports them.
+    pub(super) fn import(
+        &self,
+        zones: &[String],
+        regions: &[String],
+        for_analysis: bool,
+        ctx: &mut Ctx,
+    ) -> Result<
+        (
+            crate::import::Imported,
+            std::collections::BTreeMap<String, usize>,
+        ),
+        u8,
+    > {
+        let kind = self.live.map_or(LiveKind::Aws, Live::kind);
+        let o = LiveOptions {
+            kind: Some(kind),
+            state: match kind {
+                LiveKind::ZoneFiles => self.zone_dir.clone(),
+                _ => self.state.clone(),
+            },
+            lock: None,
+            aws: AwsSettings {
+                region: self.region.clone(),
+                profile: self.profile.clone(),
+                endpoint_url: self.endpoint_url.clone(),
+                ..aws_tuning()
+            },
+        };
+        let provider = open_live(kind, o, None).map_err(|e| fail(e, ctx))?;
+        let imported = crate::ops::import::import(provider.as_ref(), zones, regions, for_analysis)
+            .map_err(|e| fail(e, ctx))?;
+        Ok((imported, provider.stats()))
+    }
 }

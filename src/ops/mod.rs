@@ -6,6 +6,7 @@
 //! here prints, reads the environment or exits: that is the CLI's.
 
 pub mod apply;
+pub mod import;
 pub mod init;
 pub mod shift;
 pub mod state;

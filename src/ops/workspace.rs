@@ -306,6 +306,36 @@ pub struct LiveOptions {
     pub aws: AwsSettings,
 }
 
+/// Opens the provider of `kind` (what `o` leaves unset of AWS's settings comes from `block`, a
+/// topology's `provider "aws"`): for a command with no topology, `import`, as for one.
+pub fn open_live(
+    kind: LiveKind,
+    o: LiveOptions,
+    block: Option<&crate::model::AwsProviderConfig>,
+) -> Result<Box<dyn Provider>, Error> {
+    let opened: Box<dyn Provider> = match kind {
+        LiveKind::Local => Box::new(LocalStore::open(&o.state, o.lock)?),
+        LiveKind::ZoneFiles => Box::new(ZoneFiles::open(&o.state, o.lock)?),
+        LiveKind::Aws => {
+            let from_block = |f: fn(&crate::model::AwsProviderConfig) -> &Option<String>| {
+                block.and_then(|b| f(b).clone())
+            };
+            let settings = AwsSettings {
+                region: o.aws.region.clone().or_else(|| from_block(|b| &b.region)),
+                profile: o.aws.profile.clone().or_else(|| from_block(|b| &b.profile)),
+                endpoint_url: o
+                    .aws
+                    .endpoint_url
+                    .clone()
+                    .or_else(|| from_block(|b| &b.endpoint_url)),
+                ..o.aws
+            };
+            Box::new(AwsProvider::new(&settings)?)
+        }
+    };
+    Ok(opened)
+}
+
 impl Workspace {
     /// Plans against `provider` with `opts` (a destroy workspace plans a destroy).
     pub fn plan(
@@ -330,27 +360,7 @@ impl Workspace {
 
     /// Opens the provider the topology is read and applied through.
     pub fn open_provider(&self, o: LiveOptions) -> Result<Box<dyn Provider>, Error> {
-        let block = self.topology.provider.as_ref();
-        let opened: Box<dyn Provider> = match self.live_kind(o.kind) {
-            LiveKind::Local => Box::new(LocalStore::open(&o.state, o.lock)?),
-            LiveKind::ZoneFiles => Box::new(ZoneFiles::open(&o.state, o.lock)?),
-            LiveKind::Aws => {
-                let from_block = |f: fn(&crate::model::AwsProviderConfig) -> &Option<String>| {
-                    block.and_then(|b| f(b).clone())
-                };
-                let settings = AwsSettings {
-                    region: o.aws.region.clone().or_else(|| from_block(|b| &b.region)),
-                    profile: o.aws.profile.clone().or_else(|| from_block(|b| &b.profile)),
-                    endpoint_url: o
-                        .aws
-                        .endpoint_url
-                        .clone()
-                        .or_else(|| from_block(|b| &b.endpoint_url)),
-                    ..o.aws
-                };
-                Box::new(AwsProvider::new(&settings)?)
-            }
-        };
-        Ok(opened)
+        let kind = self.live_kind(o.kind);
+        open_live(kind, o, self.topology.provider.as_ref())
     }
 }

@@ -1899,6 +1899,7 @@ fn quiet_keeps_stderr_to_errors_on_every_command() {
     std::fs::write(dir.join("api/main.hcl"), weighted).unwrap();
     let d = |rel: &str| dir.join(rel).to_str().unwrap().to_string();
     let (api, plan, man) = (d("api"), d("plan.json"), d("man"));
+    let store = d("api/.meridian/state.json");
     let runs: Vec<Vec<&str>> = vec![
         vec!["validate", "examples"],
         vec!["fmt", "--check", "examples"],
@@ -1933,6 +1934,15 @@ fn quiet_keeps_stderr_to_errors_on_every_command() {
         ],
         vec!["shift", "api", &api, "--release", "--auto-approve"],
         vec!["apply", &api, "--auto-approve"],
+        vec![
+            "import",
+            "--zone",
+            "example.com",
+            "--live",
+            "local",
+            "--state",
+            &store,
+        ],
         vec!["destroy", &api, "--auto-approve"],
         vec!["schema"],
         vec!["completions", "bash"],

@@ -8,6 +8,7 @@ mod analysis;
 mod aws;
 mod cli;
 mod diagnostics;
+mod import;
 mod lint;
 mod no_panic;
 mod plan;

@@ -1,0 +1,420 @@
+//! One name's record sets as a `service` block: its routing policy, regions, TTL, health check
+//! and endpoints, or why they cannot be one.
+
+use super::hcl::{label, list, quote, unique};
+use super::{LeftAlone, UNKNOWN_REGION};
+use crate::dns::{FailoverRole, RecordType, RoutingPolicy};
+use crate::identity::Marker;
+use crate::provider::{LiveHealthCheck, RecordSet};
+use std::collections::BTreeMap;
+
+/// A service block and what import noted while writing it.
+pub(super) struct Built {
+    pub name: String,
+    pub text: String,
+    pub notes: Vec<LeftAlone>,
+    pub assumed: Vec<String>,
+}
+
+type Checks<'a> = BTreeMap<&'a str, &'a LiveHealthCheck>;
+
+/// The service at `name`, or why its record sets are left alone (each listed).
+pub(super) fn build(
+    zone: &str,
+    name: &str,
+    sets: &[&RecordSet],
+    (checks, markers, for_analysis): (&Checks, &[Marker], bool),
+    taken: &[String],
+) -> Result<Built, Vec<LeftAlone>> {
+    let (answers, others): (Vec<&RecordSet>, Vec<&RecordSet>) =
+        sets.iter().partition(|r| r.record_type.is_endpoint());
+    let mut left: Vec<LeftAlone> = others
+        .iter()
+        .map(|r| {
+            leave(
+                r,
+                "not an answer Meridian manages (it plans A, AAAA and CNAME sets and aliases)",
+            )
+        })
+        .collect();
+    let routing = match policy(&answers) {
+        Ok(r) => r,
+        Err(why) => {
+            left.extend(answers.iter().map(|r| leave(r, &why)));
+            return Err(left);
+        }
+    };
+    let service = service_name(zone, name, &answers, markers, taken);
+    let mut b = Builder {
+        service: service.clone(),
+        notes: left,
+        assumed: Vec::new(),
+        for_analysis,
+        marked: !markers.is_empty(),
+    };
+    match b.text(zone, name, routing, &answers, checks) {
+        Ok(text) => Ok(Built {
+            name: service,
+            text,
+            notes: b.notes,
+            assumed: b.assumed,
+        }),
+        Err(why) => {
+            let mut left = b.notes;
+            left.extend(answers.iter().map(|r| leave(r, &why)));
+            Err(left)
+        }
+    }
+}
+
+fn leave(r: &RecordSet, why: &str) -> LeftAlone {
+    LeftAlone {
+        what: format!("{} {}", r.name, r.describe()),
+        why: why.to_string(),
+    }
+}
+
+/// The one routing policy of a name's answers, or why there is none the language has.
+fn policy(answers: &[&RecordSet]) -> Result<&'static str, String> {
+    let kinds: std::collections::BTreeSet<&str> =
+        answers.iter().map(|r| r.routing.kind()).collect();
+    match kinds.into_iter().collect::<Vec<_>>().as_slice() {
+        [] => Err("no answers".into()),
+        ["unmanaged"] => Err("multivalue answers, or routing Meridian does not manage (CIDR, geoproximity, a traffic policy)".into()),
+        ["simple"] if answers.iter().any(|r| is_accelerator(r)) => Err("an alias to a Global Accelerator: the regions behind it are not in DNS; write the service with `anycast { accelerator = \"...\" }` and its regions by hand".into()),
+        ["simple"] => Err("a plain record with no routing policy: Meridian plans latency, weighted, failover and geolocation records".into()),
+        [one] => Ok(one),
+        _ => Err("its sets mix routing policies".into()),
+    }
+}
+
+fn is_accelerator(r: &RecordSet) -> bool {
+    r.alias
+        .as_ref()
+        .is_some_and(|a| a.hosted_zone_id == crate::model::GLOBAL_ACCELERATOR_ZONE_ID)
+}
+
+/// The service's name: the one an earlier Meridian's marker names, else the name's first
+/// label (the zone's, at the apex); unique among those taken.
+fn service_name(
+    zone: &str,
+    name: &str,
+    answers: &[&RecordSet],
+    markers: &[Marker],
+    taken: &[String],
+) -> String {
+    let candidates: Vec<String> = answers
+        .iter()
+        .filter_map(|r| r.set_identifier.as_deref())
+        .flat_map(|s| s.match_indices('-').map(|(i, _)| s[..i].to_string()))
+        .collect();
+    let from_marker = markers.iter().find_map(|m| m.service_among(&candidates));
+    let first = if name == zone {
+        zone.split('.').next()
+    } else {
+        name.split('.').next()
+    };
+    let base = from_marker.unwrap_or_else(|| label(first.unwrap_or("service"), "service"));
+    unique(&base, taken)
+}
+
+struct Builder {
+    service: String,
+    notes: Vec<LeftAlone>,
+    assumed: Vec<String>,
+    /// A service with a region whose AWS region is unknown is left out rather than written
+    /// with a value to fill in.
+    for_analysis: bool,
+    /// An earlier Meridian wrote these records (a marker stands beside them): its set
+    /// identifiers are `SERVICE-LABEL`, and the label is kept.
+    marked: bool,
+}
+
+impl Builder {
+    fn text(
+        &mut self,
+        zone: &str,
+        name: &str,
+        routing: &str,
+        answers: &[&RecordSet],
+        checks: &Checks,
+    ) -> Result<String, String> {
+        let groups = regions(&self.service, routing, answers);
+        let mut s = format!(
+            "service {} {{\n  zone = {}\n  domain = {}\n  routing = {}\n",
+            quote(&self.service),
+            quote(zone),
+            quote(name),
+            quote(routing)
+        );
+        if let Some(ttl) = ttl(answers)? {
+            s.push_str(&format!("  ttl = {ttl}\n"));
+        }
+        if let Some(h) = self.health_check(&groups, checks)? {
+            s.push_str(&h);
+        }
+        let mut labels: Vec<String> = Vec::new();
+        let mut written = 0;
+        for (base, sets) in &groups {
+            if let Some(block) = self.region(base, sets, routing, &mut labels)? {
+                s.push_str(&block);
+                written += 1;
+            }
+        }
+        if written == 0 {
+            return Err("no region's AWS region can be told".into());
+        }
+        s.push_str(PLACEHOLDERS);
+        s.push_str("}\n");
+        Ok(s)
+    }
+
+    /// The service's `health_check`: the regions' checks, which should agree but for the
+    /// endpoint they probe.
+    fn health_check(
+        &mut self,
+        groups: &BTreeMap<String, Vec<&RecordSet>>,
+        checks: &Checks,
+    ) -> Result<Option<String>, String> {
+        let mut per_region = Vec::new();
+        for (base, sets) in groups {
+            let id = sets.iter().find_map(|r| r.health_check_id.as_deref());
+            match id {
+                None => per_region.push((base, None)),
+                Some(id) => match checks.get(id) {
+                    Some(h) => per_region.push((base, Some(*h))),
+                    None => return Err(format!("it uses health check {id}, which Meridian cannot read (CALCULATED, CLOUDWATCH_METRIC or RECOVERY_CONTROL, or another account's)")),
+                },
+            }
+        }
+        let Some(first) = per_region.iter().find_map(|(_, h)| *h) else {
+            return Ok(None);
+        };
+        let settings = |h: &LiveHealthCheck| {
+            let c = &h.config;
+            (
+                c.kind,
+                c.port,
+                c.resource_path.clone(),
+                c.request_interval,
+                c.failure_threshold,
+                c.regions.clone(),
+                c.search_string.clone(),
+            )
+        };
+        let differ: Vec<&str> = per_region
+            .iter()
+            .filter(|(_, h)| h.is_none_or(|h| settings(h) != settings(first)))
+            .map(|(b, _)| b.as_str())
+            .collect();
+        if !differ.is_empty() {
+            self.notes.push(LeftAlone {
+                what: format!("the health checks of service {}", self.service),
+                why: format!("regions {} have none or other settings than {}: the service's one health_check is written from the first, and a plan makes the others like it", differ.join(", "), first.id),
+            });
+        }
+        Ok(Some(check_block(first)))
+    }
+
+    fn region(
+        &mut self,
+        base: &str,
+        sets: &[&RecordSet],
+        routing: &str,
+        labels: &mut Vec<String>,
+    ) -> Result<Option<String>, String> {
+        let meridian = base
+            .strip_prefix(&format!("{}-", self.service))
+            .filter(|_| self.marked);
+        let latency = sets.iter().find_map(|r| match &r.routing {
+            RoutingPolicy::Latency { region } => Some(region.clone()),
+            _ => None,
+        });
+        let raw = meridian
+            .map(str::to_string)
+            .or_else(|| latency.clone())
+            .unwrap_or_else(|| base.to_string());
+        let name = unique(&label(&raw, "region"), labels);
+        labels.push(name.clone());
+        let aws = latency
+            .or_else(|| crate::model::catalog::is_aws_region(&name).then(|| name.clone()))
+            .or_else(|| sets.iter().find_map(|r| region_in(r)));
+        let mut s = format!("  region {} {{\n", quote(&name));
+        match aws {
+            Some(a) if a == name => {}
+            Some(a) => s.push_str(&format!("    aws_region = {}\n", quote(&a))),
+            None if self.for_analysis => {
+                return Err(format!(
+                    "the AWS region of its region {name} (set {base}) is not in DNS: not analyzed (a file from `meridian import` has it to fill in)"
+                ));
+            }
+            None => {
+                self.assumed.push(format!(
+                    "service {} region {name}: its AWS region is not in DNS (set {base}); aws_region = \"{UNKNOWN_REGION}\" is written for you to fill in",
+                    self.service
+                ));
+                s.push_str(&format!(
+                    "    # DNS does not say which AWS region this is: fill it in.\n    aws_region = {}\n",
+                    quote(UNKNOWN_REGION)
+                ));
+            }
+        }
+        s.push_str(&routing_attr(routing, sets));
+        s.push_str(&endpoint(sets)?);
+        s.push_str("  }\n");
+        Ok(Some(s))
+    }
+}
+
+/// What DNS cannot say, as commented placeholders inside each service.
+const PLACEHOLDERS: &str = "  # Not in DNS; fill in for the RTO floor, RPO and cost:\n  # data {\n  #   pattern         = \"primary-replica\"\n  #   primary         = \"us-east-1\"\n  #   replication_lag = \"1s\"\n  #   promotion       = \"60s\"\n  # }\n  # cost {\n  #   compute_per_region = 0\n  # }\n";
+
+/// The sets of each region: by set identifier, a geolocation region's one per location (a
+/// set identifier `BASE-LOCATION` groups under BASE, as Meridian writes them).
+fn regions<'a>(
+    service: &str,
+    routing: &str,
+    answers: &[&'a RecordSet],
+) -> BTreeMap<String, Vec<&'a RecordSet>> {
+    let mut out: BTreeMap<String, Vec<&RecordSet>> = BTreeMap::new();
+    for r in answers {
+        let id = r
+            .set_identifier
+            .clone()
+            .unwrap_or_else(|| service.to_string());
+        let base = match (&r.routing, routing) {
+            (RoutingPolicy::Geolocation { location }, "geolocation") => {
+                let tag = if location == "*" {
+                    "default"
+                } else {
+                    location.as_str()
+                };
+                id.strip_suffix(&format!("-{tag}"))
+                    .filter(|b| b.starts_with(&format!("{service}-")))
+                    .map_or(id.clone(), str::to_string)
+            }
+            _ => id,
+        };
+        out.entry(base).or_default().push(r);
+    }
+    out
+}
+
+/// The service's TTL: one for every set that has one (aliases have none); none when every set
+/// is an alias.
+fn ttl(answers: &[&RecordSet]) -> Result<Option<u32>, String> {
+    let mut ttls: Vec<u32> = answers.iter().filter_map(|r| r.ttl).collect();
+    ttls.sort_unstable();
+    ttls.dedup();
+    match ttls.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(*one)),
+        _ => Err(format!(
+            "its sets have different TTLs ({}): a service has one",
+            ttls.iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// The region's `weight`, `role` or `locations`.
+fn routing_attr(routing: &str, sets: &[&RecordSet]) -> String {
+    match (routing, &sets[0].routing) {
+        ("weighted", RoutingPolicy::Weighted { weight }) => format!("    weight = {weight}\n"),
+        ("failover", RoutingPolicy::Failover { role }) => format!(
+            "    role = {}\n",
+            quote(if *role == FailoverRole::Primary {
+                "primary"
+            } else {
+                "secondary"
+            })
+        ),
+        ("geolocation", _) => {
+            let mut locations: Vec<String> = sets
+                .iter()
+                .filter_map(|r| match &r.routing {
+                    RoutingPolicy::Geolocation { location } => Some(location.clone()),
+                    _ => None,
+                })
+                .collect();
+            locations.dedup();
+            format!("    locations = {}\n", list(&locations))
+        }
+        _ => String::new(),
+    }
+}
+
+/// The region's endpoint: `target`, `ips` or `alias`.
+fn endpoint(sets: &[&RecordSet]) -> Result<String, String> {
+    if let Some(a) = sets.iter().find_map(|r| r.alias.as_ref()) {
+        if a.hosted_zone_id == crate::graph::SAME_ZONE || sets.len() > 1 {
+            return Err("an alias to a name of its own zone (a failover_to tree, or another record): not imported".into());
+        }
+        return Ok(format!(
+            "    alias {{\n      name = {}\n      zone_id = {}\n      evaluate_target_health = {}\n    }}\n",
+            quote(a.dns_name.trim_end_matches('.')),
+            quote(&a.hosted_zone_id),
+            a.evaluate_target_health
+        ));
+    }
+    let cname: Vec<&RecordSet> = sets
+        .iter()
+        .filter(|r| r.record_type == RecordType::Cname)
+        .copied()
+        .collect();
+    match cname.as_slice() {
+        [] => {
+            let ips: Vec<String> = sets.iter().flat_map(|r| r.values.iter().cloned()).collect();
+            Ok(format!("    ips = {}\n", list(&ips)))
+        }
+        [one] if sets.len() == 1 && one.values.len() == 1 => Ok(format!(
+            "    target = {}\n",
+            quote(one.values[0].trim_end_matches('.'))
+        )),
+        _ => Err("a CNAME beside other answers of one region".into()),
+    }
+}
+
+/// The AWS region an endpoint's name carries (`...us-east-1.elb.amazonaws.com`).
+fn region_in(r: &RecordSet) -> Option<String> {
+    let names: Vec<&str> = r
+        .alias
+        .iter()
+        .map(|a| a.dns_name.as_str())
+        .chain(r.values.iter().map(String::as_str))
+        .chain(r.set_identifier.as_deref())
+        .collect();
+    names.iter().find_map(|n| {
+        crate::model::catalog::AWS_REGIONS
+            .iter()
+            .filter(|region| n.contains(*region))
+            .max_by_key(|region| region.len())
+            .map(|r| (*r).to_string())
+    })
+}
+
+/// A `health_check` block from a live check's settings.
+fn check_block(h: &LiveHealthCheck) -> String {
+    let c = &h.config;
+    let mut s = format!("  health_check {{\n    type = {}\n", quote(c.kind.as_str()));
+    if Some(c.port) != c.kind.default_port() {
+        s.push_str(&format!("    port = {}\n", c.port));
+    }
+    if let Some(p) = &c.resource_path {
+        s.push_str(&format!("    path = {}\n", quote(p)));
+    }
+    s.push_str(&format!(
+        "    interval = {}\n    failure_threshold = {}\n",
+        c.request_interval, c.failure_threshold
+    ));
+    if !c.regions.is_empty() {
+        s.push_str(&format!("    regions = {}\n", list(&c.regions)));
+    }
+    if let Some(x) = &c.search_string {
+        s.push_str(&format!("    search_string = {}\n", quote(x)));
+    }
+    s.push_str("  }\n");
+    s
+}

@@ -50,6 +50,38 @@ pub struct Identity {
     /// without changes) settles the manifest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unfinished: Option<Unfinished>,
+    /// What `meridian init --adopt` took over from another tool: health checks by id, names
+    /// whose records plans may adopt without `--adopt`.
+    #[serde(default, skip_serializing_if = "Adopted::is_empty")]
+    pub adopted: Adopted,
+}
+
+/// What a topology took over from another tool at `meridian init --adopt` (an imported zone):
+/// their marks (caller references, ownership markers) are not Meridian's, so they are listed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Adopted {
+    /// Health-check address (`health_check.api["us-east-1"]`) -> the live check's id: the
+    /// check is this topology's, as if Meridian had created it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub checks: BTreeMap<String, String>,
+    /// `ZONE/NAME`: the records there may be taken over (their ownership marker written) as
+    /// `--adopt` would, without it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
+}
+
+impl Adopted {
+    pub fn is_empty(&self) -> bool {
+        self.checks.is_empty() && self.names.is_empty()
+    }
+
+    /// Whether the records at `name` of `zone` may be taken over.
+    pub fn name(&self, zone: &str, name: &str) -> bool {
+        self.names.iter().any(|n| {
+            n.split_once('/')
+                .is_some_and(|(z, x)| z == zone && x == name)
+        })
+    }
 }
 
 /// An apply the manifest's journal says began and did not finish.
@@ -96,6 +128,7 @@ impl Identity {
             forgotten: Forgotten::default(),
             holds: BTreeMap::new(),
             unfinished: None,
+            adopted: Adopted::default(),
         }
     }
 

@@ -59,6 +59,9 @@ pub struct Manifest {
     /// into the lists above; cleared when its outcome is recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unfinished: Option<crate::identity::Unfinished>,
+    /// What `meridian init --adopt` took over from another tool.
+    #[serde(default, skip_serializing_if = "crate::identity::Adopted::is_empty")]
+    pub adopted: crate::identity::Adopted,
     /// The last [`HISTORY_CAP`] operations, oldest first.
     pub history: Vec<Entry>,
 }
@@ -128,6 +131,7 @@ impl Manifest {
             last_plan_id: None,
             holds: std::collections::BTreeMap::new(),
             unfinished: None,
+            adopted: identity.adopted.clone(),
             history: Vec::new(),
         }
     }
@@ -145,6 +149,7 @@ impl Manifest {
             forgotten: self.forgotten.clone(),
             holds: self.holds.clone(),
             unfinished: self.unfinished.clone(),
+            adopted: self.adopted.clone(),
         }
     }
 

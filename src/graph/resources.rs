@@ -436,7 +436,7 @@ fn service(s: &Service, shared: &mut Shared, out: &mut Vec<Resource>) {
                 Some(l) => format!("{}/{l}", r.name),
                 None => r.name.clone(),
             };
-            let set_identifier = crate::model::set_identifier(&s.name, &r.name, location);
+            let set_identifier = r.record_set_identifier(&s.name, location);
             out.push(Resource {
                 address: Address::new(Kind::Record, &s.name, Some(&key)),
                 loc: r.loc.clone(),
@@ -528,7 +528,7 @@ fn failover_tree(
             zone: s.zone.clone(),
             name: s.domain.clone(),
             record_type: record_type.clone(),
-            set_identifier: Some(crate::model::set_identifier(&s.name, &r.name, None)),
+            set_identifier: Some(r.record_set_identifier(&s.name, None)),
             ttl: None,
             values: Vec::new(),
             alias: Some(same_zone_alias(&tree_name(&r.name, 0, &s.domain))),

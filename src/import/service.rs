@@ -259,6 +259,17 @@ impl Builder {
                 ));
             }
         }
+        // A set identifier Meridian would not give the record is kept as it is.
+        let location = match &sets[0].routing {
+            RoutingPolicy::Geolocation { location } if sets.len() == 1 => Some(location.as_str()),
+            _ => None,
+        };
+        let own = crate::model::set_identifier(&self.service, &name, location);
+        if let Some(id) = sets[0].set_identifier.as_deref().filter(|id| *id != own) {
+            if sets.len() == 1 {
+                s.push_str(&format!("    set_identifier = {}\n", quote(id)));
+            }
+        }
         s.push_str(&routing_attr(routing, sets));
         s.push_str(&endpoint(sets)?);
         s.push_str("  }\n");

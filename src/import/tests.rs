@@ -226,21 +226,24 @@ fn every_policy_imports_and_what_cannot_be_said_is_listed() {
     for want in [
         "service \"api\" {",
         "routing = \"latency\"",
-        "region \"us-east-1\" {\n    target = \"api-use1.example.net\"\n  }",
-        "region \"eu-west-1\" {\n    target = \"api-euw1.example.net\"\n  }",
+        "region \"us-east-1\" {\n    set_identifier = \"api-use1\"\n    target         = \"api-use1.example.net\"\n  }",
+        "region \"eu-west-1\" {\n    set_identifier = \"api-euw1\"\n    target         = \"api-euw1.example.net\"\n  }",
         "health_check {\n    type              = \"HTTPS\"\n    path              = \"/healthz\"\n    interval          = 10\n    failure_threshold = 3\n  }",
-        "region \"blue\" {\n    aws_region = \"us-east-1\"\n    weight     = 100",
-        "region \"green\" {\n    aws_region = \"eu-west-1\"\n    weight     = 0",
+        "region \"blue\" {\n    aws_region     = \"us-east-1\"\n    set_identifier = \"blue\"\n    weight         = 100",
+        "region \"green\" {\n    aws_region     = \"eu-west-1\"\n    set_identifier = \"green\"\n    weight         = 0",
         "evaluate_target_health = false",
         "region \"backup\" {\n    # DNS does not say which AWS region this is: fill it in.",
-        "role       = \"secondary\"",
-        "region \"eu-west-1\" {\n    locations = [\"EU\"]",
-        "region \"us-east-1\" {\n    locations = [\"*\"]",
+        "role           = \"secondary\"",
+        "region \"eu-west-1\" {\n    set_identifier = \"eu-west-1\"\n    locations      = [\"EU\"]",
+        "region \"us-east-1\" {\n    set_identifier = \"us-east-1\"\n    locations      = [\"*\"]",
         "registry \"shop\" {\n  source       = \"us-east-1\"\n  destinations = [\"eu-west-1\"]\n  repositories = [\"shop\"]\n}",
     ] {
         assert!(t.contains(want), "missing {want:?} in\n{t}");
     }
-    assert!(t.contains(&format!("aws_region = \"{UNKNOWN_REGION}\"")));
+    assert!(
+        t.contains(&format!("aws_region     = \"{UNKNOWN_REGION}\"")),
+        "{t}"
+    );
     let left: Vec<&str> = i.left_alone.iter().map(|l| l.what.as_str()).collect();
     assert_eq!(
         left,

@@ -19,13 +19,24 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-/// The Route 53 set identifier of a service's record in one region (and, under geolocation,
-/// one location): `api-us-east-1`, `web-eu-west-1-EU`, `web-eu-west-1-default` for `*`.
+/// The Route 53 set identifier Meridian gives a service's record in one region (and, under
+/// geolocation, one location): `api-us-east-1`, `web-eu-west-1-EU`, `web-eu-west-1-default` for
+/// `*`. A region's `set_identifier` replaces it ([`Region::record_set_identifier`]).
 pub fn set_identifier(service: &str, region: &str, location: Option<&str>) -> String {
     match location {
         Some("*") => format!("{service}-{region}-default"),
         Some(l) => format!("{service}-{region}-{l}"),
         None => format!("{service}-{region}"),
+    }
+}
+
+impl Region {
+    /// The set identifier of this region's record (at `location` under geolocation): its
+    /// `set_identifier`, else Meridian's.
+    pub fn record_set_identifier(&self, service: &str, location: Option<&str>) -> String {
+        self.set_identifier
+            .clone()
+            .unwrap_or_else(|| set_identifier(service, &self.name, location))
     }
 }
 
@@ -457,6 +468,9 @@ pub struct Region {
     pub load_share: Option<f64>,
     /// Latency routing: the labels that take this region's users when it is lost, in order.
     pub failover_to: Vec<String>,
+    /// The record's set identifier when it is not `<service>-<label>` (an imported record).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub set_identifier: Option<String>,
     /// Where `scale_up` is written, when it is (lint points there).
     #[serde(skip)]
     pub scale_up_loc: Option<Loc>,

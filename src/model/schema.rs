@@ -313,6 +313,7 @@ pub static REGION: BlockSpec = BlockSpec {
             Check::Range { min: 0.0, max: 1.0, code: Code::Capacity },
         ),
         attr("failover_to", Kind::StringList, "Latency routing only: the regions (labels) whose users take over when this one is lost, nearest first. Default: the nearest surviving region by typical round-trip time."),
+        attr("set_identifier", Kind::String, "The record's Route 53 set identifier when it is not <service>-<label>: a record Meridian did not make (`meridian import` keeps it). Under geolocation, only for a region with one location."),
         checked(
             attr("weight", Kind::Integer, "Weighted routing only: relative weight."),
             Check::Range { min: 0.0, max: 255.0, code: Code::Weight },

@@ -197,13 +197,13 @@ fn init_writes_one_manifest_and_then_nothing() -> Result<()> {
     let dir = Dir::new()?;
     let ws = workspace(&dir.0, WEIGHTED)?;
     let mut team = team(&ws, true)?;
-    let first = super::init::init(&ws, &mut team).map_err(err)?;
-    let super::init::Initialised::New { id } = first else {
+    let first = super::init::init(&ws, &mut team, None).map_err(err)?;
+    let super::init::Initialised::New { id, .. } = first else {
         return Err("no new manifest".into());
     };
     drop(team);
     let mut team = self::team(&ws, true)?;
-    let again = super::init::init(&ws, &mut team).map_err(err)?;
+    let again = super::init::init(&ws, &mut team, None).map_err(err)?;
     assert!(matches!(again, super::init::Initialised::Already { id: ref i, .. } if *i == id));
     Ok(())
 }

@@ -1302,6 +1302,14 @@ enum LiveService {
     Differs(Box<crate::model::Service>),
 }
 
+/// The set identifier of the record of region `label` (its `set_identifier`, else Meridian's).
+fn region_set(s: &crate::model::Service, label: &str) -> String {
+    s.regions.get(label).map_or_else(
+        || crate::model::set_identifier(&s.name, label, None),
+        |r| r.record_set_identifier(&s.name, None),
+    )
+}
+
 fn live_service(
     s: &crate::model::Service,
     here: &[&crate::provider::RecordSet],
@@ -1315,7 +1323,7 @@ fn live_service(
                 .is_some_and(|a| a.hosted_zone_id == crate::model::GLOBAL_ACCELERATOR_ZONE_ID)
         });
     let live_region = |name: &str| {
-        let set = crate::model::set_identifier(&s.name, name, None);
+        let set = region_set(s, name);
         accelerated
             || here.iter().any(|r| {
                 r.set_identifier
@@ -1335,7 +1343,7 @@ fn live_service(
         if !any_alias {
             return false;
         }
-        let set = crate::model::set_identifier(&s.name, label, None);
+        let set = region_set(s, label);
         let pair = crate::graph::tree_name(label, 0, &s.domain);
         here.iter().any(|r| {
             r.set_identifier.as_deref() == Some(set.as_str())

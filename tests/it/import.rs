@@ -129,3 +129,124 @@ fn analyze_of_the_deployed_zone_is_the_analysis_of_its_import() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A zone another tool made (its own set identifiers, health checks with its own caller
+/// references, no ownership markers) in a local store.
+pub(crate) fn foreign_zone(store: &Path) {
+    let set = |name: &str,
+               t: &str,
+               id: Option<&str>,
+               values: &[&str],
+               routing: serde_json::Value,
+               check: Option<&str>| {
+        let mut r = serde_json::json!({
+            "zone": "example.com", "name": name, "type": t, "set_identifier": id, "ttl": 60,
+            "values": values, "alias": null, "health_check_id": check,
+        });
+        for (k, v) in routing.as_object().expect("an object") {
+            r[k] = v.clone();
+        }
+        r
+    };
+    let check = |id: &str, host: &str| {
+        serde_json::json!({
+            "id": id, "caller_reference": format!("terraform-{id}"), "version": 1,
+            "config": {
+                "type": "HTTPS", "fqdn": host, "ip_address": null, "port": 443,
+                "resource_path": "/healthz", "request_interval": 10, "failure_threshold": 3,
+                "regions": [], "search_string": null,
+            },
+        })
+    };
+    let simple = serde_json::json!({"routing": "simple"});
+    let state = serde_json::json!({
+        "format_version": 2, "lineage": "handmade00000001", "next_id": 10,
+        "records": [
+            set("example.com", "SOA", None, &["ns1.example.net. hm.example.com. 1 7200 900 1209600 86400"], simple.clone(), None),
+            set("api.example.com", "CNAME", Some("api-use1"), &["api-use1.example.net"], serde_json::json!({"routing": "latency", "region": "us-east-1"}), Some("hc-a")),
+            set("api.example.com", "CNAME", Some("api-euw1"), &["api-euw1.example.net"], serde_json::json!({"routing": "latency", "region": "eu-west-1"}), Some("hc-b")),
+            set("pay.example.com", "A", Some("main"), &["192.0.2.1"], serde_json::json!({"routing": "failover", "role": "PRIMARY"}), None),
+            set("pay.example.com", "A", Some("standby"), &["198.51.100.1"], serde_json::json!({"routing": "failover", "role": "SECONDARY"}), None),
+            set("www.example.com", "A", None, &["192.0.2.9"], simple, None),
+        ],
+        "health_checks": [check("hc-a", "api-use1.example.net"), check("hc-b", "api-euw1.example.net")],
+        "deleted_caller_references": [], "repositories": {}, "replication": {},
+    });
+    std::fs::write(store, serde_json::to_string_pretty(&state).expect("JSON")).expect("written");
+}
+
+#[test]
+fn a_zone_another_tool_made_is_imported_adopted_and_plans_clean() {
+    let dir = scratch("foreign");
+    let store = dir.join("store.json");
+    foreign_zone(&store);
+    let (s, infra) = (store.to_str().expect("UTF-8"), dir.join("infra"));
+    let i = infra.to_str().expect("UTF-8");
+    Run::new(&[
+        "import",
+        "--zone",
+        "example.com",
+        "--live",
+        "local",
+        "--state",
+        s,
+        "--out",
+        i,
+    ])
+    .code(0);
+    let main = infra.join("main.hcl");
+    let hcl = std::fs::read_to_string(&main).expect("written");
+    assert!(hcl.contains("set_identifier = \"api-use1\""), "{hcl}");
+    assert!(
+        hcl.contains("#   - www.example.com A: a plain record"),
+        "{hcl}"
+    );
+    // The placeholders fail validation, each saying what to fill in.
+    let out = Run::new(&["validate", i]).code(1);
+    assert!(out.contains("FILL-IN-aws-region"), "{out}");
+    std::fs::write(&main, hcl.replace("FILL-IN-aws-region", "us-east-1")).expect("filled in");
+    // Before init, the names are another tool's.
+    let out = Run::new(&["plan", i, "--state", s]).code(1);
+    assert!(out.contains("records Meridian did not create"), "{out}");
+    let out = Run::new(&["init", i, "--adopt", "--state", s]).code(0);
+    assert!(
+        out.contains("Took over 2 names and 2 health checks"),
+        "{out}"
+    );
+    // The plan writes the ownership markers and nothing else: the records and the checks
+    // (adopted by id) are as declared.
+    let out = Run::new(&["plan", i, "--state", s, "--detailed-exitcode"]).code(2);
+    assert!(
+        out.contains("Plan: 2 to add, 0 to change, 0 to destroy."),
+        "{out}"
+    );
+    assert!(
+        out.contains("# owner.api will be created") && out.contains("# owner.pay will be created"),
+        "{out}"
+    );
+    Run::new(&["apply", i, "--state", s, "--auto-approve"]).code(0);
+    let out = Run::new(&["plan", i, "--state", s, "--detailed-exitcode"]).code(0);
+    assert!(out.contains("No changes."), "{out}");
+    let live: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&store).expect("the store")).expect("JSON");
+    let checks: Vec<&str> = live["health_checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter_map(|h| h["id"].as_str())
+        .collect();
+    assert_eq!(
+        checks,
+        ["hc-a", "hc-b"],
+        "the other tool's checks are kept, not replaced"
+    );
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(infra.join(".meridian/manifest.json")).expect("the manifest"),
+    )
+    .expect("JSON");
+    assert_eq!(
+        manifest["adopted"]["checks"]["health_check.api[\"us-east-1\"]"], "hc-a",
+        "{manifest}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -469,3 +469,58 @@ fn a_zone_file_plan_matches_the_plan_schema() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A manifest and a plan with what `init --adopt` took over match their schemas.
+#[test]
+fn an_adopting_manifest_and_plan_match_their_schemas() {
+    let dir = std::env::temp_dir().join(format!("meridian-schema-adopt-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = dir.join("store.json");
+    crate::import::foreign_zone(&store);
+    let (s, infra) = (store.to_str().unwrap(), dir.join("infra"));
+    let i = infra.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_meridian"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    run(&[
+        "import",
+        "--zone",
+        "example.com",
+        "--live",
+        "local",
+        "--state",
+        s,
+        "--out",
+        i,
+    ]);
+    let main = infra.join("main.hcl");
+    let hcl = std::fs::read_to_string(&main).unwrap();
+    std::fs::write(&main, hcl.replace("FILL-IN-aws-region", "us-east-1")).unwrap();
+    run(&["init", i, "--adopt", "--state", s]);
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string("schemas/manifest.schema.json").unwrap())
+            .unwrap();
+    let doc: Value = serde_json::from_str(
+        &std::fs::read_to_string(infra.join(".meridian/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(doc["adopted"].is_object(), "{doc}");
+    let mut errors = Vec::new();
+    validate(&schema, &schema, &doc, "$", &mut errors);
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    check(
+        "schemas/plan.schema.json",
+        &["plan", i, "--state", s, "--format", "json"],
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

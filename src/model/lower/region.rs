@@ -86,6 +86,7 @@ pub(super) fn region(
             .iter()
             .map(|(v, _)| v.to_string())
             .collect(),
+        set_identifier: r.str("set_identifier").map(str::to_string),
         scale_up_loc: r.is_written("scale_up").then(|| r.loc_of("scale_up")),
         loc: r.header.clone(),
     })

@@ -252,8 +252,24 @@ pub(super) fn set_identifiers(
             }
             _ => vec![None],
         };
+        let custom = r.str("set_identifier");
+        if custom.is_some() && locations.len() > 1 {
+            diags.push(
+                Diagnostic::error(
+                    Code::SetIdentifier,
+                    r.loc_of("set_identifier"),
+                    format!("`set_identifier` names one record, and region \"{}\" has {} locations (one record each)", r.label(), locations.len()),
+                )
+                .label("one of several")
+                .help("give the region one location, or remove `set_identifier`"),
+            );
+            continue;
+        }
         for location in locations {
-            let id = set_identifier(service, r.label(), location);
+            let id = custom.map_or_else(
+                || set_identifier(service, r.label(), location),
+                str::to_string,
+            );
             if id.len() > MAX_SET_IDENTIFIER {
                 diags.push(
                     Diagnostic::error(

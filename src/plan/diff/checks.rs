@@ -47,6 +47,19 @@ impl<'a> OurChecks<'a> {
                 ours.zone_of.insert(&h.id, zone);
             }
         }
+        // Checks another tool made, taken over by id (`meridian init --adopt`).
+        for (address, id) in &identity.adopted.checks {
+            if identity.forgotten.check(id) {
+                continue;
+            }
+            if let Some(h) = live.health_checks.iter().find(|h| h.id == *id) {
+                ours.by_address
+                    .entry(hash::hex(address, 12))
+                    .or_default()
+                    .push(h);
+                ours.zone_of.insert(&h.id, None);
+            }
+        }
         ours
     }
 }

@@ -52,19 +52,24 @@ pub(super) fn delete_record(d: &mut Diff, address: &Address, record: RecordSet, 
     );
 }
 
-/// For a plain set (a provider with no set identifiers), the key of the record the topology
-/// declared there before it was emptied (a destroy): the one such a provider kept.
+/// The key of the record the topology declared there before it was emptied (a destroy): by its
+/// set identifier, or for a plain set (a provider with no set identifiers) the one such a
+/// provider kept.
 fn retired_key(names: &Names, r: &RecordSet) -> Option<String> {
-    if !names.plain || r.set_identifier.is_some() {
-        return None;
+    let mut candidates =
+        names.graph.retired_records().iter().filter(|(_, s)| {
+            s.zone == r.zone && s.name == r.name && s.record_type == r.record_type
+        });
+    match &r.set_identifier {
+        // A set identifier the topology declared (its own, or `set_identifier`).
+        Some(id) => candidates
+            .find(|(_, s)| s.set_identifier.as_deref() == Some(id.as_str()))
+            .and_then(|(a, _)| a.key.clone()),
+        None if names.plain => candidates
+            .min_by_key(|(a, s)| (crate::plan::capable::rank(&s.routing), a.to_string()))
+            .and_then(|(a, _)| a.key.clone()),
+        None => None,
     }
-    names
-        .graph
-        .retired_records()
-        .iter()
-        .filter(|(_, s)| s.zone == r.zone && s.name == r.name && s.record_type == r.record_type)
-        .min_by_key(|(a, s)| (crate::plan::capable::rank(&s.routing), a.to_string()))
-        .and_then(|(a, _)| a.key.clone())
 }
 
 /// The address key of a live record of `service`: its region label, `region/location` under
@@ -104,18 +109,64 @@ pub(super) fn tree_key(key: &str) -> Option<String> {
 /// endpoint type (A, AAAA, CNAME), routing Meridian manages, and a set identifier named after
 /// the service (or the simple alias to a Global Accelerator). Anything else there was added by
 /// someone else.
-pub(super) fn is_service_record(r: &RecordSet, service: &str, plain: &[RecordType]) -> bool {
+pub(super) fn is_service_record(r: &RecordSet, service: &str, ours: &Ours) -> bool {
     let named = r
         .set_identifier
         .as_deref()
         .and_then(|s| s.strip_prefix(service))
         .is_some_and(|rest| rest.starts_with('-'));
+    // A set identifier the topology declares (`set_identifier`, an imported record).
+    let declared = r
+        .set_identifier
+        .as_deref()
+        .is_some_and(|s| ours.ids.iter().any(|d| d == s));
     // A provider of plain record sets holds the service's answer as the one set of the type
     // Meridian writes there.
     let plain_set = r.set_identifier.is_none()
         && r.routing == RoutingPolicy::Simple
-        && plain.contains(&r.record_type);
-    !unmanaged(r) && r.record_type.is_endpoint() && (named || plain_set || is_accelerator_alias(r))
+        && ours.plain.contains(&r.record_type);
+    !unmanaged(r)
+        && r.record_type.is_endpoint()
+        && (named || declared || plain_set || is_accelerator_alias(r))
+}
+
+/// What at a name is the service's besides the set identifiers Meridian names after it: the
+/// set identifiers the topology declares there, and plain sets of the types it writes.
+pub(super) struct Ours {
+    pub ids: Vec<String>,
+    pub plain: Vec<RecordType>,
+}
+
+impl Ours {
+    /// At a declared name: its records' set identifiers and plain types.
+    pub(super) fn declared(
+        names: &Names,
+        specs: &[(&Address, &RecordSpec)],
+        live: &[&RecordSet],
+    ) -> Ours {
+        Ours {
+            ids: specs
+                .iter()
+                .filter_map(|(_, s)| s.set_identifier.clone())
+                .collect(),
+            plain: plain_types(names, specs, live),
+        }
+    }
+
+    /// At a name no longer declared: the set identifiers the topology declared there before it
+    /// was emptied (a destroy), and the one plain set.
+    pub(super) fn retired(names: &Names, zone: &str, domain: &str, live: &[&RecordSet]) -> Ours {
+        Ours {
+            ids: names
+                .graph
+                .retired_records()
+                .iter()
+                .filter(|(_, s)| s.zone == zone && s.name == domain)
+                .filter_map(|(_, s)| s.set_identifier.clone())
+                .collect(),
+            plain: plain_types(names, &[], live),
+        }
+    }
 }
 
 /// The types of plain record sets at a name that are the service's (a provider of plain sets
@@ -286,18 +337,20 @@ pub(super) fn owned_name(
         .is_some_and(|m| !names.identity.owns(m));
     let live_here = names.at(&o.zone, domain);
     // At a name it owns, Meridian's own records are the A, AAAA and CNAME record sets named
-    // after the service; anything else was added by someone else.
+    // after the service (or with the set identifiers it declares); anything else was added by
+    // someone else.
+    let ours = Ours::declared(names, specs, live_here);
+    // `--adopt`, or a name `meridian init --adopt` took over.
+    let adopt = names.adopt || names.identity.adopted.name(&o.zone, domain);
     let foreign_here: Vec<&&RecordSet> = live_here
         .iter()
-        .filter(|r| {
-            !owned || !is_service_record(r, &o.service, &plain_types(names, specs, live_here))
-        })
+        .filter(|r| !owned || !is_service_record(r, &o.service, &ours))
         .collect();
     // Record sets with routing Meridian does not manage cannot be adopted: deleting them
     // would need fields it does not carry.
     let unadoptable = foreign_here.iter().any(|r| unmanaged(r));
     if (!foreign_here.is_empty() || (!owned && live_marker.is_some()))
-        && (!names.adopt || unadoptable || meridians)
+        && (!adopt || unadoptable || meridians)
     {
         d.foreign.push(Foreign {
             service: o.service.clone(),
@@ -314,7 +367,7 @@ pub(super) fn owned_name(
         o,
         names.identity,
         live_marker,
-        names.adopt && !owned,
+        adopt && !owned,
         d,
     );
     // The service's records at its name, by set identifier.
@@ -510,11 +563,11 @@ pub(super) fn removed_services(names: &Names, declared: &Declared, d: &mut Diff)
         // `failover_to` tree's names are the service's too, each with its own marker.
         let renamed = still_declared.contains(service.as_str());
         let mut tree = false;
-        let plain = plain_types(names, &[], names.at(zone, domain));
+        let ours = Ours::retired(names, zone, domain, names.at(zone, domain));
         for r in names
             .at(zone, domain)
             .iter()
-            .filter(|r| is_service_record(r, &service, &plain))
+            .filter(|r| is_service_record(r, &service, &ours))
         {
             let key = retired_key(names, r).unwrap_or_else(|| live_key(&service, r));
             tree |= key.contains("/failover-");

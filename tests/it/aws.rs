@@ -2809,3 +2809,156 @@ fn import_round_trips_against_route53_with_only_the_import_policy() {
     );
     assert_eq!(o.status.code(), Some(0), "{}\n{hcl}", text(&o));
 }
+
+/// Creates a health check with the second client; returns its id.
+fn hand_check(port: u16, reference: &str, config: &str) -> String {
+    aws(
+        port,
+        &[
+            "route53",
+            "create-health-check",
+            "--caller-reference",
+            reference,
+            "--health-check-config",
+            config,
+        ],
+    )["HealthCheck"]["Id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// A zone built by hand through the second client, as another tool leaves one: every routing
+/// policy, aliases with and without evaluate_target_health, a weight of 0, a geolocation
+/// default, multivalue answers, a CALCULATED check, a plain record. Import lists what the
+/// format cannot express; after `init --adopt` the rest plans clean but for the ownership
+/// markers, and after their apply, with no change at all.
+#[test]
+fn a_hand_made_route53_zone_imports_and_adopts_clean() {
+    let (port, _g) = moto();
+    let dir = tempdir("import-hand");
+    let zone_id = create_zone(port, "example.com");
+    let https = |host: &str| {
+        format!(
+            r#"{{"Type":"HTTPS","FullyQualifiedDomainName":"{host}","Port":443,"ResourcePath":"/healthz","RequestInterval":10,"FailureThreshold":3}}"#
+        )
+    };
+    let a = hand_check(port, "tf-a", &https("api-use1.example.net"));
+    let b = hand_check(port, "tf-b", &https("api-euw1.example.net"));
+    let calc = hand_check(
+        port,
+        "tf-calc",
+        &format!(r#"{{"Type":"CALCULATED","HealthThreshold":1,"ChildHealthChecks":["{a}"]}}"#),
+    );
+    let cname = |name: &str, id: &str, extra: &str, value: &str, check: &str| {
+        let check = if check.is_empty() {
+            String::new()
+        } else {
+            format!(r#","HealthCheckId":"{check}""#)
+        };
+        format!(
+            r#"{{"Action":"CREATE","ResourceRecordSet":{{"Name":"{name}","Type":"CNAME","SetIdentifier":"{id}",{extra},"TTL":60,"ResourceRecords":[{{"Value":"{value}"}}]{check}}}}}"#
+        )
+    };
+    let a_set = |name: &str, id: &str, extra: &str, value: &str| {
+        format!(
+            r#"{{"Action":"CREATE","ResourceRecordSet":{{"Name":"{name}","Type":"A","SetIdentifier":"{id}",{extra},"TTL":60,"ResourceRecords":[{{"Value":"{value}"}}]}}}}"#
+        )
+    };
+    let alias = |id: &str, weight: u8, elb: &str, zone: &str, eth: bool| {
+        format!(
+            r#"{{"Action":"CREATE","ResourceRecordSet":{{"Name":"shop.example.com","Type":"A","SetIdentifier":"{id}","Weight":{weight},"AliasTarget":{{"HostedZoneId":"{zone}","DNSName":"{elb}","EvaluateTargetHealth":{eth}}}}}}}"#
+        )
+    };
+    let changes = [
+        cname("api.example.com", "api-use1", r#""Region":"us-east-1""#, "api-use1.example.net", &a),
+        cname("api.example.com", "api-euw1", r#""Region":"eu-west-1""#, "api-euw1.example.net", &b),
+        alias("blue", 100, "dualstack.shop-1.us-east-1.elb.amazonaws.com", "Z35SXDOTRQ7X7K", true),
+        alias("green", 0, "dualstack.shop-2.eu-west-1.elb.amazonaws.com", "Z32O12XQLNTSW2", false),
+        a_set("pay.example.com", "pay-us-east-1", r#""Failover":"PRIMARY""#, "192.0.2.1"),
+        a_set("pay.example.com", "pay-eu-west-1", r#""Failover":"SECONDARY""#, "198.51.100.1"),
+        a_set("geo.example.com", "eu-west-1", r#""GeoLocation":{"ContinentCode":"EU"}"#, "192.0.2.10"),
+        a_set("geo.example.com", "us-east-1", r#""GeoLocation":{"CountryCode":"*"}"#, "192.0.2.11"),
+        a_set("mv.example.com", "one", r#""MultiValueAnswer":true"#, "192.0.2.20"),
+        format!(r#"{{"Action":"CREATE","ResourceRecordSet":{{"Name":"calc.example.com","Type":"A","SetIdentifier":"c","Region":"us-east-1","TTL":60,"ResourceRecords":[{{"Value":"192.0.2.40"}}],"HealthCheckId":"{calc}"}}}}"#),
+        r#"{"Action":"CREATE","ResourceRecordSet":{"Name":"www.example.com","Type":"A","TTL":300,"ResourceRecords":[{"Value":"192.0.2.30"}]}}"#.to_string(),
+    ];
+    let batch = format!(r#"{{"Changes":[{}]}}"#, changes.join(","));
+    aws(
+        port,
+        &[
+            "route53",
+            "change-resource-record-sets",
+            "--hosted-zone-id",
+            &zone_id,
+            "--change-batch",
+            &batch,
+        ],
+    );
+    let o = meridian(
+        port,
+        &dir,
+        &[
+            "import",
+            "--zone",
+            "example.com",
+            "--live",
+            "aws",
+            "--out",
+            "infra",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let hcl = std::fs::read_to_string(dir.join("infra/main.hcl")).unwrap();
+    for listed in [
+        "#   - mv.example.com A one: multivalue answers",
+        "#   - calc.example.com A c: it uses health check",
+        "#   - www.example.com A: a plain record with no routing policy",
+    ] {
+        assert!(hcl.contains(listed), "{listed} not in\n{hcl}");
+    }
+    for service in ["api", "shop", "pay", "geo"] {
+        assert!(
+            hcl.contains(&format!("service \"{service}\" {{")),
+            "{service}:\n{hcl}"
+        );
+    }
+    assert!(
+        hcl.contains("weight         = 0") && hcl.contains("evaluate_target_health = false"),
+        "{hcl}"
+    );
+    assert!(
+        !hcl.contains("FILL-IN"),
+        "every region's AWS region is in DNS here:\n{hcl}"
+    );
+    let run = |args: &[&str], code: i32| {
+        let o = meridian(port, &dir, args);
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {}\n{hcl}", text(&o));
+        text(&o)
+    };
+    run(&["fmt", "--check", "infra"], 0);
+    run(&["init", "infra", "--adopt", "--live", "aws"], 0);
+    let planned = run(
+        &["plan", "infra", "--live", "aws", "--detailed-exitcode"],
+        2,
+    );
+    assert!(
+        planned.contains("Plan: 4 to add, 0 to change, 0 to destroy."),
+        "{planned}"
+    );
+    run(&["apply", "infra", "--live", "aws", "--auto-approve"], 0);
+    let again = run(
+        &["plan", "infra", "--live", "aws", "--detailed-exitcode"],
+        0,
+    );
+    assert!(again.contains("No changes."), "{again}");
+    // The other tool's checks are the topology's now, by id: none was replaced.
+    let ids: Vec<String> = aws(port, &["route53", "list-health-checks"])["HealthChecks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|h| h["Id"].as_str().map(String::from))
+        .collect();
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    assert!(ids.contains(&a) && ids.contains(&b) && ids.contains(&calc));
+}

@@ -144,7 +144,12 @@ fn load(
 /// `analyze --zone`: the analysis of what is deployed, imported in memory.
 fn deployed(args: &Args, ctx: &mut Ctx) -> Result<u8, u8> {
     let overrides = price_file(args.prices.as_deref(), ctx)?;
-    let (imported, calls) = args.live.import(&args.zones, &[], true, ctx)?;
+    let zones: Vec<String> = args
+        .zones
+        .iter()
+        .map(|z| z.trim_end_matches('.').to_ascii_lowercase())
+        .collect();
+    let (imported, calls) = args.live.import(&zones, &[], true, ctx)?;
     super::import::summary(&imported, &calls, ctx);
     for l in &imported.left_alone {
         ctx.note(&format!("note: not analyzed: {}: {}\n", l.what, l.why));

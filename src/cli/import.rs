@@ -35,7 +35,28 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
-    let (imported, calls) = match args.live.import(&args.zones, &args.regions, false, ctx) {
+    // Zone names as Route 53 and the format write them: lower case, no final dot.
+    let zones: Vec<String> = args
+        .zones
+        .iter()
+        .map(|z| z.trim_end_matches('.').to_ascii_lowercase())
+        .collect();
+    if let Some(dir) = &args.out {
+        let others = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| {
+                let p = e.path();
+                p.extension().is_some_and(|x| x == "hcl")
+                    && p.file_name().is_some_and(|n| n != "main.hcl")
+            });
+        if others && !args.force {
+            ctx.err(&format!("error: {} holds other .hcl files, which would be read with the imported topology; import into an empty directory, or pass --force\n", dir.display()));
+            return exit::ERROR;
+        }
+    }
+    let (imported, calls) = match args.live.import(&zones, &args.regions, false, ctx) {
         Ok(i) => i,
         Err(code) => return code,
     };

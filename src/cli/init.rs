@@ -52,7 +52,7 @@ pub(super) fn init(args: &InitArgs, ctx: &mut Ctx) -> Result<u8, u8> {
     let timeout = std::time::Duration::from_millis(args.lock_timeout.as_millis());
     let mut team = open_team(ws.backend(), Some(("init", timeout)), ctx)?;
     ws.same_topology(&team, false).map_err(|e| fail(e, ctx))?;
-    let live = if args.adopt && team.stored.is_none() {
+    let live = if args.adopt {
         Some(read_live(args, &ws, ctx)?)
     } else {
         None
@@ -64,18 +64,37 @@ pub(super) fn init(args: &InitArgs, ctx: &mut Ctx) -> Result<u8, u8> {
         Initialised::Already { id, serial } => format!(
             "Topology {name} already has a manifest in {backend}: id {id} (serial {serial}). Nothing to do.\n"
         ),
-        Initialised::New { id, adopted } if args.adopt => format!(
-            "Initialised topology {name} in {backend}: id {id}. Took over {} name{} and {} health check{} another tool made; the next apply writes their ownership markers (`meridian plan` shows them, and nothing else where the file matches what runs).\n",
-            adopted.names.len(),
-            if adopted.names.len() == 1 { "" } else { "s" },
-            adopted.checks.len(),
-            if adopted.checks.len() == 1 { "" } else { "s" },
-        ),
+        Initialised::New { id, adopted, notes } if args.adopt => {
+            adopted_words(&name, &backend, &id, &adopted, &notes)
+        }
         Initialised::New { id, .. } => format!(
             "Initialised topology {name} in {backend}: id {id}. Health checks and ownership markers an earlier Meridian made under the name {name} are this topology's; the next apply rewrites the markers with the id.\n"
         ),
     });
     Ok(exit::OK)
+}
+
+/// What `init --adopt` took over, and what it did not, and why.
+fn adopted_words(
+    name: &str,
+    backend: &str,
+    id: &str,
+    adopted: &crate::identity::Adopted,
+    notes: &[String],
+) -> String {
+    let (n, c) = (adopted.names.len(), adopted.checks.len());
+    let mut s = format!(
+        "Topology {name} in {backend} (id {id}) takes over {n} name{} and {c} health check{} another tool made; the next apply writes their ownership markers (`meridian plan` shows them, and nothing else where the file matches what runs).\n",
+        if n == 1 { "" } else { "s" },
+        if c == 1 { "" } else { "s" },
+    );
+    if n == 0 {
+        s.push_str("No declared record set runs as declared (zone, name, type and set identifier), or every one already has its ownership marker: no name to take over.\n");
+    }
+    for note in notes {
+        s.push_str(&format!("  not taken over: {note}\n"));
+    }
+    s
 }
 
 /// What runs at the topology's names, for `--adopt`.

@@ -45,13 +45,18 @@ pub(super) fn label(raw: &str, fallback: &str) -> String {
     }
 }
 
-/// `base`, or `base-2`, `base-3`, ... : the first not in `taken`.
+/// `base`, or `base-2`, `base-3`, ... : the first not in `taken`, within a label's length.
 pub(super) fn unique(base: &str, taken: &[String]) -> String {
     if !taken.iter().any(|t| t == base) {
         return base.to_string();
     }
     (2..)
-        .map(|n| format!("{base}-{n}"))
+        .map(|n| {
+            let suffix = format!("-{n}");
+            let keep = crate::model::lower::MAX_LABEL.saturating_sub(suffix.len());
+            let head: String = base.chars().take(keep).collect();
+            format!("{}{suffix}", head.trim_end_matches(['-', '_']))
+        })
         .find(|c| !taken.contains(c))
         .unwrap_or_else(|| base.to_string())
 }
@@ -76,7 +81,7 @@ pub(super) fn file(
         }
     );
     if !left.is_empty() {
-        s.push_str("#\n# Not imported (Meridian does not manage these; they stay as they are):\n");
+        s.push_str("#\n# Not imported, each with why (a plan of this file leaves them as they are, unless an\n# earlier Meridian's ownership marker stands beside them: then they are that topology's):\n");
         for l in left {
             s.push_str(&format!("#   - {}: {}\n", l.what, l.why));
         }

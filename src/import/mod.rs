@@ -62,24 +62,33 @@ pub fn import(live: &LiveState, req: &Request) -> Imported {
     let mut assumed = Vec::new();
     let mut blocks = Vec::new();
     let mut taken: Vec<String> = Vec::new();
-    for ((zone, name), sets) in names(live, req.zones) {
-        let markers = markers_at(live, zone, name);
-        match service::build(
-            zone,
-            name,
-            &sets,
-            (&checks, &markers, req.for_analysis),
-            &taken,
-        ) {
-            Ok(s) => {
-                assumed.extend(s.assumed.iter().cloned());
-                left_alone.extend(s.notes.iter().cloned());
-                taken.push(s.name.clone());
-                blocks.push(s.text);
+    // Names an earlier Meridian's marker stands beside first: their services keep their names.
+    let all = names(live, req.zones);
+    let marked: Vec<bool> = all
+        .keys()
+        .map(|(zone, name)| !markers_at(live, zone, name).is_empty())
+        .collect();
+    let mut built: Vec<(usize, String)> = Vec::new();
+    for pass in [true, false] {
+        for (i, ((zone, name), sets)) in all.iter().enumerate() {
+            if marked[i] != pass {
+                continue;
             }
-            Err(mut why) => left_alone.append(&mut why),
+            let markers = markers_at(live, zone, name);
+            let context = (&checks, markers.as_slice(), req.for_analysis);
+            match service::build(zone, name, sets, context, &taken) {
+                Ok(s) => {
+                    assumed.extend(s.assumed.iter().cloned());
+                    left_alone.extend(s.notes.iter().cloned());
+                    taken.push(s.name.clone());
+                    built.push((i, s.text));
+                }
+                Err(mut why) => left_alone.append(&mut why),
+            }
         }
     }
+    built.sort();
+    blocks.extend(built.into_iter().map(|(_, t)| t));
     let services = blocks.len();
     let (registries, mut rules_left) = registries(live, req.regions);
     left_alone.append(&mut rules_left);
@@ -139,15 +148,15 @@ fn registries(live: &LiveState, regions: &[String]) -> (Vec<String>, Vec<LeftAlo
     let mut left = Vec::new();
     let mut used: Vec<String> = Vec::new();
     for region in regions {
-        for (n, rule) in live
+        // Each repository once per source region (one registry block names it).
+        let mut repos: Vec<String> = Vec::new();
+        let rules = live
             .replication
             .get(region)
             .map(Vec::as_slice)
-            .unwrap_or(&[])
-            .iter()
-            .enumerate()
-        {
-            match registry(region, n, rule, &mut used) {
+            .unwrap_or(&[]);
+        for (n, rule) in rules.iter().enumerate() {
+            match registry(region, n, rule, (&mut used, &mut repos)) {
                 Ok(b) => blocks.push(b),
                 Err(why) => left.push(LeftAlone {
                     what: format!("replication rule {} of {region}", n + 1),
@@ -159,27 +168,48 @@ fn registries(live: &LiveState, regions: &[String]) -> (Vec<String>, Vec<LeftAlo
     (blocks, left)
 }
 
-fn registry(
-    region: &str,
-    n: usize,
-    rule: &ReplicationRule,
-    used: &mut Vec<String>,
-) -> Result<String, String> {
+/// Why a replication rule is no `registry` block, if it is not.
+fn unregistrable(region: &str, rule: &ReplicationRule, repos: &[String]) -> Option<String> {
     if rule.filters.is_empty() {
-        return Err(
+        return Some(
             "it replicates every repository (no filter); a registry block names its repositories"
                 .into(),
         );
+    }
+    if let Some(bad) = rule
+        .filters
+        .iter()
+        .find(|f| !crate::model::lower::valid_repository(f))
+    {
+        return Some(format!("its filter {bad} is a prefix, not a repository name; a registry block names repositories"));
+    }
+    if let Some(twice) = rule.filters.iter().find(|f| repos.contains(*f)) {
+        return Some(format!("repository {twice} is in an earlier rule too; a registry block names a repository once per source"));
+    }
+    if rule.destinations.iter().any(|d| d == region) {
+        return Some("it replicates to its own region".into());
     }
     if rule
         .destinations
         .iter()
         .any(|d| !crate::model::catalog::is_aws_region(d))
     {
-        return Err(format!(
+        return Some(format!(
             "a destination is in another account or not a region Meridian knows: {}",
             rule.destinations.join(", ")
         ));
+    }
+    None
+}
+
+fn registry(
+    region: &str,
+    n: usize,
+    rule: &ReplicationRule,
+    (used, repos): (&mut Vec<String>, &mut Vec<String>),
+) -> Result<String, String> {
+    if let Some(why) = unregistrable(region, rule, repos) {
+        return Err(why);
     }
     let base = hcl::label(
         rule.filters[0].trim_end_matches('/'),
@@ -187,6 +217,7 @@ fn registry(
     );
     let name = hcl::unique(&base, used);
     used.push(name.clone());
+    repos.extend(rule.filters.iter().cloned());
     Ok(format!(
         "registry {} {{\n  source = {}\n  destinations = {}\n  repositories = {}\n}}\n",
         hcl::quote(&name),

@@ -51,6 +51,8 @@ pub(super) fn build(
         assumed: Vec::new(),
         for_analysis,
         marked: !markers.is_empty(),
+        used_aws: Vec::new(),
+        comments: Vec::new(),
     };
     match b.text(zone, name, routing, &answers, checks) {
         Ok(text) => Ok(Built {
@@ -128,6 +130,11 @@ struct Builder {
     /// An earlier Meridian wrote these records (a marker stands beside them): its set
     /// identifiers are `SERVICE-LABEL`, and the label is kept.
     marked: bool,
+    /// The AWS regions the service's regions are in, as far as DNS says (for an analysis, an
+    /// unknown one is assumed to be another).
+    used_aws: Vec<String>,
+    /// Comments written at the top of the service block.
+    comments: Vec<String>,
 }
 
 impl Builder {
@@ -139,32 +146,36 @@ impl Builder {
         answers: &[&RecordSet],
         checks: &Checks,
     ) -> Result<String, String> {
-        let groups = regions(&self.service, routing, answers);
-        let mut s = format!(
-            "service {} {{\n  zone = {}\n  domain = {}\n  routing = {}\n",
-            quote(&self.service),
+        let groups = regions(&self.service, routing, answers, self.marked);
+        self.used_aws = groups
+            .values()
+            .filter_map(|sets| sets.iter().find_map(|r| known_region(r)))
+            .collect();
+        let ttl = ttl(answers)?;
+        let check = self.health_check(&groups, checks)?;
+        let mut labels: Vec<String> = Vec::new();
+        let mut blocks = String::new();
+        for (base, sets) in &groups {
+            blocks.push_str(&self.region(base, sets, routing, &mut labels)?);
+        }
+        let mut s = format!("service {} {{\n", quote(&self.service));
+        for c in &self.comments {
+            s.push_str(&format!("  # {c}\n"));
+        }
+        s.push_str(&format!(
+            "  zone = {}\n  domain = {}\n  routing = {}\n",
             quote(zone),
             quote(name),
             quote(routing)
-        );
-        if let Some(ttl) = ttl(answers)? {
+        ));
+        if let Some(ttl) = ttl {
             s.push_str(&format!("  ttl = {ttl}\n"));
         }
-        if let Some(h) = self.health_check(&groups, checks)? {
-            s.push_str(&h);
-        }
-        let mut labels: Vec<String> = Vec::new();
-        let mut written = 0;
-        for (base, sets) in &groups {
-            if let Some(block) = self.region(base, sets, routing, &mut labels)? {
-                s.push_str(&block);
-                written += 1;
-            }
-        }
-        if written == 0 {
-            return Err("no region's AWS region can be told".into());
-        }
-        s.push_str(PLACEHOLDERS);
+        s.push_str(&check.unwrap_or_default());
+        s.push_str(&blocks);
+        s.push_str(&placeholders(
+            self.used_aws.first().map_or("us-east-1", String::as_str),
+        ));
         s.push_str("}\n");
         Ok(s)
     }
@@ -183,7 +194,7 @@ impl Builder {
                 None => per_region.push((base, None)),
                 Some(id) => match checks.get(id) {
                     Some(h) => per_region.push((base, Some(*h))),
-                    None => return Err(format!("it uses health check {id}, which Meridian cannot read (CALCULATED, CLOUDWATCH_METRIC or RECOVERY_CONTROL, or another account's)")),
+                    None => return Err(format!("it uses health check {id}, which is not among the checks Meridian can read (a CALCULATED, CLOUDWATCH_METRIC or RECOVERY_CONTROL check, another account's, or one that is gone)")),
                 },
             }
         }
@@ -207,11 +218,29 @@ impl Builder {
             .filter(|(_, h)| h.is_none_or(|h| settings(h) != settings(first)))
             .map(|(b, _)| b.as_str())
             .collect();
+        let unchecked = per_region.iter().any(|(_, h)| h.is_none());
         if !differ.is_empty() {
-            self.notes.push(LeftAlone {
-                what: format!("the health checks of service {}", self.service),
-                why: format!("regions {} have none or other settings than {}: the service's one health_check is written from the first, and a plan makes the others like it", differ.join(", "), first.id),
-            });
+            let said = if self.for_analysis && unchecked {
+                format!("regions {} have no health check: analyzed with none (a service has one health_check)", differ.join(", "))
+            } else {
+                format!("regions {} have no health check or other settings than {}: one health_check per service, written from {}; a plan makes the others like it", differ.join(", "), first.id, first.id)
+            };
+            self.assumed
+                .push(format!("service {}: {said}", self.service));
+            self.comments.push(said);
+        }
+        if !first.drift.is_empty() {
+            let said = format!(
+                "health check {} has {} turned on, which a plan turns off",
+                first.id,
+                first.drift.join(", ")
+            );
+            self.assumed
+                .push(format!("service {}: {said}", self.service));
+            self.comments.push(said);
+        }
+        if self.for_analysis && unchecked {
+            return Ok(None);
         }
         Ok(Some(check_block(first)))
     }
@@ -222,7 +251,7 @@ impl Builder {
         sets: &[&RecordSet],
         routing: &str,
         labels: &mut Vec<String>,
-    ) -> Result<Option<String>, String> {
+    ) -> Result<String, String> {
         let meridian = base
             .strip_prefix(&format!("{}-", self.service))
             .filter(|_| self.marked);
@@ -244,9 +273,18 @@ impl Builder {
             Some(a) if a == name => {}
             Some(a) => s.push_str(&format!("    aws_region = {}\n", quote(&a))),
             None if self.for_analysis => {
-                return Err(format!(
-                    "the AWS region of its region {name} (set {base}) is not in DNS: not analyzed (a file from `meridian import` has it to fill in)"
+                // Distinct from the service's others: what recovery depends on.
+                let other = crate::model::catalog::AWS_REGIONS
+                    .iter()
+                    .find(|r| !self.used_aws.iter().any(|u| u == *r))
+                    .map_or("us-east-1", |r| *r)
+                    .to_string();
+                self.assumed.push(format!(
+                    "service {} region {name}: its AWS region is not in DNS (set {base}); analyzed as if in {other}, a region none of its others is in",
+                    self.service
                 ));
+                s.push_str(&format!("    aws_region = {}\n", quote(&other)));
+                self.used_aws.push(other);
             }
             None => {
                 self.assumed.push(format!(
@@ -273,12 +311,27 @@ impl Builder {
         s.push_str(&routing_attr(routing, sets));
         s.push_str(&endpoint(sets)?);
         s.push_str("  }\n");
-        Ok(Some(s))
+        Ok(s)
     }
 }
 
 /// What DNS cannot say, as commented placeholders inside each service.
-const PLACEHOLDERS: &str = "  # Not in DNS; fill in for the RTO floor, RPO and cost:\n  # data {\n  #   pattern         = \"primary-replica\"\n  #   primary         = \"us-east-1\"\n  #   replication_lag = \"1s\"\n  #   promotion       = \"60s\"\n  # }\n  # cost {\n  #   compute_per_region = 0\n  # }\n";
+fn placeholders(primary: &str) -> String {
+    format!("  # Not in DNS; fill in for the RTO floor, RPO and cost:\n  # data {{\n  #   pattern         = \"primary-replica\"\n  #   primary         = \"{primary}\"\n  #   replication_lag = \"1s\"\n  #   promotion       = \"60s\"\n  # }}\n  # cost {{\n  #   compute_per_region = 0\n  # }}\n")
+}
+
+/// The AWS region a set says it is in: its latency region, a set identifier that is a region
+/// name, or a region named in its endpoint.
+fn known_region(r: &RecordSet) -> Option<String> {
+    match &r.routing {
+        RoutingPolicy::Latency { region } => Some(region.clone()),
+        _ => r
+            .set_identifier
+            .clone()
+            .filter(|s| crate::model::catalog::is_aws_region(s))
+            .or_else(|| region_in(r)),
+    }
+}
 
 /// The sets of each region: by set identifier, a geolocation region's one per location (a
 /// set identifier `BASE-LOCATION` groups under BASE, as Meridian writes them).
@@ -286,6 +339,7 @@ fn regions<'a>(
     service: &str,
     routing: &str,
     answers: &[&'a RecordSet],
+    marked: bool,
 ) -> BTreeMap<String, Vec<&'a RecordSet>> {
     let mut out: BTreeMap<String, Vec<&RecordSet>> = BTreeMap::new();
     for r in answers {
@@ -294,7 +348,7 @@ fn regions<'a>(
             .clone()
             .unwrap_or_else(|| service.to_string());
         let base = match (&r.routing, routing) {
-            (RoutingPolicy::Geolocation { location }, "geolocation") => {
+            (RoutingPolicy::Geolocation { location }, "geolocation") if marked => {
                 let tag = if location == "*" {
                     "default"
                 } else {
@@ -359,8 +413,24 @@ fn routing_attr(routing: &str, sets: &[&RecordSet]) -> String {
 
 /// The region's endpoint: `target`, `ips` or `alias`.
 fn endpoint(sets: &[&RecordSet]) -> Result<String, String> {
-    if let Some(a) = sets.iter().find_map(|r| r.alias.as_ref()) {
-        if a.hosted_zone_id == crate::graph::SAME_ZONE || sets.len() > 1 {
+    let first = sets[0];
+    // One region is one record: a geolocation region's records (one per location) must give
+    // the same answer; a set identifier with A and AAAA sets is two answers.
+    if let Some(other) = sets.iter().find(|r| {
+        r.record_type != first.record_type || r.values != first.values || r.alias != first.alias
+    }) {
+        return Err(if other.record_type == first.record_type {
+            "the records of one region give different answers: Meridian plans one answer per region"
+                .into()
+        } else {
+            format!(
+                "one region answers with {} and {} sets (dual stack): Meridian plans one record per region",
+                first.record_type, other.record_type
+            )
+        });
+    }
+    if let Some(a) = &first.alias {
+        if a.hosted_zone_id == crate::graph::SAME_ZONE {
             return Err("an alias to a name of its own zone (a failover_to tree, or another record): not imported".into());
         }
         return Ok(format!(
@@ -370,21 +440,13 @@ fn endpoint(sets: &[&RecordSet]) -> Result<String, String> {
             a.evaluate_target_health
         ));
     }
-    let cname: Vec<&RecordSet> = sets
-        .iter()
-        .filter(|r| r.record_type == RecordType::Cname)
-        .copied()
-        .collect();
-    match cname.as_slice() {
-        [] => {
-            let ips: Vec<String> = sets.iter().flat_map(|r| r.values.iter().cloned()).collect();
-            Ok(format!("    ips = {}\n", list(&ips)))
-        }
-        [one] if sets.len() == 1 && one.values.len() == 1 => Ok(format!(
+    match (&first.record_type, first.values.as_slice()) {
+        (RecordType::Cname, [one]) => Ok(format!(
             "    target = {}\n",
-            quote(one.values[0].trim_end_matches('.'))
+            quote(one.trim_end_matches('.'))
         )),
-        _ => Err("a CNAME beside other answers of one region".into()),
+        (RecordType::Cname, _) => Err("a CNAME set with several values".into()),
+        _ => Ok(format!("    ips = {}\n", list(&first.values))),
     }
 }
 

@@ -286,14 +286,35 @@ fn the_file_is_as_fmt_writes_it_and_validates_once_the_placeholders_are_filled()
 }
 
 #[test]
-fn for_the_analysis_a_service_with_an_unknown_region_is_left_out_and_said() {
+fn for_the_analysis_an_unknown_region_is_assumed_distinct_and_said() {
     let i = imported(true);
     assert!(!i.text.contains(UNKNOWN_REGION));
-    assert!(!i.text.contains("service \"pay\""));
-    assert!(i
-        .left_alone
-        .iter()
-        .any(|l| l.what.starts_with("pay.example.com") && l.why.contains("not analyzed")));
+    // pay's two regions are in no AWS region DNS names: analyzed as two distinct ones.
+    let pay = i.text.split("service \"pay\"").nth(1).unwrap();
+    let regions: Vec<&str> = pay
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("aws_region"))
+        .take(2)
+        .collect();
+    assert_eq!(regions.len(), 2, "{pay}");
+    assert_ne!(regions[0], regions[1]);
+    assert_eq!(
+        i.assumed
+            .iter()
+            .filter(|a| a.contains("analyzed as if in"))
+            .count(),
+        2,
+        "{:?}",
+        i.assumed
+    );
     let sources = crate::source::Sources::from_texts([("main.hcl", i.text.as_str())]);
-    assert!(crate::check(&sources).valid().is_some());
+    let c = crate::check(&sources);
+    assert!(c.valid().is_some(), "{:?}", c.diagnostics);
+    // And an unchecked region stays unchecked: no recovery, not a floor.
+    let a = crate::analysis::analyze(c.valid().unwrap());
+    assert!(
+        a.verdict.no_recovery.contains(&"pay".to_string()),
+        "{:?}",
+        a.verdict
+    );
 }

@@ -16,6 +16,13 @@ pub fn import(
         regions: regions.to_vec(),
         tag_prefixes: Vec::new(),
     };
+    let caps = provider.capabilities();
+    if !caps.routing {
+        return Err(Error::Refused(format!(
+            "{} holds no routing policies, and every service a topology declares has one: nothing there can be imported (import reads Route 53 or a local store)",
+            caps.name
+        )));
+    }
     let live = provider.read(&scope)?;
     // A zone that is not there (a local store answers for any zone: one with no record).
     let absent =

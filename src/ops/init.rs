@@ -1,5 +1,5 @@
 //! `init`: give a topology its manifest, adopting what an earlier Meridian made under its
-//! name. Changes nothing in the cloud.
+//! name, and with `--adopt` what another tool made at its names. Changes nothing in the cloud.
 
 use super::{Error, Team, Workspace};
 use crate::backend::{Entry, Operation};
@@ -13,28 +13,49 @@ use crate::provider::LiveState;
 pub enum Initialised {
     /// The topology already had a manifest: its id and serial.
     Already { id: String, serial: u64 },
-    /// A manifest was written with this new id, taking over what `adopted` lists.
-    New { id: String, adopted: Adopted },
+    /// A manifest was written (or, with `--adopt`, added to), taking over what `adopted`
+    /// lists; `notes` says what was not taken over, and why.
+    New {
+        id: String,
+        adopted: Adopted,
+        notes: Vec<String>,
+    },
 }
 
 /// Writes the topology's first manifest, listing what it declares as managed (under the
 /// lock `team` holds); a topology that has one is left as it is. With `live` (`--adopt`), what
-/// runs at the declared names is taken over: see [`adoption`].
+/// runs at the declared names is taken over ([`adoption`]), also into a manifest that exists
+/// (what a later import added).
 pub fn init(
     ws: &Workspace,
     team: &mut Team,
     live: Option<&LiveState>,
 ) -> Result<Initialised, Error> {
+    let (adopted, notes) = live.map(|l| adoption(ws, l)).unwrap_or_default();
     if let Some(s) = &team.stored {
-        return Ok(Initialised::Already {
-            id: s.manifest.topology_id.clone(),
-            serial: s.manifest.serial,
-        });
+        let id = s.manifest.topology_id.clone();
+        if live.is_none() {
+            return Ok(Initialised::Already {
+                id,
+                serial: s.manifest.serial,
+            });
+        }
+        let more = adopted.clone();
+        team.rewrite(
+            move |m| {
+                m.adopted.names.extend(more.names);
+                m.adopted.names.sort();
+                m.adopted.names.dedup();
+                m.adopted.checks.extend(more.checks);
+            },
+            (Operation::Init, true),
+        )?;
+        return Ok(Initialised::New { id, adopted, notes });
     }
     let name = ws.name();
     let identity = Identity {
         adopted_name: Some(name.clone()),
-        adopted: live.map(|l| adoption(ws, l)).unwrap_or_default(),
+        adopted,
         ..Identity::mint()
     };
     let (mut m, version) = team.commit_identity(&identity, &name)?;
@@ -49,15 +70,19 @@ pub fn init(
     Ok(Initialised::New {
         id: m.topology_id,
         adopted: identity.adopted,
+        notes,
     })
 }
 
 /// What runs that the topology declares, made by another tool (an imported zone): each
 /// declared record set found live as declared (zone, name, type, set identifier) makes its
 /// name adoptable when no ownership marker stands there, and the health check it uses this
-/// topology's (by id; its caller reference is another tool's and cannot change).
-pub fn adoption(ws: &Workspace, live: &LiveState) -> Adopted {
+/// topology's (by id; its caller reference is another tool's and cannot change) when that
+/// check is exactly as the file declares it and no other record uses it. Returns what was
+/// not taken over, and why.
+pub fn adoption(ws: &Workspace, live: &LiveState) -> (Adopted, Vec<String>) {
     let mut a = Adopted::default();
+    let mut notes = Vec::new();
     for r in ws.graph.resources() {
         let ResourceSpec::Record(spec) = &r.spec else {
             continue;
@@ -79,14 +104,50 @@ pub fn adoption(ws: &Workspace, live: &LiveState) -> Adopted {
         if !marked && !a.names.contains(&name) {
             a.names.push(name);
         }
-        let readable = |id: &String| live.health_checks.iter().any(|h| h.id == *id);
-        if let (Some(check), Some(id)) = (
-            &spec.health_check,
-            found.health_check_id.as_ref().filter(|i| readable(i)),
-        ) {
-            a.checks.insert(check.to_string(), id.clone());
+        let (Some(check), Some(id)) = (&spec.health_check, found.health_check_id.as_ref()) else {
+            continue;
+        };
+        match adoptable_check(ws, live, check, id) {
+            Ok(()) => {
+                a.checks.insert(check.to_string(), id.clone());
+            }
+            Err(why) => notes.push(format!("health check {id} ({check}): {why}")),
         }
     }
     a.names.sort();
-    a
+    (a, notes)
+}
+
+/// Whether the live check `id` is the one the file declares at `check`, used by one record.
+fn adoptable_check(
+    ws: &Workspace,
+    live: &LiveState,
+    check: &crate::graph::Address,
+    id: &str,
+) -> Result<(), String> {
+    let Some(h) = live.health_checks.iter().find(|h| h.id == id) else {
+        return Err("not among the checks Meridian can read (CALCULATED, CLOUDWATCH_METRIC or RECOVERY_CONTROL, or gone); the plan creates the topology's own".into());
+    };
+    let users = live
+        .records
+        .iter()
+        .filter(|r| r.health_check_id.as_deref() == Some(id))
+        .count();
+    if users > 1 {
+        return Err(format!("{users} records use it, and Meridian gives each region its own: not taken over; the plan creates the topology's own, and this one stays"));
+    }
+    let declared = ws.graph.get(check).and_then(|r| match &r.spec {
+        ResourceSpec::HealthCheck(spec) => Some(spec),
+        _ => None,
+    });
+    if declared != Some(&h.config) {
+        return Err("it is not as the file declares it (what it probes, or how): not taken over; the plan creates the topology's own, and this one stays".into());
+    }
+    if !h.drift.is_empty() {
+        return Err(format!(
+            "someone turned on {}: not taken over",
+            h.drift.join(", ")
+        ));
+    }
+    Ok(())
 }

@@ -72,6 +72,9 @@ fn forget_in(m: &mut Manifest, c: &ResourceChange, p: &Plan) {
             m.forgotten
                 .checks
                 .extend(delete.iter().map(|h| h.id.clone()));
+            m.adopted
+                .checks
+                .retain(|_, id| !delete.iter().any(|h| h.id == *id));
         }
         (Kind::Owner, Detail::Record { .. }) => forget_service(m, &c.name, p),
         (Kind::EcrReplication, Detail::Replication { region, remove, .. }) => {
@@ -100,4 +103,18 @@ fn forget_service(m: &mut Manifest, service: &str, p: &Plan) {
         }
     }
     m.services.retain(|s| s != service);
+    // What `init --adopt` took over for it is no longer taken over.
+    let prefix = format!("health_check.{service}[");
+    m.adopted.checks.retain(|a, _| !a.starts_with(&prefix));
+    let names: Vec<String> = live_changes(p)
+        .filter(|x| x.kind == Kind::Owner && x.name == service)
+        .filter_map(|x| match &x.detail {
+            Detail::Record { delete, .. } => Some(delete.iter().filter_map(|r| {
+                crate::dns::marker_domain(&r.name).map(|d| format!("{}/{d}", r.zone))
+            })),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    m.adopted.names.retain(|n| !names.contains(n));
 }

@@ -169,8 +169,10 @@ impl Team {
         written_rules(&mut m, done);
         prune_claims(&mut m, done.plan, &completed_replication(done));
         if done.operation == Operation::Destroy {
-            // Nothing is left to hold: a rebuild starts from the file's weights.
+            // Nothing is left to hold: a rebuild starts from the file's weights; nothing is
+            // left adopted: a name another tool fills again is foreign again.
             m.holds.clear();
+            m.adopted = crate::identity::Adopted::default();
         }
         m.name.clone_from(&done.plan.topology);
         m.unfinished = None;

@@ -167,7 +167,10 @@ pub(crate) fn foreign_zone(store: &Path) {
             set("api.example.com", "CNAME", Some("api-euw1"), &["api-euw1.example.net"], serde_json::json!({"routing": "latency", "region": "eu-west-1"}), Some("hc-b")),
             set("pay.example.com", "A", Some("main"), &["192.0.2.1"], serde_json::json!({"routing": "failover", "role": "PRIMARY"}), None),
             set("pay.example.com", "A", Some("standby"), &["198.51.100.1"], serde_json::json!({"routing": "failover", "role": "SECONDARY"}), None),
-            set("www.example.com", "A", None, &["192.0.2.9"], simple, None),
+            set("www.example.com", "A", None, &["192.0.2.9"], simple.clone(), None),
+            // Beside the answers: a site verification, and mail at the apex.
+            set("pay.example.com", "TXT", None, &["\"site-verification=x\""], simple.clone(), None),
+            set("example.com", "MX", None, &["10 mx.example.net"], simple, None),
         ],
         "health_checks": [check("hc-a", "api-use1.example.net"), check("hc-b", "api-euw1.example.net")],
         "deleted_caller_references": [], "repositories": {}, "replication": {},
@@ -210,7 +213,7 @@ fn a_zone_another_tool_made_is_imported_adopted_and_plans_clean() {
     assert!(out.contains("records Meridian did not create"), "{out}");
     let out = Run::new(&["init", i, "--adopt", "--state", s]).code(0);
     assert!(
-        out.contains("Took over 2 names and 2 health checks"),
+        out.contains("takes over 2 names and 2 health checks"),
         "{out}"
     );
     // The plan writes the ownership markers and nothing else: the records and the checks
@@ -240,6 +243,15 @@ fn a_zone_another_tool_made_is_imported_adopted_and_plans_clean() {
         ["hc-a", "hc-b"],
         "the other tool's checks are kept, not replaced"
     );
+    // What is not an answer at an adopted name is never taken over.
+    let kept: Vec<(&str, &str)> = live["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .filter_map(|r| Some((r["name"].as_str()?, r["type"].as_str()?)))
+        .collect();
+    assert!(kept.contains(&("pay.example.com", "TXT")), "{kept:?}");
+    assert!(kept.contains(&("example.com", "MX")), "{kept:?}");
     let manifest: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(infra.join(".meridian/manifest.json")).expect("the manifest"),
     )
@@ -247,6 +259,60 @@ fn a_zone_another_tool_made_is_imported_adopted_and_plans_clean() {
     assert_eq!(
         manifest["adopted"]["checks"]["health_check.api[\"us-east-1\"]"], "hc-a",
         "{manifest}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A check two records share is not taken over (Meridian gives each region its own): the plan
+/// creates the topology's own and says why; the shared one stays, never deleted.
+#[test]
+fn a_shared_health_check_is_not_taken_over_and_stays() {
+    let dir = scratch("shared");
+    let store = dir.join("store.json");
+    foreign_zone(&store);
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&store).expect("the store")).expect("JSON");
+    for r in state["records"].as_array_mut().expect("records") {
+        if r["name"] == "api.example.com" && r["type"] == "CNAME" {
+            r["health_check_id"] = "hc-a".into();
+        }
+    }
+    std::fs::write(&store, state.to_string()).expect("written");
+    let (s, infra) = (store.to_str().expect("UTF-8"), dir.join("infra"));
+    let i = infra.to_str().expect("UTF-8");
+    Run::new(&[
+        "import",
+        "--zone",
+        "example.com",
+        "--live",
+        "local",
+        "--state",
+        s,
+        "--out",
+        i,
+    ])
+    .code(0);
+    let main = infra.join("main.hcl");
+    let hcl = std::fs::read_to_string(&main).expect("written");
+    std::fs::write(&main, hcl.replace("FILL-IN-aws-region", "us-east-1")).expect("filled in");
+    let out = Run::new(&["init", i, "--adopt", "--state", s]).code(0);
+    assert!(out.contains("not taken over: health check hc-a"), "{out}");
+    assert!(out.contains("2 records use it"), "{out}");
+    Run::new(&["apply", i, "--state", s, "--auto-approve"]).code(0);
+    Run::new(&["plan", i, "--state", s, "--detailed-exitcode"]).code(0);
+    let live: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&store).expect("the store")).expect("JSON");
+    let ids: Vec<&str> = live["health_checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter_map(|h| h["id"].as_str())
+        .collect();
+    assert!(ids.contains(&"hc-a"), "the shared check stays: {ids:?}");
+    assert_eq!(
+        ids.len(),
+        4,
+        "hc-a, hc-b and the topology's own two: {ids:?}"
     );
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -16,6 +16,7 @@ use super::names::{plain_label, region_name};
 use super::*;
 use crate::diagnostics::{suggest, Code, Diagnostic, Diagnostics};
 use crate::model::set_identifier;
+pub use registry::valid_repository;
 use std::collections::BTreeMap;
 
 mod data;

@@ -4,7 +4,7 @@ use super::*;
 
 /// ECR repository names: lower-case path components of letters and digits separated by
 /// `.`, `_` or `-`, joined by `/`, 2 to 256 characters.
-pub(super) fn valid_repository(name: &str) -> bool {
+pub fn valid_repository(name: &str) -> bool {
     (2..=256).contains(&name.len())
         && name.split('/').all(|part| {
             !part.is_empty()

@@ -253,6 +253,18 @@ pub(super) fn set_identifiers(
             _ => vec![None],
         };
         let custom = r.str("set_identifier");
+        if custom.is_some_and(str::is_empty) {
+            diags.push(
+                Diagnostic::error(
+                    Code::SetIdentifier,
+                    r.value_loc("set_identifier"),
+                    "an empty set identifier: Route 53 takes 1 to 128 characters",
+                )
+                .label("empty")
+                .help("remove `set_identifier` (Meridian names the record <service>-<label>), or give the record's own"),
+            );
+            continue;
+        }
         if custom.is_some() && locations.len() > 1 {
             diags.push(
                 Diagnostic::error(
@@ -277,8 +289,12 @@ pub(super) fn set_identifiers(
                         r.label_loc(),
                         format!("set identifier \"{id}\" is {} characters; Route 53 accepts at most {MAX_SET_IDENTIFIER}", id.len()),
                     )
-                    .label("label too long")
-                    .help("Meridian names records <service>-<region>[-<location>]; shorten the service or region label"),
+                    .label("too long")
+                    .help(if custom.is_some() {
+                        "shorten `set_identifier`"
+                    } else {
+                        "Meridian names records <service>-<region>[-<location>]; shorten the service or region label"
+                    }),
                 );
             } else if let Some(first) = seen.get(&id) {
                 diags.push(

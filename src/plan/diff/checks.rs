@@ -24,7 +24,11 @@ pub(super) struct OurChecks<'a> {
 }
 
 impl<'a> OurChecks<'a> {
-    pub(super) fn read(live: &'a LiveState, identity: &Identity) -> OurChecks<'a> {
+    pub(super) fn read(
+        live: &'a LiveState,
+        identity: &Identity,
+        graph: &ResourceGraph,
+    ) -> OurChecks<'a> {
         let mut ours = OurChecks {
             by_address: BTreeMap::new(),
             zone_of: BTreeMap::new(),
@@ -47,14 +51,17 @@ impl<'a> OurChecks<'a> {
                 ours.zone_of.insert(&h.id, zone);
             }
         }
-        // Checks another tool made, taken over by id (`meridian init --adopt`).
+        // Checks another tool made, taken over by id (`meridian init --adopt`): each is the
+        // check of the declared record that uses it live (so a region renamed since keeps
+        // it), else of the address it was adopted for.
         for (address, id) in &identity.adopted.checks {
             if identity.forgotten.check(id) {
                 continue;
             }
             if let Some(h) = live.health_checks.iter().find(|h| h.id == *id) {
+                let at = adopted_at(graph, live, id).unwrap_or_else(|| address.clone());
                 ours.by_address
-                    .entry(hash::hex(address, 12))
+                    .entry(hash::hex(&at, 12))
                     .or_default()
                     .push(h);
                 ours.zone_of.insert(&h.id, None);
@@ -62,6 +69,25 @@ impl<'a> OurChecks<'a> {
         }
         ours
     }
+}
+
+/// The address of the declared check of the record that uses check `id` live.
+fn adopted_at(graph: &ResourceGraph, live: &LiveState, id: &str) -> Option<String> {
+    let used = live
+        .records
+        .iter()
+        .find(|r| r.health_check_id.as_deref() == Some(id))?;
+    graph.resources().iter().find_map(|r| match &r.spec {
+        ResourceSpec::Record(s)
+            if s.zone == used.zone
+                && s.name == used.name
+                && s.record_type == used.record_type
+                && s.set_identifier == used.set_identifier =>
+        {
+            s.health_check.as_ref().map(ToString::to_string)
+        }
+        _ => None,
+    })
 }
 
 /// The changes of every declared health check; returns the live check each one keeps

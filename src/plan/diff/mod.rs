@@ -192,7 +192,7 @@ pub fn diff(graph: &ResourceGraph, live: &LiveState, settings: Settings) -> Diff
     // doubled as it filled was the largest allocation of a steady-state plan.
     let declared = graph.resources().len();
     d.changes.reserve_exact(declared + declared / 16 + 16);
-    let mut ours = OurChecks::read(live, identity);
+    let mut ours = OurChecks::read(live, identity, graph);
     let kept_check_ids = declared_checks(graph, &mut ours, settings, &mut d);
     let plain = settings.plain_records;
     records(

@@ -127,7 +127,7 @@ pub(super) fn is_service_record(r: &RecordSet, service: &str, ours: &Ours) -> bo
         && ours.plain.contains(&r.record_type);
     !unmanaged(r)
         && r.record_type.is_endpoint()
-        && (named || declared || plain_set || is_accelerator_alias(r))
+        && (named || declared || plain_set || ours.adopted || is_accelerator_alias(r))
 }
 
 /// What at a name is the service's besides the set identifiers Meridian names after it: the
@@ -135,6 +135,9 @@ pub(super) fn is_service_record(r: &RecordSet, service: &str, ours: &Ours) -> bo
 pub(super) struct Ours {
     pub ids: Vec<String>,
     pub plain: Vec<RecordType>,
+    /// A name `meridian init --adopt` took over and the topology no longer declares: every
+    /// answer there is what it took over (the other tool's set identifiers included).
+    pub adopted: bool,
 }
 
 impl Ours {
@@ -150,6 +153,7 @@ impl Ours {
                 .filter_map(|(_, s)| s.set_identifier.clone())
                 .collect(),
             plain: plain_types(names, specs, live),
+            adopted: false,
         }
     }
 
@@ -165,6 +169,7 @@ impl Ours {
                 .filter_map(|(_, s)| s.set_identifier.clone())
                 .collect(),
             plain: plain_types(names, &[], live),
+            adopted: names.identity.adopted.name(zone, domain),
         }
     }
 }
@@ -370,9 +375,20 @@ pub(super) fn owned_name(
         adopt && !owned,
         d,
     );
-    // The service's records at its name, by set identifier.
+    // The service's records at its name, by set identifier: only answers (A, AAAA, CNAME,
+    // aliases) are ever the service's. Records of other types at an adopted name (MX, TXT,
+    // CAA: a mail domain at the apex) are never taken over: they stay, and are said.
     let mut live_by_set: BTreeMap<Option<String>, Vec<&RecordSet>> = BTreeMap::new();
     for r in live_here {
+        if !r.record_type.is_endpoint() || unmanaged(r) {
+            d.untouched.push(Untouched::Record {
+                zone: r.zone.clone(),
+                name: r.name.clone(),
+                record_type: r.record_type.clone(),
+                set_identifier: r.set_identifier.clone(),
+            });
+            continue;
+        }
         live_by_set
             .entry(r.set_identifier.clone())
             .or_default()

@@ -29,6 +29,11 @@ pub struct Args {
     prices: Option<PathBuf>,
     #[command(flatten)]
     comment: CommentArgs,
+    /// When users are served again, not only the floor: P50, P90 and P99 of the lost region's
+    /// TTL-honouring clients, per region loss, for a fast failure and a dark region (human or
+    /// json).
+    #[arg(long)]
+    distribution: bool,
     /// Analyze what is deployed in this zone instead of a file (repeatable): `meridian import`
     /// in memory, then the analysis; it says what it had to assume.
     #[arg(long = "zone", value_name = "ZONE")]
@@ -141,6 +146,35 @@ fn load(
     Ok((topology, analysis))
 }
 
+/// `analyze --distribution`: when users are served again, per region loss.
+fn distributions(args: &Args, ctx: &mut Ctx) -> u8 {
+    if matches!(args.format, Format::Markdown | Format::Svg) {
+        ctx.err(
+            "error: --distribution is written as human or json (markdown and svg are not yet)\n",
+        );
+        return exit::ERROR;
+    }
+    tree::each(&args.path, Many::One, ctx, |path, ctx| {
+        let (topology, a) = match load(path, args.prices.as_deref(), ctx) {
+            Ok(x) => x,
+            Err(code) => return code,
+        };
+        let d = crate::analysis::distribution::distribution(
+            &topology,
+            &a,
+            &crate::analysis::distribution::Model::default(),
+        );
+        match args.format {
+            Format::Json => match super::to_json(&d, ctx) {
+                Ok(text) => ctx.out(&text),
+                Err(code) => return code,
+            },
+            _ => ctx.out(&render::analysis::distribution(&d)),
+        }
+        exit::OK
+    })
+}
+
 /// `analyze --zone`: the analysis of what is deployed, imported in memory.
 fn deployed(args: &Args, ctx: &mut Ctx) -> Result<u8, u8> {
     let overrides = price_file(args.prices.as_deref(), ctx)?;
@@ -213,6 +247,9 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
         Format::Human => Many::Text,
         _ => Many::One,
     };
+    if args.distribution {
+        return distributions(&args, ctx);
+    }
     tree::each(&args.path, many, ctx, |path, ctx| {
         match load(path, args.prices.as_deref(), ctx) {
             Ok((_, a)) if print(&a, (args.format, &args.comment), ctx) => exit::OK,

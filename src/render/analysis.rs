@@ -772,3 +772,50 @@ pub fn timeline_svg(a: &Analysis) -> Result<String, String> {
     }
     Ok(out)
 }
+
+/// `analyze --distribution`: per service and region loss, when the lost region's
+/// TTL-honouring clients are served again, under each failure mode, beside the floor.
+pub fn distribution(d: &crate::analysis::distribution::Distribution) -> String {
+    use crate::analysis::distribution::Mode;
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    for (name, sd) in &d.services {
+        let _ = writeln!(s, "service {name}");
+        for l in &sd.losses {
+            let mode = match l.mode {
+                Mode::Fast => "fast failure",
+                Mode::Dark => "dark region ",
+            };
+            let floor = l.floor_seconds.map_or_else(
+                || "floor unknown".to_string(),
+                |f| format!("floor {f:.0} s"),
+            );
+            let line = match (&l.percentiles, &l.unknown) {
+                (Some(p), _) if p.p99_seconds == 0.0 => {
+                    "serves no traffic: nothing to recover".to_string()
+                }
+                (Some(p), _) => {
+                    let mut x = format!(
+                        "P50 {:.1} s, P90 {:.1} s, P99 {:.1} s ({floor}; mean detection {:.1} s)",
+                        p.p50_seconds,
+                        p.p90_seconds,
+                        p.p99_seconds,
+                        l.mean_detection_seconds.unwrap_or_default()
+                    );
+                    if let Some(f) = l.failing_at_objective {
+                        let _ =
+                            write!(x, "; {:.1} % still failing at the RTO objective", f * 100.0);
+                    }
+                    x
+                }
+                (None, Some(why)) => format!("{floor}; no distribution: {why}"),
+                (None, None) => floor,
+            };
+            let _ = writeln!(s, "  losing {}, {mode}: {line}", l.region);
+        }
+    }
+    for n in &d.notes {
+        let _ = writeln!(s, "note: {n}");
+    }
+    s
+}

@@ -524,3 +524,24 @@ fn an_adopting_manifest_and_plan_match_their_schemas() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `analyze --distribution --format json` matches its schema, on every example.
+#[test]
+fn the_distribution_matches_its_schema() {
+    for e in [
+        "active-passive",
+        "active-active-partitioned",
+        "active-active-anycast",
+    ] {
+        check(
+            "schemas/distribution.schema.json",
+            &[
+                "analyze",
+                &format!("examples/{e}"),
+                "--distribution",
+                "--format",
+                "json",
+            ],
+        );
+    }
+}

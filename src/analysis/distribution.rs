@@ -1,0 +1,419 @@
+//! Recovery as users live it: for each region loss, when a share of the lost region's
+//! TTL-honouring clients is served again (P50, P90, P99), beside the floor.
+//!
+//! The model, each part as docs/aws-facts.md gives it:
+//! - Detection: Route 53's checkers (16 by default, observed rather than documented) probe
+//!   independently every `interval` with random phases; a checker flips after `threshold`
+//!   consecutive failures, and the endpoint is unhealthy when 18 % or fewer report healthy:
+//!   when the k-th checker has flipped, k = n - floor(0.18 n) (14 of 16). A checker whose
+//!   phase is U (uniform in [0, 1) of an interval) flips at `(threshold - 1) x interval + U x
+//!   interval` after a fast failure, and also the connect timeout later when the region goes
+//!   dark (each probe fails only when it times out). The k-th of n uniform phases follows
+//!   Beta(k, n - k + 1).
+//! - Then a client is served again once its cached answer expires (the remaining TTL of its
+//!   cache, uniform over the TTL for TTL-honouring clients) and the recovery's other steps
+//!   (promotion, scale-up, at their declared single values) are done.
+//!
+//! So a client's recovery time is `D + max(R, c)`, D the detection, R ~ U(0, TTL), c the
+//! slowest other step: its distribution is computed exactly (numerical integration over the
+//! order statistic's density), not simulated: the same numbers on every machine. It never
+//! exceeds the floor (`threshold x interval + max(TTL, c)`) and reaches it. Clients that keep
+//! answers longer than the TTL are their own share, not in these figures.
+
+use super::rto::{RegionLoss, StepKind};
+use super::Analysis;
+use crate::model::{HealthCheck, HealthCheckType, Topology};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Route 53 checkers probing one endpoint (observed: 16 by default across the 8 checker
+/// regions; not a documented figure).
+pub const CHECKERS: u32 = 16;
+/// An endpoint is unhealthy when this share of checkers or fewer report it healthy.
+pub const HEALTHY_SHARE: f64 = 0.18;
+/// Resolvers that extend TTLs (docs/aws-facts.md): their clients are not in the figures.
+pub const TTL_EXTENDERS: f64 = 0.087;
+
+/// The model's parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Model {
+    pub checkers: u32,
+    pub healthy_share: f64,
+}
+
+impl Default for Model {
+    fn default() -> Model {
+        Model {
+            checkers: CHECKERS,
+            healthy_share: HEALTHY_SHARE,
+        }
+    }
+}
+
+impl Model {
+    /// How many checkers must have flipped for the endpoint to be unhealthy.
+    pub fn flipped_needed(&self) -> u32 {
+        let healthy = (f64::from(self.checkers) * self.healthy_share).floor() as u32;
+        self.checkers - healthy.min(self.checkers - 1)
+    }
+}
+
+/// How the lost region fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Probes fail at once (connection refused, 5xx).
+    Fast,
+    /// Probes fail only when they time out (the region is unreachable).
+    Dark,
+}
+
+/// The share of clients served again by a time.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Percentiles {
+    pub p50_seconds: f64,
+    pub p90_seconds: f64,
+    pub p99_seconds: f64,
+}
+
+/// One region loss under one failure mode.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LossDistribution {
+    pub region: String,
+    pub mode: Mode,
+    /// The floor of the same loss and mode (the worst case of the model's inputs).
+    pub floor_seconds: Option<f64>,
+    /// When a share of the TTL-honouring clients is served again; None when not modelled.
+    pub percentiles: Option<Percentiles>,
+    /// The mean time to detection.
+    pub mean_detection_seconds: Option<f64>,
+    /// The share of TTL-honouring clients still failing when the RTO objective runs out.
+    pub failing_at_objective: Option<f64>,
+    /// Why there are no percentiles, when there are none.
+    pub unknown: Option<String>,
+}
+
+/// A service's losses.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServiceDistribution {
+    pub losses: Vec<LossDistribution>,
+}
+
+/// Every service's distribution, and what the figures leave out.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Distribution {
+    pub format_version: u32,
+    pub model: Model,
+    /// Checkers that must have flipped: n - floor(0.18 n).
+    pub flipped_needed: u32,
+    pub services: BTreeMap<String, ServiceDistribution>,
+    /// The share of clients behind resolvers that extend TTLs, whose time is not in the
+    /// figures (unknown: they keep the lost region's answer past its TTL).
+    pub ttl_extenders_share: f64,
+    pub notes: Vec<String>,
+}
+
+/// The distributions of every region loss the analysis has a floor for.
+pub fn distribution(t: &Topology, a: &Analysis, m: &Model) -> Distribution {
+    let objective = t
+        .objectives
+        .as_ref()
+        .and_then(|o| o.rto)
+        .map(|d| d.as_secs_f64());
+    let grid = Grid::new(m.flipped_needed(), m.checkers);
+    let services = a
+        .services
+        .iter()
+        .map(|(name, sa)| {
+            let check = t.services.get(name).and_then(|s| {
+                s.health_check
+                    .as_ref()
+                    .filter(|_| s.anycast.as_ref().is_none_or(|x| x.accelerator.is_none()))
+            });
+            let losses = sa
+                .region_losses
+                .iter()
+                .flat_map(|l| {
+                    [Mode::Fast, Mode::Dark].map(|mode| loss(l, check, mode, (m, &grid, objective)))
+                })
+                .collect();
+            (name.clone(), ServiceDistribution { losses })
+        })
+        .collect();
+    Distribution {
+        format_version: 1,
+        model: *m,
+        flipped_needed: m.flipped_needed(),
+        services,
+        ttl_extenders_share: TTL_EXTENDERS,
+        notes: vec![
+            format!("{} checkers per endpoint (observed, not documented), unhealthy when {} have flipped (18 % or fewer healthy)", m.checkers, m.flipped_needed()),
+            format!("clients behind resolvers that extend TTLs (about {:.1} %) and clients that cache DNS longer (JVMs: 30 s by default) are not in the percentiles: their time is unknown", TTL_EXTENDERS * 100.0),
+            "promotion and scale-up at their declared single values; a region that is sick but answering (a brown-out) is not modelled yet".into(),
+        ],
+    }
+}
+
+fn loss(
+    l: &RegionLoss,
+    check: Option<&HealthCheck>,
+    mode: Mode,
+    (m, grid, objective): (&Model, &Grid, Option<f64>),
+) -> LossDistribution {
+    let floor = match mode {
+        Mode::Fast => l.floor_seconds,
+        Mode::Dark => l.dark_floor_seconds,
+    }
+    .map(|d| d.as_secs_f64());
+    let mut out = LossDistribution {
+        region: l.region.clone(),
+        mode,
+        floor_seconds: floor,
+        percentiles: None,
+        mean_detection_seconds: None,
+        failing_at_objective: None,
+        unknown: None,
+    };
+    match timing(l, check, mode, m) {
+        Ok(Some(x)) => {
+            out.mean_detection_seconds = Some(x.mean_detection());
+            out.percentiles = Some(Percentiles {
+                p50_seconds: x.quantile(grid, 0.50),
+                p90_seconds: x.quantile(grid, 0.90),
+                p99_seconds: x.quantile(grid, 0.99),
+            });
+            out.failing_at_objective = objective.map(|o| 1.0 - x.cdf(grid, o));
+        }
+        // Nothing to recover: the lost region served no traffic.
+        Ok(None) => {
+            out.percentiles = Some(Percentiles {
+                p50_seconds: 0.0,
+                p90_seconds: 0.0,
+                p99_seconds: 0.0,
+            });
+            out.failing_at_objective = objective.map(|_| 0.0);
+        }
+        Err(why) => out.unknown = Some(why),
+    }
+    out
+}
+
+/// A loss's recovery time: `base + interval x B + max(R, c)`, B the k-th of n uniform phases,
+/// R uniform over the TTL.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timing {
+    /// `(threshold - 1) x interval`, plus the connect timeout when dark.
+    pub base: f64,
+    pub interval: f64,
+    pub ttl: f64,
+    /// The slowest other step (promotion, scale-up).
+    pub other: f64,
+    pub k: u32,
+    pub n: u32,
+}
+
+/// The timing of a loss, None when the lost region served no traffic; Err when the model
+/// does not cover its detection or an input is unknown.
+fn timing(
+    l: &RegionLoss,
+    check: Option<&HealthCheck>,
+    mode: Mode,
+    m: &Model,
+) -> Result<Option<Timing>, String> {
+    if let Some(u) = &l.unknown {
+        return Err(u.reason.clone());
+    }
+    if !l.carries_traffic && !l.holds_writes {
+        return Ok(None);
+    }
+    let Some(h) = check else {
+        return Err("detected by something other than a Route 53 health check (an accelerator, or an alias's target): the floor only".into());
+    };
+    let step = |k: StepKind| {
+        l.steps
+            .iter()
+            .filter(|s| s.kind == k)
+            .map(|s| s.seconds.map(|d| d.as_secs_f64()))
+            .collect::<Option<Vec<f64>>>()
+    };
+    let (Some(ttl), Some(promotion), Some(scale)) = (
+        step(StepKind::TrafficShift),
+        step(StepKind::Promotion),
+        step(StepKind::ScaleUp),
+    ) else {
+        return Err("a step of the recovery has no known duration".into());
+    };
+    let interval = f64::from(h.interval);
+    let timeout = match (mode, h.kind) {
+        (Mode::Fast, _) => 0.0,
+        (Mode::Dark, HealthCheckType::Tcp) => 10.0,
+        (Mode::Dark, _) => 4.0,
+    };
+    Ok(Some(Timing {
+        base: f64::from(h.failure_threshold.saturating_sub(1)) * interval + timeout,
+        interval,
+        ttl: ttl.into_iter().fold(0.0, f64::max),
+        other: promotion.into_iter().chain(scale).fold(0.0, f64::max),
+        k: m.flipped_needed(),
+        n: m.checkers,
+    }))
+}
+
+/// Steps of the numerical integration over the order statistic's density.
+const GRID: u32 = 4000;
+
+/// The order statistic's density on the integration grid (midpoints), weighted: computed once
+/// per model, shared by every loss.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grid {
+    /// (b, density(b) x step) at each midpoint.
+    points: Vec<(f64, f64)>,
+}
+
+impl Grid {
+    /// The k-th of n uniform order statistics: Beta(k, n - k + 1).
+    pub fn new(k: u32, n: u32) -> Grid {
+        let (kf, nf) = (f64::from(k), f64::from(n));
+        let ln_norm = ln_factorial(n) - ln_factorial(k - 1) - ln_factorial(n - k);
+        let h = 1.0 / f64::from(GRID);
+        let points = (0..GRID)
+            .map(|i| {
+                let b = (f64::from(i) + 0.5) * h;
+                let d = (ln_norm + (kf - 1.0) * b.ln() + (nf - kf) * (1.0 - b).ln()).exp();
+                (b, d * h)
+            })
+            .collect();
+        Grid { points }
+    }
+}
+
+impl Timing {
+    /// The share of clients served again by `t`: detection, then their cache and the other
+    /// steps.
+    pub fn cdf(&self, grid: &Grid, t: f64) -> f64 {
+        let after = |x: f64| {
+            if x < self.other {
+                0.0
+            } else if self.ttl <= 0.0 {
+                1.0
+            } else {
+                (x / self.ttl).min(1.0)
+            }
+        };
+        let sum: f64 = grid
+            .points
+            .iter()
+            .map(|(b, w)| w * after(t - self.base - self.interval * b))
+            .sum();
+        sum.clamp(0.0, 1.0)
+    }
+
+    /// The time by which a share `p` of the clients is served again (bisection on the CDF, to
+    /// a millisecond; shown to a tenth of a second).
+    pub fn quantile(&self, grid: &Grid, p: f64) -> f64 {
+        let (mut lo, mut hi) = (self.base, self.floor());
+        while hi - lo > 0.001 {
+            let mid = (lo + hi) / 2.0;
+            if self.cdf(grid, mid) >= p {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        (hi * 10.0).round() / 10.0
+    }
+
+    /// The worst case: every checker's phase a whole interval, every cache a whole TTL.
+    pub fn floor(&self) -> f64 {
+        self.base + self.interval + self.ttl.max(self.other)
+    }
+
+    /// The mean detection: `base + interval x k / (n + 1)`.
+    pub fn mean_detection(&self) -> f64 {
+        self.base + self.interval * f64::from(self.k) / f64::from(self.n + 1)
+    }
+}
+
+fn ln_factorial(n: u32) -> f64 {
+    (2..=n).map(|i| f64::from(i).ln()).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grid() -> Grid {
+        Grid::new(14, 16)
+    }
+
+    /// 16 checkers, 10 s x 3, a fast failure: the endpoint is unhealthy when the 14th flips,
+    /// between 20 and 30 s, 20 + 10 x 14 / 17 = 28.24 s on average (the hand case).
+    fn fast(ttl: f64, other: f64) -> Timing {
+        Timing {
+            base: 20.0,
+            interval: 10.0,
+            ttl,
+            other,
+            k: Model::default().flipped_needed(),
+            n: CHECKERS,
+        }
+    }
+
+    #[test]
+    fn the_fourteenth_of_sixteen_checkers_decides_at_about_28_s() {
+        assert_eq!(Model::default().flipped_needed(), 14);
+        let t = fast(0.0, 0.0);
+        assert!((t.mean_detection() - 28.235).abs() < 0.001);
+        // Detection alone: its median is the Beta(14, 3) median, 20 + 10 x 0.83635 = 28.36 s
+        // (integrated by hand in Python with lgamma, 200,000 midpoints), shown as 28.4.
+        assert!(
+            (t.quantile(&grid(), 0.5) - 28.4).abs() < 0.01,
+            "{}",
+            t.quantile(&grid(), 0.5)
+        );
+        assert!(t.quantile(&grid(), 0.0001) >= 20.0 && t.quantile(&grid(), 0.9999) <= 30.0);
+        // The CDF is a distribution: 0 before 20 s, 1 from 30 s.
+        assert!(t.cdf(&grid(), 19.9) < 1e-9 && (t.cdf(&grid(), 30.0) - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_ttl_only_design_waits_the_remaining_ttl_and_never_exceeds_the_floor() {
+        let t = fast(60.0, 0.0);
+        assert!((t.floor() - 90.0).abs() < 1e-9);
+        // Median: about 28.4 + 30 s (detection's spread is small beside the TTL's).
+        let p50 = t.quantile(&grid(), 0.5);
+        assert!((p50 - 58.2).abs() < 1.0, "{p50}");
+        let p99 = t.quantile(&grid(), 0.99);
+        assert!(p99 <= t.floor() && p99 > 85.0, "{p99}");
+        // It reaches the floor: just below it some clients still wait.
+        assert!(
+            t.cdf(&grid(), t.floor() - 0.5) < 1.0 && (t.cdf(&grid(), t.floor()) - 1.0).abs() < 1e-9
+        );
+    }
+
+    #[test]
+    fn a_promotion_dominated_design_is_detection_plus_the_promotion() {
+        // Promotion 120 s beside a 60 s TTL: every client waits for it.
+        let t = fast(60.0, 120.0);
+        let d = fast(0.0, 0.0);
+        for p in [0.5, 0.9, 0.99] {
+            assert!(
+                (t.quantile(&grid(), p) - (d.quantile(&grid(), p) + 120.0)).abs() < 0.11,
+                "{p}"
+            );
+        }
+        assert!((t.floor() - 150.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_dark_region_adds_the_connect_timeout_to_detection() {
+        let dark = Timing {
+            base: 24.0,
+            ..fast(60.0, 0.0)
+        };
+        assert!(
+            (dark.quantile(&grid(), 0.5) - fast(60.0, 0.0).quantile(&grid(), 0.5) - 4.0).abs()
+                < 0.11
+        );
+    }
+}

@@ -174,7 +174,15 @@ fn loss(
         failing_at_objective: None,
         unknown: None,
     };
-    match timing(l, check, mode, m) {
+    // The model's timeline must be the floor's (its detection and steps): a loss whose floor
+    // follows another path (a failover_to tree) shows the floor only.
+    let timed = timing(l, check, mode, m).and_then(|x| match (x, l.floor_seconds) {
+        (Some(t), Some(f)) if mode == Mode::Fast && (t.floor() - f.as_secs_f64()).abs() > 0.001 => {
+            Err(format!("its floor follows another path than detection, then the TTL or the slowest step ({:.0} s against {:.0} s): the floor only", f.as_secs_f64(), t.floor()))
+        }
+        (x, _) => Ok(x),
+    });
+    match timed {
         Ok(Some(x)) => {
             out.mean_detection_seconds = Some(x.mean_detection());
             out.percentiles = Some(Percentiles {
@@ -223,7 +231,10 @@ fn timing(
     if let Some(u) = &l.unknown {
         return Err(u.reason.clone());
     }
-    if !l.carries_traffic && !l.holds_writes {
+    // Nothing for users to wait for (a region serving no traffic, a witness's vote).
+    if l.floor_seconds.is_some_and(|f| f.as_millis() == 0)
+        || (!l.carries_traffic && !l.holds_writes)
+    {
         return Ok(None);
     }
     let Some(h) = check else {

@@ -705,3 +705,43 @@ fn every_fixture_agrees_on_every_surface() {
     }
     assert!(checked >= 50, "{checked} fixtures");
 }
+
+/// Over every hand-computed design: the distribution of when users are served again never
+/// exceeds the floor (fast or dark), its percentiles are ordered, and its mean detection comes
+/// before the floor (the unit tests show it reaches the floor).
+#[test]
+fn the_distribution_never_exceeds_the_floor_and_reaches_it() {
+    use meridian::analysis::distribution::{distribution, Mode, Model};
+    let mut seen = 0;
+    for entry in std::fs::read_dir("tests/fixtures/recovery").expect("the fixtures") {
+        let path = entry.expect("a fixture").path();
+        let sources = meridian::source::Sources::load(&path).expect("readable");
+        let checked = meridian::check(&sources);
+        let Some(t) = checked.valid() else { continue };
+        let a = meridian::analysis::analyze(t);
+        let d = distribution(t, &a, &Model::default());
+        for (name, s) in &d.services {
+            for l in &s.losses {
+                let (Some(p), Some(floor)) = (&l.percentiles, l.floor_seconds) else {
+                    continue;
+                };
+                let at = format!("{} {name} {} {:?}", path.display(), l.region, l.mode);
+                assert!(
+                    p.p50_seconds <= p.p90_seconds && p.p90_seconds <= p.p99_seconds,
+                    "{at}"
+                );
+                assert!(
+                    p.p99_seconds <= floor + 0.05,
+                    "{at}: P99 {} over the floor {floor}",
+                    p.p99_seconds
+                );
+                if l.mode == Mode::Fast && floor > 0.0 {
+                    seen += 1;
+                    let mean = l.mean_detection_seconds.expect("a detection");
+                    assert!(mean < floor, "{at}");
+                }
+            }
+        }
+    }
+    assert!(seen > 20, "only {seen} losses had a distribution");
+}

@@ -132,6 +132,27 @@ fn analyze_of_the_deployed_zone_is_the_analysis_of_its_import() {
 
 /// A zone another tool made (its own set identifiers, health checks with its own caller
 /// references, no ownership markers) in a local store.
+/// `meridian import` of example.com from the local store `store` into `infra/main.hcl`:
+/// the file and its text.
+fn import_to(store: &str, infra: &Path) -> (PathBuf, String) {
+    let i = infra.to_str().expect("UTF-8");
+    Run::new(&[
+        "import",
+        "--zone",
+        "example.com",
+        "--live",
+        "local",
+        "--state",
+        store,
+        "--out",
+        i,
+    ])
+    .code(0);
+    let main = infra.join("main.hcl");
+    let hcl = std::fs::read_to_string(&main).expect("written");
+    (main, hcl)
+}
+
 pub(crate) fn foreign_zone(store: &Path) {
     let set = |name: &str,
                t: &str,
@@ -185,20 +206,7 @@ fn a_zone_another_tool_made_is_imported_adopted_and_plans_clean() {
     foreign_zone(&store);
     let (s, infra) = (store.to_str().expect("UTF-8"), dir.join("infra"));
     let i = infra.to_str().expect("UTF-8");
-    Run::new(&[
-        "import",
-        "--zone",
-        "example.com",
-        "--live",
-        "local",
-        "--state",
-        s,
-        "--out",
-        i,
-    ])
-    .code(0);
-    let main = infra.join("main.hcl");
-    let hcl = std::fs::read_to_string(&main).expect("written");
+    let (main, hcl) = import_to(s, &infra);
     assert!(hcl.contains("set_identifier = \"api-use1\""), "{hcl}");
     assert!(
         hcl.contains("#   - www.example.com A: a plain record"),
@@ -280,20 +288,7 @@ fn a_shared_health_check_is_not_taken_over_and_stays() {
     std::fs::write(&store, state.to_string()).expect("written");
     let (s, infra) = (store.to_str().expect("UTF-8"), dir.join("infra"));
     let i = infra.to_str().expect("UTF-8");
-    Run::new(&[
-        "import",
-        "--zone",
-        "example.com",
-        "--live",
-        "local",
-        "--state",
-        s,
-        "--out",
-        i,
-    ])
-    .code(0);
-    let main = infra.join("main.hcl");
-    let hcl = std::fs::read_to_string(&main).expect("written");
+    let (main, hcl) = import_to(s, &infra);
     std::fs::write(&main, hcl.replace("FILL-IN-aws-region", "us-east-1")).expect("filled in");
     let out = Run::new(&["init", i, "--adopt", "--state", s]).code(0);
     assert!(out.contains("not taken over: health check hc-a"), "{out}");

@@ -89,6 +89,9 @@ pub struct LossDistribution {
     pub mean_detection_seconds: Option<f64>,
     /// The share of TTL-honouring clients still failing when the RTO objective runs out.
     pub failing_at_objective: Option<f64>,
+    /// The checkers this loss's detection counts on, and how many must flip.
+    pub checkers: Option<u32>,
+    pub flipped_needed: Option<u32>,
     /// Why there are no percentiles, when there are none.
     pub unknown: Option<String>,
 }
@@ -120,7 +123,7 @@ pub fn distribution(t: &Topology, a: &Analysis, m: &Model) -> Distribution {
         .as_ref()
         .and_then(|o| o.rto)
         .map(|d| d.as_secs_f64());
-    let grid = Grid::new(m.flipped_needed(), m.checkers);
+    let grids = std::cell::RefCell::new(BTreeMap::<(u32, u32), std::rc::Rc<Grid>>::new());
     let services = a
         .services
         .iter()
@@ -134,7 +137,8 @@ pub fn distribution(t: &Topology, a: &Analysis, m: &Model) -> Distribution {
                 .region_losses
                 .iter()
                 .flat_map(|l| {
-                    [Mode::Fast, Mode::Dark].map(|mode| loss(l, check, mode, (m, &grid, objective)))
+                    [Mode::Fast, Mode::Dark]
+                        .map(|mode| loss(l, check, mode, (m, &grids, objective)))
                 })
                 .collect();
             (name.clone(), ServiceDistribution { losses })
@@ -149,8 +153,16 @@ pub fn distribution(t: &Topology, a: &Analysis, m: &Model) -> Distribution {
         notes: vec![
             format!("{} checkers per endpoint (observed, not documented), unhealthy when {} have flipped (18 % or fewer healthy)", m.checkers, m.flipped_needed()),
             format!("clients behind resolvers that extend TTLs (about {:.1} %) and clients that cache DNS longer (JVMs: 30 s by default) are not in the percentiles: their time is unknown", TTL_EXTENDERS * 100.0),
-            "promotion and scale-up at their declared single values; a region that is sick but answering (a brown-out) is not modelled yet".into(),
+            "promotion and scale-up at their declared single values, and every client waits for the slowest of them (the floor's assumption; where the lost users split across takers that need different steps, the lower percentiles are overstated); a region that is sick but answering (a brown-out) is not modelled yet".into(),
+            "a check that names its checker regions has about 2 checkers per region; a dark region's probe takes the interval and the connect timeout, as the floor's".into(),
         ],
+    }
+}
+
+fn floor_of(l: &RegionLoss, mode: Mode) -> Option<crate::duration::Duration> {
+    match mode {
+        Mode::Fast => l.floor_seconds,
+        Mode::Dark => l.dark_floor_seconds,
     }
 }
 
@@ -158,7 +170,7 @@ fn loss(
     l: &RegionLoss,
     check: Option<&HealthCheck>,
     mode: Mode,
-    (m, grid, objective): (&Model, &Grid, Option<f64>),
+    (m, grids, objective): (&Model, &Grids, Option<f64>),
 ) -> LossDistribution {
     let floor = match mode {
         Mode::Fast => l.floor_seconds,
@@ -172,19 +184,28 @@ fn loss(
         percentiles: None,
         mean_detection_seconds: None,
         failing_at_objective: None,
+        checkers: None,
+        flipped_needed: None,
         unknown: None,
     };
     // The model's timeline must be the floor's (its detection and steps): a loss whose floor
     // follows another path (a failover_to tree) shows the floor only.
-    let timed = timing(l, check, mode, m).and_then(|x| match (x, l.floor_seconds) {
-        (Some(t), Some(f)) if mode == Mode::Fast && (t.floor() - f.as_secs_f64()).abs() > 0.001 => {
+    let timed = timing(l, check, mode, m).and_then(|x| match (x, floor_of(l, mode)) {
+        (Some(t), Some(f)) if (t.floor() - f.as_secs_f64()).abs() > 0.001 => {
             Err(format!("its floor follows another path than detection, then the TTL or the slowest step ({:.0} s against {:.0} s): the floor only", f.as_secs_f64(), t.floor()))
         }
         (x, _) => Ok(x),
     });
     match timed {
         Ok(Some(x)) => {
+            let grid = grids
+                .borrow_mut()
+                .entry((x.k, x.n))
+                .or_insert_with(|| std::rc::Rc::new(Grid::new(x.k, x.n)))
+                .clone();
+            let grid = grid.as_ref();
             out.mean_detection_seconds = Some(x.mean_detection());
+            (out.checkers, out.flipped_needed) = (Some(x.n), Some(x.k));
             out.percentiles = Some(Percentiles {
                 p50_seconds: x.quantile(grid, 0.50),
                 p90_seconds: x.quantile(grid, 0.90),
@@ -201,7 +222,15 @@ fn loss(
             });
             out.failing_at_objective = objective.map(|_| 0.0);
         }
-        Err(why) => out.unknown = Some(why),
+        Err(why) => {
+            // No recovery: every client of the lost region is still failing at any objective.
+            let none = l
+                .unknown
+                .as_ref()
+                .is_some_and(|u| u.kind == super::rto::UnknownKind::NoRecovery);
+            out.failing_at_objective = objective.filter(|_| none).map(|_| 1.0);
+            out.unknown = Some(why);
+        }
     }
     out
 }
@@ -260,15 +289,34 @@ fn timing(
         (Mode::Dark, HealthCheckType::Tcp) => 10.0,
         (Mode::Dark, _) => 4.0,
     };
+    // As the floor does, a dark region's probe takes the interval and the connect timeout:
+    // the last of `threshold` probes fails `timeout` after it was sent.
+    let cycle = interval + timeout;
+    let (k, n) = checkers(h, m);
     Ok(Some(Timing {
-        base: f64::from(h.failure_threshold.saturating_sub(1)) * interval + timeout,
+        base: f64::from(h.failure_threshold.saturating_sub(1)) * cycle + timeout,
         interval,
         ttl: ttl.into_iter().fold(0.0, f64::max),
         other: promotion.into_iter().chain(scale).fold(0.0, f64::max),
-        k: m.flipped_needed(),
-        n: m.checkers,
+        k,
+        n,
     }))
 }
+
+/// The checkers of `h` and how many must flip: the model's, or about 2 per checker region when
+/// the check names its regions (16 across all 8, observed).
+fn checkers(h: &HealthCheck, m: &Model) -> (u32, u32) {
+    let n = if h.regions.is_empty() {
+        m.checkers
+    } else {
+        2 * u32::try_from(h.regions.len()).unwrap_or(8)
+    };
+    let model = Model { checkers: n, ..*m };
+    (model.flipped_needed(), n)
+}
+
+/// The integration grids, by (k, n): one per checker count in use.
+type Grids = std::cell::RefCell<BTreeMap<(u32, u32), std::rc::Rc<Grid>>>;
 
 /// Steps of the numerical integration over the order statistic's density.
 const GRID: u32 = 4000;
@@ -417,13 +465,16 @@ mod tests {
     }
 
     #[test]
-    fn a_dark_region_adds_the_connect_timeout_to_detection() {
+    fn a_dark_region_waits_the_connect_timeout_on_every_probe_as_the_floor_does() {
+        // 10 s x 3 HTTPS, dark: each probe takes 10 + 4 s, the last fails 4 s after it was
+        // sent: 2 x 14 + 4 = 32 s before the phase, at most 42 s = 3 x 14, the floor's.
         let dark = Timing {
-            base: 24.0,
+            base: 32.0,
             ..fast(60.0, 0.0)
         };
+        assert!((dark.floor() - 102.0).abs() < 1e-9);
         assert!(
-            (dark.quantile(&grid(), 0.5) - fast(60.0, 0.0).quantile(&grid(), 0.5) - 4.0).abs()
+            (dark.quantile(&grid(), 0.5) - fast(60.0, 0.0).quantile(&grid(), 0.5) - 12.0).abs()
                 < 0.11
         );
     }

@@ -31,7 +31,9 @@ pub fn init(
     team: &mut Team,
     live: Option<&LiveState>,
 ) -> Result<Initialised, Error> {
-    let (adopted, notes) = live.map(|l| adoption(ws, l)).unwrap_or_default();
+    // What the topology already holds (its own checks, those it adopted) is not taken again.
+    let me = team.identity();
+    let (adopted, notes) = live.map(|l| adoption(ws, l, &me)).unwrap_or_default();
     if let Some(s) = &team.stored {
         let id = s.manifest.topology_id.clone();
         if live.is_none() {
@@ -80,7 +82,7 @@ pub fn init(
 /// topology's (by id; its caller reference is another tool's and cannot change) when that
 /// check is exactly as the file declares it and no other record uses it. Returns what was
 /// not taken over, and why.
-pub fn adoption(ws: &Workspace, live: &LiveState) -> (Adopted, Vec<String>) {
+pub fn adoption(ws: &Workspace, live: &LiveState, me: &Identity) -> (Adopted, Vec<String>) {
     let mut a = Adopted::default();
     let mut notes = Vec::new();
     for r in ws.graph.resources() {
@@ -107,6 +109,14 @@ pub fn adoption(ws: &Workspace, live: &LiveState) -> (Adopted, Vec<String>) {
         let (Some(check), Some(id)) = (&spec.health_check, found.health_check_id.as_ref()) else {
             continue;
         };
+        let own = live
+            .health_checks
+            .iter()
+            .find(|h| h.id == *id)
+            .is_some_and(|h| me.reference_parts(&h.caller_reference).is_some());
+        if own || me.adopted.checks.values().any(|a| a == id) {
+            continue;
+        }
         match adoptable_check(ws, live, check, id) {
             Ok(()) => {
                 a.checks.insert(check.to_string(), id.clone());
@@ -140,8 +150,14 @@ fn adoptable_check(
         ResourceSpec::HealthCheck(spec) => Some(spec),
         _ => None,
     });
-    if declared != Some(&h.config) {
-        return Err("it is not as the file declares it (what it probes, or how): not taken over; the plan creates the topology's own, and this one stays".into());
+    if let Some(d) = declared.filter(|d| **d != h.config) {
+        return Err(format!(
+            "it is not as the file declares it ({}): not taken over; the plan creates the topology's own, and this one stays",
+            differences(d, &h.config).join(", ")
+        ));
+    }
+    if declared.is_none() {
+        return Err("the file declares no such check".into());
     }
     if !h.drift.is_empty() {
         return Err(format!(
@@ -150,4 +166,40 @@ fn adoptable_check(
         ));
     }
     Ok(())
+}
+
+/// The settings in which a live check differs from the declared one, as `field: live (declared)`.
+fn differences(
+    d: &crate::graph::HealthCheckSpec,
+    l: &crate::graph::HealthCheckSpec,
+) -> Vec<String> {
+    let show = |x: &dyn std::fmt::Debug| format!("{x:?}");
+    let pairs: [(&str, String, String); 9] = [
+        ("type", show(&l.kind), show(&d.kind)),
+        ("fqdn", show(&l.fqdn), show(&d.fqdn)),
+        ("ip_address", show(&l.ip_address), show(&d.ip_address)),
+        ("port", show(&l.port), show(&d.port)),
+        ("path", show(&l.resource_path), show(&d.resource_path)),
+        (
+            "interval",
+            show(&l.request_interval),
+            show(&d.request_interval),
+        ),
+        (
+            "failure_threshold",
+            show(&l.failure_threshold),
+            show(&d.failure_threshold),
+        ),
+        ("regions", show(&l.regions), show(&d.regions)),
+        (
+            "search_string",
+            show(&l.search_string),
+            show(&d.search_string),
+        ),
+    ];
+    pairs
+        .into_iter()
+        .filter(|(_, a, b)| a != b)
+        .map(|(f, a, b)| format!("{f}: {a} live, {b} declared"))
+        .collect()
 }

@@ -238,6 +238,13 @@ fn a_zone_another_tool_made_is_imported_adopted_and_plans_clean() {
     Run::new(&["apply", i, "--state", s, "--auto-approve"]).code(0);
     let out = Run::new(&["plan", i, "--state", s, "--detailed-exitcode"]).code(0);
     assert!(out.contains("No changes."), "{out}");
+    // Again: nothing more to take over, and still nothing to change.
+    let out = Run::new(&["init", i, "--adopt", "--state", s]).code(0);
+    assert!(
+        out.contains("takes over 0 names and 0 health checks"),
+        "{out}"
+    );
+    Run::new(&["plan", i, "--state", s, "--detailed-exitcode"]).code(0);
     let live: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&store).expect("the store")).expect("JSON");
     let checks: Vec<&str> = live["health_checks"]

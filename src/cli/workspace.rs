@@ -417,8 +417,8 @@ pub(super) fn is_saved_plan(path: &Path) -> bool {
 /// Where live state comes from, for a command with no topology (`import`, `analyze --zone`).
 #[derive(Debug, Clone, clap::Args)]
 pub(super) struct LiveArgs {
-    /// Where live state comes from: aws (the default), local (a state store, --state) or
-    /// zonefile (--zone-dir).
+    /// Where live state comes from: aws (the default) or local (a state store, --state). Zone
+    /// files hold no routing policies, so nothing in them is a service: refused.
     #[arg(long, value_enum)]
     live: Option<Live>,
     /// AWS: an AWS-compatible endpoint (also AWS_ENDPOINT_URL).
@@ -433,9 +433,6 @@ pub(super) struct LiveArgs {
     /// The local state store (--live local).
     #[arg(long, value_name = "PATH", default_value = ".meridian/state.json")]
     state: PathBuf,
-    /// The zone files' directory (--live zonefile).
-    #[arg(long, value_name = "DIR", default_value = "zones")]
-    zone_dir: PathBuf,
 }
 
 impl LiveArgs {
@@ -456,10 +453,7 @@ impl LiveArgs {
         let kind = self.live.map_or(LiveKind::Aws, Live::kind);
         let o = LiveOptions {
             kind: Some(kind),
-            state: match kind {
-                LiveKind::ZoneFiles => self.zone_dir.clone(),
-                _ => self.state.clone(),
-            },
+            state: self.state.clone(),
             lock: None,
             aws: AwsSettings {
                 region: self.region.clone(),

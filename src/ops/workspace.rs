@@ -114,10 +114,6 @@ impl Workspace {
         &self.backend
     }
 
-    pub fn topology(&self) -> &crate::model::Topology {
-        &self.topology
-    }
-
     /// The same topology with nothing declared: its plan deletes everything it manages.
     pub fn for_destroy(mut self) -> Workspace {
         // Its zones are still read (besides those of the manifest).
@@ -156,10 +152,6 @@ impl Workspace {
                     && a.key.as_deref() == Some(label)
             })
             .map(ToString::to_string)
-    }
-
-    pub fn managed_now(&self) -> Managed {
-        self.managed()
     }
 
     /// The services, zones, registry regions and replication rules the topology declares.

@@ -292,3 +292,28 @@ fn no_cascades_and_no_hidden_errors() {
     // The default is lint rule SS016's business, not validation's.
     assert!(!codes.iter().any(|c| c.contains("geo")), "{codes:?}");
 }
+
+/// A region's `set_identifier` names one record: empty, or on a region of several
+/// geolocation locations, it is refused where it is written.
+#[test]
+fn a_set_identifier_that_cannot_name_the_record_is_refused() {
+    let service = |region: &str| {
+        format!("service \"web\" {{\n  zone = \"example.com\"\n  domain = \"web.example.com\"\n  routing = \"geolocation\"\n  health_check {{\n    type = \"HTTPS\"\n    path = \"/\"\n  }}\n{region}  region \"us-east-1\" {{\n    target = \"use1.example.com\"\n    locations = [\"*\"]\n  }}\n}}\n")
+    };
+    for (region, says) in [
+        ("  region \"eu-west-1\" {\n    target = \"euw1.example.com\"\n    locations = [\"EU\"]\n    set_identifier = \"\"\n  }\n", "an empty set identifier"),
+        ("  region \"eu-west-1\" {\n    target = \"euw1.example.com\"\n    locations = [\"EU\", \"DE\"]\n    set_identifier = \"x\"\n  }\n", "names one record"),
+    ] {
+        let text = service(region);
+        let checked = meridian::check(&Sources::from_texts([("main.hcl", text.as_str())]));
+        let found: Vec<(&str, &str)> = checked
+            .diagnostics
+            .iter()
+            .map(|d| (d.code.as_str(), d.message.as_str()))
+            .collect();
+        assert!(
+            found.iter().any(|(c, m)| *c == "meridian::set_identifier" && m.contains(says)),
+            "{found:?}"
+        );
+    }
+}

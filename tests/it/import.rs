@@ -318,3 +318,43 @@ fn a_shared_health_check_is_not_taken_over_and_stays() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Import never writes over a topology, nor beside one's other files, unasked.
+#[test]
+fn import_writes_over_nothing_unasked() {
+    let dir = scratch("over");
+    let store = dir.join("store.json");
+    foreign_zone(&store);
+    let (s, infra) = (store.to_str().expect("UTF-8"), dir.join("infra"));
+    let i = infra.to_str().expect("UTF-8");
+    import_to(s, &infra);
+    // Import never writes over a topology, nor beside one's other files, unasked.
+    let again = Run::new(&[
+        "import",
+        "--zone",
+        "example.com",
+        "--live",
+        "local",
+        "--state",
+        s,
+        "--out",
+        i,
+    ])
+    .code(1);
+    assert!(again.contains("main.hcl exists; pass --force"), "{again}");
+    std::fs::write(infra.join("other.hcl"), "# another file\n").expect("written");
+    let beside = Run::new(&[
+        "import",
+        "--zone",
+        "example.com",
+        "--live",
+        "local",
+        "--state",
+        s,
+        "--out",
+        i,
+    ])
+    .code(1);
+    assert!(beside.contains("holds other .hcl files"), "{beside}");
+    let _ = std::fs::remove_dir_all(dir);
+}

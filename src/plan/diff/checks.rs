@@ -54,14 +54,21 @@ impl<'a> OurChecks<'a> {
         // Checks another tool made, taken over by id (`meridian init --adopt`): each is the
         // check of the declared record that uses it live (so a region renamed since keeps
         // it), else of the address it was adopted for.
-        for (address, id) in &identity.adopted.checks {
-            if identity.forgotten.check(id) {
-                continue;
-            }
-            if let Some(h) = live.health_checks.iter().find(|h| h.id == *id) {
-                let at = adopted_at(graph, live, id).unwrap_or_else(|| address.clone());
+        if !identity.adopted.checks.is_empty() {
+            let at = adopted_addresses(graph, live);
+            for (address, id) in &identity.adopted.checks {
+                let Some(h) = live.health_checks.iter().find(|h| h.id == *id) else {
+                    continue;
+                };
+                if identity.forgotten.check(id) {
+                    continue;
+                }
+                let address = at
+                    .get(id.as_str())
+                    .cloned()
+                    .unwrap_or_else(|| address.clone());
                 ours.by_address
-                    .entry(hash::hex(&at, 12))
+                    .entry(hash::hex(&address, 12))
                     .or_default()
                     .push(h);
                 ours.zone_of.insert(&h.id, None);
@@ -71,23 +78,40 @@ impl<'a> OurChecks<'a> {
     }
 }
 
-/// The address of the declared check of the record that uses check `id` live.
-fn adopted_at(graph: &ResourceGraph, live: &LiveState, id: &str) -> Option<String> {
-    let used = live
-        .records
+/// Check id -> the address of the declared check of the record that uses it live, for every
+/// declared record with a check: one pass over each (a plan of many adopted checks stays
+/// linear).
+fn adopted_addresses<'a>(graph: &ResourceGraph, live: &'a LiveState) -> BTreeMap<&'a str, String> {
+    type Key<'k> = (&'k str, &'k str, &'k RecordType, Option<&'k str>);
+    let declared: BTreeMap<Key, String> = graph
+        .resources()
         .iter()
-        .find(|r| r.health_check_id.as_deref() == Some(id))?;
-    graph.resources().iter().find_map(|r| match &r.spec {
-        ResourceSpec::Record(s)
-            if s.zone == used.zone
-                && s.name == used.name
-                && s.record_type == used.record_type
-                && s.set_identifier == used.set_identifier =>
-        {
-            s.health_check.as_ref().map(ToString::to_string)
-        }
-        _ => None,
-    })
+        .filter_map(|r| match &r.spec {
+            ResourceSpec::Record(s) => Some((
+                (
+                    s.zone.as_str(),
+                    s.name.as_str(),
+                    &s.record_type,
+                    s.set_identifier.as_deref(),
+                ),
+                s.health_check.as_ref()?.to_string(),
+            )),
+            _ => None,
+        })
+        .collect();
+    live.records
+        .iter()
+        .filter_map(|r| {
+            let id = r.health_check_id.as_deref()?;
+            let key = (
+                r.zone.as_str(),
+                r.name.as_str(),
+                &r.record_type,
+                r.set_identifier.as_deref(),
+            );
+            Some((id, declared.get(&key)?.clone()))
+        })
+        .collect()
 }
 
 /// The changes of every declared health check; returns the live check each one keeps

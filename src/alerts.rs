@@ -215,13 +215,14 @@ fn quoted(s: &str) -> String {
 }
 
 fn health_rules(t: &Topology, s: &Service, o: &Options) -> Vec<Rule> {
-    let Some(h) = &s.health_check else {
+    if !s.has_check() {
         return Vec::new();
-    };
-    let detect = Duration::from_secs(u64::from(h.interval) * u64::from(h.failure_threshold));
+    }
     let mut out = Vec::new();
     let mut addresses = Vec::new();
     for (label, r) in &s.regions {
+        let Some(h) = s.check(r) else { continue };
+        let detect = Duration::from_secs(u64::from(h.interval) * u64::from(h.failure_threshold));
         let spec = crate::graph::region_check(s, r, h, t.health_check_scope);
         let address =
             crate::graph::check_address(s, label, &spec, t.health_check_scope).to_string();

@@ -237,8 +237,8 @@ fn check_payers(t: &Topology) -> Payers<'_> {
     let mut by_check = BTreeMap::new();
     if scope == crate::model::CheckScope::Endpoint {
         for s in t.services.values() {
-            let Some(h) = &s.health_check else { continue };
             for (label, r) in &s.regions {
+                let Some(h) = s.check(r) else { continue };
                 let spec = crate::graph::region_check(s, r, h, scope);
                 let a = crate::graph::check_address(s, label, &spec, scope);
                 by_check.entry(a).or_insert(s.name.as_str());
@@ -261,8 +261,8 @@ impl Payers<'_> {
 fn service(s: &Service, p: &Prices, payers: &Payers, items: &mut Vec<CostItem>) {
     let scope = format!("service \"{}\"", s.name);
     queries(s, p, &scope, items);
-    if let Some(h) = &s.health_check {
-        items.push(health_checks(s, h, p, payers, &scope));
+    if s.has_check() {
+        items.push(health_checks(s, p, payers, &scope));
     }
     if s.anycast.is_some() {
         anycast(s, p, &scope, items);
@@ -372,53 +372,48 @@ fn queries(s: &Service, p: &Prices, scope: &str, items: &mut Vec<CostItem>) {
     }
 }
 
-fn health_checks(
-    s: &Service,
-    h: &crate::model::HealthCheck,
-    p: &Prices,
-    payers: &Payers,
-    scope: &str,
-) -> CostItem {
-    let features = usize::from(h.kind.is_https())
-        + usize::from(h.kind.is_string_match())
-        + usize::from(h.interval == 10);
-    let mut paid: Vec<&crate::model::Region> = Vec::new();
+fn health_checks(s: &Service, p: &Prices, payers: &Payers, scope: &str) -> CostItem {
+    let features = |h: &crate::model::HealthCheck| {
+        usize::from(h.kind.is_https())
+            + usize::from(h.kind.is_string_match())
+            + usize::from(h.interval == 10)
+    };
+    // Checks this service pays for, by (AWS endpoint first, optional features).
+    let mut paid: BTreeMap<(bool, usize), usize> = BTreeMap::new();
     let mut others: BTreeSet<&str> = BTreeSet::new();
+    let mut shared = 0;
     for (label, r) in &s.regions {
+        let Some(h) = s.check(r) else { continue };
         match payers.payer(s, label, h) {
             Some(p) => {
+                shared += 1;
                 others.insert(p);
             }
-            None => paid.push(r),
+            None => {
+                let aws = matches!(r.endpoint, Endpoint::Alias(_));
+                *paid.entry((!aws, features(h))).or_default() += 1;
+            }
         }
     }
-    let aws_endpoints = paid
-        .iter()
-        .filter(|r| matches!(r.endpoint, Endpoint::Alias(_)))
-        .count();
     let mut total = 0.0;
     let mut parts = Vec::new();
-    let shared = s.regions.len() - paid.len();
     if shared > 0 {
         let by: Vec<&str> = others.into_iter().collect();
         parts.push(format!("{shared} shared, paid by {}", by.join(", ")));
     }
-    for (aws, n) in [(true, aws_endpoints), (false, paid.len() - aws_endpoints)] {
-        if n == 0 {
-            continue;
-        }
-        let (base, feature) = if aws {
-            (p.health_check_aws, p.health_check_feature_aws)
-        } else {
+    for ((other, features), n) in paid {
+        let (base, feature) = if other {
             (p.health_check_other, p.health_check_feature_other)
+        } else {
+            (p.health_check_aws, p.health_check_feature_aws)
         };
         total += n as f64 * (base + features as f64 * feature);
         parts.push(format!(
             "{n} {} x ({} + {features} x {})",
-            if aws {
-                "AWS-endpoint checks"
-            } else {
+            if other {
                 "other-endpoint checks"
+            } else {
+                "AWS-endpoint checks"
             },
             usd(base),
             usd(feature)

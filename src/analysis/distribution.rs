@@ -22,7 +22,7 @@
 
 use super::rto::{RegionLoss, StepKind};
 use super::Analysis;
-use crate::model::{HealthCheck, HealthCheckType, Topology};
+use crate::model::{HealthCheck, HealthCheckType, Service, Topology};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -128,17 +128,14 @@ pub fn distribution(t: &Topology, a: &Analysis, m: &Model) -> Distribution {
         .services
         .iter()
         .map(|(name, sa)| {
-            let check = t.services.get(name).and_then(|s| {
-                s.health_check
-                    .as_ref()
-                    .filter(|_| s.anycast.as_ref().is_none_or(|x| x.accelerator.is_none()))
-            });
+            let s = t.services.get(name);
             let losses = sa
                 .region_losses
                 .iter()
                 .flat_map(|l| {
+                    let check = s.map_or(Ok(None), |s| lost_check(s, l));
                     [Mode::Fast, Mode::Dark]
-                        .map(|mode| loss(l, check, mode, (m, &grids, objective)))
+                        .map(|mode| loss(l, check.clone(), mode, (m, &grids, objective)))
                 })
                 .collect();
             (name.clone(), ServiceDistribution { losses })
@@ -166,9 +163,27 @@ fn floor_of(l: &RegionLoss, mode: Mode) -> Option<crate::duration::Duration> {
     }
 }
 
+/// The Route 53 health check that detects loss `l` (None: something else does, or nothing);
+/// an error when the regions lost together have different checks (the floor takes the slowest;
+/// the distribution of the slowest of several is not modelled).
+fn lost_check<'a>(s: &'a Service, l: &RegionLoss) -> Result<Option<&'a HealthCheck>, String> {
+    if s.anycast.as_ref().is_some_and(|x| x.accelerator.is_some()) {
+        return Ok(None);
+    }
+    let mut checks = l.labels.iter().filter_map(|n| s.check(s.regions.get(n)?));
+    let first = checks.next();
+    match checks.find(|h| Some(*h) != first) {
+        Some(_) => Err(
+            "the regions lost together have different health checks: the floor (the slowest) only"
+                .into(),
+        ),
+        None => Ok(first),
+    }
+}
+
 fn loss(
     l: &RegionLoss,
-    check: Option<&HealthCheck>,
+    check: Result<Option<&HealthCheck>, String>,
     mode: Mode,
     (m, grids, objective): (&Model, &Grids, Option<f64>),
 ) -> LossDistribution {
@@ -253,7 +268,7 @@ pub struct Timing {
 /// does not cover its detection or an input is unknown.
 fn timing(
     l: &RegionLoss,
-    check: Option<&HealthCheck>,
+    check: Result<Option<&HealthCheck>, String>,
     mode: Mode,
     m: &Model,
 ) -> Result<Option<Timing>, String> {
@@ -266,7 +281,7 @@ fn timing(
     {
         return Ok(None);
     }
-    let Some(h) = check else {
+    let Some(h) = check? else {
         return Err("detected by something other than a Route 53 health check (an accelerator, or an alias's target): the floor only".into());
     };
     let step = |k: StepKind| {

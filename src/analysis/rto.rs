@@ -496,16 +496,14 @@ fn group_detection(
     if let Some(a) = s.anycast.as_ref().filter(|a| a.accelerator.is_some()) {
         return accelerator_detection(a, lost);
     }
-    if let Some(h) = &s.health_check {
-        return Ok(check_detection(h));
-    }
     let each: Vec<Result<(Step, Duration), Unknown>> = lost
         .iter()
-        .map(|r| match &r.endpoint {
-            Endpoint::Alias(a) if a.evaluate_target_health => {
+        .map(|r| match (s.check(r), &r.endpoint) {
+            (Some(h), _) => Ok(check_detection(h)),
+            (None, Endpoint::Alias(a)) if a.evaluate_target_health => {
                 alias_detection(s, t, a, &r.aws_region, depth)
             }
-            _ => Err(Unknown {
+            (None, _) => Err(Unknown {
                 kind: UnknownKind::NoRecovery,
                 reason: format!(
                     "no health check watches {} of {}: Route 53 keeps answering with the lost region",
@@ -646,8 +644,21 @@ fn threshold_at(s: &Service, t: &Topology, aws: &str, depth: usize) -> Option<u3
     if let Some(a) = s.anycast.as_ref().filter(|a| a.accelerator.is_some()) {
         return Some(a.threshold);
     }
-    if let Some(h) = &s.health_check {
-        return Some(h.failure_threshold);
+    let mut here = s
+        .regions
+        .values()
+        .filter(|r| r.aws_region == aws)
+        .peekable();
+    // The checks of the regions there (a region may have its own); the service's where none is.
+    let checked = match here.peek() {
+        Some(_) => here
+            .filter_map(|r| s.check(r))
+            .map(|h| h.failure_threshold)
+            .min(),
+        None => s.health_check.as_ref().map(|h| h.failure_threshold),
+    };
+    if checked.is_some() {
+        return checked;
     }
     if depth >= MAX_ALIAS_DEPTH {
         return None;
@@ -1281,7 +1292,7 @@ pub fn notes(s: &Service) -> Vec<String> {
     }
     notes.extend(overloaded(s));
     notes.push("about 8.7 % of resolvers extend TTLs, and JVMs cache DNS for 30 s by default (AWS recommends 5 s): some clients take longer than the floor".into());
-    if let Some(h) = &s.health_check {
+    if let Some(h) = s.checks().next() {
         notes.push(format!(
             "the floor assumes a region that fails fast; one that goes dark fails each probe only after the {} connect timeout, and one that is sick but answering (say half its requests failing) may pass a {} check and never be detected",
             secs(connect_timeout(h.kind)),

@@ -165,6 +165,27 @@ pub struct HealthCheckSpec {
     pub search_string: Option<String>,
 }
 
+impl HealthCheckSpec {
+    /// Whether a check with these settings probes as `other` does: the same settings, but
+    /// for the host name where it does not matter ([`HealthCheckSpec::name_matters`]).
+    pub fn probes_as(&self, other: &HealthCheckSpec) -> bool {
+        if self.name_matters() {
+            return self == other;
+        }
+        let unnamed = |h: &HealthCheckSpec| HealthCheckSpec {
+            fqdn: None,
+            ..h.clone()
+        };
+        unnamed(self) == unnamed(other)
+    }
+
+    /// False for a TCP check of an IP address: Route 53 uses the host name only to resolve
+    /// the endpoint, or as the Host header and SNI of an HTTP(S) probe.
+    pub fn name_matters(&self) -> bool {
+        !(self.kind == HealthCheckType::Tcp && self.ip_address.is_some())
+    }
+}
+
 /// A Route 53 alias target.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
 pub struct AliasTarget {
@@ -465,7 +486,7 @@ fn region_check_address(
     shared: &mut Shared,
     out: &mut Vec<Resource>,
 ) -> Option<Address> {
-    let h = s.health_check.as_ref()?;
+    let h = s.check(r)?;
     let spec = region_check(s, r, h, shared.scope);
     let address = check_address(s, &r.name, &spec, shared.scope);
     if shared.made.insert(address.clone()) {

@@ -53,6 +53,7 @@ pub(super) fn build(
         marked: !markers.is_empty(),
         used_aws: Vec::new(),
         comments: Vec::new(),
+        own_checks: BTreeMap::new(),
     };
     match b.text(zone, name, routing, &answers, checks) {
         Ok(text) => Ok(Built {
@@ -135,6 +136,9 @@ struct Builder {
     used_aws: Vec<String>,
     /// Comments written at the top of the service block.
     comments: Vec<String>,
+    /// Where the regions' checks differ: each checked region's own `health_check` block, by
+    /// the group it is built from.
+    own_checks: BTreeMap<String, String>,
 }
 
 impl Builder {
@@ -180,69 +184,51 @@ impl Builder {
         Ok(s)
     }
 
-    /// The service's `health_check`: the regions' checks, which should agree but for the
-    /// endpoint they probe.
+    /// The service's `health_check` where every region has one and they agree but for the
+    /// endpoint they probe; else None, and each checked region gets its own (`own_checks`).
     fn health_check(
         &mut self,
         groups: &BTreeMap<String, Vec<&RecordSet>>,
         checks: &Checks,
     ) -> Result<Option<String>, String> {
-        let mut per_region = Vec::new();
+        let mut per_region = BTreeMap::new();
         for (base, sets) in groups {
             let id = sets.iter().find_map(|r| r.health_check_id.as_deref());
-            match id {
-                None => per_region.push((base, None)),
+            let check = match id {
+                None => None,
                 Some(id) => match checks.get(id) {
-                    Some(h) => per_region.push((base, Some(*h))),
+                    Some(h) => Some(*h),
                     None => return Err(format!("it uses health check {id}, which is not among the checks Meridian can read (a CALCULATED, CLOUDWATCH_METRIC or RECOVERY_CONTROL check, another account's, or one that is gone)")),
                 },
+            };
+            per_region.insert(base.clone(), check);
+        }
+        for h in per_region.values().flatten() {
+            if !h.drift.is_empty() {
+                let said = format!(
+                    "health check {} has {} turned on, which a plan turns off",
+                    h.id,
+                    h.drift.join(", ")
+                );
+                if !self.comments.contains(&said) {
+                    self.assumed
+                        .push(format!("service {}: {said}", self.service));
+                    self.comments.push(said);
+                }
             }
         }
-        let Some(first) = per_region.iter().find_map(|(_, h)| *h) else {
-            return Ok(None);
-        };
-        let settings = |h: &LiveHealthCheck| {
-            let c = &h.config;
-            (
-                c.kind,
-                c.port,
-                c.resource_path.clone(),
-                c.request_interval,
-                c.failure_threshold,
-                c.regions.clone(),
-                c.search_string.clone(),
-            )
-        };
-        let differ: Vec<&str> = per_region
-            .iter()
-            .filter(|(_, h)| h.is_none_or(|h| settings(h) != settings(first)))
-            .map(|(b, _)| b.as_str())
+        let mut all = per_region.values();
+        let first = all.next().copied().flatten();
+        let agree =
+            first.is_some_and(|f| all.all(|h| h.is_some_and(|h| settings(h) == settings(f))));
+        if agree {
+            return Ok(first.map(check_block));
+        }
+        self.own_checks = per_region
+            .into_iter()
+            .filter_map(|(base, h)| Some((base, check_block(h?))))
             .collect();
-        let unchecked = per_region.iter().any(|(_, h)| h.is_none());
-        if !differ.is_empty() {
-            let said = if self.for_analysis && unchecked {
-                format!("regions {} have no health check: analyzed with none (a service has one health_check)", differ.join(", "))
-            } else {
-                format!("regions {} have no health check or other settings than {}: one health_check per service, written from {}; a plan makes the others like it", differ.join(", "), first.id, first.id)
-            };
-            self.assumed
-                .push(format!("service {}: {said}", self.service));
-            self.comments.push(said);
-        }
-        if !first.drift.is_empty() {
-            let said = format!(
-                "health check {} has {} turned on, which a plan turns off",
-                first.id,
-                first.drift.join(", ")
-            );
-            self.assumed
-                .push(format!("service {}: {said}", self.service));
-            self.comments.push(said);
-        }
-        if self.for_analysis && unchecked {
-            return Ok(None);
-        }
-        Ok(Some(check_block(first)))
+        Ok(None)
     }
 
     fn region(
@@ -310,6 +296,9 @@ impl Builder {
         }
         s.push_str(&routing_attr(routing, sets));
         s.push_str(&endpoint(sets)?);
+        if let Some(check) = self.own_checks.get(base) {
+            s.push_str(check);
+        }
         s.push_str("  }\n");
         Ok(s)
     }
@@ -466,6 +455,20 @@ fn region_in(r: &RecordSet) -> Option<String> {
             .max_by_key(|region| region.len())
             .map(|r| (*r).to_string())
     })
+}
+
+/// What a `health_check` block says of a live check (all but its endpoint).
+fn settings(h: &LiveHealthCheck) -> impl PartialEq + '_ {
+    let c = &h.config;
+    (
+        c.kind,
+        c.port,
+        &c.resource_path,
+        c.request_interval,
+        c.failure_threshold,
+        &c.regions,
+        &c.search_string,
+    )
 }
 
 /// A `health_check` block from a live check's settings.

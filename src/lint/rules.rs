@@ -290,7 +290,7 @@ fn detected(t: &Topology, s: &Service, r: &Region) -> bool {
             .values()
             .any(|gr| analysis::watching_threshold(g, t, &gr.aws_region).is_some()),
     };
-    s.health_check.is_some()
+    s.check(r).is_some()
         || s.anycast.as_ref().is_some_and(|a| a.accelerator.is_some())
         || matches!(&r.endpoint, Endpoint::Alias(a) if a.evaluate_target_health && inherited(a))
 }
@@ -310,7 +310,7 @@ fn unchecked(t: &Topology, s: &Service) -> Vec<Finding> {
                 &r.loc,
                 "no health check watches the primary",
                 format!("the failover primary of {} in {} has no health check: Route 53 keeps answering with it when it is lost, and failing over means editing the records through the control plane in us-east-1", s.name, r.aws_region),
-                "add a health_check block to the service (or an alias with evaluate_target_health = true)".into(),
+                "add a health_check block to the service or the region (or an alias with evaluate_target_health = true)".into(),
             )
         } else if aws.len() > 1 {
             finding(
@@ -318,7 +318,7 @@ fn unchecked(t: &Topology, s: &Service) -> Vec<Finding> {
                 &r.loc,
                 "only a control-plane write moves its traffic",
                 format!("nothing on the data plane takes {} of {} out of the answers: moving its users means a ChangeResourceRecordSets call to Route 53's control plane in us-east-1 during the incident", r.aws_region, s.name),
-                "add a health_check block to the service (or alias records with evaluate_target_health = true), so failover rides on Route 53's data plane".into(),
+                "add a health_check block to the service or the region (or alias records with evaluate_target_health = true), so failover rides on Route 53's data plane".into(),
             )
         } else {
             continue;
@@ -337,7 +337,7 @@ fn unchecked_elsewhere(t: &Topology, s: &Service) -> Vec<Finding> {
         .values()
         .any(|r| r.role == Some(crate::model::Role::Primary) && detected(t, s, r));
     let help =
-        "add a health_check block to the service, or an alias with evaluate_target_health = true";
+        "add a health_check block to the service or the region, or an alias with evaluate_target_health = true";
     s.regions
         .values()
         .filter(|r| !detected(t, s, r))
@@ -368,7 +368,7 @@ fn ttl_rules(s: &Service) -> Vec<Finding> {
         && s.regions
             .values()
             .all(|r| matches!(r.endpoint, Endpoint::Alias(_)));
-    let checked = s.health_check.is_some()
+    let checked = s.has_check()
         || s.regions
             .values()
             .any(|r| matches!(&r.endpoint, Endpoint::Alias(a) if a.evaluate_target_health));
@@ -582,17 +582,18 @@ fn partial_failure(t: &Topology, s: &Service) -> Vec<Finding> {
     if t.objectives.as_ref().and_then(|o| o.rto).is_none() {
         return Vec::new();
     }
-    let (n, what, at) = match (&s.anycast, &s.health_check) {
+    // The first region's check (regions may have their own).
+    let check = s
+        .regions
+        .values()
+        .find_map(|r| s.check(r).map(|h| (h, s.check_loc(r))));
+    let (n, what, at) = match (&s.anycast, check) {
         (Some(a), _) if a.accelerator.is_some() => (
             a.threshold,
             "accelerator health check",
             s.block_locs.get("anycast"),
         ),
-        (_, Some(h)) => (
-            h.failure_threshold,
-            "health check",
-            s.block_locs.get("health_check"),
-        ),
+        (_, Some((h, at))) => (h.failure_threshold, "health check", at),
         _ => return Vec::new(),
     };
     let trip = detection::trip_rate(n);

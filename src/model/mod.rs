@@ -40,6 +40,31 @@ impl Region {
     }
 }
 
+impl Service {
+    /// The health check of region `r`: its own `health_check`, else the service's.
+    pub fn check<'a>(&'a self, r: &'a Region) -> Option<&'a HealthCheck> {
+        r.health_check.as_ref().or(self.health_check.as_ref())
+    }
+
+    /// Every health check the service's regions use, in region order (the first is the one
+    /// a service-wide note speaks of).
+    pub fn checks(&self) -> impl Iterator<Item = &HealthCheck> {
+        self.regions.values().filter_map(|r| self.check(r))
+    }
+
+    /// Whether any region has a health check.
+    pub fn has_check(&self) -> bool {
+        self.health_check.is_some() || self.regions.values().any(|r| r.health_check.is_some())
+    }
+
+    /// Where the check of region `r` is written: its own block, else the service's.
+    pub fn check_loc<'a>(&'a self, r: &'a Region) -> Option<&'a Loc> {
+        r.check_loc
+            .as_ref()
+            .or_else(|| self.block_locs.get("health_check"))
+    }
+}
+
 /// A whole topology: every file of a directory together.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Topology {
@@ -471,6 +496,13 @@ pub struct Region {
     /// The record's set identifier when it is not `<service>-<label>` (an imported record).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub set_identifier: Option<String>,
+    /// The region's own `health_check`: replaces the service's for this region (an imported
+    /// service whose regions' checks differ).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<HealthCheck>,
+    /// Where the region's `health_check` block is written, when it is.
+    #[serde(skip)]
+    pub check_loc: Option<Loc>,
     /// Where `scale_up` is written, when it is (lint points there).
     #[serde(skip)]
     pub scale_up_loc: Option<Loc>,

@@ -187,7 +187,7 @@ pub static OBJECTIVES: BlockSpec = BlockSpec {
 pub static HEALTH_CHECK: BlockSpec = BlockSpec {
     name: "health_check",
     labels: &[],
-    doc: "A Route 53 health check created for every region of the service, probing the region's endpoint.",
+    doc: "A Route 53 health check created for every region of the service, probing the region's endpoint. Inside a `region` block: that region's own check, replacing the service's (regions whose checks differ, as `meridian import` writes them).",
     attrs: &[
         req(attr("type", Kind::Enum(HEALTH_CHECK_TYPES), "Probe type; immutable once created.")),
         default(
@@ -325,7 +325,7 @@ pub static REGION: BlockSpec = BlockSpec {
             "Geolocation routing only: continent, country, US-state (US-CA) codes, or \"*\" for the default.",
         ),
     ],
-    blocks: &[one(&ALIAS)],
+    blocks: &[one(&ALIAS), one(&HEALTH_CHECK)],
 };
 
 pub static DATA: BlockSpec = BlockSpec {

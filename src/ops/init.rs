@@ -150,7 +150,7 @@ fn adoptable_check(
         ResourceSpec::HealthCheck(spec) => Some(spec),
         _ => None,
     });
-    if let Some(d) = declared.filter(|d| **d != h.config) {
+    if let Some(d) = declared.filter(|d| !d.probes_as(&h.config)) {
         return Err(format!(
             "it is not as the file declares it ({}): not taken over; the plan creates the topology's own, and this one stays",
             differences(d, &h.config).join(", ")

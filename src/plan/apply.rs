@@ -310,7 +310,9 @@ fn health_checks(plan: &Plan, work: &Work, run: &mut Runner) -> Checks {
         };
         let op = match keep {
             None => Some(create_check(plan, c, spec, zone)),
-            Some(k) if &k.config != spec || !k.drift.is_empty() => Some(update_check(k, spec)),
+            Some(k) if !k.config.probes_as(spec) || !k.drift.is_empty() => {
+                Some(update_check(k, spec))
+            }
             Some(_) => None,
         };
         if let Some(op) = op {
@@ -392,7 +394,7 @@ fn tag_checks(work: &Work, checks: &Checks, run: &mut Runner) {
         };
         if keep
             .as_ref()
-            .is_some_and(|k| &k.config == spec && k.drift.is_empty())
+            .is_some_and(|k| k.config.probes_as(spec) && k.drift.is_empty())
         {
             // Only its tags change: their outcome is the change's.
             run.ledger.status[*i] = None;

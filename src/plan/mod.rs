@@ -1357,21 +1357,10 @@ fn live_service(
         .values()
         .all(|r| r.failover_to.is_empty() != tree_live(&r.name));
     let ttl = here.iter().find_map(|r| r.ttl);
-    let check = here
-        .iter()
-        .find_map(|r| checks.get(r.health_check_id.as_deref()?).copied());
-    let timing = |h: &crate::model::HealthCheck| (h.interval, h.failure_threshold);
-    let all_trees = s.regions.keys().all(|n| tree_live(n));
-    let same_check = match (check, s.health_check.as_ref()) {
-        (Some(c), Some(h)) => timing(h) == (c.config.request_interval, c.config.failure_threshold),
-        // Every region behind a tree: the checks are on the pairs' records, as declared.
-        (None, Some(_)) => all_trees,
-        (None, None) => true,
-        (Some(_), None) => true,
-    };
+    let live = live_checks(s, here, checks, &live_region, &tree_live);
     if regions == s.regions.len()
         && ttl.is_none_or(|t| t == s.ttl)
-        && same_check
+        && live.is_none()
         && trees_as_declared
     {
         return LiveService::Declared;
@@ -1387,15 +1376,50 @@ fn live_service(
     if let Some(ttl) = ttl {
         v.ttl = ttl;
     }
-    match (check, v.health_check.as_mut()) {
-        (Some(c), Some(h)) => {
-            h.interval = c.config.request_interval;
-            h.failure_threshold = c.config.failure_threshold;
+    if let Some(mut live) = live {
+        // Each region with the check its records carry (or none).
+        v.health_check = None;
+        for r in v.regions.values_mut() {
+            r.health_check = live.remove(&r.name).flatten();
         }
-        (None, _) if !all_trees => v.health_check = None,
-        _ => {}
     }
     LiveService::Differs(Box::new(v))
+}
+
+/// The health check each live region of `s` runs with (the declared one with the live timing;
+/// None where its records carry none), or None when every live region's is as declared. A
+/// region behind a live `failover_to` tree keeps its declared check: the tree's pairs carry it.
+fn live_checks(
+    s: &crate::model::Service,
+    here: &[&crate::provider::RecordSet],
+    checks: &BTreeMap<&str, &crate::provider::LiveHealthCheck>,
+    live_region: &dyn Fn(&str) -> bool,
+    tree_live: &dyn Fn(&str) -> bool,
+) -> Option<BTreeMap<String, Option<crate::model::HealthCheck>>> {
+    let timing = |h: &crate::model::HealthCheck| (h.interval, h.failure_threshold);
+    let mut differs = false;
+    let mut out = BTreeMap::new();
+    for (label, r) in s.regions.iter().filter(|(l, _)| live_region(l)) {
+        let declared = s.check(r);
+        let set = region_set(s, label);
+        let own = |id: &str| id == set || id.starts_with(&format!("{set}-"));
+        let live = here
+            .iter()
+            .filter(|x| x.set_identifier.as_deref().is_some_and(own))
+            .find_map(|x| checks.get(x.health_check_id.as_deref()?).copied());
+        let effective = match (live, declared) {
+            (Some(c), Some(h)) => Some(crate::model::HealthCheck {
+                interval: c.config.request_interval,
+                failure_threshold: c.config.failure_threshold,
+                ..h.clone()
+            }),
+            (None, Some(h)) if tree_live(label) => Some(h.clone()),
+            _ => None,
+        };
+        differs |= effective.as_ref().map(timing) != declared.map(timing);
+        out.insert(label.clone(), effective);
+    }
+    differs.then_some(out)
 }
 
 #[cfg(test)]

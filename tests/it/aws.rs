@@ -2844,7 +2844,18 @@ fn a_hand_made_route53_zone_imports_and_adopts_clean() {
         )
     };
     let a = hand_check(port, "tf-a", &https("api-use1.example.net"));
-    let b = hand_check(port, "tf-b", &https("api-euw1.example.net"));
+    // Regions whose checks differ: another interval; a failover primary checked by address,
+    // its secondary unchecked.
+    let b = hand_check(
+        port,
+        "tf-b",
+        &https("api-euw1.example.net").replace("\"RequestInterval\":10", "\"RequestInterval\":30"),
+    );
+    let p = hand_check(
+        port,
+        "tf-p",
+        r#"{"Type":"TCP","IPAddress":"192.0.2.1","Port":8443,"RequestInterval":10,"FailureThreshold":3}"#,
+    );
     let calc = hand_check(
         port,
         "tf-calc",
@@ -2875,7 +2886,7 @@ fn a_hand_made_route53_zone_imports_and_adopts_clean() {
         cname("api.example.com", "api-euw1", r#""Region":"eu-west-1""#, "api-euw1.example.net", &b),
         alias("blue", 100, "dualstack.shop-1.us-east-1.elb.amazonaws.com", "Z35SXDOTRQ7X7K", true),
         alias("green", 0, "dualstack.shop-2.eu-west-1.elb.amazonaws.com", "Z32O12XQLNTSW2", false),
-        a_set("pay.example.com", "pay-us-east-1", r#""Failover":"PRIMARY""#, "192.0.2.1"),
+        a_set("pay.example.com", "pay-us-east-1", &format!(r#""Failover":"PRIMARY","HealthCheckId":"{p}""#), "192.0.2.1"),
         a_set("pay.example.com", "pay-eu-west-1", r#""Failover":"SECONDARY""#, "198.51.100.1"),
         a_set("geo.example.com", "eu-west-1", r#""GeoLocation":{"ContinentCode":"EU"}"#, "192.0.2.10"),
         a_set("geo.example.com", "us-east-1", r#""GeoLocation":{"CountryCode":"*"}"#, "192.0.2.11"),
@@ -2959,6 +2970,7 @@ fn a_hand_made_route53_zone_imports_and_adopts_clean() {
         .iter()
         .filter_map(|h| h["Id"].as_str().map(String::from))
         .collect();
-    assert_eq!(ids.len(), 3, "{ids:?}");
-    assert!(ids.contains(&a) && ids.contains(&b) && ids.contains(&calc));
+    assert_eq!(ids.len(), 4, "{ids:?}");
+    assert!(ids.contains(&a) && ids.contains(&b) && ids.contains(&p) && ids.contains(&calc));
+    assert_eq!(hcl.matches("health_check {").count(), 3, "{hcl}");
 }

@@ -319,6 +319,72 @@ fn a_shared_health_check_is_not_taken_over_and_stays() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// Regions whose checks differ keep them: each region its own `health_check` (another path
+/// and interval in one latency region; only the primary checked under failover, as Route 53's
+/// guide builds it). Adopted as they are, the plan is clean, and the floor takes the slowest.
+#[test]
+fn regions_whose_checks_differ_keep_their_own() {
+    let dir = scratch("differ");
+    let store = dir.join("store.json");
+    foreign_zone(&store);
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&store).expect("the store")).expect("JSON");
+    let b = &mut state["health_checks"][1]["config"];
+    b["resource_path"] = "/status".into();
+    b["request_interval"] = 30.into();
+    let mut primary = state["health_checks"][0].clone();
+    primary["id"] = "hc-p".into();
+    primary["config"]["fqdn"] = serde_json::Value::Null;
+    primary["config"]["ip_address"] = "192.0.2.1".into();
+    primary["config"]["type"] = "TCP".into();
+    primary["config"]["port"] = 8443.into();
+    primary["config"]["resource_path"] = serde_json::Value::Null;
+    state["health_checks"]
+        .as_array_mut()
+        .expect("checks")
+        .push(primary);
+    for r in state["records"].as_array_mut().expect("records") {
+        if r["set_identifier"] == "main" {
+            r["health_check_id"] = "hc-p".into();
+        }
+    }
+    std::fs::write(&store, state.to_string()).expect("written");
+    let (s, infra) = (store.to_str().expect("UTF-8"), dir.join("infra"));
+    let i = infra.to_str().expect("UTF-8");
+    let (main, hcl) = import_to(s, &infra);
+    assert_eq!(hcl.matches("health_check {").count(), 3, "{hcl}");
+    assert!(hcl.contains("path              = \"/status\""), "{hcl}");
+    assert!(!hcl.contains("a plan makes the others like it"), "{hcl}");
+    std::fs::write(&main, hcl.replace("FILL-IN-aws-region", "us-east-1")).expect("filled in");
+    let out = Run::new(&["init", i, "--adopt", "--state", s]).code(0);
+    assert!(
+        out.contains("takes over 2 names and 3 health checks"),
+        "{out}"
+    );
+    let out = Run::new(&["plan", i, "--state", s, "--detailed-exitcode"]).code(2);
+    assert!(
+        out.contains("Plan: 2 to add, 0 to change, 0 to destroy."),
+        "{out}"
+    );
+    Run::new(&["apply", i, "--state", s, "--auto-approve"]).code(0);
+    Run::new(&["plan", i, "--state", s, "--detailed-exitcode"]).code(0);
+    // api: the slower region's check decides (30 s x 3), the TTL after it.
+    let out = Run::new(&["analyze", i, "--format", "json"]).code(0);
+    let a: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    let floors: Vec<f64> = a["services"]["api"]["region_losses"]
+        .as_array()
+        .expect("losses")
+        .iter()
+        .filter_map(|l| l["floor_seconds"].as_f64())
+        .collect();
+    assert_eq!(
+        floors,
+        [150.0, 90.0],
+        "eu-west-1 (30 s x 3 + 60), us-east-1 (10 s x 3 + 60): {a}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// Import never writes over a topology, nor beside one's other files, unasked.
 #[test]
 fn import_writes_over_nothing_unasked() {

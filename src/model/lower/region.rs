@@ -87,6 +87,8 @@ pub(super) fn region(
             .map(|(v, _)| v.to_string())
             .collect(),
         set_identifier: r.str("set_identifier").map(str::to_string),
+        health_check: r.block("health_check").and_then(|h| health_check(h, diags)),
+        check_loc: r.block("health_check").map(|h| h.header.clone()),
         scale_up_loc: r.is_written("scale_up").then(|| r.loc_of("scale_up")),
         loc: r.header.clone(),
     })

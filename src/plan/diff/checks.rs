@@ -187,7 +187,7 @@ pub(super) fn forced_paths(h: &LiveHealthCheck, spec: &HealthCheckSpec) -> Vec<S
             "search_string",
             old.search_string.is_some() && spec.search_string.is_none(),
         ),
-        ("fqdn", old.fqdn != spec.fqdn),
+        ("fqdn", old.fqdn != spec.fqdn && old.name_matters()),
         ("port", old.port != spec.port),
     ]
     .iter()
@@ -216,7 +216,7 @@ pub(super) fn declared_check(
     // Prefer a live check that already has the desired settings, then an updatable one.
     let keep_pos = found
         .iter()
-        .position(|h| &h.config == spec && h.drift.is_empty())
+        .position(|h| h.config.probes_as(spec) && h.drift.is_empty())
         .or_else(|| found.iter().position(|h| updatable(h, spec)))
         .filter(|_| !want.replace);
     let keep = keep_pos.map(|p| found.remove(p).clone());
@@ -280,7 +280,7 @@ pub(super) fn check_shape<'a>(
 ) -> CheckShape<'a> {
     match (keep, rest.first()) {
         (Some(k), _) => (
-            vec![if &k.config == spec {
+            vec![if k.config.probes_as(spec) {
                 Action::NoOp
             } else {
                 Action::Update

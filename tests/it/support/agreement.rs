@@ -222,6 +222,15 @@ fn region(
             let _ = writeln!(hcl, "    scale_up = \"{}\"", rng.pick(&["2m", "10m"]));
         }
     }
+    // Sometimes the region's own check, replacing the service's (or where it has none).
+    if rng.chance(15) {
+        let _ = writeln!(
+            hcl,
+            "    health_check {{\n      type = \"HTTP\"\n      interval = {}\n      failure_threshold = {}\n    }}",
+            rng.pick(&[10, 30]),
+            1 + rng.below(5)
+        );
+    }
     let _ = writeln!(hcl, "    target = \"{label}.example.net\"\n  }}");
 }
 
@@ -516,9 +525,12 @@ fn simulations(t: &Topology, a: &Analysis, out: &mut Vec<String>) {
                 r.aws_region == region
                     && matches!(&r.endpoint, meridian::model::Endpoint::Alias(a) if a.evaluate_target_health)
             });
-            let watched = s.health_check.is_some()
-                || s.anycast.as_ref().is_some_and(|a| a.accelerator.is_some())
-                || inherits;
+            let checked = s
+                .regions
+                .values()
+                .any(|r| r.aws_region == region && s.check(r).is_some());
+            let watched =
+                checked || s.anycast.as_ref().is_some_and(|a| a.accelerator.is_some()) || inherits;
             let here = s.regions.values().any(|r| r.aws_region == region);
             if o.detection.fires && !(watched && here) {
                 out.push(format!(

@@ -37,6 +37,18 @@ pub(super) fn build(
             )
         })
         .collect();
+    if let ([alias], false) = (answers.as_slice(), for_analysis) {
+        if let Some(a) = alias.alias.as_ref().filter(|_| is_accelerator(alias)) {
+            let service = service_name(zone, name, &answers, markers, taken);
+            let text = accelerated(&service, zone, name, &a.dns_name);
+            return Ok(Built {
+                assumed: vec![format!("service {service}: behind Global Accelerator {}, whose regions DNS does not name: one region is written for you to fill in (its label, aws_region and endpoint), and the accelerator's timing", a.dns_name.trim_end_matches('.'))],
+                name: service,
+                text,
+                notes: left,
+            });
+        }
+    }
     let routing = match policy(&answers) {
         Ok(r) => r,
         Err(why) => {
@@ -84,11 +96,26 @@ fn policy(answers: &[&RecordSet]) -> Result<&'static str, String> {
     match kinds.into_iter().collect::<Vec<_>>().as_slice() {
         [] => Err("no answers".into()),
         ["unmanaged"] => Err("multivalue answers, or routing Meridian does not manage (CIDR, geoproximity, a traffic policy)".into()),
-        ["simple"] if answers.iter().any(|r| is_accelerator(r)) => Err("an alias to a Global Accelerator: the regions behind it are not in DNS; write the service with `anycast { accelerator = \"...\" }` and its regions by hand".into()),
+        ["simple"] if answers.iter().any(|r| is_accelerator(r)) => Err("an alias to a Global Accelerator: the regions behind it are not in DNS, so it is not analyzed (`meridian import` writes it with a region to fill in)".into()),
         ["simple"] => Err("a plain record with no routing policy: Meridian plans latency, weighted, failover and geolocation records".into()),
         [one] => Ok(one),
         _ => Err("its sets mix routing policies".into()),
     }
+}
+
+/// A service behind a Global Accelerator: its one alias record is what Meridian plans, and its
+/// regions (which only the analysis reads) are placeholders that `validate` refuses until they
+/// are filled in.
+fn accelerated(service: &str, zone: &str, name: &str, accelerator: &str) -> String {
+    format!(
+        "service {} {{\n  # Behind a Global Accelerator: DNS does not say which regions serve it. Write one\n  # region block per endpoint group (its label, aws_region and endpoint), and the\n  # accelerator's timing, for the analysis; the plan makes the one alias record only.\n  zone = {}\n  domain = {}\n  routing = \"latency\"\n  anycast {{\n    accelerator = {}\n    # interval     = 30\n    # threshold    = 3\n    # lb_detection = \"30s\"\n  }}\n  region \"FILL-IN-region\" {{\n    aws_region = {}\n    ips = [\"FILL-IN-address\"]\n  }}\n{}}}\n",
+        quote(service),
+        quote(zone),
+        quote(name),
+        quote(accelerator.trim_end_matches('.')),
+        quote(UNKNOWN_REGION),
+        placeholders("us-east-1"),
+    )
 }
 
 fn is_accelerator(r: &RecordSet) -> bool {

@@ -2735,20 +2735,69 @@ fn a_lock_that_cannot_be_deleted_is_reported() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
 
-/// `meridian import` against Route 53 (moto, with its paging): an applied example imported and
-/// planned again shows no changes, and every call import makes is in `iam-policy --for import`.
+/// `meridian import` against Route 53 (moto, with its paging): every example applied, imported
+/// and (its placeholders filled in) planned again shows no changes, then destroyed for the next;
+/// every call import makes is in `iam-policy --for import`.
 #[test]
 fn import_round_trips_against_route53_with_only_the_import_policy() {
     let (port, _g) = moto();
     let dir = tempdir("import");
-    let e = "active-passive";
-    copy_example(e, &dir);
     create_zone(port, "example.com");
-    let o = meridian(port, &dir, &["apply", e, "--live", "aws", "--auto-approve"]);
+    let o = meridian(port, &dir, &["iam-policy", "--for", "import"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let allowed = meridian::iam::actions(&serde_json::from_slice(&o.stdout).unwrap());
+    for e in [
+        "active-passive",
+        "active-active-partitioned",
+        "active-active-anycast",
+    ] {
+        copy_example(e, &dir);
+        let o = meridian(port, &dir, &["apply", e, "--live", "aws", "--auto-approve"]);
+        assert_eq!(o.status.code(), Some(0), "{e}: {}", text(&o));
+        let (hcl, calls) = import_calls(port, &dir);
+        for c in &calls {
+            assert!(
+                allowed.contains(c),
+                "{c} is not in the import policy {allowed:?}"
+            );
+        }
+        assert!(
+            calls.iter().any(|c| c == "route53:ListResourceRecordSets"),
+            "{calls:?}"
+        );
+        // The import replaces the example's files; the plan against Route 53 has nothing to do.
+        for f in std::fs::read_dir(dir.join(e)).unwrap() {
+            let f = f.unwrap().path();
+            if f.extension().is_some_and(|x| x == "hcl") {
+                std::fs::remove_file(f).unwrap();
+            }
+        }
+        // Behind an accelerator, the regions are to be filled in (any will do for the plan).
+        let filled = hcl
+            .replace("FILL-IN-aws-region", "ap-southeast-1")
+            .replace("FILL-IN-address", "203.0.113.10");
+        std::fs::write(dir.join(e).join("main.hcl"), &filled).unwrap();
+        let o = meridian(
+            port,
+            &dir,
+            &["plan", e, "--live", "aws", "--detailed-exitcode"],
+        );
+        assert_eq!(o.status.code(), Some(0), "{e}: {}\n{hcl}", text(&o));
+        let o = meridian(
+            port,
+            &dir,
+            &["destroy", e, "--live", "aws", "--auto-approve"],
+        );
+        assert_eq!(o.status.code(), Some(0), "{e}: {}", text(&o));
+    }
+}
+
+/// Imports example.com and the us-east-1 registries from moto: the file, and the calls made as
+/// IAM actions.
+fn import_calls(port: u16, dir: &std::path::Path) -> (String, Vec<String>) {
     let o = meridian(
         port,
-        &dir,
+        dir,
         &[
             "import",
             "--zone",
@@ -2760,13 +2809,12 @@ fn import_round_trips_against_route53_with_only_the_import_policy() {
         ],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let hcl = String::from_utf8_lossy(&o.stdout).into_owned();
     let said = String::from_utf8_lossy(&o.stderr).into_owned();
     let line = said
         .lines()
         .find(|l| l.starts_with("API calls: "))
         .unwrap_or_else(|| panic!("no API calls line: {said}"));
-    let calls: Vec<String> = line
+    let calls = line
         .split_once('(')
         .map_or("", |x| x.1)
         .trim_end_matches(')')
@@ -2781,33 +2829,7 @@ fn import_round_trips_against_route53_with_only_the_import_policy() {
             format!("{service}:{op}")
         })
         .collect();
-    let o = meridian(port, &dir, &["iam-policy", "--for", "import"]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let allowed = meridian::iam::actions(&serde_json::from_slice(&o.stdout).unwrap());
-    for c in &calls {
-        assert!(
-            allowed.contains(c),
-            "{c} is not in the import policy {allowed:?}"
-        );
-    }
-    assert!(
-        calls.iter().any(|c| c == "route53:ListResourceRecordSets"),
-        "{calls:?}"
-    );
-    // The import replaces the example's files; the plan against Route 53 has nothing to do.
-    for f in std::fs::read_dir(dir.join(e)).unwrap() {
-        let f = f.unwrap().path();
-        if f.extension().is_some_and(|x| x == "hcl") {
-            std::fs::remove_file(f).unwrap();
-        }
-    }
-    std::fs::write(dir.join(e).join("main.hcl"), &hcl).unwrap();
-    let o = meridian(
-        port,
-        &dir,
-        &["plan", e, "--live", "aws", "--detailed-exitcode"],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}\n{hcl}", text(&o));
+    (String::from_utf8_lossy(&o.stdout).into_owned(), calls)
 }
 
 /// Creates a health check with the second client; returns its id.

@@ -69,16 +69,40 @@ fn applied_imported_and_planned_again_shows_no_changes() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// Behind a Global Accelerator, DNS names no region: the service is written with its
+/// accelerator and one region to fill in, which `validate` refuses until it is; filled in, the
+/// import of the applied example plans with no changes (its one alias record is as declared).
 #[test]
-fn an_accelerator_alias_is_listed_not_guessed() {
+fn an_accelerator_service_is_imported_with_a_region_to_fill_in_and_plans_clean() {
     let dir = scratch("anycast");
     let topo = applied(&dir, "active-active-anycast");
     let (hcl, said) = import(&topo.join(".meridian/state.json"));
-    assert!(said.contains("Imported 0 services"), "{said}");
+    assert!(said.contains("Imported 1 service"), "{said}");
+    assert!(said.contains("behind Global Accelerator"), "{said}");
     assert!(
-        hcl.contains("ledger.example.com A: an alias to a Global Accelerator"),
+        hcl.contains("accelerator = \"a1234567890abcdef.awsglobalaccelerator.com\""),
         "{hcl}"
     );
+    for f in std::fs::read_dir(&topo).expect("the topology") {
+        let f = f.expect("a file").path();
+        if f.extension().is_some_and(|x| x == "hcl") {
+            std::fs::remove_file(f).expect("removed");
+        }
+    }
+    let t = topo.to_str().expect("UTF-8");
+    std::fs::write(topo.join("main.hcl"), &hcl).expect("written");
+    Run::new(&["fmt", "--check", t]).code(0);
+    let out = Run::new(&["validate", t]).code(1);
+    assert!(
+        out.contains("FILL-IN-aws-region") && out.contains("FILL-IN-address"),
+        "{out}"
+    );
+    let filled = hcl
+        .replace("FILL-IN-aws-region", "ap-southeast-1")
+        .replace("FILL-IN-address", "203.0.113.10");
+    std::fs::write(topo.join("main.hcl"), filled).expect("filled in");
+    let out = Run::new(&["plan", t, "--detailed-exitcode"]).code(0);
+    assert!(out.contains("No changes."), "{out}");
     let _ = std::fs::remove_dir_all(dir);
 }
 

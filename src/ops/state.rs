@@ -95,7 +95,11 @@ fn forget_service(m: &mut Manifest, service: &str, p: &Plan) {
                 .extend(delete.iter().map(|r| format!("{}/{}", r.zone, r.name)));
         }
     }
-    for h in live_changes(p).filter(|x| x.kind == Kind::HealthCheck && x.name == service) {
+    // Its checks: planned for deletion under their address (an orphan's change is named by
+    // the whole address, `health_check.<service>["<label>"]`).
+    let check_prefix = format!("health_check.{service}[");
+    let its = |x: &&ResourceChange| x.name == service || x.address.starts_with(&check_prefix);
+    for h in live_changes(p).filter(|x| x.kind == Kind::HealthCheck).filter(its) {
         if let Detail::HealthCheck { delete, .. } = &h.detail {
             m.forgotten
                 .checks
@@ -104,8 +108,7 @@ fn forget_service(m: &mut Manifest, service: &str, p: &Plan) {
     }
     m.services.retain(|s| s != service);
     // What `init --adopt` took over for it is no longer taken over.
-    let prefix = format!("health_check.{service}[");
-    m.adopted.checks.retain(|a, _| !a.starts_with(&prefix));
+    m.adopted.checks.retain(|a, _| !a.starts_with(&check_prefix));
     let names: Vec<String> = live_changes(p)
         .filter(|x| x.kind == Kind::Owner && x.name == service)
         .filter_map(|x| match &x.detail {

@@ -254,6 +254,28 @@ fn state_forgets_a_check_but_not_a_record_alone() -> Result<()> {
     Ok(())
 }
 
+/// Forgetting a service forgets its health checks with it: a later plan never deletes them.
+#[test]
+fn state_forgets_a_service_with_its_checks() -> Result<()> {
+    let dir = Dir::new()?;
+    let mut ws = workspace(&dir.0, WEIGHTED)?;
+    apply_once(&dir.0, &mut ws)?;
+    let mut team = team(&ws, true)?;
+    let ws = super::state::prepare(ws, &team).map_err(err)?;
+    let p = super::state::managed(&ws, &store(&dir.0)?, Options::default()).map_err(err)?;
+    let checks = super::state::live_changes(&p)
+        .filter(|c| c.address.starts_with("health_check.api["))
+        .count();
+    assert!(checks >= 2, "{checks} checks");
+    super::state::forget("owner.api", &p, &mut team).map_err(err)?;
+    drop(team);
+    let team = self::team(&ws, false)?;
+    let m = &team.stored.as_ref().ok_or("no manifest")?.manifest;
+    assert_eq!(m.forgotten.checks.len(), checks, "{:?}", m.forgotten);
+    assert_eq!(m.forgotten.markers.len(), 1, "{:?}", m.forgotten);
+    Ok(())
+}
+
 fn session(dir: &Path) -> Result<Session> {
     let mut ws = workspace(dir, WEIGHTED)?;
     apply_once(dir, &mut ws)?;

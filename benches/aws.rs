@@ -7,7 +7,9 @@
 //! call), then a plan of the applied topology (read calls, "no changes"), beside a
 //! Terraform-style reader that reads each record set and each health check on its own, in the
 //! same run. CPU is this process's user + system time during the apply (moto runs apart);
-//! ratios are to N = 100. `cargo bench --bench aws -- 1000` runs one size.
+//! ratios are to N = 100. `cargo bench --bench aws -- 1000` runs one size. Then 10 services in
+//! a zone of 30,000 other records: the no-change plan read by name, and the zone paged, in the
+//! same run (`-- --shared` runs only that).
 //!
 //! The topology sets no creation cap (`health_check_creations_per_day = 0`): moto has none,
 //! and the bench measures one apply of every check.
@@ -252,20 +254,108 @@ fn one(n: usize) -> Row {
     }
 }
 
+/// A small topology in a shared zone: `services` services x 3 regions planned against a zone
+/// that holds `others` records of other teams. Returns the no-change plan's calls and time and,
+/// in the same run, the calls and time of reading the zone page by page (what every plan did).
+fn shared(services: usize, others: usize) -> (usize, Duration, usize, Duration) {
+    let server = moto();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let conf = rt.block_on(
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(format!("http://127.0.0.1:{}", server.port))
+            .region(aws_config::Region::new("us-east-1"))
+            .load(),
+    );
+    let client = r53::Client::new(&conf);
+    let zone = rt
+        .block_on(
+            client
+                .create_hosted_zone()
+                .name("bench.example")
+                .caller_reference("shared")
+                .send(),
+        )
+        .unwrap();
+    let zone_id = zone.hosted_zone().unwrap().id().to_string();
+    for chunk in (0..others).collect::<Vec<_>>().chunks(1000) {
+        let changes = chunk
+            .iter()
+            .map(|i| {
+                let set = r53::types::ResourceRecordSet::builder()
+                    .name(format!("team-{i:05}.bench.example"))
+                    .r#type(r53::types::RrType::A)
+                    .ttl(300)
+                    .resource_records(
+                        r53::types::ResourceRecord::builder()
+                            .value("192.0.2.1")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap();
+                r53::types::Change::builder()
+                    .action(r53::types::ChangeAction::Create)
+                    .resource_record_set(set)
+                    .build()
+                    .unwrap()
+            })
+            .collect::<Vec<_>>();
+        let batch = r53::types::ChangeBatch::builder()
+            .set_changes(Some(changes))
+            .build()
+            .unwrap();
+        rt.block_on(
+            client
+                .change_resource_record_sets()
+                .hosted_zone_id(&zone_id)
+                .change_batch(batch)
+                .send(),
+        )
+        .unwrap();
+    }
+    let sources = Sources::from_texts([("main.hcl", topology(services))]);
+    let topology = meridian::check(&sources).valid().unwrap().clone();
+    let graph = ResourceGraph::build(&topology);
+    let identity = meridian::identity::Identity::known("t-shared");
+    let input = plan::Input {
+        topology: &topology,
+        graph: &graph,
+        sources: &[],
+        identity: &identity,
+        backend: None,
+    };
+    let p = provider(server.port);
+    let first = plan::plan(&input, &p, &Options::default(), "first".into()).unwrap();
+    assert!(apply(&first, &p, 10).succeeded());
+    let p = provider(server.port);
+    let t = Instant::now();
+    let again = plan::plan(&input, &p, &Options::default(), "again".into()).unwrap();
+    let time = t.elapsed();
+    assert!(!again.has_changes(), "the applied topology plans with changes");
+    assert!(!again.prior_state.read_by_name.is_empty(), "not read by name");
+    // The zone paged, as every plan read it before.
+    let p = provider(server.port);
+    let t = Instant::now();
+    p.read(&plan::scope(&graph)).unwrap();
+    (total(&again.api_calls), time, total(&p.stats()), t.elapsed())
+}
+
 fn main() {
     // Credentials for moto; no pacing of Route 53 calls (moto has no rate limit).
     std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
     std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
     std::env::set_var("MERIDIAN_ROUTE53_RPS", "100000");
     std::env::remove_var("AWS_PROFILE");
-    let sizes: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let sizes = if sizes.is_empty() {
-        vec![100, 1_000, 3_000]
-    } else {
-        sizes
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let shared_only = args.iter().any(|a| a == "--shared");
+    let sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    let sizes = match (shared_only, sizes.is_empty()) {
+        (true, _) => Vec::new(),
+        (false, true) => vec![100, 1_000, 3_000],
+        (false, false) => sizes,
     };
     println!("N services x 3 regions, a health check each, against moto on loopback (fresh server per size)\n");
     println!(
@@ -317,4 +407,14 @@ fn main() {
         "at a time; ratio: its calls / Meridian's; time x: its wall time / Meridian's plan's;"
     );
     println!("import: calls of `meridian import` of the applied zone, and its wall time.");
+    if shared_only || args.is_empty() {
+        let (calls, time, paged, paged_time) = shared(10, 30_000);
+        println!(
+            "\n10 services x 3 regions in a zone of 30,000 other records, no-change plan: {calls} calls in {:.0} ms, read by name; the zone paged: {paged} calls in {:.0} ms ({:.1}x the calls, {:.1}x the time)",
+            time.as_secs_f64() * 1e3,
+            paged_time.as_secs_f64() * 1e3,
+            paged as f64 / calls as f64,
+            paged_time.as_secs_f64() / time.as_secs_f64()
+        );
+    }
 }

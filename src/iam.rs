@@ -101,7 +101,7 @@ pub fn policy(input: &Input, purpose: Purpose) -> Value {
 pub fn policies(input: &Input, purpose: Purpose) -> Policies {
     let mut names = Vec::new();
     if purpose == Purpose::Apply {
-        names = record_names(input.graph);
+        names = input.graph.record_names();
         names.extend(input.managed_names.iter().cloned());
         names.sort();
         names.dedup();
@@ -309,23 +309,6 @@ fn read_statement(tags: bool) -> Value {
         "Action": actions,
         "Resource": "*",
     })
-}
-
-/// The record names a topology writes: each service's domain and its ownership marker.
-pub fn record_names(graph: &ResourceGraph) -> Vec<String> {
-    let mut names = BTreeSet::new();
-    for r in graph.resources() {
-        match &r.spec {
-            ResourceSpec::Record(x) => {
-                names.insert(x.name.clone());
-            }
-            ResourceSpec::Owner(o) => {
-                names.insert(o.name.clone());
-            }
-            _ => {}
-        }
-    }
-    names.into_iter().collect()
 }
 
 fn write_statements(input: &Input, names: &[String], form: NameForm) -> Vec<Value> {

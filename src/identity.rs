@@ -54,6 +54,10 @@ pub struct Identity {
     /// whose records plans may adopt without `--adopt`.
     #[serde(default, skip_serializing_if = "Adopted::is_empty")]
     pub adopted: Adopted,
+    /// The record names (domains and their markers) the last apply left under management: a
+    /// plan that reads by name reads these too, so a removal is found.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
 }
 
 /// What a topology took over from another tool at `meridian init --adopt` (an imported zone):
@@ -129,6 +133,7 @@ impl Identity {
             holds: BTreeMap::new(),
             unfinished: None,
             adopted: Adopted::default(),
+            names: Vec::new(),
         }
     }
 

@@ -150,6 +150,7 @@ impl Manifest {
             holds: self.holds.clone(),
             unfinished: self.unfinished.clone(),
             adopted: self.adopted.clone(),
+            names: self.names.clone(),
         }
     }
 

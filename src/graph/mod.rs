@@ -34,6 +34,23 @@ pub struct ResourceGraph {
 }
 
 impl ResourceGraph {
+    /// The record names the graph declares (domains, `failover_to` trees, markers), sorted.
+    pub fn record_names(&self) -> Vec<String> {
+        let mut names = std::collections::BTreeSet::new();
+        for r in self.resources() {
+            match &r.spec {
+                ResourceSpec::Record(x) => {
+                    names.insert(x.name.clone());
+                }
+                ResourceSpec::Owner(o) => {
+                    names.insert(o.name.clone());
+                }
+                _ => {}
+            }
+        }
+        names.into_iter().collect()
+    }
+
     /// Lowers a topology into its resources and wires their dependencies.
     pub fn build(topology: &Topology) -> ResourceGraph {
         let resources = resources::lower(topology);

@@ -187,6 +187,7 @@ fn zone() -> LiveState {
             check("hc-2", "api-euw1.example.net"),
         ],
         repositories: Default::default(),
+        read_by_name: Default::default(),
         replication: [(
             "us-east-1".to_string(),
             vec![

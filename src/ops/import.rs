@@ -15,6 +15,7 @@ pub fn import(
         zones: zones.to_vec(),
         regions: regions.to_vec(),
         tag_prefixes: Vec::new(),
+        names: Vec::new(),
     };
     let caps = provider.capabilities();
     if !caps.routing {

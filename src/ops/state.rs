@@ -99,7 +99,10 @@ fn forget_service(m: &mut Manifest, service: &str, p: &Plan) {
     // the whole address, `health_check.<service>["<label>"]`).
     let check_prefix = format!("health_check.{service}[");
     let its = |x: &&ResourceChange| x.name == service || x.address.starts_with(&check_prefix);
-    for h in live_changes(p).filter(|x| x.kind == Kind::HealthCheck).filter(its) {
+    for h in live_changes(p)
+        .filter(|x| x.kind == Kind::HealthCheck)
+        .filter(its)
+    {
         if let Detail::HealthCheck { delete, .. } = &h.detail {
             m.forgotten
                 .checks
@@ -108,7 +111,9 @@ fn forget_service(m: &mut Manifest, service: &str, p: &Plan) {
     }
     m.services.retain(|s| s != service);
     // What `init --adopt` took over for it is no longer taken over.
-    m.adopted.checks.retain(|a, _| !a.starts_with(&check_prefix));
+    m.adopted
+        .checks
+        .retain(|a, _| !a.starts_with(&check_prefix));
     let names: Vec<String> = live_changes(p)
         .filter(|x| x.kind == Kind::Owner && x.name == service)
         .filter_map(|x| match &x.detail {

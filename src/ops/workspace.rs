@@ -173,7 +173,7 @@ impl Workspace {
             services: self.topology.services.keys().cloned().collect(),
             zones: scope.zones,
             regions: scope.regions,
-            names: crate::iam::record_names(&self.graph),
+            names: self.graph.record_names(),
             rules,
         }
     }

@@ -631,7 +631,21 @@ pub fn scope_with(graph: &ResourceGraph, extra_zones: &[String]) -> Scope {
         zones: zones.into_iter().collect(),
         regions: regions.into_iter().collect(),
         tag_prefixes: Vec::new(),
+        names: Vec::new(),
     }
+}
+
+/// The record names a plan of `graph` needs: those it declares (domains, `failover_to` trees,
+/// markers) and those the last apply left under management (`identity.names`), where a removal
+/// may be. Empty (read whole zones) when the identity manages something without saying which
+/// names (a manifest older than its `names`).
+fn names_needed(graph: &ResourceGraph, identity: &Identity) -> Vec<String> {
+    if !identity.new && identity.names.is_empty() && !identity.services.is_empty() {
+        return Vec::new();
+    }
+    let mut names: BTreeSet<String> = graph.record_names().into_iter().collect();
+    names.extend(identity.names.iter().cloned());
+    names.into_iter().collect()
 }
 
 /// A fingerprint of live state: stable across runs and Rust versions.
@@ -743,6 +757,7 @@ pub fn plan(
     if input.topology.tag_health_checks {
         scope.tag_prefixes = input.identity.reference_prefixes();
     }
+    scope.names = names_needed(input.graph, input.identity);
     let live = provider.read(&scope)?;
     if let Some((t, l)) = adapted.as_ref().and_then(|a| {
         opts.targets

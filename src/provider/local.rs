@@ -710,6 +710,7 @@ fn check_record(s: &Store, r: &RecordSet) -> Result<(), ProviderError> {
 fn from_store(s: &Store, scope: &Scope) -> LiveState {
     let zones = zone_ids(scope);
     LiveState {
+        read_by_name: BTreeMap::new(),
         records: s
             .records
             .values()
@@ -760,6 +761,7 @@ fn from_file(mut f: StoreFile, scope: &Scope) -> LiveState {
         }
     }
     LiveState {
+        read_by_name: BTreeMap::new(),
         records: f.records,
         health_checks: f.health_checks,
         repositories: region_map(scope, |r| {

@@ -108,7 +108,7 @@ pub struct ReplicationRule {
 pub struct LiveState {
     /// Hosted zone name -> id, for the zones asked for that exist.
     pub zones: BTreeMap<String, String>,
-    /// Every record set of those zones.
+    /// Every record set of those zones (of the names asked for, in a zone read by name).
     pub records: Vec<RecordSet>,
     /// Every health check of the account.
     pub health_checks: Vec<LiveHealthCheck>,
@@ -116,6 +116,10 @@ pub struct LiveState {
     pub repositories: BTreeMap<String, Vec<String>>,
     /// Region -> the whole replication configuration of that region's registry.
     pub replication: BTreeMap<String, Vec<ReplicationRule>>,
+    /// The zones read by name ([`Scope::names`]): `records` holds only the record sets at the
+    /// names asked for there.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub read_by_name: BTreeMap<String, ByName>,
 }
 
 /// What to read: the zones and registry regions a topology uses.
@@ -126,9 +130,38 @@ pub struct Scope {
     /// Read the tags of the health checks whose caller reference starts with one of these
     /// (a topology's, when it tags its checks); empty: read no tags.
     pub tag_prefixes: Vec<String>,
+    /// The record names a plan needs (sorted): a provider may read only the record sets at
+    /// these names of a zone where that costs fewer calls than the whole zone, and says so in
+    /// [`LiveState::read_by_name`]. Empty: every record set of the zones.
+    pub names: Vec<String>,
+}
+
+/// A zone read by name: how many names, against the record sets paging would have listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ByName {
+    pub names: usize,
+    /// The zone's record-set count, as its hosted zone reports it.
+    pub zone_records: u64,
 }
 
 impl Scope {
+    /// The names of `names` in `zone`: those the zone is the longest suffix of among the
+    /// scope's zones.
+    pub fn names_in(&self, zone: &str) -> Vec<&str> {
+        let home = |n: &str| {
+            self.zones
+                .iter()
+                .filter(|z| n == z.as_str() || n.ends_with(&format!(".{z}")))
+                .max_by_key(|z| z.len())
+                .is_some_and(|z| z == zone)
+        };
+        self.names
+            .iter()
+            .map(String::as_str)
+            .filter(|n| home(n))
+            .collect()
+    }
+
     /// Whether the tags of a check with this caller reference are read.
     pub fn reads_tags_of(&self, caller_reference: &str) -> bool {
         self.tag_prefixes

@@ -330,9 +330,29 @@ fn identity_words(p: &Plan) -> String {
     }
 }
 
+/// How each zone read by name was read, in words: `zone example.com by name: 20 names (paging
+/// its 30,002 record sets takes 101 calls)`.
+pub fn read_lines(p: &Plan) -> Vec<String> {
+    p.prior_state
+        .read_by_name
+        .iter()
+        .map(|(zone, b)| {
+            format!(
+                "zone {zone} by name: {} names (paging its {} record sets takes {} calls)",
+                b.names,
+                b.zone_records,
+                b.zone_records.div_ceil(300)
+            )
+        })
+        .collect()
+}
+
 pub fn human(p: &Plan) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "Live state: {}", p.live_source);
+    for line in read_lines(p) {
+        let _ = writeln!(s, "Read: {line}");
+    }
     let _ = writeln!(
         s,
         "Topology: {} ({}; plan {})",
@@ -432,6 +452,9 @@ pub fn markdown(p: &Plan) -> String {
         p.topology,
         identity_words(p)
     );
+    for line in read_lines(p) {
+        let _ = writeln!(s, "Read: {line}\n");
+    }
     let _ = writeln!(s, "**{}**\n", summary_line(p));
     let _ = writeln!(s, "{}\n", recovery_line(p));
     if !p.left_out.is_empty() {

@@ -640,6 +640,111 @@ fn a_thousand_services_plan_in_few_calls_and_apply_in_few_batches() {
     );
 }
 
+/// Creates `n` foreign A records (`h0000.example.com`, ...) and a few beside the example's
+/// name (one sorting between it and its marker, children before and after the marker).
+fn crowd_zone(port: u16, zone_id: &str, n: usize) {
+    let a = |name: &str| {
+        format!(
+            r#"{{"Action":"CREATE","ResourceRecordSet":{{"Name":"{name}","Type":"A","TTL":300,"ResourceRecords":[{{"Value":"192.0.2.7"}}]}}}}"#
+        )
+    };
+    let mut changes: Vec<String> = (0..n).map(|i| a(&format!("h{i:04}.example.com"))).collect();
+    for near in [
+        "billing-old.example.com",
+        "0.billing.example.com",
+        "zz.billing.example.com",
+    ] {
+        changes.push(a(near));
+    }
+    // 500 a call: one argument may not exceed 128 KiB.
+    for chunk in changes.chunks(500) {
+        let batch = format!(r#"{{"Changes":[{}]}}"#, chunk.join(","));
+        aws(
+            port,
+            &[
+                "route53",
+                "change-resource-record-sets",
+                "--hosted-zone-id",
+                zone_id,
+                "--change-batch",
+                &batch,
+            ],
+        );
+    }
+}
+
+fn record_reads(doc: &serde_json::Value) -> u64 {
+    doc["api_calls"]["ListResourceRecordSets"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+/// A topology of one service in a zone of 2,000 other records reads its names, not the zone:
+/// the first plan 2 pages (the name, then its absent marker), a plan after apply 1 (the
+/// marker comes in its name's page), against 7 pages of the zone; the plans are the same,
+/// and removing the service finds its records through the names the manifest keeps.
+#[test]
+#[cfg_attr(meridian_skip_aws, ignore = "MERIDIAN_SKIP_AWS_TESTS is set")]
+fn a_small_topology_in_a_crowded_zone_is_read_by_name() {
+    let (port, _g) = moto();
+    let dir = tempdir("by-name");
+    let zone_id = create_zone(port, "example.com");
+    crowd_zone(port, &zone_id, 2000);
+    let e = "active-passive";
+    copy_example(e, &dir);
+    let (code, doc) = plan_json(port, &dir, e);
+    assert_eq!(code, Some(2), "{doc}");
+    assert_eq!(record_reads(&doc), 2, "{}", doc["api_calls"]);
+    assert_eq!(
+        doc["prior_state"]["read_by_name"]["example.com"]["names"], 2,
+        "{}",
+        doc["prior_state"]["read_by_name"]
+    );
+    let o = meridian(port, &dir, &["plan", e, "--live", "aws"]);
+    // 2,000 + 3 records, the SOA and the NS.
+    let said =
+        "Read: zone example.com by name: 2 names (paging its 2005 record sets takes 7 calls)";
+    assert!(text(&o).contains(said), "{}", text(&o));
+    let o = meridian(port, &dir, &["apply", e, "--live", "aws", "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let (code, doc) = plan_json(port, &dir, e);
+    assert_eq!(code, Some(0), "no changes after apply: {doc}");
+    assert_eq!(record_reads(&doc), 1, "{}", doc["api_calls"]);
+    let names: std::collections::BTreeSet<&str> = doc["prior_state"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert_eq!(
+        names.into_iter().collect::<Vec<_>>(),
+        ["_meridian.billing.example.com", "billing.example.com"],
+        "only the names asked for"
+    );
+    // The service removed: its records, marker and checks are found and deleted.
+    let main = dir.join(e).join("main.hcl");
+    let text_of = std::fs::read_to_string(&main).unwrap();
+    let from = text_of.find("service \"billing\"").unwrap();
+    let to = from + text_of[from..].find("\n}\n").unwrap() + 3;
+    std::fs::write(&main, format!("{}{}", &text_of[..from], &text_of[to..])).unwrap();
+    let (code, doc) = plan_json(port, &dir, e);
+    assert_eq!(code, Some(2), "{doc}");
+    let deleted: Vec<String> = actions(&doc)
+        .into_iter()
+        .filter(|(_, a)| a.contains("delete"))
+        .map(|(x, _)| x)
+        .collect();
+    assert_eq!(deleted.len(), 5, "marker, 2 records, 2 checks: {deleted:?}");
+    let o = meridian(port, &dir, &["apply", e, "--live", "aws", "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let left: Vec<String> = records(port, &zone_id)
+        .iter()
+        .filter_map(|r| r["Name"].as_str().map(String::from))
+        .filter(|n| n.contains("billing"))
+        .collect();
+    assert_eq!(left.len(), 3, "the neighbours stay: {left:?}");
+}
+
 #[test]
 #[cfg_attr(meridian_skip_aws, ignore = "MERIDIAN_SKIP_AWS_TESTS is set")]
 fn clear_errors_for_a_missing_zone_missing_credentials_and_an_unreachable_endpoint() {

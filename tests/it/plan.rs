@@ -521,6 +521,7 @@ fn the_local_store_is_strict() {
             zones: vec!["example.com".into()],
             regions: vec![],
             tag_prefixes: vec![],
+            names: vec![],
         })
         .unwrap();
     let mut wrong = live.records[0].clone();
@@ -560,6 +561,7 @@ fn the_local_store_is_strict() {
             zones: vec!["example.com".into()],
             regions: vec![],
             tag_prefixes: vec![],
+            names: vec![],
         })
         .unwrap();
     assert_eq!(after.records.len(), 1);
@@ -1062,6 +1064,7 @@ fn health_checks_of_a_removed_zone_wait_until_the_zone_is_read() {
             zones: vec!["example.com".into()],
             regions: vec![],
             tag_prefixes: vec![],
+            names: vec![],
         })
         .unwrap();
     assert!(
@@ -2976,6 +2979,7 @@ fn records_in(state: &Path, zone: &str) -> usize {
         zones: vec![zone.to_string()],
         regions: Vec::new(),
         tag_prefixes: Vec::new(),
+        names: vec![],
     };
     s.read(&scope).unwrap().records.len()
 }

@@ -5,6 +5,11 @@ use super::*;
 
 impl AwsProvider {
     pub(super) async fn zone_id(&self, zone: &str) -> Result<String, ProviderError> {
+        Ok(self.zone(zone).await?.0)
+    }
+
+    /// The public hosted zone named `zone`: its id and its record-set count (when reported).
+    pub(super) async fn zone(&self, zone: &str) -> Result<(String, Option<u64>), ProviderError> {
         let req = self
             .route53
             .list_hosted_zones_by_name()
@@ -20,7 +25,10 @@ impl AwsProvider {
             .filter(|z| trim_dot(z.name()) == zone && !z.config().is_some_and(|c| c.private_zone()))
             .collect();
         match public.as_slice() {
-            [z] => Ok(z.id().trim_start_matches("/hostedzone/").to_string()),
+            [z] => Ok((
+                z.id().trim_start_matches("/hostedzone/").to_string(),
+                z.resource_record_set_count().and_then(|n| u64::try_from(n).ok()),
+            )),
             [] => Err(ProviderError::NotFound {
                 what: format!("public hosted zone {zone} (Meridian looks zones up and never creates them: create it first)"),
             }),
@@ -96,6 +104,67 @@ impl AwsProvider {
             start = next;
         }
         Ok(out)
+    }
+
+    /// The record sets at `names` of a zone: a page of `ListResourceRecordSets` starting at
+    /// each name not yet seen whole. Route 53 lists a name's sets together, so a name's sets
+    /// are whole in a page when another name's follow them there (or the page is the zone's
+    /// last); a name the page starts at whose first set has another name has none. A marker
+    /// (`_meridian.<name>`) sorts right after its name's sets and usually comes in its page.
+    pub(super) async fn records_at(
+        &self,
+        zone: &str,
+        zone_id: &str,
+        names: &[&str],
+    ) -> Result<Vec<RecordSet>, ProviderError> {
+        let wanted: BTreeSet<&str> = names.iter().copied().collect();
+        // In the zone's order (labels reversed): a name before its marker, whose sets its
+        // page usually brings.
+        let mut names = names.to_vec();
+        names.sort_by_cached_key(|n| n.rsplit('.').map(str::to_string).collect::<Vec<_>>());
+        let mut read = ByNameRead::default();
+        for name in &names {
+            if read.whole.contains(*name) {
+                continue;
+            }
+            let mut start: (String, Option<r53::types::RrType>, Option<String>) =
+                ((*name).to_string(), None, None);
+            loop {
+                let mut req = self
+                    .route53
+                    .list_resource_record_sets()
+                    .hosted_zone_id(zone_id)
+                    .start_record_name(&start.0)
+                    .max_items(300);
+                if let Some(t) = &start.1 {
+                    req = req.start_record_type(t.clone());
+                }
+                if let Some(id) = &start.2 {
+                    req = req.start_record_identifier(id);
+                }
+                let page = self
+                    .r53("ListResourceRecordSets", || req.clone().send())
+                    .await?;
+                let next = match (page.is_truncated(), page.next_record_name()) {
+                    (true, Some(n)) => Some(trim_dot(&unescape(n))),
+                    _ => None,
+                };
+                let fresh = read.page(zone, name, &page, next.as_deref(), &wanted);
+                match (next, page.next_record_type()) {
+                    (Some(n), Some(t)) if !read.whole.contains(*name) && n == *name => {
+                        if !fresh {
+                            return Err(ProviderError::Io(format!(
+                                "ListResourceRecordSets for {zone} at {name}: the server repeated a page, so the name could not be read completely"
+                            )));
+                        }
+                        let id = page.next_record_identifier().map(String::from);
+                        start = (n, Some(t.clone()), id);
+                    }
+                    _ => break,
+                }
+            }
+        }
+        Ok(read.records)
     }
 
     pub(super) async fn health_checks(&self) -> Result<Vec<LiveHealthCheck>, ProviderError> {
@@ -286,8 +355,20 @@ impl AwsProvider {
     pub(super) async fn read_all(&self, scope: &Scope) -> Result<LiveState, ProviderError> {
         let mut live = LiveState::default();
         for zone in &scope.zones {
-            let id = self.zone_id(zone).await?;
-            live.records.extend(self.records(zone, &id).await?);
+            let (id, count) = self.zone(zone).await?;
+            let names = scope.names_in(zone);
+            match count.filter(|n| by_name_is_cheaper(names.len(), *n)) {
+                Some(zone_records) => {
+                    live.records
+                        .extend(self.records_at(zone, &id, &names).await?);
+                    let read = crate::provider::ByName {
+                        names: names.len(),
+                        zone_records,
+                    };
+                    live.read_by_name.insert(zone.clone(), read);
+                }
+                None => live.records.extend(self.records(zone, &id).await?),
+            }
             live.zones.insert(zone.clone(), id);
         }
         if let Ok(mut z) = self.zone_ids.lock() {
@@ -301,5 +382,62 @@ impl AwsProvider {
             live.replication.insert(region.clone(), rules);
         }
         Ok(live)
+    }
+}
+
+/// Reading a zone by name costs about a call a name; paging it, a call per 300 record sets.
+fn by_name_is_cheaper(names: usize, zone_records: u64) -> bool {
+    names > 0 && (names as u64) < zone_records.div_ceil(300)
+}
+
+/// What a read by name has gathered: the record sets at the names asked for, and the names
+/// known whole.
+#[derive(Default)]
+struct ByNameRead {
+    records: Vec<RecordSet>,
+    seen: BTreeSet<(String, String, Option<String>)>,
+    whole: BTreeSet<String>,
+}
+
+impl ByNameRead {
+    /// Takes in one page started at (or continuing) `start`; `next` is the name the zone goes
+    /// on with when the page is truncated. Returns whether the page brought a new record set.
+    fn page(
+        &mut self,
+        zone: &str,
+        start: &str,
+        page: &r53::operation::list_resource_record_sets::ListResourceRecordSetsOutput,
+        next: Option<&str>,
+        wanted: &BTreeSet<&str>,
+    ) -> bool {
+        let sets = page.resource_record_sets();
+        let names: Vec<String> = sets.iter().map(|r| trim_dot(&unescape(r.name()))).collect();
+        if names.first().is_none_or(|n| n != start) {
+            // The zone's first set at or after `start` has another name: `start` has none.
+            self.whole.insert(start.to_string());
+        }
+        let mut fresh = false;
+        for (i, (r, name)) in sets.iter().zip(&names).enumerate() {
+            // A name's sets are whole once another name follows them, here or in `next`.
+            let followed = names
+                .get(i + 1)
+                .map_or(next.is_none_or(|n| n != name), |n| n != name);
+            if followed {
+                self.whole.insert(name.clone());
+            }
+            if !wanted.contains(name.as_str()) {
+                continue;
+            }
+            let key = (
+                name.clone(),
+                r.r#type().as_str().to_string(),
+                r.set_identifier().map(String::from),
+            );
+            if self.seen.insert(key) {
+                fresh = true;
+                self.records.push(convert_record(zone, name, r));
+            }
+        }
+        fresh
     }
 }

@@ -143,6 +143,7 @@ fn one(n: usize) -> Row {
         .unwrap();
     let conf = rt.block_on(
         aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(meridian::provider::aws::https_client())
             .endpoint_url(format!("http://127.0.0.1:{}", server.port))
             .region(aws_config::Region::new("us-east-1"))
             .load(),
@@ -265,6 +266,7 @@ fn shared(services: usize, others: usize) -> (usize, Duration, usize, Duration) 
         .unwrap();
     let conf = rt.block_on(
         aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(meridian::provider::aws::https_client())
             .endpoint_url(format!("http://127.0.0.1:{}", server.port))
             .region(aws_config::Region::new("us-east-1"))
             .load(),
@@ -334,13 +336,24 @@ fn shared(services: usize, others: usize) -> (usize, Duration, usize, Duration) 
     let t = Instant::now();
     let again = plan::plan(&input, &p, &Options::default(), "again".into()).unwrap();
     let time = t.elapsed();
-    assert!(!again.has_changes(), "the applied topology plans with changes");
-    assert!(!again.prior_state.read_by_name.is_empty(), "not read by name");
+    assert!(
+        !again.has_changes(),
+        "the applied topology plans with changes"
+    );
+    assert!(
+        !again.prior_state.read_by_name.is_empty(),
+        "not read by name"
+    );
     // The zone paged, as every plan read it before.
     let p = provider(server.port);
     let t = Instant::now();
     p.read(&plan::scope(&graph)).unwrap();
-    (total(&again.api_calls), time, total(&p.stats()), t.elapsed())
+    (
+        total(&again.api_calls),
+        time,
+        total(&p.stats()),
+        t.elapsed(),
+    )
 }
 
 fn main() {

@@ -745,6 +745,35 @@ fn a_small_topology_in_a_crowded_zone_is_read_by_name() {
     assert_eq!(left.len(), 3, "the neighbours stay: {left:?}");
 }
 
+/// The HTTPS client (rustls with ring) completes a real TLS handshake: moto speaks plain
+/// HTTP, so this is the one test of it. PyPI, which the tests provision moto from, answers, and
+/// not as AWS does.
+#[test]
+#[cfg_attr(meridian_skip_aws, ignore = "MERIDIAN_SKIP_AWS_TESTS is set")]
+fn the_https_client_completes_a_tls_handshake() {
+    let (port, _g) = moto();
+    let dir = tempdir("tls");
+    copy_example("active-passive", &dir);
+    let o = meridian(
+        port,
+        &dir,
+        &[
+            "plan",
+            "active-passive",
+            "--live",
+            "aws",
+            "--endpoint-url",
+            "https://pypi.org",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("not an AWS response"),
+        "TLS worked, the answer is PyPI's: {}",
+        text(&o)
+    );
+}
+
 #[test]
 #[cfg_attr(meridian_skip_aws, ignore = "MERIDIAN_SKIP_AWS_TESTS is set")]
 fn clear_errors_for_a_missing_zone_missing_credentials_and_an_unreachable_endpoint() {

@@ -43,11 +43,24 @@ fn temporary(target: &Path) -> PathBuf {
 
 /// Writes `bytes` to `path` atomically (through a symlink, to its target).
 pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_with(path, |w| w.write_all(bytes))
+}
+
+/// Writes what `fill` writes to `path` atomically, as it writes it (a large document is never
+/// held whole).
+pub fn write_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let target = target(path);
     let tmp = temporary(&target);
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
+        {
+            let mut w = std::io::BufWriter::new(&mut f);
+            fill(&mut w)?;
+            w.flush()?;
+        }
         // The file keeps its mode (a zone file a name server reads, a topology in a
         // repository): only its content changes.
         if let Ok(m) = std::fs::metadata(&target) {

@@ -266,6 +266,26 @@ pub fn to_json<T: serde::Serialize>(doc: &T, ctx: &mut Ctx) -> Result<String, u8
     })
 }
 
+/// Streams a document to stdout as [`to_json`] would print it, never holding its text (a
+/// plan of 100,000 services is hundreds of MB of JSON). A closed pipe is not an error.
+pub fn out_json<T: serde::Serialize>(doc: &T, ctx: &mut Ctx) -> Result<(), u8> {
+    let out = std::io::BufWriter::with_capacity(1 << 16, ctx.out.lock());
+    match crate::render::json_stream::write_sorted_pretty(doc, out) {
+        Err(e) if !e.is_io() => {
+            ctx.err(&format!("error: cannot serialise the document: {e}\n"));
+            Err(exit::ERROR)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Writes a document to `path` atomically, as [`to_json`] would print it, as it is produced.
+pub fn write_json<T: serde::Serialize>(path: &std::path::Path, doc: &T) -> std::io::Result<()> {
+    crate::atomic::write_with(path, |w| {
+        crate::render::json_stream::write_sorted_pretty(doc, w).map_err(std::io::Error::other)
+    })
+}
+
 /// Reads and validates one topology for a command that needs a valid one: prints its
 /// diagnostics (warnings included) and returns the sources and the model, or the exit code.
 pub fn load_valid(

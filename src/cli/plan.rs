@@ -1,9 +1,7 @@
 //! `meridian plan`: diff against live state, show it, save it.
 
-use super::workspace::{
-    fail, load, make_plan, open_provider, open_team, share, write_atomically, Common,
-};
-use super::{exit, to_json, Ctx};
+use super::workspace::{fail, load, make_plan, open_provider, open_team, share, Common};
+use super::{exit, Ctx};
 use crate::plan::{self, Plan};
 use crate::render;
 use clap::ValueEnum;
@@ -69,10 +67,7 @@ pub(super) fn print_plan(
             "the plan's JSON (`meridian show PLAN --format json`), or this command with `--max-chars 0`",
             ctx,
         )?,
-        Format::Json => {
-            let text = to_json(&plan::terraform::Document::of(p), ctx)?;
-            ctx.out(&text);
-        }
+        Format::Json => super::out_json(&plan::terraform::Document::of(p), ctx)?,
     }
     Ok(())
 }
@@ -161,8 +156,7 @@ fn plan_command(path: &Path, args: &PlanArgs, ctx: &mut Ctx) -> Result<u8, u8> {
     }
     print_plan(&p, (args.format, &args.comment), ctx)?;
     if let Some(out) = &args.out {
-        let text = to_json(&plan::terraform::Document::of(&p), ctx)?;
-        if let Err(e) = write_atomically(out, &text) {
+        if let Err(e) = super::write_json(out, &plan::terraform::Document::of(&p)) {
             ctx.err(&format!("error: cannot write {}: {e}\n", out.display()));
             return Err(exit::ERROR);
         }

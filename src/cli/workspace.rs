@@ -387,10 +387,6 @@ pub(super) fn aws_tuning() -> AwsSettings {
     }
 }
 
-pub(super) fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    crate::atomic::write(path, text.as_bytes())
-}
-
 pub(super) fn confirm(ctx: &mut Ctx) -> bool {
     ctx.err(
         "\nDo you want to perform these actions? Only 'yes' will be accepted.\n  Enter a value: ",

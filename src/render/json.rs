@@ -15,6 +15,15 @@ pub fn sorted_pretty<T: serde::Serialize>(doc: &T) -> Result<String, serde_json:
     Ok(out)
 }
 
+/// Compact JSON text (a raw value's) as sorted, pretty JSON at `level`, as `sorted_pretty`
+/// prints it inside a document.
+pub(crate) fn pretty_compact(text: &str, level: usize) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    let mut pos = 0;
+    value(text.as_bytes(), &mut pos, level, &mut out);
+    out
+}
+
 fn indent(out: &mut String, level: usize) {
     out.push('\n');
     for _ in 0..level {

@@ -8,6 +8,7 @@ pub mod compare;
 pub mod diagnostics;
 pub mod graph;
 pub mod json;
+pub mod json_stream;
 pub mod lint;
 pub mod plan;
 pub mod roff;

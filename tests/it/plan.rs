@@ -3524,3 +3524,38 @@ fn the_creation_cap_is_a_setting() {
         }
     }
 }
+
+/// `plan --format json` and `--out` stream the document: the bytes are serde_json's pretty
+/// printing of the same document's `Value` (keys sorted), for every example, applied or not.
+#[test]
+fn streamed_json_plans_are_the_pretty_sorted_document() {
+    let dir = tempdir("stream");
+    for e in [
+        "active-passive",
+        "active-active-partitioned",
+        "active-active-anycast",
+    ] {
+        copy_example(e, &dir);
+        for round in 0..2 {
+            let saved = dir.join(format!("{e}-{round}.json"));
+            let o = meridian(
+                &dir,
+                &[
+                    "plan",
+                    e,
+                    "--format",
+                    "json",
+                    "--out",
+                    saved.to_str().unwrap(),
+                ],
+            );
+            assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+            let out = String::from_utf8(o.stdout).unwrap();
+            let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(out, serde_json::to_string_pretty(&v).unwrap() + "\n", "{e}");
+            assert_eq!(std::fs::read_to_string(&saved).unwrap(), out, "{e}: --out");
+            let o = meridian(&dir, &["apply", e, "--auto-approve"]);
+            assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+        }
+    }
+}

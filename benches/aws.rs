@@ -132,6 +132,8 @@ struct Row {
     baseline_time: Duration,
     /// `meridian import` of the applied zone: its calls and wall time.
     import_calls: usize,
+    /// A one-record change (with its check replaced), planned and applied: every call.
+    change_calls: usize,
     import_time: Duration,
 }
 
@@ -206,6 +208,26 @@ fn one(n: usize) -> Row {
     );
     let reads = total(&again.api_calls);
 
+    // A one-record change: s0's address in us-east-1 moves, so its record changes and its
+    // check (probing the address) is replaced. Planned and applied as `apply DIR` does.
+    let moved = self::topology(n).replacen("ips = [\"10.0.0.0\"]", "ips = [\"10.250.0.0\"]", 1);
+    let sources = Sources::from_texts([("main.hcl", moved)]);
+    let changed_topology = meridian::check(&sources).valid().unwrap().clone();
+    let changed_graph = ResourceGraph::build(&changed_topology);
+    let changed = plan::Input {
+        topology: &changed_topology,
+        graph: &changed_graph,
+        ..input
+    };
+    let p = provider(server.port);
+    let change_plan = plan::plan(&changed, &p, &Options::default(), "change".into()).unwrap();
+    assert_eq!(
+        change_plan.summary.replace, 1,
+        "the moved address replaces one check"
+    );
+    assert!(apply(&change_plan, &p, 10).succeeded());
+    let change_calls = total(&p.stats());
+
     // The per-record reader: each record set and each health check on its own.
     let t = Instant::now();
     let mut baseline_reads = 0;
@@ -252,6 +274,7 @@ fn one(n: usize) -> Row {
         baseline_time,
         import_calls,
         import_time,
+        change_calls,
     }
 }
 
@@ -372,7 +395,7 @@ fn main() {
     };
     println!("N services x 3 regions, a health check each, against moto on loopback (fresh server per size)\n");
     println!(
-        "{:>6} {:>7} {:>7} {:>9} {:>7} {:>6} {:>10} {:>10} {:>7} {:>9} {:>10} {:>8} {:>7} {:>9}",
+        "{:>6} {:>7} {:>7} {:>9} {:>7} {:>6} {:>10} {:>10} {:>7} {:>9} {:>10} {:>8} {:>7} {:>9} {:>7}",
         "N",
         "writes",
         "batches",
@@ -386,14 +409,15 @@ fn main() {
         "ratio",
         "time x",
         "import",
-        "imp time"
+        "imp time",
+        "change"
     );
     let mut base: Option<Duration> = None;
     for n in sizes {
         let r = one(n);
         let b = *base.get_or_insert(r.cpu_per_call);
         println!(
-            "{:>6} {:>7} {:>7} {:>9} {:>7} {:>6.2} {:>8.0}us {:>9.2}x {:>7} {:>9} {:>9.0}x {:>7.0}x {:>7} {:>7.0}ms",
+            "{:>6} {:>7} {:>7} {:>9} {:>7} {:>6.2} {:>8.0}us {:>9.2}x {:>7} {:>9} {:>9.0}x {:>7.0}x {:>7} {:>7.0}ms {:>7}",
             r.n,
             r.writes,
             r.batches,
@@ -408,6 +432,7 @@ fn main() {
             r.baseline_time.as_secs_f64() / r.read_time.as_secs_f64(),
             r.import_calls,
             r.import_time.as_secs_f64() * 1e3,
+            r.change_calls,
         );
     }
     println!(
@@ -419,7 +444,8 @@ fn main() {
     println!(
         "at a time; ratio: its calls / Meridian's; time x: its wall time / Meridian's plan's;"
     );
-    println!("import: calls of `meridian import` of the applied zone, and its wall time.");
+    println!("import: calls of `meridian import` of the applied zone, and its wall time; change:");
+    println!("every call of a one-record change with its check replaced (plan, then apply).");
     if shared_only || args.is_empty() {
         let (calls, time, paged, paged_time) = shared(10, 30_000);
         println!(

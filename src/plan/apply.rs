@@ -190,7 +190,7 @@ pub fn apply_gated(
     };
     let checks = health_checks(plan, &work, &mut run);
     let held_zones = records(&work, &checks, &mut run);
-    delete_checks(&work, &checks, &held_zones, &mut run);
+    delete_checks((&work, &plan.prior_state), &checks, &held_zones, &mut run);
     tag_checks(&work, &checks, &mut run);
     let failed_regions = repositories(&work, &mut run);
     replication(&work, &failed_regions, &mut run);
@@ -548,7 +548,12 @@ fn record_changes(
 /// Route 53 deletes a check that records still use (they then count as healthy): so a check
 /// is deleted only once the batch that detaches it is done (INSYNC), and a fresh read of its
 /// zone shows no record using it.
-fn delete_checks(work: &Work, checks: &Checks, held_zones: &BTreeSet<String>, run: &mut Runner) {
+fn delete_checks(
+    (work, prior): (&Work, &crate::provider::LiveState),
+    checks: &Checks,
+    held_zones: &BTreeSet<String>,
+    run: &mut Runner,
+) {
     let mut candidates = Vec::new();
     for (i, c) in work {
         let Detail::HealthCheck { delete, zone, .. } = &c.detail else {
@@ -574,7 +579,12 @@ fn delete_checks(work: &Work, checks: &Checks, held_zones: &BTreeSet<String>, ru
         .map(|(_, z, _)| (*z).clone())
         .filter(|z| !z.is_empty())
         .collect();
+    let ids: BTreeSet<&str> = candidates
+        .iter()
+        .flat_map(|(_, _, delete)| delete.iter().map(|h| h.id.as_str()))
+        .collect();
     let scope = crate::provider::Scope {
+        names: affected_names(work, prior, &ids),
         zones: zones.into_iter().collect(),
         ..Default::default()
     };
@@ -608,6 +618,35 @@ fn delete_checks(work: &Work, checks: &Checks, held_zones: &BTreeSet<String>, ru
         }
     }
     run.wave(ops, &owners);
+}
+
+/// The names whose records may use a check about to be deleted: those the plan read using it,
+/// and those this apply changed (the plan saw every other record that used it, and left the
+/// check alone then). Read again by name where that is cheaper than the zone.
+fn affected_names(
+    work: &Work,
+    prior: &crate::provider::LiveState,
+    ids: &BTreeSet<&str>,
+) -> Vec<String> {
+    let mut names: BTreeSet<String> = prior
+        .records
+        .iter()
+        .filter(|r| {
+            r.health_check_id
+                .as_deref()
+                .is_some_and(|id| ids.contains(id))
+        })
+        .map(|r| r.name.clone())
+        .collect();
+    for (_, c) in work {
+        if let Detail::Record {
+            delete, desired, ..
+        } = &c.detail
+        {
+            names.extend(delete.iter().chain(desired.iter()).map(|r| r.name.clone()));
+        }
+    }
+    names.into_iter().collect()
 }
 
 /// ECR: create repositories. Returns the regions where one failed.

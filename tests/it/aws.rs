@@ -721,8 +721,34 @@ fn a_small_topology_in_a_crowded_zone_is_read_by_name() {
         ["_meridian.billing.example.com", "billing.example.com"],
         "only the names asked for"
     );
-    // The service removed: its records, marker and checks are found and deleted.
+    // Both checks replaced (the interval is immutable): before deleting the old ones, the
+    // apply reads again only the name whose records used them: 1 page, not 7.
     let main = dir.join(e).join("main.hcl");
+    let before = std::fs::read_to_string(&main).unwrap();
+    std::fs::write(
+        &main,
+        before.replace("interval          = 10", "interval          = 30"),
+    )
+    .unwrap();
+    let o = meridian(port, &dir, &["apply", e, "--live", "aws", "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let calls = text(&o)
+        .lines()
+        .rfind(|l| l.starts_with("API calls:"))
+        .unwrap_or_default()
+        .to_string();
+    let reads: u64 = calls
+        .split("ListResourceRecordSets ")
+        .nth(1)
+        .and_then(|x| x.split([',', ')']).next())
+        .and_then(|x| x.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no record reads in: {}", text(&o)));
+    assert_eq!(
+        reads, 2,
+        "the plan's page and the re-read of billing: {calls}"
+    );
+    assert!(calls.contains("DeleteHealthCheck 2"), "{calls}");
+    // The service removed: its records, marker and checks are found and deleted.
     let text_of = std::fs::read_to_string(&main).unwrap();
     let from = text_of.find("service \"billing\"").unwrap();
     let to = from + text_of[from..].find("\n}\n").unwrap() + 3;

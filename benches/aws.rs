@@ -145,7 +145,6 @@ fn one(n: usize) -> Row {
         .unwrap();
     let conf = rt.block_on(
         aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .http_client(meridian::provider::aws::https_client())
             .endpoint_url(format!("http://127.0.0.1:{}", server.port))
             .region(aws_config::Region::new("us-east-1"))
             .load(),
@@ -289,7 +288,6 @@ fn shared(services: usize, others: usize) -> (usize, Duration, usize, Duration) 
         .unwrap();
     let conf = rt.block_on(
         aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .http_client(meridian::provider::aws::https_client())
             .endpoint_url(format!("http://127.0.0.1:{}", server.port))
             .region(aws_config::Region::new("us-east-1"))
             .load(),

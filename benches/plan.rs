@@ -11,7 +11,8 @@
 //! only reading that store, in the same process.
 //!
 //! `cargo bench --bench plan -- 1000 10000` runs chosen sizes; `-- --small 30000` only the
-//! small-against-huge case against a store of that size.
+//! small-against-huge case against a store of that size; `-- --json [N ...]` the JSON plan
+//! against the plain one (10,000 and 100,000 by default): what its output adds to the peak.
 
 // Tests and benchmarks may unwrap (a panic is a failure) and run long: the lints in
 // Cargo.toml are for src/.
@@ -213,6 +214,38 @@ fn scaling(sizes: &[usize]) {
     let _ = std::fs::remove_dir_all(&work);
 }
 
+/// `plan --format json` against the plain plan at each size: the JSON's wall time and what it
+/// adds to the peak RSS (its text is written as it is produced), medians of 3 runs each.
+fn json(sizes: &[usize]) {
+    let work = std::env::temp_dir().join(format!("meridian-bench-json-{}", std::process::id()));
+    println!("`plan` against `plan --format json` (to /dev/null), N services x 3 regions\n");
+    println!(
+        "{:>7} {:>9} {:>10} {:>9} {:>10} {:>10} {:>10}",
+        "N", "plan", "plan RSS", "json", "json RSS", "added", "json MB"
+    );
+    for &n in sizes {
+        let dir = work.join(n.to_string());
+        seed_apart(n, &dir);
+        let d = dir.to_str().expect("utf-8 temp dir");
+        let (pt, pr) = measure(&["plan", "-q", d], 3);
+        let (jt, jr) = measure(&["plan", "-q", d, "--format", "json"], 3);
+        let out = dir.join("plan.json");
+        run(&["plan", "-q", d, "--out", out.to_str().expect("utf-8")]);
+        let bytes = std::fs::metadata(&out).map_or(0, |m| m.len());
+        println!(
+            "{n:>7} {:>7.0}ms {:>6.1} MiB {:>7.0}ms {:>6.1} MiB {:>6.1} MiB {:>8.0} MB",
+            pt.as_secs_f64() * 1e3,
+            pr as f64 / 1024.0,
+            jt.as_secs_f64() * 1e3,
+            jr as f64 / 1024.0,
+            (jr as f64 - pr as f64) / 1024.0,
+            bytes as f64 / 1e6,
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let _ = std::fs::remove_dir_all(&work);
+}
+
 /// 100 services of a new topology planned against a store of `big` services of another, in
 /// one process: the plan's time as a ratio to opening and reading that store.
 fn small_against_huge(big: usize) {
@@ -278,6 +311,14 @@ fn main() {
         return;
     }
     let sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    if args.iter().any(|a| a == "--json") {
+        json(if sizes.is_empty() {
+            &[10_000, 100_000]
+        } else {
+            &sizes
+        });
+        return;
+    }
     let sizes = if sizes.is_empty() {
         vec![100, 1_000, 10_000, 30_000]
     } else {

@@ -79,7 +79,6 @@ impl S3Backend {
             .map_err(|e| BackendError::Io(format!("cannot start the async runtime: {e}")))?;
         // Bounded: releasing the lock on a signal must not hang the process.
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .http_client(crate::provider::aws::https_client())
             .timeout_config(
                 aws_config::timeout::TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(5))

@@ -771,7 +771,7 @@ fn a_small_topology_in_a_crowded_zone_is_read_by_name() {
     assert_eq!(left.len(), 3, "the neighbours stay: {left:?}");
 }
 
-/// The HTTPS client (rustls with ring) completes a real TLS handshake: moto speaks plain
+/// The SDK's HTTPS client (rustls with aws-lc) completes a real TLS handshake: moto speaks plain
 /// HTTP, so this is the one test of it. PyPI, which the tests provision moto from, answers, and
 /// not as AWS does.
 #[test]

@@ -87,17 +87,6 @@ pub struct AwsProvider {
     insync_timeout: Duration,
 }
 
-/// The HTTPS client every SDK config uses: hyper 1 and rustls with ring's crypto (the SDK's
-/// default takes aws-lc, a much longer build), the platform's root certificates.
-pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
-    use aws_smithy_http_client::tls;
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https()
-}
-
 impl AwsProvider {
     pub fn new(settings: &AwsSettings) -> Result<AwsProvider, ProviderError> {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -105,7 +94,6 @@ impl AwsProvider {
             .build()
             .map_err(|e| ProviderError::Io(format!("cannot start the async runtime: {e}")))?;
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(https_client())
             .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(8))
             .timeout_config(
                 aws_config::timeout::TimeoutConfig::builder()

@@ -9,7 +9,7 @@
 //! same run. CPU is this process's user + system time during the apply (moto runs apart);
 //! ratios are to N = 100. `cargo bench --bench aws -- 1000` runs one size. Then 10 services in
 //! a zone of 30,000 other records: the no-change plan read by name, and the zone paged, in the
-//! same run (`-- --shared` runs only that).
+//! same run (`-- --shared` runs only that, `-- 3000 --shared` both).
 //!
 //! The topology sets no creation cap (`health_check_creations_per_day = 0`): moto has none,
 //! and the bench measures one apply of every check.
@@ -207,26 +207,6 @@ fn one(n: usize) -> Row {
     );
     let reads = total(&again.api_calls);
 
-    // A one-record change: s0's address in us-east-1 moves, so its record changes and its
-    // check (probing the address) is replaced. Planned and applied as `apply DIR` does.
-    let moved = self::topology(n).replacen("ips = [\"10.0.0.0\"]", "ips = [\"10.250.0.0\"]", 1);
-    let sources = Sources::from_texts([("main.hcl", moved)]);
-    let changed_topology = meridian::check(&sources).valid().unwrap().clone();
-    let changed_graph = ResourceGraph::build(&changed_topology);
-    let changed = plan::Input {
-        topology: &changed_topology,
-        graph: &changed_graph,
-        ..input
-    };
-    let p = provider(server.port);
-    let change_plan = plan::plan(&changed, &p, &Options::default(), "change".into()).unwrap();
-    assert_eq!(
-        change_plan.summary.replace, 1,
-        "the moved address replaces one check"
-    );
-    assert!(apply(&change_plan, &p, 10).succeeded());
-    let change_calls = total(&p.stats());
-
     // The per-record reader: each record set and each health check on its own.
     let t = Instant::now();
     let mut baseline_reads = 0;
@@ -258,6 +238,26 @@ fn one(n: usize) -> Row {
     let import_time = t.elapsed();
     assert_eq!(imported.services, n, "{:?}", imported.left_alone.first());
     let import_calls = total(&p.stats());
+    // A one-record change: s0's address in us-east-1 moves, so its record changes and its
+    // check (probing the address) is replaced. Planned and applied as `apply DIR` does.
+    let moved = self::topology(n).replacen("ips = [\"10.0.0.0\"]", "ips = [\"10.250.0.0\"]", 1);
+    let sources = Sources::from_texts([("main.hcl", moved)]);
+    let changed_topology = meridian::check(&sources).valid().unwrap().clone();
+    let changed_graph = ResourceGraph::build(&changed_topology);
+    let changed = plan::Input {
+        topology: &changed_topology,
+        graph: &changed_graph,
+        ..input
+    };
+    let p = provider(server.port);
+    let change_plan = plan::plan(&changed, &p, &Options::default(), "change".into()).unwrap();
+    assert_eq!(
+        change_plan.summary.replace, 1,
+        "the moved address replaces one check"
+    );
+    assert!(apply(&change_plan, &p, 10).succeeded());
+    let change_calls = total(&p.stats());
+
     Row {
         n,
         checks,
@@ -384,12 +384,12 @@ fn main() {
     std::env::set_var("MERIDIAN_ROUTE53_RPS", "100000");
     std::env::remove_var("AWS_PROFILE");
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let shared_only = args.iter().any(|a| a == "--shared");
+    let with_shared = args.iter().any(|a| a == "--shared");
     let sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
-    let sizes = match (shared_only, sizes.is_empty()) {
-        (true, _) => Vec::new(),
-        (false, true) => vec![100, 1_000, 3_000],
-        (false, false) => sizes,
+    let sizes = if args.is_empty() {
+        vec![100, 1_000, 3_000]
+    } else {
+        sizes
     };
     println!("N services x 3 regions, a health check each, against moto on loopback (fresh server per size)\n");
     println!(
@@ -444,7 +444,7 @@ fn main() {
     );
     println!("import: calls of `meridian import` of the applied zone, and its wall time; change:");
     println!("every call of a one-record change with its check replaced (plan, then apply).");
-    if shared_only || args.is_empty() {
+    if with_shared || args.is_empty() {
         let (calls, time, paged, paged_time) = shared(10, 30_000);
         println!(
             "\n10 services x 3 regions in a zone of 30,000 other records, no-change plan: {calls} calls in {:.0} ms, read by name; the zone paged: {paged} calls in {:.0} ms ({:.1}x the calls, {:.1}x the time)",

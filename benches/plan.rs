@@ -64,11 +64,17 @@ fn valid(text: String) -> Valid {
     Valid { topology, graph }
 }
 
-/// Applies `v` to `store` through the library under `identity` (the CLI refuses more than
-/// 1,000 new health checks a day, as Route 53 does; a seed is not a real account).
+/// Applies `v` to `store` through the library under `identity`, with no daily creation cap
+/// (a plan refuses more than 1,000 new health checks a day, as Route 53 did; a seed is not a
+/// real account). The topology on disk is unchanged.
 fn fill(v: &Valid, identity: &meridian::identity::Identity, store: &LocalStore) {
+    let mut topology = v.topology.clone();
+    topology
+        .provider
+        .get_or_insert_with(Default::default)
+        .creations_per_day = Some(0);
     let input = plan::Input {
-        topology: &v.topology,
+        topology: &topology,
         graph: &v.graph,
         sources: &[],
         identity,

@@ -240,6 +240,10 @@ fn health_rules(t: &Topology, s: &Service, o: &Options) -> Vec<Rule> {
             ),
         ));
     }
+    // With a region unchecked, every check failing does not mean nothing serves.
+    if s.regions.values().any(|r| s.check(r).is_none()) {
+        return out;
+    }
     addresses.sort();
     addresses.dedup();
     let all = status(&format!("tag_Name=~'{}'", quoted(&addresses.join("|"))), o);

@@ -644,33 +644,24 @@ fn threshold_at(s: &Service, t: &Topology, aws: &str, depth: usize) -> Option<u3
     if let Some(a) = s.anycast.as_ref().filter(|a| a.accelerator.is_some()) {
         return Some(a.threshold);
     }
-    let mut here = s
-        .regions
-        .values()
-        .filter(|r| r.aws_region == aws)
-        .peekable();
-    // The checks of the regions there (a region may have its own); the service's where none is.
-    let checked = match here.peek() {
-        Some(_) => here
-            .filter_map(|r| s.check(r))
-            .map(|h| h.failure_threshold)
-            .min(),
-        None => s.health_check.as_ref().map(|h| h.failure_threshold),
-    };
-    if checked.is_some() {
-        return checked;
+    let here: Vec<&crate::model::Region> =
+        s.regions.values().filter(|r| r.aws_region == aws).collect();
+    if here.is_empty() {
+        return s.health_check.as_ref().map(|h| h.failure_threshold);
     }
-    if depth >= MAX_ALIAS_DEPTH {
-        return None;
-    }
-    s.regions
-        .values()
-        .filter(|r| r.aws_region == aws)
-        .filter_map(|r| match &r.endpoint {
-            Endpoint::Alias(a) if a.evaluate_target_health => same_zone_group(t, &s.zone, &a.name),
-            _ => None,
+    // Every region there must be watched (one that is not keeps answering): the slowest to
+    // trip decides.
+    here.iter()
+        .map(|r| match (s.check(r), &r.endpoint) {
+            (Some(h), _) => Some(h.failure_threshold),
+            (None, Endpoint::Alias(a)) if a.evaluate_target_health && depth < MAX_ALIAS_DEPTH => {
+                same_zone_group(t, &s.zone, &a.name)
+                    .and_then(|g| threshold_at(g, t, aws, depth + 1))
+            }
+            (None, _) => None,
         })
-        .find_map(|g| threshold_at(g, t, aws, depth + 1))
+        .collect::<Option<Vec<u32>>>()
+        .and_then(|v| v.into_iter().max())
 }
 
 /// The service whose records an alias to `name` in `zone` evaluates.

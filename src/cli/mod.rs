@@ -271,11 +271,17 @@ pub fn to_json<T: serde::Serialize>(doc: &T, ctx: &mut Ctx) -> Result<String, u8
 pub fn out_json<T: serde::Serialize>(doc: &T, ctx: &mut Ctx) -> Result<(), u8> {
     let out = std::io::BufWriter::with_capacity(1 << 16, ctx.out.lock());
     match crate::render::json_stream::write_sorted_pretty(doc, out) {
-        Err(e) if !e.is_io() => {
+        // A closed pipe (`meridian plan --format json | head`) is not an error worth reporting.
+        Err(e) if e.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe) => Ok(()),
+        Err(e) if e.is_io() => {
+            ctx.err(&format!("error: cannot write the document: {e}\n"));
+            Err(exit::ERROR)
+        }
+        Err(e) => {
             ctx.err(&format!("error: cannot serialise the document: {e}\n"));
             Err(exit::ERROR)
         }
-        _ => Ok(()),
+        Ok(()) => Ok(()),
     }
 }
 

@@ -41,8 +41,16 @@ impl Region {
 }
 
 impl Service {
-    /// The health check of region `r`: its own `health_check`, else the service's.
+    /// The health check of region `r`: its own `health_check`, else the service's. None
+    /// behind an accelerator: Meridian plans its one alias record and no Route 53 checks.
     pub fn check<'a>(&'a self, r: &'a Region) -> Option<&'a HealthCheck> {
+        if self
+            .anycast
+            .as_ref()
+            .is_some_and(|a| a.accelerator.is_some())
+        {
+            return None;
+        }
         r.health_check.as_ref().or(self.health_check.as_ref())
     }
 
@@ -54,7 +62,7 @@ impl Service {
 
     /// Whether any region has a health check.
     pub fn has_check(&self) -> bool {
-        self.health_check.is_some() || self.regions.values().any(|r| r.health_check.is_some())
+        self.regions.values().any(|r| self.check(r).is_some())
     }
 
     /// Where the check of region `r` is written: its own block, else the service's.

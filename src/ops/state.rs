@@ -86,6 +86,23 @@ fn forget_in(m: &mut Manifest, c: &ResourceChange, p: &Plan) {
     }
 }
 
+/// The ids of the checks `service`'s live records use that no other service's records use.
+fn shared_checks_of(service: &str, p: &Plan) -> Vec<String> {
+    let mut mine = std::collections::BTreeSet::new();
+    let mut others = std::collections::BTreeSet::new();
+    for c in live_changes(p).filter(|x| x.kind == Kind::Record) {
+        if let Detail::Record { delete, .. } = &c.detail {
+            let ids = delete.iter().filter_map(|r| r.health_check_id.clone());
+            if c.name == service {
+                mine.extend(ids);
+            } else {
+                others.extend(ids);
+            }
+        }
+    }
+    mine.difference(&others).cloned().collect()
+}
+
 /// A service's every marker (its name's and its failover_to trees'), and its health checks.
 fn forget_service(m: &mut Manifest, service: &str, p: &Plan) {
     for o in live_changes(p).filter(|x| x.kind == Kind::Owner && x.name == service) {
@@ -109,6 +126,11 @@ fn forget_service(m: &mut Manifest, service: &str, p: &Plan) {
                 .extend(delete.iter().map(|h| h.id.clone()));
         }
     }
+    // Shared checks (`health_check_scope = "endpoint"`) its records use and no other
+    // service's do.
+    m.forgotten.checks.extend(shared_checks_of(service, p));
+    m.forgotten.checks.sort();
+    m.forgotten.checks.dedup();
     m.services.retain(|s| s != service);
     // What `init --adopt` took over for it is no longer taken over.
     m.adopted

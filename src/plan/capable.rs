@@ -193,6 +193,9 @@ fn analysed(t: &Topology, caps: &Capabilities, served: Option<&Served>) -> Topol
     for s in v.services.values_mut() {
         if !caps.health_checks {
             s.health_check = None;
+            for r in s.regions.values_mut() {
+                r.health_check = None;
+            }
         }
         if !caps.aliases {
             s.anycast = None;

@@ -1325,6 +1325,18 @@ fn region_set(s: &crate::model::Service, label: &str) -> String {
     )
 }
 
+/// Whether a live record's set identifier is one of region `label`'s: its own, or under
+/// geolocation one of its locations' (`api-eu` is not `api-eu-2`'s).
+fn is_region_set(s: &crate::model::Service, label: &str, id: &str) -> bool {
+    match s.regions.get(label) {
+        Some(r) if !r.locations.is_empty() => r
+            .locations
+            .iter()
+            .any(|l| r.record_set_identifier(&s.name, Some(l)) == id),
+        _ => region_set(s, label) == id,
+    }
+}
+
 fn live_service(
     s: &crate::model::Service,
     here: &[&crate::provider::RecordSet],
@@ -1338,12 +1350,11 @@ fn live_service(
                 .is_some_and(|a| a.hosted_zone_id == crate::model::GLOBAL_ACCELERATOR_ZONE_ID)
         });
     let live_region = |name: &str| {
-        let set = region_set(s, name);
         accelerated
             || here.iter().any(|r| {
                 r.set_identifier
                     .as_deref()
-                    .is_some_and(|x| x == set || x.starts_with(&format!("{set}-")))
+                    .is_some_and(|x| is_region_set(s, name, x))
             })
     };
     let regions = s.regions.keys().filter(|n| live_region(n)).count();
@@ -1416,11 +1427,13 @@ fn live_checks(
     let mut out = BTreeMap::new();
     for (label, r) in s.regions.iter().filter(|(l, _)| live_region(l)) {
         let declared = s.check(r);
-        let set = region_set(s, label);
-        let own = |id: &str| id == set || id.starts_with(&format!("{set}-"));
         let live = here
             .iter()
-            .filter(|x| x.set_identifier.as_deref().is_some_and(own))
+            .filter(|x| {
+                x.set_identifier
+                    .as_deref()
+                    .is_some_and(|id| is_region_set(s, label, id))
+            })
             .find_map(|x| checks.get(x.health_check_id.as_deref()?).copied());
         let effective = match (live, declared) {
             (Some(c), Some(h)) => Some(crate::model::HealthCheck {
@@ -1428,13 +1441,28 @@ fn live_checks(
                 failure_threshold: c.config.failure_threshold,
                 ..h.clone()
             }),
+            // A check the file no longer declares still runs until the apply.
+            (Some(c), None) => Some(from_live(&c.config)),
             (None, Some(h)) if tree_live(label) => Some(h.clone()),
-            _ => None,
+            (None, _) => None,
         };
         differs |= effective.as_ref().map(timing) != declared.map(timing);
         out.insert(label.clone(), effective);
     }
     differs.then_some(out)
+}
+
+/// A live check's settings as the model holds a declared one.
+fn from_live(c: &crate::graph::HealthCheckSpec) -> crate::model::HealthCheck {
+    crate::model::HealthCheck {
+        kind: c.kind,
+        port: c.port,
+        path: c.resource_path.clone(),
+        interval: c.request_interval,
+        failure_threshold: c.failure_threshold,
+        regions: c.regions.clone(),
+        search_string: c.search_string.clone(),
+    }
 }
 
 #[cfg(test)]

@@ -145,20 +145,13 @@ pub struct ByName {
 }
 
 impl Scope {
-    /// The names of `names` in `zone`: those the zone is the longest suffix of among the
-    /// scope's zones.
+    /// The names of `names` at or under `zone` (in a zone nested in another, they are read in
+    /// both: a name moved from one to the other is found where it was).
     pub fn names_in(&self, zone: &str) -> Vec<&str> {
-        let home = |n: &str| {
-            self.zones
-                .iter()
-                .filter(|z| n == z.as_str() || n.ends_with(&format!(".{z}")))
-                .max_by_key(|z| z.len())
-                .is_some_and(|z| z == zone)
-        };
         self.names
             .iter()
             .map(String::as_str)
-            .filter(|n| home(n))
+            .filter(|n| *n == zone || n.ends_with(&format!(".{zone}")))
             .collect()
     }
 

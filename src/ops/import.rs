@@ -16,6 +16,7 @@ pub fn import(
         regions: regions.to_vec(),
         tag_prefixes: Vec::new(),
         names: Vec::new(),
+        records_only: false,
     };
     let caps = provider.capabilities();
     if !caps.routing {

@@ -586,6 +586,7 @@ fn delete_checks(
     let scope = crate::provider::Scope {
         names: affected_names(work, prior, &ids),
         zones: zones.into_iter().collect(),
+        records_only: true,
         ..Default::default()
     };
     let used: BTreeSet<String> = match run.provider.read(&scope) {

@@ -632,6 +632,7 @@ pub fn scope_with(graph: &ResourceGraph, extra_zones: &[String]) -> Scope {
         regions: regions.into_iter().collect(),
         tag_prefixes: Vec::new(),
         names: Vec::new(),
+        records_only: false,
     }
 }
 

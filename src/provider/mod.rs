@@ -134,6 +134,9 @@ pub struct Scope {
     /// these names of a zone where that costs fewer calls than the whole zone, and says so in
     /// [`LiveState::read_by_name`]. Empty: every record set of the zones.
     pub names: Vec<String>,
+    /// Records only: a provider may leave the account's health checks unread (an apply's
+    /// re-read before deleting a check needs only which records use it).
+    pub records_only: bool,
 }
 
 /// A zone read by name: how many names, against the record sets paging would have listed.

@@ -522,6 +522,7 @@ fn the_local_store_is_strict() {
             regions: vec![],
             tag_prefixes: vec![],
             names: vec![],
+            records_only: false,
         })
         .unwrap();
     let mut wrong = live.records[0].clone();
@@ -562,6 +563,7 @@ fn the_local_store_is_strict() {
             regions: vec![],
             tag_prefixes: vec![],
             names: vec![],
+            records_only: false,
         })
         .unwrap();
     assert_eq!(after.records.len(), 1);
@@ -1065,6 +1067,7 @@ fn health_checks_of_a_removed_zone_wait_until_the_zone_is_read() {
             regions: vec![],
             tag_prefixes: vec![],
             names: vec![],
+            records_only: false,
         })
         .unwrap();
     assert!(
@@ -2980,6 +2983,7 @@ fn records_in(state: &Path, zone: &str) -> usize {
         regions: Vec::new(),
         tag_prefixes: Vec::new(),
         names: vec![],
+        records_only: false,
     };
     s.read(&scope).unwrap().records.len()
 }

@@ -374,8 +374,10 @@ impl AwsProvider {
         if let Ok(mut z) = self.zone_ids.lock() {
             z.extend(live.zones.clone());
         }
-        live.health_checks = self.health_checks().await?;
-        self.read_tags(scope, &mut live.health_checks).await?;
+        if !scope.records_only {
+            live.health_checks = self.health_checks().await?;
+            self.read_tags(scope, &mut live.health_checks).await?;
+        }
         for region in &scope.regions {
             let (repos, rules) = self.registry(region).await?;
             live.repositories.insert(region.clone(), repos);

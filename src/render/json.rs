@@ -170,7 +170,7 @@ fn skip(text: &[u8], pos: &mut usize) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     /// The same text as going through a `Value`, for awkward documents.
     #[test]
     fn equals_pretty_printing_a_value() {
@@ -186,7 +186,7 @@ mod tests {
         }
     }
 
-    fn any_json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+    pub(crate) fn any_json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
         use proptest::prelude::*;
         let leaf = prop_oneof![
             Just(serde_json::Value::Null),

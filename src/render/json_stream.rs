@@ -500,28 +500,10 @@ mod tests {
         );
     }
 
-    fn any_json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
-        use proptest::prelude::*;
-        let leaf = prop_oneof![
-            Just(serde_json::Value::Null),
-            any::<bool>().prop_map(serde_json::Value::Bool),
-            any::<i64>().prop_map(|n| serde_json::json!(n)),
-            any::<f64>().prop_map(|n| serde_json::json!(n)),
-            ".*".prop_map(serde_json::Value::String),
-        ];
-        leaf.prop_recursive(4, 64, 6, |inner| {
-            prop_oneof![
-                proptest::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::Array),
-                proptest::collection::btree_map(".{0,6}", inner, 0..6)
-                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
-            ]
-        })
-    }
-
     proptest::proptest! {
         /// Any JSON value streams as serde_json prints it.
         #[test]
-        fn any_value_streams_as_serde_json_prints_it(v in any_json()) {
+        fn any_value_streams_as_serde_json_prints_it(v in crate::render::json::tests::any_json()) {
             proptest::prop_assert_eq!(streamed(&v), via_value(&v));
         }
     }

@@ -334,7 +334,7 @@ impl<W: Write> ser::SerializeStruct for StructWriter<'_, W> {
         match self {
             StructWriter::Fields(m) => m.field(key, v),
             StructWriter::Raw(w, level) => {
-                let text = v.serialize(RawText)?;
+                let text = raw_text(v)?;
                 put(*w, &super::super::json::pretty_compact(&text, *level))
             }
         }
@@ -362,137 +362,7 @@ impl<W: Write> ser::SerializeStructVariant for Gathered<'_, W> {
     }
 }
 
-/// A raw value's text (the one string field serde_json gives it).
-struct RawText;
-
-impl ser::Serializer for RawText {
-    type Ok = String;
-    type Error = Error;
-    type SerializeSeq = ser::Impossible<String, Error>;
-    type SerializeTuple = ser::Impossible<String, Error>;
-    type SerializeTupleStruct = ser::Impossible<String, Error>;
-    type SerializeTupleVariant = ser::Impossible<String, Error>;
-    type SerializeMap = ser::Impossible<String, Error>;
-    type SerializeStruct = ser::Impossible<String, Error>;
-    type SerializeStructVariant = ser::Impossible<String, Error>;
-
-    fn serialize_str(self, v: &str) -> Result<String, Error> {
-        Ok(v.to_string())
-    }
-    fn serialize_bool(self, _: bool) -> Result<String, Error> {
-        Err(not_raw())
-    }
-    fn serialize_i64(self, _: i64) -> Result<String, Error> {
-        Err(not_raw())
-    }
-    fn serialize_u64(self, _: u64) -> Result<String, Error> {
-        Err(not_raw())
-    }
-    fn serialize_i8(self, _: i8) -> Result<String, Error> {
-        Err(not_raw())
-    }
-    fn serialize_i16(self, _: i16) -> Result<String, Error> {
-        Err(not_raw())
-    }
-    fn serialize_i32(self, _: i32) -> Result<String, Error> {
-        Err(not_raw())
-    }
-    fn serialize_u8(self, _: u8) -> Result<String, Error> {
-        Err(not_raw())
-    }
-    fn serialize_u16(self, _: u16) -> Result<String, Error> {
-        Err(not_raw())
-    }
-    fn serialize_u32(self, _: u32) -> Result<String, Error> {
-        Err(not_raw())
-    }
-    fn serialize_f32(self, _: f32) -> Result<String, Error> {
-        Err(not_raw())
-    }
-    fn serialize_f64(self, _: f64) -> Result<String, Error> {
-        Err(not_raw())
-    }
-    fn serialize_char(self, _: char) -> Result<String, Error> {
-        Err(not_raw())
-    }
-    fn serialize_bytes(self, _: &[u8]) -> Result<String, Error> {
-        Err(not_raw())
-    }
-    fn serialize_none(self) -> Result<String, Error> {
-        Err(not_raw())
-    }
-    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<String, Error> {
-        Err(not_raw())
-    }
-    fn serialize_unit(self) -> Result<String, Error> {
-        Err(not_raw())
-    }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<String, Error> {
-        Err(not_raw())
-    }
-    fn serialize_unit_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-    ) -> Result<String, Error> {
-        Err(not_raw())
-    }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: &T,
-    ) -> Result<String, Error> {
-        Err(not_raw())
-    }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<String, Error> {
-        Err(not_raw())
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Error> {
-        Err(not_raw())
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Error> {
-        Err(not_raw())
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, Error> {
-        Err(not_raw())
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, Error> {
-        Err(not_raw())
-    }
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Error> {
-        Err(not_raw())
-    }
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Error> {
-        Err(not_raw())
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, Error> {
-        Err(not_raw())
-    }
-}
-
-fn not_raw() -> Error {
-    ser::Error::custom("a raw value holds JSON text")
+/// A raw value's text: the one string field serde_json gives it, read back from its JSON.
+fn raw_text<T: Serialize + ?Sized>(v: &T) -> Result<String, Error> {
+    serde_json::from_str(&serde_json::to_string(v)?)
 }

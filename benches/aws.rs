@@ -137,7 +137,9 @@ struct Row {
     import_time: Duration,
 }
 
-fn one(n: usize) -> Row {
+/// A fresh moto server with zone `bench.example`, and the runtime and Route 53 client of the
+/// bench's own reads and writes beside Meridian's.
+fn zone() -> (Moto, tokio::runtime::Runtime, r53::Client, String) {
     let server = moto();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -155,11 +157,16 @@ fn one(n: usize) -> Row {
             client
                 .create_hosted_zone()
                 .name("bench.example")
-                .caller_reference(format!("bench-{n}"))
+                .caller_reference("bench")
                 .send(),
         )
         .unwrap();
     let zone_id = zone.hosted_zone().unwrap().id().to_string();
+    (server, rt, client, zone_id)
+}
+
+fn one(n: usize) -> Row {
+    let (server, rt, client, zone_id) = zone();
 
     let sources = Sources::from_texts([("main.hcl", topology(n))]);
     let topology = meridian::check(&sources).valid().unwrap().clone();
@@ -281,28 +288,7 @@ fn one(n: usize) -> Row {
 /// that holds `others` records of other teams. Returns the no-change plan's calls and time and,
 /// in the same run, the calls and time of reading the zone page by page (what every plan did).
 fn shared(services: usize, others: usize) -> (usize, Duration, usize, Duration) {
-    let server = moto();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let conf = rt.block_on(
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(format!("http://127.0.0.1:{}", server.port))
-            .region(aws_config::Region::new("us-east-1"))
-            .load(),
-    );
-    let client = r53::Client::new(&conf);
-    let zone = rt
-        .block_on(
-            client
-                .create_hosted_zone()
-                .name("bench.example")
-                .caller_reference("shared")
-                .send(),
-        )
-        .unwrap();
-    let zone_id = zone.hosted_zone().unwrap().id().to_string();
+    let (server, rt, client, zone_id) = zone();
     for chunk in (0..others).collect::<Vec<_>>().chunks(1000) {
         let changes = chunk
             .iter()

@@ -177,6 +177,19 @@ fn import_to(store: &str, infra: &Path) -> (PathBuf, String) {
     (main, hcl)
 }
 
+/// A JSON file (the local store, a manifest) as a value.
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("the file")).expect("JSON")
+}
+
+/// [`foreign_zone`], changed by `edit` before it is written back.
+fn foreign_zone_with(store: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    foreign_zone(store);
+    let mut state = read_json(store);
+    edit(&mut state);
+    std::fs::write(store, state.to_string()).expect("written");
+}
+
 pub(crate) fn foreign_zone(store: &Path) {
     let set = |name: &str,
                t: &str,
@@ -269,8 +282,7 @@ fn a_zone_another_tool_made_is_imported_adopted_and_plans_clean() {
         "{out}"
     );
     Run::new(&["plan", i, "--state", s, "--detailed-exitcode"]).code(0);
-    let live: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&store).expect("the store")).expect("JSON");
+    let live = read_json(&store);
     let checks: Vec<&str> = live["health_checks"]
         .as_array()
         .expect("checks")
@@ -308,15 +320,13 @@ fn a_zone_another_tool_made_is_imported_adopted_and_plans_clean() {
 fn a_shared_health_check_is_not_taken_over_and_stays() {
     let dir = scratch("shared");
     let store = dir.join("store.json");
-    foreign_zone(&store);
-    let mut state: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&store).expect("the store")).expect("JSON");
-    for r in state["records"].as_array_mut().expect("records") {
-        if r["name"] == "api.example.com" && r["type"] == "CNAME" {
-            r["health_check_id"] = "hc-a".into();
+    foreign_zone_with(&store, |state| {
+        for r in state["records"].as_array_mut().expect("records") {
+            if r["name"] == "api.example.com" && r["type"] == "CNAME" {
+                r["health_check_id"] = "hc-a".into();
+            }
         }
-    }
-    std::fs::write(&store, state.to_string()).expect("written");
+    });
     let (s, infra) = (store.to_str().expect("UTF-8"), dir.join("infra"));
     let i = infra.to_str().expect("UTF-8");
     let (main, hcl) = import_to(s, &infra);
@@ -326,8 +336,7 @@ fn a_shared_health_check_is_not_taken_over_and_stays() {
     assert!(out.contains("2 records use it"), "{out}");
     Run::new(&["apply", i, "--state", s, "--auto-approve"]).code(0);
     Run::new(&["plan", i, "--state", s, "--detailed-exitcode"]).code(0);
-    let live: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&store).expect("the store")).expect("JSON");
+    let live = read_json(&store);
     let ids: Vec<&str> = live["health_checks"]
         .as_array()
         .expect("checks")
@@ -350,29 +359,27 @@ fn a_shared_health_check_is_not_taken_over_and_stays() {
 fn regions_whose_checks_differ_keep_their_own() {
     let dir = scratch("differ");
     let store = dir.join("store.json");
-    foreign_zone(&store);
-    let mut state: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&store).expect("the store")).expect("JSON");
-    let b = &mut state["health_checks"][1]["config"];
-    b["resource_path"] = "/status".into();
-    b["request_interval"] = 30.into();
-    let mut primary = state["health_checks"][0].clone();
-    primary["id"] = "hc-p".into();
-    primary["config"]["fqdn"] = serde_json::Value::Null;
-    primary["config"]["ip_address"] = "192.0.2.1".into();
-    primary["config"]["type"] = "TCP".into();
-    primary["config"]["port"] = 8443.into();
-    primary["config"]["resource_path"] = serde_json::Value::Null;
-    state["health_checks"]
-        .as_array_mut()
-        .expect("checks")
-        .push(primary);
-    for r in state["records"].as_array_mut().expect("records") {
-        if r["set_identifier"] == "main" {
-            r["health_check_id"] = "hc-p".into();
+    foreign_zone_with(&store, |state| {
+        let b = &mut state["health_checks"][1]["config"];
+        b["resource_path"] = "/status".into();
+        b["request_interval"] = 30.into();
+        let mut primary = state["health_checks"][0].clone();
+        primary["id"] = "hc-p".into();
+        primary["config"]["fqdn"] = serde_json::Value::Null;
+        primary["config"]["ip_address"] = "192.0.2.1".into();
+        primary["config"]["type"] = "TCP".into();
+        primary["config"]["port"] = 8443.into();
+        primary["config"]["resource_path"] = serde_json::Value::Null;
+        state["health_checks"]
+            .as_array_mut()
+            .expect("checks")
+            .push(primary);
+        for r in state["records"].as_array_mut().expect("records") {
+            if r["set_identifier"] == "main" {
+                r["health_check_id"] = "hc-p".into();
+            }
         }
-    }
-    std::fs::write(&store, state.to_string()).expect("written");
+    });
     let (s, infra) = (store.to_str().expect("UTF-8"), dir.join("infra"));
     let i = infra.to_str().expect("UTF-8");
     let (main, hcl) = import_to(s, &infra);

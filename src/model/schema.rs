@@ -557,7 +557,7 @@ pub static PROVIDER: BlockSpec = BlockSpec {
         attr("endpoint_url", Kind::String, "An AWS-compatible endpoint (a test server); default from AWS_ENDPOINT_URL."),
         default(
             checked(
-                attr("health_check_creations_per_day", Kind::Integer, "Health checks one apply may create; a plan that creates more is refused. 1,000 is the cap of Route 53's 2016 limits page (not on its current quotas page); 0 for none."),
+                attr("health_check_creations_per_day", Kind::Integer, "Health checks one apply may create; past it the plan takes whole services up to it and the rest wait for the next apply. 1,000 is the cap of Route 53's 2016 limits page (not on its current quotas page); 0 for none."),
                 Check::Range { min: 0.0, max: 1_000_000.0, code: Code::Negative },
             ),
             "1000",

@@ -164,7 +164,7 @@ impl Team {
 
     /// After an apply or destroy: what it left under management, and one history entry.
     pub fn record(&self, mut m: Manifest, version: &str, done: &Done) -> Result<(), Error> {
-        let complete = done.outcome.succeeded() && done.plan.targets.is_empty();
+        let complete = done.outcome.succeeded() && !done.plan.is_partial();
         settle_lists(&mut m, &done.managed, complete);
         written_rules(&mut m, done);
         prune_claims(&mut m, done.plan, &completed_replication(done));
@@ -199,7 +199,7 @@ impl Team {
             return Ok(None);
         };
         let mut m = stored.manifest.clone();
-        let complete = plan.targets.is_empty();
+        let complete = !plan.is_partial();
         settle_lists(&mut m, managed, complete);
         prune_claims(&mut m, plan, &[]);
         // A targeted plan did not look at everything the unfinished apply could have made.

@@ -62,6 +62,9 @@ pub struct Outcome {
     /// Record batches and INSYNC waits, where the provider batches (AWS).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub batches: Option<crate::provider::BatchStats>,
+    /// The services the plan left for a later apply (past the health-check creation cap).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deferred: Option<super::Deferred>,
 }
 
 impl Outcome {
@@ -217,6 +220,7 @@ pub fn apply_gated(
         operations: ledger.operations,
         interrupted,
         batches: provider.batch_stats().map(|now| now.since(batches_before)),
+        deferred: plan.deferred.clone(),
     }
 }
 

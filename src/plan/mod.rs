@@ -11,10 +11,11 @@ pub mod capable;
 pub mod diff;
 pub mod saved;
 pub mod shared;
+pub mod target;
 pub mod terraform;
 
 use crate::analysis::Analysis;
-use crate::graph::{Address, Kind, ResourceGraph};
+use crate::graph::{Kind, ResourceGraph};
 use crate::hash;
 use crate::identity::Identity;
 use crate::model::Topology;
@@ -23,6 +24,8 @@ use diff::Detail;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+use target::targeted;
+pub use target::{Deferred, CREATIONS_PER_DAY};
 
 /// Version of the plan document; bumped on any incompatible change (see CHANGELOG.md).
 /// 2: typed `live_source`, record routing as one tagged value, structured `untouched`, each
@@ -435,6 +438,9 @@ pub struct Plan {
     pub recovery: RecoveryChange,
     /// The addresses `--target` limited the plan to (empty: everything).
     pub targets: Vec<String>,
+    /// The services that wait for a later apply: past the health-check creation cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deferred: Option<Deferred>,
     /// The values the topology's variables had (a saved plan's apply plans with them).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub variables: BTreeMap<String, crate::model::variables::Literal>,
@@ -480,12 +486,13 @@ pub struct CheckBudget {
     pub limit: crate::provider::CheckLimit,
 }
 
-/// Health checks one apply creates by default: the cap of Route 53's 2016 limits page, not
-/// found on its current quotas page (docs/aws-facts.md); `health_check_creations_per_day`
-/// in the provider block changes it.
-pub const CREATIONS_PER_DAY: usize = 1000;
-
 impl Plan {
+    /// Whether the plan leaves out some of what is declared (`--target`, or services that wait
+    /// past the creation cap): its apply does not settle everything the manifest lists.
+    pub fn is_partial(&self) -> bool {
+        !self.targets.is_empty() || self.deferred.is_some()
+    }
+
     pub fn has_changes(&self) -> bool {
         self.resource_changes.iter().any(|c| !c.is_no_op())
     }
@@ -525,12 +532,16 @@ pub enum PlanError {
         count: u64,
         limit: u64,
     },
-    #[error("this plan creates {adding} health checks, more than the {cap} one apply may create (health_check_creations_per_day)")]
+    #[error("{what} needs {adding} new health checks, more than the {cap} one apply may create (health_check_creations_per_day): no apply can take it whole")]
     #[diagnostic(
         code(meridian::plan::health_check_rate),
-        help("apply in parts with --target, a day apart; or raise health_check_creations_per_day in the provider block (0: no cap) if the account allows more")
+        help("raise health_check_creations_per_day in the provider block (0: no cap) if the account allows more, or give it fewer checked regions")
     )]
-    CheckRate { adding: usize, cap: usize },
+    CheckRate {
+        what: String,
+        adding: usize,
+        cap: usize,
+    },
     #[error("the topology declares nothing, but its manifest manages {}: applying it would delete every one of them", .0.join(", "))]
     #[diagnostic(
         code(meridian::plan::empty_topology),
@@ -893,7 +904,7 @@ pub fn plan_against(
         .as_ref()
         .and_then(|p| p.creations_per_day)
         .map_or(CREATIONS_PER_DAY, |n| n as usize);
-    check_cap(&changes, cap)?;
+    let deferred = target::within_cap(input.graph, &mut changes, cap)?;
     refuse_mass_change(&changes, opts)?;
     tracing::debug!(
         changes = changes.iter().filter(|c| !c.is_no_op()).count(),
@@ -918,6 +929,7 @@ pub fn plan_against(
         untouched: with_holds(d.untouched, input),
         recovery,
         targets: opts.targets.clone(),
+        deferred,
         replace: opts.replace.clone(),
         variables: input.topology.variables.clone(),
         destroy: opts.destroy,
@@ -1064,17 +1076,6 @@ fn budget(plan: &Plan, provider: &dyn Provider) -> Result<Option<CheckBudget>, P
 
 /// Refuses a plan that creates more health checks than `cap` (0: no cap), one apply's share
 /// of Route 53's daily creations.
-fn check_cap(changes: &[ResourceChange], cap: usize) -> Result<(), PlanError> {
-    let adding = changes
-        .iter()
-        .filter(|c| c.kind == Kind::HealthCheck && c.change.actions.contains(&Action::Create))
-        .count();
-    if cap > 0 && adding > cap {
-        return Err(PlanError::CheckRate { adding, cap });
-    }
-    Ok(())
-}
-
 fn extend_sorted(v: &mut Vec<String>, more: &[String]) {
     v.extend(more.iter().cloned());
     v.sort();
@@ -1132,94 +1133,6 @@ fn check_replace(graph: &ResourceGraph, replace: &[String]) -> Result<(), PlanEr
         });
     }
     Ok(())
-}
-
-/// The addresses a `--target` plan keeps: each target, what it depends on, and what a
-/// replacement or deletion among them needs.
-fn targeted(
-    graph: &ResourceGraph,
-    changes: &[ResourceChange],
-    targets: &[String],
-) -> Result<BTreeSet<String>, PlanError> {
-    let mut keep: BTreeSet<String> = BTreeSet::new();
-    for t in targets {
-        let matched: Vec<&Address> = graph
-            .resources()
-            .iter()
-            .map(|r| &r.address)
-            .filter(|a| a.to_string() == *t)
-            .collect();
-        if matched.is_empty() && !changes.iter().any(|c| c.address == *t) {
-            return Err(PlanError::UnknownTarget(t.clone()));
-        }
-        keep.insert(t.clone());
-        // What it depends on, transitively.
-        let mut stack = matched;
-        while let Some(a) = stack.pop() {
-            for dep in graph.dependencies(a) {
-                if keep.insert(dep.to_string()) {
-                    stack.push(dep);
-                }
-            }
-        }
-    }
-    keep_users_of_removals(graph, changes, &mut keep);
-    // A region's replication configuration is written whole: its changes go together.
-    let regions: BTreeSet<&str> = changes
-        .iter()
-        .filter(|c| keep.contains(&c.address))
-        .filter_map(|c| match &c.detail {
-            Detail::Replication { region, .. } => Some(region.as_str()),
-            _ => None,
-        })
-        .collect();
-    for c in changes {
-        if let Detail::Replication { region, .. } = &c.detail {
-            if regions.contains(region.as_str()) {
-                keep.insert(c.address.clone());
-            }
-        }
-    }
-    Ok(keep)
-}
-
-/// A replacement or deletion also needs what uses the old object: the records using a health
-/// check, the records at a removed marker's name.
-fn keep_users_of_removals(
-    graph: &ResourceGraph,
-    changes: &[ResourceChange],
-    keep: &mut BTreeSet<String>,
-) {
-    let removing: Vec<&ResourceChange> = changes
-        .iter()
-        .filter(|c| keep.contains(&c.address) && c.change.actions.contains(&Action::Delete))
-        .collect();
-    for removed in removing {
-        match removed.kind {
-            Kind::HealthCheck => {
-                if let Some(r) = graph
-                    .resources()
-                    .iter()
-                    .find(|r| r.address.to_string() == removed.address)
-                {
-                    for dep in graph.dependents(&r.address) {
-                        keep.insert(dep.to_string());
-                    }
-                }
-            }
-            Kind::Owner => {
-                for c in changes {
-                    if c.kind == Kind::Record
-                        && c.name == removed.name
-                        && c.change.actions == [Action::Delete]
-                    {
-                        keep.insert(c.address.clone());
-                    }
-                }
-            }
-            Kind::Record | Kind::EcrRepository | Kind::EcrReplication => {}
-        }
-    }
 }
 
 /// The recovery figures for a plan: `after` from the topology's analysis, `before` from the

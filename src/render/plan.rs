@@ -136,6 +136,30 @@ fn summary_line(p: &Plan) -> String {
     )
 }
 
+/// The services that wait for the next apply, past the creation cap: how many, their checks,
+/// and the first ten by name.
+fn deferred_line(p: &Plan) -> Option<String> {
+    let d = p.deferred.as_ref()?;
+    const SHOWN: usize = 10;
+    let mut names = d
+        .waiting
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if d.waiting.len() > SHOWN {
+        names.push_str(&format!(" and {} more", d.waiting.len() - SHOWN));
+    }
+    Some(format!(
+        "Waiting: {} service(s) needing {} more health check(s) ({names}): this apply creates {} of its cap of {} (health_check_creations_per_day); apply again to take the next ones (a day later where the account's daily cap holds).",
+        d.waiting.len(),
+        d.waiting_checks,
+        d.creating,
+        d.cap,
+    ))
+}
+
 fn seconds(v: Option<f64>) -> String {
     v.map_or("unknown".into(), |s| format!("{s} s"))
 }
@@ -423,6 +447,9 @@ pub fn human(p: &Plan) -> String {
         let _ = writeln!(s, "{}", calls_line(&p.api_calls));
     }
     let _ = writeln!(s, "{}", summary_line(p));
+    if let Some(line) = deferred_line(p) {
+        let _ = writeln!(s, "{line}");
+    }
     s
 }
 
@@ -456,6 +483,9 @@ pub fn markdown(p: &Plan) -> String {
         let _ = writeln!(s, "Read: {line}\n");
     }
     let _ = writeln!(s, "**{}**\n", summary_line(p));
+    if let Some(line) = deferred_line(p) {
+        let _ = writeln!(s, "{line}\n");
+    }
     let _ = writeln!(s, "{}\n", recovery_line(p));
     if !p.left_out.is_empty() {
         s.push_str("**Left out** (the live state's provider cannot hold them):\n\n");
@@ -538,6 +568,15 @@ pub fn outcome(o: &Outcome) -> String {
             s,
             "Record batches: {} sent (the changes need at least {}), {} INSYNC wait(s).",
             b.batches, b.lower_bound, b.waits
+        );
+    }
+    if let Some(d) = &o.deferred {
+        let _ = writeln!(
+            s,
+            "Still waiting: {} service(s) needing {} health check(s), past this apply's cap of {} creations (health_check_creations_per_day): apply again to take the next ones.",
+            d.waiting.len(),
+            d.waiting_checks,
+            d.cap
         );
     }
     s

@@ -3497,36 +3497,140 @@ fn replace_renews_a_health_check_on_request() {
     }
 }
 
-/// The creation cap is a setting: past `health_check_creations_per_day` a plan is refused with
-/// the setting named; at the cap or with 0 (no cap) it is made.
-#[test]
-fn the_creation_cap_is_a_setting() {
-    let dir = tempdir("creation-cap");
-    let service = |name: &str| {
-        format!(
-            "service \"{name}\" {{\n  zone = \"example.com\"\n  domain = \"{name}.example.com\"\n  routing = \"latency\"\n  stateless = true\n  health_check {{\n    type = \"HTTPS\"\n    path = \"/\"\n  }}\n  region \"us-east-1\" {{\n    target = \"{name}1.example.com\"\n  }}\n  region \"eu-west-1\" {{\n    target = \"{name}2.example.com\"\n  }}\n}}\n"
-        )
+/// A service of two checked regions (`{name}1.example.com`, `{name}2.example.com` unless
+/// `targets` says), for the creation-cap tests.
+fn capped_service(name: &str, targets: &str) -> String {
+    let (one, two) = if targets.is_empty() {
+        (format!("{name}1"), format!("{name}2"))
+    } else {
+        (format!("{targets}1"), format!("{targets}2"))
     };
+    format!(
+        "service \"{name}\" {{\n  zone = \"example.com\"\n  domain = \"{name}.example.com\"\n  routing = \"latency\"\n  stateless = true\n  health_check {{\n    type = \"HTTPS\"\n    path = \"/\"\n  }}\n  region \"us-east-1\" {{\n    target = \"{one}.example.com\"\n  }}\n  region \"eu-west-1\" {{\n    target = \"{two}.example.com\"\n  }}\n}}\n"
+    )
+}
+
+/// Plans `t` as JSON (exit 0 expected) and applies it; returns the plan's `deferred` and the
+/// checks it creates.
+fn plan_and_apply_capped(dir: &Path) -> (serde_json::Value, usize) {
+    let o = meridian(dir, &["plan", "t", "--live", "local", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let p: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let creating = p["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["meridian_type"] == "health_check")
+        .filter(|c| {
+            c["change"]["actions"]
+                .as_array()
+                .unwrap()
+                .contains(&"create".into())
+        })
+        .count();
+    let o = meridian(dir, &["apply", "t", "--live", "local", "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    (p["deferred"].clone(), creating)
+}
+
+/// The creation cap is a setting, not a wall: past `health_check_creations_per_day` the plan
+/// takes whole services in name order up to it and says which wait, so applying again
+/// converges; a service that alone needs more than the cap is refused with the setting named.
+/// Expected by hand: 3 services x 2 checks under a cap of 3 take a, then b, then c (2 checks
+/// each, the next one would make 4); under 5, a and b (4), then c.
+#[test]
+fn the_creation_cap_takes_whole_services_and_applies_converge() {
+    let dir = tempdir("creation-cap");
     std::fs::create_dir_all(dir.join("t")).unwrap();
-    for (cap, code) in [("5", 1), ("6", 0), ("0", 0)] {
+    let write = |cap: &str, services: &str| {
         let text = format!(
-            "provider \"aws\" {{\n  health_check_creations_per_day = {cap}\n}}\n{}{}{}",
-            service("a"),
-            service("b"),
-            service("c")
+            "provider \"aws\" {{\n  health_check_creations_per_day = {cap}\n}}\n{services}"
         );
         std::fs::write(dir.join("t/main.hcl"), text).unwrap();
-        let o = meridian(&dir, &["plan", "t", "--live", "local"]);
-        assert_eq!(o.status.code(), Some(code), "cap {cap}: {}", text_of(&o));
-        if code == 1 {
-            let out = text_of(&o);
-            assert!(
-                out.contains("creates 6 health checks, more than the 5"),
-                "{out}"
-            );
-            assert!(out.contains("health_check_creations_per_day"), "{out}");
-        }
+    };
+    let abc = ["a", "b", "c"].map(|n| capped_service(n, "")).concat();
+    write("1", &abc);
+    let o = meridian(&dir, &["plan", "t", "--live", "local"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text_of(&o));
+    let out = text_of(&o);
+    assert!(
+        out.contains("a needs 2 new health checks, more than the 1"),
+        "{out}"
+    );
+    assert!(out.contains("meridian::plan::health_check_rate"), "{out}");
+    write("3", &abc);
+    let o = meridian(&dir, &["plan", "t", "--live", "local"]);
+    let out = text_of(&o);
+    assert!(
+        out.contains("Waiting: 2 service(s) needing 4 more health check(s) (b, c): this apply creates 2 of its cap of 3"),
+        "{out}"
+    );
+    for (waiting, checks) in [(vec!["b", "c"], 4), (vec!["c"], 2)] {
+        let (d, creating) = plan_and_apply_capped(&dir);
+        assert_eq!(d["waiting"], serde_json::json!(waiting), "{d}");
+        assert_eq!(
+            (
+                d["waiting_checks"].as_u64(),
+                d["creating"].as_u64(),
+                creating
+            ),
+            (Some(checks), Some(2), 2)
+        );
     }
+    let (d, creating) = plan_and_apply_capped(&dir);
+    assert_eq!((d, creating), (serde_json::Value::Null, 2));
+    let o = meridian(&dir, &["plan", "t", "--live", "local"]);
+    assert!(text_of(&o).contains("No changes."), "{}", text_of(&o));
+    // 0: no cap.
+    write("0", &abc);
+    let o = meridian(&dir, &["plan", "t", "--live", "local"]);
+    assert!(text_of(&o).contains("No changes."), "{}", text_of(&o));
+}
+
+/// Shared checks (`health_check_scope = "endpoint"`) count once: b probes what a probes, so
+/// under a cap of 2 the plan takes a's 2 checks and b with them, and c waits; a removal waits
+/// for nothing. The manifest of a partial apply keeps what it listed (the removed service's
+/// names are still read, and removed, by the apply that takes them).
+#[test]
+fn the_creation_cap_counts_shared_checks_once() {
+    let dir = tempdir("creation-cap-shared");
+    std::fs::create_dir_all(dir.join("t")).unwrap();
+    let write = |services: &str| {
+        let text = format!("health_check_scope = \"endpoint\"\nprovider \"aws\" {{\n  health_check_creations_per_day = 2\n}}\n{services}");
+        std::fs::write(dir.join("t/main.hcl"), text).unwrap();
+    };
+    write(
+        &[
+            capped_service("a", ""),
+            capped_service("b", "a"),
+            capped_service("c", ""),
+        ]
+        .concat(),
+    );
+    let (d, creating) = plan_and_apply_capped(&dir);
+    assert_eq!(d["waiting"], serde_json::json!(["c"]), "{d}");
+    assert_eq!(creating, 2);
+    // a goes (its records; the shared checks stay for b), d arrives and waits behind c.
+    write(
+        &[
+            capped_service("b", "a"),
+            capped_service("c", ""),
+            capped_service("d", ""),
+        ]
+        .concat(),
+    );
+    let (d, creating) = plan_and_apply_capped(&dir);
+    assert_eq!(d["waiting"], serde_json::json!(["d"]), "{d}");
+    assert_eq!(creating, 2);
+    let (d, creating) = plan_and_apply_capped(&dir);
+    assert_eq!((d, creating), (serde_json::Value::Null, 2));
+    let o = meridian(&dir, &["plan", "t", "--live", "local"]);
+    assert!(text_of(&o).contains("No changes."), "{}", text_of(&o));
+    let state = std::fs::read_to_string(dir.join("t/.meridian/state.json")).unwrap();
+    assert!(
+        !state.contains("a.example.com"),
+        "a's records are gone: {state}"
+    );
 }
 
 /// `plan --format json` and `--out` stream the document: the bytes are serde_json's pretty

@@ -545,3 +545,50 @@ fn the_distribution_matches_its_schema() {
         );
     }
 }
+
+/// A plan past the creation cap (services waiting) and its apply's outcome match their schemas,
+/// `deferred` included.
+#[test]
+fn a_deferred_plan_and_its_apply_match_their_schemas() {
+    let dir = std::env::temp_dir().join(format!("meridian-schema-cap-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let service = |n: &str| {
+        format!("service \"{n}\" {{\n  zone = \"example.com\"\n  domain = \"{n}.example.com\"\n  routing = \"latency\"\n  stateless = true\n  health_check {{\n    type = \"HTTPS\"\n    path = \"/\"\n  }}\n  region \"us-east-1\" {{\n    target = \"{n}1.example.com\"\n  }}\n}}\n")
+    };
+    let text = format!(
+        "provider \"aws\" {{\n  health_check_creations_per_day = 1\n}}\n{}{}",
+        service("a"),
+        service("b")
+    );
+    std::fs::write(dir.join("main.hcl"), text).unwrap();
+    let path = dir.to_str().unwrap();
+    let state = dir.join("state.json");
+    let state = state.to_str().unwrap();
+    let plan = [
+        "plan", path, "--live", "local", "--state", state, "--format", "json",
+    ];
+    check("schemas/plan.schema.json", &plan);
+    let o = Command::new(env!("CARGO_BIN_EXE_meridian"))
+        .args(plan)
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        doc["deferred"]["waiting"],
+        serde_json::json!(["b"]),
+        "{doc}"
+    );
+    let apply = [
+        "apply",
+        path,
+        "--live",
+        "local",
+        "--state",
+        state,
+        "--auto-approve",
+        "--format",
+        "json",
+    ];
+    check("schemas/apply.schema.json", &apply);
+}

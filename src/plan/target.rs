@@ -1,0 +1,227 @@
+//! What a partial plan keeps: the changes `--target` asks for with what they need, and the
+//! whole services that fit under the daily health-check creation cap (the rest wait for the
+//! next apply).
+
+use super::diff::Detail;
+use super::{Action, PlanError, ResourceChange};
+use crate::graph::{Address, Kind, ResourceGraph, SHARED_CHECKS};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Health checks one apply creates by default: the cap of Route 53's 2016 limits page, not
+/// found on its current quotas page (docs/aws-facts.md); `health_check_creations_per_day`
+/// in the provider block changes it.
+pub const CREATIONS_PER_DAY: usize = 1000;
+
+/// What waits for a later apply because the plan would create more health checks than the
+/// cap: whole services, so each one applied is complete.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deferred {
+    /// The creation cap (`health_check_creations_per_day`).
+    pub cap: usize,
+    /// Health checks this plan creates.
+    pub creating: usize,
+    /// Health checks the waiting services need (a later apply creates them).
+    pub waiting_checks: usize,
+    /// The services (and shared checks' addresses) that wait, sorted.
+    pub waiting: Vec<String>,
+}
+
+/// The changes a plan's dependency closures are taken over, indexed once.
+pub struct Closure<'a> {
+    graph: &'a ResourceGraph,
+    declared: HashMap<String, &'a Address>,
+    changes: HashMap<&'a str, &'a ResourceChange>,
+    /// Per service, the addresses of its records that are only deleted.
+    deleted_records: HashMap<&'a str, Vec<&'a str>>,
+    /// Per region, the addresses of its replication changes.
+    replication: HashMap<&'a str, Vec<&'a str>>,
+}
+
+impl<'a> Closure<'a> {
+    pub fn new(graph: &'a ResourceGraph, changes: &'a [ResourceChange]) -> Self {
+        let mut deleted_records: HashMap<&str, Vec<&str>> = HashMap::new();
+        let mut replication: HashMap<&str, Vec<&str>> = HashMap::new();
+        for c in changes {
+            if c.kind == Kind::Record && c.change.actions == [Action::Delete] {
+                deleted_records.entry(&c.name).or_default().push(&c.address);
+            }
+            if let Detail::Replication { region, .. } = &c.detail {
+                replication.entry(region).or_default().push(&c.address);
+            }
+        }
+        Closure {
+            graph,
+            declared: graph
+                .resources()
+                .iter()
+                .map(|r| (r.address.to_string(), &r.address))
+                .collect(),
+            changes: changes.iter().map(|c| (c.address.as_str(), c)).collect(),
+            deleted_records,
+            replication,
+        }
+    }
+
+    /// The addresses a plan of `targets` keeps: each target, what it depends on, and what a
+    /// replacement or deletion among them needs.
+    pub fn of(&self, targets: &[String]) -> Result<BTreeSet<String>, PlanError> {
+        let mut keep: BTreeSet<String> = BTreeSet::new();
+        for t in targets {
+            let declared = self.declared.get(t).copied();
+            if declared.is_none() && !self.changes.contains_key(t.as_str()) {
+                return Err(PlanError::UnknownTarget(t.clone()));
+            }
+            keep.insert(t.clone());
+            // What it depends on, transitively.
+            let mut stack: Vec<&Address> = declared.into_iter().collect();
+            while let Some(a) = stack.pop() {
+                for dep in self.graph.dependencies(a) {
+                    if keep.insert(dep.to_string()) {
+                        stack.push(dep);
+                    }
+                }
+            }
+        }
+        self.keep_users_of_removals(&mut keep);
+        self.keep_whole_replication(&mut keep);
+        Ok(keep)
+    }
+
+    /// A replacement or deletion also needs what uses the old object: the records using a
+    /// health check, the records at a removed marker's name.
+    fn keep_users_of_removals(&self, keep: &mut BTreeSet<String>) {
+        let removing: Vec<&ResourceChange> = keep
+            .iter()
+            .filter_map(|a| self.changes.get(a.as_str()).copied())
+            .filter(|c| c.change.actions.contains(&Action::Delete))
+            .collect();
+        for removed in removing {
+            match removed.kind {
+                Kind::HealthCheck => {
+                    if let Some(a) = self.declared.get(&removed.address) {
+                        keep.extend(self.graph.dependents(a).iter().map(ToString::to_string));
+                    }
+                }
+                Kind::Owner => {
+                    let records = self.deleted_records.get(removed.name.as_str());
+                    keep.extend(records.into_iter().flatten().map(|a| a.to_string()));
+                }
+                Kind::Record | Kind::EcrRepository | Kind::EcrReplication => {}
+            }
+        }
+    }
+
+    /// A region's replication configuration is written whole: its changes go together.
+    fn keep_whole_replication(&self, keep: &mut BTreeSet<String>) {
+        let regions: BTreeSet<&str> = keep
+            .iter()
+            .filter_map(|a| self.changes.get(a.as_str()))
+            .filter_map(|c| match &c.detail {
+                Detail::Replication { region, .. } => Some(region.as_str()),
+                _ => None,
+            })
+            .collect();
+        for r in regions {
+            let all = self.replication.get(r).into_iter().flatten();
+            keep.extend(all.map(|a| a.to_string()));
+        }
+    }
+}
+
+/// The addresses a `--target` plan keeps.
+pub fn targeted(
+    graph: &ResourceGraph,
+    changes: &[ResourceChange],
+    targets: &[String],
+) -> Result<BTreeSet<String>, PlanError> {
+    Closure::new(graph, changes).of(targets)
+}
+
+fn creates_check(c: &ResourceChange) -> bool {
+    c.kind == Kind::HealthCheck && c.change.actions.contains(&Action::Create)
+}
+
+/// Keeps the changes of whole services, in name order, while the health checks they create
+/// stay within `cap` (0: no cap); the rest wait for a later apply, which takes the next ones.
+/// A service that alone needs more than the cap can never be applied: that is an error.
+pub fn within_cap(
+    graph: &ResourceGraph,
+    changes: &mut Vec<ResourceChange>,
+    cap: usize,
+) -> Result<Option<Deferred>, PlanError> {
+    let creating = changes.iter().filter(|c| creates_check(c)).count();
+    if cap == 0 || creating <= cap {
+        return Ok(None);
+    }
+    let (keep, taken, waiting) = take_groups(graph, changes, cap)?;
+    // What does nothing stays in the plan's picture.
+    changes.retain(|c| c.is_no_op() || keep.contains(&c.address));
+    Ok(Some(Deferred {
+        cap,
+        creating: taken,
+        waiting_checks: creating - taken,
+        waiting,
+    }))
+}
+
+/// The groups a plan is taken in: each service's (or registry's) changes, then each change
+/// to a shared check that creates none (a shared check is created for the services using it).
+fn groups(changes: &[ResourceChange]) -> BTreeMap<(bool, &str), Vec<String>> {
+    let mut groups: BTreeMap<(bool, &str), Vec<String>> = BTreeMap::new();
+    for c in changes.iter().filter(|c| !c.is_no_op()) {
+        let key = if c.name != SHARED_CHECKS {
+            (false, c.name.as_str())
+        } else if !creates_check(c) {
+            (true, c.address.as_str())
+        } else {
+            continue;
+        };
+        groups.entry(key).or_default().push(c.address.clone());
+    }
+    groups
+}
+
+/// First fit over the groups in order: (kept addresses, checks created, waiting groups).
+fn take_groups(
+    graph: &ResourceGraph,
+    changes: &[ResourceChange],
+    cap: usize,
+) -> Result<(BTreeSet<String>, usize, Vec<String>), PlanError> {
+    let closure = Closure::new(graph, changes);
+    let creates: BTreeSet<&str> = changes
+        .iter()
+        .filter(|c| creates_check(c))
+        .map(|c| c.address.as_str())
+        .collect();
+    let mut keep: BTreeSet<String> = BTreeSet::new();
+    let mut taken: BTreeSet<&str> = BTreeSet::new();
+    let mut waiting = Vec::new();
+    for ((_, name), targets) in groups(changes) {
+        let needs = closure.of(&targets)?;
+        let new: Vec<&str> = needs
+            .iter()
+            .filter_map(|a| creates.get(a.as_str()).copied())
+            .filter(|a| !taken.contains(a))
+            .collect();
+        let alone = needs
+            .iter()
+            .filter(|a| creates.contains(a.as_str()))
+            .count();
+        if alone > cap {
+            return Err(PlanError::CheckRate {
+                what: name.to_string(),
+                adding: alone,
+                cap,
+            });
+        }
+        if taken.len() + new.len() > cap {
+            waiting.push(name.to_string());
+            continue;
+        }
+        taken.extend(new);
+        keep.extend(needs);
+    }
+    waiting.sort();
+    Ok((keep, taken.len(), waiting))
+}

@@ -5,12 +5,12 @@
 //! Consumes a validated [`Topology`] and its [`Analysis`]; produces a [`Simulation`]. The loss
 //! case reuses the analysis's region losses (so `simulate --all` agrees with `analyze`); the
 //! dependencies follow [`crate::analysis::needs`]; detection of a sick region follows
-//! [`crate::lint::detection`]. Pure: nothing here prints.
+//! [`crate::analysis::detection`]. Pure: nothing here prints.
 
+use crate::analysis::detection;
 use crate::analysis::needs::{self, Cut};
 use crate::analysis::{steady_shares, Analysis, UnknownKind, WriteEffect};
 use crate::duration::Duration;
-use crate::lint::detection;
 use crate::model::{DataPattern, Service, Topology};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};

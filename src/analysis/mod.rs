@@ -8,6 +8,7 @@
 
 pub mod compare;
 pub mod cost;
+pub mod detection;
 pub mod distribution;
 pub mod geo;
 pub mod needs;

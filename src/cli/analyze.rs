@@ -30,16 +30,57 @@ pub struct Args {
     #[command(flatten)]
     comment: CommentArgs,
     /// When users are served again, not only the floor: P50, P90 and P99 of the lost region's
-    /// TTL-honouring clients, per region loss, for a fast failure and a dark region (human or
-    /// json).
+    /// TTL-honouring clients, per region loss, for a fast failure and a dark region (human,
+    /// json or markdown).
     #[arg(long)]
     distribution: bool,
+    #[command(flatten)]
+    model: DistributionArgs,
     /// Analyze what is deployed in this zone instead of a file (repeatable): `meridian import`
     /// in memory, then the analysis; it says what it had to assume.
     #[arg(long = "zone", value_name = "ZONE")]
     zones: Vec<String>,
     #[command(flatten)]
     live: super::workspace::LiveArgs,
+}
+
+/// The distribution's model: each part can be changed or turned off.
+#[derive(Debug, clap::Args)]
+struct DistributionArgs {
+    /// With --distribution: add a brown-out, the region answering with this share of its
+    /// requests failing (0..1), simulated from --seed over --trials runs.
+    #[arg(long, value_name = "RATE", value_parser = super::simulate::rate, requires = "distribution")]
+    error_rate: Option<f64>,
+    /// Simulated runs of a brown-out.
+    #[arg(long, default_value_t = crate::analysis::distribution::TRIALS, value_parser = clap::value_parser!(u32).range(100..=1_000_000), requires = "distribution")]
+    trials: u32,
+    /// The seed of the first run: the same seed gives the same numbers on every machine.
+    #[arg(long, default_value_t = crate::analysis::distribution::SEED, requires = "distribution")]
+    seed: u64,
+    /// A brown-out not failed over by then is "not detected", e.g. "1h".
+    #[arg(long, default_value = "1h", value_parser = super::workspace::parse_duration, requires = "distribution")]
+    horizon: crate::duration::Duration,
+    /// Route 53 checkers per endpoint (16 observed, not documented).
+    #[arg(long, default_value_t = crate::analysis::distribution::CHECKERS, value_parser = clap::value_parser!(u32).range(1..=64), requires = "distribution")]
+    checkers: u32,
+    /// Clients that cache DNS this long themselves (a JVM: 30 s), shown as their own figure;
+    /// "0s" for none.
+    #[arg(long, default_value = "30s", value_parser = super::workspace::parse_duration, requires = "distribution")]
+    client_cache: crate::duration::Duration,
+}
+
+impl DistributionArgs {
+    fn model(&self) -> crate::analysis::distribution::Model {
+        crate::analysis::distribution::Model {
+            checkers: self.checkers,
+            client_cache_seconds: self.client_cache.as_secs_f64(),
+            error_rate: self.error_rate,
+            horizon_seconds: self.horizon.as_secs_f64(),
+            trials: self.trials,
+            seed: self.seed,
+            ..crate::analysis::distribution::Model::default()
+        }
+    }
 }
 
 /// Check the topology's objectives (rto, rpo, monthly_cost) against its analysis: exit 3 when one is
@@ -148,28 +189,29 @@ fn load(
 
 /// `analyze --distribution`: when users are served again, per region loss.
 fn distributions(args: &Args, ctx: &mut Ctx) -> u8 {
-    if matches!(args.format, Format::Markdown | Format::Svg) {
-        ctx.err(
-            "error: --distribution is written as human or json (markdown and svg are not yet)\n",
-        );
+    if args.format == Format::Svg {
+        ctx.err("error: --distribution is written as human, json or markdown (svg is not yet)\n");
         return exit::ERROR;
     }
+    let model = args.model.model();
     tree::each(&args.path, Many::One, ctx, |path, ctx| {
         let (topology, a) = match load(path, args.prices.as_deref(), ctx) {
             Ok(x) => x,
             Err(code) => return code,
         };
-        let d = crate::analysis::distribution::distribution(
-            &topology,
-            &a,
-            &crate::analysis::distribution::Model::default(),
-        );
+        let d = crate::analysis::distribution::distribution(&topology, &a, &model);
         match args.format {
             Format::Json => match super::to_json(&d, ctx) {
                 Ok(text) => ctx.out(&text),
                 Err(code) => return code,
             },
-            _ => ctx.out(&render::analysis::distribution(&d)),
+            Format::Markdown => {
+                let doc = render::distribution::markdown(&d);
+                if emit(&doc, "distribution", &args.comment, WHOLE, ctx).is_err() {
+                    return exit::ERROR;
+                }
+            }
+            _ => ctx.out(&render::distribution::human(&d)),
         }
         exit::OK
     })

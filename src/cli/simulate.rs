@@ -57,7 +57,7 @@ enum Format {
     Svg,
 }
 
-fn rate(s: &str) -> Result<f64, String> {
+pub(super) fn rate(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
         _ => Err(format!("{s} is not a rate between 0 and 1 (0.5 is half)")),

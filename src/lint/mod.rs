@@ -7,7 +7,6 @@
 //! checks live in [`rules`]; nothing here prints. The reasoning follows the domain reference's
 //! "Static stability" and "split-brain steady state" sections.
 
-pub mod detection;
 mod rules;
 mod suppress;
 

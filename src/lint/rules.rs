@@ -1,8 +1,8 @@
 //! The checks behind each rule. Each function finds one rule's problems in a valid topology;
 //! levels and suppressions are applied by the caller.
 
-use super::detection;
 use super::{Finding, RuleId};
+use crate::analysis::detection;
 use crate::analysis::{self, steady_shares};
 use crate::diagnostics::Label;
 use crate::model::{DataPattern, Endpoint, Fallback, Needed, Region, Routing, Service, Topology};

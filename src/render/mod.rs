@@ -6,6 +6,7 @@ pub mod analysis;
 pub mod comment;
 pub mod compare;
 pub mod diagnostics;
+pub mod distribution;
 pub mod graph;
 pub mod json;
 pub mod json_stream;

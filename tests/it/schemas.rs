@@ -543,6 +543,20 @@ fn the_distribution_matches_its_schema() {
                 "json",
             ],
         );
+        check(
+            "schemas/distribution.schema.json",
+            &[
+                "analyze",
+                &format!("examples/{e}"),
+                "--distribution",
+                "--error-rate",
+                "0.55",
+                "--trials",
+                "500",
+                "--format",
+                "json",
+            ],
+        );
     }
 }
 

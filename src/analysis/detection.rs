@@ -35,6 +35,22 @@ pub fn fires(e: f64, n: u32) -> bool {
     unhealthy_share(e, n) >= 1.0 - HEALTHY_SHARE
 }
 
+/// The share of time Route 53 holds the endpoint unhealthy once a brown-out at error rate `e`
+/// is steady: checkers probe independently, so at any moment the unhealthy ones are
+/// Binomial(`checkers`, u), u = [`unhealthy_share`], and the endpoint is out while at least
+/// `flipped` of them are. Below 1 the endpoint flaps: traffic returns to the sick region.
+pub fn steady_out_share(e: f64, n: u32, checkers: u32, flipped: u32) -> f64 {
+    let u = unhealthy_share(e, n);
+    (flipped..=checkers)
+        .map(|j| binomial(checkers, j) * u.powi(j as i32) * (1.0 - u).powi((checkers - j) as i32))
+        .sum::<f64>()
+        .clamp(0.0, 1.0)
+}
+
+fn binomial(n: u32, k: u32) -> f64 {
+    (1..=k).fold(1.0, |acc, i| acc * f64::from(n - k + i) / f64::from(i))
+}
+
 /// The lowest error rate that makes a threshold-`n` check fail the endpoint over (rounded to
 /// 0.1 %).
 pub fn trip_rate(n: u32) -> f64 {
@@ -67,6 +83,15 @@ mod tests {
         // successes (1 - 0.001) / (0.9 x 0.001) = 1110 probes; 1110 / 1113.717 = 0.99666.
         assert!((unhealthy_share(0.9, 3) - 0.99666).abs() < 1e-4);
         assert!(fires(0.9, 3));
+    }
+
+    #[test]
+    fn the_endpoint_is_out_while_fourteen_of_sixteen_checkers_are() {
+        // e = 0.5, n = 3: u = 0.5, P(X >= 14) = (120 + 16 + 1) / 65,536 = 0.00209.
+        assert!((steady_out_share(0.5, 3, 16, 14) - 137.0 / 65536.0).abs() < 1e-9);
+        // e = 1: every checker unhealthy, always out; e = 0: never.
+        assert!((steady_out_share(1.0, 3, 16, 14) - 1.0).abs() < 1e-12);
+        assert!(steady_out_share(0.0, 3, 16, 14).abs() < 1e-12);
     }
 
     #[test]

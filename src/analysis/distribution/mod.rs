@@ -20,11 +20,14 @@
 //! exceeds the floor (`threshold x interval + max(TTL, c)`) and reaches it. Clients that keep
 //! answers longer than the TTL are their own share, not in these figures.
 
+pub mod brownout;
+
 use super::rto::{RegionLoss, StepKind};
 use super::Analysis;
 use crate::model::{HealthCheck, HealthCheckType, Service, Topology};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 /// Route 53 checkers probing one endpoint (observed: 16 by default across the 8 checker
 /// regions; not a documented figure).
@@ -39,13 +42,36 @@ pub const TTL_EXTENDERS: f64 = 0.087;
 pub struct Model {
     pub checkers: u32,
     pub healthy_share: f64,
+    /// A client-side DNS cache beside the TTL, reported as its own share (JVMs: 30 s by
+    /// default); 0 for none.
+    pub client_cache_seconds: f64,
+    /// The brown-out's error rate, when one is asked for.
+    pub error_rate: Option<f64>,
+    /// A brown-out not failed over by then is "not detected".
+    pub horizon_seconds: f64,
+    /// Simulated runs of a brown-out, and the seed of the first.
+    pub trials: u32,
+    pub seed: u64,
 }
+
+/// A JVM caches a resolved address 30 s by default (`networkaddress.cache.ttl`, no security
+/// manager; docs/aws-facts.md).
+pub const JVM_CACHE_SECONDS: f64 = 30.0;
+/// A brown-out undetected for an hour is reported as not detected.
+pub const HORIZON_SECONDS: f64 = 3600.0;
+pub const TRIALS: u32 = 10_000;
+pub const SEED: u64 = 1;
 
 impl Default for Model {
     fn default() -> Model {
         Model {
             checkers: CHECKERS,
             healthy_share: HEALTHY_SHARE,
+            client_cache_seconds: JVM_CACHE_SECONDS,
+            error_rate: None,
+            horizon_seconds: HORIZON_SECONDS,
+            trials: TRIALS,
+            seed: SEED,
         }
     }
 }
@@ -66,14 +92,58 @@ pub enum Mode {
     Fast,
     /// Probes fail only when they time out (the region is unreachable).
     Dark,
+    /// The region answers, but a share of requests and probes fail (`--error-rate`).
+    Brownout,
 }
 
 /// The share of clients served again by a time.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Percentiles {
-    pub p50_seconds: f64,
-    pub p90_seconds: f64,
-    pub p99_seconds: f64,
+    /// None: that share is not served again within the horizon (a brown-out not detected).
+    pub p50_seconds: Option<f64>,
+    pub p90_seconds: Option<f64>,
+    pub p99_seconds: Option<f64>,
+}
+
+impl Percentiles {
+    const ZERO: Percentiles = Percentiles {
+        p50_seconds: Some(0.0),
+        p90_seconds: Some(0.0),
+        p99_seconds: Some(0.0),
+    };
+
+    fn of(q: impl Fn(f64) -> Option<f64>) -> Percentiles {
+        Percentiles {
+            p50_seconds: q(0.50),
+            p90_seconds: q(0.90),
+            p99_seconds: q(0.99),
+        }
+    }
+}
+
+/// Clients that cache DNS longer than the TTL on their own (a JVM): their own figure, not in
+/// the percentiles, since their share of the users is not known.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CachedClients {
+    pub cache_seconds: f64,
+    pub p50_seconds: Option<f64>,
+    pub p99_seconds: Option<f64>,
+    /// The last of them (the floor with the cache in place of a shorter TTL); None for a
+    /// brown-out (its detection has no last).
+    pub worst_seconds: Option<f64>,
+}
+
+/// A brown-out's simulated detection.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct BrownoutDetection {
+    pub error_rate: f64,
+    /// Runs not failed over within the horizon.
+    pub undetected_share: f64,
+    /// The standard error of a share estimated from the runs (at most 0.5 / sqrt(trials)).
+    pub standard_error: f64,
+    /// Once the brown-out is steady, the share of time Route 53 holds the region out: below 1,
+    /// traffic flaps back to it (the percentiles are the first failover).
+    pub steady_out_share: f64,
 }
 
 /// One region loss under one failure mode.
@@ -94,6 +164,10 @@ pub struct LossDistribution {
     pub flipped_needed: Option<u32>,
     /// Why there are no percentiles, when there are none.
     pub unknown: Option<String>,
+    /// Clients with their own DNS cache (`client_cache_seconds`), when it is on.
+    pub cached_clients: Option<CachedClients>,
+    /// The simulated detection (brown-out only).
+    pub brownout: Option<BrownoutDetection>,
 }
 
 /// A service's losses.
@@ -116,14 +190,49 @@ pub struct Distribution {
     pub notes: Vec<String>,
 }
 
+/// What one run of `distribution` shares between losses: the integration grids by (k, n),
+/// a brown-out's runs by their inputs, the objective.
+struct Shared<'a> {
+    m: &'a Model,
+    grids: std::cell::RefCell<BTreeMap<(u32, u32), Rc<Grid>>>,
+    runs: std::cell::RefCell<BTreeMap<[u64; 8], Rc<Vec<f64>>>>,
+    objective: Option<f64>,
+}
+
+impl Shared<'_> {
+    fn grid(&self, k: u32, n: u32) -> Rc<Grid> {
+        let mut grids = self.grids.borrow_mut();
+        grids
+            .entry((k, n))
+            .or_insert_with(|| Rc::new(Grid::new(k, n)))
+            .clone()
+    }
+
+    fn runs(&self, b: &brownout::Brownout) -> Rc<Vec<f64>> {
+        let mut runs = self.runs.borrow_mut();
+        runs.entry(b.key())
+            .or_insert_with(|| Rc::new(b.detections()))
+            .clone()
+    }
+}
+
 /// The distributions of every region loss the analysis has a floor for.
 pub fn distribution(t: &Topology, a: &Analysis, m: &Model) -> Distribution {
-    let objective = t
-        .objectives
-        .as_ref()
-        .and_then(|o| o.rto)
-        .map(|d| d.as_secs_f64());
-    let grids = std::cell::RefCell::new(BTreeMap::<(u32, u32), std::rc::Rc<Grid>>::new());
+    let shared = Shared {
+        m,
+        grids: std::cell::RefCell::default(),
+        runs: std::cell::RefCell::default(),
+        objective: t
+            .objectives
+            .as_ref()
+            .and_then(|o| o.rto)
+            .map(|d| d.as_secs_f64()),
+    };
+    let modes: &[Mode] = if m.error_rate.is_some() {
+        &[Mode::Fast, Mode::Dark, Mode::Brownout]
+    } else {
+        &[Mode::Fast, Mode::Dark]
+    };
     let services = a
         .services
         .iter()
@@ -134,32 +243,44 @@ pub fn distribution(t: &Topology, a: &Analysis, m: &Model) -> Distribution {
                 .iter()
                 .flat_map(|l| {
                     let check = s.map_or(Ok(None), |s| lost_check(s, l));
-                    [Mode::Fast, Mode::Dark]
-                        .map(|mode| loss(l, check.clone(), mode, (m, &grids, objective)))
+                    modes.iter().map(move |&mode| (l, check.clone(), mode))
                 })
+                .map(|(l, check, mode)| loss(l, check, mode, &shared))
                 .collect();
             (name.clone(), ServiceDistribution { losses })
         })
         .collect();
     Distribution {
-        format_version: 1,
+        format_version: 2,
         model: *m,
         flipped_needed: m.flipped_needed(),
         services,
         ttl_extenders_share: TTL_EXTENDERS,
-        notes: vec![
-            format!("{} checkers per endpoint (observed, not documented), unhealthy when {} have flipped (18 % or fewer healthy)", m.checkers, m.flipped_needed()),
-            format!("clients behind resolvers that extend TTLs (about {:.1} %) and clients that cache DNS longer (JVMs: 30 s by default) are not in the percentiles: their time is unknown", TTL_EXTENDERS * 100.0),
-            "promotion and scale-up at their declared single values, and every client waits for the slowest of them (the floor's assumption; where the lost users split across takers that need different steps, the lower percentiles are overstated); a region that is sick but answering (a brown-out) is not modelled yet".into(),
-            "a check that names its checker regions has about 2 checkers per region; a dark region's probe takes the interval and the connect timeout, as the floor's".into(),
-        ],
+        notes: notes(m),
     }
+}
+
+fn notes(m: &Model) -> Vec<String> {
+    let mut notes = vec![
+        format!("{} checkers per endpoint (observed, not documented), unhealthy when {} have flipped (18 % or fewer healthy)", m.checkers, m.flipped_needed()),
+        format!("clients behind resolvers that extend TTLs (about {:.1} %) are not in the percentiles: no sourced distribution of how long they extend, so their time is unknown", TTL_EXTENDERS * 100.0),
+        "promotion and scale-up at their declared single values, and every client waits for the slowest of them (the floor's assumption; where the lost users split across takers that need different steps, the lower percentiles are overstated)".into(),
+        "a check that names its checker regions has about 2 checkers per region; a dark region's probe takes the interval and the connect timeout, as the floor's".into(),
+    ];
+    if m.client_cache_seconds > 0.0 {
+        notes.push(format!("clients that cache DNS {:.0} s on their own (a JVM's default) are their own figure, not in the percentiles: their share of the users is not known (--client-cache 0s: off)", m.client_cache_seconds));
+    }
+    if let Some(e) = m.error_rate {
+        notes.push(format!("brown-out at {:.0} % errors: {} simulated runs from seed {} (the same numbers everywhere), probes failing independently and fast; not failed over within {:.0} s is not detected. The percentiles are the first failover: where the steady out-share is below 100 %, Route 53 sends traffic back to the sick region at times. `simulate --degrade` and lint SS008 call a check tripped when a checker is unhealthy 82 % of the time on average; Route 53 counts checkers at each moment, so a brown-out below that rate can still fail over now and then", e * 100.0, m.trials, m.seed, m.horizon_seconds));
+    }
+    notes
 }
 
 fn floor_of(l: &RegionLoss, mode: Mode) -> Option<crate::duration::Duration> {
     match mode {
         Mode::Fast => l.floor_seconds,
         Mode::Dark => l.dark_floor_seconds,
+        Mode::Brownout => None,
     }
 }
 
@@ -185,57 +306,42 @@ fn loss(
     l: &RegionLoss,
     check: Result<Option<&HealthCheck>, String>,
     mode: Mode,
-    (m, grids, objective): (&Model, &Grids, Option<f64>),
+    shared: &Shared,
 ) -> LossDistribution {
-    let floor = match mode {
-        Mode::Fast => l.floor_seconds,
-        Mode::Dark => l.dark_floor_seconds,
-    }
-    .map(|d| d.as_secs_f64());
     let mut out = LossDistribution {
         region: l.region.clone(),
         mode,
-        floor_seconds: floor,
+        floor_seconds: floor_of(l, mode).map(|d| d.as_secs_f64()),
         percentiles: None,
         mean_detection_seconds: None,
         failing_at_objective: None,
         checkers: None,
         flipped_needed: None,
         unknown: None,
+        cached_clients: None,
+        brownout: None,
     };
     // The model's timeline must be the floor's (its detection and steps): a loss whose floor
-    // follows another path (a failover_to tree) shows the floor only.
-    let timed = timing(l, check, mode, m).and_then(|x| match (x, floor_of(l, mode)) {
-        (Some(t), Some(f)) if (t.floor() - f.as_secs_f64()).abs() > 0.001 => {
-            Err(format!("its floor follows another path than detection, then the TTL or the slowest step ({:.0} s against {:.0} s): the floor only", f.as_secs_f64(), t.floor()))
+    // follows another path (a failover_to tree) shows the floor only. A brown-out's waits
+    // after detection are the fast failure's.
+    let timed_as = if mode == Mode::Brownout {
+        Mode::Fast
+    } else {
+        mode
+    };
+    let timed = timing(l, check, timed_as, shared.m).and_then(|x| match (x, floor_of(l, timed_as)) {
+        (Some(t), Some(f)) if (t.floor_without_cache() - f.as_secs_f64()).abs() > 0.001 => {
+            Err(format!("its floor follows another path than detection, then the TTL or the slowest step ({:.0} s against {:.0} s): the floor only", f.as_secs_f64(), t.floor_without_cache()))
         }
         (x, _) => Ok(x),
     });
     match timed {
-        Ok(Some(x)) => {
-            let grid = grids
-                .borrow_mut()
-                .entry((x.k, x.n))
-                .or_insert_with(|| std::rc::Rc::new(Grid::new(x.k, x.n)))
-                .clone();
-            let grid = grid.as_ref();
-            out.mean_detection_seconds = Some(x.mean_detection());
-            (out.checkers, out.flipped_needed) = (Some(x.n), Some(x.k));
-            out.percentiles = Some(Percentiles {
-                p50_seconds: x.quantile(grid, 0.50),
-                p90_seconds: x.quantile(grid, 0.90),
-                p99_seconds: x.quantile(grid, 0.99),
-            });
-            out.failing_at_objective = objective.map(|o| 1.0 - x.cdf(grid, o));
-        }
+        Ok(Some(x)) if mode == Mode::Brownout => brownout_figures(&mut out, &x, shared),
+        Ok(Some(x)) => analytic_figures(&mut out, &x, shared),
         // Nothing to recover: the lost region served no traffic.
         Ok(None) => {
-            out.percentiles = Some(Percentiles {
-                p50_seconds: 0.0,
-                p90_seconds: 0.0,
-                p99_seconds: 0.0,
-            });
-            out.failing_at_objective = objective.map(|_| 0.0);
+            out.percentiles = Some(Percentiles::ZERO);
+            out.failing_at_objective = shared.objective.map(|_| 0.0);
         }
         Err(why) => {
             // No recovery: every client of the lost region is still failing at any objective.
@@ -243,11 +349,129 @@ fn loss(
                 .unknown
                 .as_ref()
                 .is_some_and(|u| u.kind == super::rto::UnknownKind::NoRecovery);
-            out.failing_at_objective = objective.filter(|_| none).map(|_| 1.0);
+            out.failing_at_objective = shared.objective.filter(|_| none).map(|_| 1.0);
             out.unknown = Some(why);
         }
     }
     out
+}
+
+/// Fast failure and dark region: the order statistic, integrated.
+fn analytic_figures(out: &mut LossDistribution, x: &Timing, shared: &Shared) {
+    let grid = shared.grid(x.k, x.n);
+    out.mean_detection_seconds = Some(x.mean_detection());
+    (out.checkers, out.flipped_needed) = (Some(x.n), Some(x.k));
+    out.percentiles = Some(Percentiles::of(|p| Some(x.quantile(&grid, p))));
+    out.failing_at_objective = shared.objective.map(|o| 1.0 - x.cdf(&grid, o));
+    let cache = shared.m.client_cache_seconds;
+    if cache > 0.0 {
+        let cached = Timing {
+            client_cache: cache,
+            ..*x
+        };
+        out.cached_clients = Some(CachedClients {
+            cache_seconds: cache,
+            p50_seconds: Some(cached.quantile(&grid, 0.5)),
+            p99_seconds: Some(cached.quantile(&grid, 0.99)),
+            worst_seconds: Some(cached.floor()),
+        });
+    }
+}
+
+/// A brown-out: the simulated first failover, then the same waits.
+fn brownout_figures(out: &mut LossDistribution, x: &Timing, shared: &Shared) {
+    let m = shared.m;
+    let error_rate = m.error_rate.unwrap_or(1.0);
+    let b = brownout::Brownout {
+        error_rate,
+        threshold: x.threshold,
+        interval: x.interval,
+        k: x.k,
+        n: x.n,
+        horizon: m.horizon_seconds,
+        trials: m.trials,
+        seed: m.seed,
+    };
+    let runs = shared.runs(&b);
+    let sampled = Sampled {
+        runs: &runs,
+        trials: m.trials,
+        wait: x,
+    };
+    (out.checkers, out.flipped_needed) = (Some(x.n), Some(x.k));
+    out.mean_detection_seconds =
+        (!runs.is_empty()).then(|| runs.iter().sum::<f64>() / runs.len() as f64);
+    out.percentiles = Some(Percentiles::of(|p| sampled.quantile(p)));
+    out.failing_at_objective = shared.objective.map(|o| 1.0 - sampled.cdf(o));
+    let detected = runs.len() as f64 / f64::from(m.trials.max(1));
+    out.brownout = Some(BrownoutDetection {
+        error_rate,
+        undetected_share: 1.0 - detected,
+        standard_error: (detected * (1.0 - detected) / f64::from(m.trials.max(1))).sqrt(),
+        steady_out_share: super::detection::steady_out_share(error_rate, x.threshold, x.n, x.k),
+    });
+    if m.client_cache_seconds > 0.0 {
+        let cached = Timing {
+            client_cache: m.client_cache_seconds,
+            ..*x
+        };
+        let s = Sampled {
+            wait: &cached,
+            ..sampled
+        };
+        out.cached_clients = Some(CachedClients {
+            cache_seconds: m.client_cache_seconds,
+            p50_seconds: s.quantile(0.5),
+            p99_seconds: s.quantile(0.99),
+            worst_seconds: None,
+        });
+    }
+}
+
+/// Simulated detections (sorted), then each client's wait as `wait` has it.
+#[derive(Clone, Copy)]
+struct Sampled<'a> {
+    runs: &'a [f64],
+    trials: u32,
+    wait: &'a Timing,
+}
+
+impl Sampled<'_> {
+    /// The share of clients served again by `t`: only runs detected by `t - other` count, and
+    /// those more than the longest wait before are wholly served.
+    fn cdf(&self, t: f64) -> f64 {
+        let w = self.wait;
+        let longest = w.ttl.max(w.client_cache).max(w.other);
+        let whole = self.runs.partition_point(|d| *d <= t - longest);
+        let open = self.runs.partition_point(|d| *d <= t - w.other);
+        let partial: f64 = self.runs[whole.min(open)..open]
+            .iter()
+            .map(|d| w.after(t - d))
+            .sum();
+        ((whole.min(open) as f64 + partial) / f64::from(self.trials.max(1))).clamp(0.0, 1.0)
+    }
+
+    /// None when fewer than `p` of the clients are served within the horizon.
+    fn quantile(&self, p: f64) -> Option<f64> {
+        let (first, last) = (*self.runs.first()?, *self.runs.last()?);
+        let w = self.wait;
+        let hi = last + w.ttl.max(w.client_cache).max(w.other);
+        (self.cdf(hi) >= p - 1e-12).then(|| bisect(first, hi, p, |t| self.cdf(t)))
+    }
+}
+
+/// The time by which a share `p` is served, to a millisecond by bisection on the CDF; shown to
+/// a tenth of a second.
+fn bisect(mut lo: f64, mut hi: f64, p: f64, cdf: impl Fn(f64) -> f64) -> f64 {
+    while hi - lo > 0.001 {
+        let mid = (lo + hi) / 2.0;
+        if cdf(mid) >= p {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    (hi * 10.0).round() / 10.0
 }
 
 /// A loss's recovery time: `base + interval x B + max(R, c)`, B the k-th of n uniform phases,
@@ -260,6 +484,9 @@ pub struct Timing {
     pub ttl: f64,
     /// The slowest other step (promotion, scale-up).
     pub other: f64,
+    /// A client's own DNS cache beside the resolver's TTL (0: none, TTL-honouring clients).
+    pub client_cache: f64,
+    pub threshold: u32,
     pub k: u32,
     pub n: u32,
 }
@@ -300,7 +527,7 @@ fn timing(
     };
     let interval = f64::from(h.interval);
     let timeout = match (mode, h.kind) {
-        (Mode::Fast, _) => 0.0,
+        (Mode::Fast | Mode::Brownout, _) => 0.0,
         (Mode::Dark, HealthCheckType::Tcp) => 10.0,
         (Mode::Dark, _) => 4.0,
     };
@@ -313,6 +540,8 @@ fn timing(
         interval,
         ttl: ttl.into_iter().fold(0.0, f64::max),
         other: promotion.into_iter().chain(scale).fold(0.0, f64::max),
+        client_cache: 0.0,
+        threshold: h.failure_threshold,
         k,
         n,
     }))
@@ -329,9 +558,6 @@ fn checkers(h: &HealthCheck, m: &Model) -> (u32, u32) {
     let model = Model { checkers: n, ..*m };
     (model.flipped_needed(), n)
 }
-
-/// The integration grids, by (k, n): one per checker count in use.
-type Grids = std::cell::RefCell<BTreeMap<(u32, u32), std::rc::Rc<Grid>>>;
 
 /// Steps of the numerical integration over the order statistic's density.
 const GRID: u32 = 4000;
@@ -362,43 +588,47 @@ impl Grid {
 }
 
 impl Timing {
-    /// The share of clients served again by `t`: detection, then their cache and the other
-    /// steps.
-    pub fn cdf(&self, grid: &Grid, t: f64) -> f64 {
-        let after = |x: f64| {
-            if x < self.other {
-                0.0
-            } else if self.ttl <= 0.0 {
+    /// The share of clients served again `x` after detection: the other steps are done, and
+    /// both the resolver's cached answer (uniform over the TTL) and the client's own cache
+    /// (uniform over it) have expired.
+    fn after(&self, x: f64) -> f64 {
+        let expired = |len: f64| {
+            if len <= 0.0 {
                 1.0
             } else {
-                (x / self.ttl).min(1.0)
+                (x / len).clamp(0.0, 1.0)
             }
         };
+        if x < self.other {
+            0.0
+        } else {
+            expired(self.ttl) * expired(self.client_cache)
+        }
+    }
+
+    /// The share of clients served again by `t`: detection, then their caches and the other
+    /// steps.
+    pub fn cdf(&self, grid: &Grid, t: f64) -> f64 {
         let sum: f64 = grid
             .points
             .iter()
-            .map(|(b, w)| w * after(t - self.base - self.interval * b))
+            .map(|(b, w)| w * self.after(t - self.base - self.interval * b))
             .sum();
         sum.clamp(0.0, 1.0)
     }
 
-    /// The time by which a share `p` of the clients is served again (bisection on the CDF, to
-    /// a millisecond; shown to a tenth of a second).
+    /// The time by which a share `p` of the clients is served again.
     pub fn quantile(&self, grid: &Grid, p: f64) -> f64 {
-        let (mut lo, mut hi) = (self.base, self.floor());
-        while hi - lo > 0.001 {
-            let mid = (lo + hi) / 2.0;
-            if self.cdf(grid, mid) >= p {
-                hi = mid;
-            } else {
-                lo = mid;
-            }
-        }
-        (hi * 10.0).round() / 10.0
+        bisect(self.base, self.floor(), p, |t| self.cdf(grid, t))
     }
 
     /// The worst case: every checker's phase a whole interval, every cache a whole TTL.
     pub fn floor(&self) -> f64 {
+        self.base + self.interval + self.ttl.max(self.client_cache).max(self.other)
+    }
+
+    /// The floor of TTL-honouring clients (the analysis's).
+    fn floor_without_cache(&self) -> f64 {
         self.base + self.interval + self.ttl.max(self.other)
     }
 
@@ -428,6 +658,8 @@ mod tests {
             interval: 10.0,
             ttl,
             other,
+            client_cache: 0.0,
+            threshold: 3,
             k: Model::default().flipped_needed(),
             n: CHECKERS,
         }

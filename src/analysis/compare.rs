@@ -12,7 +12,32 @@ use std::collections::BTreeSet;
 /// 3: `rto_floor_seconds` and `rpo_seconds` are the figures the objectives gate on (the
 /// analysis's `verdict`), named by `rto_case` and `rpo_case`; `no_recovery` and `passed` (the
 /// gate `check` applies).
-pub const JSON_FORMAT_VERSION: u32 = 3;
+/// 4: `rto_p50_seconds`, `rto_p90_seconds`, `rto_p99_seconds` (when users are served again,
+/// `analyze --distribution`) per design, and `ranked_on` (`compare --on`): what `fastest` is.
+pub const JSON_FORMAT_VERSION: u32 = 4;
+
+/// What `fastest` ranks designs by: the RTO floor, or a percentile of when the lost region's
+/// clients are served again.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RankOn {
+    #[default]
+    Floor,
+    P50,
+    P90,
+    P99,
+}
+
+impl RankOn {
+    fn percentile(self) -> Option<crate::model::Percentile> {
+        match self {
+            RankOn::Floor => None,
+            RankOn::P50 => Some(crate::model::Percentile::P50),
+            RankOn::P90 => Some(crate::model::Percentile::P90),
+            RankOn::P99 => Some(crate::model::Percentile::P99),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Design {
@@ -25,6 +50,14 @@ pub struct Design {
     pub regions: Vec<String>,
     /// The RTO floor the RTO objective gates on (`rto_case`), as `check` shows it.
     pub rto_floor_seconds: Option<f64>,
+    /// The slowest loss's percentiles of when its clients are served again, under the same
+    /// failure (`rto_case`); a loss with no distribution gives its floor.
+    pub rto_p50_seconds: Option<f64>,
+    pub rto_p90_seconds: Option<f64>,
+    pub rto_p99_seconds: Option<f64>,
+    /// Some loss has no distribution (an accelerator, a failover tree, mixed checks): its
+    /// floor stands in for its percentiles.
+    pub percentiles_from_floor: bool,
     pub rto_case: crate::model::RtoCase,
     /// The worst loss of the worst service, as its formula.
     pub critical_path: Option<String>,
@@ -54,13 +87,15 @@ pub struct Design {
 pub struct Comparison {
     pub format_version: u32,
     pub designs: Vec<Design>,
-    /// Name of the design with the lowest RTO floor (ties: first given).
+    /// What `fastest` ranks by (`compare --on`).
+    pub ranked_on: RankOn,
+    /// Name of the design with the lowest RTO floor, or percentile (ties: first given).
     pub fastest: Option<String>,
     /// Name of the cheapest design among those with a complete total (ties: first given).
     pub cheapest: Option<String>,
 }
 
-pub fn compare(designs: &[(String, String, &Topology, &Analysis)]) -> Comparison {
+pub fn compare(designs: &[(String, String, &Topology, &Analysis)], on: RankOn) -> Comparison {
     // Only complete totals are baselines: a lower bound could hide any real cost.
     let cheapest = designs
         .iter()
@@ -82,7 +117,13 @@ pub fn compare(designs: &[(String, String, &Topology, &Analysis)]) -> Comparison
     };
     Comparison {
         format_version: JSON_FORMAT_VERSION,
-        fastest: pick(&|d| d.rto_floor_seconds),
+        ranked_on: on,
+        fastest: pick(&|d| match on.percentile() {
+            None => d.rto_floor_seconds,
+            Some(crate::model::Percentile::P50) => d.rto_p50_seconds,
+            Some(crate::model::Percentile::P90) => d.rto_p90_seconds,
+            Some(crate::model::Percentile::P99) => d.rto_p99_seconds,
+        }),
         cheapest: pick(&|d| d.cost_complete.then_some(d.monthly_usd)),
         designs: rows,
     }
@@ -144,7 +185,21 @@ fn design(name: &str, path: &str, t: &Topology, a: &Analysis, cheapest: f64) -> 
                 })
         });
     let (objectives, not_met) = verdict(a);
+    let from_floor =
+        super::distribution::gated(t, &a.services, case, crate::model::Percentile::P99)
+            .values()
+            .any(|(_, fell_back)| *fell_back);
+    let slowest = |p| {
+        super::distribution::gated(t, &a.services, case, p)
+            .into_values()
+            .try_fold(0.0_f64, |acc, (d, _)| d.map(|d| acc.max(d.as_secs_f64())))
+            .filter(|_| !a.services.is_empty())
+    };
     Design {
+        rto_p50_seconds: slowest(crate::model::Percentile::P50),
+        rto_p90_seconds: slowest(crate::model::Percentile::P90),
+        rto_p99_seconds: slowest(crate::model::Percentile::P99),
+        percentiles_from_floor: from_floor,
         name: name.to_string(),
         path: path.to_string(),
         routing: routing.into_iter().collect(),

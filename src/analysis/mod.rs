@@ -217,6 +217,14 @@ pub struct ObjectiveResult {
     /// Every service's figure under that case (duration objectives; empty for the cost).
     #[serde(default)]
     pub figures: Vec<ServiceFigure>,
+    /// The RTO objective gates on this percentile of when the lost region's clients are
+    /// served again (`rto_percentile`), not on the floor; null otherwise.
+    #[serde(default)]
+    pub percentile: Option<crate::model::Percentile>,
+    /// Under a percentile: the services with a loss that has no distribution, whose floor
+    /// gates instead (sorted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub floor_gates: Vec<String>,
 }
 
 impl ObjectiveResult {
@@ -459,6 +467,43 @@ fn service(
     }
 }
 
+/// The RTO objective: on the floor of its case, or on a percentile of when the lost region's
+/// clients are served again (`rto_percentile`), the floor where a loss has no distribution.
+fn rto_objective(
+    t: &Topology,
+    o: &crate::model::Objectives,
+    target: Duration,
+    services: &BTreeMap<String, ServiceAnalysis>,
+) -> ObjectiveResult {
+    let gated = o
+        .rto_percentile
+        .map(|p| distribution::gated(t, services, o.rto_case, p))
+        .unwrap_or_default();
+    let figures = per_service(services, |s| {
+        let why = s.rto_unknown.as_ref().map(|u| u.reason.as_str());
+        (rto_of(s, o.rto_case), why)
+    });
+    let figures: Vec<Figure> = figures
+        .into_iter()
+        .map(|f| match gated.get(f.service) {
+            Some((value, _)) => Figure { value: *value, ..f },
+            None => f,
+        })
+        .collect();
+    let mut o_rto = duration_objective(ObjectiveKind::Rto, target, &figures);
+    o_rto.case = Some(match o.rto_case {
+        RtoCase::Fast => Case::Fast,
+        RtoCase::Dark => Case::Dark,
+    });
+    o_rto.percentile = o.rto_percentile;
+    o_rto.floor_gates = gated
+        .iter()
+        .filter(|(_, (_, fell_back))| *fell_back)
+        .map(|(name, _)| name.clone())
+        .collect();
+    o_rto
+}
+
 /// The verdict on each declared objective.
 fn objectives(
     t: &Topology,
@@ -470,16 +515,7 @@ fn objectives(
         return objectives;
     };
     if let Some(target) = o.rto {
-        let figures = per_service(services, |s| {
-            let why = s.rto_unknown.as_ref().map(|u| u.reason.as_str());
-            (rto_of(s, o.rto_case), why)
-        });
-        let mut o_rto = duration_objective(ObjectiveKind::Rto, target, &figures);
-        o_rto.case = Some(match o.rto_case {
-            RtoCase::Fast => Case::Fast,
-            RtoCase::Dark => Case::Dark,
-        });
-        objectives.push(o_rto);
+        objectives.push(rto_objective(t, o, target, services));
     }
     if let Some(target) = o.rpo {
         let figures = per_service(services, |s| {
@@ -525,6 +561,8 @@ fn cost_objective(target: f64, cost: &CostReport) -> ObjectiveResult {
         services: Vec::new(),
         case: None,
         figures: Vec::new(),
+        percentile: None,
+        floor_gates: Vec::new(),
         reason: (!cost.complete).then(|| {
             let missing: Vec<&str> = cost
                 .items
@@ -634,12 +672,15 @@ fn duration_objective(
         objective: name,
         target: t,
         actual: a,
-        margin: a.map(|a| t - a),
+        // To the millisecond the figures have (a percentile's tenths would print 32.800000000000004).
+        margin: a.map(|a| ((t - a) * 1000.0).round() / 1000.0),
         unit: Unit::Seconds,
         verdict,
         reason,
         services,
         case: None,
+        percentile: None,
+        floor_gates: Vec::new(),
         figures: figures
             .iter()
             .map(|f| ServiceFigure {

@@ -130,6 +130,18 @@ pub struct CompareArgs {
     /// full capacity), so the designs differ only in shape.
     #[arg(long, value_name = "USD", value_parser = non_negative)]
     compute_per_region: Option<f64>,
+    /// Rank the fastest design by the RTO floor, or by a percentile of when the lost region's
+    /// clients are served again (as `analyze --distribution` computes it).
+    #[arg(long, value_enum, default_value_t = RankOnArg::Floor)]
+    on: RankOnArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum RankOnArg {
+    Floor,
+    P50,
+    P90,
+    P99,
 }
 
 fn non_negative(s: &str) -> Result<f64, String> {
@@ -497,7 +509,14 @@ pub fn run_compare(args: CompareArgs, ctx: &mut Ctx) -> u8 {
         .iter()
         .map(|(n, p, t, a)| (n.clone(), p.clone(), t, a))
         .collect();
-    let c = crate::analysis::compare::compare(&refs);
+    use crate::analysis::compare::RankOn;
+    let on = match args.on {
+        RankOnArg::Floor => RankOn::Floor,
+        RankOnArg::P50 => RankOn::P50,
+        RankOnArg::P90 => RankOn::P90,
+        RankOnArg::P99 => RankOn::P99,
+    };
+    let c = crate::analysis::compare::compare(&refs, on);
     match args.format {
         CompareFormat::Human => ctx.out(&render::compare::human(&c)),
         CompareFormat::Markdown => ctx.out(&render::compare::markdown(&c)),

@@ -299,6 +299,9 @@ pub struct Objectives {
     pub rpo: Option<Duration>,
     /// Which floor `rto` gates on.
     pub rto_case: RtoCase,
+    /// When set, `rto` gates on this percentile of when the lost region's TTL-honouring
+    /// clients are served again (`analyze --distribution`), not on the floor.
+    pub rto_percentile: Option<Percentile>,
     /// Which lag `rpo` gates on.
     pub rpo_case: RpoCase,
     pub monthly_cost: Option<f64>,
@@ -600,6 +603,40 @@ pub enum RpoCase {
     Typical,
     /// The declared bound only: unknown where `replication_lag_max` is not declared.
     Worst,
+}
+
+/// A share of the lost region's clients served again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Percentile {
+    P50,
+    P90,
+    P99,
+}
+
+impl Percentile {
+    pub const ALL: [Percentile; 3] = [Percentile::P50, Percentile::P90, Percentile::P99];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Percentile::P50 => "p50",
+            Percentile::P90 => "p90",
+            Percentile::P99 => "p99",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Percentile> {
+        Percentile::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    /// The share, 0..1.
+    pub fn share(self) -> f64 {
+        match self {
+            Percentile::P50 => 0.50,
+            Percentile::P90 => 0.90,
+            Percentile::P99 => 0.99,
+        }
+    }
 }
 
 impl RtoCase {

@@ -146,6 +146,7 @@ pub const CONSISTENCY: &[&str] = &["eventual", "strong"];
 pub const ENGINES: &[&str] = &["aurora", "dynamodb", "elasticache", "other"];
 pub const PROMOTION_MODES: &[&str] = &["automatic", "manual"];
 pub const RTO_CASES: &[&str] = &["fast", "dark"];
+pub const PERCENTILES: &[&str] = &["p50", "p90", "p99"];
 pub const RPO_CASES: &[&str] = &["bound", "typical", "worst"];
 pub const DEPENDENCY_KINDS: &[&str] = &[
     "auth", "registry", "flags", "secrets", "config", "database", "queue", "other",
@@ -168,6 +169,7 @@ pub static OBJECTIVES: BlockSpec = BlockSpec {
             attr("rto_case", Kind::Enum(RTO_CASES), "Which floor `rto` gates on: `fast` (a region that fails fast: interval x threshold) or `dark` (a region that stops answering: each probe also waits the connect timeout)."),
             "\"fast\"",
         ),
+        attr("rto_percentile", Kind::Enum(PERCENTILES), "Gate `rto` on this percentile of when the lost region's TTL-honouring clients are served again (`analyze --distribution`, under `rto_case`'s failure), not on the floor; where a loss has no distribution its floor gates (never less than the percentile). Unset: the floor."),
         default(
             attr("rpo_case", Kind::Enum(RPO_CASES), "Which lag `rpo` gates on: `bound` (replication_lag_max where declared, else replication_lag), `typical` (replication_lag) or `worst` (replication_lag_max; unknown without it)."),
             "\"bound\"",

@@ -47,14 +47,16 @@ pub fn objective_line(o: &ObjectiveResult) -> String {
             format!("USD {}", money(v))
         }
     };
-    let case = match o.case {
-        Some(Case::Dark) => " (dark region)",
-        Some(Case::Worst) => " (worst case)",
-        Some(Case::Typical) => " (typical lag)",
-        _ => "",
+    let case = match (o.case, o.percentile) {
+        (Some(Case::Dark), Some(p)) => format!(" ({}, dark region)", p.as_str().to_uppercase()),
+        (_, Some(p)) => format!(" ({} of clients served again)", p.as_str().to_uppercase()),
+        (Some(Case::Dark), None) => " (dark region)".into(),
+        (Some(Case::Worst), None) => " (worst case)".into(),
+        (Some(Case::Typical), None) => " (typical lag)".into(),
+        _ => String::new(),
     };
     let target = format!("{} {}{case}", o.objective.as_str(), amount(o.target));
-    let by = if o.verdict == Verdict::Breached && !o.services.is_empty() {
+    let mut by = if o.verdict == Verdict::Breached && !o.services.is_empty() {
         format!(
             "; service{} {}",
             if o.services.len() == 1 { "" } else { "s" },
@@ -63,6 +65,12 @@ pub fn objective_line(o: &ObjectiveResult) -> String {
     } else {
         String::new()
     };
+    if !o.floor_gates.is_empty() {
+        by.push_str(&format!(
+            "; the floor gates for {} (a loss with no distribution)",
+            o.floor_gates.join(", ")
+        ));
+    }
     match o.verdict {
         Verdict::Met if o.actual.is_none() => format!("{target}: met (no service declared)"),
         Verdict::Met | Verdict::Breached => format!(

@@ -53,7 +53,19 @@ fn objectives_cell(d: &crate::analysis::compare::Design) -> String {
     cell
 }
 
-fn rows(c: &Comparison) -> Vec<[String; 9]> {
+/// When users are served again: P50 to P99 of the slowest loss (a loss without a distribution
+/// counts its floor).
+fn served_cell(d: &crate::analysis::compare::Design) -> String {
+    match (d.rto_p50_seconds, d.rto_p99_seconds) {
+        _ if d.routing.is_empty() => "-".to_string(),
+        (Some(a), Some(b)) if d.percentiles_from_floor && a == b => format!("{b:.1} s (floor)"),
+        (Some(a), Some(b)) if d.percentiles_from_floor => format!("{a:.1}-{b:.1} s (some floors)"),
+        (Some(a), Some(b)) => format!("{a:.1}-{b:.1} s"),
+        _ => "unknown".into(),
+    }
+}
+
+fn rows(c: &Comparison) -> Vec<[String; 10]> {
     c.designs
         .iter()
         .map(|d| {
@@ -67,6 +79,7 @@ fn rows(c: &Comparison) -> Vec<[String; 9]> {
                 },
                 d.regions.len().to_string(),
                 rto_cell(d),
+                served_cell(d),
                 if d.routing.is_empty() {
                     "-".to_string()
                 } else {
@@ -88,12 +101,13 @@ fn rows(c: &Comparison) -> Vec<[String; 9]> {
         .collect()
 }
 
-const HEADERS: [&str; 9] = [
+const HEADERS: [&str; 10] = [
     "design",
     "routing",
     "data",
     "regions",
     "RTO floor",
+    "served P50-P99",
     "RPO",
     "USD/month",
     "vs cheapest",
@@ -112,7 +126,7 @@ pub fn human(c: &Comparison) -> String {
         let mut s = String::new();
         for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
             // Numbers right-aligned, text left-aligned.
-            let right = matches!(i, 3..=7);
+            let right = matches!(i, 3..=8);
             let pad = w.saturating_sub(cell.chars().count());
             if right {
                 s.push_str(&" ".repeat(pad));
@@ -137,9 +151,20 @@ pub fn human(c: &Comparison) -> String {
         }
     }
     if let (Some(f), Some(ch)) = (&c.fastest, &c.cheapest) {
-        let _ = writeln!(s, "\nfastest recovery: {f}; cheapest: {ch}");
+        let _ = writeln!(s, "\nfastest recovery{}: {f}; cheapest: {ch}", ranked(c));
     }
     s
+}
+
+/// What `fastest` was ranked on, when not the floor.
+fn ranked(c: &Comparison) -> &'static str {
+    use crate::analysis::compare::RankOn;
+    match c.ranked_on {
+        RankOn::Floor => "",
+        RankOn::P50 => " (by P50 of clients served again)",
+        RankOn::P90 => " (by P90 of clients served again)",
+        RankOn::P99 => " (by P99 of clients served again)",
+    }
 }
 
 pub fn markdown(c: &Comparison) -> String {
@@ -147,7 +172,7 @@ pub fn markdown(c: &Comparison) -> String {
     let _ = writeln!(s, "| {} |", HEADERS.join(" | "));
     let _ = writeln!(
         s,
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
     );
     for r in rows(c) {
         let _ = writeln!(s, "| {} |", r.join(" | "));
@@ -159,7 +184,11 @@ pub fn markdown(c: &Comparison) -> String {
         }
     }
     if let (Some(f), Some(ch)) = (&c.fastest, &c.cheapest) {
-        let _ = writeln!(s, "\nFastest recovery: **{f}**; cheapest: **{ch}**.");
+        let _ = writeln!(
+            s,
+            "\nFastest recovery{}: **{f}**; cheapest: **{ch}**.",
+            ranked(c)
+        );
     }
     s
 }
@@ -262,6 +291,7 @@ pub fn svg(c: &Comparison) -> Result<String, String> {
             .draw()
             .map_err(err)?;
         draw_objectives(&mut chart, &objectives, max_y)?;
+        draw_ranges(&mut chart, c)?;
         // Labelled points, the label on the side with room; points at (nearly) the same place
         // stack their labels instead of drawing them over each other. A cost that is only a
         // lower bound (inputs missing) is a hollow point with an arrow up.
@@ -345,6 +375,32 @@ fn draw_objectives(chart: &mut Chart, objectives: &[f64], max_y: f64) -> Result<
             .label(format!("RTO objective {x} s"))
             .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], RED.mix(0.6)));
     }
+    Ok(())
+}
+
+/// Each design's P50-P99 of clients served again, as a band left of its floor at its cost.
+fn draw_ranges(chart: &mut Chart, c: &Comparison) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<_>| e.to_string();
+    let bands: Vec<(f64, f64, f64)> = c
+        .designs
+        .iter()
+        .filter(|d| d.rto_floor_seconds.is_some())
+        .filter_map(|d| Some((d.rto_p50_seconds?, d.rto_p99_seconds?, d.monthly_usd)))
+        .filter(|(a, b, _)| b > a)
+        .collect();
+    if bands.is_empty() {
+        return Ok(());
+    }
+    let style = BLUE.mix(0.35).stroke_width(6);
+    chart
+        .draw_series(
+            bands
+                .iter()
+                .map(|(a, b, y)| PathElement::new(vec![(*a, *y), (*b, *y)], style)),
+        )
+        .map_err(err)?
+        .label("P50-P99 of clients served again")
+        .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], style));
     Ok(())
 }
 

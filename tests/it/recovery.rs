@@ -841,3 +841,63 @@ fn a_brownout_is_seeded_and_says_when_it_is_never_detected() {
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("--distribution"), "{err}");
 }
+
+/// `rto_percentile = "p99"` gates every surface on the P99 of when the lost region's clients
+/// are served again (87.2 s for the partitioned example, `analyze --distribution`), not the
+/// 90 s floor: check, analyze (text, JSON, SVG), plan and compare agree; at P50 (72.9 s) the
+/// same 80 s objective is met everywhere. A loss with no distribution (behind an accelerator)
+/// is gated on its floor, and the line says so.
+#[test]
+fn a_percentile_objective_gates_every_surface() {
+    let here = Path::new(".");
+    let dir = std::env::temp_dir().join(format!("meridian-percentile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p99 = format!("{VERDICT}/rto_percentile.hcl");
+    let text = std::fs::read_to_string(&p99).unwrap();
+    let p50 = dir.join("p50.hcl");
+    std::fs::write(&p50, text.replace("\"p99\"", "\"p50\"")).unwrap();
+    let p50 = p50.to_str().unwrap().to_string();
+    for (f, passed, line) in [
+        (&p99, false, "rto 80 s (P99 of clients served again): BREACHED (actual 87.2 s, margin -7.2 s; service api)"),
+        (&p50, true, "rto 80 s (P50 of clients served again): met (actual 72.9 s, margin 7.1 s)"),
+    ] {
+        let (code, out, _) = meridian_in(here, &["check", f]);
+        assert_eq!(code, Some(if passed { 0 } else { 3 }), "{out}");
+        assert!(out.contains(line), "{out}");
+        let (_, json, _) = meridian_in(here, &["analyze", f, "--format", "json"]);
+        let a: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(a["verdict"]["passed"], passed, "{f}");
+        let rto = &a["objectives"][0];
+        assert_eq!(rto["percentile"], if passed { "p50" } else { "p99" });
+        assert_eq!(rto["actual"], if passed { 72.9 } else { 87.2 });
+        let (_, svg, _) = meridian_in(here, &["analyze", f, "--format", "svg"]);
+        assert!(svg.contains(&format!("data-passed=\"{passed}\"")), "{f}");
+        let (_, cmp, _) = meridian_in(here, &["compare", f, f, "--format", "json", "--on", "p99"]);
+        let c: serde_json::Value = serde_json::from_str(&cmp).unwrap();
+        assert_eq!(c["designs"][0]["passed"], passed, "{f}");
+        assert_eq!((c["designs"][0]["rto_p50_seconds"].as_f64(), c["designs"][0]["rto_p99_seconds"].as_f64()), (Some(72.9), Some(87.2)));
+        assert_eq!(c["ranked_on"], "p99");
+        let st = dir.join(format!("{passed}.json"));
+        let (_, out, _) = meridian_in(here, &["plan", f, "--state", st.to_str().unwrap()]);
+        assert_eq!(out.contains("rto BREACHED"), !passed, "{out}");
+    }
+    // Behind an accelerator there is no distribution: the 30 s floor gates, said.
+    let anycast = dir.join("anycast");
+    std::fs::create_dir_all(&anycast).unwrap();
+    for f in std::fs::read_dir("examples/active-active-anycast").unwrap() {
+        let f = f.unwrap().path();
+        let text = std::fs::read_to_string(&f).unwrap();
+        let text = text.replacen(
+            "objectives {",
+            "objectives {\n  rto_percentile = \"p99\"",
+            1,
+        );
+        std::fs::write(anycast.join(f.file_name().unwrap()), text).unwrap();
+    }
+    let (_, out, _) = meridian_in(here, &["check", anycast.to_str().unwrap()]);
+    assert!(
+        out.contains("(actual 30 s") && out.contains("the floor gates for"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -112,6 +112,14 @@ impl Percentiles {
         p99_seconds: Some(0.0),
     };
 
+    fn pick(&self, p: crate::model::Percentile) -> Option<f64> {
+        match p {
+            crate::model::Percentile::P50 => self.p50_seconds,
+            crate::model::Percentile::P90 => self.p90_seconds,
+            crate::model::Percentile::P99 => self.p99_seconds,
+        }
+    }
+
     fn of(q: impl Fn(f64) -> Option<f64>) -> Percentiles {
         Percentiles {
             p50_seconds: q(0.50),
@@ -218,6 +226,27 @@ impl Shared<'_> {
 
 /// The distributions of every region loss the analysis has a floor for.
 pub fn distribution(t: &Topology, a: &Analysis, m: &Model) -> Distribution {
+    let modes: &[Mode] = if m.error_rate.is_some() {
+        &[Mode::Fast, Mode::Dark, Mode::Brownout]
+    } else {
+        &[Mode::Fast, Mode::Dark]
+    };
+    Distribution {
+        format_version: 2,
+        model: *m,
+        flipped_needed: m.flipped_needed(),
+        services: of_services(t, &a.services, m, modes),
+        ttl_extenders_share: TTL_EXTENDERS,
+        notes: notes(m),
+    }
+}
+
+fn of_services(
+    t: &Topology,
+    services: &BTreeMap<String, super::ServiceAnalysis>,
+    m: &Model,
+    modes: &[Mode],
+) -> BTreeMap<String, ServiceDistribution> {
     let shared = Shared {
         m,
         grids: std::cell::RefCell::default(),
@@ -228,13 +257,7 @@ pub fn distribution(t: &Topology, a: &Analysis, m: &Model) -> Distribution {
             .and_then(|o| o.rto)
             .map(|d| d.as_secs_f64()),
     };
-    let modes: &[Mode] = if m.error_rate.is_some() {
-        &[Mode::Fast, Mode::Dark, Mode::Brownout]
-    } else {
-        &[Mode::Fast, Mode::Dark]
-    };
-    let services = a
-        .services
+    services
         .iter()
         .map(|(name, sa)| {
             let s = t.services.get(name);
@@ -249,15 +272,46 @@ pub fn distribution(t: &Topology, a: &Analysis, m: &Model) -> Distribution {
                 .collect();
             (name.clone(), ServiceDistribution { losses })
         })
-        .collect();
-    Distribution {
-        format_version: 2,
-        model: *m,
-        flipped_needed: m.flipped_needed(),
-        services,
-        ttl_extenders_share: TTL_EXTENDERS,
-        notes: notes(m),
-    }
+        .collect()
+}
+
+/// The figure an RTO objective with a percentile gates on, per service: the slowest loss's
+/// percentile under the objective's failure (fast or dark) with the default model; a loss
+/// with no distribution gives its floor (never less than the percentile), and a loss with no
+/// floor no figure. Also which services fell back to a floor.
+pub fn gated(
+    t: &Topology,
+    services: &BTreeMap<String, super::ServiceAnalysis>,
+    case: crate::model::RtoCase,
+    p: crate::model::Percentile,
+) -> BTreeMap<String, (Option<crate::duration::Duration>, bool)> {
+    let mode = match case {
+        crate::model::RtoCase::Fast => Mode::Fast,
+        crate::model::RtoCase::Dark => Mode::Dark,
+    };
+    let m = Model {
+        client_cache_seconds: 0.0,
+        ..Model::default()
+    };
+    of_services(t, services, &m, &[mode])
+        .into_iter()
+        .map(|(name, sd)| {
+            let mut fell_back = false;
+            let worst = sd.losses.iter().try_fold(0.0_f64, |acc, l| {
+                let figure = match &l.percentiles {
+                    Some(x) => Percentiles::pick(x, p),
+                    None => {
+                        fell_back = true;
+                        l.floor_seconds
+                    }
+                };
+                figure.map(|f| acc.max(f))
+            });
+            let d =
+                worst.map(|s| crate::duration::Duration::from_millis((s * 1000.0).round() as u64));
+            (name, (d, fell_back))
+        })
+        .collect()
 }
 
 fn notes(m: &Model) -> Vec<String> {

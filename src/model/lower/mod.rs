@@ -50,6 +50,7 @@ pub fn lower(root: &Block, diags: &mut Diagnostics) -> Topology {
                 Some("dark") => RtoCase::Dark,
                 _ => RtoCase::Fast,
             },
+            rto_percentile: o.str("rto_percentile").and_then(Percentile::parse),
             rpo_case: match o.str("rpo_case") {
                 Some("worst") => RpoCase::Worst,
                 Some("typical") => RpoCase::Typical,

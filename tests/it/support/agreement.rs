@@ -401,7 +401,7 @@ fn gate(t: &Topology, a: &Analysis, out: &mut Vec<String>) {
 }
 
 fn compare(t: &Topology, a: &Analysis, out: &mut Vec<String>) {
-    let c = analysis::compare::compare(&[("d".into(), "d".into(), t, a)]);
+    let c = analysis::compare::compare(&[("d".into(), "d".into(), t, a)], Default::default());
     let d = &c.designs[0];
     if d.rto_floor_seconds != a.verdict.rto_seconds || d.rpo_seconds != a.verdict.rpo_seconds {
         out.push(format!(

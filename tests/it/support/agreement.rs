@@ -117,6 +117,10 @@ fn objectives(rng: &mut Rng, rto_case: &str, hcl: &mut String) {
         if rto_case == "dark" || rng.chance(20) {
             let _ = writeln!(hcl, "  rto_case = \"{rto_case}\"");
         }
+        if rng.chance(25) {
+            let p = rng.pick(&["p50", "p90", "p99"]);
+            let _ = writeln!(hcl, "  rto_percentile = \"{p}\"");
+        }
     }
     if rng.chance(75) {
         let _ = writeln!(hcl, "  rpo = \"{}\"", rng.pick(&["0s", "1s", "5s", "30s"]));
@@ -326,6 +330,61 @@ pub fn disagreements(t: &Topology, a: &Analysis) -> Vec<String> {
     out
 }
 
+/// Under `rto_percentile`, check's figure is `analyze --distribution`'s: the slowest loss's
+/// percentile under the case's failure (its floor where it has no distribution), never over
+/// the floor.
+fn percentile_gate(
+    t: &Topology,
+    a: &Analysis,
+    obj: &meridian::analysis::ObjectiveResult,
+    p: meridian::model::Percentile,
+    out: &mut Vec<String>,
+) {
+    use meridian::analysis::distribution::{distribution, Mode, Model};
+    let m = Model {
+        client_cache_seconds: 0.0,
+        ..Model::default()
+    };
+    let mode = match t
+        .objectives
+        .as_ref()
+        .map(|o| o.rto_case)
+        .unwrap_or_default()
+    {
+        RtoCase::Fast => Mode::Fast,
+        RtoCase::Dark => Mode::Dark,
+    };
+    let d = distribution(t, a, &m);
+    let pick = |x: &meridian::analysis::distribution::Percentiles| match p {
+        meridian::model::Percentile::P50 => x.p50_seconds,
+        meridian::model::Percentile::P90 => x.p90_seconds,
+        meridian::model::Percentile::P99 => x.p99_seconds,
+    };
+    let expected = d
+        .services
+        .values()
+        .flat_map(|s| s.losses.iter().filter(|l| l.mode == mode))
+        .map(|l| l.percentiles.as_ref().map_or(l.floor_seconds, pick))
+        .try_fold(0.0_f64, |acc, v| v.map(|v| acc.max(v)))
+        .filter(|_| !d.services.is_empty());
+    let close = match (expected, obj.actual) {
+        (Some(x), Some(y)) => (x - y).abs() < 0.001,
+        (x, y) => x == y,
+    };
+    if !close {
+        out.push(format!(
+            "check's {} {:?} != the distribution's {expected:?}",
+            p.as_str(),
+            obj.actual
+        ));
+    }
+    if let (Some(x), Some(floor)) = (obj.actual, a.verdict.rto_seconds) {
+        if x > floor + 0.05 {
+            out.push(format!("check's {} {x} over the floor {floor}", p.as_str()));
+        }
+    }
+}
+
 /// The verdict's figures are the worst of the services' under the objectives' cases, and the
 /// gate is the objectives' verdicts plus no recovery.
 fn gate(t: &Topology, a: &Analysis, out: &mut Vec<String>) {
@@ -346,7 +405,9 @@ fn gate(t: &Topology, a: &Analysis, out: &mut Vec<String>) {
         ));
     }
     if let Some(obj) = a.objective(ObjectiveKind::Rto) {
-        if obj.actual != a.verdict.rto_seconds {
+        if let Some(p) = obj.percentile {
+            percentile_gate(t, a, obj, p, out);
+        } else if obj.actual != a.verdict.rto_seconds {
             out.push(format!(
                 "check's rto actual {:?} != verdict {:?}",
                 obj.actual, a.verdict.rto_seconds

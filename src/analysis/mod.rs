@@ -16,8 +16,8 @@ mod rto;
 
 pub use cost::{CostItem, CostReport, Prices};
 pub use rto::{
-    same_zone_group, steady_shares, watching_threshold, RegionLoss, Step, StepKind, Taker, Unknown,
-    UnknownKind, WriteEffect,
+    same_zone_group, steady_shares, watching_threshold, Part, RegionLoss, Spread, Step, StepKind,
+    Taker, Unknown, UnknownKind, WriteEffect,
 };
 
 use crate::duration::Duration;

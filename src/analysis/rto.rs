@@ -41,6 +41,73 @@ pub struct Step {
     pub formula: String,
     /// `None` when it cannot be computed.
     pub seconds: Option<Duration>,
+    /// Where a declared range (`promotion_min`, `scale_up_max`, ...) spreads the step: what
+    /// `analyze --distribution` draws from. None: the step takes its value every time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spread: Option<Spread>,
+}
+
+/// One part of a step as drawn: triangular over (min, typical, max), in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Part {
+    pub min_seconds: f64,
+    pub typical_seconds: f64,
+    pub max_seconds: f64,
+}
+
+impl Part {
+    fn of(typical: Duration, range: Option<crate::model::Range>) -> Part {
+        let r = range.unwrap_or(crate::model::Range {
+            min: typical,
+            max: typical,
+        });
+        Part {
+            min_seconds: r.min.as_secs_f64(),
+            typical_seconds: typical.as_secs_f64(),
+            max_seconds: r.max.as_secs_f64(),
+        }
+    }
+}
+
+/// How a step's parts make its time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "of", content = "parts")]
+pub enum Spread {
+    /// One after the other (deciding, then promoting).
+    Sum(Vec<Part>),
+    /// Side by side: the slowest decides (each region that must scale up).
+    Max(Vec<Part>),
+}
+
+impl Spread {
+    /// The fastest and slowest the step can take.
+    pub fn bounds(&self) -> (f64, f64) {
+        match self {
+            Spread::Sum(p) => (
+                p.iter().map(|x| x.min_seconds).sum(),
+                p.iter().map(|x| x.max_seconds).sum(),
+            ),
+            Spread::Max(p) => (
+                p.iter().map(|x| x.min_seconds).fold(0.0, f64::max),
+                p.iter().map(|x| x.max_seconds).fold(0.0, f64::max),
+            ),
+        }
+    }
+
+    /// ` (range 30-120 s)`, for a formula.
+    fn words(&self) -> String {
+        let (lo, hi) = self.bounds();
+        format!(" (range {}-{} s)", trim(lo), trim(hi))
+    }
+}
+
+fn trim(v: f64) -> String {
+    let v = (v * 1000.0).round() / 1000.0;
+    if v.fract() == 0.0 {
+        format!("{}", v as u64)
+    } else {
+        format!("{v}")
+    }
 }
 
 /// Why a floor has no value.
@@ -552,6 +619,7 @@ fn check_detection(h: &crate::model::HealthCheck) -> (Step, Duration) {
                 secs(fast)
             ),
             seconds: Some(fast),
+            spread: None,
         },
         dark,
     )
@@ -709,6 +777,7 @@ fn accelerator_detection(
             kind: StepKind::Detection,
             formula,
             seconds: Some(d),
+            spread: None,
         },
         d,
     ))
@@ -721,6 +790,7 @@ fn shift(s: &Service, t: &Topology, lost: &[&Region]) -> Result<Step, String> {
             kind: StepKind::TrafficShift,
             formula: "no DNS TTL (accelerator) 0 s".into(),
             seconds: Some(Duration::ZERO),
+            spread: None,
         });
     }
     let mut worst: Option<(Duration, String)> = None;
@@ -743,6 +813,7 @@ fn shift(s: &Service, t: &Topology, lost: &[&Region]) -> Result<Step, String> {
         kind: StepKind::TrafficShift,
         formula: format!("{what} {}", secs(ttl)),
         seconds: Some(ttl),
+        spread: None,
     })
 }
 
@@ -854,10 +925,28 @@ fn promotion(d: &Data, what: &str, missing: &mut Vec<String>) -> Step {
         (PromotionMode::Manual, _, _) => format!("decide + {what}: unknown (manual{by})"),
         (PromotionMode::Automatic, None, _) => format!("{what}: unknown"),
     };
+    let spread = promotion_spread(d);
     Step {
         kind: StepKind::Promotion,
-        formula,
+        formula: match &spread {
+            Some(x) if seconds.is_some() => format!("{formula}{}", x.words()),
+            _ => formula,
+        },
         seconds,
+        spread,
+    }
+}
+
+/// A promotion's declared ranges: (decision, then) promotion, when any range is declared.
+fn promotion_spread(d: &Data) -> Option<Spread> {
+    let promote = Part::of(d.promotion?, d.promotion_range);
+    match d.promotion_mode {
+        PromotionMode::Automatic if d.promotion_range.is_some() => Some(Spread::Sum(vec![promote])),
+        PromotionMode::Manual if d.promotion_range.is_some() || d.decision_time_range.is_some() => {
+            let decide = Part::of(d.decision_time?, d.decision_time_range);
+            Some(Spread::Sum(vec![decide, promote]))
+        }
+        _ => None,
     }
 }
 
@@ -919,22 +1008,43 @@ fn scale_up(
     if !any {
         return None;
     }
+    let spread = scale_spread(s, takers);
     Some(match slowest {
         Some((d, k)) => Step {
             kind: StepKind::ScaleUp,
             formula: format!(
-                "scale up {} to {} {}",
+                "scale up {} to {} {}{}",
                 k.region,
                 pct(k.share_after),
-                secs(d)
+                secs(d),
+                spread.as_ref().map(Spread::words).unwrap_or_default()
             ),
             seconds: Some(d),
+            spread,
         },
         None => Step {
             kind: StepKind::ScaleUp,
             formula: "scale up: unknown".into(),
             seconds: None,
+            spread: None,
         },
+    })
+}
+
+/// The scale-ups side by side, when a region that must scale up declares a range.
+fn scale_spread(s: &Service, takers: &[Taker]) -> Option<Spread> {
+    let regions: Vec<&Region> = takers
+        .iter()
+        .filter(|k| k.must_scale)
+        .filter_map(|k| s.regions.get(&k.region))
+        .collect();
+    regions.iter().any(|r| r.scale_up_range.is_some()).then(|| {
+        Spread::Max(
+            regions
+                .iter()
+                .filter_map(|r| Some(Part::of(r.scale_up?, r.scale_up_range)))
+                .collect(),
+        )
     })
 }
 
@@ -1178,6 +1288,7 @@ fn timeline(
                 kind: StepKind::Detection,
                 formula: "detect: unknown".into(),
                 seconds: None,
+                spread: None,
             },
             None,
         ),

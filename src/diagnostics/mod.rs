@@ -101,6 +101,7 @@ codes! {
     VariableType => "variable_type", "a variable's value that is not of its declared type (string, number, bool)";
     VariableSyntax => "variable_syntax", "a value that is not a literal, a --var without NAME=, or a block in a --var-file";
     VariableNotAllowed => "variable_not_allowed", "a variable in `name`, `backend` or `provider`, which decide identity, state and credentials";
+    Range => "range", "a duration's `_min` above it or `_max` below it, or either without it (scale_up, promotion, decision_time)";
 }
 
 impl fmt::Display for Code {

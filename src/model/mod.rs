@@ -496,6 +496,10 @@ pub struct Region {
     pub endpoint: Endpoint,
     pub capacity: f64,
     pub scale_up: Option<Duration>,
+    /// The declared range around `scale_up` (`scale_up_min`, `scale_up_max`): the distribution
+    /// draws from it; the floor keeps `scale_up`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scale_up_range: Option<Range>,
     pub weight: Option<u8>,
     pub role: Option<Role>,
     /// Geolocation codes, in the order written.
@@ -545,9 +549,15 @@ pub struct Data {
     /// The worst-case lag, when declared.
     pub replication_lag_max: Option<Duration>,
     pub promotion: Option<Duration>,
+    /// The declared range around `promotion` (`promotion_min`, `promotion_max`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promotion_range: Option<Range>,
     pub promotion_mode: PromotionMode,
     /// Manual promotion: the time to decide and start it.
     pub decision_time: Option<Duration>,
+    /// The declared range around `decision_time` (`decision_time_min`, `decision_time_max`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision_time_range: Option<Range>,
     /// What starts the promotion, for the formula.
     pub promoted_by: Option<String>,
     pub consistency: Consistency,
@@ -603,6 +613,15 @@ pub enum RpoCase {
     Typical,
     /// The declared bound only: unknown where `replication_lag_max` is not declared.
     Worst,
+}
+
+/// A step's declared range around its typical duration: `X_min <= X <= X_max` (either may be
+/// left out, then it is the typical value). The floor takes the typical value; the
+/// distribution draws from a triangular distribution over (min, typical, max).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Range {
+    pub min: Duration,
+    pub max: Duration,
 }
 
 /// A share of the lost region's clients served again.

@@ -310,6 +310,8 @@ pub static REGION: BlockSpec = BlockSpec {
             "1.0",
         ),
         attr("scale_up", Kind::Duration, "Time to grow to the capacity a region loss requires; needed when a loss can push this region's share over its capacity."),
+        attr("scale_up_min", Kind::Duration, "The fastest scale-up (default: `scale_up`): with `scale_up_max`, the range `analyze --distribution` draws from (triangular, `scale_up` the most likely); the floor keeps `scale_up`."),
+        attr("scale_up_max", Kind::Duration, "The slowest scale-up (default: `scale_up`); see `scale_up_min`."),
         checked(
             attr("load_share", Kind::Number, "Latency or geolocation routing: this region's steady share of the service's traffic; every region of the service declares it or none does, and they sum to 1. Default: equal shares."),
             Check::Range { min: 0.0, max: 1.0, code: Code::Capacity },
@@ -355,6 +357,8 @@ pub static DATA: BlockSpec = BlockSpec {
             Kind::Duration,
             "Time to promote a replica to writer.",
         ),
+        attr("promotion_min", Kind::Duration, "The fastest promotion (default: `promotion`): with `promotion_max`, the range `analyze --distribution` draws from (triangular, `promotion` the most likely); the floor keeps `promotion`."),
+        attr("promotion_max", Kind::Duration, "The slowest promotion (default: `promotion`); see `promotion_min`."),
         default(
             attr(
                 "promotion_mode",
@@ -368,6 +372,8 @@ pub static DATA: BlockSpec = BlockSpec {
             Kind::Duration,
             "manual promotion: the time to notice, decide and start the promotion.",
         ),
+        attr("decision_time_min", Kind::Duration, "manual promotion: the fastest decision (default: `decision_time`); with `decision_time_max`, the range `analyze --distribution` draws from."),
+        attr("decision_time_max", Kind::Duration, "manual promotion: the slowest decision (default: `decision_time`); see `decision_time_min`."),
         attr(
             "promoted_by",
             Kind::String,

@@ -901,3 +901,93 @@ fn a_percentile_objective_gates_every_surface() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A declared range (`promotion_min`/`_max`) is drawn from, triangular over (min, typical,
+/// max): the hand figures of tests/fixtures/verdict/promotion_range.hcl within 0.5 s; the
+/// floor keeps the typical 150 s, so the percentiles pass it and the distribution says how
+/// far (330 s at the slowest). A P99 objective of 5 minutes is breached where the floor
+/// meets it. A manual promotion adds its decision's range.
+#[test]
+fn a_declared_promotion_range_is_the_distribution_and_not_the_floor() {
+    let here = Path::new(".");
+    let f = format!("{VERDICT}/promotion_range.hcl");
+    let (_, json, _) = meridian_in(here, &["analyze", &f, "--distribution", "--format", "json"]);
+    let d: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let lost = d["services"]["db"]["losses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["region"] == "us-east-1" && l["mode"] == "fast")
+        .unwrap()
+        .clone();
+    let near =
+        |v: &serde_json::Value, want: f64, tol: f64| (v.as_f64().unwrap() - want).abs() <= tol;
+    assert!(
+        near(&lost["percentiles"]["p50_seconds"], 181.3, 0.5),
+        "{lost}"
+    );
+    assert!(
+        near(&lost["percentiles"]["p99_seconds"], 307.4, 0.5),
+        "{lost}"
+    );
+    assert!(near(&lost["failing_at_objective"], 0.018, 0.002), "{lost}");
+    assert_eq!(
+        (
+            lost["floor_seconds"].as_f64(),
+            lost["range_worst_seconds"].as_f64()
+        ),
+        (Some(150.0), Some(330.0))
+    );
+    let (code, out, _) = meridian_in(here, &["check", &f]);
+    assert_eq!(code, Some(0), "the floor, 150 s, meets 5 minutes: {out}");
+    let text = std::fs::read_to_string(&f).unwrap();
+    let dir = std::env::temp_dir().join(format!("meridian-range-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p99 = dir.join("p99.hcl");
+    std::fs::write(
+        &p99,
+        text.replace("rto = \"5m\"", "rto = \"5m\"\n  rto_percentile = \"p99\""),
+    )
+    .unwrap();
+    let (code, out, _) = meridian_in(here, &["check", p99.to_str().unwrap()]);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(
+        out.contains("rto 300 s (P99 of clients served again): BREACHED (actual 307.5 s"),
+        "{out}"
+    );
+    // Manual: decide 300 s (120 to 900 s) then promote 60 s: C = 60 + triangular (120, 300,
+    // 900), median 60 + 900 - sqrt(0.5 x 780 x 600) = 476.3 s; plus the mean detection 28.24 s.
+    let manual = dir.join("manual.hcl");
+    let m = text
+        .replace("    promotion       = \"120s\"\n    promotion_min   = \"60s\"\n    promotion_max   = \"300s\"", "    promotion       = \"60s\"\n    promotion_mode  = \"manual\"\n    decision_time   = \"300s\"\n    decision_time_min = \"120s\"\n    decision_time_max = \"900s\"");
+    assert_ne!(m, text);
+    std::fs::write(&manual, m).unwrap();
+    let (_, json, err) = meridian_in(
+        here,
+        &[
+            "analyze",
+            manual.to_str().unwrap(),
+            "--distribution",
+            "--format",
+            "json",
+        ],
+    );
+    let d: serde_json::Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {err}"));
+    let p50 = &d["services"]["db"]["losses"][2]["percentiles"]["p50_seconds"];
+    assert!(near(p50, 504.5, 0.5), "{d}");
+    // A range that does not hold its typical value, or has none, is refused.
+    for (bad, why) in [
+        (
+            "    promotion_min   = \"60s\"",
+            "    promotion_min   = \"130s\"",
+        ),
+        ("    promotion       = \"120s\"\n", ""),
+    ] {
+        let path = dir.join("bad.hcl");
+        std::fs::write(&path, text.replace(bad, why)).unwrap();
+        let (code, _, err) = meridian_in(here, &["validate", path.to_str().unwrap()]);
+        assert_eq!(code, Some(1), "{err}");
+        assert!(err.contains("meridian::range"), "{err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

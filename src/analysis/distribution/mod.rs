@@ -21,6 +21,7 @@
 //! answers longer than the TTL are their own share, not in these figures.
 
 pub mod brownout;
+pub mod waits;
 
 use super::rto::{RegionLoss, StepKind};
 use super::Analysis;
@@ -174,6 +175,9 @@ pub struct LossDistribution {
     pub unknown: Option<String>,
     /// Clients with their own DNS cache (`client_cache_seconds`), when it is on.
     pub cached_clients: Option<CachedClients>,
+    /// Where a step declares a range: the slowest recovery over it (the floor takes the
+    /// typical values, so the percentiles may pass it).
+    pub range_worst_seconds: Option<f64>,
     /// The simulated detection (brown-out only).
     pub brownout: Option<BrownoutDetection>,
 }
@@ -318,7 +322,7 @@ fn notes(m: &Model) -> Vec<String> {
     let mut notes = vec![
         format!("{} checkers per endpoint (observed, not documented), unhealthy when {} have flipped (18 % or fewer healthy)", m.checkers, m.flipped_needed()),
         format!("clients behind resolvers that extend TTLs (about {:.1} %) are not in the percentiles: no sourced distribution of how long they extend, so their time is unknown", TTL_EXTENDERS * 100.0),
-        "promotion and scale-up at their declared single values, and every client waits for the slowest of them (the floor's assumption; where the lost users split across takers that need different steps, the lower percentiles are overstated)".into(),
+        "promotion and scale-up at their declared values, or where a range is declared (`promotion_min`/`_max`, `scale_up_min`/`_max`, `decision_time_min`/`_max`) drawn from a triangular distribution over (min, typical, max): then the percentiles may pass the floor, which takes the typical value. Every client waits for the slowest step (the floor's assumption; where the lost users split across takers that need different steps, the lower percentiles are overstated)".into(),
         "a check that names its checker regions has about 2 checkers per region; a dark region's probe takes the interval and the connect timeout, as the floor's".into(),
     ];
     if m.client_cache_seconds > 0.0 {
@@ -373,6 +377,7 @@ fn loss(
         flipped_needed: None,
         unknown: None,
         cached_clients: None,
+        range_worst_seconds: None,
         brownout: None,
     };
     // The model's timeline must be the floor's (its detection and steps): a loss whose floor
@@ -413,6 +418,7 @@ fn loss(
 /// Fast failure and dark region: the order statistic, integrated.
 fn analytic_figures(out: &mut LossDistribution, x: &Timing, shared: &Shared) {
     let grid = shared.grid(x.k, x.n);
+    out.range_worst_seconds = x.waits.as_ref().map(|_| x.floor());
     out.mean_detection_seconds = Some(x.mean_detection());
     (out.checkers, out.flipped_needed) = (Some(x.n), Some(x.k));
     out.percentiles = Some(Percentiles::of(|p| Some(x.quantile(&grid, p))));
@@ -421,7 +427,7 @@ fn analytic_figures(out: &mut LossDistribution, x: &Timing, shared: &Shared) {
     if cache > 0.0 {
         let cached = Timing {
             client_cache: cache,
-            ..*x
+            ..x.clone()
         };
         out.cached_clients = Some(CachedClients {
             cache_seconds: cache,
@@ -467,7 +473,7 @@ fn brownout_figures(out: &mut LossDistribution, x: &Timing, shared: &Shared) {
     if m.client_cache_seconds > 0.0 {
         let cached = Timing {
             client_cache: m.client_cache_seconds,
-            ..*x
+            ..x.clone()
         };
         let s = Sampled {
             wait: &cached,
@@ -495,9 +501,9 @@ impl Sampled<'_> {
     /// those more than the longest wait before are wholly served.
     fn cdf(&self, t: f64) -> f64 {
         let w = self.wait;
-        let longest = w.ttl.max(w.client_cache).max(w.other);
+        let longest = w.ttl.max(w.client_cache).max(w.other_bounds().1);
         let whole = self.runs.partition_point(|d| *d <= t - longest);
-        let open = self.runs.partition_point(|d| *d <= t - w.other);
+        let open = self.runs.partition_point(|d| *d <= t - w.other_bounds().0);
         let partial: f64 = self.runs[whole.min(open)..open]
             .iter()
             .map(|d| w.after(t - d))
@@ -509,7 +515,7 @@ impl Sampled<'_> {
     fn quantile(&self, p: f64) -> Option<f64> {
         let (first, last) = (*self.runs.first()?, *self.runs.last()?);
         let w = self.wait;
-        let hi = last + w.ttl.max(w.client_cache).max(w.other);
+        let hi = last + w.ttl.max(w.client_cache).max(w.other_bounds().1);
         (self.cdf(hi) >= p - 1e-12).then(|| bisect(first, hi, p, |t| self.cdf(t)))
     }
 }
@@ -530,14 +536,16 @@ fn bisect(mut lo: f64, mut hi: f64, p: f64, cdf: impl Fn(f64) -> f64) -> f64 {
 
 /// A loss's recovery time: `base + interval x B + max(R, c)`, B the k-th of n uniform phases,
 /// R uniform over the TTL.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Timing {
     /// `(threshold - 1) x interval`, plus the connect timeout when dark.
     pub base: f64,
     pub interval: f64,
     pub ttl: f64,
-    /// The slowest other step (promotion, scale-up).
+    /// The slowest other step (promotion, scale-up), at its typical value.
     pub other: f64,
+    /// The other steps as drawn, where one declares a range (None: `other` every time).
+    pub waits: Option<Rc<waits::StepCdf>>,
     /// A client's own DNS cache beside the resolver's TTL (0: none, TTL-honouring clients).
     pub client_cache: f64,
     pub threshold: u32,
@@ -572,6 +580,7 @@ fn timing(
             .map(|s| s.seconds.map(|d| d.as_secs_f64()))
             .collect::<Option<Vec<f64>>>()
     };
+    let waits = drawn_waits(l);
     let (Some(ttl), Some(promotion), Some(scale)) = (
         step(StepKind::TrafficShift),
         step(StepKind::Promotion),
@@ -594,11 +603,31 @@ fn timing(
         interval,
         ttl: ttl.into_iter().fold(0.0, f64::max),
         other: promotion.into_iter().chain(scale).fold(0.0, f64::max),
+        waits,
         client_cache: 0.0,
         threshold: h.failure_threshold,
         k,
         n,
     }))
+}
+
+/// The promotion and scale-up steps as drawn, when one declares a range: the slowest of them.
+fn drawn_waits(l: &RegionLoss) -> Option<Rc<waits::StepCdf>> {
+    let others = || {
+        l.steps
+            .iter()
+            .filter(|s| matches!(s.kind, StepKind::Promotion | StepKind::ScaleUp))
+    };
+    others().any(|s| s.spread.is_some()).then(|| {
+        Rc::new(waits::StepCdf::Max(
+            others()
+                .map(|s| match &s.spread {
+                    Some(x) => waits::StepCdf::of(x),
+                    None => waits::StepCdf::At(s.seconds.map_or(0.0, |d| d.as_secs_f64())),
+                })
+                .collect(),
+        ))
+    })
 }
 
 /// The checkers of `h` and how many must flip: the model's, or about 2 per checker region when
@@ -653,11 +682,21 @@ impl Timing {
                 (x / len).clamp(0.0, 1.0)
             }
         };
-        if x < self.other {
-            0.0
-        } else {
-            expired(self.ttl) * expired(self.client_cache)
+        let steps = match &self.waits {
+            Some(w) => w.cdf(x),
+            None => f64::from(u8::from(x >= self.other)),
+        };
+        if steps == 0.0 {
+            return 0.0;
         }
+        steps * expired(self.ttl) * expired(self.client_cache)
+    }
+
+    /// The fastest and slowest the other steps can take.
+    fn other_bounds(&self) -> (f64, f64) {
+        self.waits
+            .as_ref()
+            .map_or((self.other, self.other), |w| w.bounds())
     }
 
     /// The share of clients served again by `t`: detection, then their caches and the other
@@ -677,8 +716,9 @@ impl Timing {
     }
 
     /// The worst case: every checker's phase a whole interval, every cache a whole TTL.
+    /// With a declared range, the slowest the steps can take.
     pub fn floor(&self) -> f64 {
-        self.base + self.interval + self.ttl.max(self.client_cache).max(self.other)
+        self.base + self.interval + self.ttl.max(self.client_cache).max(self.other_bounds().1)
     }
 
     /// The floor of TTL-honouring clients (the analysis's).
@@ -712,6 +752,7 @@ mod tests {
             interval: 10.0,
             ttl,
             other,
+            waits: None,
             client_cache: 0.0,
             threshold: 3,
             k: Model::default().flipped_needed(),

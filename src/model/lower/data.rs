@@ -94,11 +94,13 @@ pub(super) fn data(d: &Block, regions: &[&str], diags: &mut Diagnostics) -> Opti
         replication_lag: d.dur("replication_lag"),
         replication_lag_max: d.dur("replication_lag_max"),
         promotion: d.dur("promotion"),
+        promotion_range: super::range_of(d, "promotion"),
         promotion_mode: match d.str("promotion_mode") {
             Some("manual") => PromotionMode::Manual,
             _ => PromotionMode::Automatic,
         },
         decision_time: d.dur("decision_time"),
+        decision_time_range: super::range_of(d, "decision_time"),
         promoted_by: d.str("promoted_by").map(str::to_string),
         consistency,
         witness: d.str("witness").map(str::to_string),
@@ -331,6 +333,8 @@ pub(super) fn recovery_fields(
             );
         }
     }
+    ok &= super::range_fields(d, "promotion", diags);
+    ok &= super::range_fields(d, "decision_time", diags);
     if let Some(w) = d.str("witness").filter(|_| strong) {
         if let Err(e) = region_name(w, d.value_loc("witness"), "witness") {
             ok = false;

@@ -40,6 +40,41 @@ pub const HIGH_TTL: u32 = 120;
 /// Route 53's limit on a record's set identifier.
 pub const MAX_SET_IDENTIFIER: usize = 128;
 
+/// The declared range of duration `base` (`base_min`, `base_max`), when either is written and
+/// `base` is: the one left out is `base` itself.
+fn range_of(b: &Block, base: &str) -> Option<Range> {
+    let typical = b.dur(base)?;
+    let (min, max) = (b.dur(&format!("{base}_min")), b.dur(&format!("{base}_max")));
+    (min.is_some() || max.is_some()).then(|| Range {
+        min: min.unwrap_or(typical),
+        max: max.unwrap_or(typical),
+    })
+}
+
+/// `base_min <= base <= base_max`, and neither without `base`. False when one is wrong.
+fn range_fields(b: &Block, base: &str, diags: &mut Diagnostics) -> bool {
+    let typical = b.dur(base);
+    let mut ok = true;
+    for (end, wrong) in [("min", "above"), ("max", "below")] {
+        let attr = format!("{base}_{end}");
+        let Some(v) = b.dur(&attr) else { continue };
+        let (why, label) = match typical {
+            None => (
+                format!("`{attr}` needs `{base}`, the typical value the floor takes"),
+                "a range of nothing",
+            ),
+            Some(t) if (end == "min" && v > t) || (end == "max" && v < t) => (
+                format!("`{attr}` is {wrong} `{base}`: the typical value lies within its range"),
+                "outside the range",
+            ),
+            Some(_) => continue,
+        };
+        ok = false;
+        diags.push(Diagnostic::error(Code::Range, b.loc_of(&attr), why).label(label));
+    }
+    ok
+}
+
 pub fn lower(root: &Block, diags: &mut Diagnostics) -> Topology {
     let mut t = Topology {
         name: topology_name(root, diags),

@@ -62,6 +62,7 @@ pub(super) fn region(
 
     let capacity = r.num("capacity").unwrap_or(1.0);
     let scale_up = r.dur("scale_up");
+    let ranged = super::range_fields(r, "scale_up", diags);
     let endpoint = endpoint(r, &name, diags)?;
 
     Some(Region {
@@ -70,6 +71,7 @@ pub(super) fn region(
         endpoint,
         capacity,
         scale_up,
+        scale_up_range: super::range_of(r, "scale_up").filter(|_| ranged),
         weight: r.int("weight").map(|w| w as u8),
         role: r.str("role").map(|s| {
             if s == "primary" {

@@ -12,7 +12,10 @@
 //!
 //! `cargo bench --bench plan -- 1000 10000` runs chosen sizes; `-- --small 30000` only the
 //! small-against-huge case against a store of that size; `-- --json [N ...]` the JSON plan
-//! against the plain one (10,000 and 100,000 by default): what its output adds to the peak.
+//! against the plain one (10,000 and 100,000 by default): what its output adds to the peak;
+//! `-- --distribution [N ...]` `analyze --distribution` (and with a brown-out, 10,000 simulated
+//! runs) against `analyze` (1 and 1,000 services by default), each service with its own TTL so
+//! no two share a figure.
 
 // Tests and benchmarks may unwrap (a panic is a failure) and run long: the lints in
 // Cargo.toml are for src/.
@@ -252,6 +255,46 @@ fn json(sizes: &[usize]) {
     let _ = std::fs::remove_dir_all(&work);
 }
 
+fn distribution(sizes: &[usize]) {
+    let work = std::env::temp_dir().join(format!("meridian-bench-dist-{}", std::process::id()));
+    println!("`analyze` against `analyze --distribution` (fast and dark), and with `--error-rate 0.7` (a brown-out, 10,000 runs), N services x 3 regions\n");
+    println!(
+        "{:>7} {:>10} {:>13} {:>7} {:>13} {:>7}",
+        "N", "analyze", "distribution", "ratio", "brown-out", "ratio"
+    );
+    for &n in sizes {
+        let dir = work.join(n.to_string());
+        std::fs::create_dir_all(&dir).unwrap();
+        // Each service its own TTL (1..=300 s): no figure is shared between services.
+        let text = topology("bench", "svc", n);
+        let mut out = String::with_capacity(text.len() + n * 16);
+        let mut i = 0;
+        for line in text.lines() {
+            out.push_str(line);
+            out.push('\n');
+            if line.starts_with("  routing = ") {
+                out.push_str(&format!("  ttl = {}\n", 1 + i % 300));
+                i += 1;
+            }
+        }
+        std::fs::write(dir.join("main.hcl"), out).unwrap();
+        let d = dir.to_str().expect("utf-8 temp dir");
+        let (at, _) = measure(&["analyze", d], 3);
+        let (dt, _) = measure(&["analyze", d, "--distribution"], 3);
+        let (bt, _) = measure(&["analyze", d, "--distribution", "--error-rate", "0.7"], 3);
+        let ms = |t: Duration| t.as_secs_f64() * 1e3;
+        println!(
+            "{n:>7} {:>8.0}ms {:>11.0}ms {:>6.1}x {:>11.0}ms {:>6.1}x",
+            ms(at),
+            ms(dt),
+            ms(dt) / ms(at),
+            ms(bt),
+            ms(bt) / ms(at)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&work);
+}
+
 /// 100 services of a new topology planned against a store of `big` services of another, in
 /// one process: the plan's time as a ratio to opening and reading that store.
 fn small_against_huge(big: usize) {
@@ -317,6 +360,14 @@ fn main() {
         return;
     }
     let sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    if args.iter().any(|a| a == "--distribution") {
+        distribution(if sizes.is_empty() {
+            &[1, 1_000]
+        } else {
+            &sizes
+        });
+        return;
+    }
     if args.iter().any(|a| a == "--json") {
         json(if sizes.is_empty() {
             &[10_000, 100_000]

@@ -201,10 +201,6 @@ fn load(
 
 /// `analyze --distribution`: when users are served again, per region loss.
 fn distributions(args: &Args, ctx: &mut Ctx) -> u8 {
-    if args.format == Format::Svg {
-        ctx.err("error: --distribution is written as human, json or markdown (svg is not yet)\n");
-        return exit::ERROR;
-    }
     let model = args.model.model();
     tree::each(&args.path, Many::One, ctx, |path, ctx| {
         let (topology, a) = match load(path, args.prices.as_deref(), ctx) {
@@ -217,6 +213,16 @@ fn distributions(args: &Args, ctx: &mut Ctx) -> u8 {
                 Ok(text) => ctx.out(&text),
                 Err(code) => return code,
             },
+            Format::Svg => {
+                let objective = topology.objectives.as_ref().and_then(|o| o.rto);
+                match render::distribution::svg(&d, objective.map(|o| o.as_secs_f64())) {
+                    Ok(svg) => ctx.out(&svg),
+                    Err(e) => {
+                        ctx.err(&format!("error: cannot draw the distribution: {e}\n"));
+                        return exit::ERROR;
+                    }
+                }
+            }
             Format::Markdown => {
                 let doc = render::distribution::markdown(&d);
                 if emit(&doc, "distribution", &args.comment, WHOLE, ctx).is_err() {

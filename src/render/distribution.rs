@@ -29,10 +29,20 @@ fn served_no_one(p: &Percentiles) -> bool {
 /// What the brown-out's runs say beside its percentiles.
 fn brownout_words(l: &LossDistribution, d: &Distribution) -> Option<String> {
     let b = l.brownout.as_ref()?;
+    let trials = f64::from(d.model.trials.max(1));
+    // None or all of the runs: the standard error is 0, the rule of three bounds it instead.
+    let error = if b.standard_error > 0.0 {
+        format!("± {:.1} %", 1.96 * b.standard_error * 100.0)
+    } else {
+        format!(
+            "within {:.2} % at 95 %, {} runs",
+            300.0 / trials,
+            d.model.trials
+        )
+    };
     Some(format!(
-        "first failover; {:.1} % (± {:.1} %) not detected within {:.0} s; once steady, out {:.0} % of the time",
+        "first failover; {:.1} % ({error}) not detected within {:.0} s; once steady, out {:.0} % of the time",
         b.undetected_share * 100.0,
-        1.96 * b.standard_error * 100.0,
         d.model.horizon_seconds,
         b.steady_out_share * 100.0
     ))
@@ -179,4 +189,226 @@ pub fn markdown(d: &Distribution) -> String {
     }
     s.push_str("\n</details>\n");
     s
+}
+
+/// One row of the picture: a service's slowest loss under one failure mode.
+struct Row {
+    label: String,
+    /// P50, P90, P99 (None: not within the horizon).
+    p: [Option<f64>; 3],
+    floor: Option<f64>,
+    drawn: bool,
+    service: String,
+    region: String,
+    mode: Mode,
+}
+
+/// Per service and failure mode, the loss with the slowest P99 (a loss with no distribution,
+/// or with no recovery, first: it is drawn as text, never as a bar).
+fn rows(d: &Distribution) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for (name, sd) in &d.services {
+        for mode in [Mode::Fast, Mode::Dark, Mode::Brownout] {
+            let key = |l: &&LossDistribution| {
+                let p99 = l.percentiles.as_ref().and_then(|p| p.p99_seconds);
+                (
+                    l.percentiles.is_none(),
+                    p99.is_none(),
+                    p99.map(|v| (v * 1000.0) as i64),
+                )
+            };
+            let Some(l) = sd.losses.iter().filter(|l| l.mode == mode).max_by_key(key) else {
+                continue;
+            };
+            let p = l.percentiles.as_ref();
+            rows.push(Row {
+                label: format!(
+                    "{name} losing {}, {}: {}",
+                    l.region,
+                    mode_words(l),
+                    figures(l, d)
+                ),
+                p: [
+                    p.and_then(|p| p.p50_seconds),
+                    p.and_then(|p| p.p90_seconds),
+                    p.and_then(|p| p.p99_seconds),
+                ],
+                floor: l.floor_seconds,
+                drawn: p.is_some_and(|p| p.p50_seconds.is_some()),
+                service: name.clone(),
+                region: l.region.clone(),
+                mode,
+            });
+        }
+    }
+    rows
+}
+
+fn attr(v: Option<f64>) -> String {
+    v.map_or_else(|| "none".to_string(), |s| format!("{s}"))
+}
+
+/// What the picture draws, as data a consumer can read without parsing the drawing.
+fn svg_data(rows: &[Row], objective: Option<f64>) -> String {
+    let mut s = format!(
+        "<g id=\"meridian-distribution\" data-objective-seconds=\"{}\">\n",
+        attr(objective)
+    );
+    for r in rows {
+        let _ = writeln!(
+            s,
+            "<g data-service=\"{}\" data-region=\"{}\" data-mode=\"{}\" data-p50-seconds=\"{}\" data-p90-seconds=\"{}\" data-p99-seconds=\"{}\" data-floor-seconds=\"{}\"/>",
+            xml(&r.service),
+            xml(&r.region),
+            match r.mode {
+                Mode::Fast => "fast",
+                Mode::Dark => "dark",
+                Mode::Brownout => "brownout",
+            },
+            attr(r.p[0]),
+            attr(r.p[1]),
+            attr(r.p[2]),
+            attr(r.floor)
+        );
+    }
+    s.push_str("</g>");
+    s
+}
+
+fn xml(v: &str) -> String {
+    v.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('"', "&quot;")
+}
+
+/// Each service's slowest loss per failure mode: a band from P50 to P99 with a tick at P90,
+/// the floor as a black mark, the RTO objective dashed; a loss with no distribution (or one
+/// not detected within the horizon) as red text, never a bar. The figures ride along as data
+/// (`<g id="meridian-distribution">`).
+pub fn svg(d: &Distribution, objective: Option<f64>) -> Result<String, String> {
+    use plotters::prelude::*;
+    let rows = rows(d);
+    let n = rows.len().max(1);
+    let max_x = rows
+        .iter()
+        .flat_map(|r| r.p.iter().copied().chain([r.floor]))
+        .flatten()
+        .chain(objective)
+        .fold(10.0, f64::max)
+        * 1.1;
+    let mut out = String::new();
+    {
+        let root =
+            SVGBackend::with_string(&mut out, (960, 150 + 44 * n as u32)).into_drawing_area();
+        let err = |e: DrawingAreaErrorKind<_>| e.to_string();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                "When the lost region's clients are served again (P50-P99)",
+                ("sans-serif", 18),
+            )
+            .margin(20)
+            .x_label_area_size(55)
+            .build_cartesian_2d(0f64..max_x, 0f64..(n as f64 + 0.9))
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .disable_y_axis()
+            .light_line_style(WHITE)
+            .x_desc("seconds after the region fails")
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .draw()
+            .map_err(err)?;
+        draw_rows(&mut chart, &rows, max_x)?;
+        if let Some(x) = objective {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(x, 0.0), (x, n as f64)],
+                    6,
+                    4,
+                    RED.mix(0.7).stroke_width(2),
+                ))
+                .map_err(err)?
+                .label(format!("RTO objective {x} s"))
+                .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], RED.mix(0.7)));
+        }
+        chart
+            .configure_series_labels()
+            .border_style(BLACK.mix(0.3))
+            .background_style(WHITE.mix(0.9))
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    if let Some(at) = out
+        .find("<svg")
+        .and_then(|i| out[i..].find('>').map(|j| i + j + 1))
+    {
+        out.insert_str(at, &format!("\n{}", svg_data(&rows, objective)));
+    }
+    Ok(out)
+}
+
+type Chart<'a, 'b> = plotters::chart::ChartContext<
+    'a,
+    plotters::backend::SVGBackend<'b>,
+    plotters::coord::cartesian::Cartesian2d<
+        plotters::coord::types::RangedCoordf64,
+        plotters::coord::types::RangedCoordf64,
+    >,
+>;
+
+/// The rows: a band from P50 to P99, a tick at P90, the floor, and each row's words above it.
+fn draw_rows(chart: &mut Chart, rows: &[Row], max_x: f64) -> Result<(), String> {
+    use plotters::prelude::*;
+    let err = |e: DrawingAreaErrorKind<_>| e.to_string();
+    let n = rows.len().max(1);
+    let y = |i: usize| (n - i) as f64;
+    let band = BLUE.mix(0.45);
+    chart
+        .draw_series(
+            rows.iter()
+                .enumerate()
+                .filter(|(_, r)| r.drawn)
+                .map(|(i, r)| {
+                    let (a, b) = (r.p[0].unwrap_or(0.0), r.p[2].unwrap_or(max_x / 1.1));
+                    Rectangle::new(
+                        [(a, y(i) - 0.85), (b.max(a + max_x / 400.0), y(i) - 0.5)],
+                        band.filled(),
+                    )
+                }),
+        )
+        .map_err(err)?
+        .label("P50 to P99 (tick: P90)")
+        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], band.filled()));
+    chart
+        .draw_series(rows.iter().enumerate().filter_map(|(i, r)| {
+            let x = r.p[1].filter(|_| r.drawn)?;
+            Some(PathElement::new(
+                vec![(x, y(i) - 0.9), (x, y(i) - 0.45)],
+                BLACK.stroke_width(2),
+            ))
+        }))
+        .map_err(err)?;
+    chart
+        .draw_series(rows.iter().enumerate().filter_map(|(i, r)| {
+            let x = r.floor.filter(|_| r.drawn)?;
+            Some(Circle::new((x, y(i) - 0.675), 5, BLACK.filled()))
+        }))
+        .map_err(err)?
+        .label("the floor")
+        .legend(|(x, y)| Circle::new((x + 8, y), 5, BLACK.filled()));
+    chart
+        .draw_series(rows.iter().enumerate().map(|(i, r)| {
+            let color = if r.drawn { BLACK } else { RED };
+            Text::new(
+                r.label.clone(),
+                (0.0, y(i) - 0.1),
+                ("sans-serif", 12).into_font().color(&color),
+            )
+        }))
+        .map_err(err)?;
+    Ok(())
 }

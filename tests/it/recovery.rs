@@ -812,7 +812,7 @@ fn a_brownout_is_seeded_and_says_when_it_is_never_detected() {
     // No errors: no probe fails, no run fails over, no client is served elsewhere.
     let text = run(&["--error-rate", "0", "--trials", "100"]);
     assert!(
-        text.contains("brown-out 0 %: P50 not within 3600 s, P90 not within 3600 s, P99 not within 3600 s (first failover; 100.0 % (± 0.0 %) not detected within 3600 s; once steady, out 0 % of the time); 100.0 % still failing at the RTO objective"),
+        text.contains("brown-out 0 %: P50 not within 3600 s, P90 not within 3600 s, P99 not within 3600 s (first failover; 100.0 % (within 3.00 % at 95 %, 100 runs) not detected within 3600 s; once steady, out 0 % of the time); 100.0 % still failing at the RTO objective"),
         "{text}"
     );
     let md = run(&[
@@ -990,4 +990,80 @@ fn a_declared_promotion_range_is_the_distribution_and_not_the_floor() {
         assert!(err.contains("meridian::range"), "{err}");
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The distribution's picture carries the figures the JSON gives (the slowest loss per
+/// service and failure mode), and draws no band for a loss with no distribution (behind an
+/// accelerator: the floor only, as red text).
+#[test]
+fn the_distribution_svg_carries_the_json_figures() {
+    let here = Path::new(".");
+    for e in [
+        "examples/active-active-partitioned",
+        "examples/active-active-anycast",
+    ] {
+        let args = [
+            "analyze",
+            e,
+            "--distribution",
+            "--error-rate",
+            "0.8",
+            "--trials",
+            "300",
+        ];
+        let (_, json, _) = meridian_in(here, &[&args[..], &["--format", "json"]].concat());
+        let (code, svg, err) = meridian_in(here, &[&args[..], &["--format", "svg"]].concat());
+        assert_eq!(code, Some(0), "{err}");
+        let d: serde_json::Value = serde_json::from_str(&json).unwrap();
+        for (service, sd) in d["services"].as_object().unwrap() {
+            for mode in ["fast", "dark", "brownout"] {
+                let slowest = sd["losses"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|l| l["mode"] == mode)
+                    .max_by(|a, b| {
+                        let k = |l: &serde_json::Value| {
+                            l["percentiles"]["p99_seconds"]
+                                .as_f64()
+                                .unwrap_or(f64::INFINITY)
+                        };
+                        k(a).total_cmp(&k(b))
+                    })
+                    .unwrap();
+                let p99 = slowest["percentiles"]["p99_seconds"]
+                    .as_f64()
+                    .map_or("none".to_string(), |v| v.to_string());
+                let want = format!(
+                    "data-service=\"{service}\" data-region=\"{}\" data-mode=\"{mode}\"",
+                    slowest["region"].as_str().unwrap()
+                );
+                let row = svg
+                    .lines()
+                    .find(|l| l.contains(&want))
+                    .unwrap_or_else(|| panic!("{e}: no row {want}"));
+                assert!(
+                    row.contains(&format!("data-p99-seconds=\"{p99}\"")),
+                    "{e}: {row} against {p99}"
+                );
+            }
+        }
+        // One band per row with a P50, and the legend's.
+        let with_p50 = svg
+            .lines()
+            .filter(|l| l.contains("data-mode=") && !l.contains("data-p50-seconds=\"none\""))
+            .count();
+        let bands = svg.matches("opacity=\"0.45\" fill=\"#0000FF\"").count();
+        assert_eq!(bands, with_p50 + 1, "{e}");
+        if e.ends_with("anycast") {
+            assert_eq!(
+                with_p50, 0,
+                "{e}: behind an accelerator there is no distribution"
+            );
+            assert!(
+                svg.contains("fill=\"#FF0000\""),
+                "{e}: the floor only, in red"
+            );
+        }
+    }
 }

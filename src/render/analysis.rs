@@ -649,14 +649,7 @@ fn xml_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-type TimelineChart<'a, 'b> = plotters::chart::ChartContext<
-    'a,
-    plotters::prelude::SVGBackend<'b>,
-    plotters::prelude::Cartesian2d<
-        plotters::coord::types::RangedCoordf64,
-        plotters::coord::types::RangedCoordf64,
-    >,
->;
+type TimelineChart<'a, 'b> = super::Chart<'a, 'b>;
 
 /// The bars (critical path red, the rest blue, each in the legend), their labels, and the RTO
 /// objective as a dashed line.
@@ -771,12 +764,5 @@ pub fn timeline_svg(a: &Analysis) -> Result<String, String> {
             .map_err(err)?;
         root.present().map_err(err)?;
     }
-    // The verdict as data, right after the opening <svg> tag.
-    if let Some(at) = out
-        .find("<svg")
-        .and_then(|i| out[i..].find('>').map(|j| i + j + 1))
-    {
-        out.insert_str(at, &format!("\n{}", verdict_data(&drawn, a)));
-    }
-    Ok(out)
+    Ok(super::with_data(out, &verdict_data(&drawn, a)))
 }

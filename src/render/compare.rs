@@ -1,6 +1,7 @@
 //! A comparison of designs as a table (text, Markdown), JSON, or an RTO-versus-cost chart (SVG).
 
 use super::analysis::money;
+use super::Chart;
 use crate::analysis::compare::Comparison;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -353,12 +354,6 @@ fn label(d: &crate::analysis::compare::Design) -> String {
         money(d.monthly_usd)
     )
 }
-
-type Chart<'a, 'b> = ChartContext<
-    'a,
-    SVGBackend<'b>,
-    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
->;
 
 /// A dashed vertical line per RTO objective, each in the legend.
 fn draw_objectives(chart: &mut Chart, objectives: &[f64], max_y: f64) -> Result<(), String> {

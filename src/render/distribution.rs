@@ -2,6 +2,7 @@
 //! TTL-honouring clients are served again, under each failure mode, beside the floor; human
 //! text and a pull-request comment.
 
+use super::Chart;
 use crate::analysis::distribution::{Distribution, LossDistribution, Mode, Percentiles};
 use std::fmt::Write as _;
 
@@ -342,23 +343,8 @@ pub fn svg(d: &Distribution, objective: Option<f64>) -> Result<String, String> {
             .map_err(err)?;
         root.present().map_err(err)?;
     }
-    if let Some(at) = out
-        .find("<svg")
-        .and_then(|i| out[i..].find('>').map(|j| i + j + 1))
-    {
-        out.insert_str(at, &format!("\n{}", svg_data(&rows, objective)));
-    }
-    Ok(out)
+    Ok(super::with_data(out, &svg_data(&rows, objective)))
 }
-
-type Chart<'a, 'b> = plotters::chart::ChartContext<
-    'a,
-    plotters::backend::SVGBackend<'b>,
-    plotters::coord::cartesian::Cartesian2d<
-        plotters::coord::types::RangedCoordf64,
-        plotters::coord::types::RangedCoordf64,
-    >,
->;
 
 /// The rows: a band from P50 to P99, a tick at P90, the floor, and each row's words above it.
 fn draw_rows(chart: &mut Chart, rows: &[Row], max_x: f64) -> Result<(), String> {

@@ -15,6 +15,29 @@ pub mod plan;
 pub mod roff;
 pub mod simulate;
 
+/// A plotters chart on an SVG string with both axes continuous: what the timeline, the
+/// comparison and the distribution draw on.
+pub(crate) type Chart<'a, 'b> = plotters::chart::ChartContext<
+    'a,
+    plotters::prelude::SVGBackend<'b>,
+    plotters::prelude::Cartesian2d<
+        plotters::coord::types::RangedCoordf64,
+        plotters::coord::types::RangedCoordf64,
+    >,
+>;
+
+/// The picture's figures as data, right after the opening `<svg>` tag, where a consumer finds
+/// them without parsing the drawing.
+pub(crate) fn with_data(mut svg: String, data: &str) -> String {
+    if let Some(at) = svg
+        .find("<svg")
+        .and_then(|i| svg[i..].find('>').map(|j| i + j + 1))
+    {
+        svg.insert_str(at, &format!("\n{data}"));
+    }
+    svg
+}
+
 /// ANSI colours for text a terminal shows, Terraform's way: the change symbols of a plan
 /// (`+` green, `-` red, `~` yellow, `-/+` both) and the verdicts of an analysis (met green,
 /// breached and NO RECOVERY red, unknown yellow). The symbols and words stay: colour is never

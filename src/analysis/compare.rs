@@ -58,6 +58,10 @@ pub struct Design {
     /// Some loss has no distribution (an accelerator, a failover tree, mixed checks): its
     /// floor stands in for its percentiles.
     pub percentiles_from_floor: bool,
+    /// The percentile the design's RTO objective gates on (`rto_percentile`) and its figure,
+    /// as `check` shows them; null when the floor gates.
+    pub rto_percentile: Option<crate::model::Percentile>,
+    pub rto_percentile_seconds: Option<f64>,
     pub rto_case: crate::model::RtoCase,
     /// The worst loss of the worst service, as its formula.
     pub critical_path: Option<String>,
@@ -200,6 +204,8 @@ fn design(name: &str, path: &str, t: &Topology, a: &Analysis, cheapest: f64) -> 
         rto_p90_seconds: slowest(crate::model::Percentile::P90),
         rto_p99_seconds: slowest(crate::model::Percentile::P99),
         percentiles_from_floor: from_floor,
+        rto_percentile: a.verdict.rto_percentile,
+        rto_percentile_seconds: a.verdict.rto_percentile_seconds,
         name: name.to_string(),
         path: path.to_string(),
         routing: routing.into_iter().collect(),

@@ -65,6 +65,10 @@ pub struct RecoveryVerdict {
     /// The worst RTO floor under that case; null when some service's is unknown, or when no
     /// service is declared (nothing to recover).
     pub rto_seconds: Option<f64>,
+    /// The percentile the RTO objective gates on instead of the floor (`rto_percentile`), and
+    /// its figure (the slowest service's); null without one.
+    pub rto_percentile: Option<crate::model::Percentile>,
+    pub rto_percentile_seconds: Option<f64>,
     /// Which RPO figure is shown and gated: the RPO objective's case, `bound` without one.
     pub rpo_case: RpoCase,
     /// The worst RPO under that case; null when some service's is unknown.
@@ -373,9 +377,14 @@ fn recovery_verdict(
     let empty = t.services.is_empty() && t.registries.is_empty();
     // No service: nothing to recover, which is no figure rather than a 0 s recovery.
     let any = !services.is_empty();
+    let gated = objectives
+        .iter()
+        .find(|o| o.objective == ObjectiveKind::Rto && o.percentile.is_some());
     RecoveryVerdict {
         rto_case,
         rto_seconds: worst(&|s| rto_of(s, rto_case)).filter(|_| any),
+        rto_percentile: gated.and_then(|o| o.percentile),
+        rto_percentile_seconds: gated.and_then(|o| o.actual),
         rpo_case,
         rpo_seconds: worst(&|s| rpo_of(s, rpo_case)).filter(|_| any),
         passed: matches!(overall, Overall::None | Overall::Met) && no_recovery.is_empty() && !empty,

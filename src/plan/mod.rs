@@ -904,8 +904,9 @@ pub fn plan_against(
         .as_ref()
         .and_then(|p| p.creations_per_day)
         .map_or(CREATIONS_PER_DAY, |n| n as usize);
-    let deferred = target::within_cap(input.graph, &mut changes, cap)?;
+    // The whole change is judged before the cap splits it: a cap must not turn the guard off.
     refuse_mass_change(&changes, opts)?;
+    let deferred = target::within_cap(input.topology, input.graph, &mut changes, cap)?;
     tracing::debug!(
         changes = changes.iter().filter(|c| !c.is_no_op()).count(),
         resources = changes.len(),

@@ -4,7 +4,8 @@
 
 use super::diff::Detail;
 use super::{Action, PlanError, ResourceChange};
-use crate::graph::{Address, Kind, ResourceGraph, SHARED_CHECKS};
+use crate::graph::{Address, Kind, ResourceGraph};
+use crate::model::Topology;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -146,6 +147,7 @@ fn creates_check(c: &ResourceChange) -> bool {
 /// stay within `cap` (0: no cap); the rest wait for a later apply, which takes the next ones.
 /// A service that alone needs more than the cap can never be applied: that is an error.
 pub fn within_cap(
+    t: &Topology,
     graph: &ResourceGraph,
     changes: &mut Vec<ResourceChange>,
     cap: usize,
@@ -154,7 +156,7 @@ pub fn within_cap(
     if cap == 0 || creating <= cap {
         return Ok(None);
     }
-    let (keep, taken, waiting) = take_groups(graph, changes, cap)?;
+    let (keep, taken, waiting) = take_groups(t, graph, changes, cap)?;
     // What does nothing stays in the plan's picture.
     changes.retain(|c| c.is_no_op() || keep.contains(&c.address));
     Ok(Some(Deferred {
@@ -165,15 +167,21 @@ pub fn within_cap(
     }))
 }
 
-/// The groups a plan is taken in: each service's (or registry's) changes, then each change
-/// to a shared check that creates none (a shared check is created for the services using it).
-fn groups(changes: &[ResourceChange]) -> BTreeMap<(bool, &str), Vec<String>> {
-    let mut groups: BTreeMap<(bool, &str), Vec<String>> = BTreeMap::new();
+/// The groups a plan is taken in: services that alias one another's names in a zone go
+/// together (an alias needs its target's records), each group's changes under its first name;
+/// then each change to a check no declared service owns (shared, or left by a removed service)
+/// that creates none (a shared check is created for the services using it).
+fn groups(t: &Topology, changes: &[ResourceChange]) -> BTreeMap<(bool, Vec<String>), Vec<String>> {
+    let together = together(t);
+    let mut groups: BTreeMap<(bool, Vec<String>), Vec<String>> = BTreeMap::new();
     for c in changes.iter().filter(|c| !c.is_no_op()) {
-        let key = if c.name != SHARED_CHECKS {
-            (false, c.name.as_str())
+        // A check no declared service owns: shared, or an orphan (named by its address).
+        let unowned = c.kind == Kind::HealthCheck && !t.services.contains_key(&c.name);
+        let key = if !unowned {
+            let names = together.get(c.name.as_str()).cloned();
+            (false, names.unwrap_or_else(|| vec![c.name.clone()]))
         } else if !creates_check(c) {
-            (true, c.address.as_str())
+            (true, vec![c.address.clone()])
         } else {
             continue;
         };
@@ -182,8 +190,57 @@ fn groups(changes: &[ResourceChange]) -> BTreeMap<(bool, &str), Vec<String>> {
     groups
 }
 
+/// Per service, the services it must be applied with (itself included, sorted): those whose
+/// domains its aliases target, and theirs, either way round.
+fn together(t: &Topology) -> BTreeMap<&str, Vec<String>> {
+    let by_domain: BTreeMap<String, &str> = t
+        .services
+        .values()
+        .map(|s| {
+            (
+                s.domain.trim_end_matches('.').to_ascii_lowercase(),
+                s.name.as_str(),
+            )
+        })
+        .collect();
+    let mut links: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for s in t.services.values() {
+        for r in s.regions.values() {
+            let crate::model::Endpoint::Alias(a) = &r.endpoint else {
+                continue;
+            };
+            let name = a.name.trim_end_matches('.').to_ascii_lowercase();
+            if let Some(&other) = by_domain.get(&name).filter(|o| **o != s.name) {
+                links.entry(&s.name).or_default().insert(other);
+                links.entry(other).or_default().insert(&s.name);
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    for &start in links.keys() {
+        if out.contains_key(start) {
+            continue;
+        }
+        let mut seen: BTreeSet<&str> = BTreeSet::from([start]);
+        let mut stack = vec![start];
+        while let Some(n) = stack.pop() {
+            for &m in links.get(n).into_iter().flatten() {
+                if seen.insert(m) {
+                    stack.push(m);
+                }
+            }
+        }
+        let names: Vec<String> = seen.iter().map(|x| x.to_string()).collect();
+        for n in seen {
+            out.insert(n, names.clone());
+        }
+    }
+    out
+}
+
 /// First fit over the groups in order: (kept addresses, checks created, waiting groups).
 fn take_groups(
+    t: &Topology,
     graph: &ResourceGraph,
     changes: &[ResourceChange],
     cap: usize,
@@ -197,7 +254,18 @@ fn take_groups(
     let mut keep: BTreeSet<String> = BTreeSet::new();
     let mut taken: BTreeSet<&str> = BTreeSet::new();
     let mut waiting = Vec::new();
-    for ((_, name), targets) in groups(changes) {
+    for ((shared, names), targets) in groups(t, changes) {
+        // A shared check's deletion waits while anything waits: a waiting service's records
+        // may still use it (its users are no longer declared, so no closure finds them).
+        let deletes = |a: &String| {
+            changes
+                .iter()
+                .any(|c| c.address == *a && c.change.actions.contains(&Action::Delete))
+        };
+        if shared && !waiting.is_empty() && targets.iter().any(deletes) {
+            waiting.extend(names);
+            continue;
+        }
         let needs = closure.of(&targets)?;
         let new: Vec<&str> = needs
             .iter()
@@ -210,13 +278,13 @@ fn take_groups(
             .count();
         if alone > cap {
             return Err(PlanError::CheckRate {
-                what: name.to_string(),
+                what: names.join(", "),
                 adding: alone,
                 cap,
             });
         }
         if taken.len() + new.len() > cap {
-            waiting.push(name.to_string());
+            waiting.extend(names);
             continue;
         }
         taken.extend(new);

@@ -618,8 +618,16 @@ fn timeline_title(drawn: &[Drawn], v: &RecoveryVerdict) -> String {
 fn verdict_data(drawn: &[Drawn], a: &Analysis) -> String {
     let v = &a.verdict;
     let opt = |x: Option<f64>| x.map_or_else(|| "unknown".to_string(), num);
+    // Under a percentile objective, which one gates and its figure.
+    let gated = v.rto_percentile.map_or_else(String::new, |p| {
+        format!(
+            " data-rto-percentile=\"{}\" data-rto-percentile-seconds=\"{}\"",
+            p.as_str(),
+            opt(v.rto_percentile_seconds)
+        )
+    });
     let mut g = format!(
-        "<g id=\"meridian-verdict\" data-rto-case=\"{}\" data-rto-seconds=\"{}\" data-rpo-case=\"{}\" data-rpo-seconds=\"{}\" data-objectives=\"{}\" data-passed=\"{}\">",
+        "<g id=\"meridian-verdict\" data-rto-case=\"{}\" data-rto-seconds=\"{}\"{gated} data-rpo-case=\"{}\" data-rpo-seconds=\"{}\" data-objectives=\"{}\" data-passed=\"{}\">",
         v.rto_case.as_str(),
         opt(v.rto_seconds),
         v.rpo_case.as_str(),

@@ -10,8 +10,18 @@ fn mode_words(l: &LossDistribution) -> String {
     match (l.mode, &l.brownout) {
         (Mode::Fast, _) => "fast failure".into(),
         (Mode::Dark, _) => "dark region".into(),
-        (Mode::Brownout, Some(b)) => format!("brown-out {:.0} %", b.error_rate * 100.0),
+        (Mode::Brownout, Some(b)) => format!("brown-out {} %", percent(b.error_rate)),
         (Mode::Brownout, None) => "brown-out".into(),
+    }
+}
+
+/// A rate as a percentage, to a tenth where that matters (99.9 %, not 100 %).
+fn percent(rate: f64) -> String {
+    let p = (rate * 1000.0).round() / 10.0;
+    if p.fract() == 0.0 {
+        format!("{p:.0}")
+    } else {
+        format!("{p:.1}")
     }
 }
 
@@ -33,7 +43,7 @@ fn brownout_words(l: &LossDistribution, d: &Distribution) -> Option<String> {
     let trials = f64::from(d.model.trials.max(1));
     // None or all of the runs: the standard error is 0, the rule of three bounds it instead.
     let error = if b.standard_error > 0.0 {
-        format!("± {:.1} %", 1.96 * b.standard_error * 100.0)
+        format!("± {:.2} %", 1.96 * b.standard_error * 100.0)
     } else {
         format!(
             "within {:.2} % at 95 %, {} runs",
@@ -52,14 +62,20 @@ fn brownout_words(l: &LossDistribution, d: &Distribution) -> Option<String> {
 /// One loss's figures after its name, as one line.
 fn figures(l: &LossDistribution, d: &Distribution) -> String {
     let h = d.model.horizon_seconds;
-    let floor = l.floor_seconds.map_or_else(
+    let mut floor = l.floor_seconds.map_or_else(
         || "floor unknown".to_string(),
         |f| format!("floor {f:.0} s"),
     );
-    let floor = if l.mode == Mode::Brownout {
-        brownout_words(l, d).unwrap_or_default()
-    } else {
-        floor
+    if let Some(w) = l.range_worst_seconds {
+        let _ = write!(
+            floor,
+            " at the typical steps, {w:.0} s at the slowest of their ranges"
+        );
+    }
+    let floor = match (l.mode, brownout_words(l, d)) {
+        (Mode::Brownout, Some(words)) => words,
+        (Mode::Brownout, None) => "no floor of its own".to_string(),
+        _ => floor,
     };
     match (&l.percentiles, &l.unknown) {
         (Some(p), _) if served_no_one(p) => "serves no traffic: nothing to recover".to_string(),
@@ -70,8 +86,18 @@ fn figures(l: &LossDistribution, d: &Distribution) -> String {
                 at(p.p90_seconds, h),
                 at(p.p99_seconds, h),
             );
-            if let Some(m) = l.mean_detection_seconds {
-                let _ = write!(x, "; mean detection {m:.1} s");
+            match (l.mean_detection_seconds, &l.brownout) {
+                (Some(m), Some(b)) if b.undetected_share > 0.0 => {
+                    let detected = (1.0 - b.undetected_share) * 100.0;
+                    let _ = write!(
+                        x,
+                        "; mean detection {m:.1} s of the {detected:.2} % detected"
+                    );
+                }
+                (Some(m), _) => {
+                    let _ = write!(x, "; mean detection {m:.1} s");
+                }
+                (None, _) => {}
             }
             x.push(')');
             if let Some(f) = l.failing_at_objective {
@@ -89,8 +115,13 @@ fn cached_line(l: &LossDistribution, d: &Distribution) -> Option<String> {
     let c = l.cached_clients.as_ref()?;
     let h = d.model.horizon_seconds;
     let mut x = format!(
-        "clients caching DNS {:.0} s themselves (a JVM's default): P50 {}, P99 {}",
+        "clients caching DNS {:.0} s themselves{}: P50 {}, P99 {}",
         c.cache_seconds,
+        if c.cache_seconds == crate::analysis::distribution::JVM_CACHE_SECONDS {
+            " (a JVM's default)"
+        } else {
+            ""
+        },
         at(c.p50_seconds, h),
         at(c.p99_seconds, h)
     );

@@ -220,6 +220,18 @@ fn recovery_line(p: &Plan) -> String {
         (false, true) => "; objectives met".to_string(),
         (_, false) => format!("; {}", problems.join("; ")),
     };
+    // Under a percentile objective the floor is not what gates: say what does.
+    let gated = r
+        .objectives
+        .iter()
+        .find_map(|o| Some((o.percentile?, o.actual)))
+        .map_or_else(String::new, |(p, v)| {
+            format!(
+                " ({} of clients served again {}, what rto gates on)",
+                p.as_str().to_uppercase(),
+                seconds(v)
+            )
+        });
     let before = match r.before() {
         crate::plan::Before::NothingLive => "(nothing live)".to_string(),
         crate::plan::Before::Live => seconds(r.rto_floor_before_seconds),
@@ -229,7 +241,7 @@ fn recovery_line(p: &Plan) -> String {
         crate::model::RtoCase::Dark => "dark-region RTO floor",
     };
     format!(
-        "Recovery: {floor} {before} -> {}{verdict}",
+        "Recovery: {floor} {before} -> {}{gated}{verdict}",
         seconds(r.rto_floor_after_seconds),
     )
 }

@@ -3667,3 +3667,85 @@ fn streamed_json_plans_are_the_pretty_sorted_document() {
         }
     }
 }
+
+/// What the creation cap must not split or hide (a review's findings): an alias and the
+/// same-zone records it targets go in one apply; a shared check's deletion waits while a
+/// waiting service may still use it, so every apply completes; and the mass-change guard
+/// judges the whole change, not the part one apply takes.
+#[test]
+fn the_creation_cap_keeps_aliases_together_deletions_safe_and_the_guard_on() {
+    let dir = tempdir("creation-cap-review");
+    std::fs::create_dir_all(dir.join("t")).unwrap();
+    let write = |head: &str, services: &str| {
+        std::fs::write(dir.join("t/main.hcl"), format!("{head}{services}")).unwrap();
+    };
+    let cap = |n: u32| format!("provider \"aws\" {{\n  health_check_creations_per_day = {n}\n}}\n");
+    // 1. api aliases edge's name: 4 checks together; zz waits. Under 2 they cannot be taken.
+    let alias = std::fs::read_to_string("tests/fixtures/recovery/alias_in_zone.hcl").unwrap();
+    write(&cap(4), &format!("{alias}{}", capped_service("zz", "")));
+    let (d, creating) = plan_and_apply_capped(&dir);
+    assert_eq!(
+        (d["waiting"].clone(), creating),
+        (serde_json::json!(["zz"]), 4),
+        "{d}"
+    );
+    std::fs::remove_dir_all(dir.join("t/.meridian")).unwrap();
+    write(&cap(2), &alias);
+    let o = meridian(&dir, &["plan", "t", "--live", "local"]);
+    assert!(
+        text_of(&o).contains("api, edge needs 4 new health checks, more than the 2"),
+        "{}",
+        text_of(&o)
+    );
+    let _ = std::fs::remove_dir_all(dir.join("t/.meridian"));
+    // 2. a and b share check X (same target); both move away under a cap of 1: a takes Y,
+    // X's deletion waits with b, and each apply completes.
+    let weighted = |name: &str, target: &str| {
+        format!("service \"{name}\" {{\n  zone = \"example.com\"\n  domain = \"{name}.example.com\"\n  routing = \"weighted\"\n  stateless = true\n  health_check {{\n    type = \"HTTPS\"\n    path = \"/\"\n  }}\n  region \"us-east-1\" {{\n    weight = 1\n    target = \"{target}.example.net\"\n  }}\n}}\n")
+    };
+    let shared = "health_check_scope = \"endpoint\"\n";
+    write(
+        &format!("{shared}{}", cap(0)),
+        &[weighted("a", "x"), weighted("b", "x")].concat(),
+    );
+    plan_and_apply_capped(&dir);
+    write(
+        &format!("{shared}{}", cap(1)),
+        &[weighted("a", "y"), weighted("b", "z")].concat(),
+    );
+    let (d, _) = plan_and_apply_capped(&dir);
+    let waiting = d["waiting"].as_array().unwrap();
+    assert!(
+        waiting.contains(&"b".into())
+            && waiting
+                .iter()
+                .any(|w| w.as_str().unwrap().contains("x.example.net")),
+        "{d}"
+    );
+    let (d, _) = plan_and_apply_capped(&dir);
+    assert!(d.is_null(), "{d}");
+    let o = meridian(&dir, &["plan", "t", "--live", "local"]);
+    assert!(text_of(&o).contains("No changes."), "{}", text_of(&o));
+    std::fs::remove_dir_all(dir.join("t/.meridian")).unwrap();
+    // 3. Changing every service's interval is a mass change, however few one apply takes.
+    let services = |interval: u32| {
+        (0..12)
+            .map(|i| {
+                capped_service(&format!("s{i:02}"), "").replace(
+                    "    path = \"/\"\n",
+                    &format!("    path = \"/\"\n    interval = {interval}\n"),
+                )
+            })
+            .collect::<String>()
+    };
+    write(&cap(0), &services(30));
+    plan_and_apply_capped(&dir);
+    write(&cap(4), &services(10));
+    let o = meridian(&dir, &["plan", "t", "--live", "local"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text_of(&o));
+    assert!(
+        text_of(&o).contains("meridian::plan::mass_change"),
+        "{}",
+        text_of(&o)
+    );
+}

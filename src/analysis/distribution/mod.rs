@@ -342,12 +342,32 @@ fn floor_of(l: &RegionLoss, mode: Mode) -> Option<crate::duration::Duration> {
     }
 }
 
-/// The Route 53 health check that detects loss `l` (None: something else does, or nothing);
-/// an error when the regions lost together have different checks (the floor takes the slowest;
-/// the distribution of the slowest of several is not modelled).
-fn lost_check<'a>(s: &'a Service, l: &RegionLoss) -> Result<Option<&'a HealthCheck>, String> {
-    if s.anycast.as_ref().is_some_and(|x| x.accelerator.is_some()) {
-        return Ok(None);
+/// What detects a loss, as the model knows it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Detector<'a> {
+    Route53(&'a HealthCheck),
+    /// A Global Accelerator's own checks of EC2 and Elastic IP endpoints: how many probe is
+    /// not documented, so one prober at a uniform phase (its worst case is the floor's).
+    Accelerator {
+        interval: u32,
+        threshold: u32,
+    },
+}
+
+/// What detects loss `l` (None: something the model does not cover, or nothing); an error
+/// when the regions lost together have different checks (the floor takes the slowest; the
+/// distribution of the slowest of several is not modelled).
+fn lost_check<'a>(s: &'a Service, l: &RegionLoss) -> Result<Option<Detector<'a>>, String> {
+    if let Some(a) = s.anycast.as_ref().filter(|x| x.accelerator.is_some()) {
+        let own = l.labels.iter().all(|n| {
+            s.regions
+                .get(n)
+                .is_some_and(|r| matches!(r.endpoint, crate::model::Endpoint::Ips(_)))
+        });
+        return Ok(own.then_some(Detector::Accelerator {
+            interval: a.interval,
+            threshold: a.threshold,
+        }));
     }
     let mut checks = l.labels.iter().filter_map(|n| s.check(s.regions.get(n)?));
     let first = checks.next();
@@ -356,13 +376,13 @@ fn lost_check<'a>(s: &'a Service, l: &RegionLoss) -> Result<Option<&'a HealthChe
             "the regions lost together have different health checks: the floor (the slowest) only"
                 .into(),
         ),
-        None => Ok(first),
+        None => Ok(first.map(Detector::Route53)),
     }
 }
 
 fn loss(
     l: &RegionLoss,
-    check: Result<Option<&HealthCheck>, String>,
+    check: Result<Option<Detector>, String>,
     mode: Mode,
     shared: &Shared,
 ) -> LossDistribution {
@@ -424,7 +444,7 @@ fn analytic_figures(out: &mut LossDistribution, x: &Timing, shared: &Shared) {
     out.percentiles = Some(Percentiles::of(|p| Some(x.quantile(&grid, p))));
     out.failing_at_objective = shared.objective.map(|o| 1.0 - x.cdf(&grid, o));
     let cache = shared.m.client_cache_seconds;
-    if cache > 0.0 {
+    if cache > 0.0 && x.via_dns {
         let cached = Timing {
             client_cache: cache,
             ..x.clone()
@@ -470,7 +490,7 @@ fn brownout_figures(out: &mut LossDistribution, x: &Timing, shared: &Shared) {
         standard_error: (detected * (1.0 - detected) / f64::from(m.trials.max(1))).sqrt(),
         steady_out_share: super::detection::steady_out_share(error_rate, x.threshold, x.n, x.k),
     });
-    if m.client_cache_seconds > 0.0 {
+    if m.client_cache_seconds > 0.0 && x.via_dns {
         let cached = Timing {
             client_cache: m.client_cache_seconds,
             ..x.clone()
@@ -501,7 +521,7 @@ impl Sampled<'_> {
     /// those more than the longest wait before are wholly served.
     fn cdf(&self, t: f64) -> f64 {
         let w = self.wait;
-        let longest = w.ttl.max(w.client_cache).max(w.other_bounds().1);
+        let longest = (w.ttl + w.client_cache).max(w.other_bounds().1);
         let whole = self.runs.partition_point(|d| *d <= t - longest);
         let open = self.runs.partition_point(|d| *d <= t - w.other_bounds().0);
         let partial: f64 = self.runs[whole.min(open)..open]
@@ -515,7 +535,7 @@ impl Sampled<'_> {
     fn quantile(&self, p: f64) -> Option<f64> {
         let (first, last) = (*self.runs.first()?, *self.runs.last()?);
         let w = self.wait;
-        let hi = last + w.ttl.max(w.client_cache).max(w.other_bounds().1);
+        let hi = last + (w.ttl + w.client_cache).max(w.other_bounds().1);
         (self.cdf(hi) >= p - 1e-12).then(|| bisect(first, hi, p, |t| self.cdf(t)))
     }
 }
@@ -548,6 +568,9 @@ pub struct Timing {
     pub waits: Option<Rc<waits::StepCdf>>,
     /// A client's own DNS cache beside the resolver's TTL (0: none, TTL-honouring clients).
     pub client_cache: f64,
+    /// Clients move by a new DNS answer (false behind an accelerator: its addresses stay, so a
+    /// client's own cache changes nothing).
+    pub via_dns: bool,
     pub threshold: u32,
     pub k: u32,
     pub n: u32,
@@ -557,7 +580,7 @@ pub struct Timing {
 /// does not cover its detection or an input is unknown.
 fn timing(
     l: &RegionLoss,
-    check: Result<Option<&HealthCheck>, String>,
+    check: Result<Option<Detector>, String>,
     mode: Mode,
     m: &Model,
 ) -> Result<Option<Timing>, String> {
@@ -570,8 +593,8 @@ fn timing(
     {
         return Ok(None);
     }
-    let Some(h) = check? else {
-        return Err("detected by something other than a Route 53 health check (an accelerator, or an alias's target): the floor only".into());
+    let Some(detector) = check? else {
+        return Err("detected by something other than a Route 53 health check or an accelerator's own checks (a load balancer behind the accelerator, an alias's target): the floor only".into());
     };
     let step = |k: StepKind| {
         l.steps
@@ -588,24 +611,36 @@ fn timing(
     ) else {
         return Err("a step of the recovery has no known duration".into());
     };
-    let interval = f64::from(h.interval);
-    let timeout = match (mode, h.kind) {
-        (Mode::Fast | Mode::Brownout, _) => 0.0,
-        (Mode::Dark, HealthCheckType::Tcp) => 10.0,
-        (Mode::Dark, _) => 4.0,
+    let (interval, threshold, timeout, (k, n)) = match detector {
+        Detector::Route53(h) => (
+            h.interval,
+            h.failure_threshold,
+            match (mode, h.kind) {
+                (Mode::Fast | Mode::Brownout, _) => 0.0,
+                (Mode::Dark, HealthCheckType::Tcp) => 10.0,
+                (Mode::Dark, _) => 4.0,
+            },
+            checkers(h, m),
+        ),
+        // Its probe timeout is not documented either: the floor counts none.
+        Detector::Accelerator {
+            interval,
+            threshold,
+        } => (interval, threshold, 0.0, (1, 1)),
     };
+    let interval = f64::from(interval);
     // As the floor does, a dark region's probe takes the interval and the connect timeout:
     // the last of `threshold` probes fails `timeout` after it was sent.
     let cycle = interval + timeout;
-    let (k, n) = checkers(h, m);
     Ok(Some(Timing {
-        base: f64::from(h.failure_threshold.saturating_sub(1)) * cycle + timeout,
+        base: f64::from(threshold.saturating_sub(1)) * cycle + timeout,
         interval,
         ttl: ttl.into_iter().fold(0.0, f64::max),
         other: promotion.into_iter().chain(scale).fold(0.0, f64::max),
         waits,
         client_cache: 0.0,
-        threshold: h.failure_threshold,
+        via_dns: matches!(detector, Detector::Route53(_)),
+        threshold,
         k,
         n,
     }))
@@ -675,13 +710,11 @@ impl Timing {
     /// both the resolver's cached answer (uniform over the TTL) and the client's own cache
     /// (uniform over it) have expired.
     fn after(&self, x: f64) -> f64 {
-        let expired = |len: f64| {
-            if len <= 0.0 {
-                1.0
-            } else {
-                (x / len).clamp(0.0, 1.0)
-            }
-        };
+        // A client that caches on its own asks its resolver again when its entry expires (at
+        // a uniform phase of its cache time) and keeps what it gets that long again: until the
+        // resolver's entry has expired it gets the lost answer back. So its wait is the
+        // resolver's remaining TTL plus a uniform share of its own cache time, not the larger.
+        let dns = sum_of_uniforms(x, self.ttl, self.client_cache);
         let steps = match &self.waits {
             Some(w) => w.cdf(x),
             None => f64::from(u8::from(x >= self.other)),
@@ -689,7 +722,7 @@ impl Timing {
         if steps == 0.0 {
             return 0.0;
         }
-        steps * expired(self.ttl) * expired(self.client_cache)
+        steps * dns
     }
 
     /// The fastest and slowest the other steps can take.
@@ -716,9 +749,10 @@ impl Timing {
     }
 
     /// The worst case: every checker's phase a whole interval, every cache a whole TTL.
-    /// With a declared range, the slowest the steps can take.
+    /// With a declared range, the slowest the steps can take; with a client cache, the TTL
+    /// and that cache one after the other.
     pub fn floor(&self) -> f64 {
-        self.base + self.interval + self.ttl.max(self.client_cache).max(self.other_bounds().1)
+        self.base + self.interval + (self.ttl + self.client_cache).max(self.other_bounds().1)
     }
 
     /// The floor of TTL-honouring clients (the analysis's).
@@ -729,6 +763,27 @@ impl Timing {
     /// The mean detection: `base + interval x k / (n + 1)`.
     pub fn mean_detection(&self) -> f64 {
         self.base + self.interval * f64::from(self.k) / f64::from(self.n + 1)
+    }
+}
+
+/// P(U(0, a) + U(0, b) <= x): a trapezoid (a uniform when either is 0, a step at 0 when both).
+fn sum_of_uniforms(x: f64, a: f64, b: f64) -> f64 {
+    let (a, b) = (a.max(b), a.min(b));
+    if x <= 0.0 {
+        return f64::from(u8::from(a <= 0.0 && x >= 0.0));
+    }
+    if x >= a + b {
+        return 1.0;
+    }
+    if b <= 0.0 {
+        return x / a;
+    }
+    if x <= b {
+        x * x / (2.0 * a * b)
+    } else if x <= a {
+        (x - b / 2.0) / a
+    } else {
+        1.0 - (a + b - x) * (a + b - x) / (2.0 * a * b)
     }
 }
 
@@ -754,6 +809,7 @@ mod tests {
             other,
             waits: None,
             client_cache: 0.0,
+            via_dns: true,
             threshold: 3,
             k: Model::default().flipped_needed(),
             n: CHECKERS,

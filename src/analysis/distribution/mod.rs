@@ -876,4 +876,40 @@ mod tests {
                 < 0.11
         );
     }
+
+    #[test]
+    fn a_client_with_its_own_cache_waits_the_ttl_then_a_share_of_its_cache() {
+        // U(0, 60) + U(0, 30), by hand: at 15 s 15^2 / (2 x 60 x 30) = 0.0625; at 45 s
+        // (45 - 15) / 60 = 0.5; at 80 s 1 - 10^2 / 3,600 = 0.9722; 1 from 90 s.
+        assert!((sum_of_uniforms(15.0, 60.0, 30.0) - 0.0625).abs() < 1e-12);
+        assert!((sum_of_uniforms(45.0, 30.0, 60.0) - 0.5).abs() < 1e-12);
+        assert!((sum_of_uniforms(80.0, 60.0, 30.0) - (1.0 - 100.0 / 3600.0)).abs() < 1e-12);
+        assert!((sum_of_uniforms(90.0, 60.0, 30.0) - 1.0).abs() < 1e-12);
+        // Without a cache, the TTL alone; without either, served at once.
+        assert!((sum_of_uniforms(30.0, 60.0, 0.0) - 0.5).abs() < 1e-12);
+        assert!((sum_of_uniforms(0.0, 0.0, 0.0) - 1.0).abs() < 1e-12);
+        // The last such client: detection's worst 30 s, then 60 + 30.
+        let jvm = Timing {
+            client_cache: 30.0,
+            ..fast(60.0, 0.0)
+        };
+        assert!((jvm.floor() - 120.0).abs() < 1e-9);
+        assert!(jvm.quantile(&grid(), 0.99) > fast(60.0, 0.0).quantile(&grid(), 0.99));
+    }
+
+    #[test]
+    fn one_accelerator_prober_is_uniform_over_the_last_interval() {
+        // k = n = 1: Beta(1, 1) is uniform: (2 + U) x 10 s, P50 25 s, P99 29.9 s.
+        let ga = Timing {
+            k: 1,
+            n: 1,
+            via_dns: false,
+            ..fast(0.0, 0.0)
+        };
+        let g = Grid::new(1, 1);
+        assert!(
+            (ga.quantile(&g, 0.5) - 25.0).abs() < 0.06
+                && (ga.quantile(&g, 0.99) - 29.9).abs() < 0.06
+        );
+    }
 }

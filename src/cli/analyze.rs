@@ -67,6 +67,13 @@ struct DistributionArgs {
     /// "0s" for none.
     #[arg(long, default_value = "30s", value_parser = super::workspace::parse_duration, requires = "distribution")]
     client_cache: crate::duration::Duration,
+    /// How long the resolvers that extend TTLs (about 8.7 %) keep an answer past it, from your
+    /// own measurement: their own figure (without it, their time is unknown).
+    #[arg(long, value_parser = super::workspace::parse_duration, requires = "distribution")]
+    ttl_extension: Option<crate::duration::Duration>,
+    /// Promotion, decision and scale-up at their typical values, ignoring declared ranges.
+    #[arg(long, requires = "distribution")]
+    no_ranges: bool,
 }
 
 impl DistributionArgs {
@@ -78,6 +85,8 @@ impl DistributionArgs {
             horizon_seconds: self.horizon.as_secs_f64(),
             trials: self.trials,
             seed: self.seed,
+            ttl_extension_seconds: self.ttl_extension.map(|d| d.as_secs_f64()),
+            ranges: !self.no_ranges,
             ..crate::analysis::distribution::Model::default()
         }
     }

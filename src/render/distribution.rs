@@ -111,24 +111,44 @@ fn figures(l: &LossDistribution, d: &Distribution) -> String {
 }
 
 /// The clients with their own DNS cache, as their own line.
-fn cached_line(l: &LossDistribution, d: &Distribution) -> Option<String> {
-    let c = l.cached_clients.as_ref()?;
+fn own_line(
+    what: String,
+    c: &crate::analysis::distribution::CachedClients,
+    d: &Distribution,
+) -> String {
     let h = d.model.horizon_seconds;
     let mut x = format!(
-        "clients caching DNS {:.0} s themselves{}: P50 {}, P99 {}",
-        c.cache_seconds,
-        if c.cache_seconds == crate::analysis::distribution::JVM_CACHE_SECONDS {
-            " (a JVM's default)"
-        } else {
-            ""
-        },
+        "{what}: P50 {}, P99 {}",
         at(c.p50_seconds, h),
         at(c.p99_seconds, h)
     );
     if let Some(w) = c.worst_seconds {
         let _ = write!(x, ", the last {w:.0} s");
     }
-    Some(x)
+    x
+}
+
+/// The clients counted apart, a line each: their own DNS cache, a declared TTL extension.
+fn own_lines(l: &LossDistribution, d: &Distribution) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(c) = &l.cached_clients {
+        let jvm = c.cache_seconds == crate::analysis::distribution::JVM_CACHE_SECONDS;
+        let what = format!(
+            "clients caching DNS {:.0} s themselves{}",
+            c.cache_seconds,
+            if jvm { " (a JVM's default)" } else { "" }
+        );
+        lines.push(own_line(what, c, d));
+    }
+    if let Some(c) = &l.extended_ttl {
+        let what = format!(
+            "clients behind resolvers extending the TTL by {:.0} s (declared; about {:.1} % of resolvers extend)",
+            c.cache_seconds,
+            d.ttl_extenders_share * 100.0
+        );
+        lines.push(own_line(what, c, d));
+    }
+    lines
 }
 
 pub fn human(d: &Distribution) -> String {
@@ -143,7 +163,7 @@ pub fn human(d: &Distribution) -> String {
                 mode_words(l),
                 figures(l, d)
             );
-            if let Some(c) = cached_line(l, d) {
+            for c in own_lines(l, d) {
                 let _ = writeln!(s, "    {c}");
             }
         }
@@ -202,13 +222,10 @@ pub fn markdown(d: &Distribution) -> String {
         let cached: Vec<String> = sd
             .losses
             .iter()
-            .filter_map(|l| {
-                Some(format!(
-                    "- losing {}, {}: {}",
-                    l.region,
-                    mode_words(l),
-                    cached_line(l, d)?
-                ))
+            .flat_map(|l| {
+                own_lines(l, d)
+                    .into_iter()
+                    .map(move |c| format!("- losing {}, {}: {c}", l.region, mode_words(l)))
             })
             .collect();
         if !cached.is_empty() {

@@ -832,6 +832,10 @@ fn a_brownout_is_seeded_and_says_when_it_is_never_detected() {
         md.contains("| us-east-1 | fast failure | 72.9 s | 81.1 s | 87.2 s | 90 s | 0.0 % |"),
         "{md}"
     );
+    // A declared TTL extension is its own figure: 60 + 300 s of cache after detection's worst
+    // 30 s, the last at 390 s.
+    let ext = run(&["--ttl-extension", "300s"]);
+    assert!(ext.contains("clients behind resolvers extending the TTL by 300 s (declared; about 8.7 % of resolvers extend)") && ext.contains("the last 390 s"), "{ext}");
     // --client-cache 0s turns the own-cache clients off; the model's flags need --distribution.
     assert!(!run(&["--client-cache", "0s"]).contains("caching DNS"));
     let (code, _, err) = meridian_in(
@@ -946,6 +950,26 @@ fn a_declared_promotion_range_is_the_distribution_and_not_the_floor() {
     );
     let (code, out, _) = meridian_in(here, &["check", &f]);
     assert_eq!(code, Some(0), "the floor, 150 s, meets 5 minutes: {out}");
+    // --no-ranges: the typical 120 s every time, so never past the floor.
+    let (_, json, _) = meridian_in(
+        here,
+        &[
+            "analyze",
+            &f,
+            "--distribution",
+            "--no-ranges",
+            "--format",
+            "json",
+        ],
+    );
+    let typical: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let p99 = typical["services"]["db"]["losses"][2]["percentiles"]["p99_seconds"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        p99 <= 150.0 && typical["services"]["db"]["losses"][2]["range_worst_seconds"].is_null(),
+        "{typical}"
+    );
     let text = std::fs::read_to_string(&f).unwrap();
     let dir = std::env::temp_dir().join(format!("meridian-range-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -553,6 +553,8 @@ fn the_distribution_matches_its_schema() {
                 "0.55",
                 "--trials",
                 "500",
+                "--ttl-extension",
+                "120s",
                 "--format",
                 "json",
             ],

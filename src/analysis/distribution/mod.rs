@@ -50,6 +50,12 @@ pub struct Model {
     pub error_rate: Option<f64>,
     /// A brown-out not failed over by then is "not detected".
     pub horizon_seconds: f64,
+    /// A declared extension of the TTL by the resolvers that extend it (from one's own
+    /// measurement: the cited one gives their share, not how long): their own figure.
+    pub ttl_extension_seconds: Option<f64>,
+    /// Draw promotion, decision and scale-up from their declared ranges (false: the typical
+    /// values, as the floor).
+    pub ranges: bool,
     /// Simulated runs of a brown-out, and the seed of the first.
     pub trials: u32,
     pub seed: u64,
@@ -71,6 +77,8 @@ impl Default for Model {
             client_cache_seconds: JVM_CACHE_SECONDS,
             error_rate: None,
             horizon_seconds: HORIZON_SECONDS,
+            ttl_extension_seconds: None,
+            ranges: true,
             trials: TRIALS,
             seed: SEED,
         }
@@ -175,6 +183,8 @@ pub struct LossDistribution {
     pub unknown: Option<String>,
     /// Clients with their own DNS cache (`client_cache_seconds`), when it is on.
     pub cached_clients: Option<CachedClients>,
+    /// Clients behind resolvers that extend the TTL by the declared extension, when declared.
+    pub extended_ttl: Option<CachedClients>,
     /// Where a step declares a range: the slowest recovery over it (the floor takes the
     /// typical values, so the percentiles may pass it).
     pub range_worst_seconds: Option<f64>,
@@ -321,10 +331,16 @@ pub fn gated(
 fn notes(m: &Model) -> Vec<String> {
     let mut notes = vec![
         format!("{} checkers per endpoint (observed, not documented), unhealthy when {} have flipped (18 % or fewer healthy)", m.checkers, m.flipped_needed()),
-        format!("clients behind resolvers that extend TTLs (about {:.1} %) are not in the percentiles: no sourced distribution of how long they extend, so their time is unknown", TTL_EXTENDERS * 100.0),
+        match m.ttl_extension_seconds {
+            Some(e) => format!("clients behind resolvers that extend TTLs (about {:.1} %) are their own figure, with the declared extension of {e:.0} s (--ttl-extension): the cited measurement gives their share, not how long", TTL_EXTENDERS * 100.0),
+            None => format!("clients behind resolvers that extend TTLs (about {:.1} %) are not in the percentiles: no sourced distribution of how long they extend, so their time is unknown (declare one from your own measurement with --ttl-extension)", TTL_EXTENDERS * 100.0),
+        },
         "promotion and scale-up at their declared values, or where a range is declared (`promotion_min`/`_max`, `scale_up_min`/`_max`, `decision_time_min`/`_max`) drawn from a triangular distribution over (min, typical, max): then the percentiles may pass the floor, which takes the typical value. Every client waits for the slowest step (the floor's assumption; where the lost users split across takers that need different steps, the lower percentiles are overstated)".into(),
         "a check that names its checker regions has about 2 checkers per region; a dark region's probe takes the interval and the connect timeout, as the floor's".into(),
     ];
+    if !m.ranges {
+        notes.push("--no-ranges: promotion, decision and scale-up at their typical values, as the floor takes them, whatever ranges are declared".into());
+    }
     if m.client_cache_seconds > 0.0 {
         notes.push(format!("clients that cache DNS {:.0} s on their own (a JVM's default) are their own figure, not in the percentiles: their share of the users is not known (--client-cache 0s: off)", m.client_cache_seconds));
     }
@@ -397,6 +413,7 @@ fn loss(
         flipped_needed: None,
         unknown: None,
         cached_clients: None,
+        extended_ttl: None,
         range_worst_seconds: None,
         brownout: None,
     };
@@ -443,18 +460,51 @@ fn analytic_figures(out: &mut LossDistribution, x: &Timing, shared: &Shared) {
     (out.checkers, out.flipped_needed) = (Some(x.n), Some(x.k));
     out.percentiles = Some(Percentiles::of(|p| Some(x.quantile(&grid, p))));
     out.failing_at_objective = shared.objective.map(|o| 1.0 - x.cdf(&grid, o));
-    let cache = shared.m.client_cache_seconds;
-    if cache > 0.0 && x.via_dns {
-        let cached = Timing {
+    let own = |t: &Timing| {
+        (
+            Some(t.quantile(&grid, 0.5)),
+            Some(t.quantile(&grid, 0.99)),
+            Some(t.floor()),
+        )
+    };
+    own_figures(out, x, shared.m, own);
+}
+
+/// The clients counted apart, each with its own figure: those caching DNS themselves, and
+/// those behind resolvers extending the TTL by a declared time. `figure` gives P50, P99 and
+/// the last of a timing.
+fn own_figures(
+    out: &mut LossDistribution,
+    x: &Timing,
+    m: &Model,
+    figure: impl Fn(&Timing) -> (Option<f64>, Option<f64>, Option<f64>),
+) {
+    if !x.via_dns {
+        return;
+    }
+    let of = |extra: f64, t: Timing| {
+        let (p50_seconds, p99_seconds, worst_seconds) = figure(&t);
+        CachedClients {
+            cache_seconds: extra,
+            p50_seconds,
+            p99_seconds,
+            worst_seconds,
+        }
+    };
+    let cache = m.client_cache_seconds;
+    if cache > 0.0 {
+        let t = Timing {
             client_cache: cache,
             ..x.clone()
         };
-        out.cached_clients = Some(CachedClients {
-            cache_seconds: cache,
-            p50_seconds: Some(cached.quantile(&grid, 0.5)),
-            p99_seconds: Some(cached.quantile(&grid, 0.99)),
-            worst_seconds: Some(cached.floor()),
-        });
+        out.cached_clients = Some(of(cache, t));
+    }
+    if let Some(e) = m.ttl_extension_seconds.filter(|e| *e > 0.0) {
+        let t = Timing {
+            ttl: x.ttl + e,
+            ..x.clone()
+        };
+        out.extended_ttl = Some(of(e, t));
     }
 }
 
@@ -490,22 +540,11 @@ fn brownout_figures(out: &mut LossDistribution, x: &Timing, shared: &Shared) {
         standard_error: (detected * (1.0 - detected) / f64::from(m.trials.max(1))).sqrt(),
         steady_out_share: super::detection::steady_out_share(error_rate, x.threshold, x.n, x.k),
     });
-    if m.client_cache_seconds > 0.0 && x.via_dns {
-        let cached = Timing {
-            client_cache: m.client_cache_seconds,
-            ..x.clone()
-        };
-        let s = Sampled {
-            wait: &cached,
-            ..sampled
-        };
-        out.cached_clients = Some(CachedClients {
-            cache_seconds: m.client_cache_seconds,
-            p50_seconds: s.quantile(0.5),
-            p99_seconds: s.quantile(0.99),
-            worst_seconds: None,
-        });
-    }
+    let own = |t: &Timing| {
+        let s = Sampled { wait: t, ..sampled };
+        (s.quantile(0.5), s.quantile(0.99), None)
+    };
+    own_figures(out, x, m, own);
 }
 
 /// Simulated detections (sorted), then each client's wait as `wait` has it.
@@ -603,7 +642,7 @@ fn timing(
             .map(|s| s.seconds.map(|d| d.as_secs_f64()))
             .collect::<Option<Vec<f64>>>()
     };
-    let waits = drawn_waits(l);
+    let waits = drawn_waits(l).filter(|_| m.ranges);
     let (Some(ttl), Some(promotion), Some(scale)) = (
         step(StepKind::TrafficShift),
         step(StepKind::Promotion),

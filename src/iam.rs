@@ -24,6 +24,7 @@ pub const READ_ACTIONS: &[&str] = &[
     "route53:ListHostedZonesByName",
     "route53:ListResourceRecordSets",
     "route53:ListHealthChecks",
+    "route53:GetHealthCheck",
     "route53:ListTagsForResources",
     "route53:GetAccountLimit",
     "ecr:DescribeRegistry",

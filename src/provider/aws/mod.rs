@@ -85,6 +85,9 @@ pub struct AwsProvider {
     progress: Option<ProgressSink>,
     stop: Option<&'static std::sync::atomic::AtomicBool>,
     insync_timeout: Duration,
+    /// `ListHealthChecks` pages the account's checks took when last listed (0: not yet): a
+    /// read-back of a few deletions asks for each by id when that costs fewer calls.
+    check_pages: std::sync::atomic::AtomicUsize,
 }
 
 impl AwsProvider {
@@ -165,6 +168,7 @@ impl AwsProvider {
             progress: settings.progress.clone(),
             stop: settings.stop,
             insync_timeout: settings.insync_timeout.unwrap_or(INSYNC_TIMEOUT),
+            check_pages: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 

@@ -171,7 +171,9 @@ impl AwsProvider {
         let mut out = Vec::new();
         let mut seen = BTreeSet::new();
         let mut marker: Option<String> = None;
+        let mut pages = 0;
         loop {
+            pages += 1;
             let mut req = self.route53.list_health_checks().max_items(1000);
             if let Some(m) = &marker {
                 req = req.marker(m);
@@ -218,6 +220,8 @@ impl AwsProvider {
                 _ => break,
             }
         }
+        self.check_pages
+            .store(pages, std::sync::atomic::Ordering::Relaxed);
         Ok(out)
     }
 

@@ -731,7 +731,6 @@ fn draw_timeline(
 /// The critical path of each service's worst region loss as a timeline (SVG): detection, then
 /// the parallel steps, the longest one marked.
 pub fn timeline_svg(a: &Analysis) -> Result<String, String> {
-    use plotters::prelude::*;
     let (bars, drawn) = timeline_bars(a);
     let objective = a.objective(ObjectiveKind::Rto).map(|o| o.target);
     let max_x = bars
@@ -742,35 +741,11 @@ pub fn timeline_svg(a: &Analysis) -> Result<String, String> {
         * 1.1;
     let rows = bars.len().max(1);
     let height = 170 + 44 * rows as u32;
-    let mut out = String::new();
-    {
-        let root = SVGBackend::with_string(&mut out, (900, height)).into_drawing_area();
-        let err = |e: DrawingAreaErrorKind<_>| e.to_string();
-        root.fill(&WHITE).map_err(err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(timeline_title(&drawn, &a.verdict), ("sans-serif", 18))
-            .margin(20)
-            .x_label_area_size(55)
-            .build_cartesian_2d(0f64..max_x, 0f64..(rows as f64 + 0.9))
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .disable_y_axis()
-            .light_line_style(WHITE)
-            .x_desc("seconds after the region fails")
-            .x_label_formatter(&|v| format!("{v:.0}"))
-            .draw()
-            .map_err(err)?;
-        draw_timeline(&mut chart, &bars, rows, max_x, objective)?;
-        chart
-            .configure_series_labels()
-            .border_style(BLACK.mix(0.3))
-            .background_style(WHITE.mix(0.9))
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(err)?;
-        root.present().map_err(err)?;
-    }
+    let out = super::seconds_rows_svg(
+        (900, height),
+        &timeline_title(&drawn, &a.verdict),
+        (max_x, rows),
+        |chart| draw_timeline(chart, &bars, rows, max_x, objective),
+    )?;
     Ok(super::with_data(out, &verdict_data(&drawn, a)))
 }

@@ -345,52 +345,28 @@ pub fn svg(d: &Distribution, objective: Option<f64>) -> Result<String, String> {
         .chain(objective)
         .fold(10.0, f64::max)
         * 1.1;
-    let mut out = String::new();
-    {
-        let root =
-            SVGBackend::with_string(&mut out, (960, 150 + 44 * n as u32)).into_drawing_area();
-        let err = |e: DrawingAreaErrorKind<_>| e.to_string();
-        root.fill(&WHITE).map_err(err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "When the lost region's clients are served again (P50-P99)",
-                ("sans-serif", 18),
-            )
-            .margin(20)
-            .x_label_area_size(55)
-            .build_cartesian_2d(0f64..max_x, 0f64..(n as f64 + 0.9))
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .disable_y_axis()
-            .light_line_style(WHITE)
-            .x_desc("seconds after the region fails")
-            .x_label_formatter(&|v| format!("{v:.0}"))
-            .draw()
-            .map_err(err)?;
-        draw_rows(&mut chart, &rows, max_x)?;
-        if let Some(x) = objective {
-            chart
-                .draw_series(DashedLineSeries::new(
-                    [(x, 0.0), (x, n as f64)],
-                    6,
-                    4,
-                    RED.mix(0.7).stroke_width(2),
-                ))
-                .map_err(err)?
-                .label(format!("RTO objective {x} s"))
-                .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], RED.mix(0.7)));
-        }
-        chart
-            .configure_series_labels()
-            .border_style(BLACK.mix(0.3))
-            .background_style(WHITE.mix(0.9))
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(err)?;
-        root.present().map_err(err)?;
-    }
+    let out = super::seconds_rows_svg(
+        (960, 150 + 44 * n as u32),
+        "When the lost region's clients are served again (P50-P99)",
+        (max_x, n),
+        |chart| {
+            let err = |e: DrawingAreaErrorKind<_>| e.to_string();
+            draw_rows(chart, &rows, max_x)?;
+            if let Some(x) = objective {
+                chart
+                    .draw_series(DashedLineSeries::new(
+                        [(x, 0.0), (x, n as f64)],
+                        6,
+                        4,
+                        RED.mix(0.7).stroke_width(2),
+                    ))
+                    .map_err(err)?
+                    .label(format!("RTO objective {x} s"))
+                    .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], RED.mix(0.7)));
+            }
+            Ok(())
+        },
+    )?;
     Ok(super::with_data(out, &svg_data(&rows, objective)))
 }
 

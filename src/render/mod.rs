@@ -26,6 +26,48 @@ pub(crate) type Chart<'a, 'b> = plotters::chart::ChartContext<
     >,
 >;
 
+/// A picture of `rows` rows over the seconds after a region fails (0 to `max_x`): `draw` puts
+/// its series on the chart, then the legend is drawn upper right.
+pub(crate) fn seconds_rows_svg(
+    (width, height): (u32, u32),
+    caption: &str,
+    (max_x, rows): (f64, usize),
+    draw: impl FnOnce(&mut Chart) -> Result<(), String>,
+) -> Result<String, String> {
+    use plotters::prelude::*;
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, (width, height)).into_drawing_area();
+        let err = |e: DrawingAreaErrorKind<_>| e.to_string();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(caption, ("sans-serif", 18))
+            .margin(20)
+            .x_label_area_size(55)
+            .build_cartesian_2d(0f64..max_x, 0f64..(rows as f64 + 0.9))
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .disable_y_axis()
+            .light_line_style(WHITE)
+            .x_desc("seconds after the region fails")
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .draw()
+            .map_err(err)?;
+        draw(&mut chart)?;
+        chart
+            .configure_series_labels()
+            .border_style(BLACK.mix(0.3))
+            .background_style(WHITE.mix(0.9))
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(out)
+}
+
 /// The picture's figures as data, right after the opening `<svg>` tag, where a consumer finds
 /// them without parsing the drawing.
 pub(crate) fn with_data(mut svg: String, data: &str) -> String {

@@ -2574,10 +2574,17 @@ fn corrected() -> bool {
 
 /// One raw Route 53 GET (moto routes by the credential scope; it checks no signature).
 fn route53_get(port: u16, path: &str) -> String {
+    route53_request(port, "GET", path, "")
+}
+
+/// A Route 53 request to moto (which checks no signature), for what the SDK would correct
+/// and for setting up thousands of resources faster than a client process per call.
+fn route53_request(port: u16, method: &str, path: &str, body: &str) -> String {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("moto answers");
     let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
     let req = format!(
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: AWS4-HMAC-SHA256 Credential=testing/20261207/us-east-1/route53/aws4_request, SignedHeaders=host, Signature=0\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: AWS4-HMAC-SHA256 Credential=testing/20261207/us-east-1/route53/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
     );
     s.write_all(req.as_bytes()).expect("the request is sent");
     let mut reply = String::new();
@@ -3165,21 +3172,6 @@ fn a_hand_made_route53_zone_imports_and_adopts_clean() {
     assert_eq!(hcl.matches("health_check {").count(), 3, "{hcl}");
 }
 
-/// A Route 53 POST of `body` to `path` (moto checks no signature), for setting up thousands
-/// of resources faster than a client process per call.
-fn route53_post(port: u16, path: &str, body: &str) -> String {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("moto answers");
-    let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
-    let req = format!(
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: AWS4-HMAC-SHA256 Credential=testing/20261207/us-east-1/route53/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).expect("the request is sent");
-    let mut reply = String::new();
-    let _ = s.read_to_string(&mut reply);
-    reply
-}
-
 /// In an account of 2,000 other health checks (3 pages to list), replacing a service's two
 /// checks confirms their deletion with one `GetHealthCheck` each (2 calls), not by listing
 /// the account again (3): the plan's listing is the only one.
@@ -3190,7 +3182,7 @@ fn deletions_in_a_crowded_account_are_confirmed_by_id() {
     create_zone(port, "example.com");
     for i in 0..2000 {
         let body = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><CreateHealthCheckRequest xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\"><CallerReference>foreign-{i}</CallerReference><HealthCheckConfig><IPAddress>192.0.2.1</IPAddress><Port>80</Port><Type>HTTP</Type><ResourcePath>/</ResourcePath><RequestInterval>30</RequestInterval><FailureThreshold>3</FailureThreshold></HealthCheckConfig></CreateHealthCheckRequest>");
-        let reply = route53_post(port, "/2013-04-01/healthcheck", &body);
+        let reply = route53_request(port, "POST", "/2013-04-01/healthcheck", &body);
         assert!(
             reply.starts_with("HTTP/1.1 201") || reply.starts_with("HTTP/1.0 201"),
             "{reply}"

@@ -210,38 +210,46 @@ fn load(
 
 /// `analyze --distribution`: when users are served again, per region loss.
 fn distributions(args: &Args, ctx: &mut Ctx) -> u8 {
-    let model = args.model.model();
     tree::each(&args.path, Many::One, ctx, |path, ctx| {
-        let (topology, a) = match load(path, args.prices.as_deref(), ctx) {
-            Ok(x) => x,
+        match load(path, args.prices.as_deref(), ctx) {
+            Ok((topology, a)) => print_distribution(&topology, &a, args, ctx),
+            Err(code) => code,
+        }
+    })
+}
+
+/// Prints one topology's distribution in the asked format; the exit code.
+fn print_distribution(
+    topology: &crate::model::Topology,
+    a: &crate::analysis::Analysis,
+    args: &Args,
+    ctx: &mut Ctx,
+) -> u8 {
+    let d = crate::analysis::distribution::distribution(topology, a, &args.model.model());
+    match args.format {
+        Format::Json => match super::to_json(&d, ctx) {
+            Ok(text) => ctx.out(&text),
             Err(code) => return code,
-        };
-        let d = crate::analysis::distribution::distribution(&topology, &a, &model);
-        match args.format {
-            Format::Json => match super::to_json(&d, ctx) {
-                Ok(text) => ctx.out(&text),
-                Err(code) => return code,
-            },
-            Format::Svg => {
-                let objective = topology.objectives.as_ref().and_then(|o| o.rto);
-                match render::distribution::svg(&d, objective.map(|o| o.as_secs_f64())) {
-                    Ok(svg) => ctx.out(&svg),
-                    Err(e) => {
-                        ctx.err(&format!("error: cannot draw the distribution: {e}\n"));
-                        return exit::ERROR;
-                    }
-                }
-            }
-            Format::Markdown => {
-                let doc = render::distribution::markdown(&d);
-                if emit(&doc, "distribution", &args.comment, WHOLE, ctx).is_err() {
+        },
+        Format::Svg => {
+            let objective = topology.objectives.as_ref().and_then(|o| o.rto);
+            match render::distribution::svg(&d, objective.map(|o| o.as_secs_f64())) {
+                Ok(svg) => ctx.out(&svg),
+                Err(e) => {
+                    ctx.err(&format!("error: cannot draw the distribution: {e}\n"));
                     return exit::ERROR;
                 }
             }
-            _ => ctx.out(&render::distribution::human(&d)),
         }
-        exit::OK
-    })
+        Format::Markdown => {
+            let doc = render::distribution::markdown(&d);
+            if emit(&doc, "distribution", &args.comment, WHOLE, ctx).is_err() {
+                return exit::ERROR;
+            }
+        }
+        Format::Human => ctx.out(&render::distribution::human(&d)),
+    }
+    exit::OK
 }
 
 /// `analyze --zone`: the analysis of what is deployed, imported in memory.
@@ -269,6 +277,9 @@ fn deployed(args: &Args, ctx: &mut Ctx) -> Result<u8, u8> {
         return Err(exit::ERROR);
     };
     let a = analyze_with_prices(topology, &overrides);
+    if args.distribution {
+        return Ok(print_distribution(topology, &a, args, ctx));
+    }
     Ok(if print(&a, (args.format, &args.comment), ctx) {
         exit::OK
     } else {

@@ -135,6 +135,23 @@ fn analyze_of_the_deployed_zone_is_the_analysis_of_its_import() {
         live["services"]["billing"]["rto_floor_seconds"].is_number(),
         "{live}"
     );
+    // --distribution of what is deployed is the distribution of its import.
+    let dist = |args: &[&str]| {
+        let o = meridian(&[args, &["--distribution", "--format", "json"]].concat());
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).expect("JSON")["services"].clone()
+    };
+    let deployed = dist(&[
+        "analyze",
+        "--zone",
+        "example.com",
+        "--live",
+        "local",
+        "--state",
+        store.to_str().expect("UTF-8"),
+    ]);
+    assert_eq!(deployed, dist(&["analyze", file.to_str().expect("UTF-8")]));
+    assert!(deployed["billing"]["losses"].is_array(), "{deployed}");
     // A zone that is not there is said, not imported as nothing.
     let o = meridian(&[
         "import",

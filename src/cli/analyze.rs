@@ -57,8 +57,8 @@ struct DistributionArgs {
     /// The seed of the first run: the same seed gives the same numbers on every machine.
     #[arg(long, default_value_t = crate::analysis::distribution::SEED, requires = "distribution")]
     seed: u64,
-    /// A brown-out not failed over by then is "not detected", e.g. "1h".
-    #[arg(long, default_value = "1h", value_parser = super::workspace::parse_duration, requires = "distribution")]
+    /// A brown-out not failed over by then is "not detected", e.g. "1h" (10 s to 24 h).
+    #[arg(long, default_value = "1h", value_parser = horizon, requires = "distribution")]
     horizon: crate::duration::Duration,
     /// Route 53 checkers per endpoint (16 observed, not documented).
     #[arg(long, default_value_t = crate::analysis::distribution::CHECKERS, value_parser = clap::value_parser!(u32).range(1..=64), requires = "distribution")]
@@ -74,6 +74,17 @@ struct DistributionArgs {
     /// Promotion, decision and scale-up at their typical values, ignoring declared ranges.
     #[arg(long, requires = "distribution")]
     no_ranges: bool,
+}
+
+/// A brown-out's horizon: at least one probe interval, at most a day (the runs' time grows with
+/// it).
+fn horizon(s: &str) -> Result<crate::duration::Duration, String> {
+    let d = super::workspace::parse_duration(s)?;
+    if (10.0..=86_400.0).contains(&d.as_secs_f64()) {
+        Ok(d)
+    } else {
+        Err(format!("{s} is not a horizon between 10s and 24h"))
+    }
 }
 
 impl DistributionArgs {
@@ -209,8 +220,8 @@ fn load(
 }
 
 /// `analyze --distribution`: when users are served again, per region loss.
-fn distributions(args: &Args, ctx: &mut Ctx) -> u8 {
-    tree::each(&args.path, Many::One, ctx, |path, ctx| {
+fn distributions(args: &Args, many: Many, ctx: &mut Ctx) -> u8 {
+    tree::each(&args.path, many, ctx, |path, ctx| {
         match load(path, args.prices.as_deref(), ctx) {
             Ok((topology, a)) => print_distribution(&topology, &a, args, ctx),
             Err(code) => code,
@@ -328,7 +339,7 @@ pub fn run(args: Args, ctx: &mut Ctx) -> u8 {
         _ => Many::One,
     };
     if args.distribution {
-        return distributions(&args, ctx);
+        return distributions(&args, many, ctx);
     }
     tree::each(&args.path, many, ctx, |path, ctx| {
         match load(path, args.prices.as_deref(), ctx) {

@@ -24,8 +24,20 @@ pub struct Deferred {
     pub creating: usize,
     /// Health checks the waiting services need (a later apply creates them).
     pub waiting_checks: usize,
-    /// The services (and shared checks' addresses) that wait, sorted.
+    /// The services that wait, sorted.
     pub waiting: Vec<String>,
+    /// Health checks no declared service owns (shared, or a removed service's) whose change
+    /// waits until nothing does: a waiting service's records may still use them. Sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<String>,
+}
+
+/// What the first fit takes and leaves.
+struct Taken {
+    keep: BTreeSet<String>,
+    creating: usize,
+    waiting: Vec<String>,
+    held: Vec<String>,
 }
 
 /// The changes a plan's dependency closures are taken over, indexed once.
@@ -156,7 +168,12 @@ pub fn within_cap(
     if cap == 0 || creating <= cap {
         return Ok(None);
     }
-    let (keep, taken, waiting) = take_groups(t, graph, changes, cap)?;
+    let Taken {
+        keep,
+        creating: taken,
+        waiting,
+        held,
+    } = take_groups(t, graph, changes, cap)?;
     // What does nothing stays in the plan's picture.
     changes.retain(|c| c.is_no_op() || keep.contains(&c.address));
     Ok(Some(Deferred {
@@ -164,6 +181,7 @@ pub fn within_cap(
         creating: taken,
         waiting_checks: creating - taken,
         waiting,
+        held,
     }))
 }
 
@@ -238,13 +256,13 @@ fn together(t: &Topology) -> BTreeMap<&str, Vec<String>> {
     out
 }
 
-/// First fit over the groups in order: (kept addresses, checks created, waiting groups).
+/// First fit over the groups in order.
 fn take_groups(
     t: &Topology,
     graph: &ResourceGraph,
     changes: &[ResourceChange],
     cap: usize,
-) -> Result<(BTreeSet<String>, usize, Vec<String>), PlanError> {
+) -> Result<Taken, PlanError> {
     let closure = Closure::new(graph, changes);
     let creates: BTreeSet<&str> = changes
         .iter()
@@ -253,7 +271,7 @@ fn take_groups(
         .collect();
     let mut keep: BTreeSet<String> = BTreeSet::new();
     let mut taken: BTreeSet<&str> = BTreeSet::new();
-    let mut waiting = Vec::new();
+    let (mut waiting, mut held) = (Vec::new(), Vec::new());
     for ((shared, names), targets) in groups(t, changes) {
         // A shared check's deletion waits while anything waits: a waiting service's records
         // may still use it (its users are no longer declared, so no closure finds them).
@@ -263,7 +281,7 @@ fn take_groups(
                 .any(|c| c.address == *a && c.change.actions.contains(&Action::Delete))
         };
         if shared && !waiting.is_empty() && targets.iter().any(deletes) {
-            waiting.extend(names);
+            held.extend(names);
             continue;
         }
         let needs = closure.of(&targets)?;
@@ -284,12 +302,18 @@ fn take_groups(
             });
         }
         if taken.len() + new.len() > cap {
-            waiting.extend(names);
+            if shared { &mut held } else { &mut waiting }.extend(names);
             continue;
         }
         taken.extend(new);
         keep.extend(needs);
     }
     waiting.sort();
-    Ok((keep, taken.len(), waiting))
+    held.sort();
+    Ok(Taken {
+        keep,
+        creating: taken.len(),
+        waiting,
+        held,
+    })
 }

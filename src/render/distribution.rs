@@ -15,6 +15,15 @@ fn mode_words(l: &LossDistribution) -> String {
     }
 }
 
+/// A small share in percent with two significant digits (0.96, 0.003), never shown as 0.
+fn significant(p: f64) -> String {
+    if p <= 0.0 {
+        return "0".into();
+    }
+    let decimals = (1.0 - p.log10().floor()).max(0.0) as usize;
+    format!("{p:.decimals$}")
+}
+
 /// A rate as a percentage, to a tenth where that matters (99.9 %, not 100 %).
 fn percent(rate: f64) -> String {
     let p = (rate * 1000.0).round() / 10.0;
@@ -43,11 +52,14 @@ fn brownout_words(l: &LossDistribution, d: &Distribution) -> Option<String> {
     let trials = f64::from(d.model.trials.max(1));
     // None or all of the runs: the standard error is 0, the rule of three bounds it instead.
     let error = if b.standard_error > 0.0 {
-        format!("± {:.2} %", 1.96 * b.standard_error * 100.0)
+        format!(
+            "± {} % at 95 %",
+            significant(1.96 * b.standard_error * 100.0)
+        )
     } else {
         format!(
-            "within {:.2} % at 95 %, {} runs",
-            300.0 / trials,
+            "within {} % at 95 %, {} runs",
+            significant(300.0 / trials),
             d.model.trials
         )
     };
@@ -105,7 +117,13 @@ fn figures(l: &LossDistribution, d: &Distribution) -> String {
             }
             x
         }
-        (None, Some(why)) => format!("{floor}; no distribution: {why}"),
+        (None, Some(why)) => {
+            let mut x = format!("{floor}; no distribution: {why}");
+            if let Some(f) = l.failing_at_objective {
+                let _ = write!(x, "; {:.1} % still failing at the RTO objective", f * 100.0);
+            }
+            x
+        }
         (None, None) => floor,
     }
 }
@@ -179,11 +197,74 @@ fn cell(v: &str) -> String {
     v.replace('|', "\\|")
 }
 
+/// Services past which the comment folds their tables (as the analysis does).
+const FOLD_OVER: usize = 10;
+
+/// The comment's one line: how many services, the slowest P99 per failure mode and whose,
+/// the losses with no distribution, and the worst share still failing at the objective.
+fn summary(d: &Distribution) -> String {
+    let mut parts = vec![format!("{} service(s)", d.services.len())];
+    for mode in [Mode::Fast, Mode::Dark, Mode::Brownout] {
+        let slowest = d
+            .services
+            .iter()
+            .flat_map(|(n, sd)| sd.losses.iter().map(move |l| (n, l)))
+            .filter(|(_, l)| l.mode == mode)
+            .filter_map(|(n, l)| Some((l.percentiles.as_ref()?.p99_seconds, n, l)))
+            .max_by(|a, b| {
+                let k = |x: Option<f64>| x.unwrap_or(f64::INFINITY);
+                k(a.0).total_cmp(&k(b.0))
+            });
+        if let Some((p99, name, l)) = slowest {
+            let h = d.model.horizon_seconds;
+            parts.push(format!(
+                "slowest P99 {}, {} ({name} losing {})",
+                at(p99, h),
+                mode_words(l),
+                l.region
+            ));
+        }
+    }
+    let unknown = d
+        .services
+        .values()
+        .flat_map(|sd| &sd.losses)
+        .filter(|l| l.percentiles.is_none())
+        .count();
+    if unknown > 0 {
+        parts.push(format!(
+            "{unknown} loss(es) with no distribution (the floor only)"
+        ));
+    }
+    let failing = d
+        .services
+        .values()
+        .flat_map(|sd| &sd.losses)
+        .filter_map(|l| l.failing_at_objective)
+        .fold(None::<f64>, |m, f| Some(m.map_or(f, |m| m.max(f))));
+    if let Some(f) = failing {
+        parts.push(format!(
+            "at worst {:.1} % still failing at the RTO objective",
+            f * 100.0
+        ));
+    }
+    parts.join("; ")
+}
+
 /// A pull-request comment: one table per service (loss, mode, P50, P90, P99, floor, still
 /// failing at the objective), the own-cache clients and the notes folded.
 pub fn markdown(d: &Distribution) -> String {
     let h = d.model.horizon_seconds;
     let mut s = String::from("## Recovery as users live it\n\n");
+    let _ = writeln!(s, "**{}**\n", summary(d));
+    let folded = d.services.len() > FOLD_OVER;
+    if folded {
+        let _ = writeln!(
+            s,
+            "<details><summary>Every service's losses ({})</summary>\n",
+            d.services.len()
+        );
+    }
     for (name, sd) in &d.services {
         let _ = writeln!(s, "### Service `{name}`\n");
         s.push_str("| region lost | failure | P50 | P90 | P99 | floor | still failing at the RTO objective |\n");
@@ -231,6 +312,9 @@ pub fn markdown(d: &Distribution) -> String {
         if !cached.is_empty() {
             let _ = writeln!(s, "{}\n", cached.join("\n"));
         }
+    }
+    if folded {
+        s.push_str("</details>\n\n");
     }
     s.push_str("<details><summary>The model</summary>\n\n");
     for n in &d.notes {

@@ -151,8 +151,17 @@ fn deferred_line(p: &Plan) -> Option<String> {
     if d.waiting.len() > SHOWN {
         names.push_str(&format!(" and {} more", d.waiting.len() - SHOWN));
     }
+    let held = if d.held.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " {} health check change(s) no declared service owns wait with them (a waiting service may still use the check): {}.",
+            d.held.len(),
+            d.held.join(", ")
+        )
+    };
     Some(format!(
-        "Waiting: {} service(s) needing {} more health check(s) ({names}): this apply creates {} of its cap of {} (health_check_creations_per_day); apply again to take the next ones (a day later where the account's daily cap holds).",
+        "Waiting: {} service(s) needing {} more health check(s) ({names}): this apply creates {} of its cap of {} (health_check_creations_per_day); apply again to take the next ones (a day later where the account's daily cap holds).{held}",
         d.waiting.len(),
         d.waiting_checks,
         d.creating,

@@ -812,7 +812,7 @@ fn a_brownout_is_seeded_and_says_when_it_is_never_detected() {
     // No errors: no probe fails, no run fails over, no client is served elsewhere.
     let text = run(&["--error-rate", "0", "--trials", "100"]);
     assert!(
-        text.contains("brown-out 0 %: P50 not within 3600 s, P90 not within 3600 s, P99 not within 3600 s (first failover; 100.0 % (within 3.00 % at 95 %, 100 runs) not detected within 3600 s; once steady, out 0 % of the time); 100.0 % still failing at the RTO objective"),
+        text.contains("brown-out 0 %: P50 not within 3600 s, P90 not within 3600 s, P99 not within 3600 s (first failover; 100.0 % (within 3.0 % at 95 %, 100 runs) not detected within 3600 s; once steady, out 0 % of the time); 100.0 % still failing at the RTO objective"),
         "{text}"
     );
     let md = run(&[
@@ -844,6 +844,28 @@ fn a_brownout_is_seeded_and_says_when_it_is_never_detected() {
     );
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("--distribution"), "{err}");
+    // A horizon of nothing, or of years, is refused.
+    for bad in ["0s", "1000h"] {
+        let (code, _, err) = meridian_in(
+            dir,
+            &[
+                "analyze",
+                "examples/active-passive",
+                "--distribution",
+                "--horizon",
+                bad,
+            ],
+        );
+        assert_eq!(code, Some(1), "{bad}: {err}");
+        assert!(err.contains("between 10s and 24h"), "{err}");
+    }
+    // A tree of topologies: each one's distribution, as `analyze` gives each one's analysis.
+    let (code, out, err) = meridian_in(dir, &["analyze", "examples", "--distribution"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("service billing") && out.contains("service api"),
+        "{out}"
+    );
 }
 
 /// `rto_percentile = "p99"` gates every surface on the P99 of when the lost region's clients

@@ -335,12 +335,13 @@ fn notes(m: &Model) -> Vec<String> {
             Some(e) => format!("clients behind resolvers that extend TTLs (about {:.1} %) are their own figure, with the declared extension of {e:.0} s (--ttl-extension): the cited measurement gives their share, not how long", TTL_EXTENDERS * 100.0),
             None => format!("clients behind resolvers that extend TTLs (about {:.1} %) are not in the percentiles: no sourced distribution of how long they extend, so their time is unknown (declare one from your own measurement with --ttl-extension)", TTL_EXTENDERS * 100.0),
         },
-        "promotion and scale-up at their declared values, or where a range is declared (`promotion_min`/`_max`, `scale_up_min`/`_max`, `decision_time_min`/`_max`) drawn from a triangular distribution over (min, typical, max): then the percentiles may pass the floor, which takes the typical value. Every client waits for the slowest step (the floor's assumption; where the lost users split across takers that need different steps, the lower percentiles are overstated)".into(),
+        if m.ranges {
+            "promotion and scale-up at their declared values, or where a range is declared (`promotion_min`/`_max`, `scale_up_min`/`_max`, `decision_time_min`/`_max`) drawn from a triangular distribution over (min, typical, max): then the percentiles may pass the floor, which takes the typical value. Every client waits for the slowest step (the floor's assumption; where the lost users split across takers that need different steps, the lower percentiles are overstated)".into()
+        } else {
+            "promotion and scale-up at their typical values, as the floor takes them, whatever ranges are declared (--no-ranges). Every client waits for the slowest step (the floor's assumption; where the lost users split across takers that need different steps, the lower percentiles are overstated)".into()
+        },
         "a check that names its checker regions has about 2 checkers per region; a dark region's probe takes the interval and the connect timeout, as the floor's".into(),
     ];
-    if !m.ranges {
-        notes.push("--no-ranges: promotion, decision and scale-up at their typical values, as the floor takes them, whatever ranges are declared".into());
-    }
     if m.client_cache_seconds > 0.0 {
         notes.push(format!("clients that cache DNS {:.0} s on their own (a JVM's default) are their own figure, not in the percentiles: their share of the users is not known (--client-cache 0s: off)", m.client_cache_seconds));
     }

@@ -189,20 +189,18 @@ fn design(name: &str, path: &str, t: &Topology, a: &Analysis, cheapest: f64) -> 
                 })
         });
     let (objectives, not_met) = verdict(a);
-    let from_floor =
-        super::distribution::gated(t, &a.services, case, crate::model::Percentile::P99)
+    let slowest = super::distribution::slowest(t, &a.services, case);
+    let from_floor = slowest.values().any(|s| s.fell_back);
+    let slowest_of = |p| {
+        slowest
             .values()
-            .any(|(_, fell_back)| *fell_back);
-    let slowest = |p| {
-        super::distribution::gated(t, &a.services, case, p)
-            .into_values()
-            .try_fold(0.0_f64, |acc, (d, _)| d.map(|d| acc.max(d.as_secs_f64())))
+            .try_fold(0.0_f64, |acc, s| s.of(p).map(|d| acc.max(d)))
             .filter(|_| !a.services.is_empty())
     };
     Design {
-        rto_p50_seconds: slowest(crate::model::Percentile::P50),
-        rto_p90_seconds: slowest(crate::model::Percentile::P90),
-        rto_p99_seconds: slowest(crate::model::Percentile::P99),
+        rto_p50_seconds: slowest_of(crate::model::Percentile::P50),
+        rto_p90_seconds: slowest_of(crate::model::Percentile::P90),
+        rto_p99_seconds: slowest_of(crate::model::Percentile::P99),
         percentiles_from_floor: from_floor,
         rto_percentile: a.verdict.rto_percentile,
         rto_percentile_seconds: a.verdict.rto_percentile_seconds,

@@ -486,17 +486,21 @@ fn rto_objective(
 ) -> ObjectiveResult {
     let gated = o
         .rto_percentile
-        .map(|p| distribution::gated(t, services, o.rto_case, p))
+        .map(|_| distribution::slowest(t, services, o.rto_case))
         .unwrap_or_default();
+    let to_duration = |s: f64| Duration::from_millis((s * 1000.0).round() as u64);
     let figures = per_service(services, |s| {
         let why = s.rto_unknown.as_ref().map(|u| u.reason.as_str());
         (rto_of(s, o.rto_case), why)
     });
     let figures: Vec<Figure> = figures
         .into_iter()
-        .map(|f| match gated.get(f.service) {
-            Some((value, _)) => Figure { value: *value, ..f },
-            None => f,
+        .map(|f| match (gated.get(f.service), o.rto_percentile) {
+            (Some(g), Some(p)) => Figure {
+                value: g.of(p).map(to_duration),
+                ..f
+            },
+            _ => f,
         })
         .collect();
     let mut o_rto = duration_objective(ObjectiveKind::Rto, target, &figures);
@@ -507,7 +511,7 @@ fn rto_objective(
     o_rto.percentile = o.rto_percentile;
     o_rto.floor_gates = gated
         .iter()
-        .filter(|(_, (_, fell_back))| *fell_back)
+        .filter(|(_, g)| g.fell_back)
         .map(|(name, _)| name.clone())
         .collect();
     o_rto

@@ -209,28 +209,19 @@ fn groups(t: &Topology, changes: &[ResourceChange]) -> BTreeMap<(bool, Vec<Strin
 }
 
 /// Per service, the services it must be applied with (itself included, sorted): those whose
-/// domains its aliases target, and theirs, either way round.
+/// names its aliases target in its zone, and theirs, either way round.
 fn together(t: &Topology) -> BTreeMap<&str, Vec<String>> {
-    let by_domain: BTreeMap<String, &str> = t
-        .services
-        .values()
-        .map(|s| {
-            (
-                s.domain.trim_end_matches('.').to_ascii_lowercase(),
-                s.name.as_str(),
-            )
-        })
-        .collect();
     let mut links: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for s in t.services.values() {
         for r in s.regions.values() {
             let crate::model::Endpoint::Alias(a) = &r.endpoint else {
                 continue;
             };
-            let name = a.name.trim_end_matches('.').to_ascii_lowercase();
-            if let Some(&other) = by_domain.get(&name).filter(|o| **o != s.name) {
-                links.entry(&s.name).or_default().insert(other);
-                links.entry(other).or_default().insert(&s.name);
+            // The analysis's notion of an alias to a service (it takes that service's TTL).
+            let target = crate::analysis::same_zone_group(t, &s.zone, &a.name);
+            if let Some(other) = target.filter(|o| o.name != s.name) {
+                links.entry(&s.name).or_default().insert(&other.name);
+                links.entry(&other.name).or_default().insert(&s.name);
             }
         }
     }

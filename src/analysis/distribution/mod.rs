@@ -289,16 +289,34 @@ fn of_services(
         .collect()
 }
 
-/// The figure an RTO objective with a percentile gates on, per service: the slowest loss's
-/// percentile under the objective's failure (fast or dark) with the default model; a loss
-/// with no distribution gives its floor (never less than the percentile), and a loss with no
-/// floor no figure. Also which services fell back to a floor.
-pub fn gated(
+/// A service's slowest loss under one failure mode, per percentile: its percentile, or its
+/// floor where a loss has no distribution (never less than the percentile); None where a loss
+/// has no floor either.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Slowest {
+    pub seconds: [Option<f64>; 3],
+    /// Some loss has no distribution: its floor stands in.
+    pub fell_back: bool,
+}
+
+impl Slowest {
+    pub fn of(&self, p: crate::model::Percentile) -> Option<f64> {
+        let i = crate::model::Percentile::ALL
+            .iter()
+            .position(|x| *x == p)
+            .unwrap_or(0);
+        self.seconds[i]
+    }
+}
+
+/// Every service's [`Slowest`] under the RTO case's failure (fast or dark), with the default
+/// model and TTL-honouring clients: what an RTO objective with a percentile gates on, and what
+/// `compare` shows.
+pub fn slowest(
     t: &Topology,
     services: &BTreeMap<String, super::ServiceAnalysis>,
     case: crate::model::RtoCase,
-    p: crate::model::Percentile,
-) -> BTreeMap<String, (Option<crate::duration::Duration>, bool)> {
+) -> BTreeMap<String, Slowest> {
     let mode = match case {
         crate::model::RtoCase::Fast => Mode::Fast,
         crate::model::RtoCase::Dark => Mode::Dark,
@@ -310,20 +328,17 @@ pub fn gated(
     of_services(t, services, &m, &[mode])
         .into_iter()
         .map(|(name, sd)| {
-            let mut fell_back = false;
-            let worst = sd.losses.iter().try_fold(0.0_f64, |acc, l| {
-                let figure = match &l.percentiles {
-                    Some(x) => Percentiles::pick(x, p),
-                    None => {
-                        fell_back = true;
-                        l.floor_seconds
-                    }
-                };
-                figure.map(|f| acc.max(f))
+            let fell_back = sd.losses.iter().any(|l| l.percentiles.is_none());
+            let seconds = crate::model::Percentile::ALL.map(|p| {
+                sd.losses.iter().try_fold(0.0_f64, |acc, l| {
+                    let figure = match &l.percentiles {
+                        Some(x) => x.pick(p),
+                        None => l.floor_seconds,
+                    };
+                    figure.map(|f| acc.max(f))
+                })
             });
-            let d =
-                worst.map(|s| crate::duration::Duration::from_millis((s * 1000.0).round() as u64));
-            (name, (d, fell_back))
+            (name, Slowest { seconds, fell_back })
         })
         .collect()
 }

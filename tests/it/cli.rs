@@ -2363,3 +2363,49 @@ fn discovery_handles_nesting_symlinks_heredocs_and_foreign_ignores() {
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// The distribution's pull-request comment as GitHub renders it, whole and cut: 60 services
+/// (folded past 10), every structure closed, the summary line kept when cut.
+#[test]
+fn the_distribution_comment_renders_like_github_whole_and_cut() {
+    let dir = std::env::temp_dir().join(format!("meridian-dist-md-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut hcl = String::from("objectives {\n  rto = \"80s\"\n}\n");
+    for i in 0..60 {
+        hcl.push_str(&format!("service \"s{i:02}\" {{\n  zone = \"example.com\"\n  domain = \"s{i:02}.example.com\"\n  routing = \"latency\"\n  stateless = true\n  health_check {{\n    type = \"HTTPS\"\n    path = \"/\"\n  }}\n  region \"us-east-1\" {{\n    target = \"a{i}.example.net\"\n  }}\n  region \"eu-west-1\" {{\n    target = \"b{i}.example.net\"\n  }}\n}}\n"));
+    }
+    let f = dir.join("main.hcl");
+    std::fs::write(&f, hcl).unwrap();
+    let f = f.to_str().unwrap();
+    let mut rendered = Vec::new();
+    for (name, limit) in [("whole", "0"), ("cut", "3000")] {
+        let o = meridian(&[
+            "analyze",
+            f,
+            "--distribution",
+            "--format",
+            "markdown",
+            "--max-chars",
+            limit,
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let md = stdout(&o);
+        assert!(md.contains("**60 service(s); slowest P99"), "{md}");
+        assert!(
+            md.contains("<details><summary>Every service's losses (60)</summary>"),
+            "{md}"
+        );
+        if name == "cut" {
+            assert!(
+                md.chars().count() <= 3000 && md.contains("Cut to fit a comment"),
+                "{md}"
+            );
+        }
+        let file = dir.join(format!("{name}.md"));
+        std::fs::write(&file, md).unwrap();
+        rendered.push(file.to_str().unwrap().to_string());
+    }
+    renders_like_github(&rendered);
+    let _ = std::fs::remove_dir_all(&dir);
+}
